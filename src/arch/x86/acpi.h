@@ -1,0 +1,37 @@
+/* ACPI tables (RSDP, XSDT, FADT, FACS, MADT, DSDT) built at start from the VM's shape. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fixed-hardware ports the PM device (src/devices/pm.c) implements. */
+#define ACPI_PM1A_EVT_PORT 0x600 /* PM1a_STS (2 bytes) + PM1a_EN (2 bytes) */
+#define ACPI_PM1A_CNT_PORT 0x604 /* PM1a_CNT, 2 bytes */
+#define ACPI_PM_TMR_PORT   0x608 /* 24-bit PM timer, 4 bytes */
+#define ACPI_RESET_PORT	   0xCF9 /* FADT reset register, write ACPI_RESET_VALUE */
+#define ACPI_RESET_VALUE   0x06
+#define ACPI_SCI_IRQ	   9
+#define ACPI_S5_SLP_TYP	   5 /* \_S5 package value; SLP_TYP written on poweroff */
+
+#define IOAPIC_ADDR 0xFEC00000u
+#define LAPIC_ADDR  0xFEE00000u
+
+struct acpi_vm {
+	unsigned ncpus; /* 1..64; APIC ids 0..ncpus-1 */
+};
+
+#define ACPI_MAX_CPUS 64
+
+/* Build all tables into buf (which the caller places at guest address base_gpa, e.g.
+ * inside 0xE0000..0xFFFFF). The RSDP is first, at base_gpa, 16-byte aligned.
+ * Returns the number of bytes used, or -ENOSPC if buflen is too small, -EINVAL on bad input
+ * (ncpus outside 1..ACPI_MAX_CPUS, base_gpa not 16-byte aligned, or tables that would not
+ * end below 4 GiB, where the RSDT and the FADT's 32-bit pointers can reach them). */
+long acpi_build(const struct acpi_vm *vm, uint8_t *buf, size_t buflen, uint64_t base_gpa);
+
+/* The IOAPIC id the MADT reports: ncpus while that fits the 4-bit id and so cannot collide
+ * with a local APIC id, else 0 (xAPIC keeps the two id spaces apart; see acpi.c). The VMM
+ * may program the in-kernel IOAPIC's ID register with it. */
+uint8_t acpi_ioapic_id(unsigned ncpus);
+
+/* Sum of bytes mod 256 (0 for a valid table). */
+uint8_t acpi_checksum(const uint8_t *p, size_t len);

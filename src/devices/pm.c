@@ -1,0 +1,135 @@
+#include "devices/pm.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "arch/x86/acpi.h"
+#include "common/bytes.h"
+
+#define CNT_SCI_EN  0x0001
+#define CNT_SLP_EN  0x2000
+#define CNT_SLP_TYP 0x1C00
+#define PM_TIMER_HZ 3579545ull
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void pm_init(struct pm *p, irq_set_fn set_irq, void *irq_opaque,
+	     void (*event)(void *, enum pm_event), void *event_opaque)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	p->cnt = CNT_SCI_EN; /* no SMI: ACPI mode is always on */
+	p->t0_ns = mono_ns();
+	p->set_irq = set_irq;
+	p->irq_opaque = irq_opaque;
+	p->event = event;
+	p->event_opaque = event_opaque;
+}
+
+void pm_destroy(struct pm *p)
+{
+	pthread_mutex_destroy(&p->lock);
+}
+
+static void update_sci(struct pm *p)
+{
+	int level = (p->sts & p->en) != 0;
+
+	if (level != p->sci_level && p->set_irq)
+		p->set_irq(p->irq_opaque, ACPI_SCI_IRQ, level);
+	p->sci_level = level;
+}
+
+static uint32_t timer(const struct pm *p)
+{
+	uint64_t ns = mono_ns() - p->t0_ns;
+
+	/* ticks = ns * f / 1e9, split to avoid overflow for years of uptime */
+	uint64_t ticks = (ns / 1000000000ull) * PM_TIMER_HZ +
+			 (ns % 1000000000ull) * PM_TIMER_HZ / 1000000000ull;
+	return (uint32_t)(ticks & 0xFFFFFF);
+}
+
+static void write_cnt(struct pm *p, uint16_t v)
+{
+	p->cnt = (uint16_t)((v & ~CNT_SLP_EN) | CNT_SCI_EN);
+	if ((v & CNT_SLP_EN) && ((v & CNT_SLP_TYP) >> 10) == ACPI_S5_SLP_TYP && p->event)
+		p->event(p->event_opaque, PM_POWEROFF);
+}
+
+void pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct pm *p = opaque;
+	uint8_t regs[12];
+
+	pthread_mutex_lock(&p->lock);
+	put_le16(regs + 0, p->sts);
+	put_le16(regs + 2, p->en);
+	put_le16(regs + 4, p->cnt);
+	put_le16(regs + 6, 0);
+	put_le32(regs + 8, timer(p));
+	if (!is_write) {
+		memcpy(data, regs + off, len); /* iobus keeps off + len within 12 */
+	} else {
+		uint8_t w[12], clr[12] = {0};
+
+		memcpy(w, regs, sizeof(w));
+		memcpy(w + off, data, len);
+		memcpy(clr + off, data, len);
+		p->sts &= (uint16_t)~get_le16(clr); /* status bits are write-one-to-clear */
+		if (off < 4 && off + len > 2)
+			p->en = get_le16(w + 2);
+		if (off < 6 && off + len > 4)
+			write_cnt(p, get_le16(w + 4));
+	}
+	update_sci(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pm_raise(struct pm *p, uint16_t sts_bit)
+{
+	pthread_mutex_lock(&p->lock);
+	p->sts |= sts_bit;
+	update_sci(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pci_conf1_init(struct pci_conf1 *c, struct pm *pm)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	c->pm = pm;
+}
+
+void pci_conf1_destroy(struct pci_conf1 *c)
+{
+	pthread_mutex_destroy(&c->lock);
+}
+
+void pci_conf1_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct pci_conf1 *c = opaque;
+
+	pthread_mutex_lock(&c->lock);
+	if (off == 0 && len == 4) {
+		if (is_write)
+			c->addr = get_le32(data) & 0x80FFFFFCu;
+		else
+			put_le32(data, c->addr);
+	} else if (off == 1 && len == 1) {
+		/* Reset control: bit 2 starts the reset (the FADT's reset register). */
+		if (is_write && (data[0] & 0x04) && c->pm->event)
+			c->pm->event(c->pm->event_opaque, PM_RESET);
+		else if (!is_write)
+			data[0] = 0;
+	} else if (!is_write) {
+		memset(data, 0xFF, len); /* config data (0xCFC..): no device answers */
+	}
+	pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,203 @@
+#include "vmm/config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/opts.h"
+
+enum {
+	OPT_KERNEL,
+	OPT_INITRAMFS,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_SERIAL,
+	OPT_VERBOSE,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct opt_def vmm_opts[] = {
+	{"kernel", 0, "PATH", "Linux bzImage to boot (64-bit boot protocol)", OPT_KERNEL},
+	{"initramfs", 0, "PATH", "initial ramdisk for the kernel", OPT_INITRAMFS},
+	{"cmdline", 0, "STR", "kernel command line", OPT_CMDLINE},
+	{"cpus", 0, "boot=N", "number of vCPUs, 1..64 (default 1)", OPT_CPUS},
+	{"memory", 0, "size=SIZE", "guest RAM, e.g. 512M or 5G (default 512M)", OPT_MEMORY},
+	{"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
+	{"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
+	{"help", 'h', NULL, "show this help and exit", OPT_HELP},
+	{"version", 'V', NULL, "show the version and exit", OPT_VERSION},
+	{NULL, 0, NULL, NULL, 0},
+};
+
+void config_usage(FILE *f)
+{
+	fprintf(f, "Usage: phyllome-vmm --kernel PATH [--initramfs PATH] [--cmdline STR]\n"
+		   "                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n\n"
+		   "Runs one virtual machine on KVM. The guest powering off ends the process\n"
+		   "with status 0; a guest reboot restarts the guest in the same process.\n\n"
+		   "Options:\n");
+	opts_usage(f, vmm_opts);
+	fprintf(f, "\nOn an interactive serial terminal, press Ctrl-A then x to quit "
+		   "(Ctrl-A Ctrl-A sends Ctrl-A).\n");
+}
+
+/* Runs fn on each key=value of a sub-option list. */
+static int kv_each(const char *opt, const char *arg, struct vm_config *cfg,
+		   int (*fn)(struct vm_config *, const char *, const char *, char *, size_t),
+		   char *err, size_t errlen)
+{
+	char buf[4200];
+	char *cur = buf, *k, *v;
+	int rc;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		snprintf(err, errlen, "--%s: value too long", opt);
+		return -EINVAL;
+	}
+	strcpy(buf, arg);
+	if (!*buf) {
+		snprintf(err, errlen, "--%s: empty value", opt);
+		return -EINVAL;
+	}
+	while (opts_kv_next(&cur, &k, &v)) {
+		rc = fn(cfg, k, v, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cpus_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (strcmp(k, "boot") || !v) {
+		snprintf(err, errlen, "--cpus: unknown parameter '%s' (expected boot=N)", k);
+		return -EINVAL;
+	}
+	if (opts_parse_u64(v, UINT64_MAX, &n) < 0 || n < 1 || n > VM_MAX_CPUS) {
+		snprintf(err, errlen, "--cpus: boot=%s is out of range (1..%d)", v, VM_MAX_CPUS);
+		return -ERANGE;
+	}
+	cfg->ncpus = (unsigned)n;
+	return 0;
+}
+
+static int memory_kv(struct vm_config *cfg, const char *k, const char *v, char *err,
+		     size_t errlen)
+{
+	uint64_t sz;
+
+	if (strcmp(k, "size") || !v) {
+		snprintf(err, errlen, "--memory: unknown parameter '%s' (expected size=SIZE)", k);
+		return -EINVAL;
+	}
+	if (opts_parse_size(v, &sz) < 0) {
+		snprintf(err, errlen, "--memory: size=%s is not a size (e.g. 512M, 4G)", v);
+		return -EINVAL;
+	}
+	if (sz < VM_MIN_MEM || sz > VM_MAX_MEM) {
+		snprintf(err, errlen, "--memory: size=%s is out of range (32M..1T)", v);
+		return -ERANGE;
+	}
+	if (sz & ((1u << 20) - 1)) {
+		snprintf(err, errlen, "--memory: size=%s is not a whole number of MiB", v);
+		return -EINVAL;
+	}
+	cfg->mem_size = sz;
+	return 0;
+}
+
+static int parse_serial(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	static const struct {
+		const char *word;
+		enum serial_mode mode;
+		int has_path;
+	} modes[] = {{"tty", SERIAL_TTY, 0},
+		     {"off", SERIAL_OFF, 0},
+		     {"file=", SERIAL_FILE, 1},
+		     {"socket=", SERIAL_SOCKET, 1}};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		size_t n = strlen(modes[i].word);
+
+		if (modes[i].has_path ? strncmp(arg, modes[i].word, n) : strcmp(arg, modes[i].word))
+			continue;
+		if (modes[i].has_path) {
+			if (!arg[n] || strlen(arg + n) >= sizeof(cfg->serial_path)) {
+				snprintf(err, errlen, "--serial: bad path in '%s'", arg);
+				return -EINVAL;
+			}
+			strcpy(cfg->serial_path, arg + n);
+		}
+		cfg->serial = modes[i].mode;
+		return 0;
+	}
+	snprintf(err, errlen, "--serial: unknown mode '%s' (tty, file=PATH, socket=PATH, off)",
+		 arg);
+	return -EINVAL;
+}
+
+static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
+{
+	struct vm_config *cfg = ctx;
+
+	switch (id) {
+	case OPT_KERNEL:
+		cfg->kernel = arg;
+		return 0;
+	case OPT_INITRAMFS:
+		cfg->initramfs = arg;
+		return 0;
+	case OPT_CMDLINE:
+		if (strlen(arg) >= VM_CMDLINE_MAX) {
+			snprintf(err, errlen, "--cmdline: longer than %d bytes", VM_CMDLINE_MAX - 1);
+			return -EINVAL;
+		}
+		cfg->cmdline = arg;
+		return 0;
+	case OPT_CPUS:
+		return kv_each("cpus", arg, cfg, cpus_kv, err, errlen);
+	case OPT_MEMORY:
+		return kv_each("memory", arg, cfg, memory_kv, err, errlen);
+	case OPT_SERIAL:
+		return parse_serial(cfg, arg, err, errlen);
+	case OPT_VERBOSE:
+		cfg->verbose++;
+		return 0;
+	case OPT_HELP:
+		cfg->action = CONFIG_HELP;
+		return 0;
+	case OPT_VERSION:
+		cfg->action = CONFIG_VERSION;
+		return 0;
+	default:
+		snprintf(err, errlen, "internal error: option id %d", id);
+		return -EINVAL;
+	}
+}
+
+int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err, size_t errlen)
+{
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ncpus = 1;
+	cfg->mem_size = VM_DEFAULT_MEM;
+	cfg->serial = SERIAL_TTY;
+	cfg->cmdline = "";
+	rc = opts_parse(vmm_opts, argc, argv, config_opt, cfg, err, errlen);
+	if (rc < 0 || cfg->action != CONFIG_RUN)
+		return rc;
+	if (!cfg->kernel) {
+		snprintf(err, errlen, "no guest to boot: give --kernel PATH (see --help)");
+		return -EINVAL;
+	}
+	if (cfg->initramfs && !*cfg->initramfs) {
+		snprintf(err, errlen, "--initramfs: empty path");
+		return -EINVAL;
+	}
+	return 0;
+}

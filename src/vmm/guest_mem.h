@@ -1,0 +1,40 @@
+/* Guest physical memory: one memfd, mapped once, and the single checked accessor
+ * through which every device and loader turns a guest address into a host pointer. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS 4
+
+struct gm_region {
+	uint64_t gpa;	  /* guest physical start */
+	uint64_t size;	  /* bytes */
+	uint64_t offset;  /* offset into the memfd and into host mapping */
+};
+
+struct guest_mem {
+	int fd;		  /* memfd backing all guest RAM */
+	uint8_t *host;	  /* mapping of the whole memfd */
+	uint64_t size;	  /* total RAM bytes */
+	unsigned nregions;
+	struct gm_region regions[GM_MAX_REGIONS];
+};
+
+/* Start of the 32-bit device hole: RAM above this goes above 4 GiB. */
+#define GM_HOLE_START 0xC0000000ULL
+#define GM_HIGH_START 0x100000000ULL
+
+/* Lay out `size` bytes of RAM in regions around the hole (no allocation). */
+void gm_layout(struct guest_mem *gm, uint64_t size);
+/* Create the memfd and mapping for a laid-out gm. Returns 0 or -errno. */
+int gm_init(struct guest_mem *gm, uint64_t size);
+/* Use caller-provided host memory (tests, fuzzing): no memfd. */
+void gm_init_buffer(struct guest_mem *gm, void *buf, uint64_t size);
+void gm_destroy(struct guest_mem *gm);
+
+/* The accessor: host pointer for [gpa, gpa+len) if it lies wholly inside one RAM
+ * region (overflow-safe), else NULL. len 0 is allowed (returns pointer if gpa valid). */
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Copy helpers built on gm_ptr. Return 0 or -EFAULT. */
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);

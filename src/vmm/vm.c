@@ -1,0 +1,412 @@
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/bzimage.h"
+#include "arch/x86/cpu_regs.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/layout.h"
+#include "common/log.h"
+
+#define KVM_TSS_ADDR	  0xFFFBD000ul
+#define KVM_IDENT_MAP	  0xFFFBC000ull
+
+void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (!__atomic_compare_exchange_n(&vm->exit_reason, &expected, (int)why, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	if (msg)
+		snprintf(vm->fail_msg, sizeof(vm->fail_msg), "%s", msg);
+	if (write(vm->event_fd, &one, sizeof(one)) < 0)
+		pr_warn("cannot wake the VM loop: %s", strerror(errno));
+}
+
+void vm_set_irq(void *opaque, unsigned irq, int level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		pr_warn("KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+}
+
+static void pm_event(void *opaque, enum pm_event ev)
+{
+	vm_request_exit(opaque, ev == PM_POWEROFF ? VM_POWEROFF : VM_REBOOT, NULL);
+}
+
+static void kbd_reset(void *opaque)
+{
+	vm_request_exit(opaque, VM_REBOOT, NULL);
+}
+
+static int open_kvm(struct vm *vm, char *err, size_t errlen)
+{
+	int n;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		snprintf(err, errlen, "cannot open /dev/kvm: %s%s", strerror(errno),
+			 errno == ENOENT ? " (no KVM on this host: load kvm-intel or kvm-amd)"
+			 : errno == EACCES ? " (add your user to the kvm group)"
+					   : "");
+		return -errno;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		snprintf(err, errlen, "/dev/kvm speaks an unknown KVM API version");
+		return -ENOTSUP;
+	}
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
+		snprintf(err, errlen, "this KVM lacks the in-kernel irqchip or immediate_exit");
+		return -ENOTSUP;
+	}
+	n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (n > 0 && (unsigned)n < vm->ncpus) {
+		snprintf(err, errlen, "this KVM allows at most %d vCPUs", n);
+		return -ERANGE;
+	}
+	n = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->run_size = n > 0 ? (size_t)n : 0;
+	return 0;
+}
+
+static int create_vm(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){KVM_IDENT_MAP}) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		snprintf(err, errlen, "KVM irqchip/PIT set-up: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int setup_memory(struct vm *vm, char *err, size_t errlen)
+{
+	int rc = gm_init(&vm->mem, vm->cfg->mem_size);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
+			 (unsigned long long)(vm->cfg->mem_size >> 20), strerror(-rc));
+		return rc;
+	}
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		const struct gm_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+		    .slot = i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uintptr_t)(vm->mem.host + r->offset),
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int add_io(struct vm *vm, uint64_t base, uint64_t len, iobus_fn fn, void *opaque,
+		  const char *name)
+{
+	return iobus_register(&vm->bus, IOBUS_PIO, base, len, fn, opaque, name);
+}
+
+static int setup_devices(struct vm *vm)
+{
+	const struct gm_region *low = &vm->mem.regions[0];
+	uint64_t high = vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0;
+	int rc = 0;
+
+	serial_init(&vm->serial, SERIAL_COM1_IRQ, console_output, vm->con, vm_set_irq, vm);
+	i8042_init(&vm->i8042, vm_set_irq, vm, kbd_reset, vm);
+	rtc_init(&vm->rtc, low->size, high);
+	pm_init(&vm->pm, vm_set_irq, vm, pm_event, vm);
+	pci_conf1_init(&vm->pci, &vm->pm);
+	rc |= add_io(vm, SERIAL_COM1_BASE, 8, serial_io, &vm->serial, "com1");
+	rc |= add_io(vm, I8042_DATA_PORT, 1, i8042_data_io, &vm->i8042, "i8042-data");
+	rc |= add_io(vm, I8042_COMMAND_PORT, 1, i8042_cmd_io, &vm->i8042, "i8042-cmd");
+	rc |= add_io(vm, RTC_PORT, 2, rtc_io, &vm->rtc, "rtc");
+	rc |= add_io(vm, ACPI_PM1A_EVT_PORT, 12, pm_io, &vm->pm, "acpi-pm");
+	rc |= add_io(vm, 0xCF8, 8, pci_conf1_io, &vm->pci, "pci-conf1");
+	rc |= add_io(vm, DEBUGPORT_PORT, 1, debugport_io, &vm->dbg, "debug-port");
+	return rc ? -EINVAL : 0;
+}
+
+/* Maps a whole regular file read-only. */
+static int map_file(const char *what, const char *path, const uint8_t **data, size_t *len,
+		    char *err, size_t errlen)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot open %s '%s': %s", what, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -ENOENT;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		snprintf(err, errlen, "%s '%s' is %s", what, path,
+			 S_ISREG(st.st_mode) ? "empty" : "not a regular file");
+		close(fd);
+		return -EINVAL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
+		return -EIO;
+	}
+	*data = p;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t errlen)
+{
+	const uint8_t *k = NULL, *ird = NULL;
+	size_t klen = 0, ilen = 0;
+	struct acpi_vm acfg = {.ncpus = vm->ncpus};
+	uint8_t *acpi = gm_ptr(&vm->mem, X86_ACPI_GPA, X86_ACPI_MAX);
+	int rc;
+
+	if (!acpi || acpi_build(&acfg, acpi, X86_ACPI_MAX, X86_ACPI_GPA) < 0) {
+		snprintf(err, errlen, "cannot build the ACPI tables");
+		return -EINVAL;
+	}
+	rc = map_file("kernel", vm->cfg->kernel, &k, &klen, err, errlen);
+	if (rc == 0 && vm->cfg->initramfs)
+		rc = map_file("initramfs", vm->cfg->initramfs, &ird, &ilen, err, errlen);
+	if (rc == 0) {
+		char why[200];
+
+		rc = linux_load(&vm->mem, k, klen, ird, ilen, vm->cfg->cmdline, X86_ACPI_GPA,
+				boot, why, sizeof(why));
+		if (rc < 0)
+			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);
+	}
+	if (rc == 0 && x86_write_boot_tables(&vm->mem) < 0) {
+		snprintf(err, errlen, "guest memory too small for the boot page tables");
+		rc = -ENOMEM;
+	}
+	if (k)
+		munmap((void *)k, klen);
+	if (ird)
+		munmap((void *)ird, ilen);
+	return rc;
+}
+
+static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t errlen)
+{
+	struct {
+		struct kvm_cpuid2 hdr;
+		struct kvm_cpuid_entry2 e[CPUID_MAX_ENTRIES];
+	} c;
+
+	memset(&c, 0, sizeof(c));
+	c.hdr.nent = CPUID_MAX_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &c) < 0) {
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		return -errno;
+	}
+	set->n = c.hdr.nent;
+	for (unsigned i = 0; i < set->n; i++)
+		set->e[i] = (struct cpuid_ent){c.e[i].function, c.e[i].index, c.e[i].flags,
+					       c.e[i].eax, c.e[i].ebx, c.e[i].ecx, c.e[i].edx};
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm, const struct linux_boot *boot, char *err, size_t errlen)
+{
+	struct cpuid_set base, *set = malloc(sizeof(*set));
+	struct kvm_cpuid2 *kc = malloc(sizeof(*kc) + CPUID_MAX_ENTRIES * sizeof(kc->entries[0]));
+	int rc = set && kc ? get_cpuid(vm, &base, err, errlen) : -ENOMEM;
+
+	for (unsigned i = 0; rc == 0 && i < vm->ncpus; i++) {
+		*set = base;
+		rc = cpuid_fixup(set, i, vm->ncpus);
+		if (rc < 0) {
+			snprintf(err, errlen, "CPUID set-up for vCPU %u failed", i);
+			break;
+		}
+		memset(kc, 0, sizeof(*kc));
+		kc->nent = set->n;
+		for (unsigned j = 0; j < set->n; j++)
+			kc->entries[j] = (struct kvm_cpuid_entry2){
+			    .function = set->e[j].function, .index = set->e[j].index,
+			    .flags = set->e[j].flags, .eax = set->e[j].eax, .ebx = set->e[j].ebx,
+			    .ecx = set->e[j].ecx, .edx = set->e[j].edx};
+		rc = vcpu_create(vm, &vm->vcpus[i], i, kc, err, errlen);
+		if (rc == 0)
+			rc = vcpu_setup_boot(&vm->vcpus[i], boot->entry, boot->zero_page, err,
+					     errlen);
+	}
+	free(set);
+	free(kc);
+	return rc;
+}
+
+int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const uint8_t *k, *ird;
+	size_t klen, ilen;
+	struct bzimage_info bi;
+	char why[200];
+	int rc = map_file("kernel", cfg->kernel, &k, &klen, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	rc = bzimage_parse(k, klen, &bi, why, sizeof(why));
+	munmap((void *)k, klen);
+	if (rc < 0) {
+		snprintf(err, errlen, "kernel '%s': %s", cfg->kernel, why);
+		return rc;
+	}
+	if (!cfg->initramfs)
+		return 0;
+	rc = map_file("initramfs", cfg->initramfs, &ird, &ilen, err, errlen);
+	if (rc == 0)
+		munmap((void *)ird, ilen);
+	return rc;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *con, char *err,
+	      size_t errlen)
+{
+	struct linux_boot boot;
+	int rc;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->con = con;
+	vm->ncpus = cfg->ncpus;
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->mem.fd = -1;
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->event_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	rc = open_kvm(vm, err, errlen);
+	if (rc == 0)
+		rc = create_vm(vm, err, errlen);
+	if (rc == 0)
+		rc = setup_memory(vm, err, errlen);
+	if (rc == 0 && setup_devices(vm) < 0) {
+		snprintf(err, errlen, "device set-up: overlapping I/O ranges");
+		rc = -EINVAL;
+	}
+	if (rc == 0)
+		rc = load_guest(vm, &boot, err, errlen);
+	if (rc == 0)
+		rc = create_vcpus(vm, &boot, err, errlen);
+	return rc;
+}
+
+/* Feeds pending console input to the UART; returns true if some is still waiting. */
+static bool feed_console(struct vm *vm)
+{
+	struct console *c = vm->con;
+
+	if (c->npending) {
+		size_t n = serial_receive(&vm->serial, c->pending + c->pend_off, c->npending);
+
+		c->pend_off += n;
+		c->npending -= n;
+	}
+	return c->npending != 0;
+}
+
+static void handle_signal(struct vm *vm, int sig_fd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		vm->exit_signal = (int)si.ssi_signo;
+		vm_request_exit(vm, VM_SIGNAL, NULL);
+	}
+}
+
+static void main_loop(struct vm *vm, int sig_fd)
+{
+	while (__atomic_load_n(&vm->exit_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
+		bool waiting = feed_console(vm);
+		int cfd = console_poll_fd(vm->con);
+		struct pollfd p[3] = {{.fd = vm->event_fd, .events = POLLIN},
+				      {.fd = sig_fd, .events = POLLIN},
+				      {.fd = cfd, .events = POLLIN}};
+		/* The UART's ring is full: look again shortly rather than spin. */
+		int n = poll(p, 3, waiting ? 10 : -1);
+
+		if (n < 0 && errno != EINTR) {
+			vm_request_exit(vm, VM_FAILED, "poll failed");
+			break;
+		}
+		if (p[1].revents & POLLIN)
+			handle_signal(vm, sig_fd);
+		if (cfd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) &&
+		    console_readable(vm->con))
+			vm_request_exit(vm, VM_QUIT, NULL);
+	}
+}
+
+enum vm_exit vm_run(struct vm *vm, int sig_fd)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vcpu_start(&vm->vcpus[i]) < 0) {
+			vm_request_exit(vm, VM_FAILED, "cannot start a vCPU thread");
+			break;
+		}
+	}
+	main_loop(vm, sig_fd);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	return (enum vm_exit)vm->exit_reason;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	serial_destroy(&vm->serial);
+	i8042_destroy(&vm->i8042);
+	rtc_destroy(&vm->rtc);
+	pm_destroy(&vm->pm);
+	pci_conf1_destroy(&vm->pci);
+	gm_destroy(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+}
