@@ -1,0 +1,63 @@
+/* AML writer: emits ACPI Machine Language (names, packages, devices, methods, resource
+ * templates) into a caller-owned, bounded buffer; used to build the DSDT. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A bounded byte writer. Never writes outside buf[0..cap). The first error (-ENOSPC when
+ * cap is exceeded, -EINVAL for a malformed name or a misnested close) sticks in err;
+ * afterwards every call is a no-op, so callers check err once at the end. */
+struct aml {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	int err;
+};
+
+/* An open object with a PkgLength (Scope, Device, Method, Package, Buffer). Objects must
+ * be closed in reverse order of opening (closing shifts the bytes written since). */
+struct aml_obj {
+	size_t start;
+};
+
+void aml_init(struct aml *a, uint8_t *buf, size_t cap);
+void aml_byte(struct aml *a, uint8_t b);
+void aml_bytes(struct aml *a, const void *p, size_t n);
+
+/* Data objects. aml_int picks the shortest encoding (Zero, One, Byte/Word/DWord/QWord). */
+void aml_int(struct aml *a, uint64_t v);
+void aml_string(struct aml *a, const char *s);
+/* EisaId("PNP0501") as a DWord constant; an invalid id sets -EINVAL. */
+void aml_eisaid(struct aml *a, const char *id);
+/* NameString: "\\_SB.PCI0", "^FOO", "_HID"; segments shorter than 4 chars are padded
+ * with '_'. */
+void aml_namestring(struct aml *a, const char *path);
+
+/* Name(path, <object>): the caller writes the object next. */
+void aml_name(struct aml *a, const char *path);
+/* Return(<object>): the caller writes the object next. */
+void aml_return(struct aml *a);
+
+/* Open objects; close each with aml_close (aml_buffer_close for buffers). */
+struct aml_obj aml_scope(struct aml *a, const char *path);
+struct aml_obj aml_device(struct aml *a, const char *path);
+struct aml_obj aml_method(struct aml *a, const char *path, unsigned nargs, bool serialized);
+struct aml_obj aml_package(struct aml *a, uint8_t nelems);
+void aml_close(struct aml *a, struct aml_obj o);
+struct aml_obj aml_buffer(struct aml *a);
+void aml_buffer_close(struct aml *a, struct aml_obj o);
+
+/* ResourceTemplate(): a Buffer whose close appends the EndTag and its checksum. */
+struct aml_obj aml_restemplate(struct aml *a);
+void aml_restemplate_close(struct aml *a, struct aml_obj o);
+/* IO(Decode16, base, base, 1, len): a fixed 16-bit decoded port range. */
+void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
+/* IRQNoFlags(){irq}: edge-triggered, active-high, exclusive ISA irq 0..15. */
+void aml_res_irq_noflags(struct aml *a, unsigned irq);
+
+/* Helpers for the common device shape: Name(name, value). */
+void aml_name_int(struct aml *a, const char *path, uint64_t v);
+void aml_name_eisaid(struct aml *a, const char *path, const char *id);
+/* Method(name, 0, NotSerialized) { Return(v) } */
+void aml_method_return_int(struct aml *a, const char *path, uint64_t v);
