@@ -1,6 +1,5 @@
 #include "devices/debugport.h"
 
-
 #include "common/log.h"
 
 void debugport_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)

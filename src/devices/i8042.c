@@ -110,8 +110,9 @@ static void kbd_command(struct i8042 *k, uint8_t v)
 static void aux_status(struct i8042 *k)
 {
 	push(k, ACK, true);
-	push(k, (uint8_t)((k->aux_stream ? 0 : 0x40) | (k->aux_enabled ? 0x20 : 0) |
-			  (k->aux_scaling ? 0x10 : 0)),
+	push(k,
+	     (uint8_t)((k->aux_stream ? 0 : 0x40) | (k->aux_enabled ? 0x20 : 0) |
+		       (k->aux_scaling ? 0x10 : 0)),
 	     true);
 	push(k, k->aux_res, true);
 	push(k, k->aux_rate, true);

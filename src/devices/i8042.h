@@ -15,10 +15,10 @@
 
 struct i8042 {
 	pthread_mutex_t lock;
-	uint8_t ctr;	      /* controller configuration ("command byte") */
-	uint8_t pending_cmd;  /* controller command waiting for its data byte */
-	uint8_t kbd_cmd;      /* keyboard command waiting for its argument */
-	uint8_t aux_cmd;      /* mouse command waiting for its argument */
+	uint8_t ctr;	     /* controller configuration ("command byte") */
+	uint8_t pending_cmd; /* controller command waiting for its data byte */
+	uint8_t kbd_cmd;     /* keyboard command waiting for its argument */
+	uint8_t aux_cmd;     /* mouse command waiting for its argument */
 	bool kbd_enabled, aux_enabled;
 	uint8_t aux_rate, aux_res, aux_scaling, aux_stream;
 	struct {

@@ -51,8 +51,8 @@ static uint32_t timer(const struct pm *p)
 	uint64_t ns = mono_ns() - p->t0_ns;
 
 	/* ticks = ns * f / 1e9, split to avoid overflow for years of uptime */
-	uint64_t ticks = (ns / 1000000000ull) * PM_TIMER_HZ +
-			 (ns % 1000000000ull) * PM_TIMER_HZ / 1000000000ull;
+	uint64_t ticks =
+	    (ns / 1000000000ull) * PM_TIMER_HZ + (ns % 1000000000ull) * PM_TIMER_HZ / 1000000000ull;
 	return (uint32_t)(ticks & 0xFFFFFF);
 }
 

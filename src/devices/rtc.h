@@ -6,14 +6,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#define RTC_PORT 0x70
+#define RTC_PORT      0x70
 #define RTC_CMOS_SIZE 128
 
 struct rtc {
 	pthread_mutex_t lock;
 	uint8_t index;
 	uint8_t cmos[RTC_CMOS_SIZE];
-	int64_t offset; /* guest time - host time, seconds */
+	int64_t offset;	     /* guest time - host time, seconds */
 	time_t (*now)(void); /* the host clock; replaceable for tests */
 };
 

@@ -23,20 +23,20 @@
 #define IIR_RLSI 0x06
 #define IIR_FIFO 0xC0
 
-#define LCR_DLAB 0x80
-#define MCR_DTR	 0x01
-#define MCR_RTS	 0x02
-#define MCR_OUT1 0x04
-#define MCR_OUT2 0x08
-#define MCR_LOOP 0x10
-#define LSR_DR	 0x01
-#define LSR_OE	 0x02
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MSR_CTS	 0x10
-#define MSR_DSR	 0x20
-#define MSR_RI	 0x40
-#define MSR_DCD	 0x80
+#define LCR_DLAB     0x80
+#define MCR_DTR	     0x01
+#define MCR_RTS	     0x02
+#define MCR_OUT1     0x04
+#define MCR_OUT2     0x08
+#define MCR_LOOP     0x10
+#define LSR_DR	     0x01
+#define LSR_OE	     0x02
+#define LSR_THRE     0x20
+#define LSR_TEMT     0x40
+#define MSR_CTS	     0x10
+#define MSR_DSR	     0x20
+#define MSR_RI	     0x40
+#define MSR_DCD	     0x80
 #define FCR_ENABLE   0x01
 #define FCR_CLEAR_RX 0x02
 

@@ -16,7 +16,7 @@ typedef void (*irq_set_fn)(void *opaque, unsigned irq, int level);
 struct serial {
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, lsr, msr, scr, fcr, dll, dlm;
-	bool thr_irq;	/* "THR empty" interrupt pending */
+	bool thr_irq; /* "THR empty" interrupt pending */
 	int irq_level;
 	unsigned irq;
 	uint8_t rx[SERIAL_RX_SIZE];

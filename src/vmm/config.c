@@ -18,16 +18,16 @@ enum {
 };
 
 static const struct opt_def vmm_opts[] = {
-	{"kernel", 0, "PATH", "Linux bzImage to boot (64-bit boot protocol)", OPT_KERNEL},
-	{"initramfs", 0, "PATH", "initial ramdisk for the kernel", OPT_INITRAMFS},
-	{"cmdline", 0, "STR", "kernel command line", OPT_CMDLINE},
-	{"cpus", 0, "boot=N", "number of vCPUs, 1..64 (default 1)", OPT_CPUS},
-	{"memory", 0, "size=SIZE", "guest RAM, e.g. 512M or 5G (default 512M)", OPT_MEMORY},
-	{"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
-	{"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
-	{"help", 'h', NULL, "show this help and exit", OPT_HELP},
-	{"version", 'V', NULL, "show the version and exit", OPT_VERSION},
-	{NULL, 0, NULL, NULL, 0},
+    {"kernel", 0, "PATH", "Linux bzImage to boot (64-bit boot protocol)", OPT_KERNEL},
+    {"initramfs", 0, "PATH", "initial ramdisk for the kernel", OPT_INITRAMFS},
+    {"cmdline", 0, "STR", "kernel command line", OPT_CMDLINE},
+    {"cpus", 0, "boot=N", "number of vCPUs, 1..64 (default 1)", OPT_CPUS},
+    {"memory", 0, "size=SIZE", "guest RAM, e.g. 512M or 5G (default 512M)", OPT_MEMORY},
+    {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
+    {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
+    {"help", 'h', NULL, "show this help and exit", OPT_HELP},
+    {"version", 'V', NULL, "show the version and exit", OPT_VERSION},
+    {NULL, 0, NULL, NULL, 0},
 };
 
 void config_usage(FILE *f)
@@ -49,7 +49,6 @@ static int kv_each(const char *opt, const char *arg, struct vm_config *cfg,
 {
 	char buf[4200];
 	char *cur = buf, *k, *v;
-	int rc;
 
 	if (strlen(arg) >= sizeof(buf)) {
 		snprintf(err, errlen, "--%s: value too long", opt);
@@ -61,7 +60,8 @@ static int kv_each(const char *opt, const char *arg, struct vm_config *cfg,
 		return -EINVAL;
 	}
 	while (opts_kv_next(&cur, &k, &v)) {
-		rc = fn(cfg, k, v, err, errlen);
+		int rc = fn(cfg, k, v, err, errlen);
+
 		if (rc < 0)
 			return rc;
 	}
@@ -84,8 +84,7 @@ static int cpus_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 	return 0;
 }
 
-static int memory_kv(struct vm_config *cfg, const char *k, const char *v, char *err,
-		     size_t errlen)
+static int memory_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
 {
 	uint64_t sz;
 
@@ -153,7 +152,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return 0;
 	case OPT_CMDLINE:
 		if (strlen(arg) >= VM_CMDLINE_MAX) {
-			snprintf(err, errlen, "--cmdline: longer than %d bytes", VM_CMDLINE_MAX - 1);
+			snprintf(err, errlen, "--cmdline: longer than %d bytes",
+				 VM_CMDLINE_MAX - 1);
 			return -EINVAL;
 		}
 		cfg->cmdline = arg;

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#define VM_MAX_CPUS	64
-#define VM_MIN_MEM	(32ull << 20)
-#define VM_MAX_MEM	(1ull << 40)
-#define VM_DEFAULT_MEM	(512ull << 20)
-#define VM_CMDLINE_MAX	4096
+#define VM_MAX_CPUS    64
+#define VM_MIN_MEM     (32ull << 20)
+#define VM_MAX_MEM     (1ull << 40)
+#define VM_DEFAULT_MEM (512ull << 20)
+#define VM_CMDLINE_MAX 4096
 
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_SOCKET, SERIAL_OFF };
 

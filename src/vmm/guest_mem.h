@@ -7,15 +7,15 @@
 #define GM_MAX_REGIONS 4
 
 struct gm_region {
-	uint64_t gpa;	  /* guest physical start */
-	uint64_t size;	  /* bytes */
-	uint64_t offset;  /* offset into the memfd and into host mapping */
+	uint64_t gpa;	 /* guest physical start */
+	uint64_t size;	 /* bytes */
+	uint64_t offset; /* offset into the memfd and into host mapping */
 };
 
 struct guest_mem {
-	int fd;		  /* memfd backing all guest RAM */
-	uint8_t *host;	  /* mapping of the whole memfd */
-	uint64_t size;	  /* total RAM bytes */
+	int fd;	       /* memfd backing all guest RAM */
+	uint8_t *host; /* mapping of the whole memfd */
+	uint64_t size; /* total RAM bytes */
 	unsigned nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
 };

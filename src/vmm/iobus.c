@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-int iobus_register(struct iobus *bus, enum iobus_space sp, uint64_t base, uint64_t len,
-		   iobus_fn fn, void *opaque, const char *name)
+int iobus_register(struct iobus *bus, enum iobus_space sp, uint64_t base, uint64_t len, iobus_fn fn,
+		   void *opaque, const char *name)
 {
 	if (len == 0 || base + len < base)
 		return -EINVAL;

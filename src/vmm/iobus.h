@@ -24,8 +24,8 @@ struct iobus {
 	struct iobus_range r[2][IOBUS_MAX];
 };
 
-int iobus_register(struct iobus *bus, enum iobus_space sp, uint64_t base, uint64_t len,
-		   iobus_fn fn, void *opaque, const char *name);
+int iobus_register(struct iobus *bus, enum iobus_space sp, uint64_t base, uint64_t len, iobus_fn fn,
+		   void *opaque, const char *name);
 /* Returns true if a device handled the access. */
 bool iobus_access(const struct iobus *bus, enum iobus_space sp, uint64_t addr, uint8_t *data,
 		  uint32_t len, bool is_write);

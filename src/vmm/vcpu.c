@@ -84,8 +84,7 @@ fail:
 	return -errno;
 }
 
-int vcpu_setup_boot(struct vcpu *v, uint64_t entry, uint64_t zero_page, char *err,
-		    size_t errlen)
+int vcpu_setup_boot(struct vcpu *v, uint64_t entry, uint64_t zero_page, char *err, size_t errlen)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -131,8 +130,8 @@ static void handle_mmio(struct vcpu *v)
 	if (!iobus_access(&v->vm->bus, IOBUS_MMIO, r->mmio.phys_addr, r->mmio.data, len,
 			  r->mmio.is_write))
 		pr_debug("vCPU %u: unhandled MMIO %s 0x%llx/%u", v->id,
-			 r->mmio.is_write ? "write" : "read",
-			 (unsigned long long)r->mmio.phys_addr, len);
+			 r->mmio.is_write ? "write" : "read", (unsigned long long)r->mmio.phys_addr,
+			 len);
 }
 
 static void fail_exit(struct vcpu *v, const char *what, unsigned long long detail)
@@ -169,8 +168,7 @@ static bool handle_exit(struct vcpu *v)
 			vm_request_exit(v->vm, VM_POWEROFF, NULL);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		fail_exit(v, "KVM entry failed",
-			  r->fail_entry.hardware_entry_failure_reason);
+		fail_exit(v, "KVM entry failed", r->fail_entry.hardware_entry_failure_reason);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		fail_exit(v, "KVM internal error", r->internal.suberror);

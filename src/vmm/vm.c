@@ -19,8 +19,8 @@
 #include "arch/x86/layout.h"
 #include "common/log.h"
 
-#define KVM_TSS_ADDR	  0xFFFBD000ul
-#define KVM_IDENT_MAP	  0xFFFBC000ull
+#define KVM_TSS_ADDR  0xFFFBD000ul
+#define KVM_IDENT_MAP 0xFFFBC000ull
 
 void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg)
 {
@@ -62,7 +62,7 @@ static int open_kvm(struct vm *vm, char *err, size_t errlen)
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		snprintf(err, errlen, "cannot open /dev/kvm: %s%s", strerror(errno),
-			 errno == ENOENT ? " (no KVM on this host: load kvm-intel or kvm-amd)"
+			 errno == ENOENT   ? " (no KVM on this host: load kvm-intel or kvm-amd)"
 			 : errno == EACCES ? " (add your user to the kvm group)"
 					   : "");
 		return -errno;
@@ -207,8 +207,8 @@ static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t 
 	if (rc == 0) {
 		char why[200];
 
-		rc = linux_load(&vm->mem, k, klen, ird, ilen, vm->cfg->cmdline, X86_ACPI_GPA,
-				boot, why, sizeof(why));
+		rc = linux_load(&vm->mem, k, klen, ird, ilen, vm->cfg->cmdline, X86_ACPI_GPA, boot,
+				why, sizeof(why));
 		if (rc < 0)
 			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);
 	}
@@ -238,8 +238,9 @@ static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t err
 	}
 	set->n = c.hdr.nent;
 	for (unsigned i = 0; i < set->n; i++)
-		set->e[i] = (struct cpuid_ent){c.e[i].function, c.e[i].index, c.e[i].flags,
-					       c.e[i].eax, c.e[i].ebx, c.e[i].ecx, c.e[i].edx};
+		set->e[i] =
+		    (struct cpuid_ent){c.e[i].function, c.e[i].index, c.e[i].flags, c.e[i].eax,
+				       c.e[i].ebx,	c.e[i].ecx,   c.e[i].edx};
 	return 0;
 }
 
@@ -259,10 +260,13 @@ static int create_vcpus(struct vm *vm, const struct linux_boot *boot, char *err,
 		memset(kc, 0, sizeof(*kc));
 		kc->nent = set->n;
 		for (unsigned j = 0; j < set->n; j++)
-			kc->entries[j] = (struct kvm_cpuid_entry2){
-			    .function = set->e[j].function, .index = set->e[j].index,
-			    .flags = set->e[j].flags, .eax = set->e[j].eax, .ebx = set->e[j].ebx,
-			    .ecx = set->e[j].ecx, .edx = set->e[j].edx};
+			kc->entries[j] = (struct kvm_cpuid_entry2){.function = set->e[j].function,
+								   .index = set->e[j].index,
+								   .flags = set->e[j].flags,
+								   .eax = set->e[j].eax,
+								   .ebx = set->e[j].ebx,
+								   .ecx = set->e[j].ecx,
+								   .edx = set->e[j].edx};
 		rc = vcpu_create(vm, &vm->vcpus[i], i, kc, err, errlen);
 		if (rc == 0)
 			rc = vcpu_setup_boot(&vm->vcpus[i], boot->entry, boot->zero_page, err,

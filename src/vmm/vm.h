@@ -68,8 +68,7 @@ void vm_set_irq(void *opaque, unsigned irq, int level);
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, const struct kvm_cpuid2 *cpuid,
 		char *err, size_t errlen);
-int vcpu_setup_boot(struct vcpu *v, uint64_t entry, uint64_t zero_page, char *err,
-		    size_t errlen);
+int vcpu_setup_boot(struct vcpu *v, uint64_t entry, uint64_t zero_page, char *err, size_t errlen);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);

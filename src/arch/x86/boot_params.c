@@ -35,7 +35,7 @@ void boot_params_build(uint8_t *zp, const uint8_t *img, const struct bzimage_inf
 	memset(zp, 0, ZP_SIZE);
 	/* The setup header is copied as the kernel gave it, then the loader's fields set. */
 	memcpy(zp + ZP_HDR, img + ZP_HDR, bi->hdr_end - ZP_HDR);
-	zp[ZP_TYPE_OF_LOADER] = 0xFF; /* undefined boot loader type */
+	zp[ZP_TYPE_OF_LOADER] = 0xFF;			    /* undefined boot loader type */
 	zp[ZP_LOADFLAGS] = (uint8_t)(bi->loadflags | 0x80); /* CAN_USE_HEAP */
 	zp[ZP_LOADFLAGS] &= (uint8_t)~0x20;		    /* QUIET_FLAG off */
 	put_le16(zp + ZP_HEAP_END_PTR, 0xFE00);

@@ -29,8 +29,7 @@ static int fail(char *err, size_t errlen, const char *msg)
 	return -ENOEXEC;
 }
 
-int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, char *err,
-		  size_t errlen)
+int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, char *err, size_t errlen)
 {
 	unsigned sects;
 

@@ -22,8 +22,8 @@ struct bzimage_info {
 	size_t payload_size;
 };
 
-#define BZ_LOADED_HIGH	       0x01
-#define BZ_XLF_KERNEL_64       0x01
+#define BZ_LOADED_HIGH		 0x01
+#define BZ_XLF_KERNEL_64	 0x01
 #define BZ_XLF_CAN_LOAD_ABOVE_4G 0x02
 
 /* Checks that img is a bzImage this VMM can boot (protocol >= 2.12, 64-bit entry).
@@ -32,8 +32,8 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, char 
 		  size_t errlen);
 
 struct linux_boot {
-	uint64_t entry;	     /* 64-bit entry point (RIP) */
-	uint64_t zero_page;  /* RSI */
+	uint64_t entry;	    /* 64-bit entry point (RIP) */
+	uint64_t zero_page; /* RSI */
 	uint64_t kernel_gpa;
 	uint64_t initrd_gpa;
 	uint64_t initrd_size;

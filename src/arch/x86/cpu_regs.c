@@ -14,12 +14,12 @@
 #define PTE_RW 0x2ull
 #define PTE_PS 0x80ull
 
-#define CR0_PE 0x1ull
-#define CR0_MP 0x2ull
-#define CR0_ET 0x10ull
-#define CR0_NE 0x20ull
-#define CR0_PG 0x80000000ull
-#define CR4_PAE 0x20ull
+#define CR0_PE	 0x1ull
+#define CR0_MP	 0x2ull
+#define CR0_ET	 0x10ull
+#define CR0_NE	 0x20ull
+#define CR0_PG	 0x80000000ull
+#define CR4_PAE	 0x20ull
 #define EFER_LME 0x100ull
 #define EFER_LMA 0x400ull
 
@@ -124,7 +124,7 @@ unsigned x86_boot_msrs(struct kvm_msr_entry *e, unsigned max)
 	    {MSR_KERNEL_GS_BASE, 0},
 	    {MSR_SYSCALL_MASK, 0},
 	    {MSR_LSTAR, 0},
-	    {MSR_IA32_MISC_ENABLE, 1}, /* fast strings */
+	    {MSR_IA32_MISC_ENABLE, 1},		 /* fast strings */
 	    {MSR_MTRR_DEF_TYPE, (1u << 11) | 6}, /* MTRRs on, default write-back */
 	};
 	unsigned n = 0;
@@ -137,11 +137,11 @@ unsigned x86_boot_msrs(struct kvm_msr_entry *e, unsigned max)
 	return n;
 }
 
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_MASK 0x700u
+#define APIC_LVT0	 0x350
+#define APIC_LVT1	 0x360
+#define APIC_MODE_MASK	 0x700u
 #define APIC_MODE_EXTINT (7u << 8)
-#define APIC_MODE_NMI (4u << 8)
+#define APIC_MODE_NMI	 (4u << 8)
 
 void x86_lapic_lints(char *regs)
 {

@@ -8,7 +8,7 @@ struct cpuid_ent {
 	uint32_t eax, ebx, ecx, edx;
 };
 #define CPUID_F_SIGNIFICANT_INDEX 1u /* same value as KVM_CPUID_FLAG_SIGNIFICANT_INDEX */
-#define CPUID_MAX_ENTRIES 256
+#define CPUID_MAX_ENTRIES	  256
 
 struct cpuid_set {
 	unsigned n;
