@@ -26,6 +26,7 @@ void i8042_init(struct i8042 *k, irq_set_fn set_irq, void *irq_opaque, void (*re
 	k->kbd_enabled = true;
 	k->aux_rate = 100;
 	k->aux_res = 2;
+	k->aux_stream = 1;
 	k->set_irq = set_irq;
 	k->irq_opaque = irq_opaque;
 	k->reset = reset;
@@ -140,6 +141,7 @@ static void aux_command(struct i8042 *k, uint8_t v)
 		k->aux_enabled = false;
 		k->aux_rate = 100;
 		k->aux_res = 2;
+		k->aux_stream = 1;
 		push(k, ACK, true);
 		push(k, 0xAA, true);
 		push(k, 0x00, true);
@@ -161,8 +163,16 @@ static void aux_command(struct i8042 *k, uint8_t v)
 		k->aux_scaling = v == 0xE7;
 		push(k, ACK, true);
 		break;
-	default: /* 0xEA stream, 0xF0 remote, 0xF6 defaults, ... */
-		k->aux_stream = v == 0xEA ? 1 : k->aux_stream;
+	case 0xEA: /* stream mode */
+	case 0xF6: /* defaults */
+		k->aux_stream = 1;
+		push(k, ACK, true);
+		break;
+	case 0xF0: /* remote mode */
+		k->aux_stream = 0;
+		push(k, ACK, true);
+		break;
+	default:
 		push(k, ACK, true);
 		break;
 	}

@@ -110,7 +110,7 @@ static uint8_t read_time(const struct rtc *r, uint8_t reg)
 	case REG_MON:
 		return to_reg(r, tm.tm_mon + 1);
 	case REG_YEAR:
-		return to_reg(r, tm.tm_year % 100);
+		return to_reg(r, (tm.tm_year + 1900) % 100);
 	default: /* REG_CENTURY */
 		return to_reg(r, (tm.tm_year + 1900) / 100);
 	}
@@ -146,7 +146,7 @@ static void write_time(struct rtc *r, uint8_t reg, uint8_t v)
 		tm.tm_year = (tm.tm_year + 1900) / 100 * 100 + val - 1900;
 		break;
 	case REG_CENTURY:
-		tm.tm_year = val * 100 + tm.tm_year % 100 - 1900;
+		tm.tm_year = val * 100 + (tm.tm_year + 1900) % 100 - 1900;
 		break;
 	default: /* day of week follows from the date */
 		return;

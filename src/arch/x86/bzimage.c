@@ -122,9 +122,14 @@ int linux_load(const struct guest_mem *gm, const uint8_t *img, size_t img_len,
 	memset(out, 0, sizeof(*out));
 	kaddr = kernel_address(&bi);
 	kend = kaddr + (bi.init_size > bi.payload_size ? bi.init_size : bi.payload_size);
-	if (kend > gm->regions[0].size || gm_write(gm, kaddr, bi.payload, bi.payload_size) < 0) {
-		snprintf(err, errlen, "kernel needs %llu MiB of guest memory below 3 GiB",
-			 (unsigned long long)((kend + (1 << 20) - 1) >> 20));
+	/* pref_address comes from the file: an absurd one must not wrap around to 0. */
+	if (kaddr < X86_HIMEM_START || kend < kaddr || kend > gm->regions[0].size ||
+	    gm_write(gm, kaddr, bi.payload, bi.payload_size) < 0) {
+		if (kaddr < X86_HIMEM_START || kend < kaddr)
+			snprintf(err, errlen, "bzImage asks to be loaded at an impossible address");
+		else
+			snprintf(err, errlen, "kernel needs %llu MiB of guest memory below 3 GiB",
+				 (unsigned long long)((kend + (1 << 20) - 1) >> 20));
 		return -ENOMEM;
 	}
 	if (initrd) {

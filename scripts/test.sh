@@ -1,0 +1,25 @@
+#!/bin/bash
+# Sets everything up and runs every test: unit tests, lint, the ASan+UBSan build of the unit
+# tests and fuzz targets, and the rig (real guests under nested KVM). Last line of output:
+# "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+logs=()
+# Unit tests, lint and the rig on the normal build.
+meson configure build -Drig=true >/dev/null
+rm -f build/meson-logs/testlog.json
+ninja -C build && meson test -C build --print-errorlogs --num-processes 2
+logs+=(build/meson-logs/testlog.json)
+
+# The same unit tests and the fuzz targets (fixed number of runs) under ASan + UBSan.
+if [ ! -f build-san/build.ninja ]; then
+	CC=clang meson setup build-san -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+fi
+rm -f build-san/meson-logs/testlog.json
+ninja -C build-san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-san --suite unit --suite fuzz --print-errorlogs --num-processes 2
+logs+=(build-san/meson-logs/testlog.json)
+
+python3 scripts/count-results.py "${logs[@]}"

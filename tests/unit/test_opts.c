@@ -1,0 +1,433 @@
+/* phyllome-vmm's command line (config_parse) and the parsers under it (opts_*): every
+ * option in both spellings, the defaults, sizes, and each refusal with its message. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/opts.h"
+#include "vmm/config.h"
+
+#define KiB (1ull << 10)
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+#define TiB (1ull << 40)
+
+#define MAX_ARGS 16
+#define ARG_LEN	 8192
+
+/* argv must be writable and outlive the checks (cfg points into it). */
+static char args[MAX_ARGS][ARG_LEN];
+static char *argv_buf[MAX_ARGS + 1];
+static char err[512];
+
+static void assert_one_line(int rc)
+{
+	if (rc >= 0)
+		return;
+	if (!err[0])
+		fail_msg("rc %d with an empty message", rc);
+	if (strchr(err, '\n'))
+		fail_msg("message has a newline: '%s'", err);
+}
+
+/* config_parse on "phyllome-vmm" followed by the NULL-terminated words. */
+static int run(struct vm_config *cfg, ...)
+{
+	va_list ap;
+	const char *w;
+	int argc = 0, rc;
+
+	strcpy(args[argc], "phyllome-vmm");
+	argv_buf[argc] = args[argc];
+	argc++;
+	va_start(ap, cfg);
+	while ((w = va_arg(ap, const char *))) {
+		assert_true(argc < MAX_ARGS && strlen(w) < ARG_LEN);
+		strcpy(args[argc], w);
+		argv_buf[argc] = args[argc];
+		argc++;
+	}
+	va_end(ap);
+	argv_buf[argc] = NULL;
+	err[0] = 0;
+	rc = config_parse(cfg, argc, argv_buf, err, sizeof(err));
+	assert_one_line(rc);
+	return rc;
+}
+
+/* The refusal's message must name what was wrong. */
+static void assert_err_has(const char *word)
+{
+	if (!strstr(err, word))
+		fail_msg("message '%s' does not mention '%s'", err, word);
+}
+
+static void test_sizes(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} good[] = {
+	    {"0", 0},
+	    {"4096", 4096},
+	    {"64K", 64 * KiB},
+	    {"64k", 64 * KiB},
+	    {"256M", 256 * MiB},
+	    {"5G", 5 * GiB},
+	    {"1T", TiB},
+	    {"2GiB", 2 * GiB},
+	    {"1MB", MiB},
+	    {"16777215T", 16777215ull * TiB},
+	    {"18446744073709551615", UINT64_MAX},
+	};
+	static const struct {
+		const char *s;
+		int rc;
+	} bad[] = {
+	    {"", -EINVAL},
+	    {"M", -EINVAL},
+	    {"12X", -EINVAL},
+	    {"-1", -EINVAL},
+	    {"1.5G", -EINVAL},
+	    {" 1G", -EINVAL},
+	    {"1G ", -EINVAL},
+	    {"1Gi", -EINVAL},
+	    {"1GiBB", -EINVAL},
+	    {"1MM", -EINVAL},
+	    {"99999999999999999999", -ERANGE},
+	    {"18446744073709551616", -ERANGE},
+	    {"16777216T", -ERANGE},
+	    {"17179869184G", -ERANGE},
+	};
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 12345;
+		if (opts_parse_size(good[i].s, &v) != 0 || v != good[i].v)
+			fail_msg("'%s' -> %llu, want %llu", good[i].s, (unsigned long long)v,
+				 (unsigned long long)good[i].v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc;
+
+		v = 12345;
+		rc = opts_parse_size(bad[i].s, &v);
+		if (rc != bad[i].rc || v != 12345)
+			fail_msg("'%s' -> %d (value %llu), want %d", bad[i].s, rc,
+				 (unsigned long long)v, bad[i].rc);
+	}
+	assert_int_equal(opts_parse_size(NULL, &v), -EINVAL);
+}
+
+static void test_u64(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(opts_parse_u64("42", 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(opts_parse_u64("100", 100, &v), 0);
+	assert_int_equal(opts_parse_u64("101", 100, &v), -ERANGE);
+	assert_int_equal(v, 100);
+	assert_int_equal(opts_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(opts_parse_u64("18446744073709551616", UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(opts_parse_u64("", 10, &v), -EINVAL);
+	assert_int_equal(opts_parse_u64(NULL, 10, &v), -EINVAL);
+	assert_int_equal(opts_parse_u64("+1", 10, &v), -EINVAL);
+	assert_int_equal(opts_parse_u64("-1", 10, &v), -EINVAL);
+	assert_int_equal(opts_parse_u64("1x", 10, &v), -EINVAL);
+	assert_int_equal(opts_parse_u64(" 1", 10, &v), -EINVAL);
+}
+
+static void test_kv(void **state)
+{
+	char buf[] = "a=1,b,c=x=y";
+	char *cur = buf, *k, *v;
+	char empty[] = "", gaps[] = "p,,q=";
+
+	(void)state;
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 1);
+	assert_string_equal(k, "a");
+	assert_string_equal(v, "1");
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 1);
+	assert_string_equal(k, "b");
+	assert_null(v);
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 1);
+	assert_string_equal(k, "c");
+	assert_string_equal(v, "x=y");
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 0);
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 0); /* stays at the end */
+
+	cur = empty;
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 0);
+	cur = gaps;
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 1);
+	assert_string_equal(k, "p");
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 1);
+	assert_string_equal(k, "");
+	assert_null(v);
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 1);
+	assert_string_equal(k, "q");
+	assert_string_equal(v, "");
+	assert_int_equal(opts_kv_next(&cur, &k, &v), 0);
+}
+
+static void test_defaults(void **state)
+{
+	struct vm_config cfg;
+
+	(void)state;
+	memset(&cfg, 0xA5, sizeof(cfg));
+	assert_int_equal(run(&cfg, "--kernel", "bzImage", NULL), 0);
+	assert_string_equal(cfg.kernel, "bzImage");
+	assert_null(cfg.initramfs);
+	assert_string_equal(cfg.cmdline, "");
+	assert_int_equal(cfg.ncpus, 1);
+	assert_int_equal(cfg.mem_size, 512 * MiB);
+	assert_int_equal(cfg.serial, SERIAL_TTY);
+	assert_int_equal(cfg.verbose, 0);
+	assert_int_equal(cfg.action, CONFIG_RUN);
+}
+
+/* Every option, first as "--opt value", then as "--opt=value". */
+static void test_all_options(void **state)
+{
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--initramfs", "/i", "--cmdline",
+			     "console=ttyS0 root=/dev/vda", "--cpus", "boot=4", "--memory",
+			     "size=2G", "--serial", "file=/tmp/out", "--verbose", "-v", NULL),
+			 0);
+	assert_string_equal(cfg.kernel, "/k");
+	assert_string_equal(cfg.initramfs, "/i");
+	assert_string_equal(cfg.cmdline, "console=ttyS0 root=/dev/vda");
+	assert_int_equal(cfg.ncpus, 4);
+	assert_int_equal(cfg.mem_size, 2 * GiB);
+	assert_int_equal(cfg.serial, SERIAL_FILE);
+	assert_string_equal(cfg.serial_path, "/tmp/out");
+	assert_int_equal(cfg.verbose, 2);
+	assert_int_equal(cfg.action, CONFIG_RUN);
+
+	assert_int_equal(run(&cfg, "--kernel=/k2", "--initramfs=/i2", "--cmdline=a=b c",
+			     "--cpus=boot=64", "--memory=size=5G", "--serial=socket=/run/s.sock",
+			     NULL),
+			 0);
+	assert_string_equal(cfg.kernel, "/k2");
+	assert_string_equal(cfg.initramfs, "/i2");
+	assert_string_equal(cfg.cmdline, "a=b c");
+	assert_int_equal(cfg.ncpus, 64);
+	assert_int_equal(cfg.mem_size, 5 * GiB);
+	assert_int_equal(cfg.serial, SERIAL_SOCKET);
+	assert_string_equal(cfg.serial_path, "/run/s.sock");
+	assert_int_equal(cfg.verbose, 0);
+
+	/* The last one given wins; an empty --cmdline is allowed. */
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--memory", "size=1G", "--memory=size=32M",
+			     "--cpus", "boot=2,boot=3", "--cmdline=", NULL),
+			 0);
+	assert_int_equal(cfg.mem_size, 32 * MiB);
+	assert_int_equal(cfg.ncpus, 3);
+	assert_string_equal(cfg.cmdline, "");
+	/* The value is the next word even when it starts with "-". */
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--cmdline", "-v", NULL), 0);
+	assert_string_equal(cfg.cmdline, "-v");
+	assert_int_equal(cfg.verbose, 0);
+}
+
+static void test_actions(void **state)
+{
+	struct vm_config cfg;
+
+	(void)state;
+	/* --help and --version need no kernel. */
+	assert_int_equal(run(&cfg, "--help", NULL), 0);
+	assert_int_equal(cfg.action, CONFIG_HELP);
+	assert_int_equal(run(&cfg, "-h", NULL), 0);
+	assert_int_equal(cfg.action, CONFIG_HELP);
+	assert_int_equal(run(&cfg, "--version", NULL), 0);
+	assert_int_equal(cfg.action, CONFIG_VERSION);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "-V", NULL), 0);
+	assert_int_equal(cfg.action, CONFIG_VERSION);
+	/* Flags take no value. */
+	assert_true(run(&cfg, "--help=yes", NULL) < 0);
+	assert_err_has("--help");
+	assert_true(run(&cfg, "--kernel", "/k", "--verbose=2", NULL) < 0);
+	assert_err_has("--verbose");
+	/* Nothing to boot. */
+	assert_true(run(&cfg, NULL) < 0);
+	assert_err_has("--kernel");
+	assert_true(run(&cfg, "--cpus", "boot=2", NULL) < 0);
+	assert_err_has("--kernel");
+	assert_true(run(&cfg, "--kernel", "/k", "--initramfs=", NULL) < 0);
+	assert_err_has("--initramfs");
+}
+
+static void test_cpus(void **state)
+{
+	static const char *const bad[] = {"boot=0",
+					  "boot=65",
+					  "boot=abc",
+					  "boot=",
+					  "boot",
+					  "cores=2",
+					  "boot=-1",
+					  "boot=99999999999999999999999",
+					  "boot=2,sockets=1"};
+	struct vm_config cfg;
+	char word[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(word, sizeof(word), "--cpus=%s", bad[i]);
+		assert_true(run(&cfg, "--kernel", "/k", "--cpus", bad[i], NULL) < 0);
+		assert_err_has("--cpus");
+		assert_true(run(&cfg, "--kernel", "/k", word, NULL) < 0);
+		assert_err_has("--cpus");
+	}
+	assert_true(run(&cfg, "--kernel", "/k", "--cpus=", NULL) < 0);
+	assert_err_has("--cpus");
+	/* Missing value at the end. */
+	assert_true(run(&cfg, "--kernel", "/k", "--cpus", NULL) < 0);
+	assert_err_has("--cpus");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--cpus", "boot=1", NULL), 0);
+	assert_int_equal(cfg.ncpus, 1);
+}
+
+static void test_memory(void **state)
+{
+	static const char *const bad[] = {
+	    "size=16M", "size=31M", "size=1025G", "size=2T",   "size=33000K",
+	    "size=xyz", "size=",    "512M",	  "size=1.5G", "size=99999999999999999999T"};
+	struct vm_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--memory", bad[i], NULL) >= 0)
+			fail_msg("--memory %s accepted", bad[i]);
+		assert_err_has("--memory");
+	}
+	assert_true(run(&cfg, "--kernel", "/k", "--memory", NULL) < 0);
+	assert_err_has("--memory");
+	/* The edges: 32 MiB, 1 TiB, and a whole number of MiB in K. */
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--memory", "size=32M", NULL), 0);
+	assert_int_equal(cfg.mem_size, 32 * MiB);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--memory", "size=1T", NULL), 0);
+	assert_int_equal(cfg.mem_size, TiB);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--memory", "size=33792K", NULL), 0);
+	assert_int_equal(cfg.mem_size, 33 * MiB);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--memory", "size=3GiB", NULL), 0);
+	assert_int_equal(cfg.mem_size, 3 * GiB);
+}
+
+static void test_serial(void **state)
+{
+	static const char *const bad[] = {"file=", "socket=", "pty", "file", "TTY", "", "off,tty"};
+	struct vm_config cfg;
+	static char longpath[4200];
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--serial", "off", NULL), 0);
+	assert_int_equal(cfg.serial, SERIAL_OFF);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--serial=tty", NULL), 0);
+	assert_int_equal(cfg.serial, SERIAL_TTY);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--serial", "file=a=b,c", NULL), 0);
+	assert_int_equal(cfg.serial, SERIAL_FILE);
+	assert_string_equal(cfg.serial_path, "a=b,c");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--serial", bad[i], NULL) >= 0)
+			fail_msg("--serial '%s' accepted", bad[i]);
+		assert_err_has("--serial");
+	}
+	/* serial_path holds 4095 characters and its NUL. */
+	strcpy(longpath, "file=");
+	memset(longpath + 5, 'p', 4095);
+	longpath[5 + 4095] = 0;
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--serial", longpath, NULL), 0);
+	assert_int_equal(strlen(cfg.serial_path), 4095);
+	longpath[5 + 4095] = 'p';
+	longpath[5 + 4096] = 0;
+	assert_true(run(&cfg, "--kernel", "/k", "--serial", longpath, NULL) < 0);
+	assert_err_has("--serial");
+}
+
+static void test_bad_words(void **state)
+{
+	struct vm_config cfg;
+	static char longcmd[VM_CMDLINE_MAX + 2];
+
+	(void)state;
+	assert_true(run(&cfg, "--kernel", "/k", "--frobnicate", NULL) < 0);
+	assert_err_has("--frobnicate");
+	assert_true(run(&cfg, "--kernel", "/k", "--frobnicate=1", NULL) < 0);
+	assert_err_has("frobnicate");
+	assert_true(run(&cfg, "-x", "--kernel", "/k", NULL) < 0);
+	assert_err_has("-x");
+	assert_true(run(&cfg, "--kernel", "/k", "vmlinuz", NULL) < 0);
+	assert_err_has("vmlinuz");
+	assert_true(run(&cfg, "--kernel", "/k", "-", NULL) < 0);
+	assert_true(run(&cfg, "--kernel", "/k", "--", NULL) < 0);
+	assert_true(run(&cfg, "--kernel", "/k", "", NULL) < 0);
+	assert_true(run(&cfg, "--kernel", "/k", "-vv", NULL) < 0);
+	/* Prefixes are not abbreviations. */
+	assert_true(run(&cfg, "--kern", "/k", NULL) < 0);
+	assert_err_has("--kern");
+	assert_true(run(&cfg, "--kernels", "/k", NULL) < 0);
+	/* A value-taking option as the last word. */
+	assert_true(run(&cfg, "--kernel", NULL) < 0);
+	assert_err_has("--kernel");
+	assert_true(run(&cfg, "--kernel", "/k", "--cmdline", NULL) < 0);
+	assert_err_has("--cmdline");
+	assert_true(run(&cfg, "--kernel", "/k", "--serial", NULL) < 0);
+	assert_err_has("--serial");
+	/* The command line: 4095 characters fit, 4096 do not. */
+	memset(longcmd, 'c', VM_CMDLINE_MAX - 1);
+	longcmd[VM_CMDLINE_MAX - 1] = 0;
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--cmdline", longcmd, NULL), 0);
+	assert_int_equal(strlen(cfg.cmdline), VM_CMDLINE_MAX - 1);
+	longcmd[VM_CMDLINE_MAX - 1] = 'c';
+	longcmd[VM_CMDLINE_MAX] = 0;
+	assert_true(run(&cfg, "--kernel", "/k", "--cmdline", longcmd, NULL) < 0);
+	assert_err_has("--cmdline");
+}
+
+static void test_usage(void **state)
+{
+	static const char *const names[] = {"--kernel",	 "--initramfs", "--cmdline",
+					    "--cpus",	 "--memory",	"--serial",
+					    "--verbose", "--help",	"--version"};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	config_usage(f);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strstr(text, names[i]))
+			fail_msg("--help does not list %s", names[i]);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sizes),	cmocka_unit_test(test_u64),
+	    cmocka_unit_test(test_kv),		cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_all_options), cmocka_unit_test(test_actions),
+	    cmocka_unit_test(test_cpus),	cmocka_unit_test(test_memory),
+	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_bad_words),
+	    cmocka_unit_test(test_usage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
