@@ -79,7 +79,7 @@ int opts_parse(const struct opt_def *defs, int argc, char *const argv[], opt_cb 
 void opts_usage(FILE *f, const struct opt_def *defs)
 {
 	for (; defs->name; defs++) {
-		char left[64];
+		char left[80];
 
 		if (defs->short_name)
 			snprintf(left, sizeof(left), "-%c, --%s%s%s", defs->short_name, defs->name,
@@ -87,7 +87,7 @@ void opts_usage(FILE *f, const struct opt_def *defs)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", defs->name,
 				 defs->argname ? " " : "", defs->argname ? defs->argname : "");
-		fprintf(f, "  %-34s %s\n", left, defs->help);
+		fprintf(f, "  %-44s %s\n", left, defs->help);
 	}
 }
 

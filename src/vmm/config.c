@@ -12,6 +12,10 @@ enum {
 	OPT_CPUS,
 	OPT_MEMORY,
 	OPT_SERIAL,
+	OPT_CONSOLE,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
 	OPT_VERBOSE,
 	OPT_HELP,
 	OPT_VERSION,
@@ -24,6 +28,11 @@ static const struct opt_def vmm_opts[] = {
     {"cpus", 0, "boot=N", "number of vCPUs, 1..64 (default 1)", OPT_CPUS},
     {"memory", 0, "size=SIZE", "guest RAM, e.g. 512M or 5G (default 512M)", OPT_MEMORY},
     {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
+    {"console", 0, "MODE", "virtio-console (hvc0): off | tty | file=PATH | socket=PATH",
+     OPT_CONSOLE},
+    {"disk", 0, "path=FILE[,readonly=on][,serial=ID]", "virtio-blk disk (up to 8)", OPT_DISK},
+    {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
+    {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
     {"help", 'h', NULL, "show this help and exit", OPT_HELP},
     {"version", 'V', NULL, "show the version and exit", OPT_VERSION},
@@ -32,11 +41,14 @@ static const struct opt_def vmm_opts[] = {
 
 void config_usage(FILE *f)
 {
-	fprintf(f, "Usage: phyllome-vmm --kernel PATH [--initramfs PATH] [--cmdline STR]\n"
-		   "                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n\n"
-		   "Runs one virtual machine on KVM. The guest powering off ends the process\n"
-		   "with status 0; a guest reboot restarts the guest in the same process.\n\n"
-		   "Options:\n");
+	fprintf(f,
+		"Usage: phyllome-vmm --kernel PATH [--initramfs PATH] [--cmdline STR]\n"
+		"                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
+		"                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
+		"                    [--console MODE]\n\n"
+		"Runs one virtual machine on KVM. The guest powering off ends the process\n"
+		"with status 0; a guest reboot restarts the guest in the same process.\n\n"
+		"Options:\n");
 	opts_usage(f, vmm_opts);
 	fprintf(f, "\nOn an interactive serial terminal, press Ctrl-A then x to quit "
 		   "(Ctrl-A Ctrl-A sends Ctrl-A).\n");
@@ -108,7 +120,8 @@ static int memory_kv(struct vm_config *cfg, const char *k, const char *v, char *
 	return 0;
 }
 
-static int parse_serial(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+static int parse_chardev(const char *opt, enum serial_mode *mode, char *path, const char *arg,
+			 char *err, size_t errlen)
 {
 	static const struct {
 		const char *word;
@@ -125,18 +138,135 @@ static int parse_serial(struct vm_config *cfg, const char *arg, char *err, size_
 		if (modes[i].has_path ? strncmp(arg, modes[i].word, n) : strcmp(arg, modes[i].word))
 			continue;
 		if (modes[i].has_path) {
-			if (!arg[n] || strlen(arg + n) >= sizeof(cfg->serial_path)) {
-				snprintf(err, errlen, "--serial: bad path in '%s'", arg);
+			if (!arg[n] || strlen(arg + n) >= VM_PATH_MAX) {
+				snprintf(err, errlen, "--%s: bad path in '%s'", opt, arg);
 				return -EINVAL;
 			}
-			strcpy(cfg->serial_path, arg + n);
+			strcpy(path, arg + n);
 		}
-		cfg->serial = modes[i].mode;
+		*mode = modes[i].mode;
 		return 0;
 	}
-	snprintf(err, errlen, "--serial: unknown mode '%s' (tty, file=PATH, socket=PATH, off)",
+	snprintf(err, errlen, "--%s: unknown mode '%s' (tty, file=PATH, socket=PATH, off)", opt,
 		 arg);
 	return -EINVAL;
+}
+
+static int copy_path(const char *opt, char *dst, const char *v, char *err, size_t errlen)
+{
+	if (!v || !*v || strlen(v) >= VM_PATH_MAX) {
+		snprintf(err, errlen, "--%s: missing or too long path", opt);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	struct disk_config *d = &cfg->disks[cfg->ndisks];
+
+	if (!strcmp(k, "path"))
+		return copy_path("disk", d->path, v, err, errlen);
+	if (!strcmp(k, "readonly") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+		d->readonly = !strcmp(v, "on");
+		return 0;
+	}
+	if (!strcmp(k, "serial") && v && strlen(v) < sizeof(d->serial)) {
+		strcpy(d->serial, v);
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, serial=ID of "
+		 "up to 20 characters)",
+		 k);
+	return -EINVAL;
+}
+
+static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (cfg->ndisks == VM_MAX_DISKS) {
+		snprintf(err, errlen, "--disk: at most %d disks", VM_MAX_DISKS);
+		return -E2BIG;
+	}
+	memset(&cfg->disks[cfg->ndisks], 0, sizeof(cfg->disks[0]));
+	rc = kv_each("disk", arg, cfg, disk_kv, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!cfg->disks[cfg->ndisks].path[0]) {
+		snprintf(err, errlen, "--disk: path=FILE is required");
+		return -EINVAL;
+	}
+	cfg->ndisks++;
+	return 0;
+}
+
+/* "52:54:00:12:34:56"; refuses multicast addresses. */
+static int parse_mac(const char *v, uint8_t mac[6])
+{
+	unsigned b[6];
+	char end;
+
+	if (!v ||
+	    sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6 ||
+	    strlen(v) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return (mac[0] & 1) ? -EINVAL : 0;
+}
+
+static int net_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	struct net_config *n = &cfg->nets[cfg->nnets];
+
+	if (!strcmp(k, "tap") || !strcmp(k, "passt")) {
+		if (n->target[0]) {
+			snprintf(err, errlen, "--net: give one of tap=IF or passt=SOCK");
+			return -EINVAL;
+		}
+		n->backend = !strcmp(k, "tap") ? NET_TAP : NET_PASST;
+		if (n->backend == NET_TAP && v && strlen(v) >= 16) {
+			snprintf(err, errlen, "--net: tap interface name '%s' is too long", v);
+			return -EINVAL;
+		}
+		return copy_path("net", n->target, v, err, errlen);
+	}
+	if (!strcmp(k, "mac")) {
+		if (parse_mac(v, n->mac) < 0) {
+			snprintf(err, errlen,
+				 "--net: mac=%s is not a unicast MAC like 52:54:00:12:34:56",
+				 v ? v : "");
+			return -EINVAL;
+		}
+		n->mac_set = true;
+		return 0;
+	}
+	snprintf(err, errlen, "--net: bad parameter '%s' (tap=IF, passt=SOCK, mac=MAC)", k);
+	return -EINVAL;
+}
+
+static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (cfg->nnets == VM_MAX_NETS) {
+		snprintf(err, errlen, "--net: at most %d network devices", VM_MAX_NETS);
+		return -E2BIG;
+	}
+	memset(&cfg->nets[cfg->nnets], 0, sizeof(cfg->nets[0]));
+	rc = kv_each("net", arg, cfg, net_kv, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!cfg->nets[cfg->nnets].target[0]) {
+		snprintf(err, errlen, "--net: tap=IF or passt=SOCK is required");
+		return -EINVAL;
+	}
+	cfg->nnets++;
+	return 0;
 }
 
 static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
@@ -163,7 +293,16 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 	case OPT_MEMORY:
 		return kv_each("memory", arg, cfg, memory_kv, err, errlen);
 	case OPT_SERIAL:
-		return parse_serial(cfg, arg, err, errlen);
+		return parse_chardev("serial", &cfg->serial, cfg->serial_path, arg, err, errlen);
+	case OPT_CONSOLE:
+		return parse_chardev("console", &cfg->console, cfg->console_path, arg, err, errlen);
+	case OPT_DISK:
+		return parse_disk(cfg, arg, err, errlen);
+	case OPT_NET:
+		return parse_net(cfg, arg, err, errlen);
+	case OPT_RNG:
+		cfg->rng = true;
+		return 0;
 	case OPT_VERBOSE:
 		cfg->verbose++;
 		return 0;
@@ -187,12 +326,17 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 	cfg->ncpus = 1;
 	cfg->mem_size = VM_DEFAULT_MEM;
 	cfg->serial = SERIAL_TTY;
+	cfg->console = SERIAL_OFF;
 	cfg->cmdline = "";
 	rc = opts_parse(vmm_opts, argc, argv, config_opt, cfg, err, errlen);
 	if (rc < 0 || cfg->action != CONFIG_RUN)
 		return rc;
 	if (!cfg->kernel) {
 		snprintf(err, errlen, "no guest to boot: give --kernel PATH (see --help)");
+		return -EINVAL;
+	}
+	if (cfg->serial == SERIAL_TTY && cfg->console == SERIAL_TTY) {
+		snprintf(err, errlen, "--serial and --console cannot both use the terminal");
 		return -EINVAL;
 	}
 	if (cfg->initramfs && !*cfg->initramfs) {

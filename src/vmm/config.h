@@ -1,5 +1,6 @@
 /* The VM's configuration, parsed from phyllome-vmm's command line. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -10,7 +11,26 @@
 #define VM_DEFAULT_MEM (512ull << 20)
 #define VM_CMDLINE_MAX 4096
 
+#define VM_MAX_DISKS 8
+#define VM_MAX_NETS  4
+#define VM_PATH_MAX  4096
+
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_SOCKET, SERIAL_OFF };
+
+struct disk_config {
+	char path[VM_PATH_MAX];
+	bool readonly;
+	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer; empty: derived from the index */
+};
+
+enum net_backend { NET_TAP, NET_PASST };
+
+struct net_config {
+	enum net_backend backend;
+	char target[VM_PATH_MAX]; /* tap interface name, or passt's socket path */
+	uint8_t mac[6];
+	bool mac_set; /* else a stable locally administered MAC from the index */
+};
 
 struct vm_config {
 	const char *kernel;
@@ -19,7 +39,14 @@ struct vm_config {
 	unsigned ncpus;
 	uint64_t mem_size;
 	enum serial_mode serial;
-	char serial_path[4096];
+	char serial_path[VM_PATH_MAX];
+	enum serial_mode console; /* virtio-console (hvc0); SERIAL_OFF: no device */
+	char console_path[VM_PATH_MAX];
+	struct disk_config disks[VM_MAX_DISKS];
+	unsigned ndisks;
+	struct net_config nets[VM_MAX_NETS];
+	unsigned nnets;
+	bool rng;
 	int verbose;
 	int action; /* CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION */
 };

@@ -61,13 +61,14 @@ fail:
 	return -errno;
 }
 
-int console_open(struct console *c, const struct vm_config *cfg, char *err, size_t errlen)
+int console_open(struct console *c, enum serial_mode mode, const char *path, char *err,
+		 size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
-	c->mode = cfg->serial;
+	c->mode = mode;
 	c->in_fd = c->out_fd = c->listen_fd = c->client_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
-	switch (cfg->serial) {
+	switch (mode) {
 	case SERIAL_TTY:
 		if (open_tty(c) < 0) {
 			snprintf(err, errlen, "cannot set the terminal to raw mode: %s",
@@ -76,15 +77,15 @@ int console_open(struct console *c, const struct vm_config *cfg, char *err, size
 		}
 		return 0;
 	case SERIAL_FILE:
-		c->out_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c->out_fd < 0) {
-			snprintf(err, errlen, "cannot open serial output file %s: %s",
-				 cfg->serial_path, strerror(errno));
+			snprintf(err, errlen, "cannot open serial output file %s: %s", path,
+				 strerror(errno));
 			return -errno;
 		}
 		return 0;
 	case SERIAL_SOCKET:
-		return open_socket(c, cfg->serial_path, err, errlen);
+		return open_socket(c, path, err, errlen);
 	default:
 		return 0;
 	}

@@ -21,7 +21,9 @@ struct console {
 	size_t npending, pend_off;
 };
 
-int console_open(struct console *c, const struct vm_config *cfg, char *err, size_t errlen);
+/* Opens the host end: mode tty (stdin/stdout), file=path, socket=path, or off. */
+int console_open(struct console *c, enum serial_mode mode, const char *path, char *err,
+		 size_t errlen);
 void console_close(struct console *c);
 /* serial_out_fn: guest -> host bytes. */
 void console_output(void *opaque, const uint8_t *buf, size_t n);

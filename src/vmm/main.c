@@ -36,7 +36,7 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	struct vm *vm = malloc(sizeof(*vm));
 	int status = 1;
 
-	if (!vm || console_open(&con, cfg, err, sizeof(err)) < 0) {
+	if (!vm || console_open(&con, cfg->serial, cfg->serial_path, err, sizeof(err)) < 0) {
 		pr_err("%s", vm ? err : "out of memory");
 		free(vm);
 		return 1;

@@ -1,0 +1,2 @@
+/* Being written. */
+typedef int phyllome_placeholder_pci;

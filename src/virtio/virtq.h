@@ -1,0 +1,69 @@
+/* The virtqueue (virtio 1.2, split ring): the only code that follows guest-supplied
+ * descriptors. Every address and length goes through gm_ptr; a malformed chain fails
+ * that request and marks the queue broken (the device then sets DEVICE_NEEDS_RESET). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vmm/guest_mem.h"
+
+#define VIRTQ_MAX_SIZE	 1024 /* largest queue size a device offers */
+#define VIRTQ_MAX_CHAIN	 1024 /* most segments one request may have (direct + indirect) */
+
+/* Feature bits the virtqueue itself implements. */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1     32
+
+struct virtq {
+	const struct guest_mem *gm;
+	uint16_t size;	/* number of entries (power of two, <= VIRTQ_MAX_SIZE) */
+	bool ready;	/* the driver enabled the queue */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool broken;	/* a malformed chain was seen: no more processing until reset */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t last_avail;   /* next avail ring entry to take */
+	uint16_t used_idx;     /* our copy of used->idx */
+	uint16_t signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
+	bool signalled_used_valid;
+	uint16_t msix_vector;  /* set by the transport */
+};
+
+/* One request: the device-readable segments, then the device-writable ones, as host
+ * pointers already checked against guest RAM. */
+struct virtq_chain {
+	uint16_t head;
+	unsigned nout, nin;
+	uint64_t out_len, in_len; /* total bytes of each kind */
+	struct iovec out[VIRTQ_MAX_CHAIN];
+	struct iovec in[VIRTQ_MAX_CHAIN];
+};
+
+/* Resets to the state after device reset (keeps gm). */
+void virtq_reset(struct virtq *vq);
+/* Validates the ring addresses for size when the driver enables the queue: the three
+ * areas must lie in guest RAM and be aligned as the spec requires. Returns 0 or -EINVAL. */
+int virtq_enable(struct virtq *vq);
+/* Takes the next available chain. Returns 1 with c filled, 0 when the ring is empty, or
+ * -EINVAL for a malformed chain (descriptor loop, index out of range, address outside
+ * RAM, a readable segment after a writable one, nested indirect, over-long chain, avail
+ * idx moving by more than size): the queue is then marked broken. */
+int virtq_pop(struct virtq *vq, struct virtq_chain *c);
+/* Returns a finished chain to the driver with `written` bytes written into its
+ * device-writable segments. */
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
+/* Whether the driver wants an interrupt now for what was pushed since the last one
+ * (VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX). Call after pushing. */
+bool virtq_should_notify(struct virtq *vq);
+/* Tells the driver whether we want kicks (no-notify flag, or avail_event with
+ * EVENT_IDX). Re-check the ring after enabling to close the race. */
+void virtq_set_notify(struct virtq *vq, bool enable);
+/* True if the driver has made buffers available that we have not taken yet. */
+bool virtq_has_avail(struct virtq *vq);
+
+/* Copies helpers over a chain's segments: return bytes copied. */
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
+		    size_t len);
