@@ -1,0 +1,17 @@
+/* Constructors of the virtio devices. Each sets d->ops and d->priv and opens its
+ * backend (image file, tap, passt socket, host console); errors are one line in err.
+ * d->gm is set and virtio_dev_watch() already works when these are called; the
+ * device's I/O thread starts after, and ops are only called from then on. */
+#pragma once
+#include <stddef.h>
+
+#include "virtio/virtio_dev.h"
+#include "vmm/config.h"
+
+int virtio_blk_init(struct virtio_dev *d, const struct disk_config *cfg, unsigned index,
+		    char *err, size_t errlen);
+int virtio_net_init(struct virtio_dev *d, const struct net_config *cfg, unsigned index,
+		    char *err, size_t errlen);
+int virtio_rng_init(struct virtio_dev *d, char *err, size_t errlen);
+int virtio_console_init(struct virtio_dev *d, enum serial_mode mode, const char *path,
+			char *err, size_t errlen);
