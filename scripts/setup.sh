@@ -8,14 +8,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
-# Build, unit tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the
-# rig (QEMU as the outer emulator only; never part of the product).
+# Build (liburing: block I/O), unit tests, lint, fuzzing (clang + libFuzzer runtime), ACPI
+# checks (iasl), and the rig (QEMU as the outer emulator only; never part of the product;
+# passt, e2fsprogs and iproute2 go into the rig's L1 for the disk and network tests).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
-	libcmocka-dev
+	libcmocka-dev liburing-dev
 	clang libclang-rt-14-dev clang-format cppcheck
 	acpica-tools
 	qemu-system-x86 cpio
+	passt e2fsprogs iproute2
 )
 
 missing=()

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Installs the Debian packages that the rig (tests/rig) and the test guests (tests/guests) need,
+# then builds the guests (tests/guests/build-guests.sh; downloads are cached). Idempotent: it
+# installs only what is missing and runs apt-get update only when needed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+# qemu-system-x86: the rig's outer emulator (L1), and the L2 stand-in/peer (never the product).
+# cpio, gzip: the L2 initramfs. xz-utils: the uncompressed vmlinux that boots L1 faster.
+# kmod: depmod for the kernel package's modules.dep (busybox's depmod is the fallback).
+# python3: the rig's host side. util-linux: flock.
+# busybox-static and the kernel are downloaded by build-guests.sh, not installed.
+PACKAGES=(qemu-system-x86 cpio gzip xz-utils kmod python3 util-linux)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+
+updated=no
+apt_update() {
+	if [ "$updated" = no ]; then
+		$SUDO apt-get update -q
+		updated=yes
+	fi
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup-deps: installing ${missing[*]}"
+	apt_update
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# build-guests.sh uses apt-get download: it needs package lists that know the packages.
+if ! apt-cache show busybox-static linux-image-amd64 >/dev/null 2>&1; then
+	apt_update
+fi
+
+tests/guests/build-guests.sh

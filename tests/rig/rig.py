@@ -1,0 +1,495 @@
+#!/usr/bin/env python3
+"""The nested-virtualization rig: host side (see tests/rig/README.md).
+
+Builds an L1 initramfs (busybox, kvm-amd and its dependencies, the L2 VMM with its shared
+libraries, the L2 guest, the scenario scripts), boots it with QEMU TCG on an emulated AMD SVM CPU,
+and turns the scenarios' "RIG-RESULT" lines on L1's console into TAP (or a plain summary).
+Python 3.11 standard library only.
+"""
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+GUESTS_BUILD = REPO / "tests" / "guests" / "build-guests.sh"
+CACHE = Path(os.environ.get("PHYLLOME_CACHE") or Path.home() / ".cache" / "phyllome")
+GUESTS = CACHE / "guests"
+RIG_CACHE = CACHE / "rig"
+CPIO_FORMAT_VERSION = "1"  # bump when the layout of the L1 initramfs changes
+
+RESULT_RE = re.compile(r"RIG-RESULT (ok|not ok|skip) (\S+) ?(.*)$")
+START_RE = re.compile(r"RIG-SCENARIO-START (\S+)")
+END_RE = re.compile(r"RIG-SCENARIO-END (\S+) ?(\S*)")
+
+
+def all_scenarios():
+    return sorted(p.stem for p in (HERE / "scenarios").glob("*.sh"))
+
+
+# --- a newc cpio writer (no cpio binary, no root needed for device nodes) ------------------------
+class Cpio:
+    def __init__(self, f):
+        self.f = f
+        self.ino = 1
+        self.dirs = set()
+
+    def _entry(self, name, mode, data=b"", size=None, rdev=(0, 0), src=None):
+        name_b = name.encode() + b"\0"
+        if size is None:
+            size = len(data)
+        hdr = "070701" + "".join(
+            f"{v:08x}" for v in (self.ino, mode, 0, 0, 1, 0, size, 0, 0, rdev[0], rdev[1],
+                                 len(name_b), 0))
+        self.ino += 1
+        self.f.write(hdr.encode() + name_b)
+        self.f.write(b"\0" * (-(110 + len(name_b)) % 4))
+        if src is not None:
+            with open(src, "rb") as s:
+                shutil.copyfileobj(s, self.f, 1 << 20)
+        else:
+            self.f.write(data)
+        self.f.write(b"\0" * (-size % 4))
+
+    def mkdir(self, path):
+        path = path.strip("/")
+        if not path or path in self.dirs:
+            return
+        self.mkdir(os.path.dirname(path))
+        self.dirs.add(path)
+        self._entry(path, stat.S_IFDIR | 0o755)
+
+    def file(self, path, src, mode):
+        path = path.strip("/")
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFREG | mode, size=os.path.getsize(src), src=src)
+
+    def symlink(self, path, target):
+        path = path.strip("/")
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFLNK | 0o777, data=target.encode())
+
+    def chardev(self, path, major, minor, mode=0o600):
+        path = path.strip("/")
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFCHR | mode, rdev=(major, minor))
+
+    def close(self):
+        self._entry("TRAILER!!!", 0)
+        self.f.write(b"\0" * (-self.f.tell() % 512))
+
+
+# --- what goes into L1 ----------------------------------------------------------------------------
+def ldd_deps(binary):
+    """Paths of the shared libraries and dynamic loader that `ldd BINARY` lists."""
+    r = subprocess.run(["ldd", str(binary)], capture_output=True, text=True)
+    if r.returncode != 0:
+        return []  # static binary ("not a dynamic executable")
+    deps = []
+    for line in r.stdout.splitlines():
+        m = re.search(r"=>\s*(/\S+)", line) or re.match(r"\s*(/\S+)", line)
+        if m:
+            deps.append(m.group(1))
+        elif "not found" in line:
+            sys.exit(f"rig: {binary}: library not found: {line.strip()}")
+    return deps
+
+
+class Manifest:
+    """The L1 initramfs as a list of entries, and a key that changes when any of them does."""
+
+    def __init__(self):
+        self.entries = []  # (kind, path, arg...)
+        self.key = hashlib.sha256(CPIO_FORMAT_VERSION.encode())
+
+    def _k(self, *parts):
+        self.key.update(repr(parts).encode())
+
+    def file(self, path, src, mode=None, hash_content=False):
+        src = Path(src)
+        st = src.stat()  # follows symlinks: the archive holds the real file
+        if mode is None:
+            mode = stat.S_IMODE(st.st_mode)
+        self.entries.append(("file", path, str(src), mode))
+        if hash_content:
+            self._k("file", path, mode, hashlib.sha256(src.read_bytes()).hexdigest())
+        else:
+            self._k("file", path, mode, str(src.resolve()), st.st_size, st.st_mtime_ns)
+
+    def symlink(self, path, target):
+        self.entries.append(("symlink", path, target))
+        self._k("symlink", path, target)
+
+    def chardev(self, path, major, minor, mode):
+        self.entries.append(("chardev", path, major, minor, mode))
+        self._k("chardev", path, major, minor, mode)
+
+    def tree(self, dest, src):
+        """Copies a directory tree, keeping symlinks as symlinks."""
+        src = Path(src)
+        for root, dirs, files in os.walk(src):
+            dirs.sort()
+            for name in sorted(files) + [d for d in dirs if (Path(root) / d).is_symlink()]:
+                p = Path(root) / name
+                rel = p.relative_to(src)
+                if p.is_symlink():
+                    self.symlink(f"{dest}/{rel}", os.readlink(p))
+                elif p.is_file():
+                    self.file(f"{dest}/{rel}", p)
+
+    def binary(self, path, src):
+        """A program plus every shared library ldd lists, each at the path ldd names."""
+        self.file(path, src)
+        for lib in ldd_deps(src):
+            self.file(lib, lib, 0o755)
+
+    def write(self, out):
+        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            c = Cpio(f)
+            for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "run",
+                      "root", "etc", "var/tmp"):
+                c.mkdir(d)
+            for e in self.entries:
+                if e[0] == "file":
+                    c.file(e[1], e[2], e[3])
+                elif e[0] == "symlink":
+                    c.symlink(e[1], e[2])
+                elif e[0] == "chardev":
+                    c.chardev(e[1], e[2], e[3], e[4])
+            c.close()
+        os.replace(tmp, out)
+
+
+def build_l1_initramfs(args):
+    m = Manifest()
+    m.chardev("dev/console", 5, 1, 0o600)
+    m.chardev("dev/null", 1, 3, 0o666)
+    m.file("bin/busybox", GUESTS / "busybox", 0o755)
+    m.file("init", HERE / "l1" / "init.sh", 0o755, hash_content=True)
+    m.file("rig/lib.sh", HERE / "l1" / "lib.sh", 0o644, hash_content=True)
+    for s in sorted((HERE / "scenarios").glob("*.sh")):
+        m.file(f"rig/scenarios/{s.name}", s, 0o644, hash_content=True)
+    mods = GUESTS / "l1-modules"
+    m.file("lib/modules/l1/load-order", mods / "load-order", 0o644, hash_content=True)
+    for name in (mods / "load-order").read_text().split():
+        m.file(f"lib/modules/l1/{name}", mods / name, 0o644)
+    m.file("guest/vmlinuz", GUESTS / "vmlinuz", 0o644)
+    m.file("guest/initramfs.cpio.gz", GUESTS / "l2-initramfs.cpio.gz", 0o644)
+    if args.vmm:
+        m.binary("rig/bin/phyllome-vmm", args.vmm)
+    if args.l2_vmm == "qemu" or args.with_qemu:
+        qemu = shutil.which("qemu-system-x86_64")
+        if not qemu:
+            sys.exit("rig: qemu-system-x86_64 not found (scripts/setup-deps.sh installs it)")
+        m.binary("usr/bin/qemu-system-x86_64", qemu)
+        for d in ("/usr/share/qemu", "/usr/share/seabios"):
+            if os.path.isdir(d):
+                m.tree(d.lstrip("/"), d)
+    key = m.key.hexdigest()[:20]
+    out = RIG_CACHE / f"l1-{key}.cpio"
+    if out.exists():
+        out.touch()
+        return out, True
+    RIG_CACHE.mkdir(parents=True, exist_ok=True)
+    m.write(out)
+    # Keep the few most recently used images.
+    olds = sorted(RIG_CACHE.glob("l1-*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in olds[4:]:
+        p.unlink(missing_ok=True)
+    return out, False
+
+
+def host_kvm_note():
+    """One line about the host's own virtualization, for the user."""
+    mods = {p.name for p in Path("/sys/module").glob("kvm*")} if Path("/sys/module").is_dir() else set()
+    if not os.path.exists("/dev/kvm"):
+        return "host: no /dev/kvm (no hardware virtualization here)"
+    if "kvm_pvm" in mods:
+        return "host: /dev/kvm is PVM, not hardware virtualization"
+    if "kvm_amd" in mods or "kvm_intel" in mods:
+        return "host: /dev/kvm is hardware KVM (the rig emulates anyway)"
+    return "host: /dev/kvm present, vendor module unknown"
+
+
+# --- running L1 -----------------------------------------------------------------------------------
+def qemu_command(args, initrd, append, console_args):
+    return [args.outer_qemu, "-accel", "tcg", "-machine", "q35", "-cpu", "max",
+            "-m", args.l1_mem, "-smp", str(args.l1_smp), "-no-reboot", "-nodefaults",
+            "-no-user-config", "-display", "none", *console_args,
+            "-kernel", str(args.l1_kernel), "-initrd", str(initrd), "-append", append]
+
+
+def l1_append(args, mode, interactive=False):
+    parts = ["console=ttyS0", "panic=-1", "rig.mode=" + mode, "rig.l2vmm=" + args.l2_vmm,
+             "rig.interactive=" + ("1" if interactive else "0")]
+    if mode == "test":
+        parts.append("rig.scenarios=" + ",".join(args.scenarios))
+    if not args.verbose_l1:
+        parts.append("quiet")
+    return " ".join(parts + args.l1_append)
+
+
+class Reporter:
+    """Prints results as TAP (--tap) or as plain lines with a closing 'N passed, N failed' line."""
+
+    def __init__(self, tap, log_path):
+        self.tap = tap
+        self.n = 0
+        self.passed = self.failed = self.skipped = 0
+        self.log_path = log_path
+
+    def comment(self, text):
+        if self.tap:
+            print(f"# {text}", flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def result(self, status, name, detail=""):
+        self.n += 1
+        if status == "ok":
+            self.passed += 1
+            line = f"ok {self.n} - {name}" if self.tap else f"PASS {name}"
+        elif status == "skip":
+            self.skipped += 1
+            line = f"ok {self.n} - {name} # SKIP {detail}" if self.tap else f"SKIP {name}: {detail}"
+            detail = ""
+        else:
+            self.failed += 1
+            line = f"not ok {self.n} - {name}" if self.tap else f"FAIL {name}"
+        print(line, flush=True)
+        if detail:
+            if self.tap:
+                print(f"# {name}: {detail}", flush=True)
+            else:
+                print(f"     {detail}", flush=True)
+
+    def finish(self):
+        if self.tap:
+            print(f"1..{self.n}", flush=True)
+        else:
+            s = f", {self.skipped} skipped" if self.skipped else ""
+            print(f"{self.passed} passed, {self.failed} failed{s}", flush=True)
+
+
+def run_tests(args, initrd, log_path):
+    rep = Reporter(args.tap, log_path)
+    rep.comment(host_kvm_note() + "; guests run nested: L1 = QEMU TCG, L2 on L1's kvm-amd")
+    cmd = qemu_command(args, initrd, l1_append(args, "test"),
+                       ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"])
+    t0 = time.monotonic()
+    log = open(log_path, "w", errors="replace")
+    log.write("# " + " ".join(cmd) + "\n# [host seconds since QEMU started] L1 console\n")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    lines = []
+    cond = threading.Condition()
+    done = [False]
+
+    def reader():
+        for raw in proc.stdout:
+            text = raw.decode("utf-8", "replace").rstrip("\r\n").replace("\r", "")
+            log.write(f"[{time.monotonic() - t0:8.3f}] {text}\n")
+            log.flush()
+            with cond:
+                lines.append(text)
+                cond.notify()
+        with cond:
+            done[0] = True
+            cond.notify()
+
+    threading.Thread(target=reader, daemon=True).start()
+
+    started, ended, results = {}, {}, {}
+    current = None
+    l1_boot = None
+    finished = False
+    deadline = t0 + args.timeout
+    why_end = None
+    i = 0
+    while True:
+        with cond:
+            while i >= len(lines) and not done[0]:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                cond.wait(min(left, 1.0))
+            batch, i = lines[i:], len(lines)
+            eof = done[0] and i >= len(lines)
+        for text in batch:
+            if "rig: " in text and "RIG-RESULT" not in text:
+                msg = text[text.index("rig: "):]
+                if l1_boot is None and msg.startswith("rig: L1 is"):
+                    l1_boot = time.monotonic() - t0
+                    msg += f" (L1 booted in {l1_boot:.1f}s)"
+                rep.comment(msg)
+            if m := START_RE.search(text):
+                current = m.group(1)
+                started[current] = time.monotonic()
+            elif m := RESULT_RE.search(text):
+                st, name, detail = m.groups()
+                results.setdefault(current or name, []).append(name)
+                rep.result(st, name, detail.strip())
+            elif m := END_RE.search(text):
+                name = m.group(1)
+                ended[name] = time.monotonic() - started.get(name, t0)
+                if not results.get(name):
+                    rep.result("not ok", name, "scenario reported no result")
+                rep.comment(f"scenario {name}: {ended[name]:.1f}s")
+                current = None
+            elif "RIG-DONE" in text:
+                finished = True
+            elif "Kernel panic" in text and "RIG-" not in text:
+                why_end = "L1 kernel panic"
+        if eof:
+            break
+        if time.monotonic() >= deadline:
+            why_end = f"global timeout ({args.timeout}s)"
+            break
+    if proc.poll() is None:
+        try:
+            proc.wait(timeout=20 if finished else 0.1)
+        except subprocess.TimeoutExpired:
+            pass
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    total = time.monotonic() - t0
+    log.close()
+    if not finished and not why_end:
+        why_end = f"L1 ended (QEMU exit status {proc.returncode}) before finishing"
+    for s in args.scenarios:
+        if s not in ended:
+            what = "was running" if s == current else "never ran"
+            rep.result("not ok", s, f"{what} when the rig stopped: {why_end}")
+    boot = f"L1 boot {l1_boot:.1f}s" if l1_boot else "L1 never booted"
+    per = "".join(f", {k} {v:.1f}s" for k, v in ended.items())
+    rep.comment(f"timings: {boot}{per}; total {total:.1f}s")
+    if rep.failed or not finished:
+        rep.comment(f"L1 console log: {log_path}")
+    rep.finish()
+    if args.tap:
+        return 0
+    return 1 if rep.failed or not finished else 0
+
+
+def run_demo(args, initrd, log_path):
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    console = ["-chardev", f"stdio,id=con,mux=on,signal=off,logfile={log_path}",
+               "-serial", "chardev:con", "-mon", "chardev=con,mode=readline"]
+    cmd = qemu_command(args, initrd, l1_append(args, "demo", interactive), console)
+    print(f"rig: {host_kvm_note()}; the demo runs nested (L1 = QEMU TCG, L2 on L1's kvm-amd)",
+          file=sys.stderr)
+    if interactive:
+        print("rig: demo: type into the L2 shell; 'poweroff' ends it; Ctrl-A x quits QEMU",
+              file=sys.stderr)
+    print(f"rig: console log: {log_path}", file=sys.stderr, flush=True)
+    stdin = None if interactive else subprocess.DEVNULL
+    try:
+        rc = subprocess.run(cmd, stdin=stdin, timeout=None if interactive else args.timeout).returncode
+    except subprocess.TimeoutExpired:
+        print(f"rig: demo: global timeout ({args.timeout}s)", file=sys.stderr)
+        return 1
+    finally:
+        if interactive:
+            subprocess.run(["stty", "sane"], stdin=sys.stdin, check=False)
+    return rc
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="run-rig.sh", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vmm", help="phyllome-vmm binary to put in L1")
+    ap.add_argument("--l2-vmm", choices=("phyllome", "qemu"), default="phyllome",
+                    help="VMM that scenarios run in L1 (default phyllome; qemu: Debian's QEMU)")
+    ap.add_argument("--with-qemu", action="store_true",
+                    help="also put QEMU in L1 (for side-by-side scenarios)")
+    ap.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
+    ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--tap", action="store_true", help="TAP on stdout (for Meson)")
+    ap.add_argument("--demo", action="store_true",
+                    help="interactive L2 shell on this terminal (scripted if stdin is no tty)")
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("RIG_TIMEOUT", 1500)),
+                    help="global timeout in seconds (default 1500, or $RIG_TIMEOUT)")
+    ap.add_argument("--log-dir", default=os.environ.get("RIG_LOG_DIR"),
+                    help="where L1's console log goes (default build/rig-logs in the repository"
+                         " if build/ exists, else ./rig-logs)")
+    ap.add_argument("--log-name", help="log file name (default rig-<first scenario>.log)")
+    ap.add_argument("--outer-qemu", default=os.environ.get("RIG_OUTER_QEMU", "qemu-system-x86_64"),
+                    help="QEMU that runs L1 (e.g. a patched 10.0 for firmware guests)")
+    ap.add_argument("--l1-mem", default="4G")
+    ap.add_argument("--l1-smp", type=int, default=1)
+    ap.add_argument("--l1-kernel",
+                    help="L1 kernel (default: the guests' vmlinux, booted through its PVH entry"
+                         " as TCG is slow at decompressing a bzImage; else vmlinuz)")
+    ap.add_argument("--l1-append", action="append", default=[],
+                    help="extra L1 kernel parameters")
+    ap.add_argument("--verbose-l1", action="store_true", help="L1 kernel boots without 'quiet'")
+    ap.add_argument("--no-build-guests", action="store_true",
+                    help="don't run tests/guests/build-guests.sh (use its cached outputs)")
+    args = ap.parse_args()
+
+    if args.list:
+        print("\n".join(all_scenarios()))
+        return 0
+    if args.l2_vmm == "phyllome":
+        if not args.vmm:
+            ap.error("--vmm PATH is needed (or --l2-vmm qemu)")
+    if args.vmm:
+        args.vmm = os.path.abspath(args.vmm)
+        if not os.path.isfile(args.vmm):
+            # Report it as a TAP failure rather than an error, so Meson shows why.
+            msg = f"VMM binary {args.vmm} does not exist"
+            if args.tap:
+                print(f"not ok 1 - rig-setup\n# {msg}\n1..1")
+                return 0
+            sys.exit(f"rig: {msg}")
+    args.scenarios = args.scenarios.split(",") if args.scenarios else all_scenarios()
+    unknown = [s for s in args.scenarios if s not in all_scenarios()]
+    if unknown:
+        ap.error(f"unknown scenario(s): {', '.join(unknown)} (have: {', '.join(all_scenarios())})")
+
+    t = time.monotonic()
+    if not args.no_build_guests or not (GUESTS / "l2-initramfs.cpio.gz").exists():
+        r = subprocess.run(["bash", str(GUESTS_BUILD)], stdout=sys.stderr)
+        if r.returncode != 0:
+            sys.exit("rig: tests/guests/build-guests.sh failed")
+    if not args.l1_kernel:
+        vmlinux = GUESTS / "vmlinux"
+        args.l1_kernel = vmlinux if vmlinux.exists() else GUESTS / "vmlinuz"
+    initrd, cached = build_l1_initramfs(args)
+    prep = time.monotonic() - t
+    if args.log_dir:
+        log_dir = Path(args.log_dir).resolve()
+    elif (REPO / "build").is_dir():
+        log_dir = REPO / "build" / "rig-logs"
+    else:
+        log_dir = Path("rig-logs").resolve()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    name = args.log_name or ("demo" if args.demo else args.scenarios[0]
+                             + (f"-and-{len(args.scenarios) - 1}-more" if len(args.scenarios) > 1 else ""))
+    log_path = log_dir / f"rig-{args.l2_vmm}-{name}.log"
+    size = initrd.stat().st_size / 1e6
+    msg = (f"rig: L1 initramfs {initrd.name} ({size:.0f} MB, {'cached' if cached else 'built'});"
+           f" preparation {prep:.1f}s")
+    if args.tap:
+        print(f"# {msg}", flush=True)
+    else:
+        print(msg, file=sys.stderr, flush=True)
+    if args.demo:
+        return run_demo(args, initrd, log_path)
+    return run_tests(args, initrd, log_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
