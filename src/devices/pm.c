@@ -99,37 +99,3 @@ void pm_raise(struct pm *p, uint16_t sts_bit)
 	update_sci(p);
 	pthread_mutex_unlock(&p->lock);
 }
-
-void pci_conf1_init(struct pci_conf1 *c, struct pm *pm)
-{
-	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->lock, NULL);
-	c->pm = pm;
-}
-
-void pci_conf1_destroy(struct pci_conf1 *c)
-{
-	pthread_mutex_destroy(&c->lock);
-}
-
-void pci_conf1_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
-{
-	struct pci_conf1 *c = opaque;
-
-	pthread_mutex_lock(&c->lock);
-	if (off == 0 && len == 4) {
-		if (is_write)
-			c->addr = get_le32(data) & 0x80FFFFFCu;
-		else
-			put_le32(data, c->addr);
-	} else if (off == 1 && len == 1) {
-		/* Reset control: bit 2 starts the reset (the FADT's reset register). */
-		if (is_write && (data[0] & 0x04) && c->pm->event)
-			c->pm->event(c->pm->event_opaque, PM_RESET);
-		else if (!is_write)
-			data[0] = 0;
-	} else if (!is_write) {
-		memset(data, 0xFF, len); /* config data (0xCFC..): no device answers */
-	}
-	pthread_mutex_unlock(&c->lock);
-}

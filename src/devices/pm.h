@@ -1,5 +1,5 @@
-/* ACPI fixed hardware (PM1a event/control blocks, the PM timer) and the reset
- * control register at 0xCF9, which sits between the PCI configuration ports. */
+/* ACPI fixed hardware: PM1a event/control blocks and the PM timer. (The reset register
+ * at 0xCF9 sits between the PCI configuration ports: see pci.c.) */
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
@@ -31,14 +31,3 @@ void pm_destroy(struct pm *p);
 void pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 /* Sets a status bit (for example the power button) and raises the SCI if enabled. */
 void pm_raise(struct pm *p, uint16_t sts_bit);
-
-/* PCI configuration mechanism #1 (0xCF8..0xCFF) with the reset register at 0xCF9.
- * The bus has no devices yet: every function reads as absent. */
-struct pci_conf1 {
-	pthread_mutex_t lock;
-	uint32_t addr;
-	struct pm *pm;
-};
-void pci_conf1_init(struct pci_conf1 *c, struct pm *pm);
-void pci_conf1_destroy(struct pci_conf1 *c);
-void pci_conf1_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);

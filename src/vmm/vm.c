@@ -18,6 +18,8 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "common/log.h"
+#include "virtio/devices.h"
+#include "virtio/virtio_pci.h"
 
 #define KVM_TSS_ADDR  0xFFFBD000ul
 #define KVM_IDENT_MAP 0xFFFBC000ull
@@ -137,7 +139,7 @@ static int add_io(struct vm *vm, uint64_t base, uint64_t len, iobus_fn fn, void 
 	return iobus_register(&vm->bus, IOBUS_PIO, base, len, fn, opaque, name);
 }
 
-static int setup_devices(struct vm *vm)
+static int setup_legacy(struct vm *vm)
 {
 	const struct gm_region *low = &vm->mem.regions[0];
 	uint64_t high = vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0;
@@ -147,15 +149,79 @@ static int setup_devices(struct vm *vm)
 	i8042_init(&vm->i8042, vm_set_irq, vm, kbd_reset, vm);
 	rtc_init(&vm->rtc, low->size, high);
 	pm_init(&vm->pm, vm_set_irq, vm, pm_event, vm);
-	pci_conf1_init(&vm->pci, &vm->pm);
+	pci_bus_init(&vm->pci, &vm->pm);
 	rc |= add_io(vm, SERIAL_COM1_BASE, 8, serial_io, &vm->serial, "com1");
 	rc |= add_io(vm, I8042_DATA_PORT, 1, i8042_data_io, &vm->i8042, "i8042-data");
 	rc |= add_io(vm, I8042_COMMAND_PORT, 1, i8042_cmd_io, &vm->i8042, "i8042-cmd");
 	rc |= add_io(vm, RTC_PORT, 2, rtc_io, &vm->rtc, "rtc");
 	rc |= add_io(vm, ACPI_PM1A_EVT_PORT, 12, pm_io, &vm->pm, "acpi-pm");
-	rc |= add_io(vm, 0xCF8, 8, pci_conf1_io, &vm->pci, "pci-conf1");
 	rc |= add_io(vm, DEBUGPORT_PORT, 1, debugport_io, &vm->dbg, "debug-port");
+	rc |= add_io(vm, 0xCF8, 8, pci_conf1_io, &vm->pci, "pci-conf1");
+	rc |= add_io(vm, PCI_PIO_BASE, PCI_PIO_SIZE, pci_pio_io, &vm->pci, "pci-io");
+	rc |= iobus_register(&vm->bus, IOBUS_MMIO, PCI_ECAM_BASE, PCI_ECAM_SIZE, pci_ecam_io,
+			     &vm->pci, "pci-ecam");
+	rc |= iobus_register(&vm->bus, IOBUS_MMIO, PCI_MMIO32_BASE, PCI_MMIO32_SIZE, pci_mmio_io,
+			     &vm->pci, "pci-mmio32");
 	return rc ? -EINVAL : 0;
+}
+
+enum vdev_kind { VDEV_BLK, VDEV_NET, VDEV_RNG, VDEV_CONSOLE };
+
+static void console_quit(void *opaque)
+{
+	vm_request_exit(opaque, VM_QUIT, NULL);
+}
+
+/* Creates one virtio device of kind with its configuration item i, and plugs it. */
+static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err, size_t errlen)
+{
+	struct virtio_pci_env env = {vm->vm_fd, &vm->routes, &vm->mem, vm_set_irq, vm};
+	struct virtio_dev *d;
+	struct virtio_transport *t = virtio_pci_alloc(&env, &d);
+	int rc;
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory for a virtio device");
+		return -ENOMEM;
+	}
+	vm->vdevs[vm->nvdevs++] = t;
+	switch (kind) {
+	case VDEV_BLK:
+		rc = virtio_blk_init(d, &vm->cfg->disks[i], i, err, errlen);
+		break;
+	case VDEV_NET:
+		rc = virtio_net_init(d, &vm->cfg->nets[i], i, err, errlen);
+		break;
+	case VDEV_RNG:
+		rc = virtio_rng_init(d, err, errlen);
+		break;
+	default:
+		rc = virtio_console_init(d, vm->cfg->console, vm->cfg->console_path, err, errlen);
+		if (rc == 0)
+			virtio_console_set_quit_cb(d, console_quit, vm);
+		break;
+	}
+	return rc < 0 ? rc : virtio_pci_plug(t, &vm->pci, err, errlen);
+}
+
+static int setup_virtio(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *c = vm->cfg;
+	int rc = irq_routes_init(&vm->routes, vm->vm_fd);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-rc));
+		return rc;
+	}
+	for (unsigned i = 0; rc == 0 && i < c->ndisks; i++)
+		rc = add_virtio(vm, VDEV_BLK, i, err, errlen);
+	for (unsigned i = 0; rc == 0 && i < c->nnets; i++)
+		rc = add_virtio(vm, VDEV_NET, i, err, errlen);
+	if (rc == 0 && c->rng)
+		rc = add_virtio(vm, VDEV_RNG, 0, err, errlen);
+	if (rc == 0 && c->console != SERIAL_OFF)
+		rc = add_virtio(vm, VDEV_CONSOLE, 0, err, errlen);
+	return rc;
 }
 
 /* Maps a whole regular file read-only. */
@@ -193,7 +259,16 @@ static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t 
 {
 	const uint8_t *k = NULL, *ird = NULL;
 	size_t klen = 0, ilen = 0;
-	struct acpi_vm acfg = {.ncpus = vm->ncpus};
+	struct acpi_vm acfg = {
+	    .ncpus = vm->ncpus,
+	    .ecam_base = PCI_ECAM_BASE,
+	    .pci_bus_end = (uint8_t)(PCI_ECAM_SIZE / (1 << 20) - 1),
+	    .mmio32_base = (uint32_t)PCI_MMIO32_BASE,
+	    .mmio32_size = (uint32_t)PCI_MMIO32_SIZE,
+	    .pio_base = PCI_PIO_BASE,
+	    .pio_size = PCI_PIO_SIZE,
+	    .pci_irqs = {PCI_INTX_GSI0, PCI_INTX_GSI0 + 1, PCI_INTX_GSI0 + 2, PCI_INTX_GSI0 + 3},
+	};
 	uint8_t *acpi = gm_ptr(&vm->mem, X86_ACPI_GPA, X86_ACPI_MAX);
 	int rc;
 
@@ -323,10 +398,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *con, c
 		rc = create_vm(vm, err, errlen);
 	if (rc == 0)
 		rc = setup_memory(vm, err, errlen);
-	if (rc == 0 && setup_devices(vm) < 0) {
+	if (rc == 0 && setup_legacy(vm) < 0) {
 		snprintf(err, errlen, "device set-up: overlapping I/O ranges");
 		rc = -EINVAL;
 	}
+	if (rc == 0)
+		rc = setup_virtio(vm, err, errlen);
 	if (rc == 0)
 		rc = load_guest(vm, &boot, err, errlen);
 	if (rc == 0)
@@ -405,7 +482,11 @@ void vm_destroy(struct vm *vm)
 	i8042_destroy(&vm->i8042);
 	rtc_destroy(&vm->rtc);
 	pm_destroy(&vm->pm);
-	pci_conf1_destroy(&vm->pci);
+	for (unsigned i = 0; i < vm->nvdevs; i++)
+		virtio_pci_free(vm->vdevs[i]);
+	vm->nvdevs = 0;
+	pci_bus_destroy(&vm->pci);
+	irq_routes_destroy(&vm->routes);
 	gm_destroy(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -8,6 +8,7 @@
 
 #include "devices/debugport.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
@@ -15,6 +16,9 @@
 #include "vmm/console.h"
 #include "vmm/guest_mem.h"
 #include "vmm/iobus.h"
+#include "vmm/irq.h"
+
+struct virtio_transport;
 
 enum vm_exit { VM_RUNNING, VM_POWEROFF, VM_REBOOT, VM_QUIT, VM_SIGNAL, VM_FAILED };
 
@@ -42,7 +46,10 @@ struct vm {
 	struct i8042 i8042;
 	struct rtc rtc;
 	struct pm pm;
-	struct pci_conf1 pci;
+	struct pci_bus pci;
+	struct irq_routes routes;
+	unsigned nvdevs;
+	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 2];
 	struct debugport dbg;
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */

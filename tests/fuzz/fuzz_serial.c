@@ -16,6 +16,7 @@
 
 #include "arch/x86/acpi.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
@@ -35,7 +36,7 @@ struct machine {
 	struct i8042 kbc;
 	struct rtc rtc;
 	struct pm pm;
-	struct pci_conf1 pci;
+	struct pci_bus pci;
 	int level[16];
 	unsigned out_bytes, resets, events;
 };
@@ -83,7 +84,7 @@ static void machine_init(struct machine *m)
 	rtc_init(&m->rtc, 3ull << 30, 2ull << 30);
 	m->rtc.now = fixed_now;
 	pm_init(&m->pm, set_irq, m, pm_event, m);
-	pci_conf1_init(&m->pci, &m->pm);
+	pci_bus_init(&m->pci, &m->pm);
 	rc |=
 	    iobus_register(&m->bus, IOBUS_PIO, SERIAL_COM1_BASE, 8, serial_io, &m->serial, "com1");
 	rc |= iobus_register(&m->bus, IOBUS_PIO, I8042_DATA_PORT, 1, i8042_data_io, &m->kbc, "kd");
@@ -97,7 +98,7 @@ static void machine_init(struct machine *m)
 
 static void machine_destroy(struct machine *m)
 {
-	pci_conf1_destroy(&m->pci);
+	pci_bus_destroy(&m->pci);
 	pm_destroy(&m->pm);
 	rtc_destroy(&m->rtc);
 	i8042_destroy(&m->kbc);

@@ -287,6 +287,7 @@ static const struct e820_entry map_64m[] = {
     {0x9FC00, 0x400, E820_RESERVED},
     {0xE0000, 0x20000, E820_RESERVED},
     {0x100000, 63 * MiB, E820_RAM},
+    {0xE0000000, 0x10000000, E820_RESERVED},
 };
 
 static bool loader_field(unsigned off)
@@ -603,6 +604,14 @@ static void check_e820(const struct e820_entry *e, unsigned n, uint64_t size)
 	assert_int_equal(ram, size - (0x100000 - 0x9FC00));
 }
 
+static void check_ecam(const struct e820_entry *e)
+{
+	/* ECAM is reserved so that Linux trusts the MCFG table. */
+	assert_int_equal(e->addr, 0xE0000000ull);
+	assert_int_equal(e->size, 0x10000000ull);
+	assert_int_equal(e->type, E820_RESERVED);
+}
+
 static void test_e820(void **state)
 {
 	struct guest_mem gm;
@@ -612,31 +621,34 @@ static void test_e820(void **state)
 	(void)state;
 	gm_layout(&gm, 256 * MiB);
 	n = e820_build(&gm, e, E820_MAX);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	check_e820(e, n, 256 * MiB);
 	assert_int_equal(e[3].addr, 1 * MiB);
 	assert_int_equal(e[3].size, 255 * MiB);
+	check_ecam(&e[4]);
 
 	gm_layout(&gm, 3 * GiB);
 	n = e820_build(&gm, e, E820_MAX);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	check_e820(e, n, 3 * GiB);
 	assert_int_equal(e[3].addr + e[3].size, 3 * GiB);
+	check_ecam(&e[4]);
 
 	gm_layout(&gm, 5 * GiB);
 	n = e820_build(&gm, e, E820_MAX);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	check_e820(e, n, 5 * GiB);
 	assert_int_equal(e[3].addr + e[3].size, 3 * GiB);
-	assert_int_equal(e[4].addr, 0x100000000ull);
-	assert_int_equal(e[4].size, 2 * GiB);
-	assert_int_equal(e[4].type, E820_RAM);
+	check_ecam(&e[4]);
+	assert_int_equal(e[5].addr, 0x100000000ull);
+	assert_int_equal(e[5].size, 2 * GiB);
+	assert_int_equal(e[5].type, E820_RAM);
 
 	gm_layout(&gm, 6 * GiB);
 	n = e820_build(&gm, e, E820_MAX);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	check_e820(e, n, 6 * GiB);
-	assert_int_equal(e[4].addr + e[4].size, 7 * GiB);
+	assert_int_equal(e[5].addr + e[5].size, 7 * GiB);
 
 	/* A short output array is never overrun. */
 	e[2].addr = 0x1234;

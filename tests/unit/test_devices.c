@@ -14,6 +14,7 @@
 #include "arch/x86/acpi.h"
 #include "common/bytes.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "vmm/iobus.h"
@@ -516,13 +517,13 @@ static void test_pm_timer(void **state)
 static void test_pci_conf1(void **state)
 {
 	struct pm p;
-	struct pci_conf1 c;
+	struct pci_bus c;
 	struct rec r = {0};
 	uint8_t d[4];
 
 	(void)state;
 	pm_init(&p, rec_irq, &r, rec_pm_event, &r);
-	pci_conf1_init(&c, &p);
+	pci_bus_init(&c, &p);
 	/* 0xCF9: bit 2 resets (ACPI_RESET_VALUE 0x06); bit 1 alone does not. */
 	d[0] = 0x02;
 	pci_conf1_io(&c, 1, d, 1, true);
@@ -552,7 +553,7 @@ static void test_pci_conf1(void **state)
 	pci_conf1_io(&c, 6, d, 2, false);
 	assert_int_equal(get_le16(d), 0xFFFF);
 	assert_int_equal(r.pm_resets, 1);
-	pci_conf1_destroy(&c);
+	pci_bus_destroy(&c);
 	pm_destroy(&p);
 }
 

@@ -23,6 +23,8 @@ unsigned e820_build(const struct guest_mem *gm, struct e820_entry *out, unsigned
 	n = e820_add(out, n, max, X86_BIOS_START, X86_HIMEM_START - X86_BIOS_START, E820_RESERVED);
 	if (low->size > X86_HIMEM_START)
 		n = e820_add(out, n, max, X86_HIMEM_START, low->size - X86_HIMEM_START, E820_RAM);
+	/* ECAM must be reserved for Linux to trust the MCFG table. */
+	n = e820_add(out, n, max, X86_PCI_ECAM_BASE, X86_PCI_ECAM_SIZE, E820_RESERVED);
 	for (unsigned i = 1; i < gm->nregions; i++)
 		n = e820_add(out, n, max, gm->regions[i].gpa, gm->regions[i].size, E820_RAM);
 	return n;

@@ -13,3 +13,9 @@
 #define X86_ACPI_GPA	  0xE0000ull
 #define X86_ACPI_MAX	  0x10000ull
 #define X86_HIMEM_START	  0x100000ull
+
+/* The 32-bit device hole (3 GiB .. 4 GiB): PCI BARs, then ECAM, then the IOAPIC/LAPIC. */
+#define X86_PCI_MMIO32_BASE 0xC0000000ull
+#define X86_PCI_MMIO32_SIZE 0x20000000ull
+#define X86_PCI_ECAM_BASE   0xE0000000ull
+#define X86_PCI_ECAM_SIZE   0x10000000ull /* buses 0..255 */

@@ -1,0 +1,27 @@
+/* The virtio-pci modern transport (virtio 1.2, 4.1): a PCI function per device with the
+ * common/notify/ISR/device/pci-cfg capabilities in BAR 0, MSI-X (INTx as a fallback),
+ * kicks through ioeventfds, interrupts through irqfds, and one I/O thread per device. */
+#pragma once
+#include <stddef.h>
+
+#include "devices/pci.h"
+#include "devices/serial.h" /* irq_set_fn */
+#include "virtio/virtio_dev.h"
+#include "vmm/irq.h"
+
+struct virtio_pci_env {
+	int vm_fd;
+	struct irq_routes *routes;
+	const struct guest_mem *gm;
+	irq_set_fn set_irq; /* INTx */
+	void *irq_opaque;
+};
+
+/* Allocates a transport; its device is returned through *dev for the device's init. */
+struct virtio_transport *virtio_pci_alloc(const struct virtio_pci_env *env,
+					  struct virtio_dev **dev);
+/* After the device's init: builds the PCI function and plugs it into bus, then starts the
+ * I/O thread. Returns 0 or -errno with a message. */
+int virtio_pci_plug(struct virtio_transport *t, struct pci_bus *bus, char *err, size_t errlen);
+/* Stops the thread, lets the device free its state, frees the transport. */
+void virtio_pci_free(struct virtio_transport *t);
