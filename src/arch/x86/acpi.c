@@ -1,7 +1,8 @@
 /* ACPI tables for a PC-like VM, laid out per ACPI 6.x chapter 5:
  *
- *   RSDP | FACS (64-byte aligned) | DSDT | FADT | MADT | RSDT | XSDT
+ *   RSDP | FACS (64-byte aligned) | DSDT | FADT | MADT | [MCFG] | RSDT | XSDT
  *
+ * MCFG, and the PCI host bridge in the DSDT, only when the VM has PCI.
  * The FACS and DSDT come first because the FADT points at them; the root tables come last
  * because they point at everything else. */
 #include "arch/x86/acpi.h"
@@ -132,6 +133,24 @@ enum {
 #define LINT1		     1
 #define IOAPIC_ID_BITS_LIMIT 16
 
+/* MCFG (PCI Firmware Specification 3.x, 4.1.2): 8 reserved bytes, then one allocation
+ * per ECAM range. */
+#define MCFG_REVISION  1
+#define MCFG_ALLOC     44
+#define MCFG_ALLOC_LEN 16
+#define MCFG_LEN       (MCFG_ALLOC + MCFG_ALLOC_LEN)
+
+/* The PCI host bridge in the DSDT. */
+#define PCI_CONFIG_PORT	      0xCF8 /* CONFIG_ADDRESS and CONFIG_DATA, 8 ports */
+#define PCI_CONFIG_PORT_LEN   8
+#define PCI_FIRST_SLOT	      1 /* slot 0 is the host bridge itself */
+#define PCI_SLOTS	      32
+#define PCI_ALL_FUNCTIONS     0xFFFF /* low word of a _PRT address */
+#define VGA_MEM_BASE	      0xA0000
+#define VGA_MEM_END	      0xBFFFF
+#define PCI_HOST_BRIDGE_UUID  "33DB4D5B-1FF7-401C-9657-7441C03DD766"
+#define OSC_UNRECOGNIZED_UUID (1u << 2)
+
 #define DSDT_REVISION	 2 /* 64-bit AML integers */
 #define ROOT_REVISION	 1
 #define FACS_VERSION_NUM 2
@@ -148,15 +167,26 @@ struct acpi_ctx {
 };
 
 /* The tables listed in the RSDT and XSDT, in that order. FACS and DSDT are reached through
- * the FADT instead. To add a table, write its builder and list it here. */
-typedef int (*table_builder)(struct acpi_ctx *c, uint64_t *gpa);
+ * the FADT instead. To add a table, write its builder and list it here, with a predicate
+ * if only some VMs have it. */
+struct listed_table {
+	int (*build)(struct acpi_ctx *c, uint64_t *gpa);
+	bool (*wanted)(const struct acpi_vm *vm); /* NULL: always */
+};
 
 static int build_fadt(struct acpi_ctx *c, uint64_t *gpa);
 static int build_madt(struct acpi_ctx *c, uint64_t *gpa);
+static int build_mcfg(struct acpi_ctx *c, uint64_t *gpa);
 
-static const table_builder listed_tables[] = {
-    build_fadt,
-    build_madt,
+static bool has_pci(const struct acpi_vm *vm)
+{
+	return vm->ecam_base != 0;
+}
+
+static const struct listed_table listed_tables[] = {
+    {build_fadt, NULL},
+    {build_madt, NULL},
+    {build_mcfg, has_pci},
 };
 
 #define NLISTED ARRAY_SIZE(listed_tables)
@@ -353,6 +383,29 @@ static int build_madt(struct acpi_ctx *c, uint64_t *gpa)
 	return 0;
 }
 
+static uint64_t ecam_size(const struct acpi_vm *vm)
+{
+	return ((uint64_t)vm->pci_bus_end + 1) * ACPI_ECAM_BUS_SIZE;
+}
+
+static int build_mcfg(struct acpi_ctx *c, uint64_t *gpa)
+{
+	uint8_t *t = ctx_alloc(c, MCFG_LEN, TABLE_ALIGN, gpa);
+	uint8_t *alloc;
+
+	if (!t)
+		return -ENOSPC;
+	table_header(t, "MCFG", MCFG_LEN, MCFG_REVISION);
+	alloc = t + MCFG_ALLOC;
+	/* The base address is that of bus 0 even when the range starts at a later bus. */
+	put_le64(alloc, c->vm->ecam_base);
+	put_le16(alloc + 8, 0); /* PCI segment group */
+	alloc[10] = 0;		/* start bus */
+	alloc[11] = c->vm->pci_bus_end;
+	table_seal(t, MCFG_LEN);
+	return 0;
+}
+
 /* A legacy ISA device in \_SB: fixed ports and one edge-triggered IRQ. */
 struct isa_dev {
 	const char *name;
@@ -404,15 +457,133 @@ static void dsdt_sleep_state(struct aml *a, const char *name, uint8_t slp_typ)
 	aml_close(a, pkg);
 }
 
-static void dsdt_body(struct aml *a)
+/* The host bridge's resources: the bus numbers, the config ports it decodes itself, and
+ * the windows it forwards. The legacy I/O range below the config ports and the VGA
+ * memory are forwarded as on a PC (VGA ports and memory can be claimed by a display
+ * behind it); above them only the VMM's BAR windows, since an I/O or memory BAR moved
+ * elsewhere would not be decoded. */
+static void dsdt_pci_crs(struct aml *a, const struct acpi_vm *vm)
+{
+	struct aml_obj crs;
+
+	aml_name(a, "_CRS");
+	crs = aml_restemplate(a);
+	aml_res_word_bus(a, 0, vm->pci_bus_end);
+	aml_res_io(a, PCI_CONFIG_PORT, PCI_CONFIG_PORT_LEN);
+	aml_res_word_io(a, 0, PCI_CONFIG_PORT - 1);
+	if (vm->pio_size)
+		aml_res_word_io(a, vm->pio_base, (uint16_t)(vm->pio_base + vm->pio_size - 1));
+	aml_res_dword_mem(a, AML_PRODUCER, VGA_MEM_BASE, VGA_MEM_END);
+	if (vm->mmio32_size)
+		aml_res_dword_mem(a, AML_PRODUCER, vm->mmio32_base,
+				  vm->mmio32_base + (vm->mmio32_size - 1));
+	if (vm->mmio64_size)
+		aml_res_qword_mem(a, AML_PRODUCER, vm->mmio64_base,
+				  vm->mmio64_base + (vm->mmio64_size - 1));
+	aml_restemplate_close(a, crs);
+}
+
+/* _OSC for the PCI host bridge UUID (PCI Firmware Specification 4.5). No firmware handles
+ * hotplug, PME or AER here, so every control the OS asks for is granted: the capabilities
+ * buffer goes back as it came. Any other UUID is refused.
+ *
+ *   CreateDWordField(Arg3, 0, CDW1)
+ *   If (Arg0 != ToUUID(PCI_HOST_BRIDGE_UUID)) { CDW1 |= OSC_UNRECOGNIZED_UUID }
+ *   Return (Arg3)
+ */
+static void dsdt_pci_osc(struct aml *a)
+{
+	struct aml_obj m = aml_method(a, "_OSC", 4, false);
+	struct aml_obj cond;
+
+	aml_create_dword_field(a, 3, 0, "CDW1");
+	cond = aml_if(a);
+	aml_lnotequal(a);
+	aml_arg(a, 0);
+	aml_uuid(a, PCI_HOST_BRIDGE_UUID);
+	aml_or(a);
+	aml_namestring(a, "CDW1");
+	aml_int(a, OSC_UNRECOGNIZED_UUID);
+	aml_namestring(a, "CDW1");
+	aml_close(a, cond);
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_close(a, m);
+}
+
+/* _PRT (6.2.13): pin p (0 = INTA) of slot s reaches GSI pci_irqs[(s + p) % 4], the usual
+ * swizzle. Source 0 means no link device: the last field is the GSI itself, which the OS
+ * programs level-triggered, active-low. */
+static void dsdt_pci_prt(struct aml *a, const struct acpi_vm *vm)
+{
+	struct aml_obj prt;
+
+	aml_name(a, "_PRT");
+	prt = aml_package(a, (PCI_SLOTS - PCI_FIRST_SLOT) * ACPI_PCI_INT_PINS);
+	for (unsigned slot = PCI_FIRST_SLOT; slot < PCI_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < ACPI_PCI_INT_PINS; pin++) {
+			struct aml_obj e = aml_package(a, 4);
+
+			aml_int(a, (uint64_t)slot << 16 | PCI_ALL_FUNCTIONS);
+			aml_int(a, pin);
+			aml_int(a, 0);
+			aml_int(a, vm->pci_irqs[(slot + pin) % ACPI_PCI_INT_PINS]);
+			aml_close(a, e);
+		}
+	}
+	aml_close(a, prt);
+}
+
+/* The PCI Firmware Specification (4.1.2) wants the ECAM range reserved by a motherboard
+ * resource device as well as listed in the MCFG; Linux checks it when the E820 map does
+ * not reserve the range. */
+static void dsdt_ecam_reserve(struct aml *a, const struct acpi_vm *vm)
+{
+	struct aml_obj dev = aml_device(a, "ECAM");
+	struct aml_obj crs;
+
+	aml_name_eisaid(a, "_HID", "PNP0C02");
+	aml_name(a, "_CRS");
+	crs = aml_restemplate(a);
+	aml_res_qword_mem(a, AML_CONSUMER, vm->ecam_base, vm->ecam_base + (ecam_size(vm) - 1));
+	aml_restemplate_close(a, crs);
+	aml_close(a, dev);
+}
+
+/* One PCI Express root bridge (PNP0A08, compatible with PCI's PNP0A03) for segment 0 from
+ * bus 0. No _ADR: a device has a _HID or an _ADR, not both (6.1). */
+static void dsdt_pci(struct aml *a, const struct acpi_vm *vm)
+{
+	struct aml_obj dev = aml_device(a, "PCI0");
+
+	aml_name_eisaid(a, "_HID", "PNP0A08");
+	aml_name_eisaid(a, "_CID", "PNP0A03");
+	aml_name_int(a, "_UID", 0);
+	aml_name_int(a, "_SEG", 0);
+	aml_name_int(a, "_BBN", 0);
+	dsdt_pci_crs(a, vm);
+	dsdt_pci_osc(a);
+	dsdt_pci_prt(a, vm);
+	aml_close(a, dev);
+	dsdt_ecam_reserve(a, vm);
+}
+
+static void dsdt_body(struct aml *a, const struct acpi_vm *vm)
 {
 	struct aml_obj sb;
 
 	dsdt_sleep_state(a, "\\_S0", 0);
 	dsdt_sleep_state(a, "\\_S5", ACPI_S5_SLP_TYP);
+	if (has_pci(vm)) {
+		/* \_PIC(model): the OS names its interrupt model. The _PRT describes only
+		 * the IOAPIC's GSIs, so there is nothing to switch. */
+		aml_close(a, aml_method(a, "\\_PIC", 1, false));
+	}
 	sb = aml_scope(a, "\\_SB");
 	for (size_t i = 0; i < ARRAY_SIZE(isa_devs); i++)
 		dsdt_isa_dev(a, &isa_devs[i]);
+	if (has_pci(vm))
+		dsdt_pci(a, vm);
 	aml_close(a, sb);
 }
 
@@ -424,7 +595,7 @@ static int build_dsdt(struct acpi_ctx *c)
 	if (!t)
 		return -ENOSPC;
 	aml_init(&a, c->buf + c->used, c->cap - c->used);
-	dsdt_body(&a);
+	dsdt_body(&a, c->vm);
 	if (a.err)
 		return a.err;
 	c->used += a.len;
@@ -433,17 +604,17 @@ static int build_dsdt(struct acpi_ctx *c)
 	return 0;
 }
 
-/* RSDT (entry_size 4) or XSDT (entry_size 8) listing the tables at gpas. */
+/* RSDT (entry_size 4) or XSDT (entry_size 8) listing the n tables at gpas. */
 static int build_root(struct acpi_ctx *c, const char sig[4], unsigned entry_size,
-		      const uint64_t *gpas, uint64_t *gpa)
+		      const uint64_t *gpas, size_t n, uint64_t *gpa)
 {
-	size_t len = HDR_LEN + NLISTED * entry_size;
+	size_t len = HDR_LEN + n * entry_size;
 	uint8_t *t = ctx_alloc(c, len, TABLE_ALIGN, gpa);
 
 	if (!t)
 		return -ENOSPC;
 	table_header(t, sig, len, ROOT_REVISION);
-	for (size_t i = 0; i < NLISTED; i++)
+	for (size_t i = 0; i < n; i++)
 		if (entry_size == 8)
 			put_le64(t + HDR_LEN + i * entry_size, gpas[i]);
 		else
@@ -468,6 +639,7 @@ static int build_all(struct acpi_ctx *c)
 {
 	uint64_t gpas[NLISTED], rsdp, rsdt, xsdt;
 	uint8_t *p = ctx_alloc(c, RSDP_LEN, TABLE_ALIGN, &rsdp);
+	size_t n = 0;
 	int err;
 
 	if (!p)
@@ -475,12 +647,16 @@ static int build_all(struct acpi_ctx *c)
 	err = build_facs(c);
 	if (!err)
 		err = build_dsdt(c);
-	for (size_t i = 0; i < NLISTED && !err; i++)
-		err = listed_tables[i](c, &gpas[i]);
+	for (size_t i = 0; i < NLISTED && !err; i++) {
+		const struct listed_table *lt = &listed_tables[i];
+
+		if (!lt->wanted || lt->wanted(c->vm))
+			err = lt->build(c, &gpas[n++]);
+	}
 	if (!err)
-		err = build_root(c, "RSDT", 4, gpas, &rsdt);
+		err = build_root(c, "RSDT", 4, gpas, n, &rsdt);
 	if (!err)
-		err = build_root(c, "XSDT", 8, gpas, &xsdt);
+		err = build_root(c, "XSDT", 8, gpas, n, &xsdt);
 	if (err)
 		return err;
 	if (c->base + c->used > (uint64_t)UINT32_MAX + 1)
@@ -489,12 +665,42 @@ static int build_all(struct acpi_ctx *c)
 	return 0;
 }
 
+/* Two ranges of the guest's address space share a byte (both end below 2^64). */
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* The PCI layout struct acpi_vm promises; nothing to check without PCI. */
+static bool pci_layout_ok(const struct acpi_vm *vm)
+{
+	uint64_t ecam = vm->ecam_base, ecam_len = ecam_size(vm);
+
+	if (!has_pci(vm))
+		return true;
+	if (ecam % ACPI_ECAM_BUS_SIZE || ecam > UINT64_MAX - ecam_len)
+		return false;
+	if ((uint64_t)vm->mmio32_base + vm->mmio32_size > (uint64_t)UINT32_MAX + 1)
+		return false;
+	if (vm->mmio64_base > UINT64_MAX - vm->mmio64_size)
+		return false;
+	if (vm->pio_size &&
+	    (vm->pio_base < ACPI_PCI_IO_MIN || (uint32_t)vm->pio_base + vm->pio_size > 0x10000))
+		return false;
+	for (unsigned i = 0; i < ACPI_PCI_INT_PINS; i++)
+		if (vm->pci_irqs[i] < ACPI_PCI_MIN_GSI || vm->pci_irqs[i] >= ACPI_IOAPIC_PINS)
+			return false;
+	return !ranges_overlap(ecam, ecam_len, vm->mmio32_base, vm->mmio32_size) &&
+	       !ranges_overlap(ecam, ecam_len, vm->mmio64_base, vm->mmio64_size) &&
+	       !ranges_overlap(vm->mmio32_base, vm->mmio32_size, vm->mmio64_base, vm->mmio64_size);
+}
+
 long acpi_build(const struct acpi_vm *vm, uint8_t *buf, size_t buflen, uint64_t base_gpa)
 {
 	struct acpi_ctx c = {.vm = vm, .buf = buf, .cap = buflen, .base = base_gpa};
 	int err;
 
-	if (!vm || vm->ncpus < 1 || vm->ncpus > ACPI_MAX_CPUS)
+	if (!vm || vm->ncpus < 1 || vm->ncpus > ACPI_MAX_CPUS || !pci_layout_ok(vm))
 		return -EINVAL;
 	if (base_gpa % TABLE_ALIGN || base_gpa > UINT32_MAX)
 		return -EINVAL;

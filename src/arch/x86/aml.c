@@ -1,5 +1,5 @@
-/* AML encoding per ACPI 6.x chapter 20 (ACPI Machine Language Specification) and the
- * small resource descriptors of section 6.4.2. */
+/* AML encoding per ACPI 6.x chapter 20 (ACPI Machine Language Specification), the small
+ * resource descriptors of section 6.4.2 and the address space descriptors of 6.4.3.5. */
 #include "arch/x86/aml.h"
 
 #include <errno.h>
@@ -24,8 +24,18 @@ enum {
 	AML_EXT_DEVICE = 0x82,
 	AML_ROOT = 0x5C,
 	AML_PARENT = 0x5E,
+	AML_ARG0 = 0x68,
+	AML_OR = 0x7D,
+	AML_CREATE_DWORD_FIELD = 0x8A,
+	AML_LNOT = 0x92,
+	AML_LEQUAL = 0x93,
+	AML_IF = 0xA0,
 	AML_RETURN = 0xA4,
 };
+
+#define AML_MAX_ARG  6
+#define UUID_LEN     16
+#define UUID_STR_LEN 36
 
 /* Small resource descriptor tags: (type << 3) | length. */
 enum {
@@ -33,6 +43,29 @@ enum {
 	RES_IO = 0x47,		/* type 0x08, 7 bytes */
 	RES_END = 0x79,		/* type 0x0F, 1 byte */
 };
+
+/* Large resource descriptor tags: 0x80 | item name. */
+enum {
+	RES_DWORD_ADDR = 0x87,
+	RES_WORD_ADDR = 0x88,
+	RES_QWORD_ADDR = 0x8A,
+};
+
+/* Address space descriptors (6.4.3.5): resource type, general flags (byte 4) and the
+ * type-specific flags (byte 5) we use. Bit 0 of the general flags is marked ignored in
+ * ACPI 6.x, but OSes (ACPICA) still read it as consumer (1) / producer (0), as older
+ * revisions defined it. */
+#define ADDR_TYPE_MEM	     0
+#define ADDR_TYPE_IO	     1
+#define ADDR_TYPE_BUS	     2
+#define ADDR_CONSUMER	     (1u << 0)
+#define ADDR_MIN_FIXED	     (1u << 2)
+#define ADDR_MAX_FIXED	     (1u << 3)
+#define ADDR_IO_ENTIRE_RANGE 0x03      /* _RNG: both ISA and non-ISA ports; dense, static */
+#define ADDR_MEM_RW	     (1u << 0) /* _RW; _MEM 0: non-cacheable; _MTP 0: memory */
+#define ADDR_HDR_LEN	     3	       /* tag and 16-bit length */
+#define ADDR_FLAGS_LEN	     3	       /* type, general flags, type-specific flags */
+#define ADDR_FIELDS	     5	       /* _GRA, _MIN, _MAX, _TRA, _LEN */
 
 /* Room reserved for a PkgLength (its longest encoding) and for a Buffer's size operand
  * (DWordPrefix + 4 bytes); both are shrunk to their shortest form on close. */
@@ -418,6 +451,58 @@ void aml_res_io(struct aml *a, uint16_t base, uint8_t len)
 	aml_bytes(a, d, sizeof(d));
 }
 
+/* One address space descriptor whose five fields are `width` bytes wide: a fixed range, so
+ * _LEN = _MAX - _MIN + 1 (6.4.3.5, table of valid field combinations), _GRA 0, _TRA 0. */
+static void res_addr(struct aml *a, uint8_t tag, unsigned width, uint8_t type, uint8_t general,
+		     uint8_t specific, uint64_t min, uint64_t max)
+{
+	uint64_t limit = width == 8 ? UINT64_MAX : (1ull << (8 * width)) - 1;
+	const uint64_t fields[ADDR_FIELDS] = {0, min, max, 0, max - min + 1};
+	size_t body = ADDR_FLAGS_LEN + ADDR_FIELDS * width;
+	uint8_t d[ADDR_HDR_LEN + ADDR_FLAGS_LEN + ADDR_FIELDS * 8];
+	uint8_t *p = d + ADDR_HDR_LEN + ADDR_FLAGS_LEN;
+
+	if (min > max || max > limit || max - min == limit) {
+		fail(a, -EINVAL);
+		return;
+	}
+	d[0] = tag;
+	d[1] = (uint8_t)body;
+	d[2] = (uint8_t)(body >> 8);
+	d[3] = type;
+	d[4] = (uint8_t)(general | ADDR_MIN_FIXED | ADDR_MAX_FIXED);
+	d[5] = specific;
+	for (unsigned f = 0; f < ADDR_FIELDS; f++)
+		for (unsigned i = 0; i < width; i++)
+			*p++ = (uint8_t)(fields[f] >> (8 * i));
+	aml_bytes(a, d, ADDR_HDR_LEN + body);
+}
+
+void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max)
+{
+	res_addr(a, RES_WORD_ADDR, 2, ADDR_TYPE_BUS, 0, 0, min, max);
+}
+
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max)
+{
+	res_addr(a, RES_WORD_ADDR, 2, ADDR_TYPE_IO, 0, ADDR_IO_ENTIRE_RANGE, min, max);
+}
+
+static uint8_t use_flags(enum aml_res_use use)
+{
+	return use == AML_CONSUMER ? ADDR_CONSUMER : 0;
+}
+
+void aml_res_dword_mem(struct aml *a, enum aml_res_use use, uint32_t min, uint32_t max)
+{
+	res_addr(a, RES_DWORD_ADDR, 4, ADDR_TYPE_MEM, use_flags(use), ADDR_MEM_RW, min, max);
+}
+
+void aml_res_qword_mem(struct aml *a, enum aml_res_use use, uint64_t min, uint64_t max)
+{
+	res_addr(a, RES_QWORD_ADDR, 8, ADDR_TYPE_MEM, use_flags(use), ADDR_MEM_RW, min, max);
+}
+
 void aml_res_irq_noflags(struct aml *a, unsigned irq)
 {
 	uint16_t mask;
@@ -429,6 +514,90 @@ void aml_res_irq_noflags(struct aml *a, unsigned irq)
 	mask = (uint16_t)(1u << irq);
 	aml_byte(a, RES_IRQ_NOFLAGS);
 	aml_le(a, mask, 2);
+}
+
+void aml_arg(struct aml *a, unsigned n)
+{
+	if (n > AML_MAX_ARG) {
+		fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, (uint8_t)(AML_ARG0 + n));
+}
+
+/* Parses the 32 hex digits of a UUID string into bytes, in string order; false if the
+ * string is not 8-4-4-4-12 hex digits. */
+static bool uuid_parse(const char *s, uint8_t out[UUID_LEN])
+{
+	size_t n = 0;
+
+	if (strlen(s) != UUID_STR_LEN)
+		return false;
+	memset(out, 0, UUID_LEN);
+	for (size_t i = 0; i < UUID_STR_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		int h = hex_digit(s[i]);
+
+		if (dash) {
+			if (s[i] != '-')
+				return false;
+			continue;
+		}
+		if (h < 0)
+			return false;
+		out[n / 2] = (uint8_t)(out[n / 2] << 4 | h);
+		n++;
+	}
+	return true;
+}
+
+/* ToUUID (19.6.142) stores the first three groups little-endian (a DWord and two Words) and
+ * the last two as written. */
+void aml_uuid(struct aml *a, const char *uuid)
+{
+	static const uint8_t order[UUID_LEN] = {3, 2, 1,  0,  5,  4,  7,  6,
+						8, 9, 10, 11, 12, 13, 14, 15};
+	uint8_t s[UUID_LEN], b[UUID_LEN];
+	struct aml_obj o;
+
+	if (!uuid_parse(uuid, s)) {
+		fail(a, -EINVAL);
+		return;
+	}
+	for (size_t i = 0; i < UUID_LEN; i++)
+		b[i] = s[order[i]];
+	o = aml_buffer(a);
+	aml_bytes(a, b, sizeof(b));
+	aml_buffer_close(a, o);
+}
+
+void aml_create_dword_field(struct aml *a, unsigned argn, uint64_t byte_index, const char *name)
+{
+	if (argn > AML_MAX_ARG) {
+		fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, AML_CREATE_DWORD_FIELD);
+	aml_arg(a, argn);
+	aml_int(a, byte_index);
+	aml_namestring(a, name);
+}
+
+struct aml_obj aml_if(struct aml *a)
+{
+	aml_byte(a, AML_IF);
+	return pkg_open(a);
+}
+
+void aml_lnotequal(struct aml *a)
+{
+	aml_byte(a, AML_LNOT);
+	aml_byte(a, AML_LEQUAL);
+}
+
+void aml_or(struct aml *a)
+{
+	aml_byte(a, AML_OR);
 }
 
 void aml_name_int(struct aml *a, const char *path, uint64_t v)

@@ -56,6 +56,33 @@ void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
 /* IRQNoFlags(){irq}: edge-triggered, active-high, exclusive ISA irq 0..15. */
 void aml_res_irq_noflags(struct aml *a, unsigned irq);
 
+/* Address space descriptors (6.4.3.5.1-3) for one fixed range [min, max] (_MIF and _MAF
+ * set, granularity and translation 0, positive decode). A bridge produces the windows it
+ * forwards; a device consumes what it decodes itself. An empty or inverted range, or one
+ * whose length does not fit the descriptor's width, sets -EINVAL. */
+enum aml_res_use { AML_PRODUCER, AML_CONSUMER };
+/* WordBusNumber: the bus numbers below a bridge (always a producer). */
+void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
+/* WordIO, EntireRange (ISA and non-ISA ports): a bridge's I/O window (a producer). */
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
+/* DWordMemory / QWordMemory: non-cacheable, read-write memory. */
+void aml_res_dword_mem(struct aml *a, enum aml_res_use use, uint32_t min, uint32_t max);
+void aml_res_qword_mem(struct aml *a, enum aml_res_use use, uint64_t min, uint64_t max);
+
+/* Method bodies. ArgN for n in 0..6 (else -EINVAL). */
+void aml_arg(struct aml *a, unsigned n);
+/* ToUUID("aabbccdd-eeff-gghh-iijj-kkllmmnnoopp") as a 16-byte Buffer; a malformed string
+ * sets -EINVAL. */
+void aml_uuid(struct aml *a, const char *uuid);
+/* CreateDWordField(Arg<argn>, byte_index, name). */
+void aml_create_dword_field(struct aml *a, unsigned argn, uint64_t byte_index, const char *name);
+/* If (<predicate>) { <body> }: the caller writes the predicate, then the body, then closes
+ * it with aml_close. */
+struct aml_obj aml_if(struct aml *a);
+/* LNotEqual(<x>, <y>) and Or(<x>, <y>, <target>): the caller writes the operands next. */
+void aml_lnotequal(struct aml *a);
+void aml_or(struct aml *a);
+
 /* Helpers for the common device shape: Name(name, value). */
 void aml_name_int(struct aml *a, const char *path, uint64_t v);
 void aml_name_eisaid(struct aml *a, const char *path, const char *id);
