@@ -1,0 +1,69 @@
+/* Block backend: a raw image file or host block device, locked against other VMs, read
+ * and written through io_uring straight from and into guest memory. Completions raise an
+ * eventfd that the owner watches; block_reap then finishes them on the owner's thread. */
+#pragma once
+#include <liburing.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+enum block_op { BLOCK_READ, BLOCK_WRITE, BLOCK_FLUSH };
+
+/* One asynchronous operation, owned by the caller until it is finished. The iovecs are
+ * the caller's too: a short transfer advances them in place and resubmits the rest. */
+struct block_io {
+	enum block_op op;
+	bool dsync;	   /* write through (RWF_DSYNC): stable when finished */
+	uint64_t offset;   /* bytes */
+	struct iovec *iov; /* READ/WRITE only */
+	unsigned niov;
+	uint64_t remaining; /* bytes still to transfer */
+	int result;	    /* when finished: 0 or -errno */
+};
+
+struct block {
+	int fd;
+	int efd; /* eventfd raised on completions */
+	bool readonly;
+	bool is_blkdev;
+	uint64_t size; /* bytes */
+	struct io_uring ring;
+	unsigned depth;
+	unsigned inflight; /* queued or submitted, not yet finished */
+	char name[64];	   /* for messages: the path, shortened */
+};
+
+typedef void (*block_done_fn)(struct block_io *io, void *arg);
+
+/* Opens path for reading and writing (or reading only), takes the open file description
+ * lock (exclusive for writers, shared for readers), finds the size and sets up an
+ * io_uring of `depth` entries. Returns 0 or -errno with one line in err. */
+int block_open(struct block *b, const char *path, bool readonly, unsigned depth, char *err,
+	       size_t errlen);
+/* Releases everything; in-flight I/O must have been drained. */
+void block_close(struct block *b);
+static inline int block_eventfd(const struct block *b)
+{
+	return b->efd;
+}
+
+/* Queues io for the next block_submit (iov/niov/remaining set by the caller for
+ * READ/WRITE). Returns 0 or -EBUSY when the submission ring is full. */
+int block_queue(struct block *b, struct block_io *io);
+/* Hands everything queued to the kernel. Returns 0 or -errno. */
+int block_submit(struct block *b);
+/* Reads the eventfd and finishes what completed: a short or interrupted transfer is
+ * resubmitted, anything else is passed to done. Returns how many were finished. */
+unsigned block_reap(struct block *b, block_done_fn done, void *arg);
+/* Waits until nothing is in flight, passing each finished operation to done (no
+ * resubmission: a short transfer ends with -EIO). */
+void block_drain(struct block *b, block_done_fn done, void *arg);
+
+/* Synchronous range operations, byte offsets. 0 or -errno. Discard is a hint: a file
+ * system or device without it reports success. */
+int block_discard(struct block *b, uint64_t off, uint64_t len);
+/* Afterwards the range reads as zeroes; unmap allows deallocating it. */
+int block_write_zeroes(struct block *b, uint64_t off, uint64_t len, bool unmap);
+/* fdatasync: what completed before is on stable storage. */
+int block_sync(struct block *b);
