@@ -8,10 +8,14 @@
 #include "virtio/virtio_dev.h"
 #include "vmm/config.h"
 
-int virtio_blk_init(struct virtio_dev *d, const struct disk_config *cfg, unsigned index,
-		    char *err, size_t errlen);
-int virtio_net_init(struct virtio_dev *d, const struct net_config *cfg, unsigned index,
-		    char *err, size_t errlen);
+int virtio_blk_init(struct virtio_dev *d, const struct disk_config *cfg, unsigned index, char *err,
+		    size_t errlen);
+int virtio_net_init(struct virtio_dev *d, const struct net_config *cfg, unsigned index, char *err,
+		    size_t errlen);
 int virtio_rng_init(struct virtio_dev *d, char *err, size_t errlen);
-int virtio_console_init(struct virtio_dev *d, enum serial_mode mode, const char *path,
-			char *err, size_t errlen);
+int virtio_console_init(struct virtio_dev *d, enum serial_mode mode, const char *path, char *err,
+			size_t errlen);
+/* Ctrl-A x on a terminal host end asks to end the VMM: cb(opaque) runs on the device's
+ * I/O thread with d->lock held, so it must only signal (e.g. vm_request_exit). Without
+ * a cb the escape is ignored. Call after virtio_console_init, before the thread starts. */
+void virtio_console_set_quit_cb(struct virtio_dev *d, void (*cb)(void *opaque), void *opaque);

@@ -56,9 +56,14 @@ static int open_socket(struct console *c, const char *path, char *err, size_t er
 	    listen(c->listen_fd, 1) < 0)
 		goto fail;
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot listen on serial socket %s: %s", path, strerror(errno));
-	return -errno;
+fail:;
+	int e = errno;
+
+	snprintf(err, errlen, "cannot listen on serial socket %s: %s", path, strerror(e));
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	c->listen_fd = -1;
+	return -e;
 }
 
 int console_open(struct console *c, enum serial_mode mode, const char *path, char *err,
@@ -93,7 +98,12 @@ int console_open(struct console *c, enum serial_mode mode, const char *path, cha
 
 void console_close(struct console *c)
 {
-	restore_terminal();
+	/* Only the console that put the terminal in raw mode restores it, and it is then
+	 * forgotten, so the atexit hook never reads a console that is gone. */
+	if (raw_console == c) {
+		restore_terminal();
+		raw_console = NULL;
+	}
 	if (c->mode == SERIAL_FILE && c->out_fd >= 0)
 		close(c->out_fd);
 	if (c->client_fd >= 0)
