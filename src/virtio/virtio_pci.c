@@ -12,6 +12,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "devices/msix.h"
+#include "vmm/seccomp.h"
 
 /* BAR 0 layout. */
 #define BAR_SIZE     0x8000u
@@ -182,6 +183,11 @@ static void *io_thread(void *arg)
 	struct virtio_transport *t = arg;
 	struct epoll_event ev[16];
 
+	if (seccomp_install(SECCOMP_VIRTIO, (enum seccomp_mode)t->env.seccomp_mode) < 0) {
+		pr_err("%s: cannot install the I/O thread's seccomp filter: the device stops",
+		       t->dev.ops->name);
+		return NULL;
+	}
 	for (;;) {
 		int n = epoll_wait(t->epfd, ev, 16, -1);
 

@@ -15,6 +15,7 @@ struct virtio_pci_env {
 	const struct guest_mem *gm;
 	irq_set_fn set_irq; /* INTx */
 	void *irq_opaque;
+	int seccomp_mode; /* enum seccomp_mode for the I/O thread */
 };
 
 /* Allocates a transport; its device is returned through *dev for the device's init. */

@@ -16,6 +16,7 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_SECCOMP,
 	OPT_VERBOSE,
 	OPT_HELP,
 	OPT_VERSION,
@@ -33,6 +34,7 @@ static const struct opt_def vmm_opts[] = {
     {"disk", 0, "path=FILE[,readonly=on][,serial=ID]", "virtio-blk disk (up to 8)", OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
+    {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
     {"help", 'h', NULL, "show this help and exit", OPT_HELP},
     {"version", 'V', NULL, "show the version and exit", OPT_VERSION},
@@ -303,6 +305,15 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 	case OPT_RNG:
 		cfg->rng = true;
 		return 0;
+	case OPT_SECCOMP:
+		if (!strcmp(arg, "on") || !strcmp(arg, "log") || !strcmp(arg, "off")) {
+			cfg->seccomp = !strcmp(arg, "on")    ? SECCOMP_ON
+				       : !strcmp(arg, "log") ? SECCOMP_LOG
+							     : SECCOMP_OFF;
+			return 0;
+		}
+		snprintf(err, errlen, "--seccomp: '%s' is not on, log or off", arg);
+		return -EINVAL;
 	case OPT_VERBOSE:
 		cfg->verbose++;
 		return 0;

@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include "vmm/seccomp.h"
 #include <stdint.h>
 
 #define VM_MAX_CPUS    64
@@ -47,6 +49,7 @@ struct vm_config {
 	struct net_config nets[VM_MAX_NETS];
 	unsigned nnets;
 	bool rng;
+	enum seccomp_mode seccomp;
 	int verbose;
 	int action; /* CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION */
 };

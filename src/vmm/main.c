@@ -3,12 +3,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 
 static int signals_fd(void)
@@ -36,6 +38,14 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	struct vm *vm = malloc(sizeof(*vm));
 	int status = 1;
 
+	/* glibc opens /etc/localtime the first time it converts a time (the RTC does):
+	 * do it now, before the filters forbid opening files in vCPU threads. */
+	tzset();
+	if (seccomp_install(SECCOMP_VMM, cfg->seccomp) < 0) {
+		pr_err("cannot install the seccomp filter (--seccomp off runs without)");
+		free(vm);
+		return 1;
+	}
 	if (!vm || console_open(&con, cfg->serial, cfg->serial_path, err, sizeof(err)) < 0) {
 		pr_err("%s", vm ? err : "out of memory");
 		free(vm);

@@ -9,6 +9,7 @@
 
 #include "arch/x86/cpu_regs.h"
 #include "common/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -187,6 +188,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (seccomp_install(SECCOMP_VCPU, v->vm->cfg->seccomp) < 0) {
+		vm_request_exit(v->vm, VM_FAILED, "cannot install the vCPU seccomp filter");
+		return NULL;
+	}
 	while (__atomic_load_n(&v->vm->exit_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

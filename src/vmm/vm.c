@@ -175,7 +175,8 @@ static void console_quit(void *opaque)
 /* Creates one virtio device of kind with its configuration item i, and plugs it. */
 static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err, size_t errlen)
 {
-	struct virtio_pci_env env = {vm->vm_fd, &vm->routes, &vm->mem, vm_set_irq, vm};
+	struct virtio_pci_env env = {vm->vm_fd,	 &vm->routes, &vm->mem,
+				     vm_set_irq, vm,	      (int)vm->cfg->seccomp};
 	struct virtio_dev *d;
 	struct virtio_transport *t = virtio_pci_alloc(&env, &d);
 	int rc;

@@ -1,0 +1,142 @@
+#include "vmm/seccomp.h"
+
+#include <errno.h>
+#include <seccomp.h>
+#include <stddef.h>
+
+#include "common/bytes.h"
+
+/* What every thread does: memory (malloc, thread stacks), locks, signals, time, logging
+ * to stderr, and ending (abort included). */
+static const int common_calls[] = {
+    SCMP_SYS(read),	     SCMP_SYS(write),		SCMP_SYS(writev),
+    SCMP_SYS(close),	     SCMP_SYS(futex),		SCMP_SYS(mmap),
+    SCMP_SYS(munmap),	     SCMP_SYS(mprotect),	SCMP_SYS(madvise),
+    SCMP_SYS(brk),	     SCMP_SYS(rt_sigreturn),	SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+    SCMP_SYS(gettid),	     SCMP_SYS(getpid),		SCMP_SYS(tgkill),
+    SCMP_SYS(exit),	     SCMP_SYS(exit_group),	SCMP_SYS(sched_yield),
+    SCMP_SYS(fstat),	     SCMP_SYS(newfstatat),	SCMP_SYS(restart_syscall),
+    SCMP_SYS(getrandom),
+};
+
+/* vCPU threads: KVM_RUN and the ioctls around it, device emulation (which writes to the
+ * console, eventfds, and sockets), and nothing that opens anything. */
+static const int vcpu_calls[] = {
+    SCMP_SYS(ioctl),
+    SCMP_SYS(sendto),
+    SCMP_SYS(sendmsg),
+};
+
+/* Device I/O threads: epoll, block I/O (io_uring, positional I/O, flush, discard), network
+ * and console sockets. */
+static const int virtio_calls[] = {
+    SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),	   SCMP_SYS(readv),
+    SCMP_SYS(pread64),	  SCMP_SYS(pwrite64),	 SCMP_SYS(preadv),	   SCMP_SYS(pwritev),
+    SCMP_SYS(preadv2),	  SCMP_SYS(pwritev2),	 SCMP_SYS(io_uring_enter), SCMP_SYS(fsync),
+    SCMP_SYS(fdatasync),  SCMP_SYS(fallocate),	 SCMP_SYS(ioctl),	   SCMP_SYS(sendto),
+    SCMP_SYS(sendmsg),	  SCMP_SYS(recvfrom),	 SCMP_SYS(recvmsg),	   SCMP_SYS(accept4),
+    SCMP_SYS(fcntl),	  SCMP_SYS(lseek),
+};
+
+/* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
+ * the tap and sockets, creates memory and threads, and runs the poll loop. */
+static const int vmm_calls[] = {
+    SCMP_SYS(openat),
+    SCMP_SYS(ioctl),
+    SCMP_SYS(memfd_create),
+    SCMP_SYS(ftruncate),
+    SCMP_SYS(eventfd2),
+    SCMP_SYS(epoll_create1),
+    SCMP_SYS(epoll_ctl),
+    SCMP_SYS(poll),
+    SCMP_SYS(ppoll),
+    SCMP_SYS(clone),
+    SCMP_SYS(clone3),
+    SCMP_SYS(set_robust_list),
+    SCMP_SYS(rseq),
+    SCMP_SYS(socket),
+    SCMP_SYS(bind),
+    SCMP_SYS(listen),
+    SCMP_SYS(accept4),
+    SCMP_SYS(connect),
+    SCMP_SYS(unlink),
+    SCMP_SYS(sendto),
+    SCMP_SYS(sendmsg),
+    SCMP_SYS(recvfrom),
+    SCMP_SYS(fcntl),
+    SCMP_SYS(lseek),
+    SCMP_SYS(io_uring_setup),
+    SCMP_SYS(io_uring_register),
+    SCMP_SYS(io_uring_enter),
+    SCMP_SYS(dup),
+    SCMP_SYS(pread64),
+    SCMP_SYS(prctl),
+    SCMP_SYS(sched_getaffinity),
+    SCMP_SYS(getrlimit),
+    SCMP_SYS(prlimit64),
+    SCMP_SYS(rt_sigaction),
+    SCMP_SYS(fsync),
+    SCMP_SYS(fdatasync),
+    SCMP_SYS(seccomp), /* the threads it starts add their own filters */
+};
+
+struct call_list {
+	const int *calls;
+	unsigned n;
+};
+
+static struct call_list calls_of(enum seccomp_thread kind)
+{
+	switch (kind) {
+	case SECCOMP_VCPU:
+		return (struct call_list){vcpu_calls, ARRAY_SIZE(vcpu_calls)};
+	case SECCOMP_VIRTIO:
+		return (struct call_list){virtio_calls, ARRAY_SIZE(virtio_calls)};
+	default:
+		return (struct call_list){vmm_calls, ARRAY_SIZE(vmm_calls)};
+	}
+}
+
+unsigned seccomp_rule_count(enum seccomp_thread kind)
+{
+	return (unsigned)ARRAY_SIZE(common_calls) + calls_of(kind).n;
+}
+
+static int add_all(scmp_filter_ctx ctx, const int *calls, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+
+		/* A call this kernel's tables do not know is simply not allowed. */
+		if (rc < 0 && rc != -EDOM && rc != -EFAULT)
+			return rc;
+	}
+	return 0;
+}
+
+int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
+{
+	struct call_list l = calls_of(kind);
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if (mode == SECCOMP_OFF)
+		return 0;
+	ctx = seccomp_init(mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return -ENOMEM;
+	rc = add_all(ctx, common_calls, ARRAY_SIZE(common_calls));
+	if (rc == 0)
+		rc = add_all(ctx, l.calls, l.n);
+	/* Threads inherit the VMM thread's filter (filters stack), and it creates them after
+	 * installing its own, so it must also allow what they need. */
+	if (rc == 0 && kind == SECCOMP_VMM)
+		rc = add_all(ctx, vcpu_calls, ARRAY_SIZE(vcpu_calls));
+	if (rc == 0 && kind == SECCOMP_VMM)
+		rc = add_all(ctx, virtio_calls, ARRAY_SIZE(virtio_calls));
+	if (rc == 0)
+		rc = seccomp_load(ctx); /* sets no_new_privs: the filter binds this thread only */
+	seccomp_release(ctx);
+	return rc;
+}

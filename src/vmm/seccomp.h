@@ -1,0 +1,12 @@
+/* Per-thread seccomp filters (libseccomp): each kind of thread may make only the system
+ * calls it needs; anything else kills the whole VMM (or is only logged, with --seccomp
+ * log). A filter is installed by the thread itself before it touches guest state. */
+#pragma once
+
+enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
+enum seccomp_thread { SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_VIRTIO };
+
+/* Installs the filter for the calling thread. Returns 0 or -errno. */
+int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode);
+/* Number of rules for a kind (for tests and docs/security.md). */
+unsigned seccomp_rule_count(enum seccomp_thread kind);
