@@ -9,9 +9,9 @@
 #include "arch/x86/layout.h"
 #include "devices/pm.h"
 
-#define PCI_SLOTS	32
-#define PCI_CFG_SIZE	4096 /* PCIe extended configuration space */
-#define PCI_NUM_BARS	6
+#define PCI_SLOTS    32
+#define PCI_CFG_SIZE 4096 /* PCIe extended configuration space */
+#define PCI_NUM_BARS 6
 
 /* The windows (guest physical / port addresses). */
 #define PCI_MMIO32_BASE X86_PCI_MMIO32_BASE
@@ -40,7 +40,7 @@ struct pci_dev_ops {
 
 struct pci_bar {
 	enum pci_bar_type type;
-	uint64_t size; /* power of two; 0 = unused */
+	uint64_t size;	  /* power of two; 0 = unused */
 	uint64_t decoded; /* address the device answers at now (0: none) */
 };
 

@@ -32,17 +32,16 @@ struct virtio_dev;
 
 struct virtio_dev_ops {
 	const char *name;
-	uint16_t device_id;  /* VIRTIO_ID_* */
-	uint32_t pci_class;  /* class code: base << 16 | sub << 8 | prog-if */
+	uint16_t device_id; /* VIRTIO_ID_* */
+	uint32_t pci_class; /* class code: base << 16 | sub << 8 | prog-if */
 	unsigned num_queues;
-	uint16_t queue_size; /* max entries offered per queue */
+	uint16_t queue_size;  /* max entries offered per queue */
 	uint32_t config_size; /* bytes of device-specific configuration */
 	/* Device feature bits (the transport adds VERSION_1, EVENT_IDX, INDIRECT_DESC). */
 	uint64_t (*features)(struct virtio_dev *d);
 	/* Device configuration space; off + len <= config_size is checked by the caller. */
 	void (*config_read)(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len);
-	void (*config_write)(struct virtio_dev *d, uint32_t off, const uint8_t *data,
-			     uint32_t len);
+	void (*config_write)(struct virtio_dev *d, uint32_t off, const uint8_t *data, uint32_t len);
 	/* DRIVER_OK: features are final and the queues set up. Return 0 or -errno (the
 	 * device is then marked DEVICE_NEEDS_RESET). */
 	int (*activate)(struct virtio_dev *d);

@@ -7,24 +7,65 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COM1	   0x3f8
-#define PM_TMR	   0x608
-#define TMR_HZ	   3579545u
+#define COM1	      0x3f8
+#define PM_TMR	      0x608
+#define TMR_HZ	      3579545u
 #define VENDOR_VIRTIO 0x1af4
 
 /* ---- port and MMIO access ------------------------------------------------------------- */
-static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outw(uint16_t p, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline uint8_t rd8(uint64_t a) { return *(volatile uint8_t *)a; }
-static inline uint16_t rd16(uint64_t a) { return *(volatile uint16_t *)a; }
-static inline uint32_t rd32(uint64_t a) { return *(volatile uint32_t *)a; }
-static inline void wr8(uint64_t a, uint8_t v) { *(volatile uint8_t *)a = v; }
-static inline void wr16(uint64_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
-static inline void wr32(uint64_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
-static inline void wr64(uint64_t a, uint64_t v) { wr32(a, (uint32_t)v); wr32(a + 4, (uint32_t)(v >> 32)); }
+static inline void outb(uint16_t p, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline void outw(uint16_t p, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline void outl(uint16_t p, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline uint8_t inb(uint16_t p)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
+	return v;
+}
+static inline uint32_t inl(uint16_t p)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p));
+	return v;
+}
+static inline uint8_t rd8(uint64_t a)
+{
+	return *(volatile uint8_t *)a;
+}
+static inline uint16_t rd16(uint64_t a)
+{
+	return *(volatile uint16_t *)a;
+}
+static inline uint32_t rd32(uint64_t a)
+{
+	return *(volatile uint32_t *)a;
+}
+static inline void wr8(uint64_t a, uint8_t v)
+{
+	*(volatile uint8_t *)a = v;
+}
+static inline void wr16(uint64_t a, uint16_t v)
+{
+	*(volatile uint16_t *)a = v;
+}
+static inline void wr32(uint64_t a, uint32_t v)
+{
+	*(volatile uint32_t *)a = v;
+}
+static inline void wr64(uint64_t a, uint64_t v)
+{
+	wr32(a, (uint32_t)v);
+	wr32(a + 4, (uint32_t)(v >> 32));
+}
 
 void *memset(void *d, int c, size_t n);
 void *memset(void *d, int c, size_t n)
@@ -37,8 +78,15 @@ void *memset(void *d, int c, size_t n)
 }
 
 /* ---- output --------------------------------------------------------------------------- */
-static void putc_(char c) { outb(COM1, (uint8_t)c); }
-static void puts_(const char *s) { while (*s) putc_(*s++); }
+static void putc_(char c)
+{
+	outb(COM1, (uint8_t)c);
+}
+static void puts_(const char *s)
+{
+	while (*s)
+		putc_(*s++);
+}
 static void putx(uint64_t v)
 {
 	char b[19];
@@ -67,7 +115,10 @@ static void putu(uint64_t v)
 }
 
 /* ---- time (ACPI PM timer, 24 bits) ---------------------------------------------------- */
-static uint32_t tmr(void) { return inl(PM_TMR) & 0xffffff; }
+static uint32_t tmr(void)
+{
+	return inl(PM_TMR) & 0xffffff;
+}
 /* Waits until cond(arg) or ms milliseconds; returns cond's last value. */
 static int wait_until(int (*cond)(void *), void *arg, unsigned ms)
 {
@@ -102,21 +153,21 @@ struct vdev {
 };
 
 /* Common configuration offsets (virtio 1.2, 4.1.4.3). */
-#define C_DFSEL	  0x00
-#define C_DF	  0x04
-#define C_GFSEL	  0x08
-#define C_GF	  0x0c
-#define C_STATUS  0x14
-#define C_QSEL	  0x16
-#define C_QSIZE	  0x18
-#define C_QENABLE 0x1c
-#define C_QNOTIFY 0x1e
-#define C_QDESC	  0x20
-#define C_QAVAIL  0x28
-#define C_QUSED	  0x30
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
+#define C_DFSEL	      0x00
+#define C_DF	      0x04
+#define C_GFSEL	      0x08
+#define C_GF	      0x0c
+#define C_STATUS      0x14
+#define C_QSEL	      0x16
+#define C_QSIZE	      0x18
+#define C_QENABLE     0x1c
+#define C_QNOTIFY     0x1e
+#define C_QDESC	      0x20
+#define C_QAVAIL      0x28
+#define C_QUSED	      0x30
+#define S_ACK	      1
+#define S_DRIVER      2
+#define S_DRIVER_OK   4
 #define S_FEATURES_OK 8
 #define S_NEEDS_RESET 64
 
@@ -138,7 +189,9 @@ static struct {
 	uint16_t avail[2 + QSZ + 1];
 	uint8_t pad1[4096 - 2 * (3 + QSZ)];
 	uint16_t used_hdr[2];
-	struct { uint32_t id, len; } used[QSZ];
+	struct {
+		uint32_t id, len;
+	} used[QSZ];
 	uint16_t avail_event;
 } ring __attribute__((aligned(4096)));
 static struct desc indirect[8] __attribute__((aligned(16)));
@@ -158,10 +211,19 @@ static int find_caps(struct vdev *v)
 			continue;
 		at = v->bar0 + cfg32(v->slot, off + 8);
 		switch ((h >> 24) & 0xff) {
-		case 1: v->common = at; break;
-		case 2: v->notify = at; v->notify_mult = cfg32(v->slot, off + 16); break;
-		case 3: v->isr = at; break;
-		case 4: v->device = at; break;
+		case 1:
+			v->common = at;
+			break;
+		case 2:
+			v->notify = at;
+			v->notify_mult = cfg32(v->slot, off + 16);
+			break;
+		case 3:
+			v->isr = at;
+			break;
+		case 4:
+			v->device = at;
+			break;
 		}
 	}
 	return v->common && v->notify && v->isr;
@@ -240,78 +302,103 @@ struct bad {
 
 static void b_self_loop(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, (uint64_t)buf, 16, D_NEXT, 0);
 }
 static void b_two_cycle(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, (uint64_t)buf, 16, D_NEXT, 1);
 	set_desc(1, (uint64_t)buf, 16, D_NEXT, 0);
 }
 static void b_next_range(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, (uint64_t)buf, 16, D_NEXT, 200);
 }
 static void b_head_range(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)i;
+	(void)v;
+	(void)i;
 	*h = 100;
 }
 static void b_past_ram(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, PAST_RAM, 512, D_WRITE, 0);
 }
 static void b_into_mmio(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)h; (void)i;
+	(void)h;
+	(void)i;
 	set_desc(0, v->bar0, 4096, D_WRITE, 0);
 }
 static void b_huge_len(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, (uint64_t)buf, 0xffffffffu, D_WRITE, 0);
 }
 static void b_wrap(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, 0xfffffffffffff000ull, 0x2000, D_WRITE, 0);
 }
 static void b_write_then_read(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, (uint64_t)buf, 16, D_NEXT | D_WRITE, 1);
 	set_desc(1, (uint64_t)buf + 64, 16, 0, 0);
 }
 static void b_idx_jump(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h;
+	(void)v;
+	(void)h;
 	set_desc(0, (uint64_t)buf, 16, D_WRITE, 0);
 	*i = 100;
 }
 static void b_indirect_unnegotiated(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	indirect[0] = (struct desc){(uint64_t)buf, 16, D_WRITE, 0};
 	set_desc(0, (uint64_t)indirect, 16, D_INDIRECT, 0);
 }
 static void b_indirect_nested(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	indirect[0] = (struct desc){(uint64_t)indirect, 32, D_INDIRECT, 0};
 	set_desc(0, (uint64_t)indirect, 16, D_INDIRECT, 0);
 }
 static void b_indirect_len(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	indirect[0] = (struct desc){(uint64_t)buf, 16, D_WRITE, 0};
 	set_desc(0, (uint64_t)indirect, 20, D_INDIRECT, 0);
 }
 static void b_indirect_past_ram(struct vdev *v, uint16_t *h, uint16_t *i)
 {
-	(void)v; (void)h; (void)i;
+	(void)v;
+	(void)h;
+	(void)i;
 	set_desc(0, PAST_RAM, 64, D_INDIRECT, 0);
 }
 
@@ -416,9 +503,15 @@ static void garbage_bar(struct vdev *v)
 		uint64_t a = v->bar0 + off;
 
 		switch (rnd() & 3) {
-		case 0: wr8(a + (rnd() & 3), (uint8_t)rnd()); break;
-		case 1: wr16(a + (rnd() & 2), (uint16_t)rnd()); break;
-		default: wr32(a, rnd()); break;
+		case 0:
+			wr8(a + (rnd() & 3), (uint8_t)rnd());
+			break;
+		case 1:
+			wr16(a + (rnd() & 2), (uint16_t)rnd());
+			break;
+		default:
+			wr32(a, rnd());
+			break;
 		}
 		(void)rd32(a);
 	}
@@ -440,8 +533,8 @@ static void garbage_config(struct vdev *v)
  * 0x92 (fast reset on some chipsets) and the PCI configuration ports (0xCF9 resets). */
 static int port_spared(unsigned p)
 {
-	return (p >= COM1 && p < COM1 + 8) || p == 0x604 || p == 0x605 || p == 0x60 ||
-	       p == 0x64 || p == 0x92 || (p >= 0xcf8 && p < 0xd00);
+	return (p >= COM1 && p < COM1 + 8) || p == 0x604 || p == 0x605 || p == 0x60 || p == 0x64 ||
+	       p == 0x92 || (p >= 0xcf8 && p < 0xd00);
 }
 
 static void garbage_ports(void)
