@@ -8,16 +8,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
-# Build (liburing: block I/O), unit tests, lint, fuzzing (clang + libFuzzer runtime), ACPI
-# checks (iasl), and the rig (QEMU as the outer emulator only; never part of the product;
-# passt, e2fsprogs and iproute2 go into the rig's L1 for the disk and network tests).
+# Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API), unit
+# tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
+# outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
+# rig's L1 for the disk, network and API tests).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
-	libcmocka-dev liburing-dev
+	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
 	clang libclang-rt-14-dev clang-format cppcheck
 	acpica-tools
 	qemu-system-x86 cpio
-	passt e2fsprogs iproute2
+	passt e2fsprogs iproute2 curl
 )
 
 missing=()

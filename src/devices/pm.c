@@ -82,6 +82,8 @@ void pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_writ
 		memcpy(w, regs, sizeof(w));
 		memcpy(w + off, data, len);
 		memcpy(clr + off, data, len);
+		if (p->sts & get_le16(clr) & PM_STS_PWRBTN)
+			__atomic_store_n(&p->pwrbtn_acked, p->pwrbtn_acked + 1, __ATOMIC_RELAXED);
 		p->sts &= (uint16_t)~get_le16(clr); /* status bits are write-one-to-clear */
 		if (off < 4 && off + len > 2)
 			p->en = get_le16(w + 2);
@@ -95,6 +97,8 @@ void pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_writ
 void pm_raise(struct pm *p, uint16_t sts_bit)
 {
 	pthread_mutex_lock(&p->lock);
+	if (sts_bit & PM_STS_PWRBTN)
+		__atomic_store_n(&p->pwrbtn_raised, p->pwrbtn_raised + 1, __ATOMIC_RELAXED);
 	p->sts |= sts_bit;
 	update_sci(p);
 	pthread_mutex_unlock(&p->lock);

@@ -18,6 +18,9 @@ struct pm {
 	void *irq_opaque;
 	void (*event)(void *opaque, enum pm_event ev);
 	void *event_opaque;
+	/* Power button events raised, and cleared by the guest (it saw them). Counters: written
+	 * under lock, read with relaxed atomics. */
+	uint64_t pwrbtn_raised, pwrbtn_acked;
 };
 
 #define PM_STS_TMR    0x0001

@@ -110,10 +110,13 @@ static uint8_t rx_pop(struct serial *s)
 
 static void write_thr(struct serial *s, uint8_t v)
 {
-	if (s->mcr & MCR_LOOP)
+	if (s->mcr & MCR_LOOP) {
 		rx_push(s, v);
-	else if (s->out)
-		s->out(s->out_opaque, &v, 1);
+	} else {
+		__atomic_store_n(&s->tx_bytes, s->tx_bytes + 1, __ATOMIC_RELAXED);
+		if (s->out)
+			s->out(s->out_opaque, &v, 1);
+	}
 	s->thr_irq = true; /* sent at once: the holding register is empty again */
 }
 
@@ -235,6 +238,7 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t n)
 	if (!(s->mcr & MCR_LOOP))
 		for (; taken < n && s->rx_count < SERIAL_RX_SIZE; taken++)
 			rx_push(s, buf[taken]);
+	__atomic_store_n(&s->rx_bytes, s->rx_bytes + taken, __ATOMIC_RELAXED);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return taken;

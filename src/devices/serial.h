@@ -25,6 +25,7 @@ struct serial {
 	void *out_opaque;
 	irq_set_fn set_irq;
 	void *irq_opaque;
+	uint64_t tx_bytes, rx_bytes; /* counters: written under lock, read with relaxed atomics */
 };
 
 void serial_init(struct serial *s, unsigned irq, serial_out_fn out, void *out_opaque,

@@ -16,6 +16,7 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_API_SOCKET,
 	OPT_SECCOMP,
 	OPT_VERBOSE,
 	OPT_HELP,
@@ -34,6 +35,7 @@ static const struct opt_def vmm_opts[] = {
     {"disk", 0, "path=FILE[,readonly=on][,serial=ID]", "virtio-blk disk (up to 8)", OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
+    {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
     {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
     {"help", 'h', NULL, "show this help and exit", OPT_HELP},
@@ -47,7 +49,7 @@ void config_usage(FILE *f)
 		"Usage: phyllome-vmm --kernel PATH [--initramfs PATH] [--cmdline STR]\n"
 		"                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
 		"                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
-		"                    [--console MODE]\n\n"
+		"                    [--console MODE] [--api-socket PATH]\n\n"
 		"Runs one virtual machine on KVM. The guest powering off ends the process\n"
 		"with status 0; a guest reboot restarts the guest in the same process.\n\n"
 		"Options:\n");
@@ -304,6 +306,14 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return parse_net(cfg, arg, err, errlen);
 	case OPT_RNG:
 		cfg->rng = true;
+		return 0;
+	case OPT_API_SOCKET:
+		/* sockaddr_un's sun_path holds 108 bytes with the NUL */
+		if (!*arg || strlen(arg) > 107) {
+			snprintf(err, errlen, "--api-socket: path must be 1 to 107 bytes");
+			return -EINVAL;
+		}
+		cfg->api_socket = arg;
 		return 0;
 	case OPT_SECCOMP:
 		if (!strcmp(arg, "on") || !strcmp(arg, "log") || !strcmp(arg, "off")) {

@@ -49,6 +49,7 @@ struct vm_config {
 	struct net_config nets[VM_MAX_NETS];
 	unsigned nnets;
 	bool rng;
+	const char *api_socket; /* --api-socket PATH, or NULL */
 	enum seccomp_mode seccomp;
 	int verbose;
 	int action; /* CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION */

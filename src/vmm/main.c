@@ -1,5 +1,6 @@
 /* phyllome-vmm: runs one VM. The guest powering off ends the process with status 0; a
- * reboot starts the guest again in a fresh VM; errors end it with one line on stderr. */
+ * reboot starts the guest again in a fresh VM; errors end it with one line on stderr. The API
+ * server (--api-socket) lives across reboots; each VM loop answers its requests. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "api/api_server.h"
 #include "common/log.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
@@ -31,10 +33,46 @@ static int signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Starts the API server (--api-socket) and its channel to the VM loop. */
+static int start_api(const struct vm_config *cfg, struct ctl_channel *ctl, struct api_server **api)
+{
+	char err[512];
+	int rc = ctl_init(ctl);
+
+	if (rc < 0) {
+		pr_err("cannot create the API's control channel: %s", strerror(-rc));
+		return rc;
+	}
+	rc = api_server_start(api, cfg->api_socket, ctl, cfg->seccomp, err, sizeof(err));
+	if (rc < 0) {
+		pr_err("%s", err);
+		ctl_destroy(ctl);
+	}
+	return rc;
+}
+
+/* The VM has stopped for good: requests still queued are answered from it (state
+ * Shutdown), later ones are refused, and the server ends once its answers have gone out. */
+static void stop_api(struct api_server *api, struct ctl_channel *ctl, struct vm *vm)
+{
+	struct ctl_request *r;
+
+	if (!api)
+		return;
+	ctl_close(ctl);
+	while ((r = ctl_take(ctl)))
+		vm_answer(vm, ctl, r);
+	api_server_stop(api);
+	ctl_destroy(ctl);
+}
+
 static int run(const struct vm_config *cfg, int sig_fd)
 {
 	char err[512] = "";
 	struct console con;
+	struct ctl_channel ctl;
+	struct api_server *api = NULL;
+	struct vm_host host = {.con = &con, .sig_fd = sig_fd};
 	struct vm *vm = malloc(sizeof(*vm));
 	int status = 1;
 
@@ -51,25 +89,30 @@ static int run(const struct vm_config *cfg, int sig_fd)
 		free(vm);
 		return 1;
 	}
-	for (;;) {
-		enum vm_exit why;
+	if (cfg->api_socket && start_api(cfg, &ctl, &api) < 0) {
+		console_close(&con);
+		free(vm);
+		return 1;
+	}
+	host.ctl = api ? &ctl : NULL;
+	for (host.boots = 1;; host.boots++) {
+		enum vm_exit why = VM_FAILED;
 
-		if (vm_create(vm, cfg, &con, err, sizeof(err)) < 0) {
-			vm_destroy(vm);
+		if (vm_create(vm, cfg, &host, err, sizeof(err)) < 0)
 			pr_err("%s", err);
-			break;
-		}
-		why = vm_run(vm, sig_fd);
+		else
+			why = vm_run(vm);
 		if (why == VM_REBOOT) {
 			vm_destroy(vm);
 			pr_info("guest rebooted");
 			continue;
 		}
-		if (why == VM_FAILED)
+		if (why == VM_FAILED && vm->fail_msg[0])
 			pr_err("%s", vm->fail_msg);
 		else if (why == VM_SIGNAL)
 			pr_info("stopped by signal %s", strsignal(vm->exit_signal));
 		status = why == VM_FAILED ? 1 : why == VM_SIGNAL ? 128 + vm->exit_signal : 0;
+		stop_api(api, &ctl, vm);
 		vm_destroy(vm);
 		break;
 	}

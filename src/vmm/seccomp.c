@@ -7,7 +7,9 @@
 #include "common/bytes.h"
 
 /* What every thread does: memory (malloc, thread stacks), locks, signals, time, logging
- * to stderr, and ending (abort included). */
+ * to stderr, and ending (abort included). The vDSO's clocks fall back to system calls when the
+ * host's clocksource can't be read from user space (the rig's L1 after its TSC is marked
+ * unstable): gettimeofday and time are listed for that. */
 static const int common_calls[] = {
     SCMP_SYS(read),	     SCMP_SYS(write),		SCMP_SYS(writev),
     SCMP_SYS(close),	     SCMP_SYS(futex),		SCMP_SYS(mmap),
@@ -17,7 +19,7 @@ static const int common_calls[] = {
     SCMP_SYS(gettid),	     SCMP_SYS(getpid),		SCMP_SYS(tgkill),
     SCMP_SYS(exit),	     SCMP_SYS(exit_group),	SCMP_SYS(sched_yield),
     SCMP_SYS(fstat),	     SCMP_SYS(newfstatat),	SCMP_SYS(restart_syscall),
-    SCMP_SYS(getrandom),
+    SCMP_SYS(getrandom),     SCMP_SYS(gettimeofday),	SCMP_SYS(time),
 };
 
 /* vCPU threads: KVM_RUN and the ioctls around it, device emulation (which writes to the
@@ -37,6 +39,13 @@ static const int virtio_calls[] = {
     SCMP_SYS(fdatasync),  SCMP_SYS(fallocate),	 SCMP_SYS(ioctl),	   SCMP_SYS(sendto),
     SCMP_SYS(sendmsg),	  SCMP_SYS(recvfrom),	 SCMP_SYS(recvmsg),	   SCMP_SYS(accept4),
     SCMP_SYS(fcntl),	  SCMP_SYS(lseek),
+};
+
+/* The API thread (--api-socket): libmicrohttpd's epoll loop on the listening socket and its
+ * clients. It opens nothing (see seccomp_install) and creates no threads. */
+static const int api_calls[] = {
+    SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl), SCMP_SYS(poll),	  SCMP_SYS(accept4),
+    SCMP_SYS(recvfrom),	  SCMP_SYS(sendto),    SCMP_SYS(sendmsg), SCMP_SYS(shutdown),
 };
 
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
@@ -78,7 +87,11 @@ static const int vmm_calls[] = {
     SCMP_SYS(rt_sigaction),
     SCMP_SYS(fsync),
     SCMP_SYS(fdatasync),
-    SCMP_SYS(seccomp), /* the threads it starts add their own filters */
+    SCMP_SYS(seccomp),	  /* the threads it starts add their own filters */
+    SCMP_SYS(umask),	  /* the API socket: created with mode 0600, */
+    SCMP_SYS(getsockopt), /* checked by libmicrohttpd, */
+    SCMP_SYS(getsockname),
+    SCMP_SYS(shutdown), /* whose clients are closed at the end */
 };
 
 struct call_list {
@@ -93,6 +106,8 @@ static struct call_list calls_of(enum seccomp_thread kind)
 		return (struct call_list){vcpu_calls, ARRAY_SIZE(vcpu_calls)};
 	case SECCOMP_VIRTIO:
 		return (struct call_list){virtio_calls, ARRAY_SIZE(virtio_calls)};
+	case SECCOMP_API:
+		return (struct call_list){api_calls, ARRAY_SIZE(api_calls)};
 	default:
 		return (struct call_list){vmm_calls, ARRAY_SIZE(vmm_calls)};
 	}
@@ -135,6 +150,13 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 		rc = add_all(ctx, vcpu_calls, ARRAY_SIZE(vcpu_calls));
 	if (rc == 0 && kind == SECCOMP_VMM)
 		rc = add_all(ctx, virtio_calls, ARRAY_SIZE(virtio_calls));
+	if (rc == 0 && kind == SECCOMP_VMM)
+		rc = add_all(ctx, api_calls, ARRAY_SIZE(api_calls));
+	/* glibc's free() in a thread's own arena reads /proc/sys/vm/overcommit_memory the first
+	 * time it shrinks a heap: in the threads that may not open files that open fails instead
+	 * of ending the VMM, and glibc carries on without it. */
+	if (rc == 0 && kind != SECCOMP_VMM)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (rc == 0)
 		rc = seccomp_load(ctx); /* sets no_new_privs: the filter binds this thread only */
 	seccomp_release(ctx);

@@ -110,17 +110,27 @@ fail:
 	return -errno;
 }
 
+/* Counters have one writer, their vCPU's thread: no locked instruction needed. */
+static void stat_inc(uint64_t *c)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
 static void handle_io(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 	uint8_t *data = (uint8_t *)r + r->io.data_offset;
 	bool wr = r->io.direction == KVM_EXIT_IO_OUT;
 
+	stat_inc(&v->stats.io);
 	/* String I/O arrives as count items of size bytes each. */
-	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size)
-		if (!iobus_access(&v->vm->bus, IOBUS_PIO, r->io.port, data, r->io.size, wr))
-			pr_debug("vCPU %u: unhandled port %s 0x%x/%u", v->id, wr ? "write" : "read",
-				 r->io.port, r->io.size);
+	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size) {
+		if (iobus_access(&v->vm->bus, IOBUS_PIO, r->io.port, data, r->io.size, wr))
+			continue;
+		stat_inc(&v->stats.unhandled);
+		pr_debug("vCPU %u: unhandled port %s 0x%x/%u", v->id, wr ? "write" : "read",
+			 r->io.port, r->io.size);
+	}
 }
 
 static void handle_mmio(struct vcpu *v)
@@ -128,11 +138,13 @@ static void handle_mmio(struct vcpu *v)
 	struct kvm_run *r = v->run;
 	uint32_t len = r->mmio.len <= 8 ? r->mmio.len : 8;
 
-	if (!iobus_access(&v->vm->bus, IOBUS_MMIO, r->mmio.phys_addr, r->mmio.data, len,
-			  r->mmio.is_write))
-		pr_debug("vCPU %u: unhandled MMIO %s 0x%llx/%u", v->id,
-			 r->mmio.is_write ? "write" : "read", (unsigned long long)r->mmio.phys_addr,
-			 len);
+	stat_inc(&v->stats.mmio);
+	if (iobus_access(&v->vm->bus, IOBUS_MMIO, r->mmio.phys_addr, r->mmio.data, len,
+			 r->mmio.is_write))
+		return;
+	stat_inc(&v->stats.unhandled);
+	pr_debug("vCPU %u: unhandled MMIO %s 0x%llx/%u", v->id, r->mmio.is_write ? "write" : "read",
+		 (unsigned long long)r->mmio.phys_addr, len);
 }
 
 static void fail_exit(struct vcpu *v, const char *what, unsigned long long detail)
@@ -152,13 +164,16 @@ static bool handle_exit(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 
-	switch (r->exit_reason) {
-	case KVM_EXIT_IO:
+	if (r->exit_reason == KVM_EXIT_IO) {
 		handle_io(v);
 		return true;
-	case KVM_EXIT_MMIO:
+	}
+	if (r->exit_reason == KVM_EXIT_MMIO) {
 		handle_mmio(v);
 		return true;
+	}
+	stat_inc(&v->stats.other);
+	switch (r->exit_reason) {
 	case KVM_EXIT_SHUTDOWN: /* triple fault: a PC resets */
 		vm_request_exit(v->vm, VM_REBOOT, NULL);
 		return false;
@@ -180,6 +195,23 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
+/* Waits while the VM is paused (vm_control.c), then makes KVM_RUN run again. */
+static void park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->run_lock);
+	vm->nparked++;
+	pthread_cond_broadcast(&vm->parked_cond);
+	while (vm->pause_req && __atomic_load_n(&vm->exit_reason, __ATOMIC_ACQUIRE) == VM_RUNNING)
+		pthread_cond_wait(&vm->resume_cond, &vm->run_lock);
+	vm->nparked--;
+	/* Kicks are made under run_lock: one made before this point was for the pause, or for
+	 * a stop that the loop sees next. */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -193,15 +225,25 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	while (__atomic_load_n(&v->vm->exit_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
+		if (__atomic_load_n(&v->vm->pause_req, __ATOMIC_ACQUIRE)) {
+			park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				stat_inc(&v->stats.intr);
 				continue;
+			}
 			fail_exit(v, "KVM_RUN failed", (unsigned long long)errno);
 			break;
 		}
 		if (!handle_exit(v))
 			break;
 	}
+	/* A pause waiting for this thread to park stops waiting (the VM is stopping). */
+	pthread_mutex_lock(&v->vm->run_lock);
+	pthread_cond_broadcast(&v->vm->parked_cond);
+	pthread_mutex_unlock(&v->vm->run_lock);
 	return NULL;
 }
 

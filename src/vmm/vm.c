@@ -377,7 +377,7 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *con, char *err,
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *host, char *err,
 	      size_t errlen)
 {
 	struct linux_boot boot;
@@ -385,10 +385,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *con, c
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
-	vm->con = con;
+	vm->host = host;
+	vm->con = host->con;
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->mem.fd = -1;
+	vm_pause_init(vm);
+	/* Until it runs, a VM counts as failed (what vm_answer reports if it never does). */
+	vm->exit_reason = VM_FAILED;
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->event_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -409,6 +413,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *con, c
 		rc = load_guest(vm, &boot, err, errlen);
 	if (rc == 0)
 		rc = create_vcpus(vm, &boot, err, errlen);
+	if (rc == 0)
+		vm->exit_reason = VM_RUNNING;
 	return rc;
 }
 
@@ -436,16 +442,29 @@ static void handle_signal(struct vm *vm, int sig_fd)
 	}
 }
 
-static void main_loop(struct vm *vm, int sig_fd)
+static void handle_requests(struct vm *vm)
 {
+	struct ctl_channel *ch = vm->host->ctl;
+	struct ctl_request *r;
+
+	while ((r = ctl_take(ch)))
+		vm_answer(vm, ch, r);
+}
+
+static void main_loop(struct vm *vm)
+{
+	int sig_fd = vm->host->sig_fd;
+	int ctl_fd = vm->host->ctl ? vm->host->ctl->event_fd : -1;
+
 	while (__atomic_load_n(&vm->exit_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		bool waiting = feed_console(vm);
 		int cfd = console_poll_fd(vm->con);
-		struct pollfd p[3] = {{.fd = vm->event_fd, .events = POLLIN},
+		struct pollfd p[4] = {{.fd = vm->event_fd, .events = POLLIN},
 				      {.fd = sig_fd, .events = POLLIN},
-				      {.fd = cfd, .events = POLLIN}};
+				      {.fd = cfd, .events = POLLIN},
+				      {.fd = ctl_fd, .events = POLLIN}};
 		/* The UART's ring is full: look again shortly rather than spin. */
-		int n = poll(p, 3, waiting ? 10 : -1);
+		int n = poll(p, 4, waiting ? 10 : -1);
 
 		if (n < 0 && errno != EINTR) {
 			vm_request_exit(vm, VM_FAILED, "poll failed");
@@ -456,10 +475,12 @@ static void main_loop(struct vm *vm, int sig_fd)
 		if (cfd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) &&
 		    console_readable(vm->con))
 			vm_request_exit(vm, VM_QUIT, NULL);
+		if (p[3].revents & POLLIN)
+			handle_requests(vm);
 	}
 }
 
-enum vm_exit vm_run(struct vm *vm, int sig_fd)
+enum vm_exit vm_run(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vcpu_start(&vm->vcpus[i]) < 0) {
@@ -467,9 +488,8 @@ enum vm_exit vm_run(struct vm *vm, int sig_fd)
 			break;
 		}
 	}
-	main_loop(vm, sig_fd);
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
+	main_loop(vm);
+	vm_kick_all(vm); /* paused ones too: they see the exit reason */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	return (enum vm_exit)vm->exit_reason;
@@ -495,4 +515,5 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
+	vm_pause_destroy(vm);
 }

@@ -14,6 +14,7 @@
 #include "devices/serial.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "vmm/control.h"
 #include "vmm/guest_mem.h"
 #include "vmm/iobus.h"
 #include "vmm/irq.h"
@@ -31,6 +32,15 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	struct vcpu_stats stats;
+};
+
+/* What the process gives each VM it runs (main.c); outlives the VM. */
+struct vm_host {
+	struct console *con;	 /* the serial line's host end (lives across reboots) */
+	int sig_fd;		 /* signalfd for the signals that end the VMM */
+	struct ctl_channel *ctl; /* requests from the API, or NULL */
+	unsigned boots;		 /* 1 for the first boot, one more per reboot */
 };
 
 struct vm {
@@ -55,17 +65,32 @@ struct vm {
 	int exit_reason; /* enum vm_exit, first writer wins */
 	int exit_signal;
 	char fail_msg[256];
+	const struct vm_host *host;
+	/* Pausing: vCPU threads park on resume_cond while pause_req is set. Kicks happen under
+	 * run_lock, so that a vCPU leaving the park can't lose one. */
+	pthread_mutex_t run_lock;
+	pthread_cond_t parked_cond, resume_cond;
+	bool pause_req, paused;
+	unsigned nparked;
 };
 
 /* Checks, before any KVM work, that the kernel is a bootable bzImage and the initramfs
  * is readable. */
 int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen);
 /* Creates the VM and loads the guest; on failure writes one line into err. */
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *con, char *err,
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *host, char *err,
 	      size_t errlen);
-/* Runs until the guest stops; returns an enum vm_exit. sig_fd is a signalfd for the
- * signals that end the VMM. */
-enum vm_exit vm_run(struct vm *vm, int sig_fd);
+/* Runs until the guest stops, answering host->ctl's requests; returns an enum vm_exit. */
+enum vm_exit vm_run(struct vm *vm);
+/* Answers one request from the control channel (VMM thread only). A VM that has stopped (or
+ * failed to start) reports the state Shutdown and refuses actions. */
+void vm_answer(struct vm *vm, struct ctl_channel *ch, struct ctl_request *r);
+
+/* vm_control.c: pausing (the vCPU threads park) and the answers to the control channel. */
+void vm_pause_init(struct vm *vm);
+void vm_pause_destroy(struct vm *vm);
+/* Kicks every vCPU out of KVM_RUN, and wakes paused ones (to see that the VM stops). */
+void vm_kick_all(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Asks the VM loop to stop (from any thread); the first reason given wins. */
 void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg);

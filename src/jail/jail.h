@@ -1,0 +1,114 @@
+/* phyllome-jail: runs phyllome-vmm as an unprivileged user in new namespaces, chrooted
+ * (pivot_root) into a folder that holds only what the VM needs. The configuration and the
+ * paths are pure functions here (config.c); the privileged steps are in jail.c. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define JAIL_ID_MAX    64
+#define JAIL_PATH_MAX  4096
+#define JAIL_MAX_FILES 16
+/* The VMM, its libraries, ld.so.cache, /dev and the files (checked as the plan is built). */
+#define JAIL_MAX_MOUNTS 128
+
+/* The device tmpfs: the jail makes the nodes itself, so nothing else may go under it. */
+#define JAIL_DEV_DIR "/dev"
+
+enum jail_rlimit { JAIL_RL_NOFILE, JAIL_RL_FSIZE, JAIL_RL_NPROC, JAIL_RL_CORE, JAIL_RL_COUNT };
+#define JAIL_DEFAULT_NOFILE 4096
+
+struct jail_file {
+	char src[JAIL_PATH_MAX];  /* host path, clean and absolute */
+	char dest[JAIL_PATH_MAX]; /* path inside the jail, clean and absolute */
+	bool readonly;
+};
+
+struct jail_config {
+	char id[JAIL_ID_MAX + 1];
+	char base[JAIL_PATH_MAX]; /* --chroot-base, clean */
+	uid_t uid;
+	gid_t gid;
+	const char *netns; /* NULL: a new network namespace */
+	bool tun;
+	struct jail_file files[JAIL_MAX_FILES];
+	unsigned nfiles;
+	bool rlimit_set[JAIL_RL_COUNT];
+	uint64_t rlimit[JAIL_RL_COUNT];
+	int verbose;
+	int action;		 /* JAIL_RUN, JAIL_HELP, JAIL_VERSION */
+	char vmm[JAIL_PATH_MAX]; /* the program, cmd[0] cleaned: at the same path in the jail */
+	char *const *cmd;	 /* its argv (points into argv), NULL-terminated */
+	int ncmd;
+};
+
+enum { JAIL_RUN, JAIL_HELP, JAIL_VERSION };
+
+/* Parses "phyllome-jail OPTIONS -- /path/to/vmm ARGS...". Returns 0, or a negative errno with
+ * a one-line message in err. cfg->cmd points into argv. */
+int jail_parse(struct jail_config *cfg, int argc, char *const argv[], char *err, size_t errlen);
+void jail_usage(FILE *f);
+/* The name of a resource for --rlimit ("nofile"...). */
+const char *jail_rlimit_name(enum jail_rlimit r);
+
+/* [A-Za-z0-9_-], 1 to JAIL_ID_MAX characters, starting with a letter or digit. */
+bool jail_id_valid(const char *id);
+/* Cleans an absolute path: "//" and "/./" collapse, a trailing "/" goes; ".." is refused (a
+ * path must not climb out of the jail), as is a relative path. "/" stays "/". Returns 0,
+ * -EINVAL or -ENAMETOOLONG. */
+int jail_path_clean(const char *in, char *out, size_t outlen);
+/* The same, but ".." takes off the last component (stopping at "/"), as it does in the jail,
+ * where every folder on a path is a real folder. */
+int jail_path_lexical(const char *in, char *out, size_t outlen);
+/* True if path is ancestor itself or lies below it (whole components: /a is not above /ab). */
+bool jail_path_within(const char *ancestor, const char *path);
+/* BASE/ID and BASE/ID/root. Return 0 or -ENAMETOOLONG. */
+int jail_dir_path(const char *base, const char *id, char *out, size_t outlen);
+int jail_root_path(const char *base, const char *id, char *out, size_t outlen);
+/* ROOT + INNER (a clean absolute path inside the jail). 0 or -ENAMETOOLONG. */
+int jail_inner_path(const char *root, const char *inner, char *out, size_t outlen);
+/* Splits "SRC[:DEST]" (at the last ":/", since DEST is absolute; without DEST, DEST = SRC)
+ * into f, both cleaned. Returns 0 or a negative errno with a message in err. */
+int jail_file_parse(const char *arg, bool readonly, struct jail_file *f, char *err, size_t errlen);
+
+/* What the jail mounts into its root, in order. */
+enum jail_mount_kind {
+	JAIL_MOUNT_EXEC, /* the VMM and its libraries: read-only bind, may be executed */
+	JAIL_MOUNT_RO,	 /* read-only bind, noexec */
+	JAIL_MOUNT_RW,	 /* read-write bind, noexec */
+	JAIL_MOUNT_DEV,	 /* the device tmpfs (src unused) */
+};
+
+struct jail_mount {
+	enum jail_mount_kind kind;
+	char *src;
+	char *dest;
+};
+
+struct jail_plan {
+	struct jail_mount m[JAIL_MAX_MOUNTS];
+	unsigned n;
+};
+
+/* Adds one mount. A destination must be a clean absolute path other than "/", and must
+ * neither equal nor contain nor lie inside another one (no mount point is ever made inside
+ * a host folder bound into the jail); adding the same dest twice with the same kind and src
+ * (any src for JAIL_MOUNT_EXEC: programs share libraries) is a no-op. Returns 0 or a negative errno
+ * with a message in err. */
+int jail_plan_add(struct jail_plan *p, enum jail_mount_kind kind, const char *src, const char *dest,
+		  char *err, size_t errlen);
+/* The whole plan: the device tmpfs, the VMM at its own path, each library at its path
+ * (libs: host paths, as the loader would open them; ".." taken lexically for the jail),
+ * /etc/ld.so.cache if have_ldcache, then the --file entries. */
+int jail_plan_build(struct jail_plan *p, const struct jail_config *cfg, char *const *libs,
+		    unsigned nlibs, bool have_ldcache, char *err, size_t errlen);
+void jail_plan_free(struct jail_plan *p);
+
+/* Privileged steps (jail.c). jail_make_root creates BASE/ID (0755) and BASE/ID/root (0700,
+ * root's until jail_enter hands it to the user) and refuses a root that is not empty.
+ * jail_enter runs in the child that is pid 1 of the new pid namespace: it builds the jail
+ * and execs the VMM; it returns only on failure (after printing the one line). */
+int jail_make_root(const struct jail_config *cfg, char *root, size_t rootlen);
+int jail_enter(const struct jail_config *cfg, const struct jail_plan *plan, const char *root);
