@@ -7,7 +7,8 @@
 #                           about 3 s faster, as TCG needn't run the xz decompressor
 #   l2-initramfs.cpio.gz    busybox-static initramfs: /init + /tests/*.sh + virtio/ext4 modules
 #   busybox                 the static busybox binary (the rig's L1 initramfs uses it too)
-#   l1-modules/             irqbypass, kvm, ccp, kvm-amd (+ deps) and their load order (the rig)
+#   l1-modules/             irqbypass, kvm, ccp, kvm-amd, tun, dummy (+ deps) and their load order
+#                           (the rig; tun and dummy for the network scenarios)
 #   kernel-version          e.g. 6.1.0-56-amd64
 #
 # Downloads (apt-get download) and extractions are cached; the L2 initramfs is rebuilt only when
@@ -22,9 +23,11 @@ OUT=$CACHE/guests
 
 # Modules the L2 guest may need; missing ones (built in, or absent) are not fatal.
 # crc32c_generic: ext4's soft dependency ("softdep pre: crypto-crc32c"), not in modules.dep.
-L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4"
-# Modules L1 needs for a working /dev/kvm on QEMU TCG's emulated SVM, in this order.
-L1_MODULES="irqbypass kvm ccp kvm-amd"
+# button: the ACPI power button (the API scenario presses it).
+L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4 button"
+# Modules L1 needs for a working /dev/kvm on QEMU TCG's emulated SVM, in this order; then tun (tap
+# devices) and dummy (the interface passt takes its addresses from) for the network scenarios.
+L1_MODULES="irqbypass kvm ccp kvm-amd tun dummy"
 
 log() { echo "build-guests: $*" >&2; }
 die() { echo "build-guests: error: $*" >&2; exit 1; }
@@ -149,7 +152,7 @@ L1_MODS=$(resolve_modules "$L1_MODULES")
 stamp=$({
 	echo "$KPKG $KVER $(basename "$BBDIR")"
 	echo "$L2_MODS"
-	cat "$HERE/init.sh" "$0"
+	cat "$HERE/init.sh" "$HERE/udhcpc.script" "$0"
 	for t in "$HERE"/tests/*.sh; do echo "$t"; cat "$t"; done
 } | sha256sum | cut -d' ' -f1)
 
@@ -159,9 +162,14 @@ else
 	log "building l2-initramfs.cpio.gz"
 	root=$(mktemp -d "$OUT/.l2root.XXXXXX")
 	trap 'rm -rf "$root"' EXIT
-	mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,root,etc,tests,lib/modules,usr/bin,usr/sbin}
+	mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,root,etc,tests,lib/modules,usr/bin,usr/sbin,mnt}
 	cp "$BUSYBOX" "$root/bin/busybox"
 	install -m 0755 "$HERE/init.sh" "$root/init"
+	# udhcpc's event script; Debian's busybox looks for it in /etc/udhcpc (upstream's default is
+	# /usr/share/udhcpc).
+	install -D -m 0755 "$HERE/udhcpc.script" "$root/usr/share/udhcpc/default.script"
+	mkdir -p "$root/etc/udhcpc"
+	ln -s /usr/share/udhcpc/default.script "$root/etc/udhcpc/default.script"
 	for t in "$HERE"/tests/*.sh; do install -m 0755 "$t" "$root/tests/"; done
 	: >"$root/lib/modules/load-order"
 	for m in $L2_MODS; do
@@ -214,5 +222,11 @@ if [ ! -s "$OUT/vmlinux" ] || [ "$(cat "$OUT/.vmlinux-from" 2>/dev/null)" != "$K
 	fi
 fi
 echo "$KVER" >"$OUT/kernel-version"
+
+# The hostile test guest (tests/guests/hostile): freestanding, rebuilt when its sources change.
+HOSTILE_SRC=$HERE/hostile
+if [ ! -s "$OUT/hostile.bzImage" ] || [ -n "$(find "$HOSTILE_SRC" -newer "$OUT/hostile.bzImage" -type f)" ]; then
+	"$HOSTILE_SRC/build.sh" "$OUT/hostile.bzImage"
+fi
 
 log "ready in $OUT: vmlinuz ($KVER), vmlinux, l2-initramfs.cpio.gz, busybox, l1-modules ($(tr '\n' ' ' <"$OUT/l1-modules/load-order"))"

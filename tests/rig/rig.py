@@ -28,6 +28,19 @@ GUESTS = CACHE / "guests"
 RIG_CACHE = CACHE / "rig"
 CPIO_FORMAT_VERSION = "1"  # bump when the layout of the L1 initramfs changes
 
+# Host programs that scenarios may use in L1 (each with the libraries ldd lists), put at
+# /usr/local/bin (ahead of busybox's applets in L1's PATH). A scenario names the ones it needs on a
+# line "# rig-tools: NAME..."; only those go into L1. Missing on the host: the scenario says so.
+L1_TOOLS = {
+    "mke2fs": "e2fsprogs",   # ext4 images (mke2fs -t ext4 -d DIR)
+    "e2fsck": "e2fsprogs",   # journal replay and a consistency check after a VMM is killed
+    "debugfs": "e2fsprogs",  # reading files out of an image without mounting it
+    "passt": "passt",        # user-mode networking for --net passt=SOCKET
+    "socat": "socat",        # unix socket clients (busybox nc has none)
+    "curl": "curl",          # HTTP on a Unix socket (the API scenario)
+}
+TOOLS_RE = re.compile(r"^#\s*rig-tools:(.*)$", re.M)
+
 RESULT_RE = re.compile(r"RIG-RESULT (ok|not ok|skip) (\S+) ?(.*)$")
 START_RE = re.compile(r"RIG-SCENARIO-START (\S+)")
 END_RE = re.compile(r"RIG-SCENARIO-END (\S+) ?(\S*)")
@@ -35,6 +48,19 @@ END_RE = re.compile(r"RIG-SCENARIO-END (\S+) ?(\S*)")
 
 def all_scenarios():
     return sorted(p.stem for p in (HERE / "scenarios").glob("*.sh"))
+
+
+def scenario_tools(names):
+    """The L1_TOOLS that the scenarios NAMES ask for with "# rig-tools: ..." lines."""
+    want = set()
+    for n in names:
+        p = HERE / "scenarios" / f"{n}.sh"  # not there: an --extra-scenario (bench/)
+        for m in TOOLS_RE.finditer(p.read_text() if p.exists() else ""):
+            want.update(m.group(1).split())
+    unknown = want - set(L1_TOOLS)
+    if unknown:
+        sys.exit(f"rig: scenarios ask for unknown rig-tools: {', '.join(sorted(unknown))}")
+    return sorted(want)
 
 
 # --- a newc cpio writer (no cpio binary, no root needed for device nodes) ------------------------
@@ -110,12 +136,16 @@ class Manifest:
 
     def __init__(self):
         self.entries = []  # (kind, path, arg...)
+        self.paths = set()  # each path once (programs share libraries)
         self.key = hashlib.sha256(CPIO_FORMAT_VERSION.encode())
 
     def _k(self, *parts):
         self.key.update(repr(parts).encode())
 
     def file(self, path, src, mode=None, hash_content=False):
+        if path.strip("/") in self.paths:
+            return
+        self.paths.add(path.strip("/"))
         src = Path(src)
         st = src.stat()  # follows symlinks: the archive holds the real file
         if mode is None:
@@ -127,6 +157,9 @@ class Manifest:
             self._k("file", path, mode, str(src.resolve()), st.st_size, st.st_mtime_ns)
 
     def symlink(self, path, target):
+        if path.strip("/") in self.paths:
+            return
+        self.paths.add(path.strip("/"))
         self.entries.append(("symlink", path, target))
         self._k("symlink", path, target)
 
@@ -180,14 +213,34 @@ def build_l1_initramfs(args):
     m.file("rig/lib.sh", HERE / "l1" / "lib.sh", 0o644, hash_content=True)
     for s in sorted((HERE / "scenarios").glob("*.sh")):
         m.file(f"rig/scenarios/{s.name}", s, 0o644, hash_content=True)
+    for s in args.extra_scenario:  # e.g. bench/l1/*.sh (not tests: not in all_scenarios())
+        m.file(f"rig/scenarios/{Path(s).name}", s, 0o644, hash_content=True)
+    for spec in args.add_file:  # DEST=SRC, e.g. benchmark tools
+        dest, src = spec.split("=", 1)
+        m.file(dest.strip("/"), src, hash_content=True)
     mods = GUESTS / "l1-modules"
     m.file("lib/modules/l1/load-order", mods / "load-order", 0o644, hash_content=True)
     for name in (mods / "load-order").read_text().split():
         m.file(f"lib/modules/l1/{name}", mods / name, 0o644)
     m.file("guest/vmlinuz", GUESTS / "vmlinuz", 0o644)
     m.file("guest/initramfs.cpio.gz", GUESTS / "l2-initramfs.cpio.gz", 0o644)
+    if (GUESTS / "hostile.bzImage").exists():
+        m.file("guest/hostile.bzImage", GUESTS / "hostile.bzImage", 0o644)
     if args.vmm:
         m.binary("rig/bin/phyllome-vmm", args.vmm)
+        jail = Path(args.vmm).with_name("phyllome-jail")  # built beside it (scenario jail)
+        if jail.is_file():
+            m.binary("rig/bin/phyllome-jail", jail)
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    for tool in scenario_tools(args.scenarios):
+        path = shutil.which(tool, path=search)
+        if path:
+            m.binary(f"usr/local/bin/{tool}", path)
+        else:
+            print(f"rig: warning: {tool} not found on the host (Debian package {L1_TOOLS[tool]});"
+                  " scenarios that need it fail", file=sys.stderr)
+        if tool == "mke2fs" and os.path.isfile("/etc/mke2fs.conf"):
+            m.file("etc/mke2fs.conf", "/etc/mke2fs.conf", 0o644, hash_content=True)
     if args.l2_vmm == "qemu" or args.with_qemu:
         qemu = shutil.which("qemu-system-x86_64")
         if not qemu:
@@ -416,6 +469,11 @@ def main():
                     help="also put QEMU in L1 (for side-by-side scenarios)")
     ap.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--extra-scenario", action="append", default=[], metavar="PATH",
+                    help="also a scenario from outside tests/rig/scenarios (e.g. bench/l1/NAME.sh);"
+                         " with these, the default scenario list is just these")
+    ap.add_argument("--add-file", action="append", default=[], metavar="DEST=SRC",
+                    help="also put file SRC into L1 at /DEST (e.g. benchmark tools)")
     ap.add_argument("--tap", action="store_true", help="TAP on stdout (for Meson)")
     ap.add_argument("--demo", action="store_true",
                     help="interactive L2 shell on this terminal (scripted if stdin is no tty)")
@@ -454,8 +512,9 @@ def main():
                 print(f"not ok 1 - rig-setup\n# {msg}\n1..1")
                 return 0
             sys.exit(f"rig: {msg}")
-    args.scenarios = args.scenarios.split(",") if args.scenarios else all_scenarios()
-    unknown = [s for s in args.scenarios if s not in all_scenarios()]
+    extra = [Path(p).stem for p in args.extra_scenario]
+    args.scenarios = args.scenarios.split(",") if args.scenarios else (extra or all_scenarios())
+    unknown = [s for s in args.scenarios if s not in all_scenarios() + extra]
     if unknown:
         ap.error(f"unknown scenario(s): {', '.join(unknown)} (have: {', '.join(all_scenarios())})")
 

@@ -110,6 +110,7 @@ demo)
 		RIG_WORK=/tmp/rig/$s
 		mkdir -p "$RIG_WORK"
 		t0=$(now_cs)
+		audit0=$(dmesg | grep -c 'type=1326')
 		if [ -f "/rig/scenarios/$s.sh" ]; then
 			# shellcheck disable=SC1090
 			(cd "$RIG_WORK" && . "/rig/scenarios/$s.sh")
@@ -120,6 +121,11 @@ demo)
 		for p in "$RIG_WORK"/*/pid; do
 			[ -f "$p" ] && [ ! -e "${p%pid}status" ] && kill -KILL "$(cat "$p")" 2>/dev/null
 		done
+		# System calls a seccomp filter logged or killed for (type=1326 audit lines), e.g. with
+		# rig.env.RIG_VMM_EXTRA=--seccomp=log: which threads need which calls.
+		dmesg | grep 'type=1326' | tail -n +$((audit0 + 1)) |
+			sed -n 's/.*comm="\([^"]*\)".* syscall=\([0-9]*\).*/comm=\1 syscall=\2/p' | sort | uniq -c |
+			while read -r cnt what; do echo "rig: seccomp in $s: $what ($cnt times)"; done
 		echo "RIG-SCENARIO-END $s $(since "$t0")"
 	done
 	echo "RIG-DONE"

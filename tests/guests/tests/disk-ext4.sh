@@ -1,0 +1,30 @@
+#!/bin/sh
+# virtio-blk with ext4 (rig scenario disk-ext4-kill): mounts /dev/vda, checks that /host.txt holds
+# disk.host_text=WORD from the command line, writes /guest.txt (disk.guest_text=WORD) and 1 MiB of
+# random bytes to /guest.bin, runs sync, and prints "PHYLLOME-STEP disk-ext4 synced md5=MD5" (of
+# guest.bin). Then it waits: the rig kills the VMM (SIGKILL) and looks for both files in the image.
+NAME=disk-ext4
+fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
+arg() {
+	read -r cmdline </proc/cmdline
+	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
+	return 1
+}
+blocks() { for b in /sys/block/*; do printf '%s ' "${b##*/}"; done; }
+wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
+
+host_text=$(arg disk.host_text) || fail "disk.host_text= missing from the command line"
+guest_text=$(arg disk.guest_text) || fail "disk.guest_text= missing from the command line"
+wait_path /dev/vda 10 || fail "no /dev/vda (block devices: $(blocks))"
+mkdir -p /mnt
+out=$(mount -t ext4 /dev/vda /mnt 2>&1) || fail "mount -t ext4 /dev/vda: $out; $(dmesg | grep -i -e ext4 -e vda | tail -n 3 | tr '\n' ' ')"
+got=$(cat /mnt/host.txt 2>&1) || fail "cat /mnt/host.txt: $got"
+[ "$got" = "$host_text" ] || fail "/host.txt holds '$got', expected '$host_text'"
+echo "$guest_text" >/mnt/guest.txt || fail "cannot write /mnt/guest.txt"
+head -c 1048576 /dev/urandom >/mnt/guest.bin || fail "cannot write /mnt/guest.bin"
+md5=$(md5sum </mnt/guest.bin | cut -d' ' -f1)
+sync || fail "sync failed"
+echo "PHYLLOME-STEP $NAME synced md5=$md5"
+# The rig kills the VMM now (no clean shutdown); if it doesn't, end after a while.
+sleep 300
+fail "still running 300 s after sync (the rig should have killed the VMM)"

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Two virtio-blk disks with serials (rig scenario two-disks): disks=SERIAL1:SECTORS1,SERIAL2:SECTORS2
+# on the command line. Finds each disk by /sys/block/vd?/serial, checks its size (512-byte
+# sectors), writes "PHYLLOME-DISK SERIAL" at its start (the rig checks which image got it) and
+# reads it back past the page cache.
+NAME=two-disks
+fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
+arg() {
+	read -r cmdline </proc/cmdline
+	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
+	return 1
+}
+blocks() { for b in /sys/block/*; do printf '%s ' "${b##*/}"; done; }
+wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
+
+disks=$(arg disks) || fail "disks= missing from the command line"
+if ! wait_path /dev/vda 10 || ! wait_path /dev/vdb 10; then
+	fail "no /dev/vda and /dev/vdb (block devices: $(blocks))"
+fi
+seen=
+for d in /sys/block/vd*; do seen="$seen ${d##*/}=$(cat "$d/serial" 2>/dev/null)"; done
+map=
+for spec in $(echo "$disks" | tr ',' ' '); do
+	serial=${spec%%:*} sectors=${spec#*:} dev=
+	for d in /sys/block/vd*; do
+		[ "$(cat "$d/serial" 2>/dev/null)" = "$serial" ] && dev=${d##*/}
+	done
+	[ -n "$dev" ] || fail "no disk with serial '$serial' (disks:$seen)"
+	size=$(cat "/sys/block/$dev/size")
+	[ "$size" = "$sectors" ] || fail "$dev (serial $serial) has $size sectors, expected $sectors"
+	printf 'PHYLLOME-DISK %s\n' "$serial" | dd of="/dev/$dev" conv=fsync 2>/dev/null || fail "write to /dev/$dev failed"
+	map="$map $dev=$serial"
+done
+echo 3 >/proc/sys/vm/drop_caches
+for m in $map; do
+	got=$(head -n 1 "/dev/${m%%=*}")
+	[ "$got" = "PHYLLOME-DISK ${m#*=}" ] || fail "/dev/${m%%=*} reads back '$got'"
+done
+echo "PHYLLOME-TEST $NAME PASS$map, sizes ok, written and read back"
+poweroff -f
