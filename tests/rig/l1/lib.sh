@@ -19,7 +19,7 @@ L2_BASE_CMDLINE=${L2_BASE_CMDLINE:-console=ttyS0 quiet}
 T_BOOT=${T_BOOT:-240}    # VMM start to a test's first marker
 T_EXIT=${T_EXIT:-120}    # guest powering off to the VMM's exit
 T_CMD=${T_CMD:-120}      # one command typed into the guest
-T_TEST=${T_TEST:-180}    # a guest test's work, from its userspace on (virtio scenarios)
+T_TEST=${T_TEST:-180}    # a guest test's work, from its userspace on (module loading included)
 T_TCP=$((T_BOOT + 3 * T_TEST)) # L1's nc servers, started before the VMM
 
 # --- results ------------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ smp_mem_scenario() {
 	vmm_start "$1" "$2" "$3" "$L2_BASE_CMDLINE phyllome.test=smp-mem expect_cpus=$2 expect_mem_mb=$4"
 	if ! wait_for PHYLLOME-USERSPACE "$VMM_OUT" "$T_BOOT"; then rig_fail "$1" "$WAIT_WHY"; vmm_kill; return; fi
 	_t_user=$(since "$VMM_T0")
-	if ! wait_for 'PHYLLOME-TEST smp-mem' "$VMM_OUT" "$T_CMD"; then rig_fail "$1" "$WAIT_WHY"; vmm_kill; return; fi
+	if ! wait_for 'PHYLLOME-TEST smp-mem' "$VMM_OUT" "$T_TEST"; then rig_fail "$1" "$WAIT_WHY"; vmm_kill; return; fi
 	_t_test=$(since "$VMM_T0")
 	expect_exit0 "$1" "$T_EXIT" || return
 	_t_exit=$(since "$VMM_T0")
