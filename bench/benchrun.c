@@ -130,8 +130,8 @@ static void take_sample(pid_t pid, long guest_mib, struct sample *s)
 // the marker arrives: how many exits the boot took, and of which kind. In the rig each exit costs
 // L1 far more than on hardware, so these explain much of the rig's times.
 static const char *const kvm_stat_names[] = {
-	"exits", "io_exits", "mmio_exits", "halt_exits", "irq_exits", "irq_window_exits",
-	"pf_taken", "pf_fixed", "pages_4k", "pages_2m", "insn_emulation", "hypercalls",
+    "exits",	"io_exits", "mmio_exits", "halt_exits", "irq_exits",	  "irq_window_exits",
+    "pf_taken", "pf_fixed", "pages_4k",	  "pages_2m",	"insn_emulation", "hypercalls",
 };
 #define N_KVM_STATS (sizeof(kvm_stat_names) / sizeof(kvm_stat_names[0]))
 
@@ -182,19 +182,39 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "+cn:m:r:s:kg:t:o:e:")) != -1) {
 		switch (opt) {
 		case 'c':
-			// For the host's clock mapping (bench/hostcpu.py): L1's CLOCK_MONOTONIC now.
+			// For the host's clock mapping (bench/hostcpu.py): L1's CLOCK_MONOTONIC
+			// now.
 			printf("BENCH-CLOCK l1_mono_us=%lld\n", now_us());
 			return 0;
-		case 'n': name = optarg; break;
-		case 'm': marker = optarg; break;
-		case 'r': ready = optarg; break;
-		case 's': send = optarg; break;
-		case 'k': kill_after = 1; break;
-		case 'g': guest_mib = strtol(optarg, NULL, 10); break;
-		case 't': timeout_s = strtol(optarg, NULL, 10); break;
-		case 'o': out_path = optarg; break;
-		case 'e': err_path = optarg; break;
-		default: usage();
+		case 'n':
+			name = optarg;
+			break;
+		case 'm':
+			marker = optarg;
+			break;
+		case 'r':
+			ready = optarg;
+			break;
+		case 's':
+			send = optarg;
+			break;
+		case 'k':
+			kill_after = 1;
+			break;
+		case 'g':
+			guest_mib = strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			timeout_s = strtol(optarg, NULL, 10);
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'e':
+			err_path = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!marker || optind >= argc)
@@ -209,7 +229,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int copy_fd = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	int copy_fd =
+	    out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
 	if (err_fd < 0) {
 		perror(err_path);
 		return 2;
@@ -236,7 +257,7 @@ int main(int argc, char **argv)
 	char *buf = malloc(cap);
 	long long marker_us = -1, ready_us = -1, end_us = -1, sent_us = -1;
 	long long deadline = t0 + timeout_s * 1000000LL;
-	struct sample s = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct sample s = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 	int sampled = 0, out_open = 1, exited = 0, timed_out = 0, wstatus = 0;
 	struct rusage ru;
 	memset(&ru, 0, sizeof(ru));
@@ -264,13 +285,15 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (sampled && send && !exited && now - sent_us >= 10000000LL) {
-			if (write(in_pipe[1], send, strlen(send)) < 0 || write(in_pipe[1], "\n", 1) < 0) {
+			if (write(in_pipe[1], send, strlen(send)) < 0 ||
+			    write(in_pipe[1], "\n", 1) < 0) {
 				// the VMM closed its input: it is on its way out
 			}
 			sent_us = now;
 		}
-		// Without the output pipe (closed) we still poll, with a short timeout, for the exit.
-		struct pollfd p = { .fd = out_open ? out_pipe[0] : -1, .events = POLLIN };
+		// Without the output pipe (closed) we still poll, with a short timeout, for the
+		// exit.
+		struct pollfd p = {.fd = out_open ? out_pipe[0] : -1, .events = POLLIN};
 		int wait_ms = exited ? 1000 : 50;
 		if (poll(&p, 1, wait_ms) < 0 && errno != EINTR)
 			break;
@@ -305,7 +328,8 @@ int main(int argc, char **argv)
 				}
 			}
 			if (marker_us >= 0 && ready_us < 0) {
-				// READY may be the marker itself, or come later: search all the output.
+				// READY may be the marker itself, or come later: search all the
+				// output.
 				if (memmem(buf, len, ready, strlen(ready)))
 					ready_us = t;
 			}
@@ -338,11 +362,12 @@ int main(int argc, char **argv)
 		snprintf(st, sizeof(st), "signal:%d", WTERMSIG(wstatus));
 	else
 		snprintf(st, sizeof(st), "unknown");
-	printf("BENCH name=%s status=%s start_mono_us=%lld marker_us=%lld ready_us=%lld end_us=%lld"
-	       " maxrss_kb=%ld hwm_kb=%ld rss_kb=%ld anon_kb=%ld file_kb=%ld shmem_kb=%ld guest_kb=%ld"
-	       " smaps_rss_kb=%ld threads=%ld",
-	       name, st, t0, marker_us, ready_us, end_us, ru.ru_maxrss, s.hwm, s.rss, s.anon, s.file,
-	       s.shmem, s.guest, s.smaps, s.threads);
+	printf(
+	    "BENCH name=%s status=%s start_mono_us=%lld marker_us=%lld ready_us=%lld end_us=%lld"
+	    " maxrss_kb=%ld hwm_kb=%ld rss_kb=%ld anon_kb=%ld file_kb=%ld shmem_kb=%ld guest_kb=%ld"
+	    " smaps_rss_kb=%ld threads=%ld",
+	    name, st, t0, marker_us, ready_us, end_us, ru.ru_maxrss, s.hwm, s.rss, s.anon, s.file,
+	    s.shmem, s.guest, s.smaps, s.threads);
 	printf(" anon_huge_kb=%ld shmem_pmd_kb=%ld", s.anon_huge, s.shmem_pmd);
 	printf(" utime_ms=%ld stime_ms=%ld", ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000,
 	       ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000);
