@@ -255,6 +255,11 @@ int main(int argc, char **argv)
 	// The serial output, kept whole (a quiet boot writes a few KiB) for the marker searches.
 	size_t cap = 1 << 16, len = 0;
 	char *buf = malloc(cap);
+	if (!buf) {
+		fprintf(stderr, "benchrun: out of memory\n");
+		kill(pid, SIGKILL);
+		return 2;
+	}
 	long long marker_us = -1, ready_us = -1, end_us = -1, sent_us = -1;
 	long long deadline = t0 + timeout_s * 1000000LL;
 	struct sample s = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
@@ -299,8 +304,14 @@ int main(int argc, char **argv)
 			break;
 		if (out_open && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (len + 4096 > cap) {
+				char *bigger = realloc(buf, cap * 2);
+				if (!bigger) {
+					fprintf(stderr, "benchrun: out of memory\n");
+					kill(pid, SIGKILL);
+					return 2;
+				}
+				buf = bigger;
 				cap *= 2;
-				buf = realloc(buf, cap);
 			}
 			ssize_t n = read(out_pipe[0], buf + len, cap - len - 1);
 			if (n <= 0) {

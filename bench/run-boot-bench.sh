@@ -72,7 +72,7 @@ rm -f "$log" "$out/hostcpu.txt"
 	--l1-append "rig.env.BENCH_WARMUP=$warmup" --l1-append "rig.env.BENCH_MEM=$mem" \
 	--l1-append "rig.env.BENCH_VV=$vv" --l1-append "rig.env.BENCH_THP=$thp" \
 	--l1-append "rig.env.BENCH_TRACE=$trace" \
-	--log-dir "$out" --log-name boot-bench --timeout 1500 "${extra[@]}" >&2 &
+	--log-dir "$out" --log-name boot-bench --timeout 3600 "${extra[@]}" >&2 &
 rig=$!
 # The outer QEMU's CPU time, against which L1's runs are also measured (see hostcpu.py).
 python3 "$here/hostcpu.py" --parent $rig --log "$log" --out "$out/hostcpu.txt" &
@@ -84,5 +84,10 @@ wait $sampler || true
 	echo "rig run (L1 boot included): $(($(date +%s) - t0)) s"
 } >>"$out/host-info.txt"
 
+if ! grep -q RIG-DONE "$log" 2>/dev/null; then
+	echo "run-boot-bench.sh: warning: L1 did not finish (see $log): the tables are partial" >&2
+	echo "**partial run**: L1 did not finish (rig timeout or crash); later runs are missing" \
+		>>"$out/host-info.txt"
+fi
 python3 "$here/report.py" "$log" "$out/host-info.txt" "$out/hostcpu.txt" | tee "$out/boot-bench.md"
 echo "run-boot-bench.sh: tables in $out/boot-bench.md, L1 console log $log" >&2

@@ -69,7 +69,7 @@ run_one() {
 GUEST_LINE="grep -E '^Mem(Total|Free):' /proc/meminfo; poweroff -f"
 boot_phyllome() {
 	run_one boot phyllome "$1" -m PHYLLOME-USERSPACE -r PHYLLOME-SHELL -s "$GUEST_LINE" \
-		-g "$BENCH_MEM" -t 180 -- \
+		-g "$BENCH_MEM" -t 300 -- \
 		"$RIG_VMM" --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" --cmdline "$CMDLINE" \
 		--cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty
 }
@@ -77,7 +77,7 @@ boot_phyllome_thp() {
 	_old=$(sed 's/.*\[\(.*\)\].*/\1/' $THP/shmem_enabled)
 	echo always >$THP/shmem_enabled
 	run_one boot phyllome-shmem-thp "$1" -m PHYLLOME-USERSPACE -r PHYLLOME-SHELL -s "$GUEST_LINE" \
-		-g "$BENCH_MEM" -t 180 -- \
+		-g "$BENCH_MEM" -t 300 -- \
 		"$RIG_VMM" --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" --cmdline "$CMDLINE" \
 		--cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty
 	echo "$_old" >$THP/shmem_enabled
@@ -85,14 +85,14 @@ boot_phyllome_thp() {
 boot_q35() {
 	# shellcheck disable=SC2086 # QEMU_COMMON is a list of words
 	run_one boot qemu-q35 "$1" -m PHYLLOME-USERSPACE -r PHYLLOME-SHELL -s "$GUEST_LINE" \
-		-g "$BENCH_MEM" -t 180 -- \
+		-g "$BENCH_MEM" -t 300 -- \
 		qemu-system-x86_64 -M q35 $QEMU_COMMON \
 		-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$CMDLINE"
 }
 boot_microvm() {
 	# shellcheck disable=SC2086
 	run_one boot qemu-microvm "$1" -m PHYLLOME-USERSPACE -r PHYLLOME-SHELL -s "$GUEST_LINE" \
-		-g "$BENCH_MEM" -t 180 -- \
+		-g "$BENCH_MEM" -t 300 -- \
 		qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off $QEMU_COMMON \
 		-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$CMDLINE"
 }
@@ -139,7 +139,7 @@ if [ "$BENCH_VV" = 1 ]; then
 	d=$RIG_WORK/vv
 	mkdir -p "$d"
 	line=$("$BR" -n phyllome-vv -m PHYLLOME-USERSPACE -r PHYLLOME-SHELL -s "poweroff -f" \
-		-g "$BENCH_MEM" -t 180 -o "$d/serial" -e "$d/stderr" -- \
+		-g "$BENCH_MEM" -t 300 -o "$d/serial" -e "$d/stderr" -- \
 		"$RIG_VMM" -v -v --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" --cmdline "$CMDLINE" \
 		--cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty </dev/null)
 	echo "BENCH-VV $line"
