@@ -6,7 +6,7 @@ a=$RIG_WORK/a.img b=$RIG_WORK/b.img
 sa=rig-a-$(rand_word | cut -c1-8) sb=rig-b-$(rand_word | cut -c1-8)
 head -c 16777216 /dev/zero >"$a"
 head -c 25165824 /dev/zero >"$b"
-vmm_start $N 2 512M "$L2_BASE_CMDLINE phyllome.test=two-disks disks=$sa:32768,$sb:49152" \
+vmm_start $N 1 256M "$L2_BASE_CMDLINE phyllome.test=two-disks disks=$sa:32768,$sb:49152" \
 	"disk:path=$a,serial=$sa" "disk:path=$b,serial=$sb"
 if guest_test_end $N two-disks "$T_TEST"; then
 	ha=$(head -n 1 "$a") hb=$(head -n 1 "$b")
