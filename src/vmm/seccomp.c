@@ -28,6 +28,10 @@ static const int vcpu_calls[] = {
     SCMP_SYS(ioctl),
     SCMP_SYS(sendto),
     SCMP_SYS(sendmsg),
+    /* A driver's status write runs the device's activate/reset on the vCPU thread: these
+     * change what its I/O thread watches and wait for in-flight block I/O. */
+    SCMP_SYS(epoll_ctl),
+    SCMP_SYS(io_uring_enter),
 };
 
 /* Device I/O threads: epoll, block I/O (io_uring, positional I/O, flush, discard), network
