@@ -263,7 +263,10 @@ static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t 
 	struct acpi_vm acfg = {
 	    .ncpus = vm->ncpus,
 	    .ecam_base = PCI_ECAM_BASE,
-	    .pci_bus_end = (uint8_t)(PCI_ECAM_SIZE / (1 << 20) - 1),
+	    /* One root bus and no bridges: advertising buses 0..255 in the MCFG makes Linux
+	     * probe every empty bus for peer host bridges through 0xCF8/0xCFC (its
+	     * pcibios_last_bus comes from the MCFG end bus): ~16k exits at boot. */
+	    .pci_bus_end = 0,
 	    .mmio32_base = (uint32_t)PCI_MMIO32_BASE,
 	    .mmio32_size = (uint32_t)PCI_MMIO32_SIZE,
 	    .pio_base = PCI_PIO_BASE,
