@@ -141,10 +141,43 @@ void pci_bus_init(struct pci_bus *b, struct pm *pm)
 	pthread_mutex_init(&b->lock, NULL);
 	b->pm = pm;
 	b->mmio32_next = PCI_MMIO32_BASE;
-	b->pio_next = PCI_PIO_BASE;
+	b->mmio32_base = PCI_MMIO32_BASE;
+	b->mmio32_size = PCI_MMIO32_SIZE;
+	b->pio_next = b->pio_base = PCI_PIO_BASE;
+	b->pio_size = PCI_PIO_SIZE;
 	/* 00:00.0: Q35-compatible host bridge id, which UEFI firmware probes for. */
 	pci_dev_init(&b->host, 0x8086, 0x29C0, 0x060000, 0, 0x1AF4, 0x1100);
 	b->dev[0] = &b->host;
+}
+
+void pci_bus_set_windows(struct pci_bus *b, uint64_t mmio32_base, uint64_t mmio32_size,
+			 uint32_t pio_base, uint32_t pio_size)
+{
+	b->mmio32_base = b->mmio32_next = mmio32_base;
+	b->mmio32_size = mmio32_size;
+	b->pio_base = b->pio_next = pio_base;
+	b->pio_size = pio_size;
+}
+
+void pci_host_q35_regs(struct pci_bus *b, uint64_t ecam)
+{
+	/* MCH PCIEXBAR (0x60/0x64): base, length field 0 (256 buses), enable bit 0. */
+	put_le32(b->host.cfg + 0x60, (uint32_t)ecam | 1u);
+	put_le32(b->host.cfg + 0x64, (uint32_t)(ecam >> 32));
+}
+
+int pci_bus_add_at(struct pci_bus *b, struct pci_dev *d, unsigned slot)
+{
+	int rc = -EBUSY;
+
+	pthread_mutex_lock(&b->lock);
+	if (slot > 0 && slot < PCI_SLOTS && !b->dev[slot]) {
+		d->slot = slot;
+		b->dev[slot] = d;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return rc;
 }
 
 void pci_bus_destroy(struct pci_bus *b)
@@ -167,7 +200,7 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d)
 		for (unsigned n = 0; n < PCI_NUM_BARS; n++)
 			need += d->bar[n].type != PCI_BAR_IO ? d->bar[n].size : 0;
 		if (ALIGN_UP(b->mmio32_next, 1ull << 24) + need <=
-		    PCI_MMIO32_BASE + PCI_MMIO32_SIZE) {
+		    b->mmio32_base + b->mmio32_size) {
 			d->slot = s;
 			d->cfg[CFG_INT_PIN] = 1; /* INTA */
 			b->dev[s] = d;
@@ -291,10 +324,14 @@ static void bar_dispatch(struct pci_bus *b, bool io, uint64_t addr, uint8_t *dat
 
 void pci_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
-	bar_dispatch(opaque, false, PCI_MMIO32_BASE + off, data, len, is_write);
+	const struct pci_bus *b = opaque;
+
+	bar_dispatch(opaque, false, b->mmio32_base + off, data, len, is_write);
 }
 
 void pci_pio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
-	bar_dispatch(opaque, true, PCI_PIO_BASE + off, data, len, is_write);
+	const struct pci_bus *b = opaque;
+
+	bar_dispatch(opaque, true, b->pio_base + off, data, len, is_write);
 }

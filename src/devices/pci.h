@@ -62,6 +62,8 @@ struct pci_bus {
 	struct pm *pm; /* the reset register at 0xCF9 */
 	uint64_t mmio32_next;
 	uint32_t pio_next;
+	uint64_t mmio32_base, mmio32_size; /* the BAR windows (PCI_MMIO32_*, PCI_PIO_* unless */
+	uint32_t pio_base, pio_size;	   /* pci_bus_set_windows changed them) */
 };
 
 void pci_bus_init(struct pci_bus *b, struct pm *pm);
@@ -75,8 +77,16 @@ void pci_dev_set_bar(struct pci_dev *d, unsigned n, enum pci_bar_type type, uint
  * the standard config space is full. wmask_body says which body bits the guest may write. */
 unsigned pci_dev_add_cap(struct pci_dev *d, uint8_t id, const uint8_t *body,
 			 const uint8_t *wmask_body, unsigned len);
+/* Moves the BAR windows (before any device is added): firmware guests use Q35's. */
+void pci_bus_set_windows(struct pci_bus *b, uint64_t mmio32_base, uint64_t mmio32_size,
+			 uint32_t pio_base, uint32_t pio_size);
 /* Plugs the device into the next free slot and places its BARs. Returns 0 or -ENOSPC. */
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d);
+/* Plugs a device without BARs into a given slot (e.g. the LPC bridge at 00:1f.0). */
+int pci_bus_add_at(struct pci_bus *b, struct pci_dev *d, unsigned slot);
+/* Q35's host bridge register UEFI firmware programs: PCIEXBAR reads back as ECAM at ecam
+ * (enabled, 256 buses) and ignores writes. */
+void pci_host_q35_regs(struct pci_bus *b, uint64_t ecam);
 
 /* iobus handlers: 0xCF8..0xCFF (with 0xCF9 reset), the ECAM window, and the BAR windows. */
 void pci_conf1_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);

@@ -7,6 +7,7 @@
 
 enum {
 	OPT_KERNEL,
+	OPT_FIRMWARE,
 	OPT_INITRAMFS,
 	OPT_CMDLINE,
 	OPT_CPUS,
@@ -25,6 +26,8 @@ enum {
 
 static const struct opt_def vmm_opts[] = {
     {"kernel", 0, "PATH", "Linux bzImage to boot (64-bit boot protocol)", OPT_KERNEL},
+    {"firmware", 0, "PATH|code=PATH[,vars=PATH]",
+     "UEFI firmware (OVMF.fd, or OVMF_CODE.fd + a per-VM copy of OVMF_VARS.fd)", OPT_FIRMWARE},
     {"initramfs", 0, "PATH", "initial ramdisk for the kernel", OPT_INITRAMFS},
     {"cmdline", 0, "STR", "kernel command line", OPT_CMDLINE},
     {"cpus", 0, "boot=N", "number of vCPUs, 1..64 (default 1)", OPT_CPUS},
@@ -47,6 +50,7 @@ void config_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: phyllome-vmm --kernel PATH [--initramfs PATH] [--cmdline STR]\n"
+		"                    | --firmware PATH|code=PATH[,vars=PATH]\n"
 		"                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
 		"                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
 		"                    [--console MODE] [--api-socket PATH]\n\n"
@@ -273,6 +277,35 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 	return 0;
 }
 
+static int firmware_kv(struct vm_config *cfg, const char *k, const char *v, char *err,
+		       size_t errlen)
+{
+	if (!strcmp(k, "code"))
+		return copy_path("firmware", cfg->fw_code, v, err, errlen);
+	if (!strcmp(k, "vars"))
+		return copy_path("firmware", cfg->fw_vars, v, err, errlen);
+	snprintf(err, errlen, "--firmware: bad parameter '%s' (PATH, or code=PATH[,vars=PATH])", k);
+	return -EINVAL;
+}
+
+/* "--firmware PATH" (one image, e.g. OVMF.fd: read-only, variables not kept) or
+ * "--firmware code=PATH[,vars=PATH]" (the split images; vars is written). */
+static int parse_firmware(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	cfg->firmware = true;
+	cfg->fw_code[0] = cfg->fw_vars[0] = 0;
+	if (strncmp(arg, "code=", 5) && strncmp(arg, "vars=", 5))
+		return copy_path("firmware", cfg->fw_code, arg, err, errlen);
+	rc = kv_each("firmware", arg, cfg, firmware_kv, err, errlen);
+	if (rc == 0 && !cfg->fw_code[0]) {
+		snprintf(err, errlen, "--firmware: code=PATH is required");
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
 static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
 {
 	struct vm_config *cfg = ctx;
@@ -281,6 +314,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 	case OPT_KERNEL:
 		cfg->kernel = arg;
 		return 0;
+	case OPT_FIRMWARE:
+		return parse_firmware(cfg, arg, err, errlen);
 	case OPT_INITRAMFS:
 		cfg->initramfs = arg;
 		return 0;
@@ -352,8 +387,15 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 	rc = opts_parse(vmm_opts, argc, argv, config_opt, cfg, err, errlen);
 	if (rc < 0 || cfg->action != CONFIG_RUN)
 		return rc;
-	if (!cfg->kernel) {
-		snprintf(err, errlen, "no guest to boot: give --kernel PATH (see --help)");
+	if (!cfg->kernel && !cfg->firmware) {
+		snprintf(err, errlen,
+			 "no guest to boot: give --kernel PATH or --firmware PATH (see --help)");
+		return -EINVAL;
+	}
+	if (cfg->firmware && (cfg->kernel || cfg->initramfs || *cfg->cmdline)) {
+		snprintf(err, errlen,
+			 "--firmware boots what the firmware finds: no --kernel, --initramfs "
+			 "or --cmdline with it");
 		return -EINVAL;
 	}
 	if (cfg->serial == SERIAL_TTY && cfg->console == SERIAL_TTY) {

@@ -36,6 +36,10 @@ struct net_config {
 
 struct vm_config {
 	const char *kernel;
+	/* --firmware: UEFI code image (read-only) and optional variable store (read-write). */
+	char fw_code[VM_PATH_MAX];
+	char fw_vars[VM_PATH_MAX];
+	bool firmware;
 	const char *initramfs;
 	const char *cmdline;
 	unsigned ncpus;

@@ -7,7 +7,12 @@
 
 void gm_layout(struct guest_mem *gm, uint64_t size)
 {
-	uint64_t low = size < GM_HOLE_START ? size : GM_HOLE_START;
+	gm_layout_hole(gm, size, GM_HOLE_START);
+}
+
+void gm_layout_hole(struct guest_mem *gm, uint64_t size, uint64_t hole)
+{
+	uint64_t low = size < hole ? size : hole;
 
 	memset(gm, 0, sizeof(*gm));
 	gm->fd = -1;
@@ -23,9 +28,14 @@ void gm_layout(struct guest_mem *gm, uint64_t size)
 
 int gm_init(struct guest_mem *gm, uint64_t size)
 {
+	return gm_init_hole(gm, size, GM_HOLE_START);
+}
+
+int gm_init_hole(struct guest_mem *gm, uint64_t size, uint64_t hole)
+{
 	void *p;
 
-	gm_layout(gm, size);
+	gm_layout_hole(gm, size, hole);
 	gm->fd = memfd_create("phyllome-guest-ram", MFD_CLOEXEC);
 	if (gm->fd < 0)
 		return -errno;

@@ -26,8 +26,11 @@ struct guest_mem {
 
 /* Lay out `size` bytes of RAM in regions around the hole (no allocation). */
 void gm_layout(struct guest_mem *gm, uint64_t size);
+/* The same with the hole starting at hole (below 4 GiB): firmware guests have theirs lower. */
+void gm_layout_hole(struct guest_mem *gm, uint64_t size, uint64_t hole);
 /* Create the memfd and mapping for a laid-out gm. Returns 0 or -errno. */
 int gm_init(struct guest_mem *gm, uint64_t size);
+int gm_init_hole(struct guest_mem *gm, uint64_t size, uint64_t hole);
 /* Use caller-provided host memory (tests, fuzzing): no memfd. */
 void gm_init_buffer(struct guest_mem *gm, void *buf, uint64_t size);
 void gm_destroy(struct guest_mem *gm);

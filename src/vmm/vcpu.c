@@ -110,6 +110,14 @@ fail:
 	return -errno;
 }
 
+int vcpu_setup_firmware(struct vcpu *v, char *err, size_t errlen)
+{
+	/* KVM creates vCPUs in the state a PC's CPU leaves reset in: real mode, CS base
+	 * 0xFFFF0000, IP 0xFFF0, so the boot vCPU's first fetch is the firmware's reset vector
+	 * at 0xFFFFFFF0. The firmware sets up MSRs and MTRRs itself. */
+	return set_lapic(v, err, errlen);
+}
+
 /* Counters have one writer, their vCPU's thread: no locked instruction needed. */
 static void stat_inc(uint64_t *c)
 {

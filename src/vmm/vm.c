@@ -18,6 +18,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "common/log.h"
+#include "devices/lpc.h"
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
 
@@ -109,7 +110,7 @@ static int create_vm(struct vm *vm, char *err, size_t errlen)
 
 static int setup_memory(struct vm *vm, char *err, size_t errlen)
 {
-	int rc = gm_init(&vm->mem, vm->cfg->mem_size);
+	int rc = gm_init_hole(&vm->mem, vm->cfg->mem_size, vm->hole_start);
 
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
@@ -150,6 +151,16 @@ static int setup_legacy(struct vm *vm)
 	rtc_init(&vm->rtc, low->size, high);
 	pm_init(&vm->pm, vm_set_irq, vm, pm_event, vm);
 	pci_bus_init(&vm->pci, &vm->pm);
+	pci_bus_set_windows(&vm->pci, vm->mmio32_base, vm->mmio32_size, vm->pio_base, vm->pio_size);
+	pci_host_q35_regs(&vm->pci, vm->ecam_base);
+	if (vm->cfg->firmware) {
+		lpc_init(&vm->lpc);
+		rc |= pci_bus_add_at(&vm->pci, &vm->lpc, LPC_SLOT);
+		rc |= fw_cfg_init(&vm->fw_cfg, &vm->mem);
+		vm->fw_cfg_ready = true;
+		rc |=
+		    add_io(vm, FW_CFG_PORT_SEL, FW_CFG_PORT_LEN, fw_cfg_io, &vm->fw_cfg, "fw-cfg");
+	}
 	rc |= add_io(vm, SERIAL_COM1_BASE, 8, serial_io, &vm->serial, "com1");
 	rc |= add_io(vm, I8042_DATA_PORT, 1, i8042_data_io, &vm->i8042, "i8042-data");
 	rc |= add_io(vm, I8042_COMMAND_PORT, 1, i8042_cmd_io, &vm->i8042, "i8042-cmd");
@@ -157,10 +168,10 @@ static int setup_legacy(struct vm *vm)
 	rc |= add_io(vm, ACPI_PM1A_EVT_PORT, 12, pm_io, &vm->pm, "acpi-pm");
 	rc |= add_io(vm, DEBUGPORT_PORT, 1, debugport_io, &vm->dbg, "debug-port");
 	rc |= add_io(vm, 0xCF8, 8, pci_conf1_io, &vm->pci, "pci-conf1");
-	rc |= add_io(vm, PCI_PIO_BASE, PCI_PIO_SIZE, pci_pio_io, &vm->pci, "pci-io");
-	rc |= iobus_register(&vm->bus, IOBUS_MMIO, PCI_ECAM_BASE, PCI_ECAM_SIZE, pci_ecam_io,
+	rc |= add_io(vm, vm->pio_base, vm->pio_size, pci_pio_io, &vm->pci, "pci-io");
+	rc |= iobus_register(&vm->bus, IOBUS_MMIO, vm->ecam_base, PCI_ECAM_SIZE, pci_ecam_io,
 			     &vm->pci, "pci-ecam");
-	rc |= iobus_register(&vm->bus, IOBUS_MMIO, PCI_MMIO32_BASE, PCI_MMIO32_SIZE, pci_mmio_io,
+	rc |= iobus_register(&vm->bus, IOBUS_MMIO, vm->mmio32_base, vm->mmio32_size, pci_mmio_io,
 			     &vm->pci, "pci-mmio32");
 	return rc ? -EINVAL : 0;
 }
@@ -256,26 +267,32 @@ static int map_file(const char *what, const char *path, const uint8_t **data, si
 	return 0;
 }
 
-static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t errlen)
+static void acpi_config(const struct vm *vm, struct acpi_vm *acfg)
 {
-	const uint8_t *k = NULL, *ird = NULL;
-	size_t klen = 0, ilen = 0;
-	struct acpi_vm acfg = {
+	*acfg = (struct acpi_vm){
 	    .ncpus = vm->ncpus,
-	    .ecam_base = PCI_ECAM_BASE,
+	    .ecam_base = vm->ecam_base,
 	    /* One root bus and no bridges: advertising buses 0..255 in the MCFG makes Linux
 	     * probe every empty bus for peer host bridges through 0xCF8/0xCFC (its
 	     * pcibios_last_bus comes from the MCFG end bus): ~16k exits at boot. */
 	    .pci_bus_end = 0,
-	    .mmio32_base = (uint32_t)PCI_MMIO32_BASE,
-	    .mmio32_size = (uint32_t)PCI_MMIO32_SIZE,
-	    .pio_base = PCI_PIO_BASE,
-	    .pio_size = PCI_PIO_SIZE,
+	    .mmio32_base = (uint32_t)vm->mmio32_base,
+	    .mmio32_size = (uint32_t)vm->mmio32_size,
+	    .pio_base = (uint16_t)vm->pio_base,
+	    .pio_size = (uint16_t)vm->pio_size,
 	    .pci_irqs = {PCI_INTX_GSI0, PCI_INTX_GSI0 + 1, PCI_INTX_GSI0 + 2, PCI_INTX_GSI0 + 3},
 	};
+}
+
+static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t errlen)
+{
+	const uint8_t *k = NULL, *ird = NULL;
+	size_t klen = 0, ilen = 0;
+	struct acpi_vm acfg;
 	uint8_t *acpi = gm_ptr(&vm->mem, X86_ACPI_GPA, X86_ACPI_MAX);
 	int rc;
 
+	acpi_config(vm, &acfg);
 	if (!acpi || acpi_build(&acfg, acpi, X86_ACPI_MAX, X86_ACPI_GPA) < 0) {
 		snprintf(err, errlen, "cannot build the ACPI tables");
 		return -EINVAL;
@@ -347,7 +364,9 @@ static int create_vcpus(struct vm *vm, const struct linux_boot *boot, char *err,
 								   .ecx = set->e[j].ecx,
 								   .edx = set->e[j].edx};
 		rc = vcpu_create(vm, &vm->vcpus[i], i, kc, err, errlen);
-		if (rc == 0)
+		if (rc == 0 && vm->cfg->firmware)
+			rc = vcpu_setup_firmware(&vm->vcpus[i], err, errlen);
+		else if (rc == 0)
 			rc = vcpu_setup_boot(&vm->vcpus[i], boot->entry, boot->zero_page, err,
 					     errlen);
 	}
@@ -362,8 +381,18 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	size_t klen, ilen;
 	struct bzimage_info bi;
 	char why[200];
-	int rc = map_file("kernel", cfg->kernel, &k, &klen, err, errlen);
+	int rc;
 
+	if (cfg->firmware) {
+		struct firmware fw;
+
+		rc = firmware_open(&fw, cfg->fw_code, cfg->fw_vars[0] ? cfg->fw_vars : NULL, err,
+				   errlen);
+		if (rc == 0)
+			firmware_close(&fw);
+		return rc;
+	}
+	rc = map_file("kernel", cfg->kernel, &k, &klen, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = bzimage_parse(k, klen, &bi, why, sizeof(why));
@@ -393,6 +422,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->mem.fd = -1;
+	vm->fw.vars_fd = -1;
+	vm->hole_start = cfg->firmware ? X86_FW_HOLE_START : GM_HOLE_START;
+	vm->ecam_base = cfg->firmware ? X86_FW_ECAM_BASE : PCI_ECAM_BASE;
+	vm->mmio32_base = cfg->firmware ? X86_FW_MMIO32_BASE : PCI_MMIO32_BASE;
+	vm->mmio32_size = cfg->firmware ? X86_FW_MMIO32_SIZE : PCI_MMIO32_SIZE;
+	vm->pio_base = cfg->firmware ? X86_FW_PIO_BASE : PCI_PIO_BASE;
+	vm->pio_size = cfg->firmware ? X86_FW_PIO_SIZE : PCI_PIO_SIZE;
 	vm_pause_init(vm);
 	/* Until it runs, a VM counts as failed (what vm_answer reports if it never does). */
 	vm->exit_reason = VM_FAILED;
@@ -412,8 +448,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	}
 	if (rc == 0)
 		rc = setup_virtio(vm, err, errlen);
-	if (rc == 0)
+	if (rc == 0 && cfg->firmware) {
+		struct acpi_vm acfg;
+
+		acpi_config(vm, &acfg);
+		memset(&boot, 0, sizeof(boot));
+		rc = vm_load_firmware(vm, &acfg, err, errlen);
+	} else if (rc == 0) {
 		rc = load_guest(vm, &boot, err, errlen);
+	}
 	if (rc == 0)
 		rc = create_vcpus(vm, &boot, err, errlen);
 	if (rc == 0)
@@ -510,6 +553,7 @@ void vm_destroy(struct vm *vm)
 		virtio_pci_free(vm->vdevs[i]);
 	vm->nvdevs = 0;
 	pci_bus_destroy(&vm->pci);
+	vm_firmware_destroy(vm);
 	irq_routes_destroy(&vm->routes);
 	gm_destroy(&vm->mem);
 	if (vm->vm_fd >= 0)

@@ -6,9 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arch/x86/firmware.h"
 #include "devices/debugport.h"
+#include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
+#include "devices/pflash.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
@@ -61,6 +64,15 @@ struct vm {
 	unsigned nvdevs;
 	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 2];
 	struct debugport dbg;
+	/* The address layout: direct Linux boot, or Q35's for --firmware (arch/x86/layout.h). */
+	uint64_t hole_start, ecam_base, mmio32_base, mmio32_size;
+	uint32_t pio_base, pio_size;
+	/* --firmware: the images, fw_cfg, the variable store's flash, the LPC bridge. */
+	struct firmware fw;
+	struct fw_cfg fw_cfg;
+	struct pflash pflash;
+	struct pci_dev lpc;
+	bool fw_cfg_ready, pflash_ready;
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */
 	int exit_signal;
@@ -97,10 +109,17 @@ void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg);
 /* irq_set_fn for devices: drives a GSI line of the in-kernel irqchip. */
 void vm_set_irq(void *opaque, unsigned irq, int level);
 
+/* vm_firmware.c: --firmware (images, flash, fw_cfg items). */
+struct acpi_vm;
+int vm_load_firmware(struct vm *vm, const struct acpi_vm *acfg, char *err, size_t errlen);
+void vm_firmware_destroy(struct vm *vm);
+
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, const struct kvm_cpuid2 *cpuid,
 		char *err, size_t errlen);
 int vcpu_setup_boot(struct vcpu *v, uint64_t entry, uint64_t zero_page, char *err, size_t errlen);
+/* Leaves the vCPU at the reset vector (for --firmware). */
+int vcpu_setup_firmware(struct vcpu *v, char *err, size_t errlen);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);

@@ -23,6 +23,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 GUESTS_BUILD = REPO / "tests" / "guests" / "build-guests.sh"
+ESP_BUILD = REPO / "tests" / "guests" / "build-esp.sh"
+QEMU_BUILD = HERE / "build-qemu.sh"
+# --firmware: Debian's OVMF (package ovmf) into L1's /guest/, with the ESP disk image.
+OVMF_FILES = {"OVMF_CODE.fd": "/usr/share/OVMF/OVMF_CODE.fd",
+              "OVMF_VARS.fd": "/usr/share/OVMF/OVMF_VARS.fd",
+              "OVMF.fd": "/usr/share/ovmf/OVMF.fd"}
 CACHE = Path(os.environ.get("PHYLLOME_CACHE") or Path.home() / ".cache" / "phyllome")
 GUESTS = CACHE / "guests"
 RIG_CACHE = CACHE / "rig"
@@ -224,6 +230,10 @@ def build_l1_initramfs(args):
         m.file(f"lib/modules/l1/{name}", mods / name, 0o644)
     m.file("guest/vmlinuz", GUESTS / "vmlinuz", 0o644)
     m.file("guest/initramfs.cpio.gz", GUESTS / "l2-initramfs.cpio.gz", 0o644)
+    if args.firmware:
+        for name, src in OVMF_FILES.items():
+            m.file(f"guest/{name}", src, 0o644)
+        m.file("guest/esp.img", GUESTS / "esp.img", 0o644)
     if (GUESTS / "hostile.bzImage").exists():
         m.file("guest/hostile.bzImage", GUESTS / "hostile.bzImage", 0o644)
     if args.vmm:
@@ -485,6 +495,9 @@ def main():
     ap.add_argument("--log-name", help="log file name (default rig-<first scenario>.log)")
     ap.add_argument("--outer-qemu", default=os.environ.get("RIG_OUTER_QEMU", "qemu-system-x86_64"),
                     help="QEMU that runs L1 (e.g. a patched 10.0 for firmware guests)")
+    ap.add_argument("--firmware", action="store_true",
+                    help="firmware guests: OVMF and an EFI system partition image into L1, and"
+                         " the outer QEMU built with the fix for OVMF's TCG bug (build-qemu.sh)")
     ap.add_argument("--l1-mem", default="4G")
     ap.add_argument("--l1-smp", type=int, default=1)
     ap.add_argument("--l1-kernel",
@@ -523,6 +536,17 @@ def main():
         r = subprocess.run(["bash", str(GUESTS_BUILD)], stdout=sys.stderr)
         if r.returncode != 0:
             sys.exit("rig: tests/guests/build-guests.sh failed")
+    if args.firmware:
+        missing = [src for src in OVMF_FILES.values() if not os.path.isfile(src)]
+        if missing:
+            sys.exit(f"rig: --firmware: {', '.join(missing)} missing (Debian package ovmf)")
+        r = subprocess.run(["bash", str(ESP_BUILD)], stdout=subprocess.DEVNULL)
+        if r.returncode != 0:
+            sys.exit("rig: tests/guests/build-esp.sh failed")
+        r = subprocess.run(["nice", "bash", str(QEMU_BUILD)], stdout=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            sys.exit("rig: tests/rig/build-qemu.sh failed (the patched outer QEMU)")
+        args.outer_qemu = r.stdout.strip().splitlines()[-1]
     if not args.l1_kernel:
         vmlinux = GUESTS / "vmlinux"
         args.l1_kernel = vmlinux if vmlinux.exists() else GUESTS / "vmlinuz"

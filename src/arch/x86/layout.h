@@ -19,3 +19,13 @@
 #define X86_PCI_MMIO32_SIZE 0x20000000ull
 #define X86_PCI_ECAM_BASE   0xE0000000ull
 #define X86_PCI_ECAM_SIZE   0x10000000ull /* buses 0..255 */
+
+/* Firmware guests (--firmware) get Q35's layout, which OVMF assumes on a Q35 host bridge: ECAM
+ * at 0xB0000000 (so RAM below 4 GiB ends there at most), BARs from 0xC0000000 up to
+ * 0xFC000000, I/O BARs from 0x6000; the firmware images end at 4 GiB. */
+#define X86_FW_HOLE_START  0xB0000000ull
+#define X86_FW_ECAM_BASE   0xB0000000ull
+#define X86_FW_MMIO32_BASE 0xC0000000ull
+#define X86_FW_MMIO32_SIZE 0x3C000000ull
+#define X86_FW_PIO_BASE	   0x6000u
+#define X86_FW_PIO_SIZE	   0xA000u

@@ -9,6 +9,8 @@
 #   RIG_VMM      path of phyllome-vmm inside L1
 #   L2_KERNEL    L2 bzImage;  L2_INITRD: L2 initramfs (tests/guests)
 #   RIG_WORK     this scenario's work dir (tmpfs)
+#   L2_FW_CODE   set: vmm_exec boots UEFI firmware (this code image; L2_FW_VARS: a variable
+#                store, written) instead of the kernel; CMDLINE is then unused
 # shellcheck shell=sh
 
 L2_BASE_CMDLINE=${L2_BASE_CMDLINE:-console=ttyS0 quiet}
@@ -68,6 +70,14 @@ vmm_exec() {
 	case $RIG_L2_VMM in
 	qemu)
 		_devs=$(qemu_devices "$@") || exit 2
+		if [ -n "${L2_FW_CODE:-}" ]; then
+			_boot="-drive if=pflash,format=raw,readonly=on,file=$L2_FW_CODE"
+			[ -z "${L2_FW_VARS:-}" ] || _boot="$_boot -drive if=pflash,format=raw,file=$L2_FW_VARS"
+			# shellcheck disable=SC2086 # RIG_QEMU_EXTRA, _boot and _devs are lists of words
+			exec qemu-system-x86_64 -enable-kvm -cpu host -M q35 -m "$_mem" -smp "$_cpus" \
+				$_boot -nodefaults -no-user-config -display none \
+				-chardev stdio,id=ser0,signal=off -serial chardev:ser0 $_devs ${RIG_QEMU_EXTRA:-}
+		fi
 		# shellcheck disable=SC2086 # RIG_QEMU_EXTRA and _devs are lists of words
 		exec qemu-system-x86_64 -enable-kvm -cpu host -M q35 -m "$_mem" -smp "$_cpus" \
 			-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$_cmdline" \
@@ -82,6 +92,12 @@ vmm_exec() {
 			*) set -- "$@" "--$_d" ;;
 			esac
 		done
+		if [ -n "${L2_FW_CODE:-}" ]; then
+			_fw=code=$L2_FW_CODE${L2_FW_VARS:+,vars=$L2_FW_VARS}
+			# shellcheck disable=SC2086 # RIG_VMM_EXTRA is a list of words
+			exec "$RIG_VMM" --firmware "$_fw" --cpus "boot=$_cpus" --memory "size=$_mem" \
+				--serial tty "$@" ${RIG_VMM_EXTRA:-}
+		fi
 		# shellcheck disable=SC2086 # RIG_VMM_EXTRA is a list of words
 		exec "$RIG_VMM" --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" --cmdline "$_cmdline" \
 			--cpus "boot=$_cpus" --memory "size=$_mem" --serial tty "$@" ${RIG_VMM_EXTRA:-}
