@@ -22,8 +22,10 @@
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
 
-#define KVM_TSS_ADDR  0xFFFBD000ul
-#define KVM_IDENT_MAP 0xFFFBC000ull
+/* Intel's KVM keeps 4 pages of its own here (real-mode TSS, identity page table): below
+ * the LAPIC's page and away from the top 16 MiB, where --firmware images go. */
+#define KVM_TSS_ADDR  0xFEFFD000ul
+#define KVM_IDENT_MAP 0xFEFFC000ull
 
 void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg)
 {

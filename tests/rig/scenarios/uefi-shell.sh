@@ -1,7 +1,8 @@
 # Debian's OVMF (split images, a private copy of the variable store) boots from a GPT disk whose
 # EFI system partition (tests/guests/build-esp.sh) holds a startup.nsh: the UEFI shell runs it
 # (its marker on the serial console), it starts Debian's kernel through its EFI stub with the
-# console test, which reaches userspace; 'poweroff' ends the VMM with status 0.
+# console test, which reaches userspace; 'poweroff' ends the VMM with status 0. uefi-vars: the
+# variables OVMF set on that first boot went through the flash interface into the vars file.
 # Needs the firmware files in L1 (rig.py --firmware; the patched outer QEMU, FACTS.md).
 # shellcheck shell=sh
 if [ ! -f /guest/OVMF_CODE.fd ] || [ ! -f /guest/esp.img ]; then
@@ -24,6 +25,13 @@ else
 			vmm_send poweroff
 			expect_exit0 uefi-shell "$T_EXIT" &&
 				rig_ok uefi-shell "startup.nsh at ${t_shell}s, kernel userspace at ${t_user}s"
+			# OVMF writes its boot options and console variables on a first boot: through
+			# the flash interface they must have reached the variable store's file.
+			if [ "$(md5_of "$RIG_WORK/vars.fd")" != "$(md5_of /guest/OVMF_VARS.fd)" ]; then
+				rig_ok uefi-vars "the variable store file changed (flash writes reached it)"
+			else
+				rig_fail uefi-vars "the variable store file is unchanged after a boot"
+			fi
 		fi
 	fi
 fi
