@@ -10,6 +10,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/acpi_loader.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/smbios.h"
 #include "common/bytes.h"
 #include "common/log.h"
 #include "vmm/vm.h"
@@ -118,6 +119,16 @@ static int add_acpi(struct vm *vm, const struct acpi_vm *acfg)
 	return rc;
 }
 
+static int add_smbios(struct vm *vm)
+{
+	uint8_t t[512], anchor[SMBIOS_ANCHOR_LEN];
+	long n = smbios_build(NULL, t, sizeof(t), anchor);
+	int rc = n < 0 ? (int)n : fw_cfg_add_file(&vm->fw_cfg, SMBIOS_TABLES_FILE, t, (uint32_t)n);
+
+	return rc < 0 ? rc
+		      : fw_cfg_add_file(&vm->fw_cfg, SMBIOS_ANCHOR_FILE, anchor, sizeof(anchor));
+}
+
 int vm_load_firmware(struct vm *vm, const struct acpi_vm *acfg, char *err, size_t errlen)
 {
 	const struct vm_config *c = vm->cfg;
@@ -137,6 +148,8 @@ int vm_load_firmware(struct vm *vm, const struct acpi_vm *acfg, char *err, size_
 		rc = add_e820(vm);
 	if (rc == 0)
 		rc = add_acpi(vm, acfg);
+	if (rc == 0)
+		rc = add_smbios(vm);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot set up fw_cfg for the firmware: %s", strerror(-rc));
 		return rc;

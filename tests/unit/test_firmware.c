@@ -14,6 +14,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/acpi_loader.h"
 #include "arch/x86/firmware.h"
+#include "arch/x86/smbios.h"
 #include "common/bytes.h"
 #include "devices/fw_cfg.h"
 #include "devices/lpc.h"
@@ -478,12 +479,47 @@ static void test_q35_regs(void **state)
 	pci_bus_destroy(&b);
 }
 
+static void test_smbios(void **state)
+{
+	uint8_t t[512], anchor[SMBIOS_ANCHOR_LEN], sum = 0;
+	long n = smbios_build(NULL, t, sizeof(t), anchor);
+	size_t off = 0;
+	unsigned types = 0;
+
+	(void)state;
+	assert_true(n > 0);
+	assert_memory_equal(anchor, "_SM3_", 5);
+	assert_int_equal(anchor[7], 3);
+	assert_int_equal(get_le32(anchor + 12), n);
+	for (unsigned i = 0; i < SMBIOS_ANCHOR_LEN; i++)
+		sum = (uint8_t)(sum + anchor[i]);
+	assert_int_equal(sum, 0);
+	/* Walk the structures as OVMF does: formatted part, strings, double NUL; 127 last. */
+	for (;;) {
+		uint8_t type = t[off], len = t[off + 1];
+
+		assert_true(off + len + 2 <= (size_t)n);
+		types |= 1u << (type & 31);
+		off += len;
+		while (t[off] || t[off + 1])
+			off++;
+		off += 2;
+		if (type == 127)
+			break;
+	}
+	assert_int_equal(off, n);
+	assert_int_equal(types, (1u << 1) | (1u << 3) | (1u << (127 & 31)));
+	assert_memory_equal(t + 27, "Phyllome", 9);
+	assert_int_equal(smbios_build(NULL, t, 20, anchor), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fw_cfg_ports),   cmocka_unit_test(test_fw_cfg_dma),
 	    cmocka_unit_test(test_acpi_loader),	   cmocka_unit_test(test_pflash),
 	    cmocka_unit_test(test_firmware_check), cmocka_unit_test(test_q35_regs),
+	    cmocka_unit_test(test_smbios),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
