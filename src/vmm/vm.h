@@ -72,7 +72,8 @@ struct vm {
 	struct fw_cfg fw_cfg;
 	struct pflash pflash;
 	struct pci_dev lpc;
-	bool fw_cfg_ready, pflash_ready;
+	struct debugcon debugcon;
+	bool fw_cfg_ready, pflash_ready, debugcon_ready;
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */
 	int exit_signal;

@@ -166,6 +166,8 @@ void vm_firmware_destroy(struct vm *vm)
 		pflash_destroy(&vm->pflash);
 	if (vm->fw_cfg_ready)
 		fw_cfg_destroy(&vm->fw_cfg);
+	if (vm->debugcon_ready)
+		debugcon_destroy(&vm->debugcon);
 	firmware_close(&vm->fw);
-	vm->pflash_ready = vm->fw_cfg_ready = false;
+	vm->pflash_ready = vm->fw_cfg_ready = vm->debugcon_ready = false;
 }
