@@ -23,7 +23,7 @@ CACHE=${PHYLLOME_CACHE:-$HOME/.cache/phyllome}/qemu-fw
 OUT=$CACHE/qemu-$VERSION-$FIX_ID
 BIN=$OUT/bin/qemu-system-x86_64
 
-if [ -x "$BIN" ]; then
+if [ -x "$BIN" ] && [ -e "$OUT/share/qemu-firmware" ]; then
 	echo "$BIN"
 	exit 0
 fi
@@ -31,7 +31,7 @@ fi
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9 # one build at a time (meson runs rig groups in parallel)
-if [ -x "$BIN" ]; then
+if [ -x "$BIN" ] && [ -e "$OUT/share/qemu-firmware" ]; then
 	echo "$BIN"
 	exit 0
 fi
@@ -42,7 +42,7 @@ say() { echo "build-qemu: $*" >&2; }
 # bookworm-backports: QEMU 10.0.2's source, and meson 1.7 + pycotap for its build.
 SRCLIST=/etc/apt/sources.list.d/phyllome-backports.sources
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ ||
-	! apt-cache showsrc qemu 2>/dev/null | grep -q "^Version: 1:$VERSION"; then
+	! apt-cache showsrc qemu 2>/dev/null | grep -c "^Version: 1:$VERSION" >/dev/null; then
 	say "adding bookworm-backports (deb, deb-src) to apt's sources"
 	$SUDO tee "$SRCLIST" >/dev/null <<'EOF'
 Types: deb deb-src
@@ -54,7 +54,7 @@ EOF
 	$SUDO apt-get update -q >>"$LOG" 2>&1
 fi
 
-PACKAGES=(build-essential ninja-build pkg-config python3-venv dpkg-dev xz-utils
+PACKAGES=(build-essential ninja-build pkg-config python3-venv dpkg-dev xz-utils seabios
 	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -130,10 +130,12 @@ mkdir build && cd build
 	{ say "configure failed (see $LOG)"; tail -20 "$LOG" >&2; exit 1; }
 nice ninja qemu-system-x86_64 >>"$LOG" 2>&1 || { say "build failed (see $LOG)"; tail -20 "$LOG" >&2; exit 1; }
 
-# The result: PREFIX/bin/qemu-system-x86_64; its data folder (PREFIX/share/qemu, found relative
-# to the binary) is Debian's /usr/share/qemu (SeaBIOS, the option ROMs for -kernel).
+# The result: PREFIX/bin/qemu-system-x86_64. It looks for its data relative to the binary, in
+# PREFIX/share/qemu-firmware then PREFIX/share/qemu: Debian's SeaBIOS (bios-256k.bin) and
+# Debian's QEMU data (the option ROMs for -kernel).
 rm -rf "$OUT.tmp" && mkdir -p "$OUT.tmp/bin" "$OUT.tmp/share"
 cp qemu-system-x86_64 "$OUT.tmp/bin/"
+ln -s /usr/share/seabios "$OUT.tmp/share/qemu-firmware"
 ln -s /usr/share/qemu "$OUT.tmp/share/qemu"
 rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"
 rm -rf "$WORK"
