@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +22,17 @@ const char *firmware_check(const uint8_t *img, size_t len)
 	if (memcmp(img + FVH_SIGNATURE_OFF, "_FVH", 4))
 		return "does not start with a UEFI firmware volume (is it OVMF?)";
 	return NULL;
+}
+
+/* An open file description lock, as for disks (backends/block.c): it goes away with the
+ * descriptor. File systems without such locks run unprotected. */
+static int lock_file(int fd)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	return errno == EAGAIN || errno == EACCES ? -EBUSY : 0;
 }
 
 /* Opens and maps one image; writable: shared and locked, else private and read-only. */
@@ -44,7 +54,7 @@ static int map_image(const char *what, const char *path, bool writable, uint8_t 
 			 path);
 		goto fail;
 	}
-	if (writable && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (writable && lock_file(fd) < 0) {
 		snprintf(err, errlen, "firmware %s '%s' is in use by another VM", what, path);
 		goto fail;
 	}
@@ -97,12 +107,12 @@ void firmware_close(struct firmware *fw)
 {
 	if (fw->code)
 		munmap(fw->code, fw->code_len);
-	if (fw->vars) {
-		msync(fw->vars, fw->vars_len, MS_SYNC);
+	if (fw->vars)
 		munmap(fw->vars, fw->vars_len);
-	}
-	if (fw->vars_fd >= 0)
+	if (fw->vars_fd >= 0) {
+		fsync(fw->vars_fd); /* the store's pages, dirtied through the shared mapping */
 		close(fw->vars_fd);
+	}
 	memset(fw, 0, sizeof(*fw));
 	fw->vars_fd = -1;
 }
