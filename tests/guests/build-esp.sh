@@ -8,7 +8,7 @@
 set -euo pipefail
 OUT=${PHYLLOME_CACHE:-$HOME/.cache/phyllome}/guests
 IMG=$OUT/esp.img
-CMDLINE="console=ttyS0 quiet phyllome.test=console"
+CMDLINE="console=ttyS0 phyllome.test=console"
 for f in vmlinuz l2-initramfs.cpio.gz; do
 	[ -f "$OUT/$f" ] || { echo "build-esp: no $OUT/$f (run tests/guests/build-guests.sh)" >&2; exit 1; }
 done

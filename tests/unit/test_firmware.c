@@ -253,7 +253,7 @@ static void run_loader(const uint8_t *s, long slen, struct blob *bl, unsigned n,
 
 			a = blob_of(bl, n, c + 4);
 			assert_true(start + len <= a->len && res < a->len);
-			arena[a->addr + res] = 0;
+			/* As OVMF does it: the byte's old value counts in the sum. */
 			arena[a->addr + res] =
 			    (uint8_t)-acpi_checksum(arena + a->addr + start, len);
 			break;

@@ -60,11 +60,14 @@ static void add_pointer(struct script *s, const char *in, const char *to, uint32
 	e[4 + 2 * NAME_LEN + 4] = size;
 }
 
-static void add_checksum(struct script *s, const char *file, uint32_t result, uint32_t start,
-			 uint32_t len)
+/* The firmware adds the checksum byte's old value into the sum it computes (OVMF's
+ * ProcessCmdAddChecksum doesn't clear it first), so the byte must be 0 in the blob. */
+static void add_checksum(struct script *s, uint8_t *blob, const char *file, uint32_t result,
+			 uint32_t start, uint32_t len)
 {
 	uint8_t *e = entry(s, ACPI_LOADER_ADD_CHECKSUM);
 
+	blob[result] = 0;
 	if (!e)
 		return;
 	strncpy((char *)e + 4, file, NAME_LEN - 1);
@@ -98,8 +101,7 @@ static int pointer(struct script *s, const uint8_t *t, size_t len, uint32_t off,
 	return 0;
 }
 
-static int fadt_pointers(struct script *s, const uint8_t *t, size_t len, uint32_t fadt,
-			 uint32_t flen)
+static int fadt_pointers(struct script *s, uint8_t *t, size_t len, uint32_t fadt, uint32_t flen)
 {
 	static const struct {
 		uint32_t off;
@@ -111,13 +113,13 @@ static int fadt_pointers(struct script *s, const uint8_t *t, size_t len, uint32_
 		if (fields[i].off + fields[i].size <= flen)
 			rc = pointer(s, t, len, fadt + fields[i].off, fields[i].size);
 	if (rc == 0)
-		add_checksum(s, ACPI_LOADER_TABLES_FILE, fadt + 9, fadt, flen);
+		add_checksum(s, t, ACPI_LOADER_TABLES_FILE, fadt + 9, fadt, flen);
 	return rc;
 }
 
 /* RSDT (entry 4 bytes) or XSDT (8): a pointer per entry, the FADT's own pointers, and the
  * root table's checksum. */
-static int root_table(struct script *s, const uint8_t *t, size_t len, uint64_t root, unsigned esize)
+static int root_table(struct script *s, uint8_t *t, size_t len, uint64_t root, unsigned esize)
 {
 	uint32_t rlen = table_len(t, len, root);
 	unsigned n;
@@ -144,11 +146,11 @@ static int root_table(struct script *s, const uint8_t *t, size_t len, uint64_t r
 				return rc;
 		}
 	}
-	add_checksum(s, ACPI_LOADER_TABLES_FILE, (uint32_t)root + 9, (uint32_t)root, rlen);
+	add_checksum(s, t, ACPI_LOADER_TABLES_FILE, (uint32_t)root + 9, (uint32_t)root, rlen);
 	return 0;
 }
 
-long acpi_loader_build(const uint8_t *tables, size_t len, uint8_t *out, size_t cap)
+long acpi_loader_build(uint8_t *tables, size_t len, uint8_t *out, size_t cap)
 {
 	struct script s = {.out = out, .cap = out ? cap : 0};
 	uint64_t rsdt, xsdt;
@@ -172,7 +174,7 @@ long acpi_loader_build(const uint8_t *tables, size_t len, uint8_t *out, size_t c
 		add_pointer(&s, ACPI_LOADER_RSDP_FILE, ACPI_LOADER_TABLES_FILE, 16, 4);
 	if (xsdt)
 		add_pointer(&s, ACPI_LOADER_RSDP_FILE, ACPI_LOADER_TABLES_FILE, 24, 8);
-	add_checksum(&s, ACPI_LOADER_RSDP_FILE, 8, 0, 20);
-	add_checksum(&s, ACPI_LOADER_RSDP_FILE, 32, 0, RSDP_LEN);
+	add_checksum(&s, tables, ACPI_LOADER_RSDP_FILE, 8, 0, 20);
+	add_checksum(&s, tables, ACPI_LOADER_RSDP_FILE, 32, 0, RSDP_LEN);
 	return s.full ? -ENOSPC : (long)s.used;
 }

@@ -22,7 +22,8 @@ enum acpi_loader_cmd {
 #define ACPI_LOADER_ZONE_FSEG 2
 
 /* Writes the loader script for tables (len bytes, built by acpi_build at base 0, RSDP
- * first) into out. The RSDP file is the first 36 bytes of tables; the tables file is all of
- * it. Returns the script's length, -ENOSPC if cap is too small, or -EINVAL if the tables
+ * first) into out, and zeroes in tables the checksum bytes the script has the firmware
+ * compute (it sums them in). The RSDP file is the first 36 bytes of tables; the tables file
+ * is all of it. Returns the script's length, -ENOSPC if cap is too small, or -EINVAL if the tables
  * don't hold together (a pointer or a length outside the blob). */
-long acpi_loader_build(const uint8_t *tables, size_t len, uint8_t *out, size_t cap);
+long acpi_loader_build(uint8_t *tables, size_t len, uint8_t *out, size_t cap);
