@@ -11,8 +11,10 @@ void lpc_init(struct pci_dev *d)
 {
 	/* Intel 82801IB (ICH9) LPC interface, class ISA bridge, as QEMU's q35 has it. */
 	pci_dev_init(d, 0x8086, 0x2918, 0x060100, 2, 0x1AF4, 0x1100);
-	memset(d->wmask, 0, sizeof(d->wmask));
 	put_le32(d->cfg + LPC_PMBASE, ACPI_PM1A_EVT_PORT | 1u); /* bit 0: I/O space */
 	d->cfg[LPC_ACPI_CNTL] = ACPI_EN;
-	put_le16(d->cfg + 0x04, 0x0001); /* I/O decoding on */
+	/* I/O and memory decoding on, and the command register writable (pci_dev_init's wmask):
+	 * OVMF's SioBusDxe only takes an ISA bridge that decodes both, and the firmware's
+	 * serial console and PS/2 keyboard hang off it. */
+	put_le16(d->cfg + 0x04, 0x0003);
 }

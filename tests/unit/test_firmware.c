@@ -476,6 +476,10 @@ static void test_q35_regs(void **state)
 	conf1_write(&b, LPC_SLOT, 0x40, 0xB001);
 	assert_int_equal(conf1_read(&b, LPC_SLOT, 0x40), ACPI_PM1A_EVT_PORT | 1);
 	assert_int_equal(conf1_read(&b, LPC_SLOT, 0x44) & 0x80, 0x80);
+	/* Decoding on, as OVMF's SioBusDxe requires, and the command register writable. */
+	assert_int_equal(conf1_read(&b, LPC_SLOT, 0x04) & 3, 3);
+	conf1_write(&b, LPC_SLOT, 0x04, 0x0007);
+	assert_int_equal(conf1_read(&b, LPC_SLOT, 0x04) & 0xFFFF, 0x0007);
 	pci_bus_destroy(&b);
 }
 
