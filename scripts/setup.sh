@@ -20,7 +20,7 @@ PACKAGES=(
 	acpica-tools
 	qemu-system-x86 cpio
 	passt e2fsprogs iproute2 curl
-	ovmf dosfstools mtools fdisk
+	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common
 )
 
 missing=()
