@@ -11,8 +11,9 @@ SUDO=
 # Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API), unit
 # tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
 # outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
-# rig's L1 for the disk, network and API tests; ovmf is the UEFI firmware, and dosfstools,
-# mtools and fdisk build the rig's EFI system partition image without root).
+# rig's L1 for the disk, network and API tests; ovmf is the UEFI firmware, dosfstools, mtools
+# and fdisk build the rig's EFI system partition images without root, grub-efi-amd64-bin and
+# grub-common the GRUB one).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
