@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs the Debian packages that the rig (tests/rig) and the test guests (tests/guests) need,
-# then builds the guests (tests/guests/build-guests.sh; downloads are cached). Idempotent: it
+# then builds the guests (tests/guests/build-guests.sh and build-esp.sh; downloads are cached)
+# and the rig's patched outer QEMU for firmware guests (tests/rig/build-qemu.sh). Idempotent: it
 # installs only what is missing and runs apt-get update only when needed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,7 +15,10 @@ SUDO=
 # kmod: depmod for the kernel package's modules.dep (busybox's depmod is the fallback).
 # python3: the rig's host side. util-linux: flock.
 # busybox-static and the kernel are downloaded by build-guests.sh, not installed.
-PACKAGES=(qemu-system-x86 cpio gzip xz-utils kmod python3 util-linux)
+# ovmf, dosfstools, mtools, fdisk, grub-efi-amd64-bin, grub-common: firmware guests (UEFI
+# firmware, and the EFI system partition images tests/guests/build-esp.sh makes without root).
+PACKAGES=(qemu-system-x86 cpio gzip xz-utils kmod python3 util-linux
+	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -42,3 +46,11 @@ if ! apt-cache show busybox-static linux-image-amd64 >/dev/null 2>&1; then
 fi
 
 tests/guests/build-guests.sh
+
+# Firmware guests in the rig: the EFI system partition images, and the outer QEMU with the fix
+# for the TCG bug OVMF triggers (FACTS.md), built once from Debian's source (minutes; cached).
+tests/guests/build-esp.sh >/dev/null
+if [ ! -f /usr/share/OVMF/OVMF_CODE.fd ]; then
+	echo "setup-deps: no OVMF (Debian package ovmf): the firmware rig scenarios will fail" >&2
+fi
+nice tests/rig/build-qemu.sh >/dev/null
