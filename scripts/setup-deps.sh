@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs the Debian packages that the rig (tests/rig) and the test guests (tests/guests) need,
 # then builds the guests (tests/guests/build-guests.sh and build-esp.sh; downloads are cached)
-# and the rig's patched outer QEMU for firmware guests (tests/rig/build-qemu.sh). Idempotent: it
+# Idempotent: it
 # installs only what is missing and runs apt-get update only when needed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,10 +47,6 @@ fi
 
 tests/guests/build-guests.sh
 
-# Firmware guests in the rig: the EFI system partition images, and the outer QEMU with the fix
-# for the TCG bug OVMF triggers (FACTS.md), built once from Debian's source (minutes; cached).
+# Firmware guests in the rig: the EFI system partition images. (The outer QEMU they need is
+# built by scripts/test.sh, not here: the demo doesn't need it.)
 tests/guests/build-esp.sh >/dev/null
-if [ ! -f /usr/share/OVMF/OVMF_CODE.fd ]; then
-	echo "setup-deps: no OVMF (Debian package ovmf): the firmware rig scenarios will fail" >&2
-fi
-nice tests/rig/build-qemu.sh >/dev/null
