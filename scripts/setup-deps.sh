@@ -1,8 +1,7 @@
 #!/bin/bash
 # Installs the Debian packages that the rig (tests/rig) and the test guests (tests/guests) need,
-# then builds the guests (tests/guests/build-guests.sh and build-esp.sh; downloads are cached)
-# Idempotent: it
-# installs only what is missing and runs apt-get update only when needed.
+# then builds the guests (tests/guests/build-guests.sh and build-esp.sh; downloads are cached).
+# Idempotent: it installs only what is missing and runs apt-get update only when needed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEBIAN_FRONTEND=noninteractive
