@@ -399,11 +399,45 @@ static void test_bad_words(void **state)
 	assert_err_has("--cmdline");
 }
 
+static void test_firmware(void **state)
+{
+	struct vm_config cfg;
+
+	(void)state;
+	/* One image: the code path only. */
+	assert_int_equal(run(&cfg, "--firmware", "/usr/share/ovmf/OVMF.fd", NULL), 0);
+	assert_true(cfg.firmware);
+	assert_string_equal(cfg.fw_code, "/usr/share/ovmf/OVMF.fd");
+	assert_string_equal(cfg.fw_vars, "");
+	/* Split images, in either order; the last --firmware wins. */
+	assert_int_equal(run(&cfg, "--firmware", "code=/c.fd,vars=/v.fd", NULL), 0);
+	assert_string_equal(cfg.fw_code, "/c.fd");
+	assert_string_equal(cfg.fw_vars, "/v.fd");
+	assert_int_equal(run(&cfg, "--firmware=vars=/v.fd,code=/c.fd", NULL), 0);
+	assert_string_equal(cfg.fw_code, "/c.fd");
+	assert_int_equal(
+	    run(&cfg, "--firmware", "code=/c.fd,vars=/v.fd", "--firmware", "/o.fd", NULL), 0);
+	assert_string_equal(cfg.fw_code, "/o.fd");
+	assert_string_equal(cfg.fw_vars, "");
+	/* Refused: vars without code, unknown keys, empty paths, a kernel as well. */
+	assert_true(run(&cfg, "--firmware", "vars=/v.fd", NULL) < 0);
+	assert_err_has("code=");
+	assert_true(run(&cfg, "--firmware", "code=/c.fd,rom=/r", NULL) < 0);
+	assert_err_has("rom");
+	assert_true(run(&cfg, "--firmware", "code=", NULL) < 0);
+	assert_true(run(&cfg, "--firmware", "", NULL) < 0);
+	assert_true(run(&cfg, "--firmware", "/o.fd", "--kernel", "/k", NULL) < 0);
+	assert_err_has("--firmware");
+	assert_true(run(&cfg, "--firmware", "/o.fd", "--cmdline", "x", NULL) < 0);
+	assert_true(run(&cfg, NULL) < 0);
+	assert_err_has("--firmware");
+}
+
 static void test_usage(void **state)
 {
-	static const char *const names[] = {"--kernel",	 "--initramfs", "--cmdline",
-					    "--cpus",	 "--memory",	"--serial",
-					    "--verbose", "--help",	"--version"};
+	static const char *const names[] = {"--kernel",	 "--initramfs", "--cmdline", "--cpus",
+					    "--memory",	 "--serial",	"--verbose", "--help",
+					    "--version", "--firmware"};
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -426,7 +460,7 @@ int main(void)
 	    cmocka_unit_test(test_all_options), cmocka_unit_test(test_actions),
 	    cmocka_unit_test(test_cpus),	cmocka_unit_test(test_memory),
 	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_bad_words),
-	    cmocka_unit_test(test_usage),
+	    cmocka_unit_test(test_usage),	cmocka_unit_test(test_firmware),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
