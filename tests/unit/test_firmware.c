@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -433,6 +435,61 @@ static void test_firmware_check(void **state)
 	free(img);
 }
 
+/* Writes a file of len bytes that looks like a firmware volume. */
+static void fake_image(const char *path, size_t len, uint8_t fill)
+{
+	uint8_t *b = malloc(len);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(b);
+	assert_non_null(f);
+	memset(b, fill, len);
+	memcpy(b + 0x28, "_FVH", 4);
+	assert_int_equal(fwrite(b, 1, len, f), len);
+	fclose(f);
+	free(b);
+}
+
+static void test_firmware_open(void **state)
+{
+	char dir[] = "/tmp/phyllome-fw-XXXXXX", code[64], vars[64], bad[64], err[256];
+	struct firmware fw, fw2;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(code, sizeof(code), "%s/code.fd", dir);
+	snprintf(vars, sizeof(vars), "%s/vars.fd", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.fd", dir);
+	fake_image(code, 0x1E0000, 0xC0);
+	fake_image(vars, 0x20000, 0x5A);
+	fake_image(bad, 5000, 0);
+	/* Split images: code ends at 4 GiB, the store right below it (OVMF's FD layout). */
+	assert_int_equal(firmware_open(&fw, code, vars, err, sizeof(err)), 0);
+	assert_true(firmware_code_gpa(&fw) == 0xFFE20000ull);
+	assert_true(firmware_vars_gpa(&fw) == 0xFFE00000ull);
+	assert_int_equal(fw.code[0], 0xC0);
+	/* The store is locked: a second VM can't open it, the code image is shared. */
+	assert_true(firmware_open(&fw2, code, vars, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "in use"));
+	assert_int_equal(firmware_open(&fw2, code, NULL, err, sizeof(err)), 0);
+	firmware_close(&fw2);
+	/* Writes to the store reach its file. */
+	fw.vars[7] = 0x77;
+	firmware_close(&fw);
+	assert_int_equal(firmware_open(&fw, code, vars, err, sizeof(err)), 0);
+	assert_int_equal(fw.vars[7], 0x77);
+	firmware_close(&fw);
+	/* Refused, with the file named: missing, not whole pages. */
+	assert_true(firmware_open(&fw, "/nonexistent/x.fd", NULL, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "/nonexistent/x.fd"));
+	assert_true(firmware_open(&fw, bad, NULL, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "4 KiB"));
+	unlink(code);
+	unlink(vars);
+	unlink(bad);
+	rmdir(dir);
+}
+
 static uint32_t conf1_read(struct pci_bus *b, unsigned dev, unsigned reg)
 {
 	uint8_t a[4], d[4];
@@ -523,7 +580,7 @@ int main(void)
 	    cmocka_unit_test(test_fw_cfg_ports),   cmocka_unit_test(test_fw_cfg_dma),
 	    cmocka_unit_test(test_acpi_loader),	   cmocka_unit_test(test_pflash),
 	    cmocka_unit_test(test_firmware_check), cmocka_unit_test(test_q35_regs),
-	    cmocka_unit_test(test_smbios),
+	    cmocka_unit_test(test_smbios),	   cmocka_unit_test(test_firmware_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
