@@ -78,7 +78,7 @@ int http_parse_response(const char *buf, size_t len, bool eof, struct http_respo
 		return len > HTTP_MAX_RESPONSE ? -EINVAL : -EAGAIN;
 	}
 	eol = memchr(buf, '\r', (size_t)(end - buf) + 1);
-	if (!eol || parse_status_line(buf, (size_t)(eol - buf), &r->status) < 0) {
+	if (!eol || eol[1] != '\n' || parse_status_line(buf, (size_t)(eol - buf), &r->status) < 0) {
 		snprintf(err, errlen, "not an HTTP/1.x response");
 		return -EINVAL;
 	}
