@@ -56,7 +56,6 @@ static int short_opts(const struct mgr_opt *defs, int argc, char *const argv[], 
 
 	for (size_t k = 1; word[k]; k++) {
 		const struct mgr_opt *d = find_short(defs, word[k]);
-		int rc;
 
 		if (!d) {
 			snprintf(err, errlen, "unknown shorthand flag: '%c' in %.64s", word[k],
@@ -64,7 +63,8 @@ static int short_opts(const struct mgr_opt *defs, int argc, char *const argv[], 
 			return -EINVAL;
 		}
 		if (!d->has_arg) {
-			rc = cb(ctx, d->id, NULL, err, errlen);
+			int rc = cb(ctx, d->id, NULL, err, errlen);
+
 			if (rc < 0)
 				return rc;
 			continue;

@@ -75,7 +75,7 @@ int attach_console(const char *sock_path, const char *name, char *err, size_t er
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
 				      {.fd = in_eof ? -1 : 0, .events = POLLIN}};
-		uint8_t buf[4096], out[4096];
+		uint8_t buf[4096];
 		ssize_t n;
 
 		if (poll(p, 2, -1) < 0) {
@@ -91,6 +91,7 @@ int attach_console(const char *sock_path, const char *name, char *err, size_t er
 				break;
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t out[4096];
 			size_t keep;
 
 			n = read(0, buf, sizeof(buf));

@@ -84,9 +84,9 @@ static int resolve_paths(struct run_opts *ro)
 /* Unique name: the given one, or a generated one. Under the lock. */
 static int pick_name(struct store *s, struct vm_def *d)
 {
-	char other[MGR_ID_LEN + 1];
-
 	if (d->name[0]) {
+		char other[MGR_ID_LEN + 1];
+
 		if (store_name_taken(s, d->name, other)) {
 			mgr_error("the name \"%s\" is already in use by VM %.12s: remove or "
 				  "rename that VM, or choose another name",

@@ -212,7 +212,9 @@ static int read_response(int fd, long deadline, struct http_response *r, char *e
 	char *buf = malloc(cap);
 	int rc = -EAGAIN;
 
-	while (buf) {
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
 		ssize_t got;
 
 		if (n == cap) {

@@ -44,8 +44,6 @@ int mgr_make_seed(const char *dir, const char *user_data, const char *id, const 
 {
 	char img[VMDEF_PATH + 16], meta[512], ud[VMDEF_PATH + 16], md[VMDEF_PATH + 16];
 	const char *mkfs[] = {"mkfs.vfat", "-n", "CIDATA", "-C", img, "2048", NULL};
-	const char *copy_ud[] = {"mcopy", "-i", img, ud, "::user-data", NULL};
-	const char *copy_md[] = {"mcopy", "-i", img, md, "::meta-data", NULL};
 	FILE *f;
 	int rc;
 
@@ -60,9 +58,15 @@ int mgr_make_seed(const char *dir, const char *user_data, const char *id, const 
 	}
 	unlink(img);
 	rc = run_tool(mkfs, err, errlen);
-	if (!rc)
+	if (!rc) {
+		const char *copy_ud[] = {"mcopy", "-i", img, ud, "::user-data", NULL};
+
 		rc = run_tool(copy_ud, err, errlen);
-	if (!rc)
+	}
+	if (!rc) {
+		const char *copy_md[] = {"mcopy", "-i", img, md, "::meta-data", NULL};
+
 		rc = run_tool(copy_md, err, errlen);
+	}
 	return rc;
 }

@@ -328,7 +328,7 @@ static void record_exit(const struct vm_entry *e, pid_t vmm, int status)
 {
 	struct store store, *s = &store;
 	struct vm_entry cur;
-	char err[256], path[VMDEF_PATH + 32];
+	char err[256];
 	static const char *const files[] = {"api.sock", "console.sock", "passt.sock"};
 
 	if (store_open(s, err, sizeof(err)) < 0)
@@ -347,13 +347,15 @@ static void record_exit(const struct vm_entry *e, pid_t vmm, int status)
 		cur.st.vmm_pid = cur.st.sup_pid = cur.st.passt_pid = 0;
 		cur.st.vmm_start = cur.st.sup_start = 0;
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char path[VMDEF_PATH + 32];
+
 			snprintf(path, sizeof(path), "%s/%s", cur.dir, files[i]);
 			unlink(path);
 		}
 		store_save_state(&cur);
 		if (cur.def.auto_remove) {
 			/* For an attached `phyllome run --rm`, which waits for the status. */
-			char code[16], vms[VMDEF_PATH + 8];
+			char code[16], vms[VMDEF_PATH + 8], path[64];
 
 			snprintf(path, sizeof(path), ".exit-%s", cur.def.id);
 			snprintf(code, sizeof(code), "%d\n", cur.st.exit_code);
@@ -524,7 +526,7 @@ int sup_start(struct store *s, struct vm_entry *e, char *err, size_t errlen)
 /* The last non-empty line of the VM's vmm.log (the VMM's one-line error). */
 static void last_log_line(const char *dir, char *out, size_t len)
 {
-	char path[VMDEF_PATH + 16], *data, *line, *end;
+	char path[VMDEF_PATH + 16], *data, *line;
 	size_t n;
 
 	out[0] = 0;
@@ -535,7 +537,8 @@ static void last_log_line(const char *dir, char *out, size_t len)
 		data[--n] = 0;
 	/* Skip our own "VM ... ended" line. */
 	for (int k = 0; k < 2 && n; k++) {
-		end = data + n;
+		const char *end = data + n;
+
 		line = memrchr(data, '\n', n);
 		line = line ? line + 1 : data;
 		if (k == 0 && !strncmp(line, "phyllome: VM ", 13)) {
