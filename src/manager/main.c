@@ -1,6 +1,7 @@
 /* phyllome: the manager. Each VM is a detached phyllome-vmm process with a small supervisor;
  * no daemon. See docs/manager.md. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,16 +106,17 @@ void mgr_api_state(const struct vm_entry *e, char *out, size_t len)
 	char sock[VMDEF_PATH + 16], err[256];
 	struct http_response r;
 	const char *p;
+	json_t *info;
 
 	out[0] = 0;
 	snprintf(sock, sizeof(sock), "%s/api.sock", e->dir);
 	if (http_request(sock, "GET", "/api/v1/vm.info", NULL, 2000, &r, err, sizeof(err)) < 0)
 		return;
-	p = r.status == 200 && r.body ? strstr(r.body, "\"state\":\"") : NULL;
-	if (p) {
-		p += 9;
-		snprintf(out, len, "%.*s", (int)strcspn(p, "\""), p);
-	}
+	info = r.status == 200 ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+	p = json_string_value(json_object_get(info, "state"));
+	if (p)
+		snprintf(out, len, "%s", p);
+	json_decref(info);
 	http_response_free(&r);
 }
 
