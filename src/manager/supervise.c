@@ -178,6 +178,12 @@ char **sup_passt_argv(const struct vm_entry *e, const char *passt)
 	add(&b, "--quiet");
 	add(&b, "--socket");
 	add(&b, "%s/passt.sock", e->dir);
+	/* As root, passt would switch to nobody, who cannot create its socket in the VM's
+	 * folder (0700): it keeps our user (its own namespaces and seccomp filter still apply). */
+	if (geteuid() == 0) {
+		add(&b, "--runas");
+		add(&b, "0:0");
+	}
 	for (unsigned i = 0; i < d->nports; i++) {
 		add(&b, d->ports[i].udp ? "-u" : "-t");
 		add(&b, "%u:%u", d->ports[i].host, d->ports[i].guest);

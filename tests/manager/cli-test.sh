@@ -68,8 +68,14 @@ grep -q FAKE-POWER-BUTTON "$D/serial.log" && ok "stop pressed the power button" 
 ph ps -a; expect "ps -a: Exited (0)" 0 "v1 .*Exited \(0\)"
 [ ! -e "$D/api.sock" ] && [ ! -e "$D/console.sock" ] && ok "sockets removed" || nok "sockets removed" "$(ls "$D")"
 ph start v1; expect "start again" 0 v1
+ph restart -t 5 v1; expect "restart" 0 v1
+ph ps -q; expect "ps -q: the short id" 0 "^${ID:0:12}$"
+"$PH" logs -f v1 >"$PHYLLOME_STATE/follow.out" 2>&1 &
+FOLLOW=$!
 ph kill v1; expect "kill" 0 v1
 ph ps -a; expect "ps -a: Exited (137)" 0 "v1 .*Exited \(137\)"
+waitfor '! kill -0 $FOLLOW 2>/dev/null' && [ "$(grep -c FAKE-READY "$PHYLLOME_STATE/follow.out")" -ge 2 ] &&
+	ok "logs -f follows and ends with the VM" || nok "logs -f" "$(cat "$PHYLLOME_STATE/follow.out")"
 ph inspect v1; expect "inspect: ExitCode 137" 0 '"ExitCode": 137'
 ph rm v1; expect "rm" 0 v1
 [ ! -d "$D" ] && ok "rm removed the folder" || nok "rm removed the folder"

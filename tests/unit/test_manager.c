@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "manager/args.h"
@@ -587,6 +588,7 @@ static void test_vmm_argv(void **state)
 	assert_true(has_pair(argv, "--socket", "/st/vms/0123456789abcdef/passt.sock"));
 	assert_true(has_pair(argv, "-t", "8080:80"));
 	assert_true(has_pair(argv, "-u", "53:53"));
+	assert_int_equal(has_pair(argv, "--runas", "0:0"), geteuid() == 0);
 	sup_free_argv(argv);
 	free(e);
 }
