@@ -213,8 +213,9 @@ int cmd_inspect(int argc, char **argv)
 
 	if (!e || !arr)
 		return EXIT_FAIL;
-	if (argc < 1) {
-		mgr_error("inspect: give at least one VM");
+	if (argc < 1 || !mgr_no_flags("inspect", argc, argv)) {
+		if (argc < 1)
+			mgr_error("inspect: give at least one VM");
 		free(e);
 		json_decref(arr);
 		return EXIT_USAGE;

@@ -276,6 +276,8 @@ int cmd_start(int argc, char **argv)
 		mgr_error("start: give at least one VM");
 		return EXIT_USAGE;
 	}
+	if (!mgr_no_flags("start", argc, argv))
+		return EXIT_USAGE;
 	if (mgr_store(&s) < 0)
 		return EXIT_FAIL;
 	for (int i = 0; i < argc; i++)
@@ -621,8 +623,9 @@ static int pause_resume(int argc, char **argv, bool pause)
 
 	if (!e)
 		return EXIT_FAIL;
-	if (argc < 1) {
-		mgr_error("%s: give at least one VM", verb);
+	if (argc < 1 || !mgr_no_flags(verb, argc, argv)) {
+		if (argc < 1)
+			mgr_error("%s: give at least one VM", verb);
 		free(e);
 		return EXIT_USAGE;
 	}

@@ -16,6 +16,8 @@ void mgr_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mgr_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mgr_progress_clear(void);
 
+/* For verbs that take only VMs: a word starting with '-' is an unknown flag (printed). */
+bool mgr_no_flags(const char *verb, int argc, char **argv);
 /* Opens the store or prints why not. */
 int mgr_store(struct store *s);
 /* Resolves ref (refreshing its state) or prints why not. */

@@ -45,6 +45,17 @@ void mgr_progress(const char *fmt, ...)
 	progress_shown = true;
 }
 
+bool mgr_no_flags(const char *verb, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			mgr_error("%s: unknown flag: %s", verb, argv[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 int mgr_store(struct store *s)
 {
 	char err[512];

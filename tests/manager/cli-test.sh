@@ -30,6 +30,7 @@ vmdir() { "$PH" inspect "$1" | sed -n 's/.*"Path": "\(.*\)",/\1/p' | head -n 1; 
 ph; expect "no command: usage, 125" 125 "Usage"
 ph frobnicate; expect "unknown command: 125" 125 "not a phyllome command"
 ph rm nosuch; expect "unknown VM: 1" 1 "no such VM: nosuch"
+ph start --bogus vm; expect "unknown flag: 125" 125 "unknown flag: --bogus"
 ph create --kernel $K -m 12Q; expect "bad memory size: 125" 125 'invalid memory size "12Q"'
 ph create --kernel $K --disk 0; expect "disk '0' is a missing file: 125" 125 "--disk 0"
 ph create --kernel /nonexistent; expect "missing kernel: 125" 125 "/nonexistent: No such file"
