@@ -398,7 +398,8 @@ int mgr_stop_one(struct store *s, struct vm_entry *e, int timeout_s)
 	/* The guest did not power off: cut the power, then kill. */
 	mgr_progress("%s did not power off: stopping it", e->def.name);
 	mgr_api(e, "PUT", "vm.shutdown", true, NULL, 0);
-	if (wait_exited(s, e, 5000) != -2) {
+	/* Generous: on a loaded host the VMM and the supervisor may take a while to wake. */
+	if (wait_exited(s, e, 15000) != -2) {
 		mgr_progress_clear();
 		return 0;
 	}

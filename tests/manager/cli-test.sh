@@ -109,6 +109,29 @@ ph ps -a; expect "killed supervisor: Exited (unknown)" 0 "orphan .*Exited \(unkn
 [ ! -e "$D/api.sock" ] && ok "stale sockets removed" || nok "stale sockets removed" "$(ls "$D")"
 ph rm orphan; expect "rm orphan" 0
 
+# --rm with -d: gone once stopped.
+ph run -d --rm --name gone --kernel $K; expect "run -d --rm" 0
+ph stop gone; expect "stop gone" 0
+waitfor '[ "$(nvms)" = 0 ]' && ok "run -d --rm: removed when stopped" || nok "run -d --rm" "$(ls "$PHYLLOME_STATE/vms")"
+
+# The cloud-init seed: vfat, label CIDATA, user-data as given, meta-data with id and name.
+if command -v mtype >/dev/null && command -v mkfs.vfat >/dev/null; then
+	printf '#cloud-config\nhostname: seeded\n' >"$PHYLLOME_STATE/ud.yaml"
+	ph create --name seeded --kernel $K --cloud-init "$PHYLLOME_STATE/ud.yaml"; expect "create --cloud-init" 0
+	ID=$OUT D=$(vmdir seeded)
+	UD=$(mtype -i "$D/seed.img" ::user-data 2>&1) MD=$(mtype -i "$D/seed.img" ::meta-data 2>&1)
+	LABEL=$(mlabel -i "$D/seed.img" -s :: 2>&1)
+	if [ "$UD" = "$(cat "$PHYLLOME_STATE/ud.yaml")" ] && echo "$MD" | grep -q "instance-id: $ID" &&
+		echo "$MD" | grep -q "local-hostname: seeded" && echo "$LABEL" | grep -q CIDATA; then
+		ok "cloud-init seed: label, user-data, meta-data"
+	else
+		nok "cloud-init seed" "user-data: $UD" "meta-data: $MD" "label: $LABEL"
+	fi
+	ph rm seeded; expect "rm seeded" 0
+else
+	N=$((N + 1)); echo "ok $N - cloud-init seed # SKIP mtools or dosfstools missing"
+fi
+
 ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create" 0 "sparse raw"
 ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create over a file: 1" 1 "File exists"
 ph disk create "$PHYLLOME_STATE/e.img" lots; expect "disk create bad size: 125" 125 "invalid size"
