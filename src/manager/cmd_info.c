@@ -325,8 +325,13 @@ int cmd_console(int argc, char **argv)
 		free(e);
 		return EXIT_USAGE;
 	}
-	if (mgr_store(&s) < 0 || mgr_resolve(&s, argv[0], e) < 0)
+	if (mgr_store(&s) < 0)
 		goto out;
+	if (mgr_resolve(&s, argv[0], e) < 0) {
+		store_close(&s);
+		goto out;
+	}
+	store_close(&s);
 	if (!mgr_running(e)) {
 		mgr_error("cannot attach to %s: it is not running", argv[0]);
 		goto out;

@@ -351,8 +351,14 @@ int cmd_run(int argc, char **argv)
 	if (rc == 0 && ro->detach) {
 		printf("%s\n", e->def.id);
 	} else if (rc == 0) {
+		int a;
+
 		snprintf(sock, sizeof(sock), "%s/console.sock", e->dir);
-		if (attach_console(sock, e->def.name, err, sizeof(err)) == 1) {
+		a = attach_console(sock, e->def.name, err, sizeof(err));
+		if (a < 0) {
+			mgr_error("%s runs, but: %s", e->def.name, err);
+			rc = EXIT_FAIL;
+		} else if (a == 1) {
 			rc = wait_exited(&s, e, 15000);
 			if (rc < 0) {
 				mgr_error("%s ended; its exit status is unknown", e->def.name);

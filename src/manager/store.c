@@ -257,6 +257,18 @@ static int by_created(const void *a, const void *b)
 	return strcmp(x->def.id, y->def.id);
 }
 
+/* An exit status left for an attached `run --rm` (supervise.c) that nobody read in 10 minutes
+ * (the VM ran detached) goes away. */
+static void forget_exit(const char *vms, const char *name)
+{
+	char p[VMDEF_PATH + 300];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", vms, name);
+	if (stat(p, &st) == 0 && st.st_mtime + 600 < time(NULL))
+		unlink(p);
+}
+
 int store_list(const struct store *s, struct vm_entry **out, size_t *n)
 {
 	char path[VMDEF_PATH + 8], err[512];
@@ -273,6 +285,10 @@ int store_list(const struct store *s, struct vm_entry **out, size_t *n)
 	while ((de = readdir(d))) {
 		int rc;
 
+		if (!strncmp(de->d_name, ".exit-", 6)) {
+			forget_exit(path, de->d_name);
+			continue;
+		}
 		if (strlen(de->d_name) != MGR_ID_LEN || !mgr_hex_ref(de->d_name))
 			continue;
 		if (*n == cap) {
