@@ -27,7 +27,9 @@ static void status_text(const struct vm_entry *e, const char *api_state, char *o
 		snprintf(out, len, "Created");
 	} else {
 		mgr_human_duration(now - e->st.finished, dur, sizeof(dur));
-		if (e->st.has_exit)
+		if (!e->st.finished) /* the VMM is gone; its supervisor is recording it */
+			snprintf(out, len, "Exited");
+		else if (e->st.has_exit)
 			snprintf(out, len, "Exited (%d) %s ago", e->st.exit_code, dur);
 		else
 			snprintf(out, len, "Exited (unknown) %s ago", dur);

@@ -35,9 +35,16 @@ static int pick_root(char *out, size_t len)
 		   *home = getenv("HOME");
 	int n;
 
-	if (env && *env)
+	if (env && *env == '/') {
 		n = snprintf(out, len, "%s", env);
-	else if (geteuid() == 0)
+	} else if (env && *env) {
+		/* Made absolute: the supervisor runs from / and sockets need full paths. */
+		char cwd[VMDEF_PATH];
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(out, len, "%s/%s", cwd, env);
+	} else if (geteuid() == 0)
 		n = snprintf(out, len, "/var/lib/phyllome");
 	else if (xdg && xdg[0] == '/')
 		n = snprintf(out, len, "%s/phyllome", xdg);

@@ -28,7 +28,11 @@ int sup_find_vmm(char *out, size_t len, char *err, size_t errlen)
 	ssize_t n;
 
 	if (env && *env) {
-		if (access(env, X_OK) == 0 && snprintf(out, len, "%s", env) < (int)len)
+		char abs[PATH_MAX];
+
+		/* Absolute: the supervisor runs from / */
+		if (access(env, X_OK) == 0 && realpath(env, abs) &&
+		    snprintf(out, len, "%s", abs) < (int)len)
 			return 0;
 		snprintf(err, errlen, "PHYLLOME_VMM=%s is not an executable", env);
 		return -ENOENT;
@@ -259,14 +263,14 @@ static char *find_passt(void)
 	char buf[PATH_MAX];
 
 	if (env && *env)
-		return strdup(env);
+		return realpath(env, NULL);
 	while (path && *path) {
 		const char *colon = strchr(path, ':');
 		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
 
 		snprintf(buf, sizeof(buf), "%.*s/passt", (int)dl, path);
 		if (dl && access(buf, X_OK) == 0)
-			return strdup(buf);
+			return realpath(buf, NULL);
 		path = colon ? colon + 1 : NULL;
 	}
 	return NULL;
@@ -384,6 +388,8 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	pid_t passt = 0, vm;
 
 	prctl(PR_SET_NAME, "phyllome-sup");
+	if (chdir("/") < 0) /* not keep the caller's folder busy */
+		_exit(1);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);

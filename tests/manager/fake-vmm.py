@@ -57,7 +57,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if data:  # the client may close as soon as it has a complete 204
+            self.wfile.write(data)
 
     def do_GET(self):
         if self.path == "/api/v1/vmm.ping":
@@ -78,14 +79,13 @@ class Handler(BaseHTTPRequestHandler):
             state["paused"] = want
             return self.reply(204)
         if p == "vm.power-button":
-            self.reply(204)
             if "fake.ignore_button" not in cmdline:
                 out("FAKE-POWER-BUTTON")
                 quit_soon(0)
-            return
+            return self.reply(204)
         if p == "vm.shutdown":
-            self.reply(204)
-            return quit_soon(0)
+            quit_soon(0)
+            return self.reply(204)
         self.reply(404, {"error": "no such endpoint"})
 
 
