@@ -213,6 +213,11 @@ int cmd_create(int argc, char **argv)
 		mgr_error("create: %s", err);
 		goto out;
 	}
+	if (ro->help) {
+		printf("Usage: phyllome create [OPTIONS] (see phyllome --help)\n");
+		rc = EXIT_OK;
+		goto out;
+	}
 	rc = EXIT_FAIL;
 	if (mgr_store(&s) < 0)
 		goto out;

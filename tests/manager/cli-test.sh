@@ -35,6 +35,7 @@ ph create --kernel $K -m 12Q; expect "bad memory size: 125" 125 'invalid memory 
 ph create --kernel $K --disk 0; expect "disk '0' is a missing file: 125" 125 "--disk 0"
 ph create --kernel /nonexistent; expect "missing kernel: 125" 125 "/nonexistent: No such file"
 ph create --kernel $K -p 80; expect "-p without --net user: 125" 125 "needs --net user"
+ph create --help; expect "create --help" 0 "Usage: phyllome create"
 [ "$(nvms)" = 0 ] && ok "bad input created nothing" || nok "bad input created nothing" "$(ls "$PHYLLOME_STATE/vms")"
 
 # Eight creates of one name at once: the lock lets exactly one through.
