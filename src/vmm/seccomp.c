@@ -52,6 +52,17 @@ static const int api_calls[] = {
     SCMP_SYS(recvfrom),	  SCMP_SYS(sendto),    SCMP_SYS(sendmsg), SCMP_SYS(shutdown),
 };
 
+/* The display thread (--display): KVM_GET_DIRTY_LOG on the VRAM slot, KVM_IRQ_LINE for keys
+ * (ioctl), and libvncserver's clients: select, accept (we hand it sockets), reads and writes,
+ * socket options on new clients. */
+static const int display_calls[] = {
+    SCMP_SYS(ioctl),	  SCMP_SYS(poll),	 SCMP_SYS(ppoll),	SCMP_SYS(select),
+    SCMP_SYS(pselect6),	  SCMP_SYS(accept4),	 SCMP_SYS(accept),	SCMP_SYS(recvfrom),
+    SCMP_SYS(recvmsg),	  SCMP_SYS(sendto),	 SCMP_SYS(sendmsg),	SCMP_SYS(setsockopt),
+    SCMP_SYS(getsockopt), SCMP_SYS(getpeername), SCMP_SYS(getsockname), SCMP_SYS(fcntl),
+    SCMP_SYS(shutdown),
+};
+
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
  * the tap and sockets, creates memory and threads, and runs the poll loop. */
 static const int vmm_calls[] = {
@@ -112,6 +123,8 @@ static struct call_list calls_of(enum seccomp_thread kind)
 		return (struct call_list){virtio_calls, ARRAY_SIZE(virtio_calls)};
 	case SECCOMP_API:
 		return (struct call_list){api_calls, ARRAY_SIZE(api_calls)};
+	case SECCOMP_DISPLAY:
+		return (struct call_list){display_calls, ARRAY_SIZE(display_calls)};
 	default:
 		return (struct call_list){vmm_calls, ARRAY_SIZE(vmm_calls)};
 	}
@@ -156,6 +169,8 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 		rc = add_all(ctx, virtio_calls, ARRAY_SIZE(virtio_calls));
 	if (rc == 0 && kind == SECCOMP_VMM)
 		rc = add_all(ctx, api_calls, ARRAY_SIZE(api_calls));
+	if (rc == 0 && kind == SECCOMP_VMM)
+		rc = add_all(ctx, display_calls, ARRAY_SIZE(display_calls));
 	/* glibc's free() in a thread's own arena reads /proc/sys/vm/overcommit_memory the first
 	 * time it shrinks a heap: in the threads that may not open files that open fails instead
 	 * of ending the VMM, and glibc carries on without it. */
