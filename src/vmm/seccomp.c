@@ -107,6 +107,7 @@ static const int vmm_calls[] = {
     SCMP_SYS(getsockopt), /* checked by libmicrohttpd, */
     SCMP_SYS(getsockname),
     SCMP_SYS(shutdown), /* whose clients are closed at the end */
+    SCMP_SYS(uname),	/* libvncserver asks for the host name */
 };
 
 struct call_list {
