@@ -13,6 +13,7 @@
 #include "ui/image.h"
 #include "ui/keymap.h"
 #include "ui/vnc.h"
+#include "virtio/devices.h"
 
 #define PAGE	4096u
 #define BLANK_W 640 /* what a disabled display shows: black, at the last size or this */
@@ -202,6 +203,19 @@ void display_key(struct display *d, uint32_t keysym, bool down)
 	pthread_mutex_lock(&d->lock);
 	if (d->attached && d->src.kbd)
 		i8042_kbd_bytes(d->src.kbd, sc, n);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->attached && d->src.tablet && d->width > 1 && d->height > 1) {
+		uint64_t ax = (uint64_t)(x < d->width ? x : d->width - 1) * VIRTIO_INPUT_ABS_MAX;
+		uint64_t ay = (uint64_t)(y < d->height ? y : d->height - 1) * VIRTIO_INPUT_ABS_MAX;
+
+		virtio_input_pointer(d->src.tablet, (uint32_t)(ax / (d->width - 1)),
+				     (uint32_t)(ay / (d->height - 1)), buttons);
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -11,6 +11,7 @@
 
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
+#include "virtio/virtio_dev.h"
 #include "vmm/config.h"
 
 #define DISPLAY_HZ 30
@@ -19,6 +20,7 @@
 struct display_src {
 	struct bochs_display *dev;
 	struct i8042 *kbd;
+	struct virtio_dev *tablet; /* or NULL */
 	/* Fetches and clears the VRAM's dirty-page bitmap (one bit per 4 KiB page); a negative
 	 * return means "unknown: treat everything as dirty". Optional. */
 	int (*get_dirty)(void *opaque, uint64_t *bitmap, size_t bytes);
@@ -63,6 +65,8 @@ void display_refresh(struct display *d,
 		     void (*mark)(void *opaque, unsigned x, unsigned y, unsigned w, unsigned h),
 		     void *opaque);
 
+/* The pointer at (x, y) of the screen with VNC's button mask, to the tablet. */
+void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons);
 /* A key from a front end (an X11 keysym), to the guest's keyboard. */
 void display_key(struct display *d, uint32_t keysym, bool down);
 

@@ -47,6 +47,13 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 	display_key(v->d, (uint32_t)keysym, down);
 }
 
+static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
+{
+	struct vnc *v = cl->screen->screenData;
+
+	display_pointer(v->d, x < 0 ? 0 : (unsigned)x, y < 0 ? 0 : (unsigned)y, (uint8_t)buttons);
+}
+
 static void on_gone(rfbClientPtr cl)
 {
 	struct vnc *v = cl->screen->screenData;
@@ -199,6 +206,7 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 	v->screen->httpPort = 0;
 	v->screen->alwaysShared = TRUE; /* several clients at once */
 	v->screen->kbdAddEvent = on_key;
+	v->screen->ptrAddEvent = on_pointer;
 	v->screen->newClientHook = on_client;
 	v->screen->deferUpdateTime = 0;
 	/* No cursor drawn into the picture: the guest draws its own (and a client its own). */

@@ -122,8 +122,11 @@ static int run(const struct vm_config *cfg, int sig_fd)
 			pr_err("%s", err);
 		} else {
 			if (disp) {
-				struct display_src src = {vm->display, &vm->i8042, vm_vram_dirty,
-							  vm};
+				struct display_src src = {.dev = vm->display,
+							  .kbd = &vm->i8042,
+							  .tablet = vm->tablet,
+							  .get_dirty = vm_vram_dirty,
+							  .opaque = vm};
 
 				display_attach(disp, &src);
 			}

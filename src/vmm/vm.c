@@ -235,7 +235,7 @@ static int setup_display(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-enum vdev_kind { VDEV_BLK, VDEV_NET, VDEV_RNG, VDEV_CONSOLE };
+enum vdev_kind { VDEV_BLK, VDEV_NET, VDEV_RNG, VDEV_CONSOLE, VDEV_INPUT };
 
 static void console_quit(void *opaque)
 {
@@ -266,6 +266,10 @@ static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err,
 	case VDEV_RNG:
 		rc = virtio_rng_init(d, err, errlen);
 		break;
+	case VDEV_INPUT:
+		rc = virtio_input_init(d, err, errlen);
+		vm->tablet = d;
+		break;
 	default:
 		rc = virtio_console_init(d, vm->cfg->console, vm->cfg->console_path, err, errlen);
 		if (rc == 0)
@@ -292,6 +296,8 @@ static int setup_virtio(struct vm *vm, char *err, size_t errlen)
 		rc = add_virtio(vm, VDEV_RNG, 0, err, errlen);
 	if (rc == 0 && c->console != SERIAL_OFF)
 		rc = add_virtio(vm, VDEV_CONSOLE, 0, err, errlen);
+	if (rc == 0 && c->display.kind != DISPLAY_OFF)
+		rc = add_virtio(vm, VDEV_INPUT, 0, err, errlen);
 	return rc;
 }
 
@@ -579,6 +585,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvdevs; i++)
 		virtio_pci_free(vm->vdevs[i]);
 	vm->nvdevs = 0;
+	vm->tablet = NULL;
 	pci_bus_destroy(&vm->pci);
 	irq_routes_destroy(&vm->routes);
 	if (vm->display)

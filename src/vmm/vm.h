@@ -21,6 +21,7 @@
 #include "vmm/irq.h"
 
 struct virtio_transport;
+struct virtio_dev;
 
 enum vm_exit { VM_RUNNING, VM_POWEROFF, VM_REBOOT, VM_QUIT, VM_SIGNAL, VM_FAILED };
 
@@ -60,7 +61,8 @@ struct vm {
 	struct pci_bus pci;
 	struct irq_routes routes;
 	unsigned nvdevs;
-	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 2];
+	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 3];
+	struct virtio_dev *tablet; /* virtio-input tablet (with --display), or NULL */
 	struct debugport dbg;
 	/* The display device (--display), its VRAM (a memfd mapped here and into the guest as a KVM
 	 * slot at BAR0 with dirty logging), and where that slot is now (0: not mapped). */

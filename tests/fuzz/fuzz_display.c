@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct display d;
 	struct bochs_display b;
 	struct i8042 k;
-	struct display_src src = {&b, &k, NULL, NULL};
+	struct display_src src = {.dev = &b, .kbd = &k};
 	unsigned refreshes = 0;
 
 	if (!vram) {
@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						  (op & 8) != 0);
 			break;
 		case 3: /* BAR0 (while the slot moves) */
-			b.pci.ops->bar_io(&b.pci, 0, (uint64_t)arg * val % (BOCHS_VRAM_SIZE - 8), buf,
-					  len, (op & 8) != 0);
+			b.pci.ops->bar_io(&b.pci, 0, (uint64_t)arg * val % (BOCHS_VRAM_SIZE - 8),
+					  buf, len, (op & 8) != 0);
 			break;
 		case 4:
 			b.pci.ops->bar_remap(&b.pci, 0, (op & 8) ? 0 : 0xC0000000);

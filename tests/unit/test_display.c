@@ -217,7 +217,7 @@ static void test_refresh(void **state)
 {
 	struct fixture *f = *state;
 	struct display *d = calloc(1, sizeof(*d));
-	struct display_src src = {&f->dev, &f->kbd, fake_dirty, NULL};
+	struct display_src src = {.dev = &f->dev, .kbd = &f->kbd, .get_dirty = fake_dirty};
 	struct marks m = {0};
 
 	pthread_mutex_init(&d->lock, NULL);
@@ -294,7 +294,7 @@ static void test_vnc(void **state)
 	struct fixture *f = *state;
 	struct display_config cfg = {.kind = DISPLAY_VNC};
 	struct display *d = calloc(1, sizeof(*d));
-	struct display_src src = {&f->dev, &f->kbd, NULL, NULL};
+	struct display_src src = {.dev = &f->dev, .kbd = &f->kbd};
 	struct rfb_client c, c2;
 	char err[256], addr[128];
 	uint8_t b;

@@ -4,7 +4,8 @@
 # bands (red, green, blue, and 0x804020) and prints "PHYLLOME-STEP display drawn WxH". Then it
 # starts a shell reading the first virtual terminal (what the PS/2 keyboard types into), with its
 # output on the serial console, prints "PHYLLOME-STEP display kbd-ready", and goes on as the
-# console test (lines from the serial port run; poweroff ends it).
+# console test (lines from the serial port run; poweroff ends it). The virtio-input tablet's
+# events are recorded in /tmp/tablet.ev ("PHYLLOME-STEP display tablet eventN").
 NAME=display
 fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
 wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
@@ -37,6 +38,19 @@ rm -f /tmp/px
 cat /tmp/b0 /tmp/b1 /tmp/b2 /tmp/b3 >/dev/fb0 || fail "cannot write /dev/fb0"
 rm -f /tmp/b0 /tmp/b1 /tmp/b2 /tmp/b3
 echo "PHYLLOME-STEP $NAME drawn ${W}x$H ($fbname)"
+
+# The tablet (virtio-input): its events into /tmp/tablet.ev as they come (dd writes each 24-byte
+# struct input_event at once); the rig reads them back through the serial shell.
+tab=
+for e in /sys/class/input/event*; do
+	grep -q 'Phyllome Tablet' "$e/device/name" 2>/dev/null && tab=${e##*/}
+done
+if [ -n "$tab" ]; then
+	dd if="/dev/input/$tab" of=/tmp/tablet.ev bs=24 2>/dev/null &
+	echo "PHYLLOME-STEP $NAME tablet $tab"
+else
+	echo "PHYLLOME-STEP $NAME no-tablet ($(cat /sys/class/input/*/name 2>/dev/null | tr '\n' ','))"
+fi
 
 # What the keyboard types goes to tty1; run it, print on the serial console.
 setsid sh -c 'exec sh </dev/tty1 >/dev/console 2>&1' &

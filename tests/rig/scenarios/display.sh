@@ -1,7 +1,8 @@
 # The display: a Linux guest's bochs DRM driver draws four colour bands in /dev/fb0 (guest test
 # display); the API's vm.screenshot (PPM and PNG) and a VNC client (rfbtool, over the Unix socket)
 # both see them, pixel for pixel; a command typed through VNC reaches the guest's PS/2 keyboard and
-# runs in its shell (seen on serial); an idle screen's VMM CPU use is measured; poweroff ends the
+# runs in its shell (seen on serial); the virtio-input tablet reports the absolute positions a VNC
+# pointer moves to (the guest's evdev device); an idle screen's VMM CPU use is measured; poweroff ends the
 # VMM with status 0.
 # rig-tools: curl
 # shellcheck shell=sh
@@ -81,9 +82,22 @@ display_scenario() {
 	if ! wait_for '^KBD-42-OK' "$VMM_OUT" "$T_CMD"; then
 		rig_fail display "typed command: $WAIT_WHY"; vmm_kill; return
 	fi
+	# The tablet: two absolute positions through VNC, read back from the guest's evdev device.
+	if ! grep -q 'PHYLLOME-STEP display tablet' "$VMM_OUT"; then
+		rig_fail display "no tablet in the guest: $(grep 'PHYLLOME-STEP display no-tablet' "$VMM_OUT")"; vmm_kill; return
+	fi
+	"$RFB" "unix:$VNC" move 100 200 sleep 300 move $((_w - 1)) $((_h / 2)) >"$RIG_WORK/rfb.out" 2>&1
+	sleep 1
+	vmm_send "od -An -v -w24 -tu2 /tmp/tablet.ev | awk '\$9 == 3 { print \"TABLET\", \$10, \$11 + \$12 * 65536 }'"
+	_x1=$((100 * 32767 / (_w - 1))) _y1=$((200 * 32767 / (_h - 1))) _y2=$((_h / 2 * 32767 / (_h - 1)))
+	for _want in "TABLET 0 $_x1" "TABLET 1 $_y1" "TABLET 0 32767" "TABLET 1 $_y2"; do
+		if ! wait_for "^$_want\$" "$VMM_OUT" "$T_CMD"; then
+			rig_fail display "tablet: no '$_want' from the guest's evdev ($(grep '^TABLET' "$VMM_OUT" | tr '\n' ' '))"; vmm_kill; return
+		fi
+	done
 	vmm_send poweroff
 	expect_exit0 display "$T_EXIT" || return
-	rig_ok display "guest fb0 ${_geom}: 4 bands right in vm.screenshot (PPM; PNG signature and width) and over VNC (identical picture); typed 'echo KBD-\$((6*7))-OK' through VNC -> KBD-42-OK on serial; $_idle"
+	rig_ok display "guest fb0 ${_geom}: 4 bands right in vm.screenshot (PPM; PNG signature and width) and over VNC (identical picture); typed 'echo KBD-\$((6*7))-OK' through VNC -> KBD-42-OK on serial; tablet: (100,200) and (right edge, middle) -> evdev ABS_X/ABS_Y $_x1/$_y1 and 32767/$_y2; $_idle"
 }
 
 if [ "$RIG_L2_VMM" = qemu ]; then
