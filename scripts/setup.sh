@@ -9,14 +9,14 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API;
-# libvncserver + libpng: the display's VNC server and screenshots), unit
+# libvncserver + libpng: the display's VNC server and screenshots; SDL2: the window), unit
 # tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
 # outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
 # rig's L1 for the disk, network and API tests).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
-	libvncserver-dev libpng-dev
+	libvncserver-dev libpng-dev libsdl2-dev
 	clang libclang-rt-14-dev clang-format cppcheck
 	acpica-tools
 	qemu-system-x86 cpio

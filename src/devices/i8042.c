@@ -273,16 +273,30 @@ static uint8_t data_read(struct i8042 *k)
 	return b;
 }
 
+/* Reading the output buffer empties it: its interrupt line drops, and rises again (a new edge for
+ * the edge-triggered IRQ 1 and 12) when the next byte moves in. Without the drop, a guest that
+ * reads one byte per interrupt (Linux) never hears of the bytes queued behind the first. */
+static void lower_irqs(struct i8042 *k)
+{
+	if (k->irq_kbd && k->set_irq)
+		k->set_irq(k->irq_opaque, I8042_KBD_IRQ, 0);
+	if (k->irq_aux && k->set_irq)
+		k->set_irq(k->irq_opaque, I8042_AUX_IRQ, 0);
+	k->irq_kbd = k->irq_aux = 0;
+}
+
 void i8042_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct i8042 *k = opaque;
 
 	(void)off;
 	pthread_mutex_lock(&k->lock);
-	if (is_write)
+	if (is_write) {
 		data_write(k, data[0]);
-	else
+	} else {
 		data[0] = data_read(k);
+		lower_irqs(k);
+	}
 	for (uint32_t i = 1; i < len && !is_write; i++)
 		data[i] = 0xff;
 	update_irq(k);

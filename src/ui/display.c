@@ -13,6 +13,7 @@
 #include "ui/image.h"
 #include "ui/keymap.h"
 #include "ui/vnc.h"
+#include "ui/window.h"
 #include "virtio/devices.h"
 
 #define PAGE	4096u
@@ -109,6 +110,20 @@ static bool resize(struct display *d, unsigned w, unsigned h)
 	return true;
 }
 
+/* Grows r to cover [x0, x1] x [y0, y1]. */
+static void add_rect(struct display_rect *r, unsigned x0, unsigned y0, unsigned x1, unsigned y1)
+{
+	if (r->w && r->h) {
+		unsigned rx1 = r->x + r->w - 1, ry1 = r->y + r->h - 1;
+
+		x0 = x0 < r->x ? x0 : r->x;
+		y0 = y0 < r->y ? y0 : r->y;
+		x1 = x1 > rx1 ? x1 : rx1;
+		y1 = y1 > ry1 ? y1 : ry1;
+	}
+	*r = (struct display_rect){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+}
+
 struct band {
 	unsigned x0, x1, y0, y1;
 	bool open;
@@ -183,6 +198,8 @@ void display_refresh(struct display *d,
 		rects[0] = (struct band){0, m.width - 1, 0, m.height - 1, true}, nrects = 1;
 	d->full = false;
 out:
+	for (unsigned i = 0; d->window && i < nrects; i++)
+		add_rect(&d->win_dirty, rects[i].x0, rects[i].y0, rects[i].x1, rects[i].y1);
 	d->stats.rects += nrects;
 	d->stats.frames_changed += nrects != 0;
 	pthread_mutex_unlock(&d->lock);
@@ -315,6 +332,11 @@ int display_start(struct display *d, const struct display_config *cfg, enum secc
 		if (rc < 0)
 			return rc;
 	}
+	if (cfg->kind == DISPLAY_WINDOW) {
+		rc = window_start(&d->window, d, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
 	rc = pthread_create(&d->thread, NULL, display_thread, d);
 	if (rc) {
 		snprintf(err, errlen, "display: cannot start its thread: %s", strerror(rc));
@@ -338,6 +360,9 @@ void display_stop(struct display *d)
 	if (d->vnc)
 		vnc_stop(d->vnc);
 	d->vnc = NULL;
+	if (d->window)
+		window_stop(d->window);
+	d->window = NULL;
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
 	free(d->fb);

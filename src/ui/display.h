@@ -32,6 +32,11 @@ struct display_stats {
 };
 
 struct vnc;
+struct window;
+
+struct display_rect {
+	unsigned x, y, w, h;
+};
 
 struct display {
 	pthread_mutex_t lock; /* src, the shadow frame, stats */
@@ -45,6 +50,8 @@ struct display {
 	uint64_t dirty[BOCHS_VRAM_SIZE / 4096 / 64];
 	struct display_stats stats;
 	struct vnc *vnc;
+	struct window *window;
+	struct display_rect win_dirty; /* changed since the window last looked (w 0: nothing) */
 	int stop_fd;
 	pthread_t thread;
 	bool started;

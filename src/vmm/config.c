@@ -37,7 +37,7 @@ static const struct opt_def vmm_opts[] = {
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
-    {"display", 0, "none|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE]",
+    {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE]",
      "display device and its front end (docs/display.md)", OPT_DISPLAY},
     {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
@@ -416,10 +416,6 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 	if (cfg->serial == SERIAL_TTY && cfg->console == SERIAL_TTY) {
 		snprintf(err, errlen, "--serial and --console cannot both use the terminal");
 		return -EINVAL;
-	}
-	if (cfg->display.kind == DISPLAY_WINDOW) {
-		snprintf(err, errlen, "--display window: not built yet (use vnc=HOST:PORT)");
-		return -ENOTSUP;
 	}
 	if (cfg->display.password_file[0] && cfg->display.kind != DISPLAY_VNC) {
 		snprintf(err, errlen, "--display: password=FILE is for vnc= only");

@@ -35,7 +35,7 @@ struct net_config {
 };
 
 /* --display: DISPLAY_OFF has no display device at all; NONE has the device with no front end
- * (screenshots through the API); VNC serves it; WINDOW is not built yet. */
+ * (screenshots through the API); VNC serves it; WINDOW shows it in an SDL2 window. */
 enum display_kind { DISPLAY_OFF, DISPLAY_NONE, DISPLAY_VNC, DISPLAY_WINDOW };
 
 struct display_config {

@@ -169,6 +169,7 @@ static int rect(struct rfb_client *c, int timeout_ms)
 	}
 	if (enc != 0)
 		return -EPROTO;
+	c->pixels += (uint64_t)w * hh;
 	row = malloc((size_t)w * 4 + 4);
 	if (!row)
 		return -ENOMEM;

@@ -9,6 +9,7 @@ struct rfb_client {
 	unsigned width, height;
 	uint32_t *fb; /* 0x00RRGGBB */
 	char name[64];
+	uint64_t pixels; /* raw pixels received so far */
 };
 
 /* addr: HOST:PORT or unix:PATH. Returns 0 or -errno (err says why). */

@@ -5,7 +5,8 @@
  *                        around upper-case letters and shifted symbols); "\n" in TEXT is Return
  *   key KEYSYM           one key (hex keysym) pressed and released
  *   move X Y             the pointer to X,Y, no button
- *   count-updates SECS   incremental updates for SECS seconds; prints "updates=N rects=M"
+ *   count-updates SECS   incremental updates for SECS seconds; prints "updates=N rects=M
+ *                        pixels=P screens=S" (S: P over the screen's size, with 2 decimals)
  *   sleep MS
  * Prints "size=WxH" after connecting. Exit status 0, or 1 with one line on stderr. */
 #include <stdio.h>
@@ -77,6 +78,7 @@ static int count_updates(struct rfb_client *c, double secs)
 {
 	double end = now() + secs;
 	unsigned long updates = 0, rects = 0;
+	uint64_t p0 = c->pixels, area = (uint64_t)c->width * c->height;
 
 	while (now() < end) {
 		int n = rfb_update(c, true, 200);
@@ -86,7 +88,9 @@ static int count_updates(struct rfb_client *c, double secs)
 			rects += (unsigned long)n;
 		}
 	}
-	printf("updates=%lu rects=%lu\n", updates, rects);
+	printf("updates=%lu rects=%lu pixels=%llu screens=%.2f\n", updates, rects,
+	       (unsigned long long)(c->pixels - p0),
+	       area ? (double)(c->pixels - p0) / (double)area : 0);
 	return 0;
 }
 

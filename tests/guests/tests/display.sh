@@ -52,8 +52,13 @@ else
 	echo "PHYLLOME-STEP $NAME no-tablet ($(cat /sys/class/input/*/name 2>/dev/null | tr '\n' ','))"
 fi
 
-# What the keyboard types goes to tty1; run it, print on the serial console.
-setsid sh -c 'exec sh </dev/tty1 >/dev/console 2>&1' &
+# The PS/2 keyboard's events too (for the rig's diagnostics when a typed line goes missing).
+for e in /sys/class/input/event*; do
+	grep -q 'AT Translated' "$e/device/name" 2>/dev/null && dd if="/dev/input/${e##*/}" of=/tmp/kbd.ev bs=24 2>/dev/null &
+done
+
+# What the keyboard types goes to tty1: each line runs, its output on the serial console.
+setsid sh -c 'while IFS= read -r l; do sh -c "$l"; done </dev/tty1 >/dev/console 2>&1' &
 sleep 0.5
 echo "PHYLLOME-STEP $NAME kbd-ready"
 exec sh /tests/console.sh

@@ -79,8 +79,11 @@ display_scenario() {
 	if ! "$RFB" "unix:$VNC" type 'echo KBD-$((6*7))-OK\n' >"$RIG_WORK/rfb.out" 2>&1; then
 		rig_fail display "rfbtool type: $(cat "$RIG_WORK/rfb.out")"; vmm_kill; return
 	fi
-	if ! wait_for '^KBD-42-OK' "$VMM_OUT" "$T_CMD"; then
-		rig_fail display "typed command: $WAIT_WHY"; vmm_kill; return
+	if ! wait_for '^KBD-42-OK' "$VMM_OUT" 60; then
+		_why=$WAIT_WHY
+		vmm_send "grep -e i8042 /proc/interrupts; grep Name= /proc/bus/input/devices; echo KBDEV=\$(od -An -v -w24 -tu2 /tmp/kbd.ev | wc -l)"
+		wait_for '^KBDEV=' "$VMM_OUT" "$T_CMD"
+		rig_fail display "typed command: $_why; $(grep -e i8042 -e 'Name=' -e '^KBDEV=' "$VMM_OUT" | tr '\n' ' ')"; vmm_kill; return
 	fi
 	# The tablet: two absolute positions through VNC, read back from the guest's evdev device.
 	if ! grep -q 'PHYLLOME-STEP display tablet' "$VMM_OUT"; then
