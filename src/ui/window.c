@@ -52,6 +52,7 @@ struct window {
 	unsigned tw, th; /* the texture's size */
 	uint8_t buttons;
 	bool grabbed;
+	bool redraw; /* the window system lost our picture (exposed, resized) */
 	pthread_t thread;
 	bool started, stop;
 	pthread_mutex_t lock; /* the start-up handshake */
@@ -159,6 +160,9 @@ static void on_key(struct window *w, const SDL_KeyboardEvent *k)
 static void on_event(struct window *w, const SDL_Event *e)
 {
 	switch (e->type) {
+	case SDL_WINDOWEVENT:
+		w->redraw = true;
+		break;
 	case SDL_QUIT:
 		/* Closing the window does not stop the VM: it goes on headless (the API and VNC
 		 * can still reach it); documented in docs/display.md. */
@@ -220,7 +224,8 @@ static void show(struct window *w)
 		present = true;
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (present) {
+	if (w->tex && (present || w->redraw)) {
+		w->redraw = false;
 		w->s.SDL_RenderClear(w->ren);
 		w->s.SDL_RenderCopy(w->ren, w->tex, NULL, NULL);
 		w->s.SDL_RenderPresent(w->ren);
@@ -276,6 +281,10 @@ int window_start(struct window **out, struct display *d, char *err, size_t errle
 		return -ENOMEM;
 	}
 	w->d = d;
+	/* Without a session bus address, libdbus (which SDL uses for input methods) would start
+	 * dbus-launch: an exec the VMM's filter refuses. An address that fails at once instead.
+	 * Set before any of our threads run. */
+	setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/phyllome-no-bus", 0);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	rc = load_sdl(&w->s, err, errlen);

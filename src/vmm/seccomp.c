@@ -108,6 +108,27 @@ static const int vmm_calls[] = {
     SCMP_SYS(getsockname),
     SCMP_SYS(shutdown), /* whose clients are closed at the end */
     SCMP_SYS(uname),	/* libvncserver asks for the host name */
+    /* --display window: SDL2 and the X11/Wayland libraries it loads (the window thread runs
+     * under this filter only: they open files and sockets when they please). */
+    SCMP_SYS(getresuid),
+    SCMP_SYS(getresgid),
+    SCMP_SYS(geteuid),
+    SCMP_SYS(getegid),
+    SCMP_SYS(getuid),
+    SCMP_SYS(getgid),
+    SCMP_SYS(mremap),
+    SCMP_SYS(sched_setscheduler),
+    SCMP_SYS(setpriority),
+    SCMP_SYS(shmget), /* X11's shared-memory images (MIT-SHM) */
+    SCMP_SYS(shmat),
+    SCMP_SYS(shmctl),
+    SCMP_SYS(shmdt),
+    SCMP_SYS(sched_setaffinity), /* Mesa's software renderer pins its threads */
+    SCMP_SYS(access),
+    SCMP_SYS(readlink),
+    SCMP_SYS(getdents64),
+    SCMP_SYS(pipe2),
+    SCMP_SYS(dup2),
 };
 
 struct call_list {
