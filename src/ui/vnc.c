@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "ui/display.h"
+#include "ui/web.h"
 
 struct vnc {
 	rfbScreenInfoPtr screen;
@@ -22,6 +23,7 @@ struct vnc {
 	int listen_fd;
 	char unix_path[108];
 	char *passwords[2];
+	struct web *web; /* the browser console (web=), or NULL */
 	unsigned nclients;
 };
 
@@ -188,6 +190,8 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 	snprintf(v->unix_path, sizeof(v->unix_path), "%s", cfg->vnc_unix);
 	if (cfg->password_file[0])
 		rc = read_password(v, cfg->password_file, err, errlen);
+	if (rc == 0 && cfg->web_dir[0])
+		rc = web_load(&v->web, cfg->web_dir, err, errlen);
 	rfbLog = vnc_log;
 	rfbErr = vnc_log;
 	v->screen = rc == 0 ? rfbGetScreen(NULL, NULL, (int)w, (int)h, 8, 3, 4) : NULL;
@@ -227,7 +231,11 @@ void vnc_poll(struct vnc *v, long usec)
 	if (poll(&p, 1, 0) > 0) {
 		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
-		if (fd >= 0 && !rfbNewClient(v->screen, fd))
+		/* With the browser console on, a browser's plain GET gets the page; the rest
+		 * (RFB, and WebSocket, which libvncserver speaks) goes to the VNC server. */
+		if (fd >= 0 && v->web && web_classify(fd, 100) == WEB_HTTP)
+			web_serve(v->web, fd);
+		else if (fd >= 0 && !rfbNewClient(v->screen, fd))
 			close(fd);
 	}
 	rfbProcessEvents(v->screen, usec);
@@ -259,6 +267,7 @@ void vnc_stop(struct vnc *v)
 		close(v->listen_fd);
 	if (v->unix_path[0])
 		unlink(v->unix_path);
+	web_free(v->web);
 	if (v->passwords[0]) {
 		explicit_bzero(v->passwords[0], strlen(v->passwords[0]));
 		free(v->passwords[0]);

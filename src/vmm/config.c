@@ -37,7 +37,7 @@ static const struct opt_def vmm_opts[] = {
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
-    {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE]",
+    {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]",
      "display device and its front end (docs/display.md)", OPT_DISPLAY},
     {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
@@ -320,9 +320,12 @@ static int display_kv(struct vm_config *cfg, const char *k, const char *v, char 
 		return display_vnc(d, v, err, errlen);
 	if (!strcmp(k, "password"))
 		return copy_path("display", d->password_file, v, err, errlen);
+	if (!strcmp(k, "web"))
+		return copy_path("display", d->web_dir,
+				 v && !strcmp(v, "on") ? "/usr/share/novnc" : v, err, errlen);
 	snprintf(err, errlen,
-		 "--display: bad parameter '%s' (none, vnc=HOST:PORT, vnc=unix:PATH, "
-		 "password=FILE)",
+		 "--display: bad parameter '%s' (none, window, vnc=HOST:PORT, vnc=unix:PATH, "
+		 "password=FILE, web=on|DIR)",
 		 k);
 	return -EINVAL;
 }
@@ -417,8 +420,9 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 		snprintf(err, errlen, "--serial and --console cannot both use the terminal");
 		return -EINVAL;
 	}
-	if (cfg->display.password_file[0] && cfg->display.kind != DISPLAY_VNC) {
-		snprintf(err, errlen, "--display: password=FILE is for vnc= only");
+	if ((cfg->display.password_file[0] || cfg->display.web_dir[0]) &&
+	    cfg->display.kind != DISPLAY_VNC) {
+		snprintf(err, errlen, "--display: password= and web= are for vnc= only");
 		return -EINVAL;
 	}
 	if (cfg->initramfs && !*cfg->initramfs) {

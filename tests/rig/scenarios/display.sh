@@ -94,7 +94,7 @@ display_scenario() {
 	vmm_send "od -An -v -w24 -tu2 /tmp/tablet.ev | awk '\$9 == 3 { print \"TABLET\", \$10, \$11 + \$12 * 65536 }'"
 	_x1=$((100 * 32767 / (_w - 1))) _y1=$((200 * 32767 / (_h - 1))) _y2=$((_h / 2 * 32767 / (_h - 1)))
 	for _want in "TABLET 0 $_x1" "TABLET 1 $_y1" "TABLET 0 32767" "TABLET 1 $_y2"; do
-		if ! wait_for "^$_want\$" "$VMM_OUT" "$T_CMD"; then
+		if ! wait_for "^$_want[[:space:]]*\$" "$VMM_OUT" "$T_CMD"; then
 			rig_fail display "tablet: no '$_want' from the guest's evdev ($(grep '^TABLET' "$VMM_OUT" | tr '\n' ' '))"; vmm_kill; return
 		fi
 	done
