@@ -166,13 +166,15 @@ static void reply(int fd, int status, const char *type, const char *body, size_t
 void web_serve(const struct web *w, int fd)
 {
 	struct timeval tv = {1, 0};
-	char req[2048], path[512];
+	char req[2048];
 	ssize_t n;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	n = recv(fd, req, sizeof(req) - 1, 0);
 	if (n > 0) {
+		char path[512];
+
 		req[n] = 0;
 		if (sscanf(req, "GET %511s", path) != 1)
 			path[0] = 0;
