@@ -2,8 +2,8 @@
 # extra scenario). For phyllome-vmm and QEMU (q35 + bochs-display + its VNC server on a Unix
 # socket), in turn, the same guest (tests/guests/tests/display-bench.sh) redraws the whole
 # 1280x800 screen as fast as it can for BENCH_SECS; meanwhile one VNC client (rfbtool) asks for
-# incremental updates and counts them. Then the guest and the screen are idle, with the client
-# still connected, for BENCH_IDLE seconds. Reported as "BENCH-DISPLAY vmm=... phase=busy|idle
+# incremental updates and counts them. Then the guest and the screen are idle for BENCH_IDLE
+# seconds with a client connected (asking for updates), then as long with none. Reported as "BENCH-DISPLAY vmm=... phase=busy|idle
 # secs= updates= screens= cpu_total= cpu_vcpu= cpu_rest=" (CPU in clock ticks: cpu_rest is every
 # thread but the vCPUs, i.e. the display/VNC side and the rest of the VMM). Not a test.
 # shellcheck shell=sh
@@ -14,8 +14,8 @@ BENCH_ROUNDS=${BENCH_ROUNDS:-1}
 RFB=/rig/bin/rfbtool
 bench_failed=0
 
-# ticks KIND: "total vcpu" clock ticks of the VMM's threads (vCPU threads: phyllome's vcpuN,
-# QEMU's "CPU N/KVM").
+# ticks: "total vcpu" clock ticks of the VMM's threads (vCPU threads: phyllome's vcpuN, QEMU's
+# "CPU N/KVM", named with -name debug-threads=on).
 ticks() {
 	_tot=0 _vc=0
 	for _t in /proc/"$VMM_PID"/task/*; do
@@ -33,7 +33,7 @@ bench_one() {
 	_sock=$RIG_WORK/$_vmm-$_round.vnc
 	rm -f "$_sock"
 	if [ "$_vmm" = qemu ]; then
-		RIG_L2_VMM=qemu RIG_QEMU_EXTRA="-device bochs-display -vnc unix:$_sock"
+		RIG_L2_VMM=qemu RIG_QEMU_EXTRA="-device bochs-display -vnc unix:$_sock -name bench,debug-threads=on"
 		vmm_start "qemu-$_round" 1 256M "console=ttyS0 quiet phyllome.test=display-bench bench.secs=$BENCH_SECS"
 	else
 		RIG_L2_VMM=phyllome RIG_QEMU_EXTRA=
@@ -62,6 +62,15 @@ bench_one() {
 	# shellcheck disable=SC2046
 	set -- $(ticks)
 	echo "BENCH-DISPLAY vmm=$_vmm round=$_round phase=idle secs=$BENCH_IDLE $_out cpu_total=$(($1 - _t0)) cpu_vcpu=$(($2 - _v0)) cpu_rest=$(($1 - _t0 - $2 + _v0))"
+	# Idle with no client at all.
+	sleep 1
+	# shellcheck disable=SC2046
+	set -- $(ticks)
+	_t0=$1 _v0=$2
+	sleep "$BENCH_IDLE"
+	# shellcheck disable=SC2046
+	set -- $(ticks)
+	echo "BENCH-DISPLAY vmm=$_vmm round=$_round phase=idle-noclient secs=$BENCH_IDLE cpu_total=$(($1 - _t0)) cpu_vcpu=$(($2 - _v0)) cpu_rest=$(($1 - _t0 - $2 + _v0))"
 	vmm_send poweroff
 	wait_exit "$T_EXIT" || bench_failed=1
 }

@@ -213,6 +213,7 @@ void display_key(struct display *d, uint32_t keysym, bool down)
 	uint8_t sc[KEYMAP_MAX_BYTES];
 	unsigned n = keymap_scancode(keysym, down, sc);
 
+	__atomic_store_n(&d->kick, true, __ATOMIC_RELEASE);
 	if (!n) {
 		pr_debug("display: no key for keysym 0x%x", keysym);
 		return;
@@ -225,6 +226,7 @@ void display_key(struct display *d, uint32_t keysym, bool down)
 
 void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons)
 {
+	__atomic_store_n(&d->kick, true, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&d->lock);
 	if (d->attached && d->src.tablet && d->width > 1 && d->height > 1) {
 		uint64_t ax = (uint64_t)(x < d->width ? x : d->width - 1) * VIRTIO_INPUT_ABS_MAX;
@@ -279,10 +281,23 @@ static uint64_t now_us(void)
 	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* How long until the next refresh: 1/DISPLAY_HZ while someone watches and the screen changes,
+ * 1/10 s once it has been still for a second, 1/2 s with no viewer at all (a screenshot is then
+ * at most that old). Input from a viewer brings the next refresh forward (display_kick). */
+static uint64_t period_us(struct display *d, unsigned still)
+{
+	bool viewers = (d->vnc && vnc_clients(d->vnc)) || d->window;
+
+	if (!viewers)
+		return 500000u;
+	return still > DISPLAY_HZ ? 100000u : 1000000u / DISPLAY_HZ;
+}
+
 static void *display_thread(void *arg)
 {
 	struct display *d = arg;
 	uint64_t next = now_us();
+	unsigned still = 0;
 
 	if (seccomp_install(SECCOMP_DISPLAY, d->seccomp) < 0) {
 		pr_err("display: cannot install the seccomp filter; the screen stays blank");
@@ -292,17 +307,24 @@ static void *display_thread(void *arg)
 		uint64_t t = now_us();
 		struct pollfd p = {.fd = d->stop_fd, .events = POLLIN};
 
+		if (__atomic_exchange_n(&d->kick, false, __ATOMIC_ACQ_REL)) {
+			still = 0;
+			next = t < next ? t : next;
+		}
 		if (t >= next) {
+			uint64_t before = d->stats.frames_changed;
+
 			display_refresh(d, d->vnc ? vnc_mark_cb : NULL, d->vnc);
-			next += 1000000u / DISPLAY_HZ;
+			still = d->stats.frames_changed != before ? 0 : still + 1;
+			next += period_us(d, still);
 			if (next < t) /* fell behind: don't try to catch up */
-				next = t + 1000000u / DISPLAY_HZ;
+				next = t + period_us(d, still);
 			continue;
 		}
 		if (poll(&p, 1, 0) > 0)
 			break;
 		if (d->vnc)
-			vnc_poll(d->vnc, (long)(next - t));
+			vnc_poll(d->vnc, (long)(next - t < 100000u ? next - t : 100000u));
 		else
 			poll(&p, 1, (int)((next - t) / 1000u) + 1);
 	}

@@ -1,8 +1,9 @@
 /* The display: the screen as the front ends see it. A thread of its own reads the device's VRAM
- * about 30 times a second, converts only what the guest changed (KVM's dirty log of the VRAM
- * slot, then a row compare) into a shadow XRGB8888 frame, and passes the changed rectangles to
- * the VNC server, whose event loop runs on the same thread. Keys and pointer events go back to
- * the guest's PS/2 keyboard. It lives across guest reboots: each VM attaches and detaches. */
+ * up to 30 times a second (less when the screen is still or nobody watches), converts only what the
+ * guest changed (KVM's dirty log of the VRAM slot, then a row compare) into a shadow XRGB8888
+ * frame, and passes the changed rectangles to the VNC server, whose event loop runs on the same
+ * thread. Keys and pointer events go back to the guest's PS/2 keyboard. It lives across guest
+ * reboots: each VM attaches and detaches. */
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
@@ -53,6 +54,7 @@ struct display {
 	struct window *window;
 	struct display_rect win_dirty; /* changed since the window last looked (w 0: nothing) */
 	int stop_fd;
+	bool kick; /* input arrived: refresh soon (the screen will likely change) */
 	pthread_t thread;
 	bool started;
 	enum seccomp_mode seccomp;
