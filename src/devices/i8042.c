@@ -328,3 +328,39 @@ void i8042_kbd_bytes(struct i8042 *k, const uint8_t *b, unsigned n)
 	update_irq(k);
 	pthread_mutex_unlock(&k->lock);
 }
+
+bool i8042_aux_active(struct i8042 *k)
+{
+	bool on;
+
+	pthread_mutex_lock(&k->lock);
+	on = k->aux_enabled && k->aux_stream && !(k->ctr & CTR_AUXDIS);
+	pthread_mutex_unlock(&k->lock);
+	return on;
+}
+
+void i8042_aux_move(struct i8042 *k, int dx, int dy, uint8_t buttons)
+{
+	pthread_mutex_lock(&k->lock);
+	if (!k->aux_enabled || !k->aux_stream || (k->ctr & CTR_AUXDIS)) {
+		pthread_mutex_unlock(&k->lock);
+		return;
+	}
+	do {
+		/* 9-bit two's complement per axis, PS/2's y axis points up. */
+		int mx = dx > 255 ? 255 : dx < -255 ? -255 : dx;
+		int my = dy > 255 ? 255 : dy < -255 ? -255 : dy;
+		int py = -my;
+
+		if (k->q_count + 3 > I8042_QUEUE)
+			break; /* the guest isn't reading: drop the move */
+		push(k, (uint8_t)(0x08 | (buttons & 7) | (mx < 0 ? 0x10 : 0) | (py < 0 ? 0x20 : 0)),
+		     true);
+		push(k, (uint8_t)mx, true);
+		push(k, (uint8_t)py, true);
+		dx -= mx;
+		dy -= my;
+	} while (dx || dy);
+	update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+}

@@ -228,13 +228,19 @@ void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons)
 {
 	__atomic_store_n(&d->kick, true, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&d->lock);
-	if (d->attached && d->src.tablet && d->width > 1 && d->height > 1) {
+	if (d->attached && d->src.tablet && virtio_input_ready(d->src.tablet) && d->width > 1 &&
+	    d->height > 1) {
 		uint64_t ax = (uint64_t)(x < d->width ? x : d->width - 1) * VIRTIO_INPUT_ABS_MAX;
 		uint64_t ay = (uint64_t)(y < d->height ? y : d->height - 1) * VIRTIO_INPUT_ABS_MAX;
 
 		virtio_input_pointer(d->src.tablet, (uint32_t)(ax / (d->width - 1)),
 				     (uint32_t)(ay / (d->height - 1)), buttons);
+	} else if (d->attached && d->src.kbd) {
+		i8042_aux_move(d->src.kbd, (int)x - (int)d->ptr_x, (int)y - (int)d->ptr_y,
+			       buttons & 7);
 	}
+	d->ptr_x = x;
+	d->ptr_y = y;
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -54,7 +54,8 @@ struct display {
 	struct window *window;
 	struct display_rect win_dirty; /* changed since the window last looked (w 0: nothing) */
 	int stop_fd;
-	bool kick; /* input arrived: refresh soon (the screen will likely change) */
+	unsigned ptr_x, ptr_y; /* the last pointer position, for the PS/2 mouse's relative moves */
+	bool kick;	       /* input arrived: refresh soon (the screen will likely change) */
 	pthread_t thread;
 	bool started;
 	enum seccomp_mode seccomp;
@@ -74,7 +75,8 @@ void display_refresh(struct display *d,
 		     void (*mark)(void *opaque, unsigned x, unsigned y, unsigned w, unsigned h),
 		     void *opaque);
 
-/* The pointer at (x, y) of the screen with VNC's button mask, to the tablet. */
+/* The pointer at (x, y) of the screen with VNC's button mask: to the tablet once the guest drives
+ * it, else to the PS/2 mouse as the move since the last position. */
 void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons);
 /* A key from a front end (an X11 keysym), to the guest's keyboard. */
 void display_key(struct display *d, uint32_t keysym, bool down);

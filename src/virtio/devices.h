@@ -25,3 +25,5 @@ int virtio_input_init(struct virtio_dev *d, char *err, size_t errlen);
 /* The pointer at (x, y) in 0..VIRTIO_INPUT_ABS_MAX with VNC's button mask (bit 0 left, 1 middle,
  * 2 right, 3/4 wheel up/down); any thread. Dropped while the driver is not ready. */
 void virtio_input_pointer(struct virtio_dev *d, uint32_t x, uint32_t y, uint8_t buttons);
+/* Whether the guest's driver has the device running (DRIVER_OK). */
+bool virtio_input_ready(struct virtio_dev *d);

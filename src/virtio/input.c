@@ -259,3 +259,13 @@ void virtio_input_pointer(struct virtio_dev *d, uint32_t x, uint32_t y, uint8_t 
 	flush(d);
 	pthread_mutex_unlock(&d->lock);
 }
+
+bool virtio_input_ready(struct virtio_dev *d)
+{
+	bool ok;
+
+	pthread_mutex_lock(&d->lock);
+	ok = d->priv && (d->status & VIRTIO_STATUS_DRIVER_OK);
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
