@@ -330,7 +330,7 @@ static void *display_thread(void *arg)
 		if (poll(&p, 1, 0) > 0)
 			break;
 		if (d->vnc)
-			vnc_poll(d->vnc, (long)(next - t < 100000u ? next - t : 100000u));
+			vnc_poll(d->vnc, (long)(next - t), d->stop_fd);
 		else
 			poll(&p, 1, (int)((next - t) / 1000u) + 1);
 	}

@@ -224,11 +224,15 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 	return 0;
 }
 
-void vnc_poll(struct vnc *v, long usec)
+void vnc_poll(struct vnc *v, long usec, int stop_fd)
 {
-	struct pollfd p = {.fd = v->listen_fd, .events = POLLIN};
+	struct pollfd p[2] = {{.fd = v->listen_fd, .events = POLLIN},
+			      {.fd = stop_fd, .events = POLLIN}};
+	/* With no client there is nothing for libvncserver to do: sleep on the listening socket
+	 * (and the stop signal) alone. With clients, check for new ones every 100 ms at least. */
+	int timeout = v->nclients ? 0 : (int)(usec / 1000);
 
-	if (poll(&p, 1, 0) > 0) {
+	if (poll(p, 2, timeout) > 0 && (p[0].revents & POLLIN)) {
 		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 		/* With the browser console on, a browser's plain GET gets the page; the rest
@@ -238,7 +242,8 @@ void vnc_poll(struct vnc *v, long usec)
 		else if (fd >= 0 && !rfbNewClient(v->screen, fd))
 			close(fd);
 	}
-	rfbProcessEvents(v->screen, usec);
+	if (v->nclients)
+		rfbProcessEvents(v->screen, usec < 100000 ? usec : 100000);
 }
 
 void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h)
