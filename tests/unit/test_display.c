@@ -360,6 +360,40 @@ static void test_vnc(void **state)
 	free(d);
 }
 
+/* With password=FILE the server offers VNC authentication only: a client that can't do it (ours)
+ * gets nothing. */
+static void test_vnc_password(void **state)
+{
+	struct fixture *f = *state;
+	struct display_config cfg = {.kind = DISPLAY_VNC};
+	struct display *d = calloc(1, sizeof(*d));
+	struct rfb_client c;
+	char err[256], addr[128];
+	FILE *pw;
+
+	snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "/tmp/phyllome-test-vncpw-%d.sock", getpid());
+	snprintf(cfg.password_file, sizeof(cfg.password_file), "/tmp/phyllome-test-vncpw-%d",
+		 getpid());
+	snprintf(addr, sizeof(addr), "unix:%s", cfg.vnc_unix);
+	pw = fopen(cfg.password_file, "w");
+	assert_non_null(pw);
+	fputs("s3cret\n", pw);
+	fclose(pw);
+	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	unlink(cfg.password_file);
+	assert_int_equal(rfb_connect(&c, addr, err, sizeof(err)), -EACCES);
+	assert_non_null(strstr(err, "password"));
+	display_stop(d);
+	free(d);
+	(void)f;
+	/* An unreadable password file is refused at start. */
+	d = calloc(1, sizeof(*d));
+	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "password="));
+	display_stop(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +403,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
 	    cmocka_unit_test(test_images),
 	    cmocka_unit_test_setup_teardown(test_vnc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
