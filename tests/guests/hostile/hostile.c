@@ -601,7 +601,9 @@ void hostile_main(void)
 		memset(v, 0, sizeof(*v));
 		v->slot = s;
 		v->id = (uint16_t)(id >> 16);
-		v->q = (v->id == 0x1041 || v->id == 0x1043) ? 1 : 0;
+		/* The queue the driver fills and the device reads at once: net's and console's
+		 * transmit queues, input's status queue (its event queue waits for events). */
+		v->q = (v->id == 0x1041 || v->id == 0x1043 || v->id == 0x1052) ? 1 : 0;
 		if (!find_caps(v)) {
 			fail(v, "virtio capabilities not found");
 			continue;
