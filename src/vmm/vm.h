@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "devices/bochs_display.h"
 #include "devices/debugport.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
@@ -20,6 +21,7 @@
 #include "vmm/irq.h"
 
 struct virtio_transport;
+struct virtio_dev;
 
 enum vm_exit { VM_RUNNING, VM_POWEROFF, VM_REBOOT, VM_QUIT, VM_SIGNAL, VM_FAILED };
 
@@ -59,8 +61,16 @@ struct vm {
 	struct pci_bus pci;
 	struct irq_routes routes;
 	unsigned nvdevs;
-	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 2];
+	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 3];
+	struct virtio_dev *tablet; /* virtio-input tablet (with --display), or NULL */
 	struct debugport dbg;
+	/* The display device (--display), its VRAM (a memfd mapped here and into the guest as a KVM
+	 * slot at BAR0 with dirty logging), and where that slot is now (0: not mapped). */
+	struct bochs_display *display;
+	uint8_t *vram;
+	int vram_fd;
+	uint64_t vram_gpa;
+	bool vram_moved; /* accesses went through MMIO exits: the dirty log missed them */
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */
 	int exit_signal;
@@ -94,6 +104,8 @@ void vm_kick_all(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Asks the VM loop to stop (from any thread); the first reason given wins. */
 void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg);
+/* The VRAM's dirty pages since the last call (display thread); -errno: treat all as dirty. */
+int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes);
 /* irq_set_fn for devices: drives a GSI line of the in-kernel irqchip. */
 void vm_set_irq(void *opaque, unsigned irq, int level);
 
