@@ -8,20 +8,24 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
-# Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API), unit
+# Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API;
+# libvncserver + libpng: the display's VNC server and screenshots; SDL2: the window), unit
 # tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
 # outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
-# rig's L1 for the disk, network and API tests; ovmf is the UEFI firmware, dosfstools, mtools
-# and fdisk build the rig's EFI system partition images without root, grub-efi-amd64-bin and
-# grub-common the GRUB one).
+# rig's L1 for the disk, network and API tests; dosfstools + mtools: the manager's cloud-init
+# seed images and, with fdisk, the rig's EFI system partition images; ovmf: the UEFI firmware;
+# grub-efi-amd64-bin + grub-common: the rig's GRUB image), and the display's front-end tests
+# (Xvfb and xwd for the window; chromium and novnc for the browser console).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
+	libvncserver-dev libpng-dev libsdl2-dev
 	clang libclang-rt-14-dev clang-format cppcheck
 	acpica-tools
 	qemu-system-x86 cpio
 	passt e2fsprogs iproute2 curl
-	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common
+	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
+	xvfb x11-apps chromium novnc
 )
 
 missing=()
@@ -34,6 +38,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
 		"${missing[@]}"
+fi
+
+# The browser console test drives Debian's chromium with playwright-core (npm); without node/npm
+# that test is skipped.
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/browser/node_modules/playwright-core ]; then
+	(cd tests/browser && npm install --no-audit --no-fund) || echo "setup: npm install failed (the browser test will be skipped)"
 fi
 
 # The test guests (kernel, initramfs) and the rig's own packages.

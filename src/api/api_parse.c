@@ -13,11 +13,16 @@ static const struct endpoint {
 	const char *method;
 	enum ctl_action action;
 } endpoints[] = {
-    {"vmm.ping", "GET", CTL_PING},	   {"vm.info", "GET", CTL_INFO},
-    {"vm.counters", "GET", CTL_COUNTERS},  {"vm.pause", "PUT", CTL_PAUSE},
-    {"vm.resume", "PUT", CTL_RESUME},	   {"vm.shutdown", "PUT", CTL_SHUTDOWN},
+    {"vmm.ping", "GET", CTL_PING},
+    {"vm.info", "GET", CTL_INFO},
+    {"vm.counters", "GET", CTL_COUNTERS},
+    {"vm.pause", "PUT", CTL_PAUSE},
+    {"vm.resume", "PUT", CTL_RESUME},
+    {"vm.shutdown", "PUT", CTL_SHUTDOWN},
     {"vmm.shutdown", "PUT", CTL_SHUTDOWN}, /* Cloud Hypervisor's name for ending the VMM */
-    {"vm.reboot", "PUT", CTL_REBOOT},	   {"vm.power-button", "PUT", CTL_POWER_BUTTON},
+    {"vm.reboot", "PUT", CTL_REBOOT},
+    {"vm.power-button", "PUT", CTL_POWER_BUTTON},
+    {"vm.screenshot", "GET", CTL_SCREENSHOT},
 };
 
 const char *api_action_name(enum ctl_action action)

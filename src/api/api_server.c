@@ -18,6 +18,7 @@
 #include "api/api_json.h"
 #include "api/api_parse.h"
 #include "common/log.h"
+#include "ui/display.h"
 
 #define API_CALL_TIMEOUT_MS 30000 /* a request the VMM thread hasn't taken by then fails */
 #define API_IDLE_TIMEOUT_S  60	  /* idle keep-alive connections are closed */
@@ -29,6 +30,7 @@ struct api_server {
 	int mhd_fd;  /* libmicrohttpd's epoll fd */
 	int stop_fd; /* eventfd: the API thread ends */
 	struct ctl_channel *ch;
+	struct display *display; /* for vm.screenshot, or NULL */
 	enum seccomp_mode seccomp;
 	pthread_t thread;
 	pthread_mutex_t lock; /* start_rc and started, for the start-up handshake */
@@ -108,13 +110,54 @@ static unsigned refusal_status(int result)
 	}
 }
 
+void api_server_set_display(struct api_server *s, struct display *d)
+{
+	__atomic_store_n(&s->display, d, __ATOMIC_RELEASE);
+}
+
+/* vm.screenshot: the display's current frame, PNG (or PPM with ?format=ppm), from this thread. */
+static enum MHD_Result screenshot(struct api_server *s, struct MHD_Connection *c)
+{
+	struct display *d = __atomic_load_n(&s->display, __ATOMIC_ACQUIRE);
+	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	bool ppm = f && !strcmp(f, "ppm");
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	uint8_t *img = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!d)
+		return respond_error(c, MHD_HTTP_CONFLICT, "this VM has no display (--display)",
+				     NULL);
+	if (f && !ppm && strcmp(f, "png"))
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, "format must be png or ppm", NULL);
+	rc = display_screenshot(d, ppm ? DISPLAY_PPM : DISPLAY_PNG, &img, &len);
+	if (rc < 0)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc), NULL);
+	r = MHD_create_response_from_buffer(len, img, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(img);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				ppm ? "image/x-portable-pixmap" : "image/png");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* Hands the action to the VMM thread and writes its answer. */
 static enum MHD_Result perform(struct api_server *s, struct MHD_Connection *c,
 			       enum ctl_action action)
 {
 	struct ctl_request r = {.action = action};
-	int rc = ctl_call(s->ch, &r, API_CALL_TIMEOUT_MS);
 	const struct ctl_answer *a = &r.answer;
+	int rc;
+
+	if (action == CTL_SCREENSHOT)
+		return screenshot(s, c);
+	rc = ctl_call(s->ch, &r, API_CALL_TIMEOUT_MS);
 
 	if (rc == -ESHUTDOWN)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the VMM is shutting down",

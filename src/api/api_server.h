@@ -8,6 +8,7 @@
 #include "vmm/seccomp.h"
 
 struct api_server;
+struct display;
 
 /* Creates the socket at path with mode 0600 (a stale socket left there is replaced; anything
  * else there is refused) and starts the API thread under its seccomp filter. Returns 0, or a
@@ -17,3 +18,5 @@ int api_server_start(struct api_server **out, const char *path, struct ctl_chann
 /* Stops the API thread after the answers already given have reached their clients (waiting a
  * second at most), and removes the socket. The channel must be closed first. */
 void api_server_stop(struct api_server *s);
+/* The display that vm.screenshot reads (NULL: none). Set before the first request. */
+void api_server_set_display(struct api_server *s, struct display *d);

@@ -273,16 +273,30 @@ static uint8_t data_read(struct i8042 *k)
 	return b;
 }
 
+/* Reading the output buffer empties it: its interrupt line drops, and rises again (a new edge for
+ * the edge-triggered IRQ 1 and 12) when the next byte moves in. Without the drop, a guest that
+ * reads one byte per interrupt (Linux) never hears of the bytes queued behind the first. */
+static void lower_irqs(struct i8042 *k)
+{
+	if (k->irq_kbd && k->set_irq)
+		k->set_irq(k->irq_opaque, I8042_KBD_IRQ, 0);
+	if (k->irq_aux && k->set_irq)
+		k->set_irq(k->irq_opaque, I8042_AUX_IRQ, 0);
+	k->irq_kbd = k->irq_aux = 0;
+}
+
 void i8042_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct i8042 *k = opaque;
 
 	(void)off;
 	pthread_mutex_lock(&k->lock);
-	if (is_write)
+	if (is_write) {
 		data_write(k, data[0]);
-	else
+	} else {
 		data[0] = data_read(k);
+		lower_irqs(k);
+	}
 	for (uint32_t i = 1; i < len && !is_write; i++)
 		data[i] = 0xff;
 	update_irq(k);
@@ -311,6 +325,42 @@ void i8042_kbd_bytes(struct i8042 *k, const uint8_t *b, unsigned n)
 	if (k->kbd_enabled && !(k->ctr & CTR_KBDDIS))
 		for (unsigned i = 0; i < n; i++)
 			push(k, b[i], false);
+	update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+bool i8042_aux_active(struct i8042 *k)
+{
+	bool on;
+
+	pthread_mutex_lock(&k->lock);
+	on = k->aux_enabled && k->aux_stream && !(k->ctr & CTR_AUXDIS);
+	pthread_mutex_unlock(&k->lock);
+	return on;
+}
+
+void i8042_aux_move(struct i8042 *k, int dx, int dy, uint8_t buttons)
+{
+	pthread_mutex_lock(&k->lock);
+	if (!k->aux_enabled || !k->aux_stream || (k->ctr & CTR_AUXDIS)) {
+		pthread_mutex_unlock(&k->lock);
+		return;
+	}
+	do {
+		/* 9-bit two's complement per axis, PS/2's y axis points up. */
+		int mx = dx > 255 ? 255 : dx < -255 ? -255 : dx;
+		int my = dy > 255 ? 255 : dy < -255 ? -255 : dy;
+		int py = -my;
+
+		if (k->q_count + 3 > I8042_QUEUE)
+			break; /* the guest isn't reading: drop the move */
+		push(k, (uint8_t)(0x08 | (buttons & 7) | (mx < 0 ? 0x10 : 0) | (py < 0 ? 0x20 : 0)),
+		     true);
+		push(k, (uint8_t)mx, true);
+		push(k, (uint8_t)py, true);
+		dx -= mx;
+		dy -= my;
+	} while (dx || dy);
 	update_irq(k);
 	pthread_mutex_unlock(&k->lock);
 }

@@ -38,6 +38,12 @@ void i8042_init(struct i8042 *k, irq_set_fn set_irq, void *irq_opaque, void (*re
 void i8042_destroy(struct i8042 *k);
 void i8042_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 void i8042_cmd_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+/* Queues a mouse movement (dx right, dy down, in counts) and the button state (bit 0 left,
+ * 1 middle, 2 right) as standard 3-byte PS/2 packets, when the guest has enabled the mouse in
+ * stream mode; large moves are split. Any thread. */
+void i8042_aux_move(struct i8042 *k, int dx, int dy, uint8_t buttons);
+/* Whether the guest has enabled the PS/2 mouse (it reads packets). */
+bool i8042_aux_active(struct i8042 *k);
 /* Queues keyboard scancode bytes (set 2 translated by the controller is not modelled:
  * callers give set-1 bytes when translation is on). */
 void i8042_kbd_bytes(struct i8042 *k, const uint8_t *b, unsigned n);

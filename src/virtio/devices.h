@@ -19,3 +19,11 @@ int virtio_console_init(struct virtio_dev *d, enum serial_mode mode, const char 
  * I/O thread with d->lock held, so it must only signal (e.g. vm_request_exit). Without
  * a cb the escape is ignored. Call after virtio_console_init, before the thread starts. */
 void virtio_console_set_quit_cb(struct virtio_dev *d, void (*cb)(void *opaque), void *opaque);
+/* virtio-input as a tablet (absolute pointer, three buttons, wheel). */
+#define VIRTIO_INPUT_ABS_MAX 32767
+int virtio_input_init(struct virtio_dev *d, char *err, size_t errlen);
+/* The pointer at (x, y) in 0..VIRTIO_INPUT_ABS_MAX with VNC's button mask (bit 0 left, 1 middle,
+ * 2 right, 3/4 wheel up/down); any thread. Dropped while the driver is not ready. */
+void virtio_input_pointer(struct virtio_dev *d, uint32_t x, uint32_t y, uint8_t buttons);
+/* Whether the guest's driver has the device running (DRIVER_OK). */
+bool virtio_input_ready(struct virtio_dev *d);

@@ -18,6 +18,7 @@ enum {
 	OPT_NET,
 	OPT_RNG,
 	OPT_API_SOCKET,
+	OPT_DISPLAY,
 	OPT_SECCOMP,
 	OPT_VERBOSE,
 	OPT_HELP,
@@ -39,6 +40,8 @@ static const struct opt_def vmm_opts[] = {
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
+    {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]",
+     "display device and its front end (docs/display.md)", OPT_DISPLAY},
     {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
     {"help", 'h', NULL, "show this help and exit", OPT_HELP},
@@ -53,7 +56,7 @@ void config_usage(FILE *f)
 		"                    | --firmware PATH|code=PATH[,vars=PATH]\n"
 		"                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
 		"                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
-		"                    [--console MODE] [--api-socket PATH]\n\n"
+		"                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 		"Runs one virtual machine on KVM. The guest powering off ends the process\n"
 		"with status 0; a guest reboot restarts the guest in the same process.\n\n"
 		"Options:\n");
@@ -306,6 +309,60 @@ static int parse_firmware(struct vm_config *cfg, const char *arg, char *err, siz
 	return rc;
 }
 
+static int display_vnc(struct display_config *d, const char *v, char *err, size_t errlen)
+{
+	const char *colon = v ? strrchr(v, ':') : NULL;
+	uint64_t port;
+
+	if (v && !strncmp(v, "unix:", 5)) {
+		if (!v[5] || strlen(v + 5) >= sizeof(d->vnc_unix)) {
+			snprintf(err, errlen,
+				 "--display: vnc=unix:PATH needs a path of 1 to 107 bytes");
+			return -EINVAL;
+		}
+		strcpy(d->vnc_unix, v + 5);
+		d->kind = DISPLAY_VNC;
+		return 0;
+	}
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(d->vnc_host) ||
+	    opts_parse_u64(colon + 1, 65535, &port) < 0) {
+		snprintf(err, errlen, "--display: vnc=%s is not HOST:PORT or unix:PATH",
+			 v ? v : "");
+		return -EINVAL;
+	}
+	memcpy(d->vnc_host, v, (size_t)(colon - v));
+	d->vnc_host[colon - v] = 0;
+	d->vnc_port = (unsigned)port;
+	d->kind = DISPLAY_VNC;
+	return 0;
+}
+
+static int display_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	struct display_config *d = &cfg->display;
+
+	if (!strcmp(k, "none") && !v) {
+		d->kind = DISPLAY_NONE;
+		return 0;
+	}
+	if (!strcmp(k, "window") && !v) {
+		d->kind = DISPLAY_WINDOW;
+		return 0;
+	}
+	if (!strcmp(k, "vnc"))
+		return display_vnc(d, v, err, errlen);
+	if (!strcmp(k, "password"))
+		return copy_path("display", d->password_file, v, err, errlen);
+	if (!strcmp(k, "web"))
+		return copy_path("display", d->web_dir,
+				 v && !strcmp(v, "on") ? "/usr/share/novnc" : v, err, errlen);
+	snprintf(err, errlen,
+		 "--display: bad parameter '%s' (none, window, vnc=HOST:PORT, vnc=unix:PATH, "
+		 "password=FILE, web=on|DIR)",
+		 k);
+	return -EINVAL;
+}
+
 static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
 {
 	struct vm_config *cfg = ctx;
@@ -350,6 +407,9 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		}
 		cfg->api_socket = arg;
 		return 0;
+	case OPT_DISPLAY:
+		memset(&cfg->display, 0, sizeof(cfg->display));
+		return kv_each("display", arg, cfg, display_kv, err, errlen);
 	case OPT_SECCOMP:
 		if (!strcmp(arg, "on") || !strcmp(arg, "log") || !strcmp(arg, "off")) {
 			cfg->seccomp = !strcmp(arg, "on")    ? SECCOMP_ON
@@ -400,6 +460,11 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 	}
 	if (cfg->serial == SERIAL_TTY && cfg->console == SERIAL_TTY) {
 		snprintf(err, errlen, "--serial and --console cannot both use the terminal");
+		return -EINVAL;
+	}
+	if ((cfg->display.password_file[0] || cfg->display.web_dir[0]) &&
+	    cfg->display.kind != DISPLAY_VNC) {
+		snprintf(err, errlen, "--display: password= and web= are for vnc= only");
 		return -EINVAL;
 	}
 	if (cfg->initramfs && !*cfg->initramfs) {

@@ -34,6 +34,19 @@ struct net_config {
 	bool mac_set; /* else a stable locally administered MAC from the index */
 };
 
+/* --display: DISPLAY_OFF has no display device at all; NONE has the device with no front end
+ * (screenshots through the API); VNC serves it; WINDOW shows it in an SDL2 window. */
+enum display_kind { DISPLAY_OFF, DISPLAY_NONE, DISPLAY_VNC, DISPLAY_WINDOW };
+
+struct display_config {
+	enum display_kind kind;
+	char vnc_host[256]; /* TCP: address to listen on */
+	unsigned vnc_port;
+	char vnc_unix[108]; /* or a Unix socket path */
+	char password_file[VM_PATH_MAX];
+	char web_dir[VM_PATH_MAX]; /* noVNC's files: the browser console on the VNC port */
+};
+
 struct vm_config {
 	const char *kernel;
 	/* --firmware: UEFI code image (read-only) and optional variable store (read-write). */
@@ -54,6 +67,7 @@ struct vm_config {
 	unsigned nnets;
 	bool rng;
 	const char *api_socket; /* --api-socket PATH, or NULL */
+	struct display_config display;
 	enum seccomp_mode seccomp;
 	int verbose;
 	int action; /* CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION */

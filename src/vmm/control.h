@@ -18,6 +18,7 @@ enum ctl_action {
 	CTL_SHUTDOWN,
 	CTL_REBOOT,
 	CTL_POWER_BUTTON,
+	CTL_SCREENSHOT, /* answered by the API thread from the display, never queued */
 };
 
 enum ctl_vm_state { CTL_STATE_RUNNING, CTL_STATE_PAUSED, CTL_STATE_SHUTDOWN };

@@ -10,6 +10,7 @@
 
 #include "api/api_server.h"
 #include "common/log.h"
+#include "ui/display.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
 #include "vmm/seccomp.h"
@@ -72,6 +73,7 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	struct console con;
 	struct ctl_channel ctl;
 	struct api_server *api = NULL;
+	struct display *disp = NULL;
 	struct vm_host host = {.con = &con, .sig_fd = sig_fd};
 	struct vm *vm = malloc(sizeof(*vm));
 	int status = 1;
@@ -89,19 +91,49 @@ static int run(const struct vm_config *cfg, int sig_fd)
 		free(vm);
 		return 1;
 	}
+	if (cfg->display.kind != DISPLAY_OFF) {
+		disp = malloc(sizeof(*disp));
+		if (!disp ||
+		    display_start(disp, &cfg->display, cfg->seccomp, err, sizeof(err)) < 0) {
+			pr_err("%s", disp ? err : "out of memory");
+			if (disp)
+				display_stop(disp);
+			free(disp);
+			console_close(&con);
+			free(vm);
+			return 1;
+		}
+	}
 	if (cfg->api_socket && start_api(cfg, &ctl, &api) < 0) {
+		if (disp)
+			display_stop(disp);
+		free(disp);
 		console_close(&con);
 		free(vm);
 		return 1;
 	}
+	if (api)
+		api_server_set_display(api, disp);
 	host.ctl = api ? &ctl : NULL;
 	for (host.boots = 1;; host.boots++) {
 		enum vm_exit why = VM_FAILED;
 
-		if (vm_create(vm, cfg, &host, err, sizeof(err)) < 0)
+		if (vm_create(vm, cfg, &host, err, sizeof(err)) < 0) {
 			pr_err("%s", err);
-		else
+		} else {
+			if (disp) {
+				struct display_src src = {.dev = vm->display,
+							  .kbd = &vm->i8042,
+							  .tablet = vm->tablet,
+							  .get_dirty = vm_vram_dirty,
+							  .opaque = vm};
+
+				display_attach(disp, &src);
+			}
 			why = vm_run(vm);
+			if (disp)
+				display_detach(disp);
+		}
 		if (why == VM_REBOOT) {
 			vm_destroy(vm);
 			pr_info("guest rebooted");
@@ -116,6 +148,9 @@ static int run(const struct vm_config *cfg, int sig_fd)
 		vm_destroy(vm);
 		break;
 	}
+	if (disp)
+		display_stop(disp);
+	free(disp);
 	console_close(&con);
 	free(vm);
 	return status;

@@ -52,6 +52,17 @@ static const int api_calls[] = {
     SCMP_SYS(recvfrom),	  SCMP_SYS(sendto),    SCMP_SYS(sendmsg), SCMP_SYS(shutdown),
 };
 
+/* The display thread (--display): KVM_GET_DIRTY_LOG on the VRAM slot, KVM_IRQ_LINE for keys
+ * (ioctl), and libvncserver's clients: select, accept (we hand it sockets), reads and writes,
+ * socket options on new clients. */
+static const int display_calls[] = {
+    SCMP_SYS(ioctl),	  SCMP_SYS(poll),	 SCMP_SYS(ppoll),	SCMP_SYS(select),
+    SCMP_SYS(pselect6),	  SCMP_SYS(accept4),	 SCMP_SYS(accept),	SCMP_SYS(recvfrom),
+    SCMP_SYS(recvmsg),	  SCMP_SYS(sendto),	 SCMP_SYS(sendmsg),	SCMP_SYS(setsockopt),
+    SCMP_SYS(getsockopt), SCMP_SYS(getpeername), SCMP_SYS(getsockname), SCMP_SYS(fcntl),
+    SCMP_SYS(shutdown),
+};
+
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
  * the tap and sockets, creates memory and threads, and runs the poll loop. */
 static const int vmm_calls[] = {
@@ -96,6 +107,28 @@ static const int vmm_calls[] = {
     SCMP_SYS(getsockopt), /* checked by libmicrohttpd, */
     SCMP_SYS(getsockname),
     SCMP_SYS(shutdown), /* whose clients are closed at the end */
+    SCMP_SYS(uname),	/* libvncserver asks for the host name */
+    /* --display window: SDL2 and the X11/Wayland libraries it loads (the window thread runs
+     * under this filter only: they open files and sockets when they please). */
+    SCMP_SYS(getresuid),
+    SCMP_SYS(getresgid),
+    SCMP_SYS(geteuid),
+    SCMP_SYS(getegid),
+    SCMP_SYS(getuid),
+    SCMP_SYS(getgid),
+    SCMP_SYS(mremap),
+    SCMP_SYS(sched_setscheduler),
+    SCMP_SYS(setpriority),
+    SCMP_SYS(shmget), /* X11's shared-memory images (MIT-SHM) */
+    SCMP_SYS(shmat),
+    SCMP_SYS(shmctl),
+    SCMP_SYS(shmdt),
+    SCMP_SYS(sched_setaffinity), /* Mesa's software renderer pins its threads */
+    SCMP_SYS(access),
+    SCMP_SYS(readlink),
+    SCMP_SYS(getdents64),
+    SCMP_SYS(pipe2),
+    SCMP_SYS(dup2),
 };
 
 struct call_list {
@@ -112,6 +145,8 @@ static struct call_list calls_of(enum seccomp_thread kind)
 		return (struct call_list){virtio_calls, ARRAY_SIZE(virtio_calls)};
 	case SECCOMP_API:
 		return (struct call_list){api_calls, ARRAY_SIZE(api_calls)};
+	case SECCOMP_DISPLAY:
+		return (struct call_list){display_calls, ARRAY_SIZE(display_calls)};
 	default:
 		return (struct call_list){vmm_calls, ARRAY_SIZE(vmm_calls)};
 	}
@@ -156,6 +191,8 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 		rc = add_all(ctx, virtio_calls, ARRAY_SIZE(virtio_calls));
 	if (rc == 0 && kind == SECCOMP_VMM)
 		rc = add_all(ctx, api_calls, ARRAY_SIZE(api_calls));
+	if (rc == 0 && kind == SECCOMP_VMM)
+		rc = add_all(ctx, display_calls, ARRAY_SIZE(display_calls));
 	/* glibc's free() in a thread's own arena reads /proc/sys/vm/overcommit_memory the first
 	 * time it shrinks a heap: in the threads that may not open files that open fails instead
 	 * of ending the VMM, and glibc carries on without it. */

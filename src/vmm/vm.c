@@ -178,7 +178,77 @@ static int setup_legacy(struct vm *vm)
 	return rc ? -EINVAL : 0;
 }
 
-enum vdev_kind { VDEV_BLK, VDEV_NET, VDEV_RNG, VDEV_CONSOLE };
+#define VRAM_SLOT 8 /* RAM uses slots 0..GM_MAX_REGIONS-1 */
+
+/* BAR0 of the display moved (from the vCPU thread that wrote it, under the PCI bus lock). */
+static void map_vram(void *opaque, uint64_t gpa)
+{
+	struct vm *vm = opaque;
+	struct kvm_userspace_memory_region r = {.slot = VRAM_SLOT,
+						.userspace_addr = (uintptr_t)vm->vram};
+
+	if (vm->vram_gpa) {
+		r.guest_phys_addr = vm->vram_gpa;
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			pr_warn("display: cannot unmap VRAM: %s", strerror(errno));
+	}
+	__atomic_store_n(&vm->vram_gpa, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&vm->vram_moved, true, __ATOMIC_RELEASE);
+	if (!gpa)
+		return;
+	r.guest_phys_addr = gpa;
+	r.memory_size = BOCHS_VRAM_SIZE;
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	/* On failure the BAR still works, through MMIO exits (slowly). */
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		pr_warn("display: cannot map VRAM at 0x%llx: %s", (unsigned long long)gpa,
+			strerror(errno));
+	else
+		__atomic_store_n(&vm->vram_gpa, gpa, __ATOMIC_RELEASE);
+}
+
+int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes)
+{
+	struct vm *vm = opaque;
+	struct kvm_dirty_log l = {.slot = VRAM_SLOT, .dirty_bitmap = bitmap};
+
+	if (bytes < BOCHS_VRAM_SIZE / 4096 / 8 || !__atomic_load_n(&vm->vram_gpa, __ATOMIC_ACQUIRE))
+		return -ENOENT;
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &l) < 0)
+		return -errno;
+	if (__atomic_exchange_n(&vm->vram_moved, false, __ATOMIC_ACQ_REL))
+		return -EAGAIN;
+	return 0;
+}
+
+static int setup_display(struct vm *vm, char *err, size_t errlen)
+{
+	void *p;
+
+	if (vm->cfg->display.kind == DISPLAY_OFF)
+		return 0;
+	vm->display = calloc(1, sizeof(*vm->display));
+	vm->vram_fd = memfd_create("phyllome-vram", MFD_CLOEXEC);
+	if (!vm->display || vm->vram_fd < 0 || ftruncate(vm->vram_fd, BOCHS_VRAM_SIZE) < 0) {
+		snprintf(err, errlen, "display: cannot allocate VRAM: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	p = mmap(NULL, BOCHS_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vram_fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "display: cannot map VRAM: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	vm->vram = p;
+	bochs_init(vm->display, vm->vram, map_vram, vm);
+	if (add_io(vm, BOCHS_DISPI_PORT, 3, bochs_dispi_io, vm->display, "bochs-dispi") < 0 ||
+	    pci_bus_add(&vm->pci, &vm->display->pci) < 0) {
+		snprintf(err, errlen, "display: cannot plug the display device");
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+enum vdev_kind { VDEV_BLK, VDEV_NET, VDEV_RNG, VDEV_CONSOLE, VDEV_INPUT };
 
 static void console_quit(void *opaque)
 {
@@ -209,6 +279,10 @@ static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err,
 	case VDEV_RNG:
 		rc = virtio_rng_init(d, err, errlen);
 		break;
+	case VDEV_INPUT:
+		rc = virtio_input_init(d, err, errlen);
+		vm->tablet = d;
+		break;
 	default:
 		rc = virtio_console_init(d, vm->cfg->console, vm->cfg->console_path, err, errlen);
 		if (rc == 0)
@@ -235,6 +309,8 @@ static int setup_virtio(struct vm *vm, char *err, size_t errlen)
 		rc = add_virtio(vm, VDEV_RNG, 0, err, errlen);
 	if (rc == 0 && c->console != SERIAL_OFF)
 		rc = add_virtio(vm, VDEV_CONSOLE, 0, err, errlen);
+	if (rc == 0 && c->display.kind != DISPLAY_OFF)
+		rc = add_virtio(vm, VDEV_INPUT, 0, err, errlen);
 	return rc;
 }
 
@@ -431,6 +507,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	vm->mmio32_size = cfg->firmware ? X86_FW_MMIO32_SIZE : PCI_MMIO32_SIZE;
 	vm->pio_base = cfg->firmware ? X86_FW_PIO_BASE : PCI_PIO_BASE;
 	vm->pio_size = cfg->firmware ? X86_FW_PIO_SIZE : PCI_PIO_SIZE;
+	vm->vram_fd = -1;
 	vm_pause_init(vm);
 	/* Until it runs, a VM counts as failed (what vm_answer reports if it never does). */
 	vm->exit_reason = VM_FAILED;
@@ -448,6 +525,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 		snprintf(err, errlen, "device set-up: overlapping I/O ranges");
 		rc = -EINVAL;
 	}
+	if (rc == 0)
+		rc = setup_display(vm, err, errlen);
 	if (rc == 0)
 		rc = setup_virtio(vm, err, errlen);
 	if (rc == 0 && cfg->firmware) {
@@ -554,9 +633,20 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvdevs; i++)
 		virtio_pci_free(vm->vdevs[i]);
 	vm->nvdevs = 0;
+	vm->tablet = NULL;
 	pci_bus_destroy(&vm->pci);
 	vm_firmware_destroy(vm);
 	irq_routes_destroy(&vm->routes);
+	if (vm->display)
+		bochs_destroy(vm->display);
+	free(vm->display);
+	vm->display = NULL;
+	if (vm->vram)
+		munmap(vm->vram, BOCHS_VRAM_SIZE);
+	vm->vram = NULL;
+	if (vm->vram_fd >= 0)
+		close(vm->vram_fd);
+	vm->vram_fd = -1;
 	gm_destroy(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

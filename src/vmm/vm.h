@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "arch/x86/firmware.h"
+#include "devices/bochs_display.h"
 #include "devices/debugport.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
@@ -23,6 +24,7 @@
 #include "vmm/irq.h"
 
 struct virtio_transport;
+struct virtio_dev;
 
 enum vm_exit { VM_RUNNING, VM_POWEROFF, VM_REBOOT, VM_QUIT, VM_SIGNAL, VM_FAILED };
 
@@ -62,7 +64,8 @@ struct vm {
 	struct pci_bus pci;
 	struct irq_routes routes;
 	unsigned nvdevs;
-	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 2];
+	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 3];
+	struct virtio_dev *tablet; /* virtio-input tablet (with --display), or NULL */
 	struct debugport dbg;
 	/* The address layout: direct Linux boot, or Q35's for --firmware (arch/x86/layout.h). */
 	uint64_t hole_start, ecam_base, mmio32_base, mmio32_size;
@@ -74,6 +77,13 @@ struct vm {
 	struct pci_dev lpc;
 	struct debugcon debugcon;
 	bool fw_cfg_ready, pflash_ready, debugcon_ready;
+	/* The display device (--display), its VRAM (a memfd mapped here and into the guest as a KVM
+	 * slot at BAR0 with dirty logging), and where that slot is now (0: not mapped). */
+	struct bochs_display *display;
+	uint8_t *vram;
+	int vram_fd;
+	uint64_t vram_gpa;
+	bool vram_moved; /* accesses went through MMIO exits: the dirty log missed them */
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */
 	int exit_signal;
@@ -107,6 +117,8 @@ void vm_kick_all(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Asks the VM loop to stop (from any thread); the first reason given wins. */
 void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg);
+/* The VRAM's dirty pages since the last call (display thread); -errno: treat all as dirty. */
+int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes);
 /* irq_set_fn for devices: drives a GSI line of the in-kernel irqchip. */
 void vm_set_irq(void *opaque, unsigned irq, int level);
 

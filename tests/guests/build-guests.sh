@@ -23,8 +23,11 @@ OUT=$CACHE/guests
 
 # Modules the L2 guest may need; missing ones (built in, or absent) are not fatal.
 # crc32c_generic: ext4's soft dependency ("softdep pre: crypto-crc32c"), not in modules.dep.
-# button: the ACPI power button (the API scenario presses it).
-L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4 button"
+# button: the ACPI power button (the API scenario presses it); evdev: /dev/input/event* for
+# busybox acpid (phyllome.acpid=1, the manager scenario's clean shutdown by the power button)
+# and the input tests; bochs: the display device's DRM driver (with its DRM helpers; fbdev
+# emulation gives /dev/fb0).
+L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4 button bochs evdev"
 # Modules L1 needs for a working /dev/kvm on QEMU TCG's emulated SVM, in this order; then tun (tap
 # devices) and dummy (the interface passt takes its addresses from) for the network scenarios.
 L1_MODULES="irqbypass kvm ccp kvm-amd tun dummy"

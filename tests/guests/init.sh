@@ -24,13 +24,25 @@ done </lib/modules/load-order
 trap 'poweroff -f' USR2 USR1
 trap 'reboot -f' TERM
 
-TEST=
+TEST= ACPID=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	phyllome.test=*) TEST=${arg#phyllome.test=} ;;
+	phyllome.acpid=1) ACPID=1 ;;
 	esac
 done
+
+# phyllome.acpid=1: busybox acpid turns the ACPI power button (button.ko -> evdev KEY_POWER)
+# into a clean poweroff: it runs /etc/acpi/PWRF/00000080, which says so on the console and
+# runs poweroff (init's trap below). Off by default: the API scenario presses the button and
+# expects the guest to stay up.
+if [ -n "$ACPID" ]; then
+	mkdir -p /etc/acpi/PWRF
+	printf '#!/bin/sh\necho PHYLLOME-POWER-BUTTON >/dev/console\npoweroff\n' >/etc/acpi/PWRF/00000080
+	chmod 755 /etc/acpi/PWRF/00000080
+	acpid -c /etc/acpi -l /tmp/acpid.log || echo "init: acpid failed"
+fi
 
 if [ -n "$TEST" ]; then
 	if [ -f "/tests/$TEST.sh" ]; then

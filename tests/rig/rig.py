@@ -243,6 +243,12 @@ def build_l1_initramfs(args):
         jail = Path(args.vmm).with_name("phyllome-jail")  # built beside it (scenario jail)
         if jail.is_file():
             m.binary("rig/bin/phyllome-jail", jail)
+        mgr = Path(args.vmm).with_name("phyllome")  # the manager (scenario manager)
+        if mgr.is_file():
+            m.binary("rig/bin/phyllome", mgr)
+        rfbtool = Path(args.vmm).parent / "tests" / "rfbtool"  # the display scenarios' VNC client
+        if rfbtool.is_file():
+            m.binary("rig/bin/rfbtool", rfbtool)
     search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
     for tool in scenario_tools(args.scenarios):
         path = shutil.which(tool, path=search)

@@ -48,6 +48,7 @@ static void test_every_endpoint(void **state)
 	    {"PUT", "/api/v1/vmm.shutdown", CTL_SHUTDOWN},
 	    {"PUT", "/api/v1/vm.reboot", CTL_REBOOT},
 	    {"PUT", "/api/v1/vm.power-button", CTL_POWER_BUTTON},
+	    {"GET", "/api/v1/vm.screenshot", CTL_SCREENSHOT},
 	};
 	struct api_route rt;
 
@@ -579,6 +580,8 @@ static void test_server_endpoints(void **state)
 	assert_int_equal(http(s, "PUT", "/api/v1/vm.resume", NULL, &rp), 204);
 	assert_int_equal(http(s, "PUT", "/api/v1/vm.resume", NULL, &rp), 409);
 	assert_int_equal(http(s, "PUT", "/api/v1/vm.power-button", NULL, &rp), 204);
+	/* No display in this VM: vm.screenshot says so. */
+	assert_int_equal(http(s, "GET", "/api/v1/vm.screenshot", NULL, &rp), 409);
 	assert_int_equal(http(s, "GET", "/api/v1/vm.counters", NULL, &rp), 200);
 	assert_non_null(strstr(rp.body, "\"power_button_presses\":1"));
 	assert_int_equal(http(s, "PUT", "/api/v1/vm.reboot", NULL, &rp), 204);

@@ -218,6 +218,30 @@ static void test_i8042_mouse_defaults(void **state)
 	i8042_destroy(&k);
 }
 
+static void test_i8042_mouse_moves(void **state)
+{
+	struct i8042 k;
+	struct rec r = {0};
+
+	(void)state;
+	i8042_init(&k, rec_irq, &r, rec_reset, &r);
+	/* Not enabled by the guest yet: nothing. */
+	i8042_aux_move(&k, 5, 5, 0);
+	assert_false(kbc_status(&k) & STS_OBF);
+	assert_false(i8042_aux_active(&k));
+	kbc_cmd(&k, 0xD4);
+	kbc_data(&k, 0xF4); /* enable data reporting */
+	expect_bytes(&k, (const uint8_t[]){0xFA}, 1, true);
+	assert_true(i8042_aux_active(&k));
+	/* Right 5, down 3 (PS/2's y points up), left button. */
+	i8042_aux_move(&k, 5, 3, 1);
+	expect_bytes(&k, (const uint8_t[]){0x29, 5, 0xFD}, 3, true);
+	/* A long move left is split into packets of at most 255. */
+	i8042_aux_move(&k, -300, 0, 0);
+	expect_bytes(&k, (const uint8_t[]){0x18, 0x01, 0x00, 0x18, 0xD3, 0x00}, 6, true);
+	i8042_destroy(&k);
+}
+
 static void test_i8042_irqs(void **state)
 {
 	struct i8042 k;
@@ -245,10 +269,12 @@ static void test_i8042_irqs(void **state)
 	assert_int_equal(r.level[I8042_AUX_IRQ], 1);
 	assert_int_equal(r.level[I8042_KBD_IRQ], 0);
 	kbc_read(&k);
-	assert_int_equal(r.level[I8042_AUX_IRQ], 1); /* second byte still there */
+	/* The second byte is still there: the line dropped and rose again, a new edge for it. */
+	assert_int_equal(r.level[I8042_AUX_IRQ], 1);
+	assert_int_equal(r.irq_calls[I8042_AUX_IRQ], 3);
 	kbc_read(&k);
 	assert_int_equal(r.level[I8042_AUX_IRQ], 0);
-	assert_int_equal(r.irq_calls[I8042_AUX_IRQ], 2);
+	assert_int_equal(r.irq_calls[I8042_AUX_IRQ], 4);
 	/* Keyboard interrupt off: no IRQ1 for keyboard bytes. */
 	kbc_cmd(&k, 0x60);
 	kbc_data(&k, 0x46);
@@ -650,6 +676,7 @@ int main(void)
 	    cmocka_unit_test(test_i8042_devices),
 	    cmocka_unit_test(test_i8042_mouse_defaults),
 	    cmocka_unit_test(test_i8042_irqs),
+	    cmocka_unit_test(test_i8042_mouse_moves),
 	    cmocka_unit_test(test_rtc_time),
 	    cmocka_unit_test(test_rtc_cmos),
 	    cmocka_unit_test(test_pm_status),

@@ -359,6 +359,38 @@ static void test_serial(void **state)
 	assert_err_has("--serial");
 }
 
+static void test_display(void **state)
+{
+	static const char *const bad[] = {"vnc=5900",	      "vnc=:5900",     "vnc=host:70000",
+					  "vnc=unix:",	      "vnc",	       "windows",
+					  "none,password=/p", "window,web=on", "vnc=h:1,colour=1"};
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", NULL), 0);
+	assert_int_equal(cfg.display.kind, DISPLAY_OFF);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "vnc=127.0.0.1:5900", NULL), 0);
+	assert_int_equal(cfg.display.kind, DISPLAY_VNC);
+	assert_string_equal(cfg.display.vnc_host, "127.0.0.1");
+	assert_int_equal(cfg.display.vnc_port, 5900);
+	assert_int_equal(
+	    run(&cfg, "--kernel", "/k", "--display", "vnc=[::1]:1,password=/pw,web=on", NULL), 0);
+	assert_string_equal(cfg.display.vnc_host, "[::1]");
+	assert_string_equal(cfg.display.password_file, "/pw");
+	assert_string_equal(cfg.display.web_dir, "/usr/share/novnc");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "vnc=unix:/run/v.sock", NULL), 0);
+	assert_string_equal(cfg.display.vnc_unix, "/run/v.sock");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "window", NULL), 0);
+	assert_int_equal(cfg.display.kind, DISPLAY_WINDOW);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "none", NULL), 0);
+	assert_int_equal(cfg.display.kind, DISPLAY_NONE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--display", bad[i], NULL) >= 0)
+			fail_msg("--display '%s' accepted", bad[i]);
+		assert_err_has("--display");
+	}
+}
+
 static void test_bad_words(void **state)
 {
 	struct vm_config cfg;
@@ -461,6 +493,8 @@ int main(void)
 	    cmocka_unit_test(test_cpus),	cmocka_unit_test(test_memory),
 	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_bad_words),
 	    cmocka_unit_test(test_usage),	cmocka_unit_test(test_firmware),
+	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_display),
+	    cmocka_unit_test(test_bad_words),	cmocka_unit_test(test_usage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

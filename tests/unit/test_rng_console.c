@@ -669,6 +669,91 @@ static void test_console_tty(void **state)
 	f->path[0] = 0;
 }
 
+/* ---- virtio-input (the tablet) ---- */
+
+static void input_cfg(struct fixture *f, uint8_t sel, uint8_t sub, uint8_t *size, uint8_t u[128])
+{
+	uint8_t b[2] = {sel, sub};
+
+	f->d.ops->config_write(&f->d, 0, b, 2);
+	f->d.ops->config_read(&f->d, 2, size, 1);
+	f->d.ops->config_read(&f->d, 8, u, 128);
+}
+
+static void test_input_config(void **state)
+{
+	struct fixture *f = *state;
+	char err[128] = "";
+	uint8_t size, u[128];
+
+	assert_int_equal(virtio_input_init(&f->d, err, sizeof(err)), 0);
+	f->has_dev = true;
+	assert_int_equal(f->d.ops->device_id, VIRTIO_ID_INPUT);
+	assert_int_equal(f->d.ops->num_queues, 2);
+	assert_int_equal(f->d.ops->config_size, 136);
+	input_cfg(f, 0x01, 0, &size, u); /* name */
+	assert_int_equal(size, 15);
+	assert_memory_equal(u, "Phyllome Tablet", 15);
+	input_cfg(f, 0x11, 3, &size, u); /* EV_ABS: ABS_X, ABS_Y */
+	assert_int_equal(size, 1);
+	assert_int_equal(u[0], 3);
+	input_cfg(f, 0x11, 1, &size, u); /* EV_KEY: BTN_LEFT..BTN_MIDDLE */
+	assert_int_equal(size, 0x112 / 8 + 1);
+	assert_int_equal(u[0x110 / 8], 0x07);
+	input_cfg(f, 0x12, 0, &size, u); /* ABS_X range */
+	assert_int_equal(size, 20);
+	assert_int_equal(get_le32(u + 4), VIRTIO_INPUT_ABS_MAX);
+	input_cfg(f, 0x12, 9, &size, u); /* an axis it doesn't have */
+	assert_int_equal(size, 0);
+	input_cfg(f, 0xEE, 0xEE, &size, u);
+	assert_int_equal(size, 0);
+}
+
+static void test_input_events(void **state)
+{
+	struct fixture *f = *state;
+	const struct seg ev[] = {{8, true, NULL}};
+	uint64_t g[8];
+	char err[128] = "";
+	uint32_t id, len;
+
+	assert_int_equal(virtio_input_init(&f->d, err, sizeof(err)), 0);
+	f->has_dev = true;
+	pthread_mutex_init(&f->d.lock, NULL);
+	setup_queue(f, 0);
+	setup_queue(f, 1);
+	/* Before DRIVER_OK: dropped. */
+	virtio_input_pointer(&f->d, 5, 6, 0);
+	assert_int_equal(used_idx(f, 0), 0);
+	f->d.status = VIRTIO_STATUS_DRIVER_OK;
+	for (unsigned i = 0; i < 4; i++)
+		add_chain(f, 0, ev, 1, &g[i]);
+	/* X, Y, left button down, SYN: four events, four buffers. */
+	virtio_input_pointer(&f->d, 1000, 2000, 1);
+	assert_int_equal(used_idx(f, 0), 4);
+	used_elem(f, 0, 0, &id, &len);
+	assert_int_equal(len, 8);
+	assert_memory_equal(f->mem + g[0], "\x03\0\0\0\xE8\x03\0\0", 8);
+	assert_memory_equal(f->mem + g[1], "\x03\0\x01\0\xD0\x07\0\0", 8);
+	assert_memory_equal(f->mem + g[2], "\x01\0\x10\x01\x01\0\0\0", 8);
+	assert_memory_equal(f->mem + g[3], "\0\0\0\0\0\0\0\0", 8);
+	/* No buffers: events wait, and go out when the driver adds some and kicks. */
+	virtio_input_pointer(&f->d, 99999, 0, 0); /* clamped to the axis' maximum */
+	assert_int_equal(used_idx(f, 0), 4);
+	for (unsigned i = 4; i < 8; i++)
+		add_chain(f, 0, ev, 1, &g[i]);
+	f->d.ops->queue_notify(&f->d, 0);
+	assert_int_equal(used_idx(f, 0), 8);
+	assert_int_equal(get_le32(f->mem + g[4] + 4), VIRTIO_INPUT_ABS_MAX);
+	assert_memory_equal(f->mem + g[6], "\x01\0\x10\x01\0\0\0\0", 8); /* left up */
+	/* The status queue is drained. */
+	add_chain(f, 1, ev, 1, NULL);
+	f->d.ops->queue_notify(&f->d, 1);
+	assert_int_equal(used_idx(f, 1), 1);
+	f->d.ops->reset(&f->d);
+	pthread_mutex_destroy(&f->d.lock);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -684,6 +769,8 @@ int main(void)
 	    T(test_console_socket),
 	    T(test_console_reset_keeps_input),
 	    T(test_console_tty),
+	    T(test_input_config),
+	    T(test_input_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

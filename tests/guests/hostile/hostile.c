@@ -547,6 +547,44 @@ static void garbage_ports(void)
 	}
 }
 
+static void cfg_wr32(unsigned dev, unsigned off, uint32_t v)
+{
+	outl(0xcf8, 0x80000000u | dev << 11 | off);
+	outl(0xcfc, v);
+}
+
+/* The display device (1234:1111), when there is one: garbage to every register of its MMIO BAR
+ * (EDID, VGA, DISPI, extended), and its VRAM BAR moved over RAM, to an odd address, to sizing
+ * (all ones) and back: the VMM moves its VRAM memory slot each time. Afterwards the DISPI ID
+ * register must still answer. Returns 1 (answers), 0 (does not) or -1 (no display). */
+static int attack_display(void)
+{
+	for (unsigned s = 1; s < 32; s++) {
+		uint32_t id = cfg32(s, 0), bar0, bar2;
+		const uint32_t moves[] = {0x00100000u, 0xFFFFFFF0u, 0xC1234560u, 0u};
+
+		if (id != 0x11111234u)
+			continue;
+		bar0 = cfg32(s, 0x10) & ~0xfu;
+		bar2 = cfg32(s, 0x18) & ~0xfu;
+		for (unsigned off = 0; off < 0x1000; off += 2) {
+			if (rnd() & 1)
+				wr16(bar2 + off, (uint16_t)rnd());
+			else
+				wr8(bar2 + off + (rnd() & 1), (uint8_t)rnd());
+			(void)rd16(bar2 + off);
+		}
+		for (unsigned i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+			cfg_wr32(s, 0x10, moves[i]);
+			wr32(bar0 + 0x100, rnd()); /* wherever VRAM is now, or nothing */
+		}
+		cfg_wr32(s, 0x10, bar0);
+		wr32(bar0 + 0x1000, 0x12345678u);
+		return rd16(bar2 + 0x500) == 0xB0C5 && rd32(bar0 + 0x1000) == 0x12345678u;
+	}
+	return -1;
+}
+
 void hostile_main(void);
 void hostile_main(void)
 {
@@ -563,7 +601,9 @@ void hostile_main(void)
 		memset(v, 0, sizeof(*v));
 		v->slot = s;
 		v->id = (uint16_t)(id >> 16);
-		v->q = (v->id == 0x1041 || v->id == 0x1043) ? 1 : 0;
+		/* The queue the driver fills and the device reads at once: net's and console's
+		 * transmit queues, input's status queue (its event queue waits for events). */
+		v->q = (v->id == 0x1041 || v->id == 0x1043 || v->id == 0x1052) ? 1 : 0;
 		if (!find_caps(v)) {
 			fail(v, "virtio capabilities not found");
 			continue;
@@ -582,6 +622,18 @@ void hostile_main(void)
 	puts_("PHYLLOME-HOSTILE-STEP garbage written to every BAR register and capability\n");
 	garbage_ports();
 	puts_("PHYLLOME-HOSTILE-STEP garbage written to every I/O port\n");
+	{
+		int r = attack_display();
+
+		if (r == 0) {
+			puts_("PHYLLOME-HOSTILE display: no answer after the attacks\n");
+			failures++;
+		} else if (r > 0) {
+			puts_("PHYLLOME-HOSTILE-STEP the display answers after garbage in its "
+			      "registers and "
+			      "VRAM moves\n");
+		}
+	}
 	for (unsigned i = 0; i < n; i++) {
 		int r = good_request(&devs[i]);
 

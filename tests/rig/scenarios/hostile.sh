@@ -17,7 +17,8 @@ else
 	VMM_OUT=$VMM_DIR/serial.out VMM_ERR=$VMM_DIR/stderr
 	t0=$(now_cs)
 	"$RIG_VMM" --kernel /guest/hostile.bzImage --memory size=256M --serial "file=$VMM_OUT" \
-		--disk "path=$d/disk.img" --rng --console "file=$VMM_DIR/hvc" >/dev/null 2>"$VMM_ERR" &
+		--disk "path=$d/disk.img" --rng --console "file=$VMM_DIR/hvc" --display none \
+		>/dev/null 2>"$VMM_ERR" &
 	pid=$!
 	end=$(($(now_cs) + T_BOOT * 100))
 	while kill -0 "$pid" 2>/dev/null && [ "$(now_cs)" -lt "$end" ]; do sleep 0.5; done

@@ -1,0 +1,148 @@
+#include "manager/relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct relay {
+	int serial, listen, log;
+	int clients[RELAY_MAX_CLIENTS];
+	int nclients;
+	char in[4096]; /* typed by clients, not yet taken by the VMM */
+	size_t in_len;
+	bool serial_eof;
+};
+
+static void write_log(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+static void drop_client(struct relay *r, int i)
+{
+	close(r->clients[i]);
+	r->clients[i] = r->clients[--r->nclients];
+}
+
+/* Guest output: to the log, and to each client that keeps up (a client that doesn't loses
+ * bytes rather than stalling the guest). */
+static void from_vmm(struct relay *r)
+{
+	char buf[16384];
+	ssize_t n = read(r->serial, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		r->serial_eof = true;
+		return;
+	}
+	write_log(r->log, buf, (size_t)n);
+	for (int i = r->nclients - 1; i >= 0; i--)
+		if (send(r->clients[i], buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    errno != EAGAIN)
+			drop_client(r, i);
+}
+
+static void accept_client(struct relay *r)
+{
+	int fd = accept4(r->listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	static const char full[] = "phyllome: too many consoles attached to this VM\r\n";
+
+	if (fd < 0)
+		return;
+	if (r->nclients == RELAY_MAX_CLIENTS) {
+		if (send(fd, full, sizeof(full) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			(void)0; /* closing anyway */
+		close(fd);
+		return;
+	}
+	r->clients[r->nclients++] = fd;
+}
+
+static void from_client(struct relay *r, int i)
+{
+	ssize_t n = read(r->clients[i], r->in + r->in_len, sizeof(r->in) - r->in_len);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		drop_client(r, i);
+		return;
+	}
+	r->in_len += (size_t)n;
+}
+
+static void to_vmm(struct relay *r)
+{
+	ssize_t w = send(r->serial, r->in, r->in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (w < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			r->in_len = 0; /* the VMM is going away */
+		return;
+	}
+	memmove(r->in, r->in + w, r->in_len - (size_t)w);
+	r->in_len -= (size_t)w;
+}
+
+void relay_run(int serial_fd, int listen_fd, int log_fd, pid_t vmm, int *status)
+{
+	struct relay r = {.serial = serial_fd, .listen = listen_fd, .log = log_fd};
+	int pidfd = (int)syscall(SYS_pidfd_open, vmm, 0);
+	bool exited = false;
+
+	fcntl(serial_fd, F_SETFL, fcntl(serial_fd, F_GETFL) | O_NONBLOCK);
+	while (!r.serial_eof) {
+		struct pollfd p[3 + RELAY_MAX_CLIENTS];
+		int n = 0, nc = r.nclients;
+
+		p[n++] =
+		    (struct pollfd){.fd = r.serial, .events = POLLIN | (r.in_len ? POLLOUT : 0)};
+		p[n++] = (struct pollfd){.fd = r.listen, .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = exited ? -1 : pidfd, .events = POLLIN};
+		for (int i = 0; i < nc; i++)
+			p[n++] = (struct pollfd){.fd = r.clients[i],
+						 .events = r.in_len < sizeof(r.in) ? POLLIN : 0};
+		/* Without a pidfd (old kernels), look at the child once a second. */
+		if (poll(p, (nfds_t)n, pidfd < 0 ? 1000 : -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+			from_vmm(&r);
+		if (p[0].revents & POLLOUT)
+			to_vmm(&r);
+		if (p[1].revents & POLLIN)
+			accept_client(&r);
+		/* Clients in reverse, as dropping one moves the last into its slot. */
+		for (int i = nc - 1; i >= 0; i--)
+			if (p[3 + i].revents & (POLLIN | POLLHUP | POLLERR))
+				from_client(&r, i);
+		if (!exited && (pidfd < 0 || (p[2].revents & POLLIN)) &&
+		    waitpid(vmm, status, WNOHANG) == vmm) {
+			exited = true;
+			/* Its end of the pair is closed now: read what is left, then EOF. */
+			fcntl(serial_fd, F_SETFL, fcntl(serial_fd, F_GETFL) & ~O_NONBLOCK);
+		}
+	}
+	if (!exited)
+		waitpid(vmm, status, 0);
+	while (r.nclients)
+		drop_client(&r, r.nclients - 1);
+	if (pidfd >= 0)
+		close(pidfd);
+}

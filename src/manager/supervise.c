@@ -1,0 +1,614 @@
+#include "manager/supervise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "manager/http.h"
+#include "manager/relay.h"
+
+int sup_find_vmm(char *out, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("PHYLLOME_VMM"), *path = getenv("PATH");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		char abs[PATH_MAX];
+
+		/* Absolute: the supervisor runs from / */
+		if (access(env, X_OK) == 0 && realpath(env, abs) &&
+		    snprintf(out, len, "%s", abs) < (int)len)
+			return 0;
+		snprintf(err, errlen, "PHYLLOME_VMM=%s is not an executable", env);
+		return -ENOENT;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash && (size_t)(slash - self) + 14 < len) {
+			snprintf(out, len, "%.*s/phyllome-vmm", (int)(slash - self), self);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	while (path && *path) {
+		const char *colon = strchr(path, ':');
+		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
+
+		if (dl && snprintf(out, len, "%.*s/phyllome-vmm", (int)dl, path) < (int)len &&
+		    access(out, X_OK) == 0)
+			return 0;
+		path = colon ? colon + 1 : NULL;
+	}
+	snprintf(err, errlen,
+		 "cannot find phyllome-vmm (not next to phyllome, not on PATH; set PHYLLOME_VMM)");
+	return -ENOENT;
+}
+
+/* A growable argv. */
+struct argv_b {
+	char **v;
+	size_t n, cap;
+	bool failed;
+};
+
+static void add(struct argv_b *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv_b *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (b->failed)
+		return;
+	if (b->n + 2 > b->cap) {
+		char **nv = realloc(b->v, (b->cap = b->cap * 2 + 16) * sizeof(*nv));
+
+		if (!nv) {
+			b->failed = true;
+			return;
+		}
+		b->v = nv;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s) {
+		b->failed = true;
+		return;
+	}
+	b->v[b->n++] = s;
+	b->v[b->n] = NULL;
+}
+
+static char **finish(struct argv_b *b)
+{
+	if (b->failed) {
+		for (size_t i = 0; i < b->n; i++)
+			free(b->v[i]);
+		free(b->v);
+		return NULL;
+	}
+	return b->v;
+}
+
+void sup_free_argv(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
+{
+	const struct vm_def *d = &e->def;
+	struct argv_b b = {0};
+
+	add(&b, "%s", vmm);
+	if (d->kernel[0]) {
+		add(&b, "--kernel");
+		add(&b, "%s", d->kernel);
+		if (d->initramfs[0]) {
+			add(&b, "--initramfs");
+			add(&b, "%s", d->initramfs);
+		}
+		add(&b, "--cmdline");
+		add(&b, "%s", d->cmdline_set ? d->cmdline : "console=ttyS0");
+	} else {
+		add(&b, "--firmware");
+		add(&b, "%s", d->firmware);
+	}
+	add(&b, "--cpus");
+	add(&b, "boot=%u", d->cpus);
+	add(&b, "--memory");
+	add(&b, "size=%lluM", (unsigned long long)(d->memory >> 20));
+	/* The serial line is the VMM's stdin/stdout, a socket pair to the supervisor. */
+	add(&b, "--serial");
+	add(&b, "tty");
+	add(&b, "--api-socket");
+	add(&b, "%s/api.sock", e->dir);
+	for (unsigned i = 0; i < d->ndisks; i++) {
+		add(&b, "--disk");
+		add(&b, "path=%s%s", d->disks[i].path, d->disks[i].readonly ? ",readonly=on" : "");
+	}
+	if (d->cdrom[0]) {
+		add(&b, "--disk");
+		add(&b, "path=%s,readonly=on", d->cdrom);
+	}
+	if (d->cloud_init[0]) {
+		add(&b, "--disk");
+		add(&b, "path=%s/seed.img,readonly=on,serial=cidata", e->dir);
+	}
+	if (d->net == VMDEF_NET_USER) {
+		add(&b, "--net");
+		add(&b, "passt=%s/passt.sock", e->dir);
+	} else if (d->net == VMDEF_NET_TAP) {
+		add(&b, "--net");
+		add(&b, "tap=%s", d->tap);
+	}
+	if (d->display[0]) {
+		add(&b, "--display");
+		add(&b, "%s", d->display);
+	}
+	add(&b, "--rng");
+	return finish(&b);
+}
+
+char **sup_passt_argv(const struct vm_entry *e, const char *passt)
+{
+	const struct vm_def *d = &e->def;
+	struct argv_b b = {0};
+
+	add(&b, "%s", passt);
+	add(&b, "--foreground");
+	add(&b, "--quiet");
+	add(&b, "--socket");
+	add(&b, "%s/passt.sock", e->dir);
+	/* As root, passt would switch to nobody, who cannot create its socket in the VM's
+	 * folder (0700): it keeps our user (its own namespaces and seccomp filter still apply). */
+	if (geteuid() == 0) {
+		add(&b, "--runas");
+		add(&b, "0:0");
+	}
+	for (unsigned i = 0; i < d->nports; i++) {
+		add(&b, d->ports[i].udp ? "-u" : "-t");
+		add(&b, "%u:%u", d->ports[i].host, d->ports[i].guest);
+	}
+	return finish(&b);
+}
+
+/* What the supervisor tells the starting `phyllome` through a pipe. */
+struct ready_msg {
+	int rc;
+	pid_t sup, vmm, passt;
+	char err[400];
+};
+
+static void send_ready(int fd, const struct ready_msg *m)
+{
+	ssize_t w;
+
+	do
+		w = write(fd, m, sizeof(*m));
+	while (w < 0 && errno == EINTR);
+	close(fd);
+}
+
+static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	if (in_fd >= 0)
+		dup2(in_fd, 0);
+	if (out_fd >= 0)
+		dup2(out_fd, 1);
+	if (err_fd >= 0)
+		dup2(err_fd, 2);
+	syscall(SYS_close_range, 3u, ~0u, 0u);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	execv(argv[0], argv);
+	dprintf(2, "phyllome: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, rc = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
+		rc = -errno;
+	umask(old);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static char *find_passt(void)
+{
+	const char *env = getenv("PHYLLOME_PASST"), *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (env && *env)
+		return realpath(env, NULL);
+	while (path && *path) {
+		const char *colon = strchr(path, ':');
+		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
+
+		snprintf(buf, sizeof(buf), "%.*s/passt", (int)dl, path);
+		if (dl && access(buf, X_OK) == 0)
+			return realpath(buf, NULL);
+		path = colon ? colon + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* Starts passt and waits (10 s at most) for its socket. */
+static int start_passt(const struct vm_entry *e, int log_fd, pid_t *pid, char *err, size_t errlen)
+{
+	char sock[VMDEF_PATH + 16], *passt = find_passt();
+	char **argv;
+
+	if (!passt) {
+		snprintf(err, errlen,
+			 "--net user needs passt (Debian package passt; or set "
+			 "PHYLLOME_PASST)");
+		return -ENOENT;
+	}
+	argv = sup_passt_argv(e, passt);
+	free(passt);
+	if (!argv)
+		return -ENOMEM;
+	snprintf(sock, sizeof(sock), "%s/passt.sock", e->dir);
+	unlink(sock);
+	*pid = spawn(argv, -1, log_fd, log_fd);
+	sup_free_argv(argv);
+	if (*pid < 0)
+		return -errno;
+	for (int i = 0; i < 200; i++) {
+		struct stat st;
+		int status;
+
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		if (waitpid(*pid, &status, WNOHANG) == *pid) {
+			snprintf(err, errlen, "passt ended at once (status %d): see %.200s/vmm.log",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1, e->dir);
+			*pid = 0;
+			return -EIO;
+		}
+		usleep(50000);
+	}
+	snprintf(err, errlen, "passt did not create its socket within 10 s");
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+	return -ETIMEDOUT;
+}
+
+static void stop_passt(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 40; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* The VMM has ended: writes its exit status into state.json (if the VM is still ours). */
+static void record_exit(const struct vm_entry *e, pid_t vmm, int status)
+{
+	struct store store, *s = &store;
+	struct vm_entry cur;
+	char err[256];
+	static const char *const files[] = {"api.sock", "console.sock", "passt.sock"};
+
+	if (store_open(s, err, sizeof(err)) < 0)
+		return;
+	if (store_lock(s, true) < 0) {
+		store_close(s);
+		return;
+	}
+	if (store_load(s, e->def.id, &cur, err, sizeof(err)) == 0 && cur.st.vmm_pid == vmm) {
+		strcpy(cur.st.status, "exited");
+		cur.st.has_exit = true;
+		cur.st.exit_code = WIFEXITED(status)	 ? WEXITSTATUS(status)
+				   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+							 : -1;
+		cur.st.finished = time(NULL);
+		cur.st.vmm_pid = cur.st.sup_pid = cur.st.passt_pid = 0;
+		cur.st.vmm_start = cur.st.sup_start = 0;
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char path[VMDEF_PATH + 32];
+
+			snprintf(path, sizeof(path), "%s/%s", cur.dir, files[i]);
+			unlink(path);
+		}
+		store_save_state(&cur);
+		if (cur.def.auto_remove) {
+			/* For an attached `phyllome run --rm`, which waits for the status. */
+			char code[16], vms[VMDEF_PATH + 8], path[64];
+
+			snprintf(path, sizeof(path), ".exit-%s", cur.def.id);
+			snprintf(code, sizeof(code), "%d\n", cur.st.exit_code);
+			if (snprintf(vms, sizeof(vms), "%s/vms", s->root) < (int)sizeof(vms))
+				store_write_file(vms, path, code);
+			store_remove(s, &cur);
+		}
+	}
+	store_unlock(s);
+	store_close(s);
+}
+
+/* The supervisor: never returns. */
+static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
+{
+	struct ready_msg m = {.sup = getpid()};
+	char path[VMDEF_PATH + 32];
+	int log_fd, serial_log, listen_fd = -1, sv[2] = {-1, -1}, status = 0;
+	char **argv = NULL;
+	pid_t passt = 0, vm;
+
+	prctl(PR_SET_NAME, "phyllome-sup");
+	if (chdir("/") < 0) /* not keep the caller's folder busy */
+		_exit(1);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	snprintf(path, sizeof(path), "%s/vmm.log", e->dir);
+	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	snprintf(path, sizeof(path), "%s/serial.log", e->dir);
+	serial_log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (log_fd < 0 || serial_log < 0) {
+		m.rc = -errno;
+		snprintf(m.err, sizeof(m.err), "cannot open the logs in %.200s: %s", e->dir,
+			 strerror(errno));
+		goto fail;
+	}
+	{
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		dup2(null, 0);
+		dup2(log_fd, 1);
+		dup2(log_fd, 2);
+		close(null);
+	}
+	dprintf(log_fd, "phyllome: starting VM %s (%s)\n", e->def.name, e->def.id);
+	if (e->def.net == VMDEF_NET_USER) {
+		m.rc = start_passt(e, log_fd, &passt, m.err, sizeof(m.err));
+		if (m.rc < 0)
+			goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/console.sock", e->dir);
+	listen_fd = listen_unix(path);
+	if (listen_fd < 0) {
+		m.rc = listen_fd;
+		snprintf(m.err, sizeof(m.err), "cannot listen on %s: %s", path, strerror(-m.rc));
+		goto fail;
+	}
+	argv = sup_vmm_argv(e, vmm);
+	if (!argv || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		m.rc = -ENOMEM;
+		snprintf(m.err, sizeof(m.err), "out of memory or sockets");
+		goto fail;
+	}
+	vm = spawn(argv, sv[1], sv[1], log_fd);
+	sup_free_argv(argv);
+	close(sv[1]);
+	if (vm < 0) {
+		m.rc = -errno;
+		snprintf(m.err, sizeof(m.err), "fork: %s", strerror(errno));
+		goto fail;
+	}
+	m.vmm = vm;
+	m.passt = passt;
+	send_ready(ready_fd, &m);
+	relay_run(sv[0], listen_fd, serial_log, vm, &status);
+	close(listen_fd);
+	close(sv[0]);
+	stop_passt(passt);
+	dprintf(log_fd, "phyllome: VM %s ended (%s %d)\n", e->def.name,
+		WIFSIGNALED(status) ? "signal" : "status",
+		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	record_exit(e, vm, status);
+	_exit(0);
+fail:
+	stop_passt(passt);
+	send_ready(ready_fd, &m);
+	_exit(1);
+}
+
+static int read_ready(int fd, struct ready_msg *m)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	size_t got = 0;
+
+	while (got < sizeof(*m)) {
+		ssize_t r;
+
+		if (poll(&p, 1, 30000) <= 0)
+			return -ETIMEDOUT;
+		r = read(fd, (char *)m + got, sizeof(*m) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EPIPE;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+int sup_start(struct store *s, struct vm_entry *e, char *err, size_t errlen)
+{
+	char vmm[PATH_MAX];
+	struct ready_msg m = {0};
+	int p[2], rc;
+	pid_t mid;
+
+	rc = sup_find_vmm(vmm, sizeof(vmm), err, errlen);
+	if (rc < 0)
+		return rc;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	fflush(NULL);
+	mid = fork();
+	if (mid == 0) {
+		/* Twice, so that the supervisor is nobody's child but init's (or a subreaper's),
+		 * in a session of its own: it outlives this command and its terminal. */
+		close(p[0]);
+		store_close(s); /* our fd only: the lock stays with the parent */
+		setsid();
+		if (fork() == 0)
+			supervise(e, vmm, p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	if (mid < 0) {
+		close(p[0]);
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	waitpid(mid, NULL, 0);
+	rc = read_ready(p[0], &m);
+	close(p[0]);
+	if (rc < 0) {
+		snprintf(err, errlen, "the VM's supervisor did not start (%s)", strerror(-rc));
+		return rc;
+	}
+	if (m.rc < 0) {
+		snprintf(err, errlen, "%s", m.err);
+		return m.rc;
+	}
+	strcpy(e->st.status, "running");
+	e->st.sup_pid = m.sup;
+	e->st.vmm_pid = m.vmm;
+	e->st.passt_pid = m.passt;
+	e->st.sup_start = mgr_proc_start(m.sup);
+	e->st.vmm_start = mgr_proc_start(m.vmm);
+	e->st.started = time(NULL);
+	e->st.finished = 0;
+	e->st.has_exit = false;
+	e->st.exit_code = -1;
+	rc = store_save_state(e);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot write %s/state.json: %s", e->dir, strerror(-rc));
+	return rc;
+}
+
+/* The last non-empty line of the VM's vmm.log (the VMM's one-line error). */
+static void last_log_line(const char *dir, char *out, size_t len)
+{
+	char path[VMDEF_PATH + 16], *data, *line;
+	size_t n;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "%s/vmm.log", dir);
+	if (store_read_file(path, &data, &n) < 0)
+		return;
+	while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+		data[--n] = 0;
+	/* Skip our own "VM ... ended" line. */
+	for (int k = 0; k < 2 && n; k++) {
+		const char *end = data + n;
+
+		line = memrchr(data, '\n', n);
+		line = line ? line + 1 : data;
+		if (k == 0 && !strncmp(line, "phyllome: VM ", 13)) {
+			n = (size_t)(line - data);
+			while (n && data[n - 1] == '\n')
+				data[--n] = 0;
+			continue;
+		}
+		snprintf(out, len, "%.*s", (int)(end - line), line);
+		break;
+	}
+	free(data);
+}
+
+int sup_wait_ready(struct store *s, struct vm_entry *e, int timeout_ms, char *err, size_t errlen)
+{
+	char sock[VMDEF_PATH + 16], why[256], line[300];
+	struct timespec t0, t;
+
+	snprintf(sock, sizeof(sock), "%s/api.sock", e->dir);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct http_response r;
+		struct vm_entry cur;
+		long ms;
+
+		if (http_request(sock, "GET", "/api/v1/vmm.ping", NULL, 1000, &r, why,
+				 sizeof(why)) == 0) {
+			int st = r.status;
+
+			http_response_free(&r);
+			if (st == 200)
+				return 0;
+		}
+		if (store_load(s, e->def.id, &cur, why, sizeof(why)) < 0 ||
+		    strcmp(cur.st.status, "running") ||
+		    !mgr_proc_alive(cur.st.vmm_pid, cur.st.vmm_start)) {
+			/* Give the supervisor a moment to record the status. */
+			for (int i = 0;
+			     i < 20 && store_load(s, e->def.id, &cur, why, sizeof(why)) == 0 &&
+			     !strcmp(cur.st.status, "running");
+			     i++)
+				usleep(100000);
+			last_log_line(e->dir, line, sizeof(line));
+			if (cur.st.has_exit)
+				snprintf(err, errlen, "the VMM exited with status %d: %s",
+					 cur.st.exit_code, line);
+			else
+				snprintf(err, errlen, "the VMM is gone: %s", line);
+			return -ECHILD;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > timeout_ms) {
+			snprintf(err, errlen, "the VMM did not answer on %s within %d s", sock,
+				 timeout_ms / 1000);
+			return -ETIMEDOUT;
+		}
+		usleep(100000);
+	}
+}

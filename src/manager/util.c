@@ -1,0 +1,239 @@
+#include "manager/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/opts.h"
+
+bool mgr_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > MGR_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+bool mgr_hex_ref(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= MGR_ID_LEN && strspn(s, "0123456789abcdef") == n;
+}
+
+int mgr_new_id(char out[MGR_ID_LEN + 1])
+{
+	uint8_t b[MGR_ID_LEN / 2];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+void mgr_auto_name(const char *id, unsigned attempt, char *out, size_t len)
+{
+	static const char *const adj[] = {
+	    "brave", "calm",  "eager", "fond",	 "gentle", "happy", "keen",  "lively",
+	    "merry", "noble", "proud", "quiet",	 "rapid",  "sunny", "tidy",  "vivid",
+	    "witty", "zesty", "bold",  "clever", "daring", "fresh", "jolly", "lucky",
+	};
+	static const char *const plant[] = {
+	    "fern",  "moss",   "oak",	 "birch",  "maple", "cedar",  "ivy",	"lotus",
+	    "tulip", "orchid", "clover", "willow", "aspen", "laurel", "sorrel", "thyme",
+	    "basil", "mint",   "sage",	 "hazel",  "rowan", "alder",  "poppy",	"iris",
+	};
+	unsigned long v = strtoul(id + MGR_ID_LEN - 6, NULL, 16);
+	const char *a = adj[(v >> 8) % (sizeof(adj) / sizeof(adj[0]))];
+	const char *p = plant[v % (sizeof(plant) / sizeof(plant[0]))];
+
+	if (attempt == 0)
+		snprintf(out, len, "%s_%s", a, p);
+	else
+		snprintf(out, len, "%s_%s%u", a, p, attempt + 1);
+}
+
+int mgr_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int rc = opts_parse_size(s, &v);
+
+	if (rc < 0)
+		return rc;
+	if (v == 0 || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int mgr_parse_memory(const char *s, uint64_t *out, char *err, size_t errlen)
+{
+	uint64_t v;
+	int rc = mgr_parse_size(s, UINT64_MAX, &v);
+
+	if (rc == -EINVAL) {
+		snprintf(err, errlen, "invalid memory size \"%s\" (e.g. 512M, 4G)", s);
+		return rc;
+	}
+	if (rc < 0 || v < MGR_MIN_MEM || v > MGR_MAX_MEM) {
+		snprintf(err, errlen, "memory size \"%s\" is out of range (32M to 1T)", s);
+		return -ERANGE;
+	}
+	if (v & ((1u << 20) - 1)) {
+		snprintf(err, errlen, "memory size \"%s\" is not a whole number of MiB", s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int mgr_parse_cpus(const char *s, unsigned *out, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (opts_parse_u64(s, UINT64_MAX, &v) < 0 || v < 1 || v > MGR_MAX_CPUS) {
+		snprintf(err, errlen, "invalid CPU count \"%s\" (1 to %d)", s, MGR_MAX_CPUS);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_port_num(const char *s, size_t n, uint16_t *out)
+{
+	char buf[8];
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	if (opts_parse_u64(buf, 65535, &v) < 0 || v == 0)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int mgr_parse_port(const char *s, struct port_map *p, char *err, size_t errlen)
+{
+	const char *slash = strchr(s, '/');
+	const char *colon = strchr(s, ':');
+	size_t end = slash ? (size_t)(slash - s) : strlen(s);
+
+	memset(p, 0, sizeof(*p));
+	if (slash && strcmp(slash, "/tcp") && strcmp(slash, "/udp"))
+		goto bad;
+	p->udp = slash && !strcmp(slash, "/udp");
+	if (colon && colon < s + end) {
+		if (parse_port_num(s, (size_t)(colon - s), &p->host) < 0 ||
+		    parse_port_num(colon + 1, end - (size_t)(colon - s) - 1, &p->guest) < 0)
+			goto bad;
+	} else {
+		if (parse_port_num(s, end, &p->host) < 0)
+			goto bad;
+		p->guest = p->host;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "invalid port forward \"%s\" (HOST:GUEST or PORT, 1 to 65535, optional /tcp "
+		 "or /udp)",
+		 s);
+	return -EINVAL;
+}
+
+void mgr_human_duration(int64_t secs, char *out, size_t len)
+{
+	if (secs < 1)
+		snprintf(out, len, "Less than a second");
+	else if (secs == 1)
+		snprintf(out, len, "1 second");
+	else if (secs < 60)
+		snprintf(out, len, "%" PRId64 " seconds", secs);
+	else if (secs < 120)
+		snprintf(out, len, "About a minute");
+	else if (secs < 3600)
+		snprintf(out, len, "%" PRId64 " minutes", secs / 60);
+	else if (secs < 7200)
+		snprintf(out, len, "About an hour");
+	else if (secs < 48 * 3600)
+		snprintf(out, len, "%" PRId64 " hours", secs / 3600);
+	else
+		snprintf(out, len, "%" PRId64 " days", secs / 86400);
+}
+
+void mgr_human_size(uint64_t bytes, char *out, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	unsigned u = 0;
+	uint64_t whole = bytes, rem = 0;
+
+	while (whole >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		rem = whole % 1024;
+		whole /= 1024;
+		u++;
+	}
+	if (rem)
+		snprintf(out, len, "%" PRIu64 ".%" PRIu64 "%s", whole, rem * 10 / 1024, unit[u]);
+	else
+		snprintf(out, len, "%" PRIu64 "%s", whole, unit[u]);
+}
+
+unsigned long long mgr_proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+	char *p;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* The command name may hold spaces and ')': fields count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	p += 2;
+	/* p is at field 3 (state); a zombie has exited. Field 22 is the start time. */
+	if (*p == 'Z' || *p == 'X')
+		return 0;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || sscanf(p, "%llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+bool mgr_proc_alive(pid_t pid, unsigned long long start)
+{
+	unsigned long long now = mgr_proc_start(pid);
+
+	return now != 0 && (start == 0 || now == start);
+}

@@ -1,0 +1,68 @@
+/* A VM as the manager knows it: its definition (config.json, what the user asked for) and
+ * its run state (state.json), each to and from JSON. Pure: no files, no processes. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "manager/util.h"
+
+#define VMDEF_MAX_DISKS 8
+#define VMDEF_MAX_PORTS 16
+#define VMDEF_PATH	1024
+
+enum vmdef_net { VMDEF_NET_NONE, VMDEF_NET_USER, VMDEF_NET_TAP };
+
+struct vmdef_disk {
+	char path[VMDEF_PATH]; /* absolute; for a disk made from SIZE, the image in the VM's folder
+				*/
+	uint64_t size;	       /* from --disk SIZE: the image is made at create time; 0: a file */
+	bool readonly;
+	bool owned; /* made by phyllome: removed with the VM */
+};
+
+struct vm_def {
+	char id[MGR_ID_LEN + 1];
+	char name[MGR_NAME_MAX + 1];
+	unsigned cpus;
+	uint64_t memory;
+	char kernel[VMDEF_PATH], initramfs[VMDEF_PATH], firmware[VMDEF_PATH];
+	char cmdline[4096];
+	bool cmdline_set;
+	char display[256];
+	char cdrom[VMDEF_PATH];
+	char cloud_init[VMDEF_PATH]; /* user-data given with --cloud-init (its copy is in the seed)
+				      */
+	struct vmdef_disk disks[VMDEF_MAX_DISKS];
+	unsigned ndisks;
+	enum vmdef_net net;
+	char tap[16];
+	struct port_map ports[VMDEF_MAX_PORTS];
+	unsigned nports;
+	bool auto_remove; /* --rm */
+	int64_t created;  /* seconds since the epoch */
+};
+
+/* The run state. status: "created", "running" or "exited" as last written; whether the
+ * processes still live is checked by the reader (store.c). */
+struct vm_state {
+	char status[16];
+	pid_t sup_pid, vmm_pid, passt_pid;
+	unsigned long long sup_start, vmm_start; /* /proc start times (pid reuse) */
+	int64_t started, finished;
+	int exit_code; /* -1: unknown (the supervisor died with the VMM) */
+	bool has_exit;
+	unsigned restarts;
+};
+
+void vmdef_init(struct vm_def *d);
+/* JSON text (malloc'd, NULL on allocation failure). */
+char *vmdef_dump(const struct vm_def *d);
+/* Fills d from JSON; refuses what a dump never holds (bad names, sizes out of range,
+ * unknown net kinds, too many disks). 0 or -EINVAL with a reason in err. */
+int vmdef_load(struct vm_def *d, const char *json, size_t len, char *err, size_t errlen);
+
+void vmstate_init(struct vm_state *s);
+char *vmstate_dump(const struct vm_state *s);
+int vmstate_load(struct vm_state *s, const char *json, size_t len, char *err, size_t errlen);

@@ -1,0 +1,86 @@
+/* The display: the screen as the front ends see it. A thread of its own reads the device's VRAM
+ * up to 30 times a second (less when the screen is still or nobody watches), converts only what the
+ * guest changed (KVM's dirty log of the VRAM slot, then a row compare) into a shadow XRGB8888
+ * frame, and passes the changed rectangles to the VNC server, whose event loop runs on the same
+ * thread. Keys and pointer events go back to the guest's PS/2 keyboard. It lives across guest
+ * reboots: each VM attaches and detaches. */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/bochs_display.h"
+#include "devices/i8042.h"
+#include "virtio/virtio_dev.h"
+#include "vmm/config.h"
+
+#define DISPLAY_HZ 30
+
+/* What a running VM gives the display. */
+struct display_src {
+	struct bochs_display *dev;
+	struct i8042 *kbd;
+	struct virtio_dev *tablet; /* or NULL */
+	/* Fetches and clears the VRAM's dirty-page bitmap (one bit per 4 KiB page); a negative
+	 * return means "unknown: treat everything as dirty". Optional. */
+	int (*get_dirty)(void *opaque, uint64_t *bitmap, size_t bytes);
+	void *opaque;
+};
+
+struct display_stats {
+	uint64_t refreshes, frames_changed, rows_converted, rects;
+};
+
+struct vnc;
+struct window;
+
+struct display_rect {
+	unsigned x, y, w, h;
+};
+
+struct display {
+	pthread_mutex_t lock; /* src, the shadow frame, stats */
+	const struct display_config *cfg;
+	struct display_src src;
+	bool attached;
+	uint32_t *fb; /* shadow frame, 0x00RRGGBB per pixel */
+	unsigned width, height;
+	uint32_t gen;
+	bool full; /* next refresh converts everything */
+	uint64_t dirty[BOCHS_VRAM_SIZE / 4096 / 64];
+	struct display_stats stats;
+	struct vnc *vnc;
+	struct window *window;
+	struct display_rect win_dirty; /* changed since the window last looked (w 0: nothing) */
+	int stop_fd;
+	unsigned ptr_x, ptr_y; /* the last pointer position, for the PS/2 mouse's relative moves */
+	bool kick;	       /* input arrived: refresh soon (the screen will likely change) */
+	pthread_t thread;
+	bool started;
+	enum seccomp_mode seccomp;
+};
+
+/* Starts the display thread and the front ends cfg asks for. Returns 0, or -errno with one
+ * line in err. */
+int display_start(struct display *d, const struct display_config *cfg, enum seccomp_mode seccomp,
+		  char *err, size_t errlen);
+void display_stop(struct display *d);
+void display_attach(struct display *d, const struct display_src *src);
+void display_detach(struct display *d);
+
+/* One refresh now (the thread calls it; tests too). Calls mark for each changed rectangle
+ * (x, y, w, h), outside the lock. */
+void display_refresh(struct display *d,
+		     void (*mark)(void *opaque, unsigned x, unsigned y, unsigned w, unsigned h),
+		     void *opaque);
+
+/* The pointer at (x, y) of the screen with VNC's button mask: to the tablet once the guest drives
+ * it, else to the PS/2 mouse as the move since the last position. */
+void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons);
+/* A key from a front end (an X11 keysym), to the guest's keyboard. */
+void display_key(struct display *d, uint32_t keysym, bool down);
+
+enum display_image { DISPLAY_PNG, DISPLAY_PPM };
+/* The current screen as a PNG or a binary PPM (malloc'd into *out). 0 or -errno. */
+int display_screenshot(struct display *d, enum display_image fmt, uint8_t **out, size_t *len);

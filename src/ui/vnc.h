@@ -1,0 +1,22 @@
+/* The VNC server (libvncserver, RFB 3.8 with WebSocket on the same port, so noVNC connects
+ * directly), run by the display thread: vnc_poll serves clients, vnc_mark queues changed areas. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/config.h"
+
+struct vnc;
+struct display;
+
+/* Listens where cfg says (TCP HOST:PORT or a Unix socket made with mode 0600) over the frame fb
+ * (0x00RRGGBB, w x h). Returns 0 or -errno with one line in err. */
+int vnc_start(struct vnc **out, const struct display_config *cfg, struct display *d, uint32_t *fb,
+	      unsigned w, unsigned h, char *err, size_t errlen);
+/* Accepts new clients and serves the others for up to usec microseconds (returns early when
+ * stop_fd becomes readable). */
+void vnc_poll(struct vnc *v, long usec, int stop_fd);
+void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h);
+void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h);
+unsigned vnc_clients(struct vnc *v);
+void vnc_stop(struct vnc *v);

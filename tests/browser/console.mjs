@@ -1,0 +1,56 @@
+// The browser console in real headless Chromium (Debian's), driven by playwright-core: the page
+// served on the VNC port of tests/tools/fakevm shows the screen (noVNC's canvas has fakevm's four
+// quadrants), and keys typed into the page reach the PS/2 keyboard as their scancodes.
+//   node console.mjs FAKEVM HOST:PORT NOVNC-DIR CHROMIUM
+import { spawn } from 'node:child_process';
+import { chromium } from 'playwright-core';
+
+const [fakevmPath, addr, novnc, chromePath] = process.argv.slice(2);
+const fail = (msg) => { console.log(`not ok - ${msg}`); process.exitCode = 1; };
+const vm = spawn(fakevmPath, [addr, novnc], { stdio: ['pipe', 'pipe', 'inherit'] });
+let out = '';
+vm.stdout.on('data', (d) => { out += d.toString(); });
+const until = async (cond, ms, what) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { if (await cond()) return true; await new Promise((r) => setTimeout(r, 100)); }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+let browser;
+try {
+  await until(() => out.includes('READY'), 10000, 'fakevm');
+  browser = await chromium.launch({ executablePath: chromePath, headless: true,
+                                    args: ['--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+  await page.goto(`http://${addr}/`);
+  await until(async () => (await page.textContent('#status')) === 'connected', 20000, 'noVNC to connect');
+  console.log('ok 1 - the page connects (noVNC over WebSocket on the VNC port)');
+  // noVNC draws into its canvas at the screen's size (scaled by CSS): read its pixels.
+  const px = async (x, y) => page.evaluate(([x, y]) => {
+    const c = document.querySelector('#screen canvas');
+    return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3));
+  }, [x, y]);
+  const want = [[10, 10, [255, 0, 0]], [630, 10, [0, 255, 0]], [10, 390, [0, 0, 255]], [630, 390, [128, 64, 32]]];
+  await until(async () => JSON.stringify(await px(10, 10)) === '[255,0,0]', 10000, 'the first frame');
+  let good = true;
+  for (const [x, y, rgb] of want) {
+    const got = await px(x, y);
+    if (JSON.stringify(got) !== JSON.stringify(rgb)) { fail(`pixel (${x},${y}) is ${got}, expected ${rgb}`); good = false; }
+  }
+  if (good) console.log('ok 2 - the canvas shows the screen (four quadrants, pixel for pixel)');
+  await page.click('#screen canvas');
+  await page.keyboard.type('ls');
+  await page.keyboard.press('Enter');
+  // l: 0x26/0xa6, s: 0x1f/0x9f, Enter: 0x1c/0x9c (set 1, make then break)
+  const expect = ['26', 'a6', '1f', '9f', '1c', '9c'];
+  await until(() => expect.every((b) => out.includes(`KBD ${b}`)), 10000, `scancodes ${expect}`);
+  const got = out.split('\n').filter((l) => l.startsWith('KBD ')).map((l) => l.slice(4));
+  if (got.join(' ') !== expect.join(' ')) fail(`scancodes ${got.join(' ')}, expected ${expect.join(' ')}`);
+  else console.log(`ok 3 - keys typed in the page reach the PS/2 keyboard (${got.join(' ')})`);
+} catch (e) {
+  fail(e.message);
+} finally {
+  if (browser) await browser.close();
+  vm.stdin.end();
+  console.log('1..3');
+}

@@ -1,0 +1,140 @@
+#!/bin/bash
+# The phyllome CLI end to end on the host, with tests/manager/fake-vmm.py standing in for
+# phyllome-vmm (no KVM needed): exit statuses and messages, bad input changing nothing, eight
+# concurrent creates of one name (exactly one wins), run -d/ps/logs/console (detach key),
+# pause/resume, stop by the power button and by force, kill, rm, run attached returning the
+# VM's status, --rm, a VM whose supervisor and VMM were killed. TAP output.
+#   cli-test.sh PHYLLOME FAKE_VMM
+set -u
+PH=$1
+export PHYLLOME_VMM=$2
+export PHYLLOME_STATE
+PHYLLOME_STATE=$(mktemp -d /tmp/phyllome-cli.XXXXXX)
+trap 'for p in $(cat "$PHYLLOME_STATE"/vms/*/state.json 2>/dev/null | sed -n "s/.*\"\(vmm\|supervisor\)_pid\": \([0-9]*\).*/\2/p"); do [ "$p" != 0 ] && kill -9 "$p" 2>/dev/null; done; rm -rf "$PHYLLOME_STATE"' EXIT
+K=/bin/true # the kernel only has to exist
+N=0 FAILED=0
+
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+nok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+# ph ARGS: runs phyllome; RC, OUT, ERR
+ph() { OUT=$("$PH" "$@" 2>/tmp/ph-err.$$); RC=$?; ERR=$(cat /tmp/ph-err.$$); rm -f /tmp/ph-err.$$; }
+# expect NAME RC [PATTERN-IN-ERR-OR-OUT]
+expect() {
+	if [ "$RC" = "$2" ] && { [ -z "${3:-}" ] || echo "$OUT$ERR" | grep -qE -- "$3"; }; then ok "$1"
+	else nok "$1" "status $RC (want $2), out: $OUT" "err: $ERR"; fi
+}
+nvms() { ls "$PHYLLOME_STATE/vms" | grep -c '^[0-9a-f]*$'; }
+waitfor() { for _ in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+vmdir() { "$PH" inspect "$1" | sed -n 's/.*"Path": "\(.*\)",/\1/p' | head -n 1; }
+
+ph; expect "no command: usage, 125" 125 "Usage"
+ph frobnicate; expect "unknown command: 125" 125 "not a phyllome command"
+ph rm nosuch; expect "unknown VM: 1" 1 "no such VM: nosuch"
+ph start --bogus vm; expect "unknown flag: 125" 125 "unknown flag: --bogus"
+ph create --kernel $K -m 12Q; expect "bad memory size: 125" 125 'invalid memory size "12Q"'
+ph create --kernel $K --disk 0; expect "disk '0' is a missing file: 125" 125 "--disk 0"
+ph create --kernel /nonexistent; expect "missing kernel: 125" 125 "/nonexistent: No such file"
+ph create --kernel $K -p 80; expect "-p without --net user: 125" 125 "needs --net user"
+ph create --help; expect "create --help" 0 "Usage: phyllome create"
+[ "$(nvms)" = 0 ] && ok "bad input created nothing" || nok "bad input created nothing" "$(ls "$PHYLLOME_STATE/vms")"
+
+# Eight creates of one name at once: the lock lets exactly one through.
+for i in 1 2 3 4 5 6 7 8; do ("$PH" create --name same --kernel $K >/dev/null 2>&1; echo $? >"$PHYLLOME_STATE/rc.$i") & done
+wait
+WINS=$(cat "$PHYLLOME_STATE"/rc.* | grep -c '^0$') LOSSES=$(cat "$PHYLLOME_STATE"/rc.* | grep -c '^125$')
+if [ "$WINS" = 1 ] && [ "$LOSSES" = 7 ] && [ "$(nvms)" = 1 ]; then ok "8 concurrent creates of one name: 1 VM"
+else nok "8 concurrent creates of one name: 1 VM" "wins $WINS, losses $LOSSES, VMs $(nvms)"; fi
+ph ps -a --format json; expect "ps -a --format json" 0 '"Name":"same".*"State":"created"'
+ph rm same; expect "rm a created VM" 0 "same"
+
+# run -d, ps, logs, console, pause/resume
+ph run -d --name v1 --kernel $K --disk 64M; expect "run -d prints the id" 0 '^[0-9a-f]{16}$'
+ID=$OUT D=$(vmdir v1)
+ph ps; expect "ps shows v1 up" 0 "^${ID:0:12}  v1 .* Up "
+waitfor '"$PH" logs v1 | grep -q FAKE-READY' && ok "logs: the guest's output" || nok "logs: the guest's output"
+[ -f "$D/disk0.img" ] && [ "$(stat -c %s "$D/disk0.img")" = 67108864 ] && [ "$(stat -c %b "$D/disk0.img")" = 0 ] &&
+	ok "--disk 64M: a sparse 64 MiB image" || nok "--disk 64M: a sparse 64 MiB image" "$(ls -ls "$D")"
+CON=$( { printf 'hello console\n'; sleep 1; printf '\035'; } | timeout 10 "$PH" console v1; echo "rc=$?")
+echo "$CON" | grep -q 'ECHO: hello console' && echo "$CON" | grep -q 'rc=0' &&
+	ok "console: typed line answered, Ctrl-] detaches with 0" || nok "console" "$CON"
+ph ps; expect "v1 still up after detaching" 0 "v1 .* Up "
+ph pause v1; expect "pause" 0 v1
+ph ps; expect "ps shows (Paused)" 0 "v1 .*\(Paused\)"
+ph pause v1; expect "pause twice: 1" 1 "already paused"
+ph resume v1; expect "resume" 0 v1
+ph resume v1; expect "resume twice: 1" 1 "not paused"
+ph run -d --name v1 --kernel $K; expect "duplicate name: 125" 125 'name "v1" is already in use'
+ph rm v1; expect "rm of a running VM: 1" 1 "it is running"
+ph stop v1; expect "stop" 0 v1
+grep -q FAKE-POWER-BUTTON "$D/serial.log" && ok "stop pressed the power button" || nok "stop pressed the power button"
+ph ps -a; expect "ps -a: Exited (0)" 0 "v1 .*Exited \(0\)"
+[ ! -e "$D/api.sock" ] && [ ! -e "$D/console.sock" ] && ok "sockets removed" || nok "sockets removed" "$(ls "$D")"
+ph start v1; expect "start again" 0 v1
+ph restart -t 5 v1; expect "restart" 0 v1
+ph ps -q; expect "ps -q: the short id" 0 "^${ID:0:12}$"
+"$PH" logs -f v1 >"$PHYLLOME_STATE/follow.out" 2>&1 &
+FOLLOW=$!
+ph kill v1; expect "kill" 0 v1
+ph ps -a; expect "ps -a: Exited (137)" 0 "v1 .*Exited \(137\)"
+waitfor '! kill -0 $FOLLOW 2>/dev/null' && [ "$(grep -c FAKE-READY "$PHYLLOME_STATE/follow.out")" -ge 2 ] &&
+	ok "logs -f follows and ends with the VM" || nok "logs -f" "$(cat "$PHYLLOME_STATE/follow.out")"
+ph inspect v1; expect "inspect: ExitCode 137" 0 '"ExitCode": 137'
+ph rm v1; expect "rm" 0 v1
+[ ! -d "$D" ] && ok "rm removed the folder" || nok "rm removed the folder"
+
+# A guest that ignores the power button: stop cuts the power after -t.
+ph run -d --name deaf --kernel $K --cmdline fake.ignore_button; expect "run -d deaf" 0
+ph stop -t 1 deaf; expect "stop -t 1 of a deaf guest" 0 deaf
+ph ps -a; expect "deaf: Exited (0) after the power cut" 0 "deaf .*Exited \(0\)"
+ph rm -f deaf; expect "rm -f" 0
+
+# A VMM that fails: its error line, status 125 for run, the VM kept as exited.
+ph run -d --name broken --kernel $K --cmdline fake.fail; expect "run of a failing VMM: 125 + its error" 125 "fake failure"
+ph ps -a; expect "broken: Exited (1)" 0 "broken .*Exited \(1\)"
+ph rm broken; expect "rm broken" 0
+
+# run attached returns the VM's status; --rm removes it.
+OUTA=$( { sleep 1; printf 'exit 7\n'; } | timeout 20 "$PH" run --rm --name att --kernel $K 2>&1; echo "rc=$?")
+echo "$OUTA" | grep -q 'rc=7' && ok "run (attached) exits with the VM's status 7" || nok "run attached" "$OUTA"
+waitfor '[ "$(nvms)" = 0 ]' && ok "--rm removed the VM" || nok "--rm removed the VM" "$(ls "$PHYLLOME_STATE/vms")"
+
+# The supervisor and the VMM killed behind phyllome's back: exited (unknown), cleaned up.
+ph run -d --name orphan --kernel $K; expect "run -d orphan" 0
+D=$(vmdir orphan)
+SUP=$(sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p' "$D/state.json")
+VMM=$(sed -n 's/.*"vmm_pid": \([0-9]*\).*/\1/p' "$D/state.json")
+kill -9 "$SUP" "$VMM"
+waitfor '! kill -0 '"$VMM"' 2>/dev/null' || true
+sleep 0.3
+ph ps -a; expect "killed supervisor: Exited (unknown)" 0 "orphan .*Exited \(unknown\)"
+[ ! -e "$D/api.sock" ] && ok "stale sockets removed" || nok "stale sockets removed" "$(ls "$D")"
+ph rm orphan; expect "rm orphan" 0
+
+# --rm with -d: gone once stopped.
+ph run -d --rm --name gone --kernel $K; expect "run -d --rm" 0
+ph stop gone; expect "stop gone" 0
+waitfor '[ "$(nvms)" = 0 ]' && ok "run -d --rm: removed when stopped" || nok "run -d --rm" "$(ls "$PHYLLOME_STATE/vms")"
+
+# The cloud-init seed: vfat, label CIDATA, user-data as given, meta-data with id and name.
+if command -v mtype >/dev/null && command -v mkfs.vfat >/dev/null; then
+	printf '#cloud-config\nhostname: seeded\n' >"$PHYLLOME_STATE/ud.yaml"
+	ph create --name seeded --kernel $K --cloud-init "$PHYLLOME_STATE/ud.yaml"; expect "create --cloud-init" 0
+	ID=$OUT D=$(vmdir seeded)
+	UD=$(mtype -i "$D/seed.img" ::user-data 2>&1) MD=$(mtype -i "$D/seed.img" ::meta-data 2>&1)
+	LABEL=$(mlabel -i "$D/seed.img" -s :: 2>&1)
+	if [ "$UD" = "$(cat "$PHYLLOME_STATE/ud.yaml")" ] && echo "$MD" | grep -q "instance-id: $ID" &&
+		echo "$MD" | grep -q "local-hostname: seeded" && echo "$LABEL" | grep -q CIDATA; then
+		ok "cloud-init seed: label, user-data, meta-data"
+	else
+		nok "cloud-init seed" "user-data: $UD" "meta-data: $MD" "label: $LABEL"
+	fi
+	ph rm seeded; expect "rm seeded" 0
+else
+	N=$((N + 1)); echo "ok $N - cloud-init seed # SKIP mtools or dosfstools missing"
+fi
+
+ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create" 0 "sparse raw"
+ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create over a file: 1" 1 "File exists"
+ph disk create "$PHYLLOME_STATE/e.img" lots; expect "disk create bad size: 125" 125 "invalid size"
+
+echo "1..$N"

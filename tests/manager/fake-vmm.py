@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""A stand-in for phyllome-vmm in the manager's host tests (cli-test.sh): no KVM needed.
+
+Serial port on stdin/stdout: prints FAKE-BOOT and FAKE-READY, then answers each line with
+"ECHO: line"; the line "exit N" ends it with status N. The API on --api-socket, in
+phyllome-vmm's shapes (docs/api.md): vmm.ping, vm.info, vm.pause/resume (409 when already so),
+vm.power-button (prints FAKE-POWER-BUTTON and exits 0, unless the command line holds
+fake.ignore_button), vm.shutdown (exits 0). A command line holding fake.fail makes it exit 1
+at once with one line on stderr, like a VMM that cannot start.
+"""
+import json
+import os
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+args = sys.argv[1:]
+opts = {args[i]: args[i + 1] for i in range(len(args) - 1) if args[i].startswith("--")}
+cmdline = opts.get("--cmdline", "")
+sock = opts["--api-socket"]
+if "fake.fail" in cmdline:
+    print("phyllome-vmm: error: fake failure", file=sys.stderr)
+    sys.exit(1)
+state = {"paused": False}
+lock = threading.Lock()
+
+
+def out(line):
+    with lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def quit_soon(code):
+    def go():
+        time.sleep(0.2)
+        try:
+            os.unlink(sock)
+        except OSError:
+            pass
+        os._exit(code)
+    threading.Thread(target=go, daemon=True).start()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, code, body=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(code)
+        if data:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data:  # the client may close as soon as it has a complete 204
+            self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/api/v1/vmm.ping":
+            self.reply(200, {"version": "fake", "pid": os.getpid()})
+        elif self.path == "/api/v1/vm.info":
+            self.reply(200, {"state": "Paused" if state["paused"] else "Running"})
+        else:
+            self.reply(404, {"error": "no such endpoint"})
+
+    def do_PUT(self):
+        n = int(self.headers.get("Content-Length", 0))
+        self.rfile.read(n)
+        p = self.path.rsplit("/", 1)[-1]
+        if p in ("vm.pause", "vm.resume"):
+            want = p == "vm.pause"
+            if state["paused"] == want:
+                return self.reply(409, {"error": "already " + ("paused" if want else "running")})
+            state["paused"] = want
+            return self.reply(204)
+        if p == "vm.power-button":
+            if "fake.ignore_button" not in cmdline:
+                out("FAKE-POWER-BUTTON")
+                quit_soon(0)
+            return self.reply(204)
+        if p == "vm.shutdown":
+            quit_soon(0)
+            return self.reply(204)
+        self.reply(404, {"error": "no such endpoint"})
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+try:
+    os.unlink(sock)
+except OSError:
+    pass
+srv = Server(sock, Handler)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+out("FAKE-BOOT")
+out("FAKE-READY")
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if line.startswith("exit "):
+        os.unlink(sock)
+        os._exit(int(line[5:]))
+    out("ECHO: " + line)
+while True:  # stdin closed: keep running until told to stop
+    time.sleep(1)

@@ -1,0 +1,80 @@
+/* fakevm HOST:PORT [NOVNC-DIR]: the display of a VM without the VM, for front-end tests that
+ * need no KVM (the browser console test): a bochs display device at 640x400 showing four
+ * coloured quadrants (red, green / blue, 0x804020), served over VNC (and the browser console
+ * when NOVNC-DIR is given), and a PS/2 keyboard whose scancode bytes are printed as they arrive
+ * ("KBD 1e"). Prints "READY" once serving; runs until its standard input closes. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "devices/bochs_display.h"
+#include "devices/i8042.h"
+#include "ui/display.h"
+
+static void dispi(struct bochs_display *b, uint16_t idx, uint16_t v)
+{
+	uint8_t d[2];
+
+	put_le16(d, idx);
+	bochs_dispi_io(b, 0, d, 2, true);
+	put_le16(d, v);
+	bochs_dispi_io(b, 1, d, 2, true);
+}
+
+int main(int argc, char **argv)
+{
+	static struct display d;
+	static struct bochs_display b;
+	static struct i8042 k;
+	struct display_config cfg = {.kind = DISPLAY_VNC};
+	struct display_src src = {.dev = &b, .kbd = &k};
+	uint8_t *vram = calloc(1, BOCHS_VRAM_SIZE);
+	const char *colon = argc > 1 ? strrchr(argv[1], ':') : NULL;
+	char err[256];
+
+	if (!colon || !vram) {
+		fprintf(stderr, "usage: fakevm HOST:PORT [NOVNC-DIR]\n");
+		return 2;
+	}
+	snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "%.*s", (int)(colon - argv[1]), argv[1]);
+	cfg.vnc_port = (unsigned)atoi(colon + 1);
+	if (argc > 2)
+		snprintf(cfg.web_dir, sizeof(cfg.web_dir), "%s", argv[2]);
+	bochs_init(&b, vram, NULL, NULL);
+	i8042_init(&k, NULL, NULL, NULL, NULL);
+	dispi(&b, DISPI_BPP, 32);
+	dispi(&b, DISPI_XRES, 640);
+	dispi(&b, DISPI_YRES, 400);
+	dispi(&b, DISPI_ENABLE, DISPI_ENABLED | DISPI_LFB_ENABLED);
+	for (unsigned y = 0; y < 400; y++)
+		for (unsigned x = 0; x < 640; x++)
+			put_le32(vram + 4 * (y * 640 + x), y < 200
+							       ? (x < 320 ? 0xFF0000 : 0x00FF00)
+							       : (x < 320 ? 0x0000FF : 0x804020));
+	if (display_start(&d, &cfg, SECCOMP_OFF, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fakevm: %s\n", err);
+		return 1;
+	}
+	display_attach(&d, &src);
+	printf("READY\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		char buf[64];
+		uint8_t byte;
+
+		if (poll(&p, 1, 10) > 0 && read(0, buf, sizeof(buf)) <= 0)
+			break;
+		while (k.q_count) {
+			i8042_data_io(&k, 0, &byte, 1, false);
+			printf("KBD %02x\n", byte);
+			fflush(stdout);
+		}
+	}
+	display_detach(&d);
+	display_stop(&d);
+	return 0;
+}

@@ -1,0 +1,410 @@
+/* The display: the bochs device's registers and modes, the EDID, the keymap, the refresh
+ * (format conversion and changed rectangles), PNG/PPM screenshots, and the VNC server end to
+ * end with a small RFB client over a Unix socket. */
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../tools/rfb_client.h"
+#include "common/bytes.h"
+#include "devices/bochs_display.h"
+#include "devices/i8042.h"
+#include "ui/display.h"
+#include "ui/image.h"
+#include "ui/keymap.h"
+
+/* Under AddressSanitizer, whose runtime makes calls of its own in every thread (sigaltstack...),
+ * the filters only log (as in test_api.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define FILTERS SECCOMP_LOG
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FILTERS SECCOMP_LOG
+#endif
+#endif
+#ifndef FILTERS
+#define FILTERS SECCOMP_ON
+#endif
+
+struct fixture {
+	struct bochs_display dev;
+	uint8_t *vram;
+	struct i8042 kbd;
+	uint64_t mapped;
+	unsigned maps;
+};
+
+static void fake_map(void *opaque, uint64_t gpa)
+{
+	struct fixture *f = opaque;
+
+	f->mapped = gpa;
+	f->maps++;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->vram = calloc(1, BOCHS_VRAM_SIZE);
+	bochs_init(&f->dev, f->vram, fake_map, f);
+	i8042_init(&f->kbd, NULL, NULL, NULL, NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	bochs_destroy(&f->dev);
+	i8042_destroy(&f->kbd);
+	free(f->vram);
+	free(f);
+	return 0;
+}
+
+static void dispi_w(struct bochs_display *b, uint16_t idx, uint16_t v)
+{
+	uint8_t d[2];
+
+	put_le16(d, idx);
+	bochs_dispi_io(b, 0, d, 2, true);
+	put_le16(d, v);
+	bochs_dispi_io(b, 1, d, 2, true);
+}
+
+static uint16_t dispi_r(struct bochs_display *b, uint16_t idx)
+{
+	uint8_t d[2];
+
+	put_le16(d, idx);
+	bochs_dispi_io(b, 0, d, 2, true);
+	bochs_dispi_io(b, 1, d, 2, false);
+	return get_le16(d);
+}
+
+static void set_mode(struct bochs_display *b, unsigned w, unsigned h, unsigned bpp)
+{
+	dispi_w(b, DISPI_ENABLE, 0);
+	dispi_w(b, DISPI_BPP, (uint16_t)bpp);
+	dispi_w(b, DISPI_XRES, (uint16_t)w);
+	dispi_w(b, DISPI_YRES, (uint16_t)h);
+	dispi_w(b, DISPI_ENABLE, DISPI_ENABLED | DISPI_LFB_ENABLED);
+}
+
+static void test_registers(void **state)
+{
+	struct fixture *f = *state;
+	struct bochs_mode m;
+	uint8_t d[4];
+
+	assert_int_equal(dispi_r(&f->dev, DISPI_ID), DISPI_ID5);
+	assert_int_equal(dispi_r(&f->dev, DISPI_VIDEO_MEMORY_64K), BOCHS_VRAM_SIZE >> 16);
+	dispi_w(&f->dev, DISPI_ENABLE, DISPI_GETCAPS);
+	assert_int_equal(dispi_r(&f->dev, DISPI_XRES), BOCHS_MAX_W);
+	assert_int_equal(dispi_r(&f->dev, DISPI_YRES), BOCHS_MAX_H);
+	assert_int_equal(dispi_r(&f->dev, DISPI_BPP), 32);
+	bochs_get_mode(&f->dev, &m);
+	assert_false(m.enabled);
+
+	set_mode(&f->dev, 1024, 768, 32);
+	bochs_get_mode(&f->dev, &m);
+	assert_true(m.enabled);
+	assert_int_equal(m.width, 1024);
+	assert_int_equal(m.stride, 4096);
+	assert_int_equal(m.offset, 0);
+	/* A page flip, as the bochs DRM driver does it: the offset moves the scan-out. */
+	dispi_w(&f->dev, DISPI_Y_OFFSET, 768);
+	bochs_get_mode(&f->dev, &m);
+	assert_int_equal(m.offset, 768 * 4096);
+	/* An offset that pushes the screen past VRAM's end shows nothing. */
+	dispi_w(&f->dev, DISPI_Y_OFFSET, 0x2000);
+	bochs_get_mode(&f->dev, &m);
+	assert_false(m.enabled);
+	/* Too big, or a depth we don't have: nothing. */
+	set_mode(&f->dev, 4096, 2160, 32);
+	bochs_get_mode(&f->dev, &m);
+	assert_false(m.enabled);
+	set_mode(&f->dev, 800, 600, 12);
+	bochs_get_mode(&f->dev, &m);
+	assert_false(m.enabled);
+	set_mode(&f->dev, 3840, 2160, 32);
+	bochs_get_mode(&f->dev, &m);
+	assert_true(m.enabled);
+
+	/* The same registers in BAR2 at 0x500 + 2 * index, and QEMU's extended registers. */
+	f->dev.pci.ops->bar_io(&f->dev.pci, 2, 0x500 + 2 * DISPI_XRES, d, 2, false);
+	assert_int_equal(get_le16(d), 3840);
+	f->dev.pci.ops->bar_io(&f->dev.pci, 2, 0x600, d, 4, false);
+	assert_int_equal(get_le32(d), 8);
+	put_le32(d, 0xBEBEBEBE);
+	f->dev.pci.ops->bar_io(&f->dev.pci, 2, 0x604, d, 4, true);
+	f->dev.pci.ops->bar_io(&f->dev.pci, 2, 0x604, d, 4, false);
+	assert_int_equal(get_le32(d), 0xBEBEBEBE);
+	/* Odd sizes and offsets: ignored, reads are 0, nothing breaks. */
+	f->dev.pci.ops->bar_io(&f->dev.pci, 2, 0x501, d, 2, true);
+	f->dev.pci.ops->bar_io(&f->dev.pci, 2, 0xFFC, d, 4, false);
+	assert_int_equal(get_le32(d), 0);
+	/* BAR0 moves reach the VMM's callback. */
+	f->dev.pci.ops->bar_remap(&f->dev.pci, 0, 0xC1000000);
+	assert_int_equal(f->mapped, 0xC1000000);
+}
+
+static void test_edid(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t e[128], sum = 0;
+
+	for (unsigned i = 0; i < 128; i += 4)
+		f->dev.pci.ops->bar_io(&f->dev.pci, 2, i, e + i, 4, false);
+	assert_memory_equal(e, "\0\xFF\xFF\xFF\xFF\xFF\xFF\0", 8);
+	for (unsigned i = 0; i < 128; i++)
+		sum = (uint8_t)(sum + e[i]);
+	assert_int_equal(sum, 0);
+	/* The preferred (first detailed) timing is 1280x800. */
+	assert_int_equal(e[56] | (e[58] >> 4) << 8, BOCHS_DEFAULT_W);
+	assert_int_equal(e[59] | (e[61] >> 4) << 8, BOCHS_DEFAULT_H);
+	bochs_make_edid(e, 3840, 2160);
+	assert_int_equal(e[56] | (e[58] >> 4) << 8, 3840);
+	assert_int_equal(e[59] | (e[61] >> 4) << 8, 2160);
+}
+
+static void test_keymap(void **state)
+{
+	uint8_t b[KEYMAP_MAX_BYTES];
+
+	(void)state;
+	assert_int_equal(keymap_scancode('a', true, b), 1);
+	assert_int_equal(b[0], 0x1E);
+	assert_int_equal(keymap_scancode('A', false, b), 1);
+	assert_int_equal(b[0], 0x9E);
+	assert_int_equal(keymap_scancode('|', true, b), 1);
+	assert_int_equal(b[0], 0x2B);
+	assert_int_equal(keymap_scancode(0xFF0D, true, b), 1); /* Return */
+	assert_int_equal(b[0], 0x1C);
+	assert_int_equal(keymap_scancode(0xFF52, false, b), 2); /* Up */
+	assert_memory_equal(b, "\xE0\xC8", 2);
+	assert_int_equal(keymap_scancode(0xFFBE, true, b), 1); /* F1 */
+	assert_int_equal(b[0], 0x3B);
+	assert_int_equal(keymap_scancode(0x20AC, true, b), 0); /* EuroSign: no US key */
+	assert_int_equal(keymap_scancode(0xFFFFFFFF, true, b), 0);
+}
+
+struct marks {
+	unsigned n;
+	unsigned x[8], y[8], w[8], h[8];
+};
+
+static void mark(void *opaque, unsigned x, unsigned y, unsigned w, unsigned h)
+{
+	struct marks *m = opaque;
+
+	if (m->n < 8) {
+		m->x[m->n] = x, m->y[m->n] = y, m->w[m->n] = w, m->h[m->n] = h;
+	}
+	m->n++;
+}
+
+static uint64_t dirty_page;
+static int fake_dirty(void *opaque, uint64_t *bm, size_t bytes)
+{
+	(void)opaque;
+	memset(bm, 0, bytes);
+	if (dirty_page != UINT64_MAX)
+		bm[dirty_page / 64] |= 1ull << (dirty_page % 64);
+	return 0;
+}
+
+static void test_refresh(void **state)
+{
+	struct fixture *f = *state;
+	struct display *d = calloc(1, sizeof(*d));
+	struct display_src src = {.dev = &f->dev, .kbd = &f->kbd, .get_dirty = fake_dirty};
+	struct marks m = {0};
+
+	pthread_mutex_init(&d->lock, NULL);
+	set_mode(&f->dev, 64, 32, 32);
+	display_attach(d, &src);
+	dirty_page = UINT64_MAX;
+	display_refresh(d, mark, &m);
+	assert_int_equal(d->width, 64);
+	assert_int_equal(m.n, 1); /* the first frame: everything */
+	assert_int_equal(m.w[0] * m.h[0], 64 * 32);
+	/* Idle: nothing dirty, nothing converted, nothing sent. */
+	m.n = 0;
+	display_refresh(d, mark, &m);
+	assert_int_equal(m.n, 0);
+	/* One pixel at (5, 7): its page is dirty; one 1x1 rectangle. */
+	put_le32(f->vram + 7 * 256 + 5 * 4, 0x00123456);
+	dirty_page = 0;
+	display_refresh(d, mark, &m);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.x[0], 5);
+	assert_int_equal(m.y[0], 7);
+	assert_int_equal(m.w[0], 1);
+	assert_int_equal(m.h[0], 1);
+	assert_int_equal(d->fb[7 * 64 + 5], 0x123456);
+	/* 16 bpp (RGB565): pure red and pure green expand to 0xFF. */
+	set_mode(&f->dev, 16, 8, 16);
+	put_le16(f->vram, 0xF800);
+	put_le16(f->vram + 2, 0x07E0);
+	m.n = 0;
+	display_refresh(d, mark, &m);
+	assert_int_equal(d->width, 16);
+	assert_int_equal(d->fb[0], 0xFF0000);
+	assert_int_equal(d->fb[1], 0x00FF00);
+	/* Disabled: black. */
+	dispi_w(&f->dev, DISPI_ENABLE, 0);
+	display_refresh(d, mark, &m);
+	assert_int_equal(d->fb[0], 0);
+	display_detach(d);
+	free(d->fb);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+static void test_images(void **state)
+{
+	uint32_t px[6] = {0xFF0000, 0x00FF00, 0x0000FF, 0xFFFFFF, 0x000000, 0x123456};
+	png_image img;
+	uint8_t *out, rgb[18];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(image_png(px, 3, 2, &out, &len), 0);
+	memset(&img, 0, sizeof(img));
+	img.version = PNG_IMAGE_VERSION;
+	assert_true(png_image_begin_read_from_memory(&img, out, len));
+	assert_int_equal(img.width, 3);
+	assert_int_equal(img.height, 2);
+	img.format = PNG_FORMAT_RGB;
+	assert_true(png_image_finish_read(&img, NULL, rgb, 0, NULL));
+	for (unsigned i = 0; i < 6; i++) {
+		assert_int_equal(rgb[3 * i], (px[i] >> 16) & 0xFF);
+		assert_int_equal(rgb[3 * i + 2], px[i] & 0xFF);
+	}
+	free(out);
+	assert_int_equal(image_ppm(px, 3, 2, &out, &len), 0);
+	assert_int_equal(len, 11 + 18);
+	assert_memory_equal(out, "P6\n3 2\n255\n\xFF\0\0", 14);
+	free(out);
+	assert_int_equal(image_png(px, 0, 2, &out, &len), -EINVAL);
+}
+
+static void test_vnc(void **state)
+{
+	struct fixture *f = *state;
+	struct display_config cfg = {.kind = DISPLAY_VNC};
+	struct display *d = calloc(1, sizeof(*d));
+	struct display_src src = {.dev = &f->dev, .kbd = &f->kbd};
+	struct rfb_client c, c2;
+	char err[256], addr[128];
+	uint8_t b;
+
+	snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "/tmp/phyllome-test-vnc-%d.sock", getpid());
+	snprintf(addr, sizeof(addr), "unix:%s", cfg.vnc_unix);
+	set_mode(&f->dev, 320, 200, 32);
+	for (unsigned i = 0; i < 320 * 200; i++)
+		put_le32(f->vram + 4 * i, i < 320 * 100 ? 0x00FF8000 : 0x000080FF);
+	/* Under the display thread's own filter, as in the VMM: a call it lacks ends the test. */
+	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	display_attach(d, &src);
+	assert_int_equal(rfb_connect(&c, addr, err, sizeof(err)), 0);
+	/* Several clients at once. */
+	assert_int_equal(rfb_connect(&c2, addr, err, sizeof(err)), 0);
+	for (int tries = 0; tries < 20 && (c.width != 320 || c.fb[0] != 0xFF8000); tries++)
+		rfb_update(&c, false, 500);
+	assert_int_equal(c.width, 320);
+	assert_int_equal(c.height, 200);
+	assert_int_equal(c.fb[0], 0xFF8000);
+	assert_int_equal(c.fb[320 * 150 + 10], 0x0080FF);
+	for (int tries = 0; tries < 20 && (c2.width != 320 || c2.fb[320 * 199] != 0x0080FF);
+	     tries++)
+		rfb_update(&c2, false, 500);
+	assert_int_equal(c2.fb[320 * 199], 0x0080FF);
+	/* A key through VNC reaches the PS/2 keyboard as its set-1 scancodes. */
+	rfb_key(&c, 'a', true);
+	rfb_key(&c, 'a', false);
+	for (int tries = 0; tries < 100 && f->kbd.q_count < 2; tries++)
+		usleep(10000);
+	i8042_data_io(&f->kbd, 0, &b, 1, false);
+	assert_int_equal(b, 0x1E);
+	i8042_data_io(&f->kbd, 0, &b, 1, false);
+	assert_int_equal(b, 0x9E);
+	/* A screenshot of what VNC shows. */
+	{
+		uint8_t *img;
+		size_t len;
+
+		assert_int_equal(display_screenshot(d, DISPLAY_PPM, &img, &len), 0);
+		assert_int_equal(len, 15 + 320 * 200 * 3);
+		assert_memory_equal(img + 15, "\xFF\x80\x00", 3);
+		free(img);
+	}
+	rfb_close(&c);
+	rfb_close(&c2);
+	display_detach(d);
+	display_stop(d);
+	assert_int_equal(access(cfg.vnc_unix, F_OK), -1);
+	free(d);
+}
+
+/* With password=FILE the server offers VNC authentication only: a client that can't do it (ours)
+ * gets nothing. */
+static void test_vnc_password(void **state)
+{
+	struct fixture *f = *state;
+	struct display_config cfg = {.kind = DISPLAY_VNC};
+	struct display *d = calloc(1, sizeof(*d));
+	struct rfb_client c;
+	char err[256], addr[128];
+	FILE *pw;
+
+	snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "/tmp/phyllome-test-vncpw-%d.sock", getpid());
+	snprintf(cfg.password_file, sizeof(cfg.password_file), "/tmp/phyllome-test-vncpw-%d",
+		 getpid());
+	snprintf(addr, sizeof(addr), "unix:%s", cfg.vnc_unix);
+	pw = fopen(cfg.password_file, "w");
+	assert_non_null(pw);
+	fputs("s3cret\n", pw);
+	fclose(pw);
+	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	unlink(cfg.password_file);
+	assert_int_equal(rfb_connect(&c, addr, err, sizeof(err)), -EACCES);
+	assert_non_null(strstr(err, "password"));
+	display_stop(d);
+	free(d);
+	(void)f;
+	/* An unreadable password file is refused at start. */
+	d = calloc(1, sizeof(*d));
+	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "password="));
+	display_stop(d);
+	free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_edid, setup, teardown),
+	    cmocka_unit_test(test_keymap),
+	    cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
+	    cmocka_unit_test(test_images),
+	    cmocka_unit_test_setup_teardown(test_vnc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
