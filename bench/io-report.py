@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Turns the BENCH-IO lines of an io-bench rig log into markdown tables.
+
+    bench/io-report.py build/bench-io/rig-phyllome-io-bench.log [host-info.txt]
+
+Lines (L1 console, each prefixed by the rig's "[host seconds]" stamp), from bench/l1/io-bench.sh:
+  BENCH-IO-INFO key=value...            the set-up
+  BENCH-IO-GUEST cfg=C ...              what the guest saw (disk, NIC, fio and iperf3 versions)
+  BENCH-IO-IDLE cfg=C secs=S ...        counters over S seconds with that VM alone and idle
+  BENCH-IO-TRACE cfg=C phase=P [round=R] kind=K key=count...   L1's kvm tracepoints (the traced
+                                        round, trace=1 on its BENCH-IO lines, is not in the medians)
+  BENCH-IO cfg=C round=R phase=P value=V unit=U secs=S [clat_mean_us= lat_mean_us=]
+           girq_NAME=N...   the guest's interrupts per virtio vector during the phase
+           kvm_STAT=N...    the VM's KVM counters (L1 debugfs) during the phase
+           vmm_cpu=CS thr_NAME=CS...   the VMM's CPU time (centiseconds; vCPU threads include
+                            the time the guest ran) and per thread name
+           l1_user=.. l1_sys=.. l1_idle=.. l1_softirq=.. ...   L1's CPU time split (centiseconds)
+Python 3 standard library only.
+"""
+
+import re
+import statistics
+import sys
+from collections import defaultdict
+
+LINE_RE = re.compile(r"^\[\s*[\d.]+\] (.*)$")
+PHASES = [
+    ("seqread", "sequential read, 1 MiB O_DIRECT (dd)", "MiB/s"),
+    ("seqwrite", "sequential write, 1 MiB O_DIRECT + flush (dd)", "MiB/s"),
+    ("randread", "random read, 4 KiB, QD 32 (fio libaio)", "IOPS"),
+    ("net-tx", "TCP guest -> L1 (iperf3)", "Mbit/s"),
+    ("net-rx", "TCP L1 -> guest (iperf3 -R)", "Mbit/s"),
+]
+NAMES = {
+    "phyllome": "phyllome-vmm",
+    "qemu-uring": "QEMU aio=io_uring",
+    "qemu-threads": "QEMU aio=threads",
+    "qemu-uring-wb": "QEMU io_uring cache=writeback",
+}
+
+
+def parse(path):
+    runs, info, guest, idle, traces = [], {}, [], [], []
+    for raw in open(path, errors="replace"):
+        m = LINE_RE.match(raw.rstrip("\n"))
+        text = m.group(1) if m else raw.rstrip("\n")
+        if text.startswith("BENCH-IO "):
+            kv = dict(f.split("=", 1) for f in text[9:].split() if "=" in f)
+            for k, v in list(kv.items()):
+                if k in ("cfg", "phase", "unit"):
+                    continue
+                try:
+                    kv[k] = float(v)
+                except ValueError:
+                    pass
+            runs.append(kv)
+        elif text.startswith("BENCH-IO-INFO "):
+            info.update(f.split("=", 1) for f in text[14:].split() if "=" in f)
+        elif text.startswith("BENCH-IO-GUEST "):
+            guest.append(text[15:])
+        elif text.startswith("BENCH-IO-IDLE "):
+            kv = dict(f.split("=", 1) for f in text[14:].split() if "=" in f)
+            idle.append({k: (v if k == "cfg" else float(v)) for k, v in kv.items()})
+        elif text.startswith("BENCH-IO-TRACE "):
+            f = text[15:].split()
+            kv = dict(x.split("=", 1) for x in f if "=" in x)
+            head = {k: kv[k] for k in ("cfg", "phase", "kind") if k in kv}
+            counts = [(x.split("=", 1)[0], int(x.split("=", 1)[1])) for x in f
+                      if "=" in x and x.split("=", 1)[0] not in ("cfg", "phase", "kind", "round", "secs")
+                      and x.split("=", 1)[1].isdigit()]
+            traces.append((head, counts, kv))
+    return runs, info, guest, idle, traces
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "–"
+    if unit == "IOPS" or abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    runs, info, guest, idle, traces = parse(sys.argv[1])
+    traced = [r for r in runs if r.get("trace") == 1.0]
+    runs = [r for r in runs if r.get("trace") != 1.0]
+    cfgs = [c for c in info.get("configs", "").split(",") if c] or sorted({r["cfg"] for r in runs})
+    by = defaultdict(list)  # (cfg, phase) -> runs
+    for r in runs:
+        if r.get("value") is not None:
+            by[(r["cfg"], r["phase"])].append(r)
+    qemus = [c for c in cfgs if c.startswith("qemu")]
+    rounds = sorted({int(r["round"]) for r in runs})
+
+    print("## Results (medians; min–max in brackets)\n")
+    print(f"{len(rounds)} rounds; each round ran every configuration once, in rotating order,"
+          " in one L1 boot.\n")
+    head = ["test", "unit"] + [NAMES.get(c, c) for c in cfgs]
+    ratio_cols = []
+    if "phyllome" in cfgs:
+        for q in ("qemu-uring", "qemu-threads", "qemu-uring-wb"):
+            if q in cfgs:
+                ratio_cols.append(q)
+        head += [f"phyllome / {NAMES[q]}" for q in ratio_cols] + ["phyllome / QEMU (net: all QEMU runs)"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for phase, label, unit in PHASES:
+        row = [label, unit]
+        meds = {}
+        for c in cfgs:
+            vals = [r["value"] for r in by[(c, phase)]]
+            meds[c] = med(vals)
+            row.append(f"{fmt(meds[c], unit)} ({fmt(min(vals), unit)}–{fmt(max(vals), unit)})"
+                       if vals else "–")
+        if "phyllome" in cfgs:
+            p = meds.get("phyllome")
+            for q in ratio_cols:
+                row.append(f"**{p / meds[q]:.2f}x**" if p and meds.get(q) else "–")
+            if phase.startswith("net"):
+                pooled = med([r["value"] for q in qemus for r in by[(q, phase)]])
+                row.append(f"**{p / pooled:.2f}x**" if p and pooled else "–")
+            else:
+                row.append("(see the per-mode ratios)")
+        print("| " + " | ".join(row) + " |")
+
+    # Per-round ratios: the spread of phyllome / QEMU within a round (same minutes of the run).
+    if "phyllome" in cfgs and ratio_cols:
+        print("\n## phyllome / QEMU per round (min – median – max over the rounds)\n")
+        print("| test | " + " | ".join(f"vs {NAMES[q]}" for q in ratio_cols) + " |")
+        print("|---|" + "---|" * len(ratio_cols))
+        for phase, label, unit in PHASES:
+            row = [label]
+            for q in ratio_cols:
+                rs = []
+                for rd in rounds:
+                    p = [r["value"] for r in by[("phyllome", phase)] if int(r["round"]) == rd]
+                    o = [r["value"] for r in by[(q, phase)] if int(r["round"]) == rd]
+                    if p and o and o[0]:
+                        rs.append(p[0] / o[0])
+                row.append(f"{min(rs):.2f} – {statistics.median(rs):.2f} – {max(rs):.2f}" if rs else "–")
+            print("| " + " | ".join(row) + " |")
+
+    # Where the time goes: counters per unit of work, medians over the rounds.
+    seq_mib = float(info.get("seq_mib", 256))
+    net_secs = float(info.get("net_secs", 5))
+
+    def work(r):
+        """(amount, unit) of the phase's work."""
+        ph = r["phase"]
+        if ph.startswith("seq"):
+            return seq_mib, "MiB"
+        if ph == "randread":
+            return r["value"] * float(info.get("fio_secs", 10)) / 1000, "1k IOs"
+        # iperf3's rate is over net_secs; the omitted first second moves about as much
+        return r["value"] * (net_secs + 1) / 8 * 1e6 / 2**20, "MiB"
+
+    print("\n## Per unit of work (medians): VM exits, interrupts, CPU\n")
+    print("Counted over each phase (between the guest's IOB-SYNC lines): KVM's counters for the"
+          " VM (L1 debugfs), the guest's /proc/interrupts for its virtio vectors, the VMM's CPU"
+          " time (vCPU threads include the guest's own run time), L1's busy share.\n")
+    cols = ["exits", "mmio_exits (user)", "io_exits (user)", "halt_exits", "irq_injections",
+            "guest virtio IRQs", "VMM CPU ms", "L1 busy %", "VMM threads, CPU ms per unit"]
+    print("| test | VMM | per | " + " | ".join(cols) + " |")
+    print("|" + "---|" * (len(cols) + 3))
+    for phase, label, unit in PHASES:
+        for c in cfgs:
+            rs = by[(c, phase)]
+            if not rs:
+                continue
+            per = work(rs[0])[1]
+
+            def m(f):
+                return med([f(r) / work(r)[0] if work(r)[0] else None for r in rs])
+
+            def kv(name):
+                return lambda r: r.get("kvm_" + name, 0)
+
+            def girq(r):
+                return sum(v for k, v in r.items() if k.startswith("girq_") and
+                           isinstance(v, float) and "config" not in k)
+
+            def busy(r):
+                tot = sum(r.get(k, 0) for k in ("l1_user", "l1_nice", "l1_sys", "l1_idle",
+                                                  "l1_iowait", "l1_irq", "l1_softirq"))
+                idle = r.get("l1_idle", 0) + r.get("l1_iowait", 0)
+                return 100 * (1 - idle / tot) if tot else None
+
+            thr = defaultdict(list)
+            for r in rs:
+                w = work(r)[0]
+                for k, v in r.items():
+                    if k.startswith("thr_") and w:
+                        thr[k[4:]].append(v * 10 / w)
+            thr_s = ", ".join(f"{k} {statistics.median(v):.1f}"
+                              for k, v in sorted(thr.items(), key=lambda kv_: -statistics.median(kv_[1]))
+                              if statistics.median(v) > 0)
+            row = [label if c == cfgs[0] else "", NAMES.get(c, c), per,
+                   fmt(m(kv("exits"))), fmt(m(kv("mmio_exits"))), fmt(m(kv("io_exits"))),
+                   fmt(m(kv("halt_exits"))), fmt(m(kv("irq_injections"))), fmt(m(girq)),
+                   fmt(m(lambda r: r.get("vmm_cpu", 0) * 10)),
+                   fmt(med([busy(r) for r in rs])), thr_s]
+            print("| " + " | ".join(row) + " |")
+
+    rr = [r for r in runs if r["phase"] == "randread" and r.get("clat_mean_us") is not None]
+    if rr:
+        print("\n## fio random read: mean latency (us, medians)\n")
+        print("| VMM | completion latency | total latency |")
+        print("|---|---|---|")
+        for c in cfgs:
+            xs = [r for r in rr if r["cfg"] == c]
+            if xs:
+                print(f"| {NAMES.get(c, c)} | {fmt(med([r['clat_mean_us'] for r in xs]))} |"
+                      f" {fmt(med([r.get('lat_mean_us') for r in xs]))} |")
+
+    nr = [r for r in runs if r["phase"].startswith("net")]
+    if nr:
+        print("\n## TCP: retransmissions and tap drops (medians per run)\n")
+        print("retrans: iperf3's sender-side count (guest -> L1: the guest's; L1 -> guest: L1's);"
+              " L1 TCP: L1's RetransSegs; tap drops: L1's tap counters (rx: from the VMM, tx: to"
+              " it).\n")
+        print("| test | VMM | retrans | L1 TCP retrans | tap rx packets | tap tx packets |"
+              " tap rx dropped | tap tx dropped |")
+        print("|---|---|---|---|---|---|---|---|")
+        for phase, label, unit in PHASES:
+            if not phase.startswith("net"):
+                continue
+            for c in cfgs:
+                xs = [r for r in nr if r["cfg"] == c and r["phase"] == phase]
+                if not xs:
+                    continue
+                g = lambda k: fmt(med([r.get(k) for r in xs if r.get(k, -1) >= 0]))
+                print(f"| {label if c == cfgs[0] else ''} | {NAMES.get(c, c)} | {g('retrans')} |"
+                      f" {g('l1_tcp_retrans')} | {g('tap_rx_packets')} | {g('tap_tx_packets')} |"
+                      f" {g('tap_rx_dropped')} | {g('tap_tx_dropped')} |")
+
+    if idle:
+        print("\n## Cost of an idle VM (each alone, the others stopped)\n")
+        print("| VMM | VMM CPU, % of L1's CPU | L1 busy % | KVM exits/s | of which to the VMM"
+              " (io/mmio)/s | interrupts injected/s |")
+        print("|---|---|---|---|---|---|")
+        for r in idle:
+            secs = r.get("secs", 10) or 10
+            tot = sum(r.get(k, 0) for k in ("l1_user", "l1_nice", "l1_sys", "l1_idle", "l1_iowait",
+                                             "l1_irq", "l1_softirq"))
+            busy = 100 * (1 - (r.get("l1_idle", 0) + r.get("l1_iowait", 0)) / tot) if tot else None
+            print(f"| {NAMES.get(r['cfg'], r['cfg'])} | {r.get('vmm_cpu', 0) / secs:.1f} |"
+                  f" {fmt(busy)} | {fmt(r.get('kvm_exits', 0) / secs)} |"
+                  f" {fmt((r.get('kvm_io_exits', 0) + r.get('kvm_mmio_exits', 0)) / secs)} |"
+                  f" {fmt(r.get('kvm_irq_injections', 0) / secs)} |")
+
+    tcfgs = cfgs + [c for c in info.get("trace_configs", "").split(",") if c and c not in cfgs]
+    if traced:
+        print("\n## The traced round (one short run per VM, kvm tracepoints on: slower, not in the"
+              " medians)\n")
+        print("| test | " + " | ".join(NAMES.get(c, c) for c in tcfgs) + " |")
+        print("|---|" + "---|" * len(tcfgs))
+        for phase, label, unit in PHASES:
+            row = [f"{label} ({unit})"]
+            for c in tcfgs:
+                v = [r["value"] for r in traced if r["cfg"] == c and r["phase"] == phase]
+                row.append(fmt(v[0], unit) if v else "–")
+            print("| " + " | ".join(row) + " |")
+    if traces:
+        print("\n## What the VM exits were (L1 kvm tracepoints; counts per phase, most frequent first)\n")
+        print("exit: SVM exit reason; uexit: exits to the VMM; pio/mmio/msr: r|w and port, guest"
+              " physical address, MSR index. idle: 5 s with the VM alone and idle.\n")
+        print("| phase | VMM | kind | counts |")
+        print("|---|---|---|---|")
+        order = {p: i for i, p in enumerate(["idle"] + [p[0] for p in PHASES])}
+        for head, counts, kv in sorted(traces, key=lambda t: (order.get(t[0].get("phase"), 99),
+                                                               tcfgs.index(t[0]["cfg"]) if t[0].get("cfg") in tcfgs else 9,
+                                                               t[0].get("kind", ""))):
+            if head.get("kind") == "buffer":
+                if kv.get("in_written") and len(set(kv["in_written"].split("/"))) > 1:
+                    print(f"| {head.get('phase')} | {NAMES.get(head.get('cfg'), head.get('cfg'))} | buffer |"
+                          f" entries in buffer/written {kv['in_written']}: some lost |")
+                continue
+            tot = sum(n for _, n in counts)
+            print(f"| {head.get('phase')} | {NAMES.get(head.get('cfg'), head.get('cfg'))} |"
+                  f" {head.get('kind')} | {tot} total: " + ", ".join(f"{k} {n}" for k, n in counts[:10]) + " |")
+
+    print("\n## Set-up\n")
+    for k, v in info.items():
+        print(f"- {k}: {v.replace('_', ' ') if k in ('qemu', 'iperf3') else v}")
+    if guest:
+        print(f"- guest, as it saw itself: {' '.join(guest[0].split()[1:])}")
+    if len(sys.argv) > 2:
+        for line in open(sys.argv[2]):
+            print(f"- {line.rstrip()}")
+    failed = sorted({(r['cfg'], int(r['round'])) for r in runs if r.get("value") is None})
+    if failed:
+        print(f"- runs without a value: {failed}")
+
+
+if __name__ == "__main__":
+    main()
