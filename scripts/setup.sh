@@ -11,7 +11,8 @@ SUDO=
 # Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API), unit
 # tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
 # outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
-# rig's L1 for the disk, network and API tests).
+# rig's L1 for the disk, network and API tests; dpkg-dev and libaio-dev: the static fio that
+# bench/build-io-tools.sh builds from Debian's source package for the I/O benchmark).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -19,6 +20,7 @@ PACKAGES=(
 	acpica-tools
 	qemu-system-x86 cpio
 	passt e2fsprogs iproute2 curl
+	dpkg-dev libaio-dev
 )
 
 missing=()
