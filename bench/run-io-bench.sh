@@ -11,8 +11,10 @@
 #                         [--no-trace] [--pin-cpu N] [--stall S] [--out DIR]
 #                         [-- extra run-rig.sh options]
 #
-# LIST: comma-separated, at most 4, from phyllome, qemu-uring, qemu-threads, qemu-uring-wb
-# (default: all four; qemu-uring-wb is QEMU through L1's page cache, as phyllome-vmm always is).
+# LIST: comma-separated, at most 5, from phyllome, phyllome-direct, qemu-uring, qemu-threads,
+# qemu-uring-wb (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is
+# buffered (L1's page cache, like QEMU's cache=writeback: qemu-uring-wb) unless direct=on
+# (phyllome-direct: O_DIRECT, like QEMU's cache=none: qemu-uring, qemu-threads).
 # LIST2: more configurations that only run in the closing traced round (default none);
 # --no-trace: no traced round. --pin-cpu N: the rig's outer QEMU runs pinned to host CPU N
 # (taskset), so that its vCPU and main-loop threads never run at the same time (on an idle host
@@ -48,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--stall) stall=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
-	-h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-io-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -63,6 +65,10 @@ bash "$repo/tests/guests/build-guests.sh"
 bash "$here/build-io-tools.sh" "$out"
 add=()
 while read -r spec; do add+=(--add-file "$spec"); done <"$out/l1-files"
+# Each VM: its RAM, a 320 MiB RAM disk and L1's page cache for it; 4 GiB of L1 (the rig's
+# default) holds four, a fifth needs more.
+nconf=$(($(echo "$configs,$tconfigs" | tr ',' '\n' | grep -c .)))
+[ "$nconf" -le 4 ] || add+=(--l1-mem 5G)
 if [ -n "$pin" ]; then
 	outer=${RIG_OUTER_QEMU:-qemu-system-x86_64}
 	printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$pin" "$(command -v "$outer")" >"$out/outer-qemu-pinned"

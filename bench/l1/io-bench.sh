@@ -15,6 +15,7 @@
 #   IOB_RUNS (5)         rounds
 #   IOB_CONFIGS          configurations, comma-separated (default phyllome,qemu-uring,qemu-threads):
 #                        phyllome       phyllome-vmm --disk path=/dev/ramI --net tap=tapI
+#                        phyllome-direct  the same with --disk ...,direct=on (O_DIRECT)
 #                        qemu-uring     QEMU virtio-blk-pci cache=none,aio=io_uring
 #                        qemu-threads   QEMU virtio-blk-pci cache=none,aio=threads
 #                        qemu-uring-wb  QEMU virtio-blk-pci cache=writeback,aio=io_uring
@@ -62,8 +63,8 @@ NMEAS=$# # the first NMEAS VMs run the measured rounds, all NVM the traced one
 [ "$IOB_TRACE" = 1 ] && [ -n "$IOB_TRACE_CONFIGS" ] && set -- "$@" $IOB_TRACE_CONFIGS
 unset IFS
 NVM=$#
-if [ "$NVM" -gt 4 ]; then
-	rig_fail io-bench "at most 4 configurations"
+if [ "$NVM" -gt 5 ]; then
+	rig_fail io-bench "at most 5 configurations"
 	exit 0
 fi
 
@@ -161,14 +162,16 @@ trace_stop() {
 }
 
 # --- the VMs ---------------------------------------------------------------------------------------
-# VM i's serial input is held open on fd 3+i (vmm_start's fd 7 is taken by the next VM's).
+# VM i's serial input is held open on fd vm_fd(i): 3, 4, 5, 6, 8 (vmm_start's fd 7 is taken by
+# the next VM's; busybox sh redirects fds up to 9).
+vm_fd() { if [ "$1" -lt 4 ]; then echo $((3 + $1)); else echo $((4 + $1)); fi; }
 # vm_use I: makes VM I the current one for lib.sh's helpers (wait_for, wait_exit, vmm_kill).
 vm_use() {
 	eval "VMM_NAME=\$VM_NAME_$1 VMM_DIR=\$VM_DIR_$1 VMM_OUT=\$VM_OUT_$1 VMM_ERR=\$VM_ERR_$1 VMM_PID=\$VM_PID_$1 VMM_T0=\$VM_T0_$1 CFG=\$VM_CFG_$1"
 	VMI=$1
 }
 # vm_send LINE: types LINE into the current VM's serial port.
-vm_send() { eval "printf '%s\\n' \"\$1\" >&$((3 + VMI))"; }
+vm_send() { eval "printf '%s\\n' \"\$1\" >&$(vm_fd "$VMI")"; }
 # vm_stop, vm_cont: SIGSTOP / SIGCONT the current VM's VMM (a stopped VM costs L1 nothing)
 vm_stop() { kill -STOP "$VMM_PID" 2>/dev/null; }
 vm_cont() { kill -CONT "$VMM_PID" 2>/dev/null; }
@@ -186,9 +189,11 @@ vm_fail() {
 i=0
 for cfg in "$@"; do
 	case $cfg in
-	phyllome)
+	phyllome | phyllome-direct)
 		RIG_L2_VMM=phyllome
-		RIG_VMM_EXTRA="--disk path=/dev/ram$i --net tap=tap$i,mac=52:54:00:12:34:5$i $IOB_PHYLLOME_EXTRA"
+		d=
+		[ "$cfg" = phyllome-direct ] && d=,direct=on
+		RIG_VMM_EXTRA="--disk path=/dev/ram$i$d --net tap=tap$i,mac=52:54:00:12:34:5$i $IOB_PHYLLOME_EXTRA"
 		;;
 	qemu-uring | qemu-threads | qemu-uring-wb)
 		RIG_L2_VMM=qemu
@@ -208,7 +213,7 @@ for cfg in "$@"; do
 	export RIG_L2_VMM RIG_VMM_EXTRA RIG_QEMU_EXTRA
 	vmm_start "$cfg" "$IOB_CPUS" "${IOB_MEM}M" \
 		"$L2_BASE_CMDLINE phyllome.test=io-bench iob.addr=192.168.$((77 + i)).2/24 iob.peer=192.168.$((77 + i)).1 iob.seq_mib=$IOB_SEQ_MIB iob.fio_secs=$IOB_FIO_SECS iob.net_secs=$IOB_NET_SECS"
-	eval "exec $((3 + i))>&7"
+	eval "exec $(vm_fd $i)>&7"
 	eval "VM_NAME_$i=\$VMM_NAME VM_DIR_$i=\$VMM_DIR VM_OUT_$i=\$VMM_OUT VM_ERR_$i=\$VMM_ERR VM_PID_$i=\$VMM_PID VM_T0_$i=\$VMM_T0 VM_CFG_$i=\$cfg VM_DEAD_$i="
 	echo "io-bench: started $cfg (pid $VMM_PID): $(cat "$VMM_DIR/cmd")"
 	i=$((i + 1))
@@ -315,7 +320,7 @@ while [ $i -lt "$NVM" ]; do
 			vm_fail "at the end: ${WAIT_WHY:-}"
 		fi
 	fi
-	eval "exec $((3 + i))>&-"
+	eval "exec $(vm_fd $i)>&-"
 	i=$((i + 1))
 done
 for p in "$RIG_WORK"/iperf3-server*.pid; do kill "$(cat "$p")" 2>/dev/null; done
