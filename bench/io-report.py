@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Turns the BENCH-IO lines of an io-bench rig log into markdown tables.
 
-    bench/io-report.py build/bench-io/rig-phyllome-io-bench.log [host-info.txt]
+    bench/io-report.py build/bench-io/rig-phyllome-io-bench.log [host-info.txt [hostcpu.txt]]
+
+With hostcpu.txt (bench/hostcpu.py's samples of the outer QEMU's CPU time, and the arrival of
+each test's BENCH-IO-MARK lines), each test also gets host_cpu_s: the CPU time that all of L1
+(the VM, its VMM, L1's kernel, emulated by TCG) took on the host between the test's marks. The
+work done per host CPU second is then a throughput that the host's load barely moves.
 
 Lines (L1 console, each prefixed by the rig's "[host seconds]" stamp), from bench/l1/io-bench.sh:
   BENCH-IO-INFO key=value...            the set-up
@@ -18,6 +23,8 @@ Lines (L1 console, each prefixed by the rig's "[host seconds]" stamp), from benc
 Python 3 standard library only.
 """
 
+import bisect
+import os
 import re
 import statistics
 import sys
@@ -73,6 +80,35 @@ def parse(path):
     return runs, info, guest, idle, traces
 
 
+def add_host_cpu(runs, path):
+    """Sets host_cpu_s on each run from hostcpu.txt; returns how many got it."""
+    ts, cpu, marks = [], [], {}
+    for line in open(path):
+        f = line.split()
+        if len(f) == 3 and f[0] == "S":
+            ts.append(int(f[1]))
+            cpu.append(int(f[2]))
+        elif len(f) >= 3 and f[0] == "M":
+            kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
+            key = (kv.get("cfg"), kv.get("round"), kv.get("phase"))
+            marks.setdefault(key, {})[f[2]] = int(f[1])
+
+    def at(t):
+        i = bisect.bisect_left(ts, t)
+        if i <= 0 or i >= len(ts):
+            return None
+        return cpu[i - 1] + (cpu[i] - cpu[i - 1]) * (t - ts[i - 1]) / (ts[i] - ts[i - 1])
+    n = 0
+    for r in runs:
+        m = marks.get((r.get("cfg"), str(int(r.get("round", -1))), r.get("phase")), {})
+        if "begin" in m and "end" in m:
+            a, b = at(m["begin"]), at(m["end"])
+            if a is not None and b is not None and b > a:
+                r["host_cpu_s"] = (b - a) / 1e9
+                n += 1
+    return n
+
+
 def fmt(v, unit=""):
     if v is None:
         return "–"
@@ -94,6 +130,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     runs, info, guest, idle, traces = parse(sys.argv[1])
+    n_host = add_host_cpu(runs, sys.argv[3]) if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else 0
     traced = [r for r in runs if r.get("trace") == 1.0]
     runs = [r for r in runs if r.get("trace") != 1.0]
     cfgs = [c for c in info.get("configs", "").split(",") if c] or sorted({r["cfg"] for r in runs})
@@ -197,6 +234,41 @@ def main():
             return r["value"] * float(info.get("fio_secs", 10)) / 1000, "1k IOs"
         # iperf3's rate is over net_secs; the omitted first second moves about as much
         return r["value"] * (net_secs + 1) / 8 * 1e6 / 2**20, "MiB"
+
+    if n_host:
+        print("\n## Work per second of L1's host CPU (the outer QEMU's CPU time between each"
+              " test's marks; medians, min–max in brackets)\n")
+        print("What L1 as a whole (the VM, its VMM and L1's kernel, all emulated by TCG) got done"
+              " per second of host CPU: a throughput that waiting for a host core does not"
+              " stretch. Higher is better.\n")
+
+        def hc(r):
+            w, u = work(r)
+            w *= 1000 if u == "1k IOs" else 1  # IOs per host CPU second
+            return w / r["host_cpu_s"] if r.get("host_cpu_s") and w else None
+        head = ["test", "per host CPU s"] + [NAMES.get(c, c) for c in cfgs]
+        head += [f"{NAMES.get(p, p)} / {NAMES.get(q, q)} (per-round median)" for p, q in pairs]
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        hmed = {}
+        for phase, label, unit in PHASES:
+            rs0 = by[(cfgs[0], phase)] or [r for c in cfgs for r in by[(c, phase)]]
+            row = [label, work(rs0[0])[1].replace("1k IOs", "IOs") if rs0 else ""]
+            for c in cfgs:
+                xs = [x for x in (hc(r) for r in by[(c, phase)]) if x]
+                hmed[(c, phase)] = med(xs)
+                row.append(f"{fmt(hmed[(c, phase)])} ({fmt(min(xs))}–{fmt(max(xs))})" if xs else "–")
+            for p, q in pairs:
+                a, b = hmed.get((p, phase)), hmed.get((q, phase))
+                rs = []
+                for rd in rounds:
+                    x = [hc(r) for r in by[(p, phase)] if int(r["round"]) == rd]
+                    y = [hc(r) for r in by[(q, phase)] if int(r["round"]) == rd]
+                    if x and y and x[0] and y[0]:
+                        rs.append(x[0] / y[0])
+                row.append((f"**{a / b:.2f}x**" if a and b else "–") +
+                           (f" ({statistics.median(rs):.2f}x)" if rs else ""))
+            print("| " + " | ".join(row) + " |")
 
     print("\n## Per unit of work (medians): VM exits, interrupts, CPU\n")
     print("Counted over each phase (between the guest's IOB-SYNC lines): KVM's counters for the"

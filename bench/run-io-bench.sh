@@ -87,7 +87,7 @@ log=$out/rig-phyllome-io-bench.log
 } >"$out/host-info.txt"
 
 t0=$(date +%s)
-rm -f "$log"
+rm -f "$log" "$out/hostcpu.txt"
 # Rigs started by others meanwhile compete for the host's CPUs: sample how many run.
 (
 	while sleep 15; do
@@ -106,6 +106,10 @@ trap 'kill $sampler 2>/dev/null || true' EXIT
 	--l1-append "rig.env.IOB_TRACE=$trace" --l1-append "rig.env.IOB_TRACE_CONFIGS=$tconfigs" \
 	--log-dir "$out" --log-name io-bench --timeout 3600 "${extra[@]}" >&2 &
 rig=$!
+# The outer QEMU's CPU time, sampled every 10 ms, and the arrival of each test's marks: a second
+# measure of each test, which the host's load barely moves (bench/hostcpu.py).
+python3 "$here/hostcpu.py" --parent $rig --log "$log" --out "$out/hostcpu.txt" &
+hostcpu=$!
 # Watchdog: L1 prints a heartbeat every 60 s (bench/l1/io-bench.sh); a console silent for
 # $stall seconds means L1 itself stopped (seen twice, see docs/benchmarks.md): end the outer
 # QEMU (the rig's child) so that the rig reports what it has instead of waiting for its timeout.
@@ -121,6 +125,7 @@ while kill -0 "$rig" 2>/dev/null; do
 	fi
 done
 wait "$rig" || true
+wait "$hostcpu" || true # it ends with the rig; its samples are then all written
 kill $sampler 2>/dev/null || true
 {
 	[ -z "$stuck" ] || echo "**L1 stopped**: no console output for ${stall} s; the outer QEMU was ended"
@@ -129,5 +134,5 @@ kill $sampler 2>/dev/null || true
 	echo "rig run (L1 boot included): $(($(date +%s) - t0)) s"
 } >>"$out/host-info.txt"
 
-python3 "$here/io-report.py" "$log" "$out/host-info.txt" | tee "$out/io-bench.md"
+python3 "$here/io-report.py" "$log" "$out/host-info.txt" "$out/hostcpu.txt" | tee "$out/io-bench.md"
 echo "run-io-bench.sh: tables in $out/io-bench.md, L1 console log $log" >&2

@@ -266,9 +266,12 @@ run_round() {
 		if [ "$IOB_DROP_CACHES" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi
 		[ -n "$_sizes" ] && trace_start
 		_a=$(snap)
+		# for bench/hostcpu.py: the outer QEMU's CPU time between the marks
+		echo "BENCH-IO-MARK begin cfg=$CFG round=$_round phase=$_p"
 		vm_send go
 		if ! wait_for "IOB-SYNC end $_round $_p" "$VMM_OUT" 300; then vm_fail "round $_round: $WAIT_WHY"; return; fi
 		_b=$(snap)
+		echo "BENCH-IO-MARK end cfg=$CFG round=$_round phase=$_p"
 		[ -n "$_sizes" ] && trace_stop "cfg=$CFG phase=$_p round=$_round"
 		vm_send go
 		_dd=$(delta "$_a" "$_b")
