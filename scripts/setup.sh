@@ -13,8 +13,9 @@ SUDO=
 # tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
 # outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
 # rig's L1 for the disk, network and API tests; dosfstools + mtools: the manager's cloud-init
-# seed images), and the display's front-end tests (Xvfb and xwd for the window; chromium and
-# novnc for the browser console).
+# seed images), the display's front-end tests (Xvfb and xwd for the window; chromium and
+# novnc for the browser console); dpkg-dev and libaio-dev: the static fio that
+# bench/build-io-tools.sh builds from Debian's source package for the I/O benchmark.
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -25,6 +26,7 @@ PACKAGES=(
 	passt e2fsprogs iproute2 curl
 	dosfstools mtools
 	xvfb x11-apps chromium novnc
+	dpkg-dev libaio-dev
 )
 
 missing=()
