@@ -36,6 +36,18 @@ if [ ! -x "$FIO" ]; then
 	src=$C/src
 	rm -rf "$src"
 	mkdir -p "$src"
+	if ! grep -rqs 'deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/ ||
+		! apt-cache showsrc fio >/dev/null 2>&1; then
+		# Source packages come from the same mirror as the machine's other packages.
+		log "adding bookworm's source packages to apt's sources (phyllome-src.sources)"
+		sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+		mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources \
+			2>/dev/null | head -n 1)
+		printf '%s\n' 'Types: deb-src' "URIs: ${mirror:-http://deb.debian.org/debian}" 'Suites: bookworm' \
+			'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+			$sudo tee /etc/apt/sources.list.d/phyllome-src.sources >/dev/null
+		$sudo apt-get update -q >&2
+	fi
 	log "fetching fio's source package"
 	(cd "$src" && apt-get source --download-only fio 2> >(grep -v unsandboxed >&2)) >&2 ||
 		die "apt-get source fio failed: add a deb-src line for bookworm (e.g. /etc/apt/sources.list.d/debian-src.sources with 'Types: deb-src', the same URIs/Suites/Components/Signed-By as debian.sources) and run apt-get update"
