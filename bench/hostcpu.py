@@ -14,7 +14,12 @@ To map L1's clock onto the host's, it also follows the rig's log and stamps each
 CLOCK_MONOTONIC on arrival; bench/report.py takes the smallest difference as the offset (TCG's L1
 clock runs at the host's rate).
 
-SAMPLES lines: "S host_mono_ns cpu_ns" and "C host_mono_ns l1_mono_us". Standard library only.
+The I/O bench (bench/l1/io-bench.sh) prints "BENCH-IO-MARK begin|end cfg=C round=R phase=P"
+around each test instead: those are stamped on arrival too ("M" lines); bench/io-report.py takes
+the outer QEMU's CPU time between a test's two marks.
+
+SAMPLES lines: "S host_mono_ns cpu_ns", "C host_mono_ns l1_mono_us" and "M host_mono_ns
+begin|end cfg=C round=R phase=P". Standard library only.
 """
 
 import argparse
@@ -23,6 +28,7 @@ import re
 import time
 
 CLOCK_RE = re.compile(r"BENCH-CLOCK l1_mono_us=(\d+)")
+MARK_RE = re.compile(r"BENCH-IO-MARK (begin|end) (\S.*)$")
 
 
 def find_qemu(parent):
@@ -97,6 +103,9 @@ def main():
                     m = CLOCK_RE.search(line)
                     if m:
                         out.write(f"C {now} {m.group(1)}\n")
+                    m = MARK_RE.search(line)
+                    if m:
+                        out.write(f"M {now} {m.group(1)} {m.group(2).strip()}\n")
             time.sleep(args.interval)
 
 

@@ -14,8 +14,10 @@ SUDO=
 # outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
 # rig's L1 for the disk, network and API tests; dosfstools + mtools: the manager's cloud-init
 # seed images and, with fdisk, the rig's EFI system partition images; ovmf: the UEFI firmware;
-# grub-efi-amd64-bin + grub-common: the rig's GRUB image), and the display's front-end tests
-# (Xvfb and xwd for the window; chromium and novnc for the browser console).
+# grub-efi-amd64-bin + grub-common: the rig's GRUB image), the display's front-end tests (Xvfb
+# and xwd for the window; chromium and novnc for the browser console); dpkg-dev and libaio-dev:
+# the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
+# benchmark.
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -26,6 +28,7 @@ PACKAGES=(
 	passt e2fsprogs iproute2 curl
 	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
 	xvfb x11-apps chromium novnc
+	dpkg-dev libaio-dev
 )
 
 missing=()

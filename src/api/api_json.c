@@ -85,9 +85,10 @@ static json_t *disks(const struct vm_config *c)
 	for (unsigned i = 0; a && i < c->ndisks; i++) {
 		const struct disk_config *d = &c->disks[i];
 
-		json_array_append_new(a, json_pack("{s:o, s:b, s:o}", "path", jstr(d->path),
-						   "readonly", d->readonly, "serial",
-						   jstr(d->serial[0] ? d->serial : NULL)));
+		json_array_append_new(a,
+				      json_pack("{s:o, s:b, s:b, s:o}", "path", jstr(d->path),
+						"readonly", d->readonly, "direct", d->direct,
+						"serial", jstr(d->serial[0] ? d->serial : NULL)));
 	}
 	return a;
 }

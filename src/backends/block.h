@@ -1,6 +1,10 @@
 /* Block backend: a raw image file or host block device, locked against other VMs, read
  * and written through io_uring straight from and into guest memory. Completions raise an
- * eventfd that the owner watches; block_reap then finishes them on the owner's thread. */
+ * eventfd that the owner watches; block_reap then finishes them on the owner's thread.
+ * With `direct`, the image is opened O_DIRECT (no copy through the host's page cache); a
+ * request whose offset, buffers or lengths are not aligned for O_DIRECT goes through a
+ * second, buffered descriptor on the same image instead (Linux keeps the two coherent: a
+ * direct read writes back dirty cached pages first, a direct write drops cached ones). */
 #pragma once
 #include <liburing.h>
 #include <stdbool.h>
@@ -24,10 +28,12 @@ struct block_io {
 
 struct block {
 	int fd;
-	int efd; /* eventfd raised on completions */
+	int fd_buffered; /* direct: a buffered descriptor for unaligned requests; else fd */
+	int efd;	 /* eventfd raised on completions */
 	bool readonly;
 	bool is_blkdev;
-	uint64_t size; /* bytes */
+	unsigned direct_align; /* direct: what offsets, buffers and lengths align to; else 0 */
+	uint64_t size;	       /* bytes */
 	struct io_uring ring;
 	unsigned depth;
 	unsigned inflight; /* queued or submitted, not yet finished */
@@ -36,11 +42,11 @@ struct block {
 
 typedef void (*block_done_fn)(struct block_io *io, void *arg);
 
-/* Opens path for reading and writing (or reading only), takes the open file description
- * lock (exclusive for writers, shared for readers), finds the size and sets up an
- * io_uring of `depth` entries. Returns 0 or -errno with one line in err. */
-int block_open(struct block *b, const char *path, bool readonly, unsigned depth, char *err,
-	       size_t errlen);
+/* Opens path for reading and writing (or reading only; O_DIRECT with `direct`), takes the
+ * open file description lock (exclusive for writers, shared for readers), finds the size
+ * and sets up an io_uring of `depth` entries. Returns 0 or -errno with one line in err. */
+int block_open(struct block *b, const char *path, bool readonly, bool direct, unsigned depth,
+	       char *err, size_t errlen);
 /* Releases everything; in-flight I/O must have been drained. */
 void block_close(struct block *b);
 static inline int block_eventfd(const struct block *b)

@@ -36,7 +36,8 @@ static const struct opt_def vmm_opts[] = {
     {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
     {"console", 0, "MODE", "virtio-console (hvc0): off | tty | file=PATH | socket=PATH",
      OPT_CONSOLE},
-    {"disk", 0, "path=FILE[,readonly=on][,serial=ID]", "virtio-blk disk (up to 8)", OPT_DISK},
+    {"disk", 0, "path=FILE[,readonly=on][,direct=on][,serial=ID]", "virtio-blk disk (up to 8)",
+     OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
@@ -183,13 +184,17 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		d->readonly = !strcmp(v, "on");
 		return 0;
 	}
+	if (!strcmp(k, "direct") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+		d->direct = !strcmp(v, "on");
+		return 0;
+	}
 	if (!strcmp(k, "serial") && v && strlen(v) < sizeof(d->serial)) {
 		strcpy(d->serial, v);
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, serial=ID of "
-		 "up to 20 characters)",
+		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, direct=on|off, "
+		 "serial=ID of up to 20 characters)",
 		 k);
 	return -EINVAL;
 }

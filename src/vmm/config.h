@@ -22,6 +22,7 @@ enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_SOCKET, SERIAL_OFF };
 struct disk_config {
 	char path[VM_PATH_MAX];
 	bool readonly;
+	bool direct;	 /* O_DIRECT: past the host's page cache (aligned requests) */
 	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer; empty: derived from the index */
 };
 

@@ -328,6 +328,29 @@ static void test_memory(void **state)
 	assert_int_equal(cfg.mem_size, 3 * GiB);
 }
 
+static void test_disk(void **state)
+{
+	static const char *const bad[] = {"path=/d,direct=yes", "path=/d,direct",
+					  "path=/d,dirct=on"};
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--disk", "path=/d", "--disk",
+			     "path=/e,direct=on,readonly=on", "--disk", "direct=off,path=/f", NULL),
+			 0);
+	assert_int_equal(cfg.ndisks, 3);
+	assert_false(cfg.disks[0].direct);
+	assert_true(cfg.disks[1].direct);
+	assert_true(cfg.disks[1].readonly);
+	assert_string_equal(cfg.disks[1].path, "/e");
+	assert_false(cfg.disks[2].direct);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--disk", bad[i], NULL) >= 0)
+			fail_msg("--disk '%s' accepted", bad[i]);
+		assert_err_has("--disk");
+	}
+}
+
 static void test_serial(void **state)
 {
 	static const char *const bad[] = {"file=", "socket=", "pty", "file", "TTY", "", "off,tty"};
@@ -495,6 +518,7 @@ int main(void)
 	    cmocka_unit_test(test_usage),	cmocka_unit_test(test_firmware),
 	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_display),
 	    cmocka_unit_test(test_bad_words),	cmocka_unit_test(test_usage),
+	    cmocka_unit_test(test_disk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

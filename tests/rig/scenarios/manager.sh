@@ -133,10 +133,19 @@ ph stop nosuch
 [ "$PH_RC" = 1 ] && echo "$PH_ERR" | grep -q 'no such VM: nosuch' || fail "unknown VM: status $PH_RC, '$PH_ERR'"
 [ "$(nvms)" = "$N0" ] || fail "bad input changed the number of VMs: $N0 -> $(nvms)"
 
-# --- a second VM at once; rm refuses it while it runs; kill ---
-run_vm vm2
+# --- a second VM at once, with a display; screenshot; rm refuses it while it runs; kill ---
+ph run -d --name vm2 --cpus 1 --memory 256M --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" \
+	--cmdline "$CMDL" --display "vnc=unix:$RIG_WORK/vm2-vnc.sock"
 [ "$PH_RC" = 0 ] || fail "run -d vm2: status $PH_RC: $PH_ERR"
 log_wait vm2 PHYLLOME-READY "$T_BOOT" || fail "vm2: no PHYLLOME-READY within $T_BOOT s"
+ph screenshot vm2 "$RIG_WORK/vm2.png"
+[ "$PH_RC" = 0 ] || fail "screenshot vm2: status $PH_RC: $PH_ERR"
+PNGSIG=$(head -c 8 "$RIG_WORK/vm2.png" | od -An -tx1 | tr -d ' \n')
+[ "$PNGSIG" = 89504e470d0a1a0a ] || fail "screenshot vm2: not a PNG (signature '$PNGSIG')"
+PNGW=$(dd if="$RIG_WORK/vm2.png" bs=1 skip=16 count=4 2>/dev/null | od -An -tu1 | awk '{print $1*16777216+$2*65536+$3*256+$4}')
+[ "${PNGW:-0}" -gt 0 ] || fail "screenshot vm2: PNG width '$PNGW'"
+ph screenshot vm1 "$RIG_WORK/vm1.png"
+[ "$PH_RC" = 1 ] && [ ! -s "$RIG_WORK/vm1.png" ] || fail "screenshot of a VM without a display: status $PH_RC, '$PH_ERR'"
 ph ps
 [ "$(echo "$PH_OUT" | grep -c ' Up ')" = 2 ] || fail "ps does not show two VMs up: $PH_OUT"
 ph rm vm2
@@ -168,4 +177,4 @@ ph rm vm1
 [ -d "$D1" ] && fail "rm left $D1"
 ph ps -a
 [ "$(echo "$PH_OUT" | wc -l)" = 1 ] || fail "ps -a after rm: $PH_OUT"
-rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"
+rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, screenshot (PNG ${PNGW} wide; refused without a display), kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"
