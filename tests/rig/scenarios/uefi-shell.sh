@@ -3,7 +3,8 @@
 # (its marker on the serial console), it starts Debian's kernel through its EFI stub with the
 # console test, which reaches userspace; 'poweroff' ends the VMM with status 0. uefi-vars: the
 # variables OVMF set on that first boot went through the flash interface into the vars file.
-# Needs the firmware files in L1 (rig.py --firmware; the patched outer QEMU, FACTS.md).
+# Needs the firmware files in L1 (rig.py --firmware; the patched outer QEMU, FACTS.md). vCPUs:
+# rig.env.UEFI_CPUS=N (default 1).
 # shellcheck shell=sh
 
 # uefi_serial_dump: the guest's serial output, escape sequences and carriage returns removed.
@@ -19,7 +20,7 @@ else
 	cp /guest/OVMF_VARS.fd "$RIG_WORK/vars.fd"
 	cp /guest/esp.img "$RIG_WORK/esp.img"
 	L2_FW_CODE=/guest/OVMF_CODE.fd L2_FW_VARS=$RIG_WORK/vars.fd
-	vmm_start uefi-shell 1 512M "" "disk:path=$RIG_WORK/esp.img"
+	vmm_start uefi-shell "${UEFI_CPUS:-1}" 512M "" "disk:path=$RIG_WORK/esp.img"
 	unset L2_FW_CODE L2_FW_VARS
 	# The marker: when the shell ran startup.nsh (≈ when the OS loader starts).
 	t_shell=
