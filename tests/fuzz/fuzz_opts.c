@@ -62,8 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc < 0) {
 		check(err[0] != 0 && strlen(err) < sizeof(err));
 	} else if (cfg.action == CONFIG_RUN) {
-		check(cfg.kernel != NULL && cfg.cmdline != NULL);
-		check(strlen(cfg.cmdline) < VM_CMDLINE_MAX);
+		/* A firmware VM has a code image and no kernel; a Linux VM a kernel and a cmdline. */
+		if (cfg.firmware) {
+			check(cfg.fw_code[0] && !cfg.kernel && !cfg.initramfs);
+		} else {
+			check(cfg.kernel != NULL && cfg.cmdline != NULL);
+			check(strlen(cfg.cmdline) < VM_CMDLINE_MAX);
+		}
 		check(cfg.ncpus >= 1 && cfg.ncpus <= VM_MAX_CPUS);
 		check(cfg.mem_size >= VM_MIN_MEM && cfg.mem_size <= VM_MAX_MEM);
 		check(cfg.mem_size % (1u << 20) == 0);

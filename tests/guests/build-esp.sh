@@ -3,6 +3,8 @@
 # holding the L2 kernel (Debian's, booted through its EFI stub) and the L2 initramfs, and
 #  - esp.img: a startup.nsh that the UEFI shell runs: it prints a marker and starts the kernel
 #    with the console test (tests/guests/tests/console.sh);
+#  - esp-kbd.img: a small ESP whose startup.nsh only prints a marker (the shell then waits at
+#    its prompt: the firmware keyboard test types into it);
 #  - grub.img: Debian's GRUB (grub-efi-amd64-bin, a standalone image with its grub.cfg inside)
 #    as the removable-media loader \EFI\BOOT\BOOTX64.EFI, which prints a marker and boots the
 #    same kernel (skipped when grub-mkstandalone is missing).
@@ -46,6 +48,16 @@ start=2048, size=126976, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"' 
 new_esp "$tmp/disk.img"
 mcopy -i "$tmp/disk.img@@1M" "$tmp/startup.nsh" ::/startup.nsh
 mv "$tmp/disk.img" "$IMG"
+# esp-kbd.img: a small FAT16 disk (no kernel) whose startup.nsh prints a marker and ends, leaving
+# the shell at its prompt for the firmware keyboard test (uefi-keyboard types into it over VNC).
+printf '%s\r\n' '@echo -off' 'echo PHYLLOME-UEFI-KBD ready' >"$tmp/startup-kbd.nsh"
+truncate -s 8M "$tmp/kbd.img"
+echo 'label: gpt
+start=2048, size=12288, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"' |
+	sfdisk -q "$tmp/kbd.img" >/dev/null
+mkfs.vfat -F 16 -s 1 -n PHYLKBD --offset 2048 "$tmp/kbd.img" $((12288 / 2)) >/dev/null 2>&1
+mcopy -i "$tmp/kbd.img@@1M" "$tmp/startup-kbd.nsh" ::/startup.nsh
+mv "$tmp/kbd.img" "$OUT/esp-kbd.img"
 rm -f "$OUT/grub.img"
 if command -v grub-mkstandalone >/dev/null && [ -d /usr/lib/grub/x86_64-efi ]; then
 	cat >"$tmp/grub.cfg" <<CFG

@@ -234,6 +234,8 @@ def build_l1_initramfs(args):
         for name, src in OVMF_FILES.items():
             m.file(f"guest/{name}", src, 0o644)
         m.file("guest/esp.img", GUESTS / "esp.img", 0o644)
+        if (GUESTS / "esp-kbd.img").exists():  # the firmware keyboard test's ESP
+            m.file("guest/esp-kbd.img", GUESTS / "esp-kbd.img", 0o644)
         if (GUESTS / "grub.img").exists():  # tests/guests/build-esp.sh, with GRUB installed
             m.file("guest/grub.img", GUESTS / "grub.img", 0o644)
     if (GUESTS / "hostile.bzImage").exists():
