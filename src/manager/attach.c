@@ -10,6 +10,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "manager/util.h"
+
 size_t attach_filter(const uint8_t *in, size_t n, uint8_t *out, bool *detach)
 {
 	const uint8_t *key = memchr(in, ATTACH_DETACH_KEY, n);
@@ -35,33 +37,11 @@ static int write_all(int fd, const uint8_t *buf, size_t n)
 	return 0;
 }
 
-static int connect_console(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "console socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot attach to %s: %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	return fd;
-}
-
 int attach_console(const char *sock_path, const char *name, char *err, size_t errlen)
 {
 	struct termios saved, raw;
 	bool tty = isatty(0) && tcgetattr(0, &saved) == 0, in_eof = false, detach = false;
-	int fd = connect_console(sock_path, err, errlen), rc = 1;
+	int fd = mgr_connect_unix(sock_path, 0, "attach to", err, errlen), rc = 1;
 
 	if (fd < 0)
 		return fd;

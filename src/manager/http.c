@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "manager/util.h"
+
 /* The end of the header block (the blank line), or NULL. */
 static const char *headers_end(const char *buf, size_t len, size_t *body_off)
 {
@@ -183,28 +185,6 @@ static int send_all(int fd, const char *buf, size_t n, long deadline)
 	return 0;
 }
 
-static int connect_unix(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	return fd;
-}
-
 /* Reads until the response is complete or EOF. */
 static int read_response(int fd, long deadline, struct http_response *r, char *err, size_t errlen)
 {
@@ -274,7 +254,7 @@ int http_request(const char *sock_path, const char *method, const char *path, co
 		snprintf(err, errlen, "request line too long");
 		return -EINVAL;
 	}
-	fd = connect_unix(sock_path, err, errlen);
+	fd = mgr_connect_unix(sock_path, SOCK_NONBLOCK, "connect to", err, errlen);
 	if (fd < 0)
 		return fd;
 	rc = send_all(fd, head, (size_t)n, deadline);

@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc < 0) {
 		check(err[0] != 0 && strlen(err) < sizeof(err));
 	} else if (cfg.action == CONFIG_RUN) {
-		/* A firmware VM has a code image and no kernel; a Linux VM a kernel and a cmdline. */
+		/* A firmware VM has a code image and no kernel; a Linux VM a kernel and a cmdline.
+		 */
 		if (cfg.firmware) {
 			check(cfg.fw_code[0] && !cfg.kernel && !cfg.initramfs);
 		} else {
