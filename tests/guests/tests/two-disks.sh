@@ -36,5 +36,14 @@ for m in $map; do
 	got=$(head -n 1 "/dev/${m%%=*}")
 	[ "$got" = "PHYLLOME-DISK ${m#*=}" ] || fail "/dev/${m%%=*} reads back '$got'"
 done
+# intx=1 (with pci=nomsi, rig scenario disk-intx): the disks' interrupts came as INTx through
+# the IOAPIC, none as MSI.
+if arg intx >/dev/null; then
+	grep -q 'PCI-MSI' /proc/interrupts && fail "MSI in use despite pci=nomsi: $(grep -e MSI /proc/interrupts | tr -s ' \n' ' ')"
+	intx=$(grep 'IO-APIC.*virtio' /proc/interrupts | awk '{ n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; printf "%s%d ", $1, n }' | sed 's/ *$//')
+	[ -n "$intx" ] || fail "no virtio interrupt on the IOAPIC: $(grep virtio /proc/interrupts | tr -s ' \n' ' ')"
+	for l in $intx; do [ "${l#*:}" -gt 0 ] || fail "INTx line ${l%%:*} never fired ($intx)"; done
+	map="$map; INTx (IOAPIC line: count) $intx"
+fi
 echo "PHYLLOME-TEST $NAME PASS$map, sizes ok, written and read back"
 poweroff -f
