@@ -24,6 +24,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/iov.h"
+
 #define PASST_LEN_SIZE 4u
 /* Room for two of the largest frames, so a read usually brings several small ones. */
 #define PASST_RBUF_SIZE (2u * (PASST_LEN_SIZE + NETDEV_MAX_FRAME))
@@ -52,26 +54,6 @@ struct netdev {
 	uint8_t *tbuf;
 	size_t toff, tlen;
 };
-
-/* Copies len bytes from iov, after skipping skip bytes of it; returns bytes copied. */
-static size_t gather(const struct iovec *iov, unsigned n, size_t skip, uint8_t *dst, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t seg = iov[i].iov_len, chunk;
-
-		if (skip >= seg) {
-			skip -= seg;
-			continue;
-		}
-		chunk = seg - skip < len - done ? seg - skip : len - done;
-		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + skip, chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
-}
 
 static bool peer_gone(int e)
 {
@@ -333,7 +315,7 @@ static int passt_send(struct netdev *nd, const struct iovec *iov, unsigned n, si
 	size_t frame;
 	int rc;
 
-	if (len < NETDEV_HDR_LEN || gather(iov, n, 0, hdr, sizeof(hdr)) != sizeof(hdr))
+	if (len < NETDEV_HDR_LEN || iov_to_buf(iov, n, 0, hdr, sizeof(hdr)) != sizeof(hdr))
 		return -EINVAL;
 	/* passt takes complete frames only: no checksum or segmentation left to do. */
 	if ((hdr[0] & NETDEV_HDR_F_NEEDS_CSUM) || hdr[1] != NETDEV_HDR_GSO_NONE)
@@ -348,7 +330,7 @@ static int passt_send(struct netdev *nd, const struct iovec *iov, unsigned n, si
 	nd->tbuf[1] = (uint8_t)(frame >> 16);
 	nd->tbuf[2] = (uint8_t)(frame >> 8);
 	nd->tbuf[3] = (uint8_t)frame;
-	if (gather(iov, n, NETDEV_HDR_LEN, nd->tbuf + PASST_LEN_SIZE, frame) != frame)
+	if (iov_to_buf(iov, n, NETDEV_HDR_LEN, nd->tbuf + PASST_LEN_SIZE, frame) != frame)
 		return -EINVAL;
 	nd->toff = 0;
 	nd->tlen = PASST_LEN_SIZE + frame;

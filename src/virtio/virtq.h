@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/iov.h"
 #include "vmm/guest_mem.h"
 
 #define VIRTQ_MAX_SIZE	1024 /* largest queue size a device offers */
@@ -76,8 +77,3 @@ bool virtq_should_notify(struct virtq *vq);
 void virtq_set_notify(struct virtq *vq, bool enable);
 /* True if the driver has made buffers available that we have not taken yet. */
 bool virtq_has_avail(struct virtq *vq);
-
-/* Copy helpers over a chain's segments, after skipping `skip` bytes of them: return
- * bytes copied (less than len if the segments end first). */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len);
