@@ -124,6 +124,7 @@ static const int vmm_calls[] = {
     SCMP_SYS(shmctl),
     SCMP_SYS(shmdt),
     SCMP_SYS(sched_setaffinity), /* Mesa's software renderer pins its threads */
+    SCMP_SYS(sysinfo),		 /* Mesa sizes its caches by the RAM it sees */
     SCMP_SYS(access),
     SCMP_SYS(readlink),
     SCMP_SYS(getdents64),
@@ -198,6 +199,13 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 	 * of ending the VMM, and glibc carries on without it. */
 	if (rc == 0 && kind != SECCOMP_VMM)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	/* The VMM makes no directories, but libraries the window loads try to (Mesa creates
+	 * ~/.cache/mesa_shader_cache the first time): that fails, and Mesa runs without its cache,
+	 * instead of ending the VMM. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdir), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdirat), 0);
 	if (rc == 0)
 		rc = seccomp_load(ctx); /* sets no_new_privs: the filter binds this thread only */
 	seccomp_release(ctx);
