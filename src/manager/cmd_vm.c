@@ -272,26 +272,6 @@ out:
 	return rc;
 }
 
-int cmd_start(int argc, char **argv)
-{
-	struct store s;
-	int rc = EXIT_OK;
-
-	if (argc < 1) {
-		mgr_error("start: give at least one VM");
-		return EXIT_USAGE;
-	}
-	if (!mgr_no_flags("start", argc, argv))
-		return EXIT_USAGE;
-	if (mgr_store(&s) < 0)
-		return EXIT_FAIL;
-	for (int i = 0; i < argc; i++)
-		if (mgr_start_one(&s, argv[i], false, NULL) < 0)
-			rc = EXIT_FAIL;
-	store_close(&s);
-	return rc;
-}
-
 /* Reads where the VM's exit was recorded after --rm removed it (see record_exit). */
 static int removed_exit_code(const struct store *s, const char *id)
 {
@@ -431,60 +411,99 @@ static int parse_secs(const char *v, int *out)
 	return 0;
 }
 
-/* stop and restart: [-t SECS] VM... */
-static int stop_or_restart(int argc, char **argv, bool restart)
+/*
+ * The frame of the verbs that act on a list of VMs: opens the store, resolves each of
+ * argv[first..argc) (name, id or id prefix), runs act on it and prints the reference when act
+ * succeeds. act reports its own errors. EXIT_FAIL if any VM failed, else EXIT_OK.
+ */
+typedef int (*vm_action)(struct store *s, struct vm_entry *e, const char *ref, void *ctx);
+
+static int for_each_vm(int argc, char **argv, int first, vm_action act, void *ctx)
 {
 	struct vm_entry *e = malloc(sizeof(*e));
-	int timeout = 30, rc = EXIT_OK, first = 0;
+	int rc = EXIT_OK;
 	struct store s;
 
 	if (!e)
 		return EXIT_FAIL;
-	while (first < argc && argv[first][0] == '-') {
-		if ((!strcmp(argv[first], "-t") || !strcmp(argv[first], "--time")) &&
-		    first + 1 < argc && !parse_secs(argv[first + 1], &timeout)) {
-			first += 2;
-			continue;
-		}
-		if (!strncmp(argv[first], "--time=", 7) && !parse_secs(argv[first] + 7, &timeout)) {
-			first++;
-			continue;
-		}
-		mgr_error("%s: bad flag %s (usage: [-t SECONDS] VM...)",
-			  restart ? "restart" : "stop", argv[first]);
-		free(e);
-		return EXIT_USAGE;
-	}
-	if (first == argc) {
-		mgr_error("%s: give at least one VM", restart ? "restart" : "stop");
-		free(e);
-		return EXIT_USAGE;
-	}
 	if (mgr_store(&s) < 0) {
 		free(e);
 		return EXIT_FAIL;
 	}
 	for (int i = first; i < argc; i++) {
-		if (mgr_resolve(&s, argv[i], e) < 0) {
+		if (mgr_resolve(&s, argv[i], e) < 0 || act(&s, e, argv[i], ctx) < 0) {
 			rc = EXIT_FAIL;
 			continue;
-		}
-		if (mgr_stop_one(&s, e, timeout) < 0) {
-			mgr_error("cannot stop %s", argv[i]);
-			rc = EXIT_FAIL;
-			continue;
-		}
-		if (restart) {
-			if (mgr_start_one(&s, e->def.id, true, NULL) < 0) {
-				rc = EXIT_FAIL;
-				continue;
-			}
 		}
 		printf("%s\n", argv[i]);
 	}
 	store_close(&s);
 	free(e);
 	return rc;
+}
+
+static int start_action(struct store *s, struct vm_entry *e, const char *ref, void *ctx)
+{
+	(void)ref;
+	(void)ctx;
+	return mgr_start_one(s, e->def.id, true, NULL);
+}
+
+int cmd_start(int argc, char **argv)
+{
+	if (argc < 1) {
+		mgr_error("start: give at least one VM");
+		return EXIT_USAGE;
+	}
+	if (!mgr_no_flags("start", argc, argv))
+		return EXIT_USAGE;
+	return for_each_vm(argc, argv, 0, start_action, NULL);
+}
+
+struct stop_ctx {
+	int timeout;
+	bool restart;
+};
+
+static int stop_action(struct store *s, struct vm_entry *e, const char *ref, void *ctx)
+{
+	const struct stop_ctx *c = ctx;
+
+	if (mgr_stop_one(s, e, c->timeout) < 0) {
+		mgr_error("cannot stop %s", ref);
+		return -1;
+	}
+	if (c->restart && mgr_start_one(s, e->def.id, true, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* stop and restart: [-t SECS] VM... */
+static int stop_or_restart(int argc, char **argv, bool restart)
+{
+	struct stop_ctx c = {.timeout = 30, .restart = restart};
+	int first = 0;
+
+	while (first < argc && argv[first][0] == '-') {
+		if ((!strcmp(argv[first], "-t") || !strcmp(argv[first], "--time")) &&
+		    first + 1 < argc && !parse_secs(argv[first + 1], &c.timeout)) {
+			first += 2;
+			continue;
+		}
+		if (!strncmp(argv[first], "--time=", 7) &&
+		    !parse_secs(argv[first] + 7, &c.timeout)) {
+			first++;
+			continue;
+		}
+		mgr_error("%s: bad flag %s (usage: [-t SECONDS] VM...)",
+			  restart ? "restart" : "stop", argv[first]);
+		return EXIT_USAGE;
+	}
+	if (first == argc) {
+		mgr_error("%s: give at least one VM", restart ? "restart" : "stop");
+		return EXIT_USAGE;
+	}
+	return for_each_vm(argc, argv, first, stop_action, &c);
 }
 
 int cmd_stop(int argc, char **argv)
@@ -516,165 +535,119 @@ static int parse_signal(const char *v)
 	return -1;
 }
 
+static int kill_action(struct store *s, struct vm_entry *e, const char *ref, void *ctx)
+{
+	int sig = *(int *)ctx, k = kill_vmm(e, sig);
+
+	if (k < 0) {
+		mgr_error("cannot kill %s: %s", ref,
+			  k == -ESRCH ? "it is not running" : strerror(-k));
+		return -1;
+	}
+	if (sig == SIGKILL || sig == SIGTERM)
+		wait_exited(s, e, 10000);
+	return 0;
+}
+
 int cmd_kill(int argc, char **argv)
 {
-	struct vm_entry *e = malloc(sizeof(*e));
-	int sig = SIGKILL, rc = EXIT_OK, first = 0;
-	struct store s;
+	int sig = SIGKILL, first = 0;
 
-	if (!e)
-		return EXIT_FAIL;
 	if (first + 1 < argc && (!strcmp(argv[0], "-s") || !strcmp(argv[0], "--signal"))) {
 		sig = parse_signal(argv[1]);
 		first = 2;
 		if (sig < 0) {
 			mgr_error("kill: invalid signal \"%s\"", argv[1]);
-			free(e);
 			return EXIT_USAGE;
 		}
 	}
 	if (first >= argc || argv[first][0] == '-') {
 		mgr_error("kill: usage: phyllome kill [-s SIGNAL] VM...");
-		free(e);
 		return EXIT_USAGE;
 	}
-	if (mgr_store(&s) < 0) {
-		free(e);
-		return EXIT_FAIL;
-	}
-	for (int i = first; i < argc; i++) {
-		int k;
+	return for_each_vm(argc, argv, first, kill_action, &sig);
+}
 
-		if (mgr_resolve(&s, argv[i], e) < 0) {
-			rc = EXIT_FAIL;
-			continue;
+static int rm_action(struct store *s, struct vm_entry *e, const char *ref, void *ctx)
+{
+	bool force = *(bool *)ctx;
+	int r;
+
+	if (mgr_running(e)) {
+		if (!force) {
+			mgr_error("cannot remove %s: it is running (stop it first, or use rm -f)",
+				  ref);
+			return -1;
 		}
-		k = kill_vmm(e, sig);
-		if (k < 0) {
-			mgr_error("cannot kill %s: %s", argv[i],
-				  k == -ESRCH ? "it is not running" : strerror(-k));
-			rc = EXIT_FAIL;
-			continue;
+		kill_vmm(e, SIGKILL);
+		if (wait_exited(s, e, 10000) == -2) {
+			mgr_error("cannot remove %s: its VMM did not end", ref);
+			return -1;
 		}
-		if (sig == SIGKILL || sig == SIGTERM)
-			wait_exited(&s, e, 10000);
-		printf("%s\n", argv[i]);
 	}
-	store_close(&s);
-	free(e);
-	return rc;
+	store_lock(s, true);
+	r = store_load(s, e->def.id, e, (char[256]){0}, 256);
+	if (r == 0 && !mgr_running(e))
+		r = store_remove(s, e);
+	store_unlock(s);
+	if (r < 0 && r != -ENOENT) {
+		mgr_error("cannot remove %s: %s", ref, strerror(-r));
+		return -1;
+	}
+	return 0;
 }
 
 int cmd_rm(int argc, char **argv)
 {
-	struct vm_entry *e = malloc(sizeof(*e));
 	bool force = false;
-	int rc = EXIT_OK, first = 0;
-	struct store s;
+	int first = 0;
 
-	if (!e)
-		return EXIT_FAIL;
 	if (argc && (!strcmp(argv[0], "-f") || !strcmp(argv[0], "--force"))) {
 		force = true;
 		first = 1;
 	}
 	if (first >= argc || argv[first][0] == '-') {
 		mgr_error("rm: usage: phyllome rm [-f] VM...");
-		free(e);
 		return EXIT_USAGE;
 	}
-	if (mgr_store(&s) < 0) {
-		free(e);
-		return EXIT_FAIL;
-	}
-	for (int i = first; i < argc; i++) {
-		int r;
+	return for_each_vm(argc, argv, first, rm_action, &force);
+}
 
-		if (mgr_resolve(&s, argv[i], e) < 0) {
-			rc = EXIT_FAIL;
-			continue;
-		}
-		if (mgr_running(e)) {
-			if (!force) {
-				mgr_error("cannot remove %s: it is running (stop it first, or use "
-					  "rm -f)",
-					  argv[i]);
-				rc = EXIT_FAIL;
-				continue;
-			}
-			kill_vmm(e, SIGKILL);
-			if (wait_exited(&s, e, 10000) == -2) {
-				mgr_error("cannot remove %s: its VMM did not end", argv[i]);
-				rc = EXIT_FAIL;
-				continue;
-			}
-		}
-		store_lock(&s, true);
-		r = store_load(&s, e->def.id, e, (char[256]){0}, 256);
-		if (r == 0 && !mgr_running(e))
-			r = store_remove(&s, e);
-		store_unlock(&s);
-		if (r < 0 && r != -ENOENT) {
-			mgr_error("cannot remove %s: %s", argv[i], strerror(-r));
-			rc = EXIT_FAIL;
-			continue;
-		}
-		printf("%s\n", argv[i]);
+static int pause_action(struct store *s, struct vm_entry *e, const char *ref, void *ctx)
+{
+	bool pause = *(bool *)ctx;
+	const char *verb = pause ? "pause" : "resume";
+	char why[256];
+	int st;
+
+	(void)s;
+	if (!mgr_running(e)) {
+		mgr_error("cannot %s %s: it is not running", verb, ref);
+		return -1;
 	}
-	store_close(&s);
-	free(e);
-	return rc;
+	st = mgr_api(e, "PUT", pause ? "vm.pause" : "vm.resume", true, why, sizeof(why));
+	if (st == 409) {
+		mgr_error("cannot %s %s: it is %s", verb, ref,
+			  pause ? "already paused" : "not paused");
+		return -1;
+	}
+	if (st != 204) {
+		mgr_error("cannot %s %s: %s", verb, ref, why);
+		return -1;
+	}
+	return 0;
 }
 
 static int pause_resume(int argc, char **argv, bool pause)
 {
-	struct vm_entry *e = malloc(sizeof(*e));
 	const char *verb = pause ? "pause" : "resume";
-	int rc = EXIT_OK;
-	struct store s;
 
-	if (!e)
-		return EXIT_FAIL;
 	if (argc < 1 || !mgr_no_flags(verb, argc, argv)) {
 		if (argc < 1)
 			mgr_error("%s: give at least one VM", verb);
-		free(e);
 		return EXIT_USAGE;
 	}
-	if (mgr_store(&s) < 0) {
-		free(e);
-		return EXIT_FAIL;
-	}
-	for (int i = 0; i < argc; i++) {
-		char why[256];
-		int st;
-
-		if (mgr_resolve(&s, argv[i], e) < 0) {
-			rc = EXIT_FAIL;
-			continue;
-		}
-		if (!mgr_running(e)) {
-			mgr_error("cannot %s %s: it is not running", verb, argv[i]);
-			rc = EXIT_FAIL;
-			continue;
-		}
-		st = mgr_api(e, "PUT", pause ? "vm.pause" : "vm.resume", true, why, sizeof(why));
-		if (st == 409) {
-			mgr_error("cannot %s %s: it is %s", verb, argv[i],
-				  pause ? "already paused" : "not paused");
-			rc = EXIT_FAIL;
-			continue;
-		}
-		if (st != 204) {
-			mgr_error("cannot %s %s: %s", verb, argv[i], why);
-			rc = EXIT_FAIL;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	store_close(&s);
-	free(e);
-	return rc;
+	return for_each_vm(argc, argv, 0, pause_action, &pause);
 }
 
 int cmd_pause(int argc, char **argv)
