@@ -243,7 +243,7 @@ bool mgr_proc_alive(pid_t pid, unsigned long long start)
 int mgr_connect_unix(const char *path, int flags, const char *what, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
+	int fd, rc = 0;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "cannot %s %s: the socket path is too long", what, path);
@@ -251,13 +251,25 @@ int mgr_connect_unix(const char *path, int flags, const char *what, char *err, s
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot %s %s: %s", what, path, strerror(e));
+	if (fd < 0)
+		rc = -errno;
+	/* A non-blocking connect to a listener whose backlog is full fails with EAGAIN at once
+	 * (a blocking one would wait): retry for up to 5 s before giving up. */
+	for (int tries = 0; fd >= 0; tries++) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			rc = 0;
+			break;
+		}
+		rc = -errno;
+		if (rc != -EAGAIN || tries == 500)
+			break;
+		usleep(10000);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot %s %s: %s", what, path, strerror(-rc));
 		if (fd >= 0)
 			close(fd);
-		return -e;
+		return rc;
 	}
 	return fd;
 }

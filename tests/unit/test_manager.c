@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -593,6 +596,67 @@ static void test_vmm_argv(void **state)
 	free(e);
 }
 
+/* A listener that accepts after a while. */
+static void *accept_later(void *arg)
+{
+	int lfd = *(int *)arg;
+
+	usleep(200000);
+	for (int i = 0; i < 64; i++) {
+		int c = accept(lfd, NULL, NULL);
+
+		if (c < 0)
+			break;
+		close(c);
+	}
+	return NULL;
+}
+
+/* A full listen backlog makes a non-blocking connect fail with EAGAIN: mgr_connect_unix waits
+ * for room instead of failing the request. */
+static void test_connect_full_backlog(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[] = "/tmp/phyllome-test-XXXXXX", err[256];
+	int lfd, fills[64], nfill = 0, fd;
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	while (nfill < 64) {
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		assert_true(c >= 0);
+		if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			close(c);
+			break;
+		}
+		fills[nfill++] = c;
+	}
+	assert_true(nfill < 64); /* the backlog is full now */
+	assert_int_equal(pthread_create(&t, NULL, accept_later, &lfd), 0);
+	fd = mgr_connect_unix(sa.sun_path, SOCK_NONBLOCK, "reach", err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+	shutdown(lfd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	/* Nothing listening: the error says so at once. */
+	close(lfd);
+	unlink(sa.sun_path);
+	assert_int_equal(mgr_connect_unix(sa.sun_path, SOCK_NONBLOCK, "reach", err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "cannot reach"));
+	for (int i = 0; i < nfill; i++)
+		close(fills[i]);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +674,7 @@ int main(void)
 	    cmocka_unit_test(test_http_responses),
 	    cmocka_unit_test(test_detach_key),
 	    cmocka_unit_test(test_vmm_argv),
+	    cmocka_unit_test(test_connect_full_backlog),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
