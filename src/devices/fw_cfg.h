@@ -18,11 +18,22 @@
 /* Numbered items (QEMU's fw_cfg keys). */
 #define FW_CFG_SIGNATURE  0x00
 #define FW_CFG_ID	  0x01
+#define FW_CFG_UUID	  0x02 /* 16 bytes, in the string's order */
 #define FW_CFG_RAM_SIZE	  0x03
 #define FW_CFG_NB_CPUS	  0x05
 #define FW_CFG_MAX_CPUS	  0x0F
 #define FW_CFG_FILE_DIR	  0x19
 #define FW_CFG_FILE_FIRST 0x20
+/* A Linux kernel for the firmware to boot (QEMU's -kernel/-initrd/-append): sizes are 32-bit
+ * little-endian; the command line's includes its NUL. */
+#define FW_CFG_KERNEL_SIZE  0x08
+#define FW_CFG_INITRD_SIZE  0x0b
+#define FW_CFG_KERNEL_DATA  0x11 /* the bzImage after its setup (the protected-mode part) */
+#define FW_CFG_INITRD_DATA  0x12
+#define FW_CFG_CMDLINE_SIZE 0x14
+#define FW_CFG_CMDLINE_DATA 0x15
+#define FW_CFG_SETUP_SIZE   0x17
+#define FW_CFG_SETUP_DATA   0x18 /* the bzImage's first (setup_sects + 1) * 512 bytes */
 
 #define FW_CFG_ID_TRADITIONAL 0x1
 #define FW_CFG_ID_DMA	      0x2

@@ -157,7 +157,7 @@ static json_t *file_json(const char *path)
 
 static json_t *inspect_one(struct vm_entry *e)
 {
-	char path[VMDEF_PATH + 32], api_state[32] = "";
+	char path[VMDEF_PATH + 32], api_state[32] = "", uuid[MGR_UUID_LEN + 1];
 	bool running = mgr_running(e);
 	json_t *o = json_object(), *st, *files;
 
@@ -165,6 +165,8 @@ static json_t *inspect_one(struct vm_entry *e)
 		mgr_api_state(e, api_state, sizeof(api_state));
 	json_object_set_new(o, "Id", json_string(e->def.id));
 	json_object_set_new(o, "Name", json_string(e->def.name));
+	mgr_vm_uuid(e->def.id, uuid);
+	json_object_set_new(o, "Uuid", json_string(uuid));
 	json_object_set_new(o, "Created", json_integer(e->def.created));
 	json_object_set_new(o, "Path", json_string(e->dir));
 	snprintf(path, sizeof(path), "%s/config.json", e->dir);

@@ -121,7 +121,9 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 {
 	const struct vm_def *d = &e->def;
 	struct argv_b b = {0};
+	char uuid[MGR_UUID_LEN + 1];
 
+	mgr_vm_uuid(d->id, uuid);
 	add(&b, "%s", vmm);
 	if (d->kernel[0]) {
 		add(&b, "--kernel");
@@ -136,6 +138,8 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		add(&b, "--firmware");
 		add(&b, "%s", d->firmware);
 	}
+	add(&b, "--uuid");
+	add(&b, "%s", uuid);
 	add(&b, "--cpus");
 	add(&b, "boot=%u", d->cpus);
 	add(&b, "--memory");

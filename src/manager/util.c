@@ -48,6 +48,28 @@ int mgr_new_id(char out[MGR_ID_LEN + 1])
 	return 0;
 }
 
+void mgr_vm_uuid(const char *id, char out[MGR_UUID_LEN + 1])
+{
+	static const char tail[] = "phyllom";
+	uint8_t b[8] = {0}, u[16];
+
+	for (size_t i = 0; i < MGR_ID_LEN && id[i]; i++) {
+		char c = id[i];
+		unsigned v = c >= 'a' ? (unsigned)(c - 'a' + 10) : (unsigned)(c - '0');
+
+		b[i / 2] = (uint8_t)(b[i / 2] << 4 | (v & 15));
+	}
+	memcpy(u, b, 6);
+	u[6] = (uint8_t)(0x80 | b[6] >> 4); /* version 8 */
+	u[7] = (uint8_t)(b[6] << 4 | b[7] >> 4);
+	u[8] = (uint8_t)(0x80 | (b[7] & 15)); /* variant 10 */
+	memcpy(u + 9, tail, 7);
+	snprintf(out, MGR_UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+		 u[15]);
+}
+
 void mgr_auto_name(const char *id, unsigned attempt, char *out, size_t len)
 {
 	static const char *const adj[] = {

@@ -21,6 +21,12 @@ bool mgr_name_valid(const char *name);
 bool mgr_hex_ref(const char *s);
 /* A new random id (MGR_ID_LEN hex digits). 0 or a negative errno. */
 int mgr_new_id(char out[MGR_ID_LEN + 1]);
+#define MGR_UUID_LEN 36
+/* The VM's machine UUID (SMBIOS system UUID, phyllome-vmm --uuid), derived from its id so that
+ * it stays the same across starts: an RFC 9562 version 8 UUID whose first 12 hex digits are the
+ * id's, the id's other 16 bits around the version and variant, then "phyllom" in ASCII, e.g.
+ * 0123456789abcdef -> 01234567-89ab-8cde-8f70-68796c6c6f6d. id: MGR_ID_LEN hex digits. */
+void mgr_vm_uuid(const char *id, char out[MGR_UUID_LEN + 1]);
 /* A name like "brave_fern" from the id's bits (adjective_plant). */
 void mgr_auto_name(const char *id, unsigned attempt, char *out, size_t len);
 

@@ -59,6 +59,11 @@ struct virtio_transport {
 	struct watch watches[MAX_WATCH];
 };
 
+unsigned virtio_pci_slot(const struct virtio_transport *t)
+{
+	return t->pci.slot;
+}
+
 static struct virtio_transport *of_dev(struct virtio_dev *d)
 {
 	return d->transport;

@@ -24,5 +24,7 @@ struct virtio_transport *virtio_pci_alloc(const struct virtio_pci_env *env,
 /* After the device's init: builds the PCI function and plugs it into bus, then starts the
  * I/O thread. Returns 0 or -errno with a message. */
 int virtio_pci_plug(struct virtio_transport *t, struct pci_bus *bus, char *err, size_t errlen);
+/* The PCI slot the device was plugged into (after virtio_pci_plug). */
+unsigned virtio_pci_slot(const struct virtio_transport *t);
 /* Stops the thread, lets the device free its state, frees the transport. */
 void virtio_pci_free(struct virtio_transport *t);

@@ -10,6 +10,7 @@ enum {
 	OPT_FIRMWARE,
 	OPT_INITRAMFS,
 	OPT_CMDLINE,
+	OPT_UUID,
 	OPT_CPUS,
 	OPT_MEMORY,
 	OPT_SERIAL,
@@ -31,13 +32,14 @@ static const struct opt_def vmm_opts[] = {
      "UEFI firmware (OVMF.fd, or OVMF_CODE.fd + a per-VM copy of OVMF_VARS.fd)", OPT_FIRMWARE},
     {"initramfs", 0, "PATH", "initial ramdisk for the kernel", OPT_INITRAMFS},
     {"cmdline", 0, "STR", "kernel command line", OPT_CMDLINE},
+    {"uuid", 0, "UUID", "the machine's UUID (SMBIOS system UUID), e.g. from uuidgen", OPT_UUID},
     {"cpus", 0, "boot=N", "number of vCPUs, 1..64 (default 1)", OPT_CPUS},
     {"memory", 0, "size=SIZE", "guest RAM, e.g. 512M or 5G (default 512M)", OPT_MEMORY},
     {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
     {"console", 0, "MODE", "virtio-console (hvc0): off | tty | file=PATH | socket=PATH",
      OPT_CONSOLE},
-    {"disk", 0, "path=FILE[,readonly=on][,direct=on][,serial=ID]", "virtio-blk disk (up to 8)",
-     OPT_DISK},
+    {"disk", 0, "path=FILE[,readonly=on][,direct=on][,serial=ID][,bootindex=N]",
+     "virtio-blk disk (up to 8); bootindex: firmware boot order, lower first", OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
@@ -52,15 +54,17 @@ static const struct opt_def vmm_opts[] = {
 
 void config_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: phyllome-vmm --kernel PATH [--initramfs PATH] [--cmdline STR]\n"
-		"                    | --firmware PATH|code=PATH[,vars=PATH]\n"
-		"                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
-		"                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
-		"                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
-		"Runs one virtual machine on KVM. The guest powering off ends the process\n"
-		"with status 0; a guest reboot restarts the guest in the same process.\n\n"
-		"Options:\n");
+	fprintf(
+	    f,
+	    "Usage: phyllome-vmm [--firmware PATH|code=PATH[,vars=PATH]]\n"
+	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
+	    "                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
+	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
+	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
+	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
+	    "--kernel too, boots that kernel). The guest powering off ends the process\n"
+	    "with status 0; a guest reboot restarts the guest in the same process.\n\n"
+	    "Options:\n");
 	opts_usage(f, vmm_opts);
 	fprintf(f, "\nOn an interactive serial terminal, press Ctrl-A then x to quit "
 		   "(Ctrl-A Ctrl-A sends Ctrl-A).\n");
@@ -192,9 +196,20 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		strcpy(d->serial, v);
 		return 0;
 	}
+	if (!strcmp(k, "bootindex")) {
+		uint64_t n;
+
+		if (opts_parse_u64(v, VM_BOOTINDEX_MAX, &n) < 0) {
+			snprintf(err, errlen, "--disk: bootindex=%s is not a number 0..%d",
+				 v ? v : "", VM_BOOTINDEX_MAX);
+			return -EINVAL;
+		}
+		d->bootindex = (int)n;
+		return 0;
+	}
 	snprintf(err, errlen,
 		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, direct=on|off, "
-		 "serial=ID of up to 20 characters)",
+		 "serial=ID of up to 20 characters, bootindex=N)",
 		 k);
 	return -EINVAL;
 }
@@ -208,6 +223,7 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		return -E2BIG;
 	}
 	memset(&cfg->disks[cfg->ndisks], 0, sizeof(cfg->disks[0]));
+	cfg->disks[cfg->ndisks].bootindex = -1;
 	rc = kv_each("disk", arg, cfg, disk_kv, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -215,7 +231,46 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		snprintf(err, errlen, "--disk: path=FILE is required");
 		return -EINVAL;
 	}
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		if (cfg->disks[i].bootindex >= 0 &&
+		    cfg->disks[i].bootindex == cfg->disks[cfg->ndisks].bootindex) {
+			snprintf(err, errlen, "--disk: bootindex=%d is given twice",
+				 cfg->disks[i].bootindex);
+			return -EINVAL;
+		}
+	}
 	cfg->ndisks++;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+int config_parse_uuid(const char *s, uint8_t out[16])
+{
+	static const unsigned groups[] = {8, 4, 4, 4, 12};
+	unsigned n = 0;
+
+	if (!s || strlen(s) != 36)
+		return -EINVAL;
+	for (unsigned g = 0; g < 5; g++) {
+		if (g > 0 && *s++ != '-')
+			return -EINVAL;
+		for (unsigned i = 0; i < groups[g]; i += 2) {
+			int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+			if (lo < 0)
+				return -EINVAL;
+			out[n++] = (uint8_t)(hi << 4 | lo);
+			s += 2;
+		}
+	}
 	return 0;
 }
 
@@ -389,6 +444,16 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		}
 		cfg->cmdline = arg;
 		return 0;
+	case OPT_UUID:
+		if (config_parse_uuid(arg, cfg->uuid) < 0) {
+			snprintf(err, errlen,
+				 "--uuid: '%s' is not a UUID like "
+				 "12345678-9abc-def0-1234-56789abcdef0",
+				 arg);
+			return -EINVAL;
+		}
+		cfg->uuid_set = true;
+		return 0;
 	case OPT_CPUS:
 		return kv_each("cpus", arg, cfg, cpus_kv, err, errlen);
 	case OPT_MEMORY:
@@ -457,10 +522,8 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 			 "no guest to boot: give --kernel PATH or --firmware PATH (see --help)");
 		return -EINVAL;
 	}
-	if (cfg->firmware && (cfg->kernel || cfg->initramfs || *cfg->cmdline)) {
-		snprintf(err, errlen,
-			 "--firmware boots what the firmware finds: no --kernel, --initramfs "
-			 "or --cmdline with it");
+	if (!cfg->kernel && (cfg->initramfs || *cfg->cmdline)) {
+		snprintf(err, errlen, "--initramfs and --cmdline need --kernel");
 		return -EINVAL;
 	}
 	if (cfg->serial == SERIAL_TTY && cfg->console == SERIAL_TTY) {

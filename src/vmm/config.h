@@ -24,7 +24,10 @@ struct disk_config {
 	bool readonly;
 	bool direct;	 /* O_DIRECT: past the host's page cache (aligned requests) */
 	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer; empty: derived from the index */
+	int bootindex;	 /* --firmware boot order: lower boots first; -1: not listed */
 };
+
+#define VM_BOOTINDEX_MAX 9999
 
 enum net_backend { NET_TAP, NET_PASST };
 
@@ -56,6 +59,9 @@ struct vm_config {
 	bool firmware;
 	const char *initramfs;
 	const char *cmdline;
+	/* --uuid: the machine's UUID (SMBIOS type 1), in the string's (RFC 4122) byte order. */
+	uint8_t uuid[16];
+	bool uuid_set;
 	unsigned ncpus;
 	uint64_t mem_size;
 	enum serial_mode serial;
@@ -79,4 +85,7 @@ enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
 /* Fills cfg from argv. Returns 0, or a negative errno with a one-line message in err.
  * Files are not opened here (the loader reports missing files). */
 int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err, size_t errlen);
+/* "01234567-89ab-cdef-0123-456789abcdef" (hex digits of either case) -> 16 bytes in that order.
+ * Returns 0 or -EINVAL. */
+int config_parse_uuid(const char *s, uint8_t out[16]);
 void config_usage(FILE *f);

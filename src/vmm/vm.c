@@ -289,7 +289,16 @@ static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err,
 			virtio_console_set_quit_cb(d, console_quit, vm);
 		break;
 	}
-	return rc < 0 ? rc : virtio_pci_plug(t, &vm->pci, err, errlen);
+	if (rc == 0)
+		rc = virtio_pci_plug(t, &vm->pci, err, errlen);
+	if (rc == 0 && kind == VDEV_BLK && vm->cfg->disks[i].bootindex >= 0) {
+		char path[BOOT_PATH_MAX];
+
+		rc = boot_ofw_virtio_blk(path, sizeof(path), virtio_pci_slot(t), 0);
+		if (rc == 0)
+			rc = vm_boot_order_add(vm, vm->cfg->disks[i].bootindex, path, err, errlen);
+	}
+	return rc;
 }
 
 static int setup_virtio(struct vm *vm, char *err, size_t errlen)
@@ -397,6 +406,31 @@ static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t 
 	return rc;
 }
 
+/* --firmware with --kernel: the kernel, initramfs and command line as fw_cfg items, which OVMF
+ * boots (through the kernel's EFI stub) instead of a disk. */
+static int load_firmware_kernel(struct vm *vm, char *err, size_t errlen)
+{
+	const uint8_t *k = NULL, *ird = NULL;
+	size_t klen = 0, ilen = 0;
+	int rc = map_file("kernel", vm->cfg->kernel, &k, &klen, err, errlen);
+
+	if (rc == 0 && vm->cfg->initramfs)
+		rc = map_file("initramfs", vm->cfg->initramfs, &ird, &ilen, err, errlen);
+	if (rc == 0) {
+		char why[200];
+
+		rc = firmware_add_linux(&vm->fw_cfg, k, klen, ird, ilen, vm->cfg->cmdline, why,
+					sizeof(why));
+		if (rc < 0)
+			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);
+	}
+	if (k)
+		munmap((void *)k, klen);
+	if (ird)
+		munmap((void *)ird, ilen);
+	return rc;
+}
+
 static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t errlen)
 {
 	struct {
@@ -468,7 +502,8 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 				   errlen);
 		if (rc == 0)
 			firmware_close(&fw);
-		return rc;
+		if (rc < 0 || !cfg->kernel)
+			return rc;
 	}
 	rc = map_file("kernel", cfg->kernel, &k, &klen, err, errlen);
 	if (rc < 0)
@@ -508,6 +543,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	vm->pio_base = cfg->firmware ? X86_FW_PIO_BASE : PCI_PIO_BASE;
 	vm->pio_size = cfg->firmware ? X86_FW_PIO_SIZE : PCI_PIO_SIZE;
 	vm->vram_fd = -1;
+	boot_order_init(&vm->boot);
 	vm_pause_init(vm);
 	/* Until it runs, a VM counts as failed (what vm_answer reports if it never does). */
 	vm->exit_reason = VM_FAILED;
@@ -535,6 +571,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 		acpi_config(vm, &acfg);
 		memset(&boot, 0, sizeof(boot));
 		rc = vm_load_firmware(vm, &acfg, err, errlen);
+		if (rc == 0 && cfg->kernel)
+			rc = load_firmware_kernel(vm, err, errlen);
 	} else if (rc == 0) {
 		rc = load_guest(vm, &boot, err, errlen);
 	}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arch/x86/bootorder.h"
 #include "arch/x86/firmware.h"
 #include "devices/bochs_display.h"
 #include "devices/debugport.h"
@@ -77,6 +78,8 @@ struct vm {
 	struct pci_dev lpc;
 	struct debugcon debugcon;
 	bool fw_cfg_ready, pflash_ready, debugcon_ready;
+	/* The boot devices with a boot index (fw_cfg "bootorder"), added as devices are plugged. */
+	struct boot_order boot;
 	/* The display device (--display), its VRAM (a memfd mapped here and into the guest as a KVM
 	 * slot at BAR0 with dirty logging), and where that slot is now (0: not mapped). */
 	struct bochs_display *display;
@@ -125,6 +128,11 @@ void vm_set_irq(void *opaque, unsigned irq, int level);
 /* vm_firmware.c: --firmware (images, flash, fw_cfg items). */
 struct acpi_vm;
 int vm_load_firmware(struct vm *vm, const struct acpi_vm *acfg, char *err, size_t errlen);
+/* Lists a bootable device in the firmware's boot order (before vm_load_firmware, which writes
+ * the "bootorder" file; a no-op for Linux guests). ofw_path: from boot_ofw_virtio_blk,
+ * boot_ofw_sata (arch/x86/bootorder.h). bootindex: lower boots first, each used once.
+ * Returns 0 or -EINVAL/-EEXIST/-ENOSPC with a message in err. */
+int vm_boot_order_add(struct vm *vm, int bootindex, const char *ofw_path, char *err, size_t errlen);
 void vm_firmware_destroy(struct vm *vm);
 
 /* vcpu.c */

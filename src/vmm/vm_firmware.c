@@ -122,11 +122,38 @@ static int add_acpi(struct vm *vm, const struct acpi_vm *acfg)
 static int add_smbios(struct vm *vm)
 {
 	uint8_t t[512], anchor[SMBIOS_ANCHOR_LEN];
-	long n = smbios_build(NULL, t, sizeof(t), anchor);
+	long n = smbios_build(vm->cfg->uuid_set ? vm->cfg->uuid : NULL, t, sizeof(t), anchor);
 	int rc = n < 0 ? (int)n : fw_cfg_add_file(&vm->fw_cfg, SMBIOS_TABLES_FILE, t, (uint32_t)n);
 
 	return rc < 0 ? rc
 		      : fw_cfg_add_file(&vm->fw_cfg, SMBIOS_ANCHOR_FILE, anchor, sizeof(anchor));
+}
+
+int vm_boot_order_add(struct vm *vm, int bootindex, const char *ofw_path, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!vm->cfg->firmware)
+		return 0; /* a Linux guest boots its kernel; there is no boot order */
+	rc = boot_order_add(&vm->boot, bootindex, ofw_path);
+	if (rc < 0)
+		snprintf(err, errlen, "boot order: cannot add %s with bootindex %d: %s", ofw_path,
+			 bootindex,
+			 rc == -EEXIST ? "another device has that index" : strerror(-rc));
+	return rc;
+}
+
+/* "bootorder": only when some device has a boot index (without it OVMF boots whatever it
+ * finds, in its own order). */
+static int add_boot_order(struct vm *vm)
+{
+	char buf[BOOT_ORDER_MAX * BOOT_PATH_MAX];
+	long n = boot_order_build(&vm->boot, buf, sizeof(buf));
+
+	if (n <= 0)
+		return (int)n;
+	pr_info("firmware: boot order %.*s", (int)n - 1, buf);
+	return fw_cfg_add_file(&vm->fw_cfg, BOOT_ORDER_FILE, buf, (uint32_t)n);
 }
 
 int vm_load_firmware(struct vm *vm, const struct acpi_vm *acfg, char *err, size_t errlen)
@@ -150,6 +177,10 @@ int vm_load_firmware(struct vm *vm, const struct acpi_vm *acfg, char *err, size_
 		rc = add_acpi(vm, acfg);
 	if (rc == 0)
 		rc = add_smbios(vm);
+	if (rc == 0 && c->uuid_set)
+		rc = fw_cfg_add(&vm->fw_cfg, FW_CFG_UUID, c->uuid, sizeof(c->uuid));
+	if (rc == 0)
+		rc = add_boot_order(vm);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot set up fw_cfg for the firmware: %s", strerror(-rc));
 		return rc;

@@ -7,7 +7,10 @@
 #    its prompt: the firmware keyboard test types into it);
 #  - grub.img: Debian's GRUB (grub-efi-amd64-bin, a standalone image with its grub.cfg inside)
 #    as the removable-media loader \EFI\BOOT\BOOTX64.EFI, which prints a marker and boots the
-#    same kernel (skipped when grub-mkstandalone is missing).
+#    same kernel (skipped when grub-mkstandalone is missing);
+#  - grub-b.img: a small disk with only another GRUB as \EFI\BOOT\BOOTX64.EFI, which prints its
+#    own marker (PHYLLOME-GRUB-B) and boots the kernel it finds on another disk (grub.img) with
+#    phyllome.boot=b added to the command line: the boot order test tells the two apart.
 # Needs build-guests.sh's output; uses sfdisk, mkfs.vfat (dosfstools) and mtools, no root, no
 # loop device.
 #   tests/guests/build-esp.sh      -> $PHYLLOME_CACHE/guests/esp.img, grub.img (cached)
@@ -58,7 +61,7 @@ start=2048, size=12288, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"' |
 mkfs.vfat -F 16 -s 1 -n PHYLKBD --offset 2048 "$tmp/kbd.img" $((12288 / 2)) >/dev/null 2>&1
 mcopy -i "$tmp/kbd.img@@1M" "$tmp/startup-kbd.nsh" ::/startup.nsh
 mv "$tmp/kbd.img" "$OUT/esp-kbd.img"
-rm -f "$OUT/grub.img"
+rm -f "$OUT/grub.img" "$OUT/grub-b.img"
 if command -v grub-mkstandalone >/dev/null && [ -d /usr/lib/grub/x86_64-efi ]; then
 	cat >"$tmp/grub.cfg" <<CFG
 set timeout=0
@@ -75,6 +78,25 @@ CFG
 	mmd -i "$tmp/grub.img@@1M" ::/EFI/BOOT
 	mcopy -i "$tmp/grub.img@@1M" "$tmp/bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI
 	mv "$tmp/grub.img" "$OUT/grub.img"
+	cat >"$tmp/grub-b.cfg" <<CFG
+set timeout=0
+search --no-floppy --file --set=root /EFI/phyllome/vmlinuz.efi
+echo PHYLLOME-GRUB-B loading the kernel
+linux /EFI/phyllome/vmlinuz.efi $CMDLINE phyllome.boot=b
+initrd /EFI/phyllome/initrd.img
+boot
+CFG
+	grub-mkstandalone -O x86_64-efi -o "$tmp/bootx64-b.efi" \
+		--modules="part_gpt fat search linux echo normal" \
+		"boot/grub/grub.cfg=$tmp/grub-b.cfg" >/dev/null
+	truncate -s 24M "$tmp/grub-b.img"
+	echo 'label: gpt
+start=2048, size=45056, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"' |
+		sfdisk -q "$tmp/grub-b.img" >/dev/null
+	mkfs.vfat -F 16 -s 1 -n PHYLGRUBB --offset 2048 "$tmp/grub-b.img" $((45056 / 2)) >/dev/null 2>&1
+	mmd -i "$tmp/grub-b.img@@1M" ::/EFI ::/EFI/BOOT
+	mcopy -i "$tmp/grub-b.img@@1M" "$tmp/bootx64-b.efi" ::/EFI/BOOT/BOOTX64.EFI
+	mv "$tmp/grub-b.img" "$OUT/grub-b.img"
 fi
 echo "$key" >"$OUT/.esp-stamp"
 echo "$IMG"

@@ -79,6 +79,14 @@ ph ps -a; expect "ps -a: Exited (137)" 0 "v1 .*Exited \(137\)"
 waitfor '! kill -0 $FOLLOW 2>/dev/null' && [ "$(grep -c FAKE-READY "$PHYLLOME_STATE/follow.out")" -ge 2 ] &&
 	ok "logs -f follows and ends with the VM" || nok "logs -f" "$(cat "$PHYLLOME_STATE/follow.out")"
 ph inspect v1; expect "inspect: ExitCode 137" 0 '"ExitCode": 137'
+# The machine UUID: derived from the id (its first 12 hex digits lead), the same in inspect and
+# in what the VMM was given, on every boot (run, start, restart).
+UUID=$(echo "$OUT" | sed -n 's/.*"Uuid": "\(.*\)",*/\1/p')
+BOOT_UUIDS=$(grep -o 'FAKE-BOOT uuid=[0-9a-f-]*' "$D/serial.log" | sort | uniq -c | sed 's/^ *//')
+BOOTS=$(grep -c 'FAKE-BOOT' "$D/serial.log")
+if echo "$UUID" | grep -qE "^${ID:0:8}-${ID:8:4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$" &&
+	[ "$BOOTS" -ge 2 ] && [ "$BOOT_UUIDS" = "$BOOTS FAKE-BOOT uuid=$UUID" ]; then ok "inspect's Uuid is the one the VMM got (--uuid), stable across starts"
+else nok "inspect's Uuid is the one the VMM got" "Uuid '$UUID', id $ID" "serial: $BOOT_UUIDS"; fi
 ph rm v1; expect "rm" 0 v1
 [ ! -d "$D" ] && ok "rm removed the folder" || nok "rm removed the folder"
 

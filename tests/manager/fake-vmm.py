@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for phyllome-vmm in the manager's host tests (cli-test.sh): no KVM needed.
 
-Serial port on stdin/stdout: prints FAKE-BOOT and FAKE-READY, then answers each line with
+Serial port on stdin/stdout: prints FAKE-BOOT (with "uuid=UUID" when given --uuid, the UUID a
+real guest would read from SMBIOS) and FAKE-READY, then answers each line with
 "ECHO: line"; the line "exit N" ends it with status N. The API on --api-socket, in
 phyllome-vmm's shapes (docs/api.md): vmm.ping, vm.info, vm.pause/resume (409 when already so),
 vm.power-button (prints FAKE-POWER-BUTTON and exits 0, unless the command line holds
@@ -99,7 +100,7 @@ except OSError:
     pass
 srv = Server(sock, Handler)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
-out("FAKE-BOOT")
+out("FAKE-BOOT" + (" uuid=" + opts["--uuid"] if "--uuid" in opts else ""))
 out("FAKE-READY")
 for line in sys.stdin:
     line = line.rstrip("\n")

@@ -238,6 +238,8 @@ def build_l1_initramfs(args):
             m.file("guest/esp-kbd.img", GUESTS / "esp-kbd.img", 0o644)
         if (GUESTS / "grub.img").exists():  # tests/guests/build-esp.sh, with GRUB installed
             m.file("guest/grub.img", GUESTS / "grub.img", 0o644)
+        if (GUESTS / "grub-b.img").exists():  # the boot order test's second loader
+            m.file("guest/grub-b.img", GUESTS / "grub-b.img", 0o644)
     if (GUESTS / "hostile.bzImage").exists():
         m.file("guest/hostile.bzImage", GUESTS / "hostile.bzImage", 0o644)
     if args.vmm:

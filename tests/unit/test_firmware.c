@@ -15,6 +15,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/acpi_loader.h"
+#include "arch/x86/bootorder.h"
 #include "arch/x86/firmware.h"
 #include "arch/x86/smbios.h"
 #include "common/bytes.h"
@@ -574,13 +575,200 @@ static void test_smbios(void **state)
 	assert_int_equal(smbios_build(NULL, t, 20, anchor), -ENOSPC);
 }
 
+/* SMBIOS type 1's UUID: the string's first three fields little-endian, the rest as is (what
+ * Linux's product_uuid prints back as the same string). */
+static void test_smbios_uuid(void **state)
+{
+	static const uint8_t uuid[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+					 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+	static const uint8_t smbios[16] = {0x78, 0x56, 0x34, 0x12, 0xbc, 0x9a, 0xf0, 0xde,
+					   0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+	static const uint8_t zero[16];
+	uint8_t t[512], anchor[SMBIOS_ANCHOR_LEN];
+
+	(void)state;
+	assert_true(smbios_build(uuid, t, sizeof(t), anchor) > 0);
+	assert_int_equal(t[0], 1); /* type 1 comes first; its UUID at offset 8 */
+	assert_memory_equal(t + 8, smbios, 16);
+	assert_true(smbios_build(NULL, t, sizeof(t), anchor) > 0);
+	assert_memory_equal(t + 8, zero, 16);
+}
+
+/* --- the boot order (fw_cfg "bootorder") ---------------------------------------------------- */
+static void test_boot_paths(void **state)
+{
+	char p[BOOT_PATH_MAX];
+
+	(void)state;
+	/* QEMU's paths, which OVMF's QemuBootOrderLib translates: function 0 left out. */
+	assert_int_equal(boot_ofw_virtio_blk(p, sizeof(p), 3, 0), 0);
+	assert_string_equal(p, "/pci@i0cf8/scsi@3/disk@0,0");
+	assert_int_equal(boot_ofw_virtio_blk(p, sizeof(p), 0x1e, 2), 0);
+	assert_string_equal(p, "/pci@i0cf8/scsi@1e,2/disk@0,0");
+	assert_int_equal(boot_ofw_sata(p, sizeof(p), 0x1f, 2, 0), 0);
+	assert_string_equal(p, "/pci@i0cf8/pci8086,2922@1f,2/drive@0/disk@0");
+	assert_int_equal(boot_ofw_sata(p, sizeof(p), 0x1f, 2, 5), 0);
+	assert_string_equal(p, "/pci@i0cf8/pci8086,2922@1f,2/drive@5/disk@0");
+	/* Out of range, or no room. */
+	assert_int_equal(boot_ofw_virtio_blk(p, sizeof(p), 32, 0), -EINVAL);
+	assert_int_equal(boot_ofw_virtio_blk(p, sizeof(p), 1, 8), -EINVAL);
+	assert_int_equal(boot_ofw_sata(p, sizeof(p), 0x1f, 2, 32), -EINVAL);
+	assert_int_equal(boot_ofw_virtio_blk(p, 26, 3, 0), -ENOSPC); /* needs 27 */
+	assert_int_equal(boot_ofw_virtio_blk(p, 27, 3, 0), 0);
+}
+
+static void test_boot_order_file(void **state)
+{
+	static const char want[] = "/pci@i0cf8/pci8086,2922@1f,2/drive@0/disk@0\n"
+				   "/pci@i0cf8/scsi@4/disk@0,0\n"
+				   "/pci@i0cf8/scsi@3/disk@0,0";
+	struct boot_order b;
+	char buf[512];
+
+	(void)state;
+	boot_order_init(&b);
+	assert_int_equal(boot_order_build(&b, buf, sizeof(buf)), 0); /* none: no file */
+	/* Added in device order, listed by index (lower first); the file ends with a NUL. */
+	assert_int_equal(boot_order_add(&b, 9, "/pci@i0cf8/scsi@3/disk@0,0"), 0);
+	assert_int_equal(boot_order_add(&b, 2, "/pci@i0cf8/scsi@4/disk@0,0"), 0);
+	assert_int_equal(boot_order_add(&b, 0, "/pci@i0cf8/pci8086,2922@1f,2/drive@0/disk@0"), 0);
+	assert_int_equal(boot_order_build(&b, buf, sizeof(buf)), sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(boot_order_build(&b, buf, sizeof(want) - 1), -ENOSPC);
+	/* Refused: an index twice, a negative one, paths that are not OpenFirmware paths. */
+	assert_int_equal(boot_order_add(&b, 2, "/pci@i0cf8/scsi@5/disk@0,0"), -EEXIST);
+	assert_int_equal(boot_order_add(&b, -1, "/pci@i0cf8/scsi@5/disk@0,0"), -EINVAL);
+	assert_int_equal(boot_order_add(&b, 3, "pci@i0cf8/scsi@5"), -EINVAL);
+	assert_int_equal(boot_order_add(&b, 3, "/pci@i0cf8/scsi@5\n/x@1"), -EINVAL);
+	assert_int_equal(boot_order_add(&b, 3, "/"), -EINVAL);
+	assert_int_equal(boot_order_add(&b, 3, ""), -EINVAL);
+	assert_int_equal(boot_order_build(&b, buf, sizeof(buf)), sizeof(want));
+	/* Full. */
+	boot_order_init(&b);
+	for (int i = 0; i < BOOT_ORDER_MAX; i++)
+		assert_int_equal(boot_order_add(&b, 100 - i, "/pci@i0cf8/scsi@3/disk@0,0"), 0);
+	assert_int_equal(boot_order_add(&b, 1, "/pci@i0cf8/scsi@3/disk@0,0"), -ENOSPC);
+	assert_int_equal(boot_order_build(&b, buf, sizeof(buf)), BOOT_ORDER_MAX * 27);
+}
+
+/* The bootorder file through fw_cfg, as OVMF reads it: found in the directory, NUL-terminated. */
+static void test_boot_order_fw_cfg(void **state)
+{
+	struct fw_cfg f;
+	struct boot_order b;
+	char buf[256], got[256];
+	uint16_t key;
+	uint32_t size;
+	long n;
+
+	(void)state;
+	boot_order_init(&b);
+	assert_int_equal(boot_order_add(&b, 1, "/pci@i0cf8/scsi@2/disk@0,0"), 0);
+	assert_int_equal(boot_order_add(&b, 0, "/pci@i0cf8/scsi@3/disk@0,0"), 0);
+	n = boot_order_build(&b, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(fw_cfg_init(&f, NULL), 0);
+	assert_int_equal(fw_cfg_add_file(&f, BOOT_ORDER_FILE, buf, (uint32_t)n), 0);
+	assert_int_equal(find(&f, "bootorder", &key, &size), 0);
+	assert_int_equal(size, n);
+	sel(&f, key);
+	rd(&f, got, size);
+	assert_int_equal(got[size - 1], 0);
+	assert_string_equal(got, "/pci@i0cf8/scsi@3/disk@0,0\n/pci@i0cf8/scsi@2/disk@0,0");
+	fw_cfg_destroy(&f);
+}
+
+/* --kernel under --firmware: the items OVMF's QemuKernelLoaderFsDxe reads, the bzImage split
+ * at the end of its setup ((setup_sects + 1) * 512 bytes). */
+static void test_linux_items(void **state)
+{
+	enum { SECTS = 3, SETUP = (SECTS + 1) * 512, PAYLOAD = 5000 };
+	static uint8_t img[SETUP + PAYLOAD];
+	static const uint8_t initrd[] = "initramfs bytes";
+	struct fw_cfg f;
+	uint8_t b[SETUP + PAYLOAD], w[4];
+	char err[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)(i * 13 + 1);
+	img[0x1F1] = SECTS;
+	put_le16(img + 0x1FE, 0xAA55);
+	img[0x200] = 0xEB;
+	img[0x201] = 0x6A;
+	memcpy(img + 0x202, "HdrS", 4);
+	put_le16(img + 0x206, 0x020F);
+	img[0x211] = 0x01;		 /* LOADED_HIGH */
+	put_le32(img + 0x230, 2 * MiB);	 /* kernel_alignment */
+	img[0x234] = 1;			 /* relocatable */
+	put_le16(img + 0x236, 0x03);	 /* XLF_KERNEL_64 | CAN_LOAD_ABOVE_4G */
+	put_le32(img + 0x238, 2047);	 /* cmdline_size */
+	put_le64(img + 0x258, 16 * MiB); /* pref_address */
+	put_le32(img + 0x260, 8 * MiB);	 /* init_size */
+
+	assert_int_equal(fw_cfg_init(&f, NULL), 0);
+	assert_int_equal(firmware_add_linux(&f, img, sizeof(img), initrd, sizeof(initrd),
+					    "console=ttyS0 x=1", err, sizeof(err)),
+			 0);
+	sel(&f, FW_CFG_SETUP_SIZE);
+	rd(&f, w, 4);
+	assert_int_equal(get_le32(w), SETUP);
+	sel(&f, FW_CFG_SETUP_DATA);
+	rd(&f, b, SETUP);
+	assert_memory_equal(b, img, SETUP);
+	sel(&f, FW_CFG_KERNEL_SIZE);
+	rd(&f, w, 4);
+	assert_int_equal(get_le32(w), PAYLOAD);
+	sel(&f, FW_CFG_KERNEL_DATA);
+	rd(&f, b, PAYLOAD);
+	assert_memory_equal(b, img + SETUP, PAYLOAD);
+	sel(&f, FW_CFG_INITRD_SIZE);
+	rd(&f, w, 4);
+	assert_int_equal(get_le32(w), sizeof(initrd));
+	sel(&f, FW_CFG_INITRD_DATA);
+	rd(&f, b, sizeof(initrd));
+	assert_memory_equal(b, initrd, sizeof(initrd));
+	sel(&f, FW_CFG_CMDLINE_SIZE);
+	rd(&f, w, 4);
+	assert_int_equal(get_le32(w), 18); /* with its NUL */
+	sel(&f, FW_CFG_CMDLINE_DATA);
+	rd(&f, b, 18);
+	assert_string_equal((char *)b, "console=ttyS0 x=1");
+	fw_cfg_destroy(&f);
+
+	/* No initramfs: no initrd items (they read as size 0); an empty command line is "\0". */
+	assert_int_equal(fw_cfg_init(&f, NULL), 0);
+	assert_int_equal(firmware_add_linux(&f, img, sizeof(img), NULL, 0, "", err, sizeof(err)),
+			 0);
+	sel(&f, FW_CFG_INITRD_SIZE);
+	memset(w, 0xAA, 4);
+	rd(&f, w, 4);
+	assert_int_equal(get_le32(w), 0);
+	sel(&f, FW_CFG_CMDLINE_SIZE);
+	rd(&f, w, 4);
+	assert_int_equal(get_le32(w), 1);
+	fw_cfg_destroy(&f);
+
+	/* Not a bzImage: refused with the parser's reason. */
+	assert_int_equal(fw_cfg_init(&f, NULL), 0);
+	memcpy(b, img, sizeof(img));
+	memcpy(b + 0x202, "HdrX", 4);
+	err[0] = 0;
+	assert_true(firmware_add_linux(&f, b, sizeof(img), NULL, 0, "", err, sizeof(err)) < 0);
+	assert_true(err[0] != 0);
+	fw_cfg_destroy(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fw_cfg_ports),   cmocka_unit_test(test_fw_cfg_dma),
-	    cmocka_unit_test(test_acpi_loader),	   cmocka_unit_test(test_pflash),
-	    cmocka_unit_test(test_firmware_check), cmocka_unit_test(test_q35_regs),
-	    cmocka_unit_test(test_smbios),	   cmocka_unit_test(test_firmware_open),
+	    cmocka_unit_test(test_fw_cfg_ports),    cmocka_unit_test(test_fw_cfg_dma),
+	    cmocka_unit_test(test_acpi_loader),	    cmocka_unit_test(test_pflash),
+	    cmocka_unit_test(test_firmware_check),  cmocka_unit_test(test_q35_regs),
+	    cmocka_unit_test(test_smbios),	    cmocka_unit_test(test_firmware_open),
+	    cmocka_unit_test(test_smbios_uuid),	    cmocka_unit_test(test_boot_paths),
+	    cmocka_unit_test(test_boot_order_file), cmocka_unit_test(test_boot_order_fw_cfg),
+	    cmocka_unit_test(test_linux_items),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,31 @@ static void test_ids(void **state)
 	assert_false(mgr_hex_ref("0123456789abcdef0")); /* longer than an id */
 }
 
+/* The machine UUID from the id: stable, version 8, variant 10, the id's bits all in it. */
+static void test_vm_uuid(void **state)
+{
+	char u[MGR_UUID_LEN + 1], v[MGR_UUID_LEN + 1];
+
+	(void)state;
+	mgr_vm_uuid("0123456789abcdef", u);
+	assert_string_equal(u, "01234567-89ab-8cde-8f70-68796c6c6f6d");
+	mgr_vm_uuid("0123456789abcdef", v);
+	assert_string_equal(u, v);
+	mgr_vm_uuid("ffffffffffffffff", u);
+	assert_string_equal(u, "ffffffff-ffff-8fff-8f70-68796c6c6f6d");
+	/* Ids differing in any one digit give different UUIDs. */
+	for (int i = 0; i < MGR_ID_LEN; i++) {
+		char id[] = "0123456789abcdef";
+
+		id[i] = id[i] == '0' ? '1' : '0';
+		mgr_vm_uuid(id, v);
+		mgr_vm_uuid("0123456789abcdef", u);
+		assert_string_not_equal(u, v);
+		assert_int_equal(v[14], '8');
+		assert_true(strchr("89ab", v[19]) != NULL);
+	}
+}
+
 static void test_sizes(void **state)
 {
 	uint64_t v;
@@ -569,6 +594,7 @@ static void test_vmm_argv(void **state)
 	assert_true(has_pair(argv, "--disk", "path=/isos/debian.iso,readonly=on"));
 	assert_true(has_pair(argv, "--net", "passt=/st/vms/0123456789abcdef/passt.sock"));
 	assert_true(has_pair(argv, "--display", "vnc=unix:/run/v.sock"));
+	assert_true(has_pair(argv, "--uuid", "01234567-89ab-8cde-8f70-68796c6c6f6d"));
 	sup_free_argv(argv);
 
 	/* the default command line, firmware, tap */
@@ -660,19 +686,13 @@ static void test_connect_full_backlog(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_ids),
-	    cmocka_unit_test(test_sizes),
-	    cmocka_unit_test(test_ports),
-	    cmocka_unit_test(test_human),
-	    cmocka_unit_test(test_args_parse),
-	    cmocka_unit_test(test_run_options),
-	    cmocka_unit_test(test_disk_words),
-	    cmocka_unit_test(test_vmdef_roundtrip),
-	    cmocka_unit_test(test_vmdef_rejects),
-	    cmocka_unit_test(test_vmstate_roundtrip),
-	    cmocka_unit_test(test_http_responses),
-	    cmocka_unit_test(test_detach_key),
+	    cmocka_unit_test(test_names),	   cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_vm_uuid),	   cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_ports),	   cmocka_unit_test(test_human),
+	    cmocka_unit_test(test_args_parse),	   cmocka_unit_test(test_run_options),
+	    cmocka_unit_test(test_disk_words),	   cmocka_unit_test(test_vmdef_roundtrip),
+	    cmocka_unit_test(test_vmdef_rejects),  cmocka_unit_test(test_vmstate_roundtrip),
+	    cmocka_unit_test(test_http_responses), cmocka_unit_test(test_detach_key),
 	    cmocka_unit_test(test_vmm_argv),
 	    cmocka_unit_test(test_connect_full_backlog),
 	};

@@ -330,8 +330,10 @@ static void test_memory(void **state)
 
 static void test_disk(void **state)
 {
-	static const char *const bad[] = {"path=/d,direct=yes", "path=/d,direct",
-					  "path=/d,dirct=on"};
+	static const char *const bad[] = {"path=/d,direct=yes",	  "path=/d,direct",
+					  "path=/d,dirct=on",	  "path=/d,bootindex",
+					  "path=/d,bootindex=-1", "path=/d,bootindex=10000",
+					  "path=/d,bootindex=1x"};
 	struct vm_config cfg;
 
 	(void)state;
@@ -344,6 +346,18 @@ static void test_disk(void **state)
 	assert_true(cfg.disks[1].readonly);
 	assert_string_equal(cfg.disks[1].path, "/e");
 	assert_false(cfg.disks[2].direct);
+	assert_int_equal(cfg.disks[0].bootindex, -1);
+	assert_int_equal(cfg.disks[2].bootindex, -1);
+	/* bootindex: any order of numbers, each at most once. */
+	assert_int_equal(run(&cfg, "--firmware", "/o.fd", "--disk", "path=/d,bootindex=7", "--disk",
+			     "path=/e", "--disk", "bootindex=0,path=/f", NULL),
+			 0);
+	assert_int_equal(cfg.disks[0].bootindex, 7);
+	assert_int_equal(cfg.disks[1].bootindex, -1);
+	assert_int_equal(cfg.disks[2].bootindex, 0);
+	assert_true(run(&cfg, "--firmware", "/o.fd", "--disk", "path=/d,bootindex=1", "--disk",
+			"path=/e,bootindex=1", NULL) < 0);
+	assert_err_has("bootindex=1");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (run(&cfg, "--kernel", "/k", "--disk", bad[i], NULL) >= 0)
 			fail_msg("--disk '%s' accepted", bad[i]);
@@ -481,18 +495,57 @@ static void test_firmware(void **state)
 	assert_err_has("rom");
 	assert_true(run(&cfg, "--firmware", "code=", NULL) < 0);
 	assert_true(run(&cfg, "--firmware", "", NULL) < 0);
-	assert_true(run(&cfg, "--firmware", "/o.fd", "--kernel", "/k", NULL) < 0);
-	assert_err_has("--firmware");
-	assert_true(run(&cfg, "--firmware", "/o.fd", "--cmdline", "x", NULL) < 0);
 	assert_true(run(&cfg, NULL) < 0);
 	assert_err_has("--firmware");
+	/* A kernel for the firmware to boot (through fw_cfg), with its initramfs and cmdline;
+	 * those two still need the kernel. */
+	assert_int_equal(run(&cfg, "--firmware", "/o.fd", "--kernel", "/k", "--initramfs", "/i",
+			     "--cmdline", "console=ttyS0", NULL),
+			 0);
+	assert_true(cfg.firmware);
+	assert_string_equal(cfg.kernel, "/k");
+	assert_string_equal(cfg.initramfs, "/i");
+	assert_string_equal(cfg.cmdline, "console=ttyS0");
+	assert_true(run(&cfg, "--firmware", "/o.fd", "--cmdline", "x", NULL) < 0);
+	assert_err_has("--kernel");
+	assert_true(run(&cfg, "--firmware", "/o.fd", "--initramfs", "/i", NULL) < 0);
+	assert_err_has("--kernel");
+}
+
+static void test_uuid(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "12345678-9abc-def0-1234-56789abcdef",   /* one digit short */
+	    "12345678-9abc-def0-1234-56789abcdef01", /* one too many */
+	    "123456789-abc-def0-1234-56789abcdef0",  /* a dash misplaced */
+	    "12345678-9abc-def0-1234-56789abcdefg",  /* not hex */
+	    "12345678+9abc-def0-1234-56789abcdef0",
+	    "{2345678-9abc-def0-1234-56789abcdef0}",
+	};
+	static const uint8_t want[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+					 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0};
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", NULL), 0);
+	assert_false(cfg.uuid_set);
+	assert_int_equal(
+	    run(&cfg, "--kernel", "/k", "--uuid", "12345678-9ABC-def0-1234-56789abcdEF0", NULL), 0);
+	assert_true(cfg.uuid_set);
+	assert_memory_equal(cfg.uuid, want, 16);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--uuid", bad[i], NULL) >= 0)
+			fail_msg("--uuid '%s' accepted", bad[i]);
+		assert_err_has("--uuid");
+	}
 }
 
 static void test_usage(void **state)
 {
 	static const char *const names[] = {"--kernel",	 "--initramfs", "--cmdline", "--cpus",
 					    "--memory",	 "--serial",	"--verbose", "--help",
-					    "--version", "--firmware"};
+					    "--version", "--firmware",	"--uuid",    "bootindex"};
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -518,7 +571,7 @@ int main(void)
 	    cmocka_unit_test(test_usage),	cmocka_unit_test(test_firmware),
 	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_display),
 	    cmocka_unit_test(test_bad_words),	cmocka_unit_test(test_usage),
-	    cmocka_unit_test(test_disk),
+	    cmocka_unit_test(test_disk),	cmocka_unit_test(test_uuid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

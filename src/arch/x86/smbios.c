@@ -62,8 +62,17 @@ long smbios_build(const uint8_t *uuid, uint8_t *buf, size_t cap, uint8_t anchor[
 	t1[4] = 1;
 	t1[5] = 2;
 	t1[6] = 3;
-	if (uuid)
-		memcpy(t1 + 8, uuid, 16);
+	if (uuid) {
+		/* time_low (4 bytes), time_mid, time_hi_and_version (2 each) reversed; the
+		 * rest as it is. */
+		for (unsigned i = 0; i < 4; i++)
+			t1[8 + i] = uuid[3 - i];
+		t1[12] = uuid[5];
+		t1[13] = uuid[4];
+		t1[14] = uuid[7];
+		t1[15] = uuid[6];
+		memcpy(t1 + 16, uuid + 8, 8);
+	}
 	t1[24] = 0x06;
 	put_struct(&o, t1, 1, sizeof(t1), sys, 3);
 	/* Type 3: manufacturer (string 1), type "other", states "safe", no security. */

@@ -10,6 +10,8 @@
 #define SMBIOS_TABLES_FILE "etc/smbios/smbios-tables"
 #define SMBIOS_ANCHOR_FILE "etc/smbios/smbios-anchor"
 
-/* Writes the structures into buf and the entry point into anchor. uuid: 16 bytes (SMBIOS
- * byte order) or NULL for "not set". Returns the structures' length, or -ENOSPC. */
+/* Writes the structures into buf and the entry point into anchor. uuid: 16 bytes in the order
+ * of its string form (RFC 4122), stored the SMBIOS 2.6+ way (the first three fields little-
+ * endian), so that the guest reads back the same string (Linux: product_uuid); NULL: all
+ * zeros ("present, not set"). Returns the structures' length, or -ENOSPC. */
 long smbios_build(const uint8_t *uuid, uint8_t *buf, size_t cap, uint8_t anchor[SMBIOS_ANCHOR_LEN]);

@@ -73,6 +73,13 @@ vmm_exec() {
 		if [ -n "${L2_FW_CODE:-}" ]; then
 			_boot="-drive if=pflash,format=raw,readonly=on,file=$L2_FW_CODE"
 			[ -z "${L2_FW_VARS:-}" ] || _boot="$_boot -drive if=pflash,format=raw,file=$L2_FW_VARS"
+			if [ -n "${L2_FW_KERNEL:-}" ]; then
+				# shellcheck disable=SC2086 # RIG_QEMU_EXTRA, _boot and _devs are lists of words
+				exec qemu-system-x86_64 -enable-kvm -cpu host -M q35 -m "$_mem" -smp "$_cpus" \
+					$_boot -kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$_cmdline" \
+					-nodefaults -no-user-config -display none \
+					-chardev stdio,id=ser0,signal=off -serial chardev:ser0 $_devs ${RIG_QEMU_EXTRA:-}
+			fi
 			# shellcheck disable=SC2086 # RIG_QEMU_EXTRA, _boot and _devs are lists of words
 			exec qemu-system-x86_64 -enable-kvm -cpu host -M q35 -m "$_mem" -smp "$_cpus" \
 				$_boot -nodefaults -no-user-config -display none \
@@ -94,6 +101,12 @@ vmm_exec() {
 		done
 		if [ -n "${L2_FW_CODE:-}" ]; then
 			_fw=code=$L2_FW_CODE${L2_FW_VARS:+,vars=$L2_FW_VARS}
+			if [ -n "${L2_FW_KERNEL:-}" ]; then
+				# shellcheck disable=SC2086 # RIG_VMM_EXTRA is a list of words
+				exec "$RIG_VMM" --firmware "$_fw" --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" \
+					--cmdline "$_cmdline" --cpus "boot=$_cpus" --memory "size=$_mem" \
+					--serial tty "$@" ${RIG_VMM_EXTRA:-}
+			fi
 			# shellcheck disable=SC2086 # RIG_VMM_EXTRA is a list of words
 			exec "$RIG_VMM" --firmware "$_fw" --cpus "boot=$_cpus" --memory "size=$_mem" \
 				--serial tty "$@" ${RIG_VMM_EXTRA:-}
@@ -112,6 +125,11 @@ qemu_devices() {
 		_n=$((_n + 1))
 		_kind=${_d%%:*} _opts='' _path='' _ro='' _serial='' _tap='' _passt='' _mac='' _file='' _sock=''
 		case $_d in *:*) _opts=${_d#*:} ;; esac
+		_bi=''
+		if [ "$_kind" = uuid ]; then
+			_q="$_q -uuid $_opts"
+			continue
+		fi
 		IFS=,
 		for _kv in $_opts; do
 			case $_kv in
@@ -119,6 +137,7 @@ qemu_devices() {
 			readonly=on) _ro=,readonly=on ;;
 			readonly=off) ;;
 			serial=*) _serial=,serial=${_kv#*=} ;;
+			bootindex=*) _bi=,bootindex=${_kv#*=} ;;
 			tap=*) _tap=${_kv#*=} ;;
 			passt=*) _passt=${_kv#*=} ;;
 			mac=*) _mac=,mac=${_kv#*=} ;;
@@ -129,7 +148,7 @@ qemu_devices() {
 		done
 		unset IFS
 		case $_kind in
-		disk) _q="$_q -drive file=$_path,format=raw,if=none,id=disk$_n$_ro -device virtio-blk-pci,drive=disk$_n$_serial" ;;
+		disk) _q="$_q -drive file=$_path,format=raw,if=none,id=disk$_n$_ro -device virtio-blk-pci,drive=disk$_n$_serial$_bi" ;;
 		rng) _q="$_q -device virtio-rng-pci" ;;
 		net)
 			if [ -n "$_tap" ]; then

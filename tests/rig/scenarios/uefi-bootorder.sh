@@ -1,0 +1,80 @@
+# The firmware's boot order from --disk bootindex=N (fw_cfg "bootorder", OVMF's
+# QemuBootOrderLib): two disks that both boot, grub.img (its GRUB prints PHYLLOME-GRUB and boots
+# the kernel) in the lower PCI slot with bootindex=1, and grub-b.img (another GRUB: PHYLLOME-GRUB-B,
+# and phyllome.boot=b on the kernel's command line) in the next slot with bootindex=0. OVMF's own
+# order (PCI order) would start grub.img's loader; with the boot order it starts grub-b.img's,
+# which the guest shows in /proc/cmdline. uefi-uuid: --uuid reaches the guest through SMBIOS
+# type 1 (/sys/class/dmi/id/product_uuid). uefi-bootorder-none, the control: the same disks
+# without bootindex boot grub.img's loader (so the first result is bootindex's doing).
+# Needs rig.py --firmware and grub.img + grub-b.img (tests/guests/build-esp.sh, with GRUB).
+# shellcheck shell=sh
+UEFI_UUID=5c3a9f2e-1b4d-4e6a-8f0c-2d7b9e1a3c55
+if [ ! -f /guest/OVMF.fd ] || [ ! -f /guest/grub.img ] || [ ! -f /guest/grub-b.img ]; then
+	rig_skip uefi-bootorder "no OVMF.fd, grub.img or grub-b.img in L1 (rig.py --firmware; GRUB)"
+else
+	cp /guest/grub.img "$RIG_WORK/grub.img"
+	cp /guest/grub-b.img "$RIG_WORK/grub-b.img"
+	# shellcheck disable=SC2034 # vmm_exec (lib.sh) reads them
+	L2_FW_CODE=/guest/OVMF.fd
+	vmm_start uefi-bootorder 1 512M "" "disk:path=$RIG_WORK/grub.img,bootindex=1" \
+		"disk:path=$RIG_WORK/grub-b.img,bootindex=0" "uuid:$UEFI_UUID"
+	unset L2_FW_CODE
+	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
+		sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$VMM_OUT" | tr -d '\r' | grep -v '^ *$' | head -n 80 |
+			sed 's/^/| /'
+		rig_fail uefi-bootorder "no kernel userspace: $WAIT_WHY"
+		rig_fail uefi-uuid "no kernel userspace"
+		vmm_kill
+	else
+		t_user=$(since "$VMM_T0")
+		# The typed lines come back as the terminal echoes them; only the outputs match
+		# "RIG-VAL name=".
+		# shellcheck disable=SC2016 # the guest's shell expands it
+		vmm_send 'echo RIG-VAL "cmdline=[$(cat /proc/cmdline)]"'
+		# shellcheck disable=SC2016 # the guest's shell expands it
+		vmm_send 'echo RIG-VAL "uuid=[$(cat /sys/class/dmi/id/product_uuid)]"'
+		wait_for 'RIG-VAL uuid=' "$VMM_OUT" "$T_CMD" || true
+		cmdline=$(grep -o 'RIG-VAL cmdline=\[.*\]' "$VMM_OUT" | tr -d '\r' | head -n 1)
+		uuid=$(grep -o 'RIG-VAL uuid=\[.*\]' "$VMM_OUT" | tr -d '\r' | head -n 1)
+		loaders=$(grep -o 'PHYLLOME-GRUB[-B]* loading' "$VMM_OUT" | tr '\n' ' ')
+		vmm_send poweroff
+		if expect_exit0 uefi-bootorder "$T_EXIT"; then
+			case "$cmdline" in
+			*phyllome.boot=b*)
+				if grep -q 'PHYLLOME-GRUB loading' "$VMM_OUT"; then
+					rig_fail uefi-bootorder "grub-b.img booted, but only after grub.img's loader ran: $loaders"
+				else
+					rig_ok uefi-bootorder "bootindex=0 (second disk) booted first: loaders seen: $loaders; kernel userspace at ${t_user}s; ${cmdline#RIG-VAL }"
+				fi
+				;;
+			*) rig_fail uefi-bootorder "not grub-b.img's kernel: loaders seen: ${loaders:-none}; ${cmdline:-no /proc/cmdline}" ;;
+			esac
+			if [ "$uuid" = "RIG-VAL uuid=[$UEFI_UUID]" ]; then
+				rig_ok uefi-uuid "product_uuid is --uuid's $UEFI_UUID"
+			else
+				rig_fail uefi-uuid "product_uuid: '${uuid:-not read}', --uuid $UEFI_UUID"
+			fi
+		fi
+	fi
+	# The control: no bootindex, no bootorder file: OVMF's own order starts grub.img's GRUB.
+	cp /guest/grub.img "$RIG_WORK/grub.img"
+	# shellcheck disable=SC2034 # vmm_exec (lib.sh) reads them
+	L2_FW_CODE=/guest/OVMF.fd
+	vmm_start uefi-bootorder-none 1 512M "" "disk:path=$RIG_WORK/grub.img" \
+		"disk:path=$RIG_WORK/grub-b.img"
+	unset L2_FW_CODE
+	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
+		rig_fail uefi-bootorder-none "no kernel userspace: $WAIT_WHY"
+		vmm_kill
+	else
+		loaders=$(grep -o 'PHYLLOME-GRUB[-B]* loading' "$VMM_OUT" | tr '\n' ' ')
+		vmm_send poweroff
+		if expect_exit0 uefi-bootorder-none "$T_EXIT"; then
+			if [ "$loaders" = "PHYLLOME-GRUB loading " ]; then
+				rig_ok uefi-bootorder-none "without bootindex the first disk's loader ran: $loaders"
+			else
+				rig_fail uefi-bootorder-none "without bootindex, loaders seen: ${loaders:-none} (wanted grub.img's only)"
+			fi
+		fi
+	fi
+fi
