@@ -42,7 +42,8 @@ out=$(mount -t iso9660 -o ro /dev/sr0 /mnt 2>&1) || fail "mount -t iso9660 /dev/
 [ -f /mnt/MD5SUMS ] || fail "no MD5SUMS on the disc: $(echo /mnt/*)"
 out=$(cd /mnt && md5sum -c MD5SUMS 2>&1) || fail "md5sum -c on the disc: $(echo "$out" | tr '\n' ' ')"
 nfiles=$(wc -l </mnt/MD5SUMS)
-label=$(blkid /dev/sr0 2>/dev/null | sed -n 's/.*LABEL="\([^"]*\)".*/\1/p')
+# the volume identifier: 32 bytes at 40 in the primary volume descriptor (sector 16)
+label=$(dd if=/dev/sr0 bs=1 skip=$((16 * 2048 + 40)) count=32 2>/dev/null | tr -d ' ')
 touch /mnt/new-file 2>/dev/null && fail "created a file on the mounted disc"
 umount /mnt
 
