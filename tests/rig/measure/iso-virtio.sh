@@ -11,7 +11,7 @@ for iso in efi efi-hybrid; do
 	L2_FW_CODE=/guest/OVMF_CODE.fd L2_FW_VARS=$RIG_WORK/vars-$iso.fd
 	vmm_start $N 1 512M "" "disk:path=/guest/$iso.iso,readonly=on"
 	unset L2_FW_CODE L2_FW_VARS
-	t_shell= t_user=
+	t_shell='' t_user=''
 	if wait_for 'PHYLLOME-UEFI-CDROM' "$VMM_OUT" "$T_BOOT"; then t_shell=$(since "$VMM_T0"); fi
 	if [ -n "$t_shell" ] && wait_for 'PHYLLOME-USERSPACE' "$VMM_OUT" "$T_BOOT"; then t_user=$(since "$VMM_T0"); fi
 	wait_for 'PHYLLOME-TEST cdrom' "$VMM_OUT" 60

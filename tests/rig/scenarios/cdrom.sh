@@ -21,3 +21,37 @@ else
 		fi
 	fi
 fi
+
+# cdrom-manager: the same disc through the manager, `phyllome run -d --cdrom ISO` (which passes
+# the VMM --cdrom): the guest test passes and the VM ends with "Exited (0)". phyllome-vmm only.
+M=cdrom-manager PH=/rig/bin/phyllome
+if [ "$RIG_L2_VMM" = qemu ] || [ ! -x "$PH" ] || [ ! -f /guest/data.iso ]; then
+	rig_skip $M "needs phyllome-vmm, the manager beside it and data.iso"
+else
+	export PHYLLOME_STATE="$RIG_WORK/st"
+	cmdl="$L2_BASE_CMDLINE phyllome.test=cdrom cdrom.size=$iso_size cdrom.md5=$iso_md5"
+	if ! out=$("$PH" run -d --name cd --memory 256M --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" \
+		--cmdline "$cmdl" --cdrom "$iso" 2>&1); then
+		rig_fail $M "phyllome run -d --cdrom: $out"
+	else
+		dir=$("$PH" inspect cd | sed -n 's/.*"Path": "\(.*\)",/\1/p' | head -n 1)
+		end=$(($(now_cs) + (T_BOOT + T_TEST + T_EXIT) * 100))
+		st=
+		while [ "$(now_cs)" -lt "$end" ]; do
+			st=$("$PH" ps -a | grep ' cd ')
+			case $st in *Exited*) break ;; esac
+			sleep 1
+		done
+		res=$(grep -o 'PHYLLOME-TEST cdrom .*' "$dir/serial.log" 2>/dev/null | head -n 1 | tr -d '\r')
+		case "$res|$st" in
+		"PHYLLOME-TEST cdrom PASS"*"|"*"Exited (0)"*)
+			rig_ok $M "${res#PHYLLOME-TEST cdrom PASS }; ps -a: Exited (0)" ;;
+		*)
+			tail -n 20 "$dir/serial.log" 2>/dev/null | sed 's/^/| /'
+			tail -n 10 "$dir/vmm.log" 2>/dev/null | sed 's/^/! /'
+			rig_fail $M "guest: '${res:-no result}'; ps -a: '$st'"
+			"$PH" kill cd >/dev/null 2>&1 ;;
+		esac
+		"$PH" rm -f cd >/dev/null 2>&1
+	fi
+fi
