@@ -10,10 +10,15 @@
 #  - efi-hybrid.iso: the same, the FAT image also appended as MBR partition 2 (type 0xEF), as
 #    Debian's installer ISOs do, so that firmware that reads the ISO as a disk with 512-byte
 #    blocks finds an EFI system partition without El Torito.
+#  - efi-grub.iso: laid out like Debian's installer ISOs: the El Torito EFI image holds only
+#    Debian's GRUB as the removable-media loader \EFI\BOOT\BOOTX64.EFI (the firmware's boot
+#    manager starts it, no shell), which finds the disc's ISO 9660 file system and boots the kernel
+#    and initramfs from there (marker PHYLLOME-ISO-GRUB); skipped without grub-mkstandalone.
 # Needs build-guests.sh's output (the kernel and initramfs, for the EFI images), xorriso,
 # mkfs.vfat (dosfstools) and mtools. Without xorriso it prints a warning and builds nothing (the
 # scenarios then skip).
-#   tests/guests/build-iso.sh      -> $PHYLLOME_CACHE/guests/data.iso, efi.iso, efi-hybrid.iso (cached)
+#   tests/guests/build-iso.sh      -> $PHYLLOME_CACHE/guests/data.iso, efi.iso, efi-hybrid.iso,
+#                                     efi-grub.iso (cached)
 set -euo pipefail
 OUT=${PHYLLOME_CACHE:-$HOME/.cache/phyllome}/guests
 CMDLINE="console=ttyS0 phyllome.test=cdrom"
@@ -25,7 +30,7 @@ for f in vmlinuz l2-initramfs.cpio.gz; do
 	[ -f "$OUT/$f" ] || { echo "build-iso: no $OUT/$f (run tests/guests/build-guests.sh)" >&2; exit 1; }
 done
 key=$( (cat "$0"; stat -c '%s %Y' "$OUT/vmlinuz" "$OUT/l2-initramfs.cpio.gz"
-	xorriso -version 2>/dev/null | head -n 1) | sha256sum | cut -c1-16)
+	xorriso -version 2>/dev/null | head -n 1; command -v grub-mkstandalone) | sha256sum | cut -c1-16)
 if [ -f "$OUT/data.iso" ] && [ -f "$OUT/efi.iso" ] && [ -f "$OUT/efi-hybrid.iso" ] &&
 	[ "$(cat "$OUT/.iso-stamp" 2>/dev/null)" = "$key" ]; then
 	echo "$OUT/data.iso"
@@ -77,6 +82,34 @@ mkiso -V PHYLLOME_EFI -o "$tmp/efi.iso" -hide boot/efiboot.img -hide-joliet boot
 rm -rf "$tmp/efi/boot"
 mkiso -V PHYLLOME_EFI -o "$tmp/efi-hybrid.iso" -append_partition 2 0xef "$tmp/efiboot.img" \
 	-e --interval:appended_partition_2:all:: -no-emul-boot "$tmp/efi"
+
+# efi-grub.iso: GRUB in a small El Torito image; the kernel in the ISO 9660 tree.
+rm -f "$OUT/efi-grub.iso"
+if command -v grub-mkstandalone >/dev/null && [ -d /usr/lib/grub/x86_64-efi ]; then
+	cat >"$tmp/grub.cfg" <<CFG
+set timeout=0
+search --no-floppy --file --set=root /phyllome/iso.id
+echo PHYLLOME-ISO-GRUB loading the kernel from \$root
+linux /phyllome/vmlinuz $CMDLINE
+initrd /phyllome/initrd.img
+boot
+CFG
+	grub-mkstandalone -O x86_64-efi -o "$tmp/bootx64.efi" \
+		--modules="iso9660 search linux echo normal" --install-modules="iso9660 search linux echo normal" \
+		"boot/grub/grub.cfg=$tmp/grub.cfg" >/dev/null
+	kib=$((($(stat -c %s "$tmp/bootx64.efi") / 1024 + 1024 + 1023) / 1024 * 1024))
+	mkfs.vfat -C -n PHYLGRUB "$tmp/grubboot.img" "$kib" >/dev/null
+	mmd -i "$tmp/grubboot.img" ::/EFI ::/EFI/BOOT
+	mcopy -i "$tmp/grubboot.img" "$tmp/bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI
+	mkdir -p "$tmp/efi/phyllome" "$tmp/efi/boot"
+	cp "$OUT/vmlinuz" "$tmp/efi/phyllome/vmlinuz"
+	cp "$OUT/l2-initramfs.cpio.gz" "$tmp/efi/phyllome/initrd.img"
+	echo "phyllome efi-grub.iso" >"$tmp/efi/phyllome/iso.id"
+	cp "$tmp/grubboot.img" "$tmp/efi/boot/grubboot.img"
+	mkiso -V PHYLLOME_GRUB -o "$OUT/efi-grub.iso.tmp" -hide boot/grubboot.img \
+		-hide-joliet boot/grubboot.img -e boot/grubboot.img -no-emul-boot "$tmp/efi"
+	mv "$OUT/efi-grub.iso.tmp" "$OUT/efi-grub.iso"
+fi
 
 mv "$tmp/data.iso" "$tmp/efi.iso" "$tmp/efi-hybrid.iso" "$OUT/"
 echo "$key" >"$OUT/.iso-stamp"

@@ -239,7 +239,7 @@ def build_l1_initramfs(args):
             m.file("guest/esp-kbd.img", GUESTS / "esp-kbd.img", 0o644)
         if (GUESTS / "grub.img").exists():  # tests/guests/build-esp.sh, with GRUB installed
             m.file("guest/grub.img", GUESTS / "grub.img", 0o644)
-        for iso in ("efi.iso", "efi-hybrid.iso"):  # tests/guests/build-iso.sh (uefi-cdrom)
+        for iso in ("efi.iso", "efi-hybrid.iso", "efi-grub.iso"):  # tests/guests/build-iso.sh (uefi-cdrom)
             if (GUESTS / iso).exists():
                 m.file(f"guest/{iso}", GUESTS / iso, 0o644)
     if (GUESTS / "data.iso").exists():  # tests/guests/build-iso.sh, with xorriso (cdrom)
