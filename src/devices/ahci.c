@@ -525,8 +525,8 @@ static uint32_t get_config(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
 	    {0x0002, 0x07, 4, {0x02}},				    /* morphing: OCEvent */
 	    {0x0003, 0x03, 4, {0x29}},				    /* removable: tray */
 	    {0x0010, 0x03, 8, {0, 0, 0x08, 0, 0, 1, 0, 0}},	    /* random readable */
-	    {0x001E, (uint8_t)(dvd ? 0x08 : 0x09), 4, {0}},		    /* CD read */
-	    {0x001F, (uint8_t)(dvd ? 0x05 : 0x04), 4, {0}},		    /* DVD read */
+	    {0x001E, (uint8_t)(dvd ? 0x08 : 0x09), 4, {0}},	    /* CD read */
+	    {0x001F, (uint8_t)(dvd ? 0x05 : 0x04), 4, {0}},	    /* DVD read */
 	};
 
 	if (rt == 3)
@@ -572,6 +572,8 @@ static uint32_t alloc_len(const uint8_t *cdb)
 		return cdb[4];
 	case 0xBD: /* MECHANISM STATUS */
 		return get_be16(cdb + 8);
+	case 0x25: /* READ CAPACITY: no allocation length, 8 bytes */
+		return 8;
 	default: /* the 10-byte commands */
 		return get_be16(cdb + 7);
 	}
