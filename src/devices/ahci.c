@@ -17,6 +17,7 @@
 #define PORT_LEN 0x80
 
 #define CAP_S64A     (1u << 31)
+#define CAP_SCLO     (1u << 24) /* PxCMD.CLO clears BSY and DRQ */
 #define CAP_SAM	     (1u << 18) /* AHCI mode only: GHC.AE reads 1 */
 #define CAP_ISS_GEN1 (1u << 20)
 #define CAP_NCS_32   (31u << 8)
@@ -1024,7 +1025,7 @@ static uint32_t reg_read(struct ahci *a, unsigned off)
 {
 	switch (off) {
 	case HBA_CAP:
-		return CAP_S64A | CAP_SAM | CAP_ISS_GEN1 | CAP_NCS_32; /* NP 0: one port */
+		return CAP_S64A | CAP_SCLO | CAP_SAM | CAP_ISS_GEN1 | CAP_NCS_32; /* NP 0: 1 port */
 	case HBA_GHC:
 		return a->ghc;
 	case HBA_IS:

@@ -84,7 +84,7 @@ static void command(struct ahci *a, uint8_t *ram, const uint8_t *o)
 	uint64_t prd = (o[8] & 0x80) ? (uint64_t)get_le16(o + 8) << 8 : get_le16(o + 8) % RAM;
 	uint8_t *h, *t;
 
-	if (clb + 32ull * slot + 32 > RAM)
+	if (clb >= RAM || clb + 32ull * slot + 32 > RAM)
 		return;
 	h = ram + clb + 32 * slot;
 	t = ram + ctba;
