@@ -95,7 +95,7 @@
 #define ASC_NOT_SUPPORTED  0x39 /* saving parameters not supported */
 
 #define CD_MAX_SECTORS (80u * 60u * 75u) /* an 80-minute CD: larger images are DVDs */
-#define RESP_MAX       512u
+#define RESP_MAX       (4u + 2048u)	 /* READ DVD STRUCTURE's physical format information */
 
 /* How one command ended. */
 struct result {
@@ -564,6 +564,44 @@ static uint32_t event_status(const uint8_t *cdb, uint8_t *r, struct ahci_port *p
 	return 8;
 }
 
+/* READ DVD STRUCTURE of a DVD image (a single-layer DVD-ROM): physical format information,
+ * copyright information (no protection) and the list of what is there. A CD image has none. */
+static uint32_t dvd_structure(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
+			      struct ahci_port *p)
+{
+	uint32_t end =
+	    a->sectors > 0xFFFFFFFFu - 0x30000u ? 0xFFFFFFFFu : 0x30000u + (uint32_t)a->sectors - 1;
+
+	if (!is_dvd(a) || (cdb[1] & 0xF) || cdb[6])
+		return (uint32_t)sense(p, SK_ILLEGAL_REQUEST, 0x30, 0x02); /* incompatible */
+	switch (cdb[7]) {
+	case 0x00:
+		be16(r, 2048 + 2);
+		r[4] = 0x01;	      /* DVD-ROM, part version 1 */
+		r[5] = 0x0F;	      /* 120 mm, maximum rate not specified */
+		r[6] = 0x01;	      /* one layer, embossed */
+		be32(r + 8, 0x30000); /* first sector of the data area */
+		be32(r + 12, end);
+		return 4 + 2048;
+	case 0x01:
+		be16(r, 6);
+		return 8;
+	case 0xFF: {
+		static const uint8_t fmts[3] = {0x00, 0x01, 0xFF};
+
+		for (unsigned i = 0; i < 3; i++) {
+			r[4 + 4 * i] = fmts[i];
+			r[5 + 4 * i] = 0x40; /* readable with READ DVD STRUCTURE */
+			be16(r + 6 + 4 * i, i == 0 ? 4 + 2048 : i == 1 ? 8 : 4 + 3 * 4);
+		}
+		be16(r, 2 + 3 * 4);
+		return 4 + 3 * 4;
+	}
+	default:
+		return (uint32_t)invalid_field(p);
+	}
+}
+
 static uint32_t alloc_len(const uint8_t *cdb)
 {
 	switch (cdb[0]) {
@@ -572,6 +610,7 @@ static uint32_t alloc_len(const uint8_t *cdb)
 	case 0x1A: /* MODE SENSE (6) */
 		return cdb[4];
 	case 0xBD: /* MECHANISM STATUS */
+	case 0xAD: /* READ DVD STRUCTURE */
 		return get_be16(cdb + 8);
 	case 0x25: /* READ CAPACITY: no allocation length, 8 bytes */
 		return 8;
@@ -656,6 +695,9 @@ static int atapi_cmd(struct ahci *a, const uint8_t *cdb, struct xfer *x, struct 
 		break;
 	case 0x4A: /* GET EVENT STATUS NOTIFICATION */
 		n = event_status(cdb, r, p);
+		break;
+	case 0xAD: /* READ DVD STRUCTURE */
+		n = dvd_structure(a, cdb, r, p);
 		break;
 	case 0xBD: /* MECHANISM STATUS: idle, no changer, 8-byte header */
 		n = 8;

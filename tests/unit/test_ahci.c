@@ -615,6 +615,39 @@ static void test_msi_and_srst(void **state)
 	assert_int_equal(r32(e, P_TFD) & 0x89, 0);
 }
 
+/* An image larger than a CD is a DVD: the DVD-ROM profile and READ DVD STRUCTURE. */
+static void test_dvd(void **state)
+{
+	struct env *e = *state;
+	uint8_t conf[12] = {0x46, 0, 0, 0, 0, 0, 0, 0, 255};
+	uint8_t phys[12] = {0xAD, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x04};
+	uint8_t copy[12] = {0xAD, 0, 0, 0, 0, 0, 0, 1, 0, 8};
+	uint8_t *d = e->mem + DATA;
+
+	start_port(e);
+	assert_int_equal(packet(e, phys, 2052), 0);
+	expect_sense(e, 5, 0x30); /* a CD has no DVD structures */
+	ahci_destroy(&e->a);
+	assert_int_equal(
+	    ahci_init(&e->a, &e->gm, e->img, 400000ull * AHCI_SECTOR, set_irq, send_msi, e), 0);
+	start_port(e);
+	assert_int_equal(packet(e, conf, 255) > 8, 1);
+	assert_int_equal(d[6] << 8 | d[7], 0x0010);
+	assert_int_equal(packet(e, phys, 2052), 2052);
+	assert_int_equal(d[0] << 8 | d[1], 2050);
+	assert_int_equal(get_le32(d + 12), __builtin_bswap32(0x30000 + 400000 - 1));
+	assert_int_equal(packet(e, copy, 8), 8);
+	assert_int_equal(d[4], 0);
+	/* Past the end of the file but inside the disc's size: a medium error. */
+	{
+		uint8_t rd[12] = {0x28, 0, 0, 0, 0x01, 0, 0, 0, 1};
+
+		assert_int_equal(packet(e, rd, 2048), 0);
+		assert_true(tfd_err(e));
+		expect_sense(e, 3, 0x11);
+	}
+}
+
 static void test_small_image(void **state)
 {
 	struct env *e = *state;
@@ -634,6 +667,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_mmc_pages, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_msi_and_srst, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_dvd, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_small_image, env_setup, env_teardown),
 	};
 
