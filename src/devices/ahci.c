@@ -606,9 +606,10 @@ static uint32_t alloc_len(const uint8_t *cdb)
 {
 	switch (cdb[0]) {
 	case 0x03: /* REQUEST SENSE */
-	case 0x12: /* INQUIRY */
 	case 0x1A: /* MODE SENSE (6) */
 		return cdb[4];
+	case 0x12: /* INQUIRY: two bytes since SPC-3 */
+		return get_be16(cdb + 3);
 	case 0xBD: /* MECHANISM STATUS */
 	case 0xAD: /* READ DVD STRUCTURE */
 		return get_be16(cdb + 8);
