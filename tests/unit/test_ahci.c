@@ -16,6 +16,7 @@
 
 #include "common/bytes.h"
 #include "devices/ahci.h"
+#include "vmm/vm.h"
 
 #define MEM_SIZE (4u << 20)
 #define CLB	 0x1000ull
@@ -656,6 +657,32 @@ static void test_small_image(void **state)
 	assert_int_equal(ahci_init(&a, &e->gm, e->img, 2047, NULL, NULL, NULL), -EINVAL);
 }
 
+/* --cdrom is checked before any KVM work: a missing file, a directory and an image shorter
+ * than a sector each get their one-line error. */
+static void test_check_files(void **state)
+{
+	struct env *e = *state;
+	struct vm_config cfg;
+	char err[256];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kernel = "/nonexistent/bzImage";
+	snprintf(cfg.cdrom, sizeof(cfg.cdrom), "/nonexistent/x.iso");
+	assert_true(vm_check_files(&cfg, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "cannot open --cdrom"));
+	snprintf(cfg.cdrom, sizeof(cfg.cdrom), "/tmp");
+	assert_true(vm_check_files(&cfg, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "not a regular file or block device"));
+	assert_int_equal(ftruncate(e->img, 2047), 0);
+	snprintf(cfg.cdrom, sizeof(cfg.cdrom), "%s", e->path);
+	assert_true(vm_check_files(&cfg, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "smaller than one 2048-byte sector"));
+	/* A good image: the next complaint is the kernel's. */
+	assert_int_equal(ftruncate(e->img, 2048), 0);
+	assert_true(vm_check_files(&cfg, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "kernel"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -669,6 +696,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_msi_and_srst, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_dvd, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_small_image, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_check_files, env_setup, env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
