@@ -17,6 +17,7 @@
 #define PORT_LEN 0x80
 
 #define CAP_S64A     (1u << 31)
+#define CAP_SCLO     (1u << 24) /* PxCMD.CLO clears BSY and DRQ */
 #define CAP_SAM	     (1u << 18) /* AHCI mode only: GHC.AE reads 1 */
 #define CAP_ISS_GEN1 (1u << 20)
 #define CAP_NCS_32   (31u << 8)
@@ -94,7 +95,7 @@
 #define ASC_NOT_SUPPORTED  0x39 /* saving parameters not supported */
 
 #define CD_MAX_SECTORS (80u * 60u * 75u) /* an 80-minute CD: larger images are DVDs */
-#define RESP_MAX       512u
+#define RESP_MAX       (4u + 2048u)	 /* READ DVD STRUCTURE's physical format information */
 
 /* How one command ended. */
 struct result {
@@ -563,16 +564,56 @@ static uint32_t event_status(const uint8_t *cdb, uint8_t *r, struct ahci_port *p
 	return 8;
 }
 
+/* READ DVD STRUCTURE of a DVD image (a single-layer DVD-ROM): physical format information,
+ * copyright information (no protection) and the list of what is there. A CD image has none. */
+static uint32_t dvd_structure(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
+			      struct ahci_port *p)
+{
+	uint32_t end =
+	    a->sectors > 0xFFFFFFFFu - 0x30000u ? 0xFFFFFFFFu : 0x30000u + (uint32_t)a->sectors - 1;
+
+	if (!is_dvd(a) || (cdb[1] & 0xF) || cdb[6])
+		return (uint32_t)sense(p, SK_ILLEGAL_REQUEST, 0x30, 0x02); /* incompatible */
+	switch (cdb[7]) {
+	case 0x00:
+		be16(r, 2048 + 2);
+		r[4] = 0x01;	      /* DVD-ROM, part version 1 */
+		r[5] = 0x0F;	      /* 120 mm, maximum rate not specified */
+		r[6] = 0x01;	      /* one layer, embossed */
+		be32(r + 8, 0x30000); /* first sector of the data area */
+		be32(r + 12, end);
+		return 4 + 2048;
+	case 0x01:
+		be16(r, 6);
+		return 8;
+	case 0xFF: {
+		static const uint8_t fmts[3] = {0x00, 0x01, 0xFF};
+
+		for (unsigned i = 0; i < 3; i++) {
+			r[4 + 4 * i] = fmts[i];
+			r[5 + 4 * i] = 0x40; /* readable with READ DVD STRUCTURE */
+			be16(r + 6 + 4 * i, i == 0 ? 4 + 2048 : i == 1 ? 8 : 4 + 3 * 4);
+		}
+		be16(r, 2 + 3 * 4);
+		return 4 + 3 * 4;
+	}
+	default:
+		return (uint32_t)invalid_field(p);
+	}
+}
+
 static uint32_t alloc_len(const uint8_t *cdb)
 {
 	switch (cdb[0]) {
 	case 0x03: /* REQUEST SENSE */
-	case 0x12: /* INQUIRY */
 	case 0x1A: /* MODE SENSE (6) */
 		return cdb[4];
+	case 0x12: /* INQUIRY: two bytes since SPC-3 */
+		return get_be16(cdb + 3);
 	case 0xBD: /* MECHANISM STATUS */
+	case 0xAD: /* READ DVD STRUCTURE */
 		return get_be16(cdb + 8);
-	case 0x25: /* READ CAPACITY (10): no allocation length (bytes 7-8 are reserved, 0) */
+	case 0x25: /* READ CAPACITY: no allocation length, 8 bytes */
 		return 8;
 	default: /* the 10-byte commands */
 		return get_be16(cdb + 7);
@@ -655,6 +696,9 @@ static int atapi_cmd(struct ahci *a, const uint8_t *cdb, struct xfer *x, struct 
 		break;
 	case 0x4A: /* GET EVENT STATUS NOTIFICATION */
 		n = event_status(cdb, r, p);
+		break;
+	case 0xAD: /* READ DVD STRUCTURE */
+		n = dvd_structure(a, cdb, r, p);
 		break;
 	case 0xBD: /* MECHANISM STATUS: idle, no changer, 8-byte header */
 		n = 8;
@@ -1024,7 +1068,7 @@ static uint32_t reg_read(struct ahci *a, unsigned off)
 {
 	switch (off) {
 	case HBA_CAP:
-		return CAP_S64A | CAP_SAM | CAP_ISS_GEN1 | CAP_NCS_32; /* NP 0: one port */
+		return CAP_S64A | CAP_SCLO | CAP_SAM | CAP_ISS_GEN1 | CAP_NCS_32; /* NP 0: 1 port */
 	case HBA_GHC:
 		return a->ghc;
 	case HBA_IS:

@@ -324,37 +324,53 @@ static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data)
 		pr_warn("KVM_SIGNAL_MSI: %s", strerror(errno));
 }
 
-/* --cdrom: the image read-only (a regular file or a block device) on an AHCI controller. With
- * --firmware it is function 2 of the LPC bridge's slot, 00:1f.2, where Q35 has its AHCI; a
- * Linux guest booted directly has no LPC bridge, and the controller takes the next free slot
- * as function 0 (a function 2 without a function 0 is not scanned). */
-static int setup_cdrom(struct vm *vm, char *err, size_t errlen)
+/* Opens the --cdrom image read-only and says how many bytes it has (a regular file or a block
+ * device); it must hold at least one 2048-byte sector. Returns the fd or -errno. */
+static int open_cdrom(const char *path, uint64_t *size, char *err, size_t errlen)
 {
 	struct stat st;
-	off_t size;
+	off_t end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot open --cdrom '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -ENOENT;
+	}
+	end = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) : -1;
+	if (end < (off_t)AHCI_SECTOR) {
+		snprintf(err, errlen, "--cdrom '%s' is %s", path,
+			 end < 0 ? "not a regular file or block device"
+				 : "smaller than one 2048-byte sector");
+		close(fd);
+		return -EINVAL;
+	}
+	*size = (uint64_t)end;
+	return fd;
+}
+
+/* --cdrom: the image read-only on an AHCI controller. With --firmware it is function 2 of the
+ * LPC bridge's slot, 00:1f.2, where Q35 has its AHCI; a Linux guest booted directly has no LPC
+ * bridge, and the controller takes the next free slot as function 0 (a function 2 without a
+ * function 0 is not scanned). */
+static int setup_cdrom(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t size = 0;
 	int rc;
 
 	if (!vm->cfg->cdrom[0])
 		return 0;
-	vm->cdrom_fd = open(vm->cfg->cdrom, O_RDONLY | O_CLOEXEC);
-	if (vm->cdrom_fd < 0 || fstat(vm->cdrom_fd, &st) < 0) {
-		snprintf(err, errlen, "cannot open --cdrom '%s': %s", vm->cfg->cdrom,
-			 strerror(errno));
-		return -ENOENT;
-	}
-	size = S_ISREG(st.st_mode) ? st.st_size : lseek(vm->cdrom_fd, 0, SEEK_END);
+	vm->cdrom_fd = open_cdrom(vm->cfg->cdrom, &size, err, errlen);
+	if (vm->cdrom_fd < 0)
+		return vm->cdrom_fd;
 	vm->ahci = calloc(1, sizeof(*vm->ahci));
-	if (!vm->ahci) {
-		snprintf(err, errlen, "out of memory for the AHCI controller");
-		return -ENOMEM;
-	}
-	if (size < 0 || ahci_init(vm->ahci, &vm->mem, vm->cdrom_fd, (uint64_t)size, vm_set_irq,
-				  vm_send_msi, vm) < 0) {
+	if (!vm->ahci ||
+	    ahci_init(vm->ahci, &vm->mem, vm->cdrom_fd, size, vm_set_irq, vm_send_msi, vm) < 0) {
 		free(vm->ahci);
 		vm->ahci = NULL;
-		snprintf(err, errlen, "--cdrom '%s' is smaller than one 2048-byte sector",
-			 vm->cfg->cdrom);
-		return -EINVAL;
+		snprintf(err, errlen, "out of memory for the AHCI controller");
+		return -ENOMEM;
 	}
 	rc = vm->cfg->firmware ? pci_bus_add_fn(&vm->pci, &vm->ahci->pci, AHCI_SLOT, AHCI_FN)
 			       : pci_bus_add(&vm->pci, &vm->ahci->pci);
@@ -512,6 +528,14 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	char why[200];
 	int rc;
 
+	if (cfg->cdrom[0]) {
+		uint64_t size;
+		int fd = open_cdrom(cfg->cdrom, &size, err, errlen);
+
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
 	if (cfg->firmware) {
 		struct firmware fw;
 
