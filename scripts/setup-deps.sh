@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs the Debian packages that the rig (tests/rig) and the test guests (tests/guests) need,
-# then builds the guests (tests/guests/build-guests.sh and build-esp.sh; downloads are cached).
+# then builds the guests (tests/guests/build-guests.sh and build-esp.sh, build-iso.sh; downloads are cached).
 # Idempotent: it installs only what is missing and runs apt-get update only when needed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,8 +16,9 @@ SUDO=
 # busybox-static and the kernel are downloaded by build-guests.sh, not installed.
 # ovmf, dosfstools, mtools, fdisk, grub-efi-amd64-bin, grub-common: firmware guests (UEFI
 # firmware, and the EFI system partition images tests/guests/build-esp.sh makes without root).
+# xorriso: the CD-ROM test discs (ISO 9660, El Torito) tests/guests/build-iso.sh makes.
 PACKAGES=(qemu-system-x86 cpio gzip xz-utils kmod python3 util-linux
-	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common)
+	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common xorriso)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -49,3 +50,5 @@ tests/guests/build-guests.sh
 # Firmware guests in the rig: the EFI system partition images. (The outer QEMU they need is
 # built by scripts/test.sh, not here: the demo doesn't need it.)
 tests/guests/build-esp.sh >/dev/null
+# The CD-ROM scenarios' discs (a data ISO, EFI-bootable ISOs).
+tests/guests/build-iso.sh >/dev/null

@@ -115,10 +115,11 @@ static json_t *config(const struct vm_config *c)
 	if (!c)
 		return json_null();
 	return json_pack(
-	    "{s:{s:i, s:i}, s:{s:I}, s:{s:o, s:o, s:o}, s:o, s:o, s:o, s:o, s:o}", "cpus",
+	    "{s:{s:i, s:i}, s:{s:I}, s:{s:o, s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:o}", "cpus",
 	    "boot_vcpus", (int)c->ncpus, "max_vcpus", (int)c->ncpus, "memory", "size",
 	    (json_int_t)c->mem_size, "payload", "kernel", jstr(c->kernel), "initramfs",
-	    jstr(c->initramfs), "cmdline", jstr(c->cmdline), "disks", disks(c), "net", nets(c),
+	    jstr(c->initramfs), "cmdline", jstr(c->cmdline), "disks", disks(c), "cdrom",
+	    c->cdrom[0] ? json_pack("{s:o}", "path", jstr(c->cdrom)) : json_null(), "net", nets(c),
 	    "rng", c->rng ? json_pack("{s:s}", "src", "getrandom") : json_null(), "serial",
 	    chardev(c->serial, c->serial_path), "console", chardev(c->console, c->console_path));
 }

@@ -166,14 +166,46 @@ void pci_host_q35_regs(struct pci_bus *b, uint64_t ecam)
 	put_le32(b->host.cfg + 0x64, (uint32_t)(ecam >> 32));
 }
 
+/* Caller holds the lock. Function 0 of a slot with more than one function says so. */
+static void mark_multifunction(struct pci_bus *b, unsigned slot)
+{
+	struct pci_dev *f0 = b->dev[slot * PCI_FUNCS];
+	unsigned n = 0;
+
+	for (unsigned fn = 0; fn < PCI_FUNCS; fn++)
+		n += b->dev[slot * PCI_FUNCS + fn] != NULL;
+	if (f0 && n > 1)
+		f0->cfg[CFG_HEADER_TYPE] |= 0x80;
+}
+
 int pci_bus_add_at(struct pci_bus *b, struct pci_dev *d, unsigned slot)
 {
 	int rc = -EBUSY;
 
 	pthread_mutex_lock(&b->lock);
-	if (slot > 0 && slot < PCI_SLOTS && !b->dev[slot]) {
+	if (slot > 0 && slot < PCI_SLOTS && !b->dev[slot * PCI_FUNCS]) {
 		d->slot = slot;
-		b->dev[slot] = d;
+		d->fn = 0;
+		b->dev[slot * PCI_FUNCS] = d;
+		mark_multifunction(b, slot);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int pci_bus_add_fn(struct pci_bus *b, struct pci_dev *d, unsigned slot, unsigned fn)
+{
+	int rc = -EBUSY;
+
+	pthread_mutex_lock(&b->lock);
+	if (slot > 0 && slot < PCI_SLOTS && fn < PCI_FUNCS && !b->dev[slot * PCI_FUNCS + fn]) {
+		d->slot = slot;
+		d->fn = fn;
+		d->cfg[CFG_INT_PIN] = 1; /* INTA */
+		b->dev[slot * PCI_FUNCS + fn] = d;
+		place_bars(b, d);
+		mark_multifunction(b, slot);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&b->lock);
@@ -191,9 +223,14 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d)
 	int rc = -ENOSPC;
 
 	pthread_mutex_lock(&b->lock);
-	for (s = 1; s < PCI_SLOTS; s++)
-		if (!b->dev[s])
+	for (s = 1; s < PCI_SLOTS; s++) {
+		bool used = false;
+
+		for (unsigned fn = 0; fn < PCI_FUNCS; fn++)
+			used |= b->dev[s * PCI_FUNCS + fn] != NULL;
+		if (!used)
 			break;
+	}
 	if (s < PCI_SLOTS) {
 		uint64_t need = 0;
 
@@ -202,8 +239,9 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d)
 		if (ALIGN_UP(b->mmio32_next, 1ull << 24) + need <=
 		    b->mmio32_base + b->mmio32_size) {
 			d->slot = s;
+			d->fn = 0;
 			d->cfg[CFG_INT_PIN] = 1; /* INTA */
-			b->dev[s] = d;
+			b->dev[s * PCI_FUNCS] = d;
 			place_bars(b, d);
 			rc = 0;
 		}
@@ -232,7 +270,8 @@ static void cfg_write(struct pci_dev *d, uint32_t reg, const uint8_t *data, uint
 static void cfg_access(struct pci_bus *b, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
 		       uint8_t *data, uint32_t len, bool is_write)
 {
-	struct pci_dev *d = (bus == 0 && fn == 0 && dev < PCI_SLOTS) ? b->dev[dev] : NULL;
+	struct pci_dev *d =
+	    (bus == 0 && fn < PCI_FUNCS && dev < PCI_SLOTS) ? b->dev[dev * PCI_FUNCS + fn] : NULL;
 
 	if (reg + len > PCI_CFG_SIZE || !d) {
 		if (!is_write)
@@ -289,7 +328,7 @@ void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool i
 static struct pci_dev *find_bar(struct pci_bus *b, bool io, uint64_t addr, uint32_t len,
 				unsigned *bar, uint64_t *off)
 {
-	for (unsigned s = 1; s < PCI_SLOTS; s++) {
+	for (unsigned s = PCI_FUNCS; s < PCI_SLOTS * PCI_FUNCS; s++) {
 		struct pci_dev *d = b->dev[s];
 
 		for (unsigned n = 0; d && n < PCI_NUM_BARS; n++) {

@@ -10,6 +10,7 @@
 #include "devices/pm.h"
 
 #define PCI_SLOTS    32
+#define PCI_FUNCS    8	  /* functions per slot */
 #define PCI_CFG_SIZE 4096 /* PCIe extended configuration space */
 #define PCI_NUM_BARS 6
 
@@ -47,7 +48,7 @@ struct pci_bar {
 struct pci_dev {
 	const struct pci_dev_ops *ops;
 	void *opaque;
-	unsigned slot;
+	unsigned slot, fn;
 	uint8_t next_cap; /* where the next capability goes */
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE];
@@ -57,7 +58,7 @@ struct pci_dev {
 struct pci_bus {
 	pthread_mutex_t lock;
 	struct pci_dev host;
-	struct pci_dev *dev[PCI_SLOTS];
+	struct pci_dev *dev[PCI_SLOTS * PCI_FUNCS]; /* by slot * PCI_FUNCS + function */
 	uint32_t conf1_addr;
 	struct pm *pm; /* the reset register at 0xCF9 */
 	uint64_t mmio32_next;
@@ -84,6 +85,10 @@ void pci_bus_set_windows(struct pci_bus *b, uint64_t mmio32_base, uint64_t mmio3
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d);
 /* Plugs a device without BARs into a given slot (e.g. the LPC bridge at 00:1f.0). */
 int pci_bus_add_at(struct pci_bus *b, struct pci_dev *d, unsigned slot);
+/* Plugs a device (BARs placed, INTA) as function fn of a given slot, e.g. the AHCI controller
+ * at 00:1f.2 beside the LPC bridge. Function 0 of the slot (plugged before or after) then says
+ * multi-function in its header type, so guests scan the other functions. 0 or -EBUSY. */
+int pci_bus_add_fn(struct pci_bus *b, struct pci_dev *d, unsigned slot, unsigned fn);
 /* Q35's host bridge register UEFI firmware programs: PCIEXBAR reads back as ECAM at ecam
  * (enabled, 256 buses) and ignores writes. */
 void pci_host_q35_regs(struct pci_bus *b, uint64_t ecam);

@@ -154,8 +154,10 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		add(&b, "path=%s%s", d->disks[i].path, d->disks[i].readonly ? ",readonly=on" : "");
 	}
 	if (d->cdrom[0]) {
-		add(&b, "--disk");
-		add(&b, "path=%s,readonly=on", d->cdrom);
+		/* The VMM's AHCI CD-ROM drive: installers (Windows PE has no virtio-blk driver) and
+		 * firmware find the disc there. */
+		add(&b, "--cdrom");
+		add(&b, "%s", d->cdrom);
 	}
 	if (d->cloud_init[0]) {
 		add(&b, "--disk");

@@ -18,6 +18,7 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_CDROM,
 	OPT_API_SOCKET,
 	OPT_DISPLAY,
 	OPT_SECCOMP,
@@ -42,6 +43,8 @@ static const struct opt_def vmm_opts[] = {
      "virtio-blk disk (up to 8); bootindex: firmware boot order, lower first", OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
+    {"cdrom", 0, "PATH|path=PATH",
+     "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
     {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]",
      "display device and its front end (docs/display.md)", OPT_DISPLAY},
@@ -60,6 +63,7 @@ void config_usage(FILE *f)
 	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
 	    "                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
+	    "                    [--cdrom PATH]\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
 	    "--kernel too, boots that kernel). The guest powering off ends the process\n"
@@ -340,6 +344,33 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 	return 0;
 }
 
+static int cdrom_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(k, "path"))
+		return copy_path("cdrom", cfg->cdrom, v, err, errlen);
+	snprintf(err, errlen, "--cdrom: bad parameter '%s' (PATH, or path=PATH)", k);
+	return -EINVAL;
+}
+
+/* "--cdrom PATH" or "--cdrom path=PATH" (the --disk style). */
+static int parse_cdrom(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (cfg->cdrom[0]) {
+		snprintf(err, errlen, "--cdrom: one CD-ROM image only");
+		return -E2BIG;
+	}
+	if (strncmp(arg, "path=", 5))
+		return copy_path("cdrom", cfg->cdrom, arg, err, errlen);
+	rc = kv_each("cdrom", arg, cfg, cdrom_kv, err, errlen);
+	if (rc == 0 && !cfg->cdrom[0]) {
+		snprintf(err, errlen, "--cdrom: path=PATH is required");
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
 static int firmware_kv(struct vm_config *cfg, const char *k, const char *v, char *err,
 		       size_t errlen)
 {
@@ -469,6 +500,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 	case OPT_RNG:
 		cfg->rng = true;
 		return 0;
+	case OPT_CDROM:
+		return parse_cdrom(cfg, arg, err, errlen);
 	case OPT_API_SOCKET:
 		/* sockaddr_un's sun_path holds 108 bytes with the NUL */
 		if (!*arg || strlen(arg) > 107) {

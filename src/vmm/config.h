@@ -73,7 +73,8 @@ struct vm_config {
 	struct net_config nets[VM_MAX_NETS];
 	unsigned nnets;
 	bool rng;
-	const char *api_socket; /* --api-socket PATH, or NULL */
+	char cdrom[VM_PATH_MAX]; /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
+	const char *api_socket;	 /* --api-socket PATH, or NULL */
 	struct display_config display;
 	enum seccomp_mode seccomp;
 	int verbose;

@@ -32,6 +32,8 @@ static const int vcpu_calls[] = {
      * change what its I/O thread watches and wait for in-flight block I/O. */
     SCMP_SYS(epoll_ctl),
     SCMP_SYS(io_uring_enter),
+    /* The AHCI CD-ROM (--cdrom) reads its image synchronously on the vCPU thread. */
+    SCMP_SYS(pread64),
 };
 
 /* Device I/O threads: epoll, block I/O (io_uring, positional I/O, flush, discard), network

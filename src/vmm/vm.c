@@ -323,6 +323,73 @@ static int setup_virtio(struct vm *vm, char *err, size_t errlen)
 	return rc;
 }
 
+static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	struct kvm_msi m = {
+	    .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
+
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m) < 0)
+		pr_warn("KVM_SIGNAL_MSI: %s", strerror(errno));
+}
+
+/* Opens the --cdrom image read-only and says how many bytes it has (a regular file or a block
+ * device); it must hold at least one 2048-byte sector. Returns the fd or -errno. */
+static int open_cdrom(const char *path, uint64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	off_t end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot open --cdrom '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -ENOENT;
+	}
+	end = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) : -1;
+	if (end < (off_t)AHCI_SECTOR) {
+		snprintf(err, errlen, "--cdrom '%s' is %s", path,
+			 end < 0 ? "not a regular file or block device"
+				 : "smaller than one 2048-byte sector");
+		close(fd);
+		return -EINVAL;
+	}
+	*size = (uint64_t)end;
+	return fd;
+}
+
+/* --cdrom: the image read-only on an AHCI controller. With --firmware it is function 2 of the
+ * LPC bridge's slot, 00:1f.2, where Q35 has its AHCI; a Linux guest booted directly has no LPC
+ * bridge, and the controller takes the next free slot as function 0 (a function 2 without a
+ * function 0 is not scanned). */
+static int setup_cdrom(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t size = 0;
+	int rc;
+
+	if (!vm->cfg->cdrom[0])
+		return 0;
+	vm->cdrom_fd = open_cdrom(vm->cfg->cdrom, &size, err, errlen);
+	if (vm->cdrom_fd < 0)
+		return vm->cdrom_fd;
+	vm->ahci = calloc(1, sizeof(*vm->ahci));
+	if (!vm->ahci ||
+	    ahci_init(vm->ahci, &vm->mem, vm->cdrom_fd, size, vm_set_irq, vm_send_msi, vm) < 0) {
+		free(vm->ahci);
+		vm->ahci = NULL;
+		snprintf(err, errlen, "out of memory for the AHCI controller");
+		return -ENOMEM;
+	}
+	rc = vm->cfg->firmware ? pci_bus_add_fn(&vm->pci, &vm->ahci->pci, AHCI_SLOT, AHCI_FN)
+			       : pci_bus_add(&vm->pci, &vm->ahci->pci);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot plug the AHCI controller: no free PCI slot");
+		return rc;
+	}
+	return 0;
+}
+
 /* Maps a whole regular file read-only. */
 static int map_file(const char *what, const char *path, const uint8_t **data, size_t *len,
 		    char *err, size_t errlen)
@@ -495,6 +562,14 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	char why[200];
 	int rc;
 
+	if (cfg->cdrom[0]) {
+		uint64_t size;
+		int fd = open_cdrom(cfg->cdrom, &size, err, errlen);
+
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
 	if (cfg->firmware) {
 		struct firmware fw;
 
@@ -544,6 +619,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	vm->pio_size = cfg->firmware ? X86_FW_PIO_SIZE : PCI_PIO_SIZE;
 	vm->vram_fd = -1;
 	boot_order_init(&vm->boot);
+	vm->cdrom_fd = -1;
 	vm_pause_init(vm);
 	/* Until it runs, a VM counts as failed (what vm_answer reports if it never does). */
 	vm->exit_reason = VM_FAILED;
@@ -565,6 +641,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 		rc = setup_display(vm, err, errlen);
 	if (rc == 0)
 		rc = setup_virtio(vm, err, errlen);
+	if (rc == 0)
+		rc = setup_cdrom(vm, err, errlen);
 	if (rc == 0 && cfg->firmware) {
 		struct acpi_vm acfg;
 
@@ -672,6 +750,13 @@ void vm_destroy(struct vm *vm)
 		virtio_pci_free(vm->vdevs[i]);
 	vm->nvdevs = 0;
 	vm->tablet = NULL;
+	if (vm->ahci)
+		ahci_destroy(vm->ahci);
+	free(vm->ahci);
+	vm->ahci = NULL;
+	if (vm->cdrom_fd >= 0)
+		close(vm->cdrom_fd);
+	vm->cdrom_fd = -1;
 	pci_bus_destroy(&vm->pci);
 	vm_firmware_destroy(vm);
 	irq_routes_destroy(&vm->routes);

@@ -8,6 +8,7 @@
 
 #include "arch/x86/bootorder.h"
 #include "arch/x86/firmware.h"
+#include "devices/ahci.h"
 #include "devices/bochs_display.h"
 #include "devices/debugport.h"
 #include "devices/fw_cfg.h"
@@ -68,6 +69,9 @@ struct vm {
 	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 3];
 	struct virtio_dev *tablet; /* virtio-input tablet (with --display), or NULL */
 	struct debugport dbg;
+	/* --cdrom: the AHCI controller with the ATAPI drive, and its image (read-only). */
+	struct ahci *ahci;
+	int cdrom_fd;
 	/* The address layout: direct Linux boot, or Q35's for --firmware (arch/x86/layout.h). */
 	uint64_t hole_start, ecam_base, mmio32_base, mmio32_size;
 	uint32_t pio_base, pio_size;

@@ -5,7 +5,7 @@
 #   vmlinuz                 Debian's 6.1 bzImage (the L1 and L2 kernel)
 #   vmlinux                 the same kernel uncompressed (ELF with a PVH entry note): boots L1
 #                           about 3 s faster, as TCG needn't run the xz decompressor
-#   l2-initramfs.cpio.gz    busybox-static initramfs: /init + /tests/*.sh + virtio/ext4 modules
+#   l2-initramfs.cpio.gz    busybox-static initramfs: /init + /tests/*.sh + virtio/ext4/AHCI/CD-ROM modules
 #   busybox                 the static busybox binary (the rig's L1 initramfs uses it too)
 #   l1-modules/             irqbypass, kvm, ccp, kvm-amd, tun, dummy (+ deps) and their load order
 #                           (the rig; tun and dummy for the network scenarios)
@@ -26,8 +26,10 @@ OUT=$CACHE/guests
 # button: the ACPI power button (the API scenario presses it); evdev: /dev/input/event* for
 # busybox acpid (phyllome.acpid=1, the manager scenario's clean shutdown by the power button)
 # and the input tests; bochs: the display device's DRM driver (with its DRM helpers; fbdev
-# emulation gives /dev/fb0).
-L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4 button bochs evdev"
+# emulation gives /dev/fb0). ahci, sr_mod, isofs: the CD-ROM (the VMM's AHCI controller with an
+# ATAPI drive: libahci, libata, scsi_mod and cdrom come as their dependencies; all are modules
+# in Debian's kernel, none built in) and its ISO 9660 file system.
+L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4 button bochs evdev ahci sr_mod isofs"
 # Modules L1 needs for a working /dev/kvm on QEMU TCG's emulated SVM, in this order; then tun (tap
 # devices) and dummy (the interface passt takes its addresses from) for the network scenarios.
 L1_MODULES="irqbypass kvm ccp kvm-amd tun dummy"
@@ -61,13 +63,14 @@ resolve_kernel_pkg() {
 # fetch PKG: prints the path of PKG's .deb in $DEBS, downloading it unless already cached.
 fetch() {
 	local pkg=$1 deb
-	deb=$(find "$DEBS" -maxdepth 1 -name "${pkg}_*.deb" -printf '%p\n' | sort -V | tail -n1)
+	# "$DEBS/": find follows the folder if it is a symbolic link
+	deb=$(find "$DEBS/" -maxdepth 1 -name "${pkg}_*.deb" -printf '%p\n' | sort -V | tail -n1)
 	if [ -z "$deb" ]; then
 		log "downloading $pkg"
 		# apt's _apt user may not be able to write here; the warning about that is harmless.
 		(cd "$DEBS" && apt-get download "$pkg" 2> >(grep -v 'unsandboxed as root' >&2)) >&2 ||
 			die "apt-get download $pkg failed"
-		deb=$(find "$DEBS" -maxdepth 1 -name "${pkg}_*.deb" -printf '%p\n' | sort -V | tail -n1)
+		deb=$(find "$DEBS/" -maxdepth 1 -name "${pkg}_*.deb" -printf '%p\n' | sort -V | tail -n1)
 		[ -n "$deb" ] || die "apt-get download $pkg produced no .deb"
 	fi
 	echo "$deb"
@@ -76,6 +79,8 @@ fetch() {
 # unpack DEB: prints a directory holding DEB's extracted contents (cached by the .deb's name).
 unpack() {
 	local deb=$1 dir
+	# fetch's failure inside $(...) doesn't stop the script: never unpack (rm -rf) "$EXTRACT/"
+	[ -f "$deb" ] || die "no .deb to unpack ('$deb')"
 	dir=$EXTRACT/$(basename "$deb" .deb)
 	if [ ! -e "$dir/.done" ]; then
 		log "extracting $(basename "$deb")"

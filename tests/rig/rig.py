@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 GUESTS_BUILD = REPO / "tests" / "guests" / "build-guests.sh"
 ESP_BUILD = REPO / "tests" / "guests" / "build-esp.sh"
+ISO_BUILD = REPO / "tests" / "guests" / "build-iso.sh"
 QEMU_BUILD = HERE / "build-qemu.sh"
 # --firmware: Debian's OVMF (package ovmf) into L1's /guest/, with the ESP disk image.
 OVMF_FILES = {"OVMF_CODE.fd": "/usr/share/OVMF/OVMF_CODE.fd",
@@ -240,6 +241,11 @@ def build_l1_initramfs(args):
             m.file("guest/grub.img", GUESTS / "grub.img", 0o644)
         if (GUESTS / "grub-b.img").exists():  # the boot order test's second loader
             m.file("guest/grub-b.img", GUESTS / "grub-b.img", 0o644)
+        for iso in ("efi.iso", "efi-hybrid.iso", "efi-grub.iso"):  # tests/guests/build-iso.sh (uefi-cdrom)
+            if (GUESTS / iso).exists():
+                m.file(f"guest/{iso}", GUESTS / iso, 0o644)
+    if (GUESTS / "data.iso").exists():  # tests/guests/build-iso.sh, with xorriso (cdrom)
+        m.file("guest/data.iso", GUESTS / "data.iso", 0o644)
     if (GUESTS / "hostile.bzImage").exists():
         m.file("guest/hostile.bzImage", GUESTS / "hostile.bzImage", 0o644)
     if args.vmm:
@@ -559,6 +565,10 @@ def main():
         if r.returncode != 0:
             sys.exit("rig: tests/rig/build-qemu.sh failed (the patched outer QEMU)")
         args.outer_qemu = r.stdout.strip().splitlines()[-1]
+    # The CD-ROM test discs (cached; nothing without xorriso: the cdrom scenarios then skip).
+    r = subprocess.run(["bash", str(ISO_BUILD)], stdout=subprocess.DEVNULL)
+    if r.returncode != 0:
+        sys.exit("rig: tests/guests/build-iso.sh failed")
     if not args.l1_kernel:
         vmlinux = GUESTS / "vmlinux"
         args.l1_kernel = vmlinux if vmlinux.exists() else GUESTS / "vmlinuz"

@@ -183,6 +183,7 @@ static struct vm_config test_cfg(void)
 	c.ndisks = 1;
 	strcpy(c.disks[0].path, "/img/a.raw");
 	c.disks[0].readonly = true;
+	strcpy(c.cdrom, "/isos/install.iso");
 	c.nnets = 1;
 	c.nets[0].backend = NET_TAP;
 	strcpy(c.nets[0].target, "tap0");
@@ -234,6 +235,9 @@ static void test_json_info(void **state)
 	    "console=ttyS0 \"quoted\"");
 	assert_true(json_is_true(
 	    json_object_get(json_array_get(json_object_get(cfg, "disks"), 0), "readonly")));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(cfg, "cdrom"), "path")),
+	    "/isos/install.iso");
 	assert_string_equal(json_string_value(json_object_get(
 				json_array_get(json_object_get(cfg, "net"), 0), "mac")),
 			    "52:54:00:12:34:56");
@@ -249,6 +253,10 @@ static void test_json_info(void **state)
 	    json_integer_value(json_object_get(
 		json_object_get(json_object_get(j, "counters"), "serial"), "tx_bytes")),
 	    1234);
+	json_decref(j);
+	c.cdrom[0] = 0; /* no --cdrom: null */
+	j = load(api_json_info(&a));
+	assert_true(json_is_null(json_object_get(json_object_get(j, "config"), "cdrom")));
 	json_decref(j);
 }
 

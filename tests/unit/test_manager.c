@@ -591,7 +591,10 @@ static void test_vmm_argv(void **state)
 	assert_true(has_pair(argv, "--api-socket", "/st/vms/0123456789abcdef/api.sock"));
 	assert_true(has_pair(argv, "--disk", "path=/vms/web/disk0.img"));
 	assert_true(has_pair(argv, "--disk", "path=/data/ro.img,readonly=on"));
-	assert_true(has_pair(argv, "--disk", "path=/isos/debian.iso,readonly=on"));
+	assert_true(has_pair(argv, "--cdrom", "/isos/debian.iso"));
+	/* not a virtio-blk disk any more */
+	for (size_t i = 0; argv[i]; i++)
+		assert_null(strstr(argv[i], "debian.iso,readonly"));
 	assert_true(has_pair(argv, "--net", "passt=/st/vms/0123456789abcdef/passt.sock"));
 	assert_true(has_pair(argv, "--display", "vnc=unix:/run/v.sock"));
 	assert_true(has_pair(argv, "--uuid", "01234567-89ab-8cde-8f70-68796c6c6f6d"));

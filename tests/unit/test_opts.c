@@ -365,6 +365,27 @@ static void test_disk(void **state)
 	}
 }
 
+static void test_cdrom(void **state)
+{
+	static const char *const bad[] = {"path=", "path=/x.iso,readonly=on", ""};
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", NULL), 0);
+	assert_string_equal(cfg.cdrom, "");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--cdrom", "/isos/d,1.iso", NULL), 0);
+	assert_string_equal(cfg.cdrom, "/isos/d,1.iso");
+	assert_int_equal(run(&cfg, "--firmware", "/f", "--cdrom", "path=/x.iso", NULL), 0);
+	assert_string_equal(cfg.cdrom, "/x.iso");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--cdrom", bad[i], NULL) >= 0)
+			fail_msg("--cdrom '%s' accepted", bad[i]);
+		assert_err_has("--cdrom");
+	}
+	assert_true(run(&cfg, "--kernel", "/k", "--cdrom", "/a", "--cdrom", "/b", NULL) < 0);
+	assert_err_has("--cdrom");
+}
+
 static void test_serial(void **state)
 {
 	static const char *const bad[] = {"file=", "socket=", "pty", "file", "TTY", "", "off,tty"};
@@ -572,6 +593,7 @@ int main(void)
 	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_display),
 	    cmocka_unit_test(test_bad_words),	cmocka_unit_test(test_usage),
 	    cmocka_unit_test(test_disk),	cmocka_unit_test(test_uuid),
+	    cmocka_unit_test(test_cdrom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

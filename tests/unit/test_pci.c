@@ -1,5 +1,6 @@
 /* The PCI bus: configuration through 0xCF8/0xCFC and ECAM, BAR sizing and moves,
  * capabilities, and BAR access dispatch. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -198,13 +199,66 @@ static void test_bus_full(void **state)
 	pci_bus_destroy(&b);
 }
 
+/* A second function in a slot (the AHCI controller at 00:1f.2 beside the LPC bridge): function
+ * 0 says multi-function, the function answers through 0xCF8 and ECAM with its BARs placed, and
+ * its slot is not handed out again. */
+static void test_multifunction(void **state)
+{
+	static struct pci_dev devs[PCI_SLOTS];
+	struct pci_dev lpc, fn2, dup;
+	struct fake f;
+	struct pci_bus b;
+	uint8_t d[4];
+	unsigned added = 0;
+
+	(void)state;
+	setup(&b, &f);
+	pci_dev_init(&lpc, 0x8086, 0x2918, 0x060100, 2, 0, 0);
+	pci_dev_init(&fn2, 0x8086, 0x2922, 0x010601, 2, 0, 0);
+	pci_dev_init(&dup, 0x8086, 0x2922, 0x010601, 2, 0, 0);
+	fn2.ops = &fake_ops;
+	fn2.opaque = &f;
+	pci_dev_set_bar(&fn2, 5, PCI_BAR_MEM32, 0x1000);
+	assert_int_equal(pci_bus_add_at(&b, &lpc, 31), 0);
+	assert_int_equal(conf1_read(&b, 31, 0x0E, 1), 0x00);
+	assert_int_equal(pci_bus_add_fn(&b, &fn2, 31, 2), 0);
+	assert_int_equal(pci_bus_add_fn(&b, &dup, 31, 2), -EBUSY);
+	assert_int_equal(pci_bus_add_fn(&b, &dup, 31, 8), -EBUSY);
+	assert_int_equal(conf1_read(&b, 31, 0x0E, 1), 0x80);
+	put_le32(d, 0x80000000u | 31u << 11 | 2u << 8);
+	pci_conf1_io(&b, 0, d, 4, true);
+	pci_conf1_io(&b, 4, d, 4, false);
+	assert_int_equal(get_le32(d), 0x29228086);
+	pci_ecam_io(&b, (31u << 15) | (2u << 12) | 0x3D, d, 1, false);
+	assert_int_equal(d[0], 1); /* INTA */
+	pci_ecam_io(&b, (31u << 15) | (2u << 12) | 0x24, d, 4, false);
+	assert_true(get_le32(d) >= PCI_MMIO32_BASE);
+	assert_int_equal(fn2.bar[5].decoded, get_le32(d));
+	pci_ecam_io(&b, (31u << 15) | (1u << 12), d, 4, false);
+	assert_int_equal(get_le32(d), 0xFFFFFFFF);
+	/* Its BAR reaches it. */
+	f.bar_reads = 0;
+	pci_mmio_io(&b, fn2.bar[5].decoded - PCI_MMIO32_BASE + 0x24, d, 4, false);
+	assert_int_equal(f.bar_reads, 1);
+	assert_int_equal(f.last_off, 0x24);
+	/* Slot 31 is taken: the others fill up (1 and 31 are). */
+	for (unsigned i = 0; i < PCI_SLOTS; i++) {
+		pci_dev_init(&devs[i], 0x1AF4, 0x1044, 0xFF0000, 1, 0x1AF4, 0x1044);
+		if (pci_bus_add(&b, &devs[i]) == 0) {
+			assert_true(devs[i].slot != 31);
+			added++;
+		}
+	}
+	assert_int_equal(added, PCI_SLOTS - 3);
+	pci_bus_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ids_and_absent),
-	    cmocka_unit_test(test_bar_sizing_and_move),
-	    cmocka_unit_test(test_readonly_fields),
-	    cmocka_unit_test(test_bus_full),
+	    cmocka_unit_test(test_ids_and_absent),  cmocka_unit_test(test_bar_sizing_and_move),
+	    cmocka_unit_test(test_readonly_fields), cmocka_unit_test(test_bus_full),
+	    cmocka_unit_test(test_multifunction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

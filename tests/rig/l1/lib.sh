@@ -59,9 +59,10 @@ since() { d=$(($(now_cs) - $1)); printf '%d.%02d' $((d / 100)) $((d % 100)); }
 # guest's serial port is the VMM's stdin/stdout (a tty or not). The one place that knows each VMM's
 # syntax. Each DEVICE is phyllome-vmm's option without its dashes, a colon before the value:
 #   disk:path=FILE[,readonly=on][,serial=ID]   net:tap=IFNAME[,mac=MAC]   net:passt=SOCKET[,mac=MAC]
-#   rng   console:file=PATH   console:socket=PATH
+#   rng   console:file=PATH   console:socket=PATH   cdrom:PATH (an ISO on the AHCI CD-ROM drive)
 # (e.g. disk:path=/tmp/a.img,serial=a1 becomes --disk path=/tmp/a.img,serial=a1 for phyllome-vmm,
-# and -drive + -device virtio-blk-pci for QEMU). Paths must not contain spaces or commas.
+# and -drive + -device virtio-blk-pci for QEMU; cdrom:X.iso becomes --cdrom X.iso, and for QEMU
+# an ide-cd drive on q35's AHCI controller). Paths must not contain spaces or commas.
 # RIG_VMM_EXTRA / RIG_QEMU_EXTRA: more words for phyllome-vmm / QEMU, e.g. run-rig.sh --l1-append
 # rig.env.RIG_VMM_EXTRA=--seccomp=log (words separated by spaces can't be passed that way).
 vmm_exec() {
@@ -126,6 +127,11 @@ qemu_devices() {
 		_kind=${_d%%:*} _opts='' _path='' _ro='' _serial='' _tap='' _passt='' _mac='' _file='' _sock=''
 		case $_d in *:*) _opts=${_d#*:} ;; esac
 		_bi=''
+		if [ "$_kind" = cdrom ]; then
+			# q35's own AHCI controller (00:1f.2), its first port
+			_q="$_q -drive file=$_opts,format=raw,if=none,id=cd$_n,media=cdrom,readonly=on -device ide-cd,drive=cd$_n,bus=ide.0"
+			continue
+		fi
 		if [ "$_kind" = uuid ]; then
 			_q="$_q -uuid $_opts"
 			continue
