@@ -1,4 +1,5 @@
-/* xwd2ppm IN.xwd OUT.ppm: an X window dump (what `xwd` writes: ZPixmap, TrueColor, 24 or 32 bits
+/* xwd2ppm IN.xwd OUT.ppm: an X window dump (what `xwd` writes: ZPixmap, TrueColor or DirectColor
+ * (SDL2 picks DirectColor on Xvfb: each channel then indexes the dump's colour map), 24 or 32 bits
  * per pixel) as a binary PPM, so the rig's display-window scenario can compare the window's
  * picture with vm.screenshot's byte for byte. Prints "size=WxH". Exit status 0, or 1 with one line
  * on stderr. */
@@ -29,19 +30,33 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The 8-bit value of the channel MASK selects in PIXEL. */
-static uint8_t channel(uint32_t pixel, uint32_t mask)
+/* The field of PIXEL that MASK selects, and (BITS) its width. */
+static uint32_t field(uint32_t pixel, uint32_t mask, unsigned *bits)
 {
-	unsigned shift = 0, bits = 0;
-	uint32_t v;
+	unsigned shift = 0;
 
+	*bits = 0;
 	if (!mask)
 		return 0;
 	while (!(mask >> shift & 1))
 		shift++;
-	while (shift + bits < 32 && (mask >> (shift + bits) & 1))
-		bits++;
-	v = (pixel & mask) >> shift;
+	while (shift + *bits < 32 && (mask >> (shift + *bits) & 1))
+		(*bits)++;
+	return (pixel & mask) >> shift;
+}
+
+/* The 8-bit value of channel C (0 red, 1 green, 2 blue) of PIXEL. TrueColor: the field scaled to
+ * 8 bits. DirectColor: the field indexes the colour map (XWDColor: pixel, then red, green, blue
+ * as 16-bit values, flags, a pad byte; 12 bytes each, big-endian). */
+static uint8_t channel(uint32_t pixel, uint32_t mask, unsigned c, const uint8_t *cmap, uint32_t n)
+{
+	unsigned bits;
+	uint32_t v = field(pixel, mask, &bits);
+
+	if (cmap)
+		return v < n ? cmap[12 * v + 4 + 2 * c] : 0;
+	if (!bits)
+		return 0;
 	return (uint8_t)(bits >= 8 ? v >> (bits - 8) : v * 255 / ((1u << bits) - 1));
 }
 
@@ -50,6 +65,7 @@ int main(int argc, char **argv)
 	uint32_t h[H_FIELDS], w, ht, bpp, bpl, order;
 	size_t len, data;
 	uint8_t *f;
+	const uint8_t *cmap;
 	FILE *in, *out;
 	long n;
 
@@ -70,10 +86,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < H_FIELDS; i++)
 		h[i] = be32(f + 4 * i);
 	w = h[H_WIDTH], ht = h[H_HEIGHT], bpp = h[H_BPP], bpl = h[H_BPL], order = h[H_BYTE_ORDER];
-	if (h[H_VERSION] != 7 || h[H_FORMAT] != 2 || h[H_CLASS] != 4 || (bpp != 32 && bpp != 24))
+	if (h[H_VERSION] != 7 || h[H_FORMAT] != 2 || (h[H_CLASS] != 4 && h[H_CLASS] != 5) ||
+	    (bpp != 32 && bpp != 24))
 		return fprintf(stderr,
 			       "xwd2ppm: %s: version %u, format %u, visual class %u, %u bpp: only "
-			       "version 7 ZPixmap TrueColor at 24 or 32 bpp\n",
+			       "version 7 ZPixmap TrueColor or DirectColor at 24 or 32 bpp\n",
 			       argv[1], h[H_VERSION], h[H_FORMAT], h[H_CLASS], bpp),
 		       1;
 	data = (size_t)h[H_SIZE] + (size_t)h[H_NCOLORS] * 12;
@@ -83,6 +100,8 @@ int main(int argc, char **argv)
 			       "xwd2ppm: %s: %ux%u, %u bytes a line: %zu bytes is too short\n",
 			       argv[1], w, ht, bpl, len),
 		       1;
+	/* DirectColor: xwd wrote entry i of the map for channel value i in every channel. */
+	cmap = h[H_CLASS] == 5 ? f + h[H_SIZE] : NULL;
 	out = fopen(argv[2], "wb");
 	if (!out)
 		return perror(argv[2]), 1;
@@ -96,9 +115,9 @@ int main(int argc, char **argv)
 			for (unsigned b = 0; b < bpp / 8; b++)
 				px |= (uint32_t)p[order ? b : bpp / 8 - 1 - b]
 				      << (8 * (bpp / 8 - 1 - b));
-			rgb[0] = channel(px, h[H_RED]);
-			rgb[1] = channel(px, h[H_GREEN]);
-			rgb[2] = channel(px, h[H_BLUE]);
+			rgb[0] = channel(px, h[H_RED], 0, cmap, h[H_NCOLORS]);
+			rgb[1] = channel(px, h[H_GREEN], 1, cmap, h[H_NCOLORS]);
+			rgb[2] = channel(px, h[H_BLUE], 2, cmap, h[H_NCOLORS]);
 			fwrite(rgb, 1, 3, out);
 		}
 	}
