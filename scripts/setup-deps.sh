@@ -17,8 +17,12 @@ SUDO=
 # ovmf, dosfstools, mtools, fdisk, grub-efi-amd64-bin, grub-common: firmware guests (UEFI
 # firmware, and the EFI system partition images tests/guests/build-esp.sh makes without root).
 # xorriso: the CD-ROM test discs (ISO 9660, El Torito) tests/guests/build-iso.sh makes.
+# xvfb, x11-xkb-utils, xkb-data, x11-apps, xdotool, libsdl2-2.0-0: the display-window scenario
+# (Xvfb, its keymaps, xwd and xdotool go into L1, with SDL2 for --display window); novnc: the
+# display-browser scenario (the VMM in L1 serves it).
 PACKAGES=(qemu-system-x86 cpio gzip xz-utils kmod python3 util-linux
-	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common xorriso)
+	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common xorriso
+	xvfb x11-xkb-utils xkb-data x11-apps xdotool libsdl2-2.0-0 novnc)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

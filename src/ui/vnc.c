@@ -61,6 +61,11 @@ static void on_gone(rfbClientPtr cl)
 	struct vnc *v = cl->screen->screenData;
 
 	v->nclients--;
+	/* libvncserver 0.9.14 (Debian 12's) never frees a WebSocket client's state (about 45 KiB,
+	 * one allocation): every browser console connection leaked it. Later releases free it
+	 * after this hook when it is not NULL (LibVNC/libvncserver#571). */
+	free(cl->wsctx);
+	cl->wsctx = NULL;
 }
 
 static enum rfbNewClientAction on_client(rfbClientPtr cl)

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -45,8 +46,43 @@ L1_TOOLS = {
     "passt": "passt",        # user-mode networking for --net passt=SOCKET
     "socat": "socat",        # unix socket clients (busybox nc has none)
     "curl": "curl",          # HTTP on a Unix socket (the API scenario)
+    "Xvfb": "xvfb",          # an X server without a screen, for --display window
+    "xkbcomp": "x11-xkb-utils",  # Xvfb compiles its keymap with it (as /usr/bin/xkbcomp)
+    "xwd": "x11-apps",       # a window's picture (converted by xwd2ppm, beside the VMM)
+    "xdotool": "xdotool",    # keys and pointer moves into a window (XTEST)
 }
+# Where a tool must also be, besides /usr/local/bin: programs that run it by its full path.
+L1_TOOL_LINKS = {"xkbcomp": "/usr/bin/xkbcomp"}  # Xvfb runs "/usr/bin/xkbcomp"
 TOOLS_RE = re.compile(r"^#\s*rig-tools:(.*)$", re.M)
+
+# Host data and libraries that scenarios may use in L1, at their host paths: directories (copied
+# whole) and libraries (by soname, found with ldconfig; with every library ldd lists). A scenario
+# names them on a line "# rig-data: NAME...". NAME: (Debian package, [paths or sonames]).
+L1_DATA = {
+    "xkb": ("xkb-data", ["/usr/share/X11/xkb"]),   # Xvfb's keyboard descriptions
+    # --display window dlopens SDL2 (ldd of phyllome-vmm does not list it); Debian's SDL2 links
+    # the X11 libraries it uses (libX11, libXext, libXcursor, libXi, libXrandr, libXss, ...).
+    # libX11's locale data: without it XSupportsLocale() fails and SDL's windows get no WM_NAME.
+    "sdl2": ("libsdl2-2.0-0 libx11-data", ["libSDL2-2.0.so.0", "/usr/share/X11/locale"]),
+    "novnc": ("novnc", ["/usr/share/novnc"]),      # --display vnc=...,web=on serves it
+}
+DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
+
+# Host steps: a scenario prints "RIG-HOST NAME [ARG...]" on L1's console; rig.py runs the step
+# NAME on the host (a thread; L1 goes on) and types "RIG-HOST-REPLY NAME ok|fail|skip DETAIL"
+# into L1's console, which the scenario reads (lib.sh: rig_host). A scenario names the steps it
+# uses on a line "# rig-host: NAME..."; the TCP ports in L1 a step reaches are forwarded from
+# host ports on 127.0.0.1 through L1's own network card (QEMU user networking, restrict=on, L1
+# address 10.0.3.15: not the 10.0.2.0/24 of the passt scenarios' dummy0), which L1 gets only when
+# such a scenario runs. NAME: [L1 ports].
+HOST_STEPS = {
+    # tests/browser/guest.mjs: headless Chromium opens the browser console on L1's port 5900.
+    "browser-console": [5900],
+}
+HOST_RE = re.compile(r"^#\s*rig-host:(.*)$", re.M)
+HOST_LINE_RE = re.compile(r"RIG-HOST (\S+) ?(.*)$")
+L1_NET = "10.0.3.0/24"
+L1_NET_ADDR = "10.0.3.15"  # lib.sh: host_net_up
 
 RESULT_RE = re.compile(r"RIG-RESULT (ok|not ok|skip) (\S+) ?(.*)$")
 START_RE = re.compile(r"RIG-SCENARIO-START (\S+)")
@@ -57,17 +93,39 @@ def all_scenarios():
     return sorted(p.stem for p in (HERE / "scenarios").glob("*.sh"))
 
 
-def scenario_tools(names):
-    """The L1_TOOLS that the scenarios NAMES ask for with "# rig-tools: ..." lines."""
+def scenario_wants(names, line_re, known, what):
+    """What the scenarios NAMES ask for on their "# rig-WHAT: ..." lines (keys of KNOWN)."""
     want = set()
     for n in names:
         p = HERE / "scenarios" / f"{n}.sh"  # not there: an --extra-scenario (bench/)
-        for m in TOOLS_RE.finditer(p.read_text() if p.exists() else ""):
+        for m in line_re.finditer(p.read_text() if p.exists() else ""):
             want.update(m.group(1).split())
-    unknown = want - set(L1_TOOLS)
+    unknown = want - set(known)
     if unknown:
-        sys.exit(f"rig: scenarios ask for unknown rig-tools: {', '.join(sorted(unknown))}")
+        sys.exit(f"rig: scenarios ask for unknown rig-{what}: {', '.join(sorted(unknown))}")
     return sorted(want)
+
+
+def scenario_tools(names):
+    """The L1_TOOLS that the scenarios NAMES ask for with "# rig-tools: ..." lines."""
+    return scenario_wants(names, TOOLS_RE, L1_TOOLS, "tools")
+
+
+def find_library(soname):
+    """The path of the x86-64 library SONAME that ldconfig knows, or None."""
+    r = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        parts = line.strip().split(" => ")
+        if len(parts) == 2 and parts[0].split()[0] == soname and "x86-64" in parts[0]:
+            return parts[1]
+    return None
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (QEMU's hostfwd takes it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # --- a newc cpio writer (no cpio binary, no root needed for device nodes) ------------------------
@@ -256,9 +314,11 @@ def build_l1_initramfs(args):
         mgr = Path(args.vmm).with_name("phyllome")  # the manager (scenario manager)
         if mgr.is_file():
             m.binary("rig/bin/phyllome", mgr)
-        rfbtool = Path(args.vmm).parent / "tests" / "rfbtool"  # the display scenarios' VNC client
-        if rfbtool.is_file():
-            m.binary("rig/bin/rfbtool", rfbtool)
+        # The display scenarios' VNC client and X window dump converter.
+        for tool in ("rfbtool", "xwd2ppm"):
+            path = Path(args.vmm).parent / "tests" / tool
+            if path.is_file():
+                m.binary(f"rig/bin/{tool}", path)
     search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
     for tool in scenario_tools(args.scenarios):
         path = shutil.which(tool, path=search)
@@ -269,6 +329,22 @@ def build_l1_initramfs(args):
                   " scenarios that need it fail", file=sys.stderr)
         if tool == "mke2fs" and os.path.isfile("/etc/mke2fs.conf"):
             m.file("etc/mke2fs.conf", "/etc/mke2fs.conf", 0o644, hash_content=True)
+        if path and tool in L1_TOOL_LINKS:
+            m.symlink(L1_TOOL_LINKS[tool].lstrip("/"), f"/usr/local/bin/{tool}")
+    for name in scenario_wants(args.scenarios, DATA_RE, L1_DATA, "data"):
+        pkg, items = L1_DATA[name]
+        for item in items:
+            if item.startswith("/"):
+                if os.path.isdir(item):
+                    m.tree(item.lstrip("/"), item)
+                    continue
+            else:
+                lib = find_library(item)
+                if lib:
+                    m.binary(lib.lstrip("/"), lib)
+                    continue
+            print(f"rig: warning: {item} not found on the host (Debian package {pkg});"
+                  " scenarios that need it fail", file=sys.stderr)
     if args.l2_vmm == "qemu" or args.with_qemu:
         qemu = shutil.which("qemu-system-x86_64")
         if not qemu:
@@ -363,16 +439,81 @@ class Reporter:
             print(f"{self.passed} passed, {self.failed} failed{s}", flush=True)
 
 
+def host_net(args):
+    """L1's network card when a scenario has host steps: QEMU options and {L1 port: host port}."""
+    steps = scenario_wants(args.scenarios, HOST_RE, HOST_STEPS, "host")
+    ports = {p: free_port() for step in steps for p in HOST_STEPS[step]}
+    if not steps:
+        return [], ports
+    fwd = "".join(f",hostfwd=tcp:127.0.0.1:{h}-{L1_NET_ADDR}:{p}" for p, h in ports.items())
+    # restrict=on: L1 reaches neither the host nor the outside; the forwarded ports still work.
+    # romfile=: no iPXE option ROM (L1 boots a kernel directly).
+    return ["-netdev", f"user,id=rignet,restrict=on,net={L1_NET}{fwd}",
+            "-device", "virtio-net-pci,netdev=rignet,romfile="], ports
+
+
+def host_browser_console(args, ports, words):
+    """Host step browser-console WxH TEXT...: tests/browser/guest.mjs opens the console page on
+    L1's port 5900 in headless Chromium, checks the canvas against the guest's four bands and
+    types TEXT + Enter into the page. Returns (status, detail)."""
+    here = REPO / "tests" / "browser"
+    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    missing = [what for what, ok in (("node", shutil.which("node")), ("chromium", chrome),
+               ("playwright-core (npm install in tests/browser)",
+                (here / "node_modules" / "playwright-core").is_dir())) if not ok]
+    if missing:
+        return "skip", "missing on the host: " + ", ".join(missing)
+    if len(words) < 2 or not re.fullmatch(r"\d+x\d+", words[0]):
+        return "fail", f"browser-console: expected 'WxH TEXT...', got {' '.join(words)!r}"
+    url = f"http://127.0.0.1:{ports[5900]}/"
+    r = subprocess.run(["node", str(here / "guest.mjs"), url, words[0], " ".join(words[1:]), chrome],
+                       capture_output=True, text=True, timeout=600)
+    out = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    ok = r.returncode == 0 and any(ln.startswith("DONE") for ln in out)
+    return ("ok" if ok else "fail"), "; ".join(out[-8:]) or f"exit status {r.returncode}"
+
+
+HOST_STEP_RUN = {"browser-console": host_browser_console}
+
+
+def run_host_step(args, ports, line, reply):
+    """Runs the host step that LINE ("NAME ARG...") names; REPLY(text) sends its result to L1."""
+    m = HOST_LINE_RE.search(line)
+    name, words = m.group(1), m.group(2).split()
+    if name not in HOST_STEP_RUN or not all(p in ports for p in HOST_STEPS.get(name, [])):
+        status, detail = "fail", f"no host step {name} (or no '# rig-host: {name}' line)"
+    else:
+        try:
+            status, detail = HOST_STEP_RUN[name](args, ports, words)
+        except Exception as e:  # the scenario reports it, as any failure
+            status, detail = "fail", f"{type(e).__name__}: {e}"
+    # One line, and nothing rig.py's own parsing would take for a result.
+    detail = re.sub(r"\s+", " ", detail).replace("RIG-", "RIG_")[:1500]
+    reply(f"RIG-HOST-REPLY {name} {status} {detail}\n")
+
+
 def run_tests(args, initrd, log_path):
     rep = Reporter(args.tap, log_path)
     rep.comment(host_kvm_note() + "; guests run nested: L1 = QEMU TCG, L2 on L1's kvm-amd")
+    net, ports = host_net(args)
     cmd = qemu_command(args, initrd, l1_append(args, "test"),
-                       ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"])
+                       ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", *net])
     t0 = time.monotonic()
     log = open(log_path, "w", errors="replace")
     log.write("# " + " ".join(cmd) + "\n# [host seconds since QEMU started] L1 console\n")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    # L1's console input: host steps' replies (nothing else is ever typed there).
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
+    stdin_lock = threading.Lock()
+
+    def reply(text):
+        with stdin_lock:
+            try:
+                proc.stdin.write(text.encode())
+                proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # L1 is gone
+
     lines = []
     cond = threading.Condition()
     done = [False]
@@ -414,7 +555,11 @@ def run_tests(args, initrd, log_path):
                     l1_boot = time.monotonic() - t0
                     msg += f" (L1 booted in {l1_boot:.1f}s)"
                 rep.comment(msg)
-            if m := START_RE.search(text):
+            if HOST_LINE_RE.search(text):
+                rep.comment(f"host step: {HOST_LINE_RE.search(text).group(0)}")
+                threading.Thread(target=run_host_step, args=(args, ports, text, reply),
+                                 daemon=True).start()
+            elif m := START_RE.search(text):
                 current = m.group(1)
                 started[current] = time.monotonic()
             elif m := RESULT_RE.search(text):

@@ -696,8 +696,7 @@ int main(void)
 	    cmocka_unit_test(test_disk_words),	   cmocka_unit_test(test_vmdef_roundtrip),
 	    cmocka_unit_test(test_vmdef_rejects),  cmocka_unit_test(test_vmstate_roundtrip),
 	    cmocka_unit_test(test_http_responses), cmocka_unit_test(test_detach_key),
-	    cmocka_unit_test(test_vmm_argv),
-	    cmocka_unit_test(test_connect_full_backlog),
+	    cmocka_unit_test(test_vmm_argv),	   cmocka_unit_test(test_connect_full_backlog),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -431,6 +431,123 @@ tap_setup() {
 	return 0
 }
 
+# --- host steps (rig.py's HOST_STEPS; tests/rig/README.md) ---------------------------------------
+# host_net_up NAME: L1's own network card (QEMU user networking; there when a scenario has a
+# "# rig-host:" line) up as 10.0.3.15/24, where rig.py forwards the host ports of its host steps.
+# Fails NAME and returns 1 without it.   host_net_down: takes it down again.
+host_net_up() {
+	ip link set lo up
+	HOST_IF=
+	for _d in /sys/class/net/*; do
+		case $(readlink "$_d/device/driver" 2>/dev/null) in */virtio_net) HOST_IF=${_d##*/} ;; esac
+	done
+	if [ -z "$HOST_IF" ]; then
+		rig_fail "$1" "L1 has no network card (no '# rig-host:' line in the scenario? interfaces: $(cd /sys/class/net && echo *))"
+		return 1
+	fi
+	ip addr flush dev "$HOST_IF"
+	if ! ip addr add 10.0.3.15/24 dev "$HOST_IF" || ! ip link set "$HOST_IF" up; then
+		rig_fail "$1" "cannot configure $HOST_IF as 10.0.3.15/24"
+		return 1
+	fi
+	# QEMU's user network learns L1's MAC address from its ARP request.
+	ping -c 1 -W 2 10.0.3.2 >/dev/null 2>&1
+	return 0
+}
+host_net_down() { [ -z "${HOST_IF:-}" ] || { ip addr flush dev "$HOST_IF"; ip link set "$HOST_IF" down; }; }
+
+# rig_host STEP TIMEOUT [ARG...]: asks rig.py to run the host step STEP with the ARGs (the line
+# "RIG-HOST STEP ARG..." on the console) and waits up to TIMEOUT seconds for its reply, which
+# rig.py types into the console ("RIG-HOST-REPLY STEP STATUS DETAIL"). Sets HOST_STATUS (ok,
+# fail, skip; timeout when no reply came; vmm-exited when a VMM that vmm_start started ended
+# meanwhile) and HOST_DETAIL; returns 0 if ok.
+rig_host() {
+	_step=$1 _tmo=$2
+	shift 2
+	_end=$(($(now_cs) + _tmo * 100))
+	HOST_STATUS=timeout HOST_DETAIL="no reply from the host step $_step in $_tmo s"
+	echo "RIG-HOST $_step $*"
+	while [ "$(now_cs)" -lt "$_end" ]; do
+		if [ -n "${VMM_DIR:-}" ] && ! vmm_running; then
+			HOST_STATUS=vmm-exited
+			HOST_DETAIL="the VMM ended (status $(cat "$VMM_DIR/status")) during the host step $_step"
+			return 1
+		fi
+		# shellcheck disable=SC3045 # busybox ash has read -t
+		IFS= read -r -t 5 _l </dev/console || continue
+		case $_l in
+		"RIG-HOST-REPLY $_step "*)
+			_l=${_l#"RIG-HOST-REPLY $_step "}
+			HOST_STATUS=${_l%% *} HOST_DETAIL=${_l#"$HOST_STATUS"}
+			HOST_DETAIL=${HOST_DETAIL# }
+			[ "$HOST_STATUS" = ok ]
+			return
+			;;
+		esac
+	done
+	return 1
+}
+
+# --- the display ------------------------------------------------------------------------------
+# ppm_pixel FILE X Y: the RGB of a pixel of a binary PPM (header "P6\nW H\n255\n") as 6 hex digits.
+ppm_pixel() {
+	_hdr=$(head -c 20 "$1" | head -n 3 | wc -c)
+	_w=$(head -n 2 "$1" | tail -n 1 | cut -d' ' -f1)
+	dd if="$1" bs=1 skip=$((_hdr + 3 * ($3 * _w + $2))) count=3 2>/dev/null | od -An -tx1 | tr -d ' \n'
+}
+
+# check_bands NAME FILE W H WHAT: the guest test display's four bands (red, green, blue,
+# 0x804020, each a quarter of the screen from the top) at three points each in the PPM FILE of a
+# WxH screen. Fails NAME (saying which pixel WHAT has) and kills the VMM if one is wrong.
+check_bands() {
+	_f=$2 _w=$3 _h=$4
+	for _b in 0 1 2 3; do
+		case $_b in 0) _want=ff0000 ;; 1) _want=00ff00 ;; 2) _want=0000ff ;; 3) _want=804020 ;; esac
+		for _x in 0 $((_w / 2)) $((_w - 1)); do
+			_y=$((_b * _h / 4 + _h / 8))
+			_got=$(ppm_pixel "$_f" $_x $_y)
+			if [ "$_got" != "$_want" ]; then
+				rig_fail "$1" "$5: pixel ($_x,$_y) is ${_got:-missing}, expected $_want"
+				vmm_kill
+				return 1
+			fi
+		done
+	done
+}
+
+# check_typed NAME PATTERN WHAT: a command typed into the guest's keyboard (by WHAT) must show its
+# output (a line matching PATTERN) on serial within 60 s. If not, fails NAME with what the guest
+# saw of its keyboard (i8042 interrupts, input devices, the number of key events recorded) and
+# kills the VMM.
+check_typed() {
+	wait_for "$2" "$VMM_OUT" 60 && return 0
+	_why=$WAIT_WHY
+	vmm_send "grep -e i8042 /proc/interrupts; grep Name= /proc/bus/input/devices; echo KBDEV=\$(od -An -v -w24 -tu2 /tmp/kbd.ev | wc -l)"
+	wait_for '^KBDEV=' "$VMM_OUT" "$T_CMD"
+	rig_fail "$1" "command typed $3: $_why; $(grep -e i8042 -e 'Name=' -e '^KBDEV=' "$VMM_OUT" | tr -d '\r' | tr '\n' ' ')"
+	vmm_kill
+	return 1
+}
+
+# check_tablet NAME W H X Y: after pointer moves to (X,Y) and then to (W-1, H/2) on a WxH screen,
+# the guest test display's recording of its tablet's events (/tmp/tablet.ev, read through the
+# serial shell) must have the absolute positions those scale to (0..32767). Fails NAME (with the
+# positions seen) and kills the VMM if not. Sets TABLET_SEEN.
+check_tablet() {
+	vmm_send "od -An -v -w24 -tu2 /tmp/tablet.ev | awk '\$9 == 3 { print \"TABLET\", \$10, \$11 + \$12 * 65536 }'"
+	# shellcheck disable=SC2017 # H/2 first: the pixel row the pointer moved to
+	_x1=$(($4 * 32767 / ($2 - 1))) _y1=$(($5 * 32767 / ($3 - 1))) _y2=$(($3 / 2 * 32767 / ($3 - 1)))
+	for _want in "TABLET 0 $_x1" "TABLET 1 $_y1" "TABLET 0 32767" "TABLET 1 $_y2"; do
+		if ! wait_for "^${_want}[[:space:]]*\$" "$VMM_OUT" "$T_CMD"; then
+			rig_fail "$1" "tablet: no '$_want' from the guest's evdev ($(grep '^TABLET' "$VMM_OUT" | tr -d '\r' | tr '\n' ' '))"
+			vmm_kill
+			return 1
+		fi
+	done
+	# shellcheck disable=SC2034 # for the scenario's result
+	TABLET_SEEN="($4,$5) and (right edge, middle) -> evdev ABS_X/ABS_Y $_x1/$_y1 and 32767/$_y2"
+}
+
 # passt_start NAME SOCKET [PASST-OPTION...]: starts passt (in the foreground, as nobody) on
 # SOCKET in the background (SOCKET's directory becomes world-writable); sets PASST_PID and PASST_LOG. passt copies its addresses and routes
 # from a template interface with a default route: L1 has none, so this makes one, dummy0 with
