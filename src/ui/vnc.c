@@ -25,7 +25,30 @@ struct vnc {
 	char *passwords[2];
 	struct web *web; /* the browser console (web=), or NULL */
 	unsigned nclients;
+	uintptr_t size_gen; /* counts the frame's size changes */
 };
+
+/*
+ * libvncserver tells a client of a new frame size only if the client had already asked for
+ * DesktopSize when the size changed. A client whose ServerInit carried the old size but whose
+ * SetEncodings arrived after the change (a viewer connecting while the guest sets its mode) would
+ * keep the old size for good. So each client carries (in clientData) the size generation it was
+ * last told about, and vnc_poll tells the ones that are behind.
+ */
+static void catch_up_sizes(struct vnc *v)
+{
+	rfbClientIteratorPtr it = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
+
+	while ((cl = rfbClientIteratorNext(it)) != NULL) {
+		if (cl->state != RFB_NORMAL || !cl->useNewFBSize ||
+		    (uintptr_t)cl->clientData == v->size_gen)
+			continue;
+		cl->newFBSizePending = TRUE;
+		cl->clientData = (void *)v->size_gen;
+	}
+	rfbReleaseClientIterator(it);
+}
 
 __attribute__((format(printf, 1, 2))) static void vnc_log(const char *fmt, ...)
 {
@@ -74,6 +97,9 @@ static enum rfbNewClientAction on_client(rfbClientPtr cl)
 
 	v->nclients++;
 	cl->clientGoneHook = on_gone;
+	/* Its ServerInit comes later and may already carry a newer size: one DesktopSize too many
+	 * then, never one too few. */
+	cl->clientData = (void *)v->size_gen;
 	return RFB_CLIENT_ACCEPT;
 }
 
@@ -247,14 +273,18 @@ void vnc_poll(struct vnc *v, long usec, int stop_fd)
 		else if (fd >= 0 && !rfbNewClient(v->screen, fd))
 			close(fd);
 	}
-	if (v->nclients)
+	if (v->nclients) {
 		rfbProcessEvents(v->screen, usec < 100000 ? usec : 100000);
+		catch_up_sizes(v);
+	}
 }
 
 void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h)
 {
 	rfbNewFramebuffer(v->screen, (char *)fb, (int)w, (int)h, 8, 3, 4);
 	set_format(v->screen);
+	v->size_gen++;
+	catch_up_sizes(v);
 }
 
 void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h)

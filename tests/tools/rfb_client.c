@@ -95,9 +95,6 @@ static int handshake(struct rfb_client *c, char *err, unsigned errlen)
 	uint8_t b[64], n;
 	uint32_t namelen;
 	bool none = false;
-	static const uint8_t fmt[20] = {0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0};
-	static const uint8_t enc[12] = {2, 0, 0,    2,	  0,	0,
-					0, 0, 0xFF, 0xFF, 0xFF, 0x21}; /* raw, DesktopSize */
 
 	if (read_full(c->fd, b, 12, 5000) || memcmp(b, "RFB 003.", 8))
 		return snprintf(err, errlen, "no RFB greeting"), -EPROTO;
@@ -130,15 +127,32 @@ static int handshake(struct rfb_client *c, char *err, unsigned errlen)
 	c->fb = calloc((size_t)c->width * c->height + 1, 4);
 	if (!c->fb)
 		return -ENOMEM;
+	return c->hold_formats ? 0 : rfb_send_formats(c);
+}
+
+int rfb_send_formats(struct rfb_client *c)
+{
+	static const uint8_t fmt[20] = {0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0};
+	static const uint8_t enc[12] = {2, 0, 0,    2,	  0,	0,
+					0, 0, 0xFF, 0xFF, 0xFF, 0x21}; /* raw, DesktopSize */
+
 	return write_full(c->fd, fmt, sizeof(fmt)) || write_full(c->fd, enc, sizeof(enc)) ? -EIO
 											  : 0;
 }
 
 int rfb_connect(struct rfb_client *c, const char *addr, char *err, unsigned errlen)
 {
+	memset(c, 0, sizeof(*c));
+	return rfb_connect_held(c, addr, err, errlen);
+}
+
+int rfb_connect_held(struct rfb_client *c, const char *addr, char *err, unsigned errlen)
+{
+	bool hold = c->hold_formats;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
+	c->hold_formats = hold;
 	c->fd = open_socket(addr);
 	if (c->fd < 0) {
 		snprintf(err, errlen, "cannot connect to %s: %s", addr, strerror(-c->fd));

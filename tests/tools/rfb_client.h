@@ -9,11 +9,16 @@ struct rfb_client {
 	unsigned width, height;
 	uint32_t *fb; /* 0x00RRGGBB */
 	char name[64];
-	uint64_t pixels; /* raw pixels received so far */
+	uint64_t pixels;   /* raw pixels received so far */
+	bool hold_formats; /* rfb_connect_held: no SetPixelFormat/SetEncodings until asked */
 };
 
 /* addr: HOST:PORT or unix:PATH. Returns 0 or -errno (err says why). */
 int rfb_connect(struct rfb_client *c, const char *addr, char *err, unsigned errlen);
+/* The same, but with c->hold_formats set by the caller the client stops after ServerInit:
+ * rfb_send_formats sends its pixel format and encodings (raw, DesktopSize) later. */
+int rfb_connect_held(struct rfb_client *c, const char *addr, char *err, unsigned errlen);
+int rfb_send_formats(struct rfb_client *c);
 /* Asks for an update (incremental or whole) and applies what arrives within timeout_ms. Returns
  * the number of rectangles received, or -errno. */
 int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms);

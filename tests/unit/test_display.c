@@ -363,6 +363,51 @@ static void test_vnc(void **state)
 	free(d);
 }
 
+/* A viewer whose ServerInit carried the old size and whose SetEncodings (with DesktopSize) comes
+ * after the guest changed its mode still learns the new size (libvncserver alone would keep it
+ * at the old one). */
+static void test_vnc_late_encodings(void **state)
+{
+	struct fixture *f = *state;
+	struct display_config cfg = {.kind = DISPLAY_VNC};
+	struct display *d = calloc(1, sizeof(*d));
+	struct display_src src = {.dev = &f->dev, .kbd = &f->kbd};
+	struct rfb_client c = {.hold_formats = true};
+	char err[256], addr[128];
+
+	snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "/tmp/phyllome-test-vncl-%d.sock", getpid());
+	snprintf(addr, sizeof(addr), "unix:%s", cfg.vnc_unix);
+	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	/* Connected while nothing is attached: the blank screen's size. */
+	assert_int_equal(rfb_connect_held(&c, addr, err, sizeof(err)), 0);
+	assert_int_not_equal(c.width, 320);
+	set_mode(&f->dev, 320, 200, 32);
+	for (unsigned i = 0; i < 320 * 200; i++)
+		put_le32(f->vram + 4 * i, 0x00336699);
+	display_attach(d, &src);
+	for (int tries = 0; tries < 500; tries++) {
+		unsigned w;
+
+		pthread_mutex_lock(&d->lock);
+		w = d->width;
+		pthread_mutex_unlock(&d->lock);
+		if (w == 320)
+			break;
+		usleep(10000);
+	}
+	/* Only now the client says it can resize. */
+	assert_int_equal(rfb_send_formats(&c), 0);
+	for (int tries = 0; tries < 20 && (c.width != 320 || c.fb[0] != 0x336699); tries++)
+		rfb_update(&c, false, 500);
+	assert_int_equal(c.width, 320);
+	assert_int_equal(c.height, 200);
+	assert_int_equal(c.fb[320 * 199 + 319], 0x336699);
+	rfb_close(&c);
+	display_detach(d);
+	display_stop(d);
+	free(d);
+}
+
 /* With password=FILE the server offers VNC authentication only: a client that can't do it (ours)
  * gets nothing. */
 static void test_vnc_password(void **state)
@@ -461,6 +506,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
 	    cmocka_unit_test(test_images),
 	    cmocka_unit_test_setup_teardown(test_vnc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vnc_late_encodings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_websocket, setup, teardown),
 	};
