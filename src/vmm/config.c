@@ -182,6 +182,20 @@ static int copy_path(const char *opt, char *dst, const char *v, char *err, size_
 	return 0;
 }
 
+/* bootindex=N of --disk and --cdrom: the firmware's boot order, lower first. */
+static int parse_bootindex(const char *opt, const char *v, int *out, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (opts_parse_u64(v, VM_BOOTINDEX_MAX, &n) < 0) {
+		snprintf(err, errlen, "--%s: bootindex=%s is not a number 0..%d", opt, v ? v : "",
+			 VM_BOOTINDEX_MAX);
+		return -EINVAL;
+	}
+	*out = (int)n;
+	return 0;
+}
+
 static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
 {
 	struct disk_config *d = &cfg->disks[cfg->ndisks];
@@ -200,17 +214,8 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		strcpy(d->serial, v);
 		return 0;
 	}
-	if (!strcmp(k, "bootindex")) {
-		uint64_t n;
-
-		if (opts_parse_u64(v, VM_BOOTINDEX_MAX, &n) < 0) {
-			snprintf(err, errlen, "--disk: bootindex=%s is not a number 0..%d",
-				 v ? v : "", VM_BOOTINDEX_MAX);
-			return -EINVAL;
-		}
-		d->bootindex = (int)n;
-		return 0;
-	}
+	if (!strcmp(k, "bootindex"))
+		return parse_bootindex("disk", v, &d->bootindex, err, errlen);
 	snprintf(err, errlen,
 		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, direct=on|off, "
 		 "serial=ID of up to 20 characters, bootindex=N)",
@@ -348,11 +353,13 @@ static int cdrom_kv(struct vm_config *cfg, const char *k, const char *v, char *e
 {
 	if (!strcmp(k, "path"))
 		return copy_path("cdrom", cfg->cdrom, v, err, errlen);
-	snprintf(err, errlen, "--cdrom: bad parameter '%s' (PATH, or path=PATH)", k);
+	if (!strcmp(k, "bootindex"))
+		return parse_bootindex("cdrom", v, &cfg->cdrom_bootindex, err, errlen);
+	snprintf(err, errlen, "--cdrom: bad parameter '%s' (PATH, or path=PATH[,bootindex=N])", k);
 	return -EINVAL;
 }
 
-/* "--cdrom PATH" or "--cdrom path=PATH" (the --disk style). */
+/* "--cdrom PATH" or "--cdrom path=PATH[,bootindex=N]" (the --disk style). */
 static int parse_cdrom(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	int rc;
@@ -547,6 +554,7 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 	cfg->serial = SERIAL_TTY;
 	cfg->console = SERIAL_OFF;
 	cfg->cmdline = "";
+	cfg->cdrom_bootindex = -1;
 	rc = opts_parse(vmm_opts, argc, argv, config_opt, cfg, err, errlen);
 	if (rc < 0 || cfg->action != CONFIG_RUN)
 		return rc;
@@ -571,6 +579,13 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 	if (cfg->initramfs && !*cfg->initramfs) {
 		snprintf(err, errlen, "--initramfs: empty path");
 		return -EINVAL;
+	}
+	for (unsigned i = 0; i < cfg->ndisks && cfg->cdrom_bootindex >= 0; i++) {
+		if (cfg->disks[i].bootindex == cfg->cdrom_bootindex) {
+			snprintf(err, errlen, "--cdrom: bootindex=%d is a --disk's too",
+				 cfg->cdrom_bootindex);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -74,6 +74,7 @@ struct vm_config {
 	unsigned nnets;
 	bool rng;
 	char cdrom[VM_PATH_MAX]; /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
+	int cdrom_bootindex;	 /* its place in the firmware boot order; -1: not listed */
 	const char *api_socket;	 /* --api-socket PATH, or NULL */
 	struct display_config display;
 	enum seccomp_mode seccomp;

@@ -387,7 +387,14 @@ static int setup_cdrom(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot plug the AHCI controller: no free PCI slot");
 		return rc;
 	}
-	return 0;
+	if (vm->cfg->cdrom_bootindex >= 0) {
+		char path[BOOT_PATH_MAX];
+
+		rc = boot_ofw_sata(path, sizeof(path), vm->ahci->pci.slot, vm->ahci->pci.fn, 0);
+		if (rc == 0)
+			rc = vm_boot_order_add(vm, vm->cfg->cdrom_bootindex, path, err, errlen);
+	}
+	return rc;
 }
 
 /* Maps a whole regular file read-only. */

@@ -384,6 +384,19 @@ static void test_cdrom(void **state)
 	}
 	assert_true(run(&cfg, "--kernel", "/k", "--cdrom", "/a", "--cdrom", "/b", NULL) < 0);
 	assert_err_has("--cdrom");
+	/* bootindex: not listed unless given; never the same number as a disk's. */
+	assert_int_equal(run(&cfg, "--firmware", "/f", "--cdrom", "/x.iso", NULL), 0);
+	assert_int_equal(cfg.cdrom_bootindex, -1);
+	assert_int_equal(run(&cfg, "--firmware", "/f", "--disk", "path=/d,bootindex=1", "--cdrom",
+			     "path=/x.iso,bootindex=0", NULL),
+			 0);
+	assert_int_equal(cfg.cdrom_bootindex, 0);
+	assert_string_equal(cfg.cdrom, "/x.iso");
+	assert_true(run(&cfg, "--firmware", "/f", "--disk", "path=/d,bootindex=3", "--cdrom",
+			"path=/x.iso,bootindex=3", NULL) < 0);
+	assert_err_has("bootindex=3");
+	assert_true(run(&cfg, "--firmware", "/f", "--cdrom", "path=/x.iso,bootindex=x", NULL) < 0);
+	assert_err_has("--cdrom: bootindex");
 }
 
 static void test_serial(void **state)

@@ -60,6 +60,7 @@ since() { d=$(($(now_cs) - $1)); printf '%d.%02d' $((d / 100)) $((d % 100)); }
 # syntax. Each DEVICE is phyllome-vmm's option without its dashes, a colon before the value:
 #   disk:path=FILE[,readonly=on][,serial=ID]   net:tap=IFNAME[,mac=MAC]   net:passt=SOCKET[,mac=MAC]
 #   rng   console:file=PATH   console:socket=PATH   cdrom:PATH (an ISO on the AHCI CD-ROM drive)
+#   cdrom:path=PATH,bootindex=N
 # (e.g. disk:path=/tmp/a.img,serial=a1 becomes --disk path=/tmp/a.img,serial=a1 for phyllome-vmm,
 # and -drive + -device virtio-blk-pci for QEMU; cdrom:X.iso becomes --cdrom X.iso, and for QEMU
 # an ide-cd drive on q35's AHCI controller). Paths must not contain spaces or commas.
@@ -128,8 +129,12 @@ qemu_devices() {
 		case $_d in *:*) _opts=${_d#*:} ;; esac
 		_bi=''
 		if [ "$_kind" = cdrom ]; then
-			# q35's own AHCI controller (00:1f.2), its first port
-			_q="$_q -drive file=$_opts,format=raw,if=none,id=cd$_n,media=cdrom,readonly=on -device ide-cd,drive=cd$_n,bus=ide.0"
+			# q35's own AHCI controller (00:1f.2), its first port; cdrom:path=X,bootindex=N too
+			_path=${_opts#path=}
+			case $_path in *,bootindex=*)
+				_bi=,bootindex=${_path##*,bootindex=} _path=${_path%%,bootindex=*} ;;
+			esac
+			_q="$_q -drive file=$_path,format=raw,if=none,id=cd$_n,media=cdrom,readonly=on -device ide-cd,drive=cd$_n,bus=ide.0$_bi"
 			continue
 		fi
 		if [ "$_kind" = uuid ]; then

@@ -6,6 +6,9 @@
 # which the guest shows in /proc/cmdline. uefi-uuid: --uuid reaches the guest through SMBIOS
 # type 1 (/sys/class/dmi/id/product_uuid). uefi-bootorder-none, the control: the same disks
 # without bootindex boot grub.img's loader (so the first result is bootindex's doing).
+# uefi-bootorder-cdrom: grub.img with bootindex=1 and the AHCI CD-ROM with efi-grub.iso
+# (tests/guests/build-iso.sh) and bootindex=0: the disc's GRUB (PHYLLOME-ISO-GRUB) boots, the
+# disk's never runs, and the kernel's cdrom guest test passes.
 # Needs rig.py --firmware and grub.img + grub-b.img (tests/guests/build-esp.sh, with GRUB).
 # shellcheck shell=sh
 UEFI_UUID=5c3a9f2e-1b4d-4e6a-8f0c-2d7b9e1a3c55
@@ -75,6 +78,28 @@ else
 			else
 				rig_fail uefi-bootorder-none "without bootindex, loaders seen: ${loaders:-none} (wanted grub.img's only)"
 			fi
+		fi
+	fi
+	# The CD-ROM's place in the boot order: the disc before a bootable disk.
+	if [ ! -f /guest/efi-grub.iso ]; then
+		rig_skip uefi-bootorder-cdrom "no efi-grub.iso in L1 (xorriso on the host)"
+	else
+		cp /guest/grub.img "$RIG_WORK/grub.img"
+		cp /guest/efi-grub.iso "$RIG_WORK/efi-grub.iso"
+		# shellcheck disable=SC2034 # vmm_exec (lib.sh) reads them
+		L2_FW_CODE=/guest/OVMF.fd
+		vmm_start uefi-bootorder-cdrom 1 512M "" "disk:path=$RIG_WORK/grub.img,bootindex=1" \
+			"cdrom:path=$RIG_WORK/efi-grub.iso,bootindex=0"
+		unset L2_FW_CODE
+		if ! wait_for PHYLLOME-ISO-GRUB "$VMM_OUT" "$T_BOOT"; then
+			loaders=$(grep -o 'PHYLLOME-GRUB[-B]* loading' "$VMM_OUT" | tr '\n' ' ')
+			rig_fail uefi-bootorder-cdrom "the disc's GRUB never ran: $WAIT_WHY; loaders seen: ${loaders:-none}"
+			vmm_kill
+		elif grep -q 'PHYLLOME-GRUB loading' "$VMM_OUT"; then
+			rig_fail uefi-bootorder-cdrom "the disk's GRUB ran before the disc's (bootindex=0 on the CD-ROM)"
+			vmm_kill
+		elif guest_test_end uefi-bootorder-cdrom cdrom "$T_TEST"; then
+			rig_ok uefi-bootorder-cdrom "bootindex=0 on the CD-ROM: the disc's GRUB booted, not the disk's (bootindex=1); guest: $GT_DETAIL"
 		fi
 	fi
 fi
