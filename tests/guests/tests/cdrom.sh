@@ -53,5 +53,12 @@ if out=$(dd if=/dev/zero of=/dev/sr0 bs=2048 count=1 conv=fsync 2>&1); then
 fi
 dd_err=$(echo "$out" | head -n 1)
 ro=$(cat /sys/block/sr0/ro)
-echo "PHYLLOME-TEST $NAME PASS sr0 ($model, label $label): $raw; $nfiles files match MD5SUMS; write refused ($dd_err), ro=$ro"
+# How the controller's interrupts came: MSI, or (booted pci=nomsi, rig scenario cdrom-intx) INTx
+# on an IOAPIC line, which must then have fired.
+irq=$(grep ahci /proc/interrupts | awk '{ n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; t = ""; for (; i <= NF; i++) t = t " " $i; printf "%s%d%s; ", $1, n, t }' | sed 's/; $//')
+[ -n "$irq" ] || fail "no ahci line in /proc/interrupts: $(tr -s ' \n' ' ' </proc/interrupts)"
+if grep -q pci=nomsi /proc/cmdline; then
+	case $irq in *IO-APIC*) ;; *) fail "booted pci=nomsi, but ahci's interrupt is not on the IOAPIC: $irq" ;; esac
+fi
+echo "PHYLLOME-TEST $NAME PASS sr0 ($model, label $label): $raw; $nfiles files match MD5SUMS; write refused ($dd_err), ro=$ro; irq $irq"
 poweroff -f
