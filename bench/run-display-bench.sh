@@ -6,17 +6,19 @@
 # method and results in docs/benchmarks.md. Not a test.
 #
 #   bench/run-display-bench.sh [--vmm build/phyllome-vmm] [--secs 20] [--idle 10] [--rounds 1]
-#                              [--also NAME=PATH]... [--vmms phyllome,qemu] [--out DIR]
-#                              [-- extra run-rig.sh options]
+#                              [--also NAME=PATH]... [--vmms phyllome,qemu] [--stall 400]
+#                              [--out DIR] [-- extra run-rig.sh options]
 # --also NAME=PATH: another phyllome-vmm binary (e.g. an older tree's, built with the same
 # libraries) run as vmm=phyllome-NAME; --vmms: which VMMs each round runs, in order (default
-# phyllome,NAME...,qemu).
+# phyllome,NAME...,qemu). --stall S: after S seconds without L1 console output (L1 can stop for
+# good, halted with no timer interrupt left: see run-io-bench.sh) the outer QEMU is ended and
+# the report is made from what arrived.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 vmm=$repo/build/phyllome-vmm
-secs=20 idle=10 rounds=1 out='' vmms='' also_names=''
+secs=20 idle=10 rounds=1 out='' vmms='' also_names='' stall=400
 extra=() also=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -27,8 +29,9 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--also) also+=(--add-file "/rig/bin/phyllome-vmm-${2%%=*}=$(realpath "${2#*=}")"); also_names+=,${2%%=*}; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
+	--stall) stall=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-display-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -58,6 +61,15 @@ rig=$!
 # the host's load barely moves (bench/hostcpu.py; display-report.py divides it by the frames).
 python3 "$here/hostcpu.py" --parent $rig --log "$log" --out "$out/hostcpu.txt" &
 hostcpu=$!
+while kill -0 "$rig" 2>/dev/null; do
+	sleep 10
+	[ -f "$log" ] || continue
+	if [ $(($(date +%s) - $(stat -c %Y "$log"))) -gt "$stall" ]; then
+		echo "run-display-bench.sh: no L1 output for ${stall}s: stopping the outer QEMU" >&2
+		for q in $(pgrep -P "$rig"); do kill "$q" 2>/dev/null || true; done
+		break
+	fi
+done
 wait "$rig" || true
 wait "$hostcpu" || true
 kill $sampler 2>/dev/null || true
