@@ -40,19 +40,24 @@ ticks() {
 	echo "$_tot $_vc"
 }
 
-# kvmstat: "exits pf_fast pf_fixed ctxt intr" (L1's KVM counters, all VMs; one runs at a time).
+# kvmstat: L1's KVM counters (all VMs; one runs at a time), then L1's context switches and
+# interrupts (/proc/stat): one number each, in the order of KVM_STATS then intr ctxt.
 KVMDBG=/sys/kernel/debug/kvm
 THP=/sys/kernel/mm/transparent_hugepage
 [ -e "$KVMDBG/exits" ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+KVM_STATS="exits pf_fast pf_fixed io_exits mmio_exits halt_exits irq_exits"
 kvmstat() {
-	for _f in exits pf_fast pf_fixed; do
+	for _f in $KVM_STATS; do
 		if [ -r "$KVMDBG/$_f" ]; then cat "$KVMDBG/$_f"; else echo 0; fi
 	done | tr '\n' ' '
 	awk '$1 == "ctxt" || $1 == "intr" {printf "%s ", $2}' /proc/stat
 }
-# kvmdelta BEFORE...(5) AFTER...(5): the counters' differences as NAME=N words.
+# kvmdelta "BEFORE" "AFTER": the counters' differences as NAME=N words (l1_intr, l1_ctxt last).
 kvmdelta() {
-	echo "exits=$(($6 - $1)) pf_fast=$(($7 - $2)) pf_fixed=$(($8 - $3)) l1_intr=$(($9 - $4)) l1_ctxt=$((${10} - $5))"
+	echo "$1 $2" | awk -v names="$KVM_STATS l1_intr l1_ctxt" '{
+		n = split(names, nm, " "); out = ""
+		for (i = 1; i <= n; i++) out = out nm[i] "=" ($(i + n) - $i) " "
+		print out }'
 }
 # npt: L1's KVM's nested page table mappings now, by size.
 npt() {
@@ -66,8 +71,8 @@ bench_one() {
 	*+advise) _vmm=${_vmm%+advise} _shmem=advise _label=-shmem-advise ;;
 	esac
 	if [ -n "$_label" ]; then
-		_thp=$(sed 's/.*\[\(.*\)\].*/\1/' $THP/shmem_enabled)
-		echo "$_shmem" >$THP/shmem_enabled
+		_thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP/shmem_enabled")
+		echo "$_shmem" >"$THP/shmem_enabled"
 	fi
 	_sock=$RIG_WORK/$_vmm-$_round.vnc
 	rm -f "$_sock"
@@ -88,7 +93,7 @@ bench_one() {
 	fi
 	if ! wait_for 'PHYLLOME-STEP display-bench animating' "$VMM_OUT" "$T_BOOT"; then
 		echo "BENCH-DISPLAY vmm=$_vmm round=$_round error=$(echo "$WAIT_WHY" | tr ' ' _)"
-		bench_failed=1; vmm_kill; [ -z "$_thp" ] || echo "$_thp" >$THP/shmem_enabled; return
+		bench_failed=1; vmm_kill; [ -z "$_thp" ] || echo "$_thp" >"$THP/shmem_enabled"; return
 	fi
 	# shellcheck disable=SC2046 # two numbers
 	set -- $(ticks)
@@ -100,12 +105,13 @@ bench_one() {
 	# shellcheck disable=SC2046
 	set -- $(ticks)
 	_cpu="cpu_total=$(($1 - _t0)) cpu_vcpu=$(($2 - _v0)) cpu_rest=$(($1 - _t0 - $2 + _v0))"
-	# shellcheck disable=SC2046,SC2086 # lists of numbers
-	echo "BENCH-DISPLAY vmm=$_vmm round=$_round phase=busy secs=$((BENCH_SECS - 2)) $_out $_cpu $(kvmdelta $_k0 $(kvmstat)) $(npt)"
+	echo "BENCH-DISPLAY vmm=$_vmm round=$_round phase=busy secs=$((BENCH_SECS - 2)) $_out $_cpu $(kvmdelta "$_k0" "$(kvmstat)")$(npt)"
 	if ! wait_for 'PHYLLOME-STEP display-bench done' "$VMM_OUT" "$T_CMD"; then
-		bench_failed=1; vmm_kill; [ -z "$_thp" ] || echo "$_thp" >$THP/shmem_enabled; return
+		bench_failed=1; vmm_kill; [ -z "$_thp" ] || echo "$_thp" >"$THP/shmem_enabled"; return
 	fi
 	grep 'display-bench done' "$VMM_OUT" | sed "s/^.*done/BENCH-DISPLAY vmm=$_vmm round=$_round guest/"
+	grep -e 'display-bench cpu' -e 'display-bench vulns' "$VMM_OUT" |
+		sed "s/^.*display-bench /BENCH-GUEST vmm=$_vmm round=$_round /"
 	sleep 2
 	# Idle, with a client connected and asking.
 	# shellcheck disable=SC2046
@@ -126,10 +132,10 @@ bench_one() {
 	echo "BENCH-DISPLAY vmm=$_vmm round=$_round phase=idle-noclient secs=$BENCH_IDLE cpu_total=$(($1 - _t0)) cpu_vcpu=$(($2 - _v0)) cpu_rest=$(($1 - _t0 - $2 + _v0))"
 	vmm_send poweroff
 	wait_exit "$T_EXIT" || bench_failed=1
-	[ -z "$_thp" ] || echo "$_thp" >$THP/shmem_enabled
+	[ -z "$_thp" ] || echo "$_thp" >"$THP/shmem_enabled"
 }
 
-echo "BENCH-INFO l1_kernel=$(uname -r) qemu=$(qemu-system-x86_64 --version | head -n 1 | tr ' ' _) secs=$BENCH_SECS idle=$BENCH_IDLE rounds=$BENCH_ROUNDS vmms=$BENCH_VMMS clk_tck=100 thp=$(sed 's/.*\[\(.*\)\].*/\1/' $THP/enabled) shmem_thp=$(sed 's/.*\[\(.*\)\].*/\1/' $THP/shmem_enabled) kvm_debugfs=$([ -r "$KVMDBG/exits" ] && echo yes || echo no)"
+echo "BENCH-INFO l1_kernel=$(uname -r) qemu=$(qemu-system-x86_64 --version | head -n 1 | tr ' ' _) secs=$BENCH_SECS idle=$BENCH_IDLE rounds=$BENCH_ROUNDS vmms=$BENCH_VMMS clk_tck=100 thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP/enabled") shmem_thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP/shmem_enabled") kvm_debugfs=$([ -r "$KVMDBG/exits" ] && echo yes || echo no)"
 _r=1
 _default_vmm=$RIG_VMM
 while [ $_r -le "$BENCH_ROUNDS" ]; do
