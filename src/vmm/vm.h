@@ -85,12 +85,13 @@ struct vm {
 	uint64_t vram_gpa;
 	bool vram_moved; /* accesses went through MMIO exits: the dirty log missed them */
 	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is on: KVM_GET_DIRTY_LOG only reads the VRAM's log, and
-	 * vm_vram_dirty re-protects (KVM_CLEAR_DIRTY_LOG) only the dirty pages the display reads.
-	 */
+	 * vm_vram_dirty re-protects (KVM_CLEAR_DIRTY_LOG, bitmap in vram_clear) only the dirty
+	 * pages the display reads. */
 	bool vram_manual;
-	uint64_t vram_clear[BOCHS_VRAM_SIZE / 4096 / 64]; /* KVM_CLEAR_DIRTY_LOG's bitmap */
-	int event_fd;					  /* written when exit_reason is set */
-	int exit_reason;				  /* enum vm_exit, first writer wins */
+	uint64_t vram_clear[BOCHS_VRAM_SIZE / 4096 / 64];
+
+	int event_fd;	 /* written when exit_reason is set */
+	int exit_reason; /* enum vm_exit, first writer wins */
 	int exit_signal;
 	char fail_msg[256];
 	const struct vm_host *host;
