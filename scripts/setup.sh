@@ -11,7 +11,7 @@ SUDO=
 # Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API;
 # libvncserver + libpng: the display's VNC server and screenshots; SDL2: the window), unit
 # tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
-# outer emulator only; never part of the product; passt, e2fsprogs, iproute2 and curl go into the
+# outer emulator only; never part of the product; passt, e2fsprogs, iproute2, curl and socat go into the
 # rig's L1 for the disk, network and API tests; dosfstools + mtools: the manager's cloud-init
 # seed images and, with fdisk, the rig's EFI system partition images; ovmf: the UEFI firmware;
 # grub-efi-amd64-bin + grub-common: the rig's GRUB image), the display's front-end tests (Xvfb
@@ -25,7 +25,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev clang-format cppcheck
 	acpica-tools
 	qemu-system-x86 cpio
-	passt e2fsprogs iproute2 curl
+	passt e2fsprogs iproute2 curl socat
 	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
 	xvfb x11-apps chromium novnc
 	dpkg-dev libaio-dev

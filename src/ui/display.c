@@ -25,6 +25,12 @@ static unsigned bytes_pp(unsigned bpp)
 	return bpp == 15 ? 2 : (bpp + 7) / 8;
 }
 
+/* The bytes of VRAM the mode shows: from its first pixel to its last. */
+static uint64_t scan_len(const struct bochs_mode *m)
+{
+	return (uint64_t)(m->height - 1) * m->stride + (uint64_t)m->width * bytes_pp(m->bpp);
+}
+
 static bool range_dirty(const uint64_t *bm, uint64_t start, uint64_t len)
 {
 	for (uint64_t p = start / PAGE; p <= (start + len - 1) / PAGE; p++)
@@ -156,7 +162,9 @@ void display_refresh(struct display *d,
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
-	if (!d->src.get_dirty || d->src.get_dirty(d->src.opaque, d->dirty, sizeof(d->dirty)) < 0)
+	if (!d->src.get_dirty ||
+	    d->src.get_dirty(d->src.opaque, d->dirty, sizeof(d->dirty), m.enabled ? m.offset : 0,
+			     m.enabled ? scan_len(&m) : 0) < 0)
 		memset(d->dirty, 0xFF, sizeof(d->dirty));
 	if (!m.enabled) {
 		if (d->full) {

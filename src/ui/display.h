@@ -22,9 +22,12 @@ struct display_src {
 	struct bochs_display *dev;
 	struct i8042 *kbd;
 	struct virtio_dev *tablet; /* or NULL */
-	/* Fetches and clears the VRAM's dirty-page bitmap (one bit per 4 KiB page); a negative
-	 * return means "unknown: treat everything as dirty". Optional. */
-	int (*get_dirty)(void *opaque, uint64_t *bitmap, size_t bytes);
+	/* Fetches the VRAM's dirty-page bitmap (one bit per 4 KiB page) and clears it, at least
+	 * for the pages of [start, start + len), the bytes the refresh then reads (pages outside
+	 * may stay set and come again); a negative return means "unknown: treat everything as
+	 * dirty". Optional. */
+	int (*get_dirty)(void *opaque, uint64_t *bitmap, size_t bytes, uint64_t start,
+			 uint64_t len);
 	void *opaque;
 };
 

@@ -54,9 +54,9 @@ static const int api_calls[] = {
     SCMP_SYS(recvfrom),	  SCMP_SYS(sendto),    SCMP_SYS(sendmsg), SCMP_SYS(shutdown),
 };
 
-/* The display thread (--display): KVM_GET_DIRTY_LOG on the VRAM slot, KVM_IRQ_LINE for keys
- * (ioctl), and libvncserver's clients: select, accept (we hand it sockets), reads and writes,
- * socket options on new clients. */
+/* The display thread (--display): KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG on the VRAM slot,
+ * KVM_IRQ_LINE for keys (ioctl), and libvncserver's clients: select, accept (we hand it sockets),
+ * reads and writes, socket options on new clients. */
 static const int display_calls[] = {
     SCMP_SYS(ioctl),	  SCMP_SYS(poll),	 SCMP_SYS(ppoll),	SCMP_SYS(select),
     SCMP_SYS(pselect6),	  SCMP_SYS(accept4),	 SCMP_SYS(accept),	SCMP_SYS(recvfrom),

@@ -19,6 +19,7 @@
 #include "arch/x86/layout.h"
 #include "common/log.h"
 #include "devices/lpc.h"
+#include "vmm/dirty_log.h"
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
 
@@ -207,18 +208,54 @@ static void map_vram(void *opaque, uint64_t gpa)
 		__atomic_store_n(&vm->vram_gpa, gpa, __ATOMIC_RELEASE);
 }
 
-int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes)
+int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes, uint64_t start, uint64_t len)
 {
 	struct vm *vm = opaque;
 	struct kvm_dirty_log l = {.slot = VRAM_SLOT, .dirty_bitmap = bitmap};
+	struct kvm_clear_dirty_log cl = {.slot = VRAM_SLOT, .dirty_bitmap = vm->vram_clear};
+	struct dirty_clear c;
 
 	if (bytes < BOCHS_VRAM_SIZE / 4096 / 8 || !__atomic_load_n(&vm->vram_gpa, __ATOMIC_ACQUIRE))
 		return -ENOENT;
 	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &l) < 0)
 		return -errno;
+	/* Manual protection: re-protect only the dirty pages the caller is about to read, before it
+	 * reads them (a write after this faults and is in the next call's bitmap). The rest stay
+	 * writable and set: a guest drawing outside the visible frame costs no faults. */
+	if (vm->vram_manual &&
+	    dirty_clear_range(bitmap, BOCHS_VRAM_SIZE / 4096, start, len, vm->vram_clear, &c)) {
+		cl.first_page = c.first_page;
+		cl.num_pages = (uint32_t)c.num_pages;
+		if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &cl) < 0)
+			return -errno;
+	}
 	if (__atomic_exchange_n(&vm->vram_moved, false, __ATOMIC_ACQ_REL))
 		return -EAGAIN;
 	return 0;
+}
+
+/* Manual dirty-log protection (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2), as QEMU uses it:
+ * KVM_GET_DIRTY_LOG stops clearing and write-protecting every dirty page of the slot,
+ * vm_vram_dirty clears only the dirty pages the display reads, and with
+ * KVM_DIRTY_LOG_INITIALLY_SET (where offered) a new slot starts all dirty and writable, without
+ * a write-protection pass. Without the capability (older kernels): KVM_GET_DIRTY_LOG's own
+ * clear-and-protect of every dirty page. */
+static void vram_dirty_mode(struct vm *vm)
+{
+	int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2};
+
+	if (caps <= 0 || !(caps & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)) {
+		pr_debug("display: no manual dirty-log protection; whole-log re-protection");
+		return;
+	}
+	cap.args[0] =
+	    (uint64_t)caps & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		pr_debug("display: cannot enable manual dirty-log protection: %s", strerror(errno));
+		return;
+	}
+	vm->vram_manual = true;
 }
 
 static int setup_display(struct vm *vm, char *err, size_t errlen)
@@ -239,6 +276,7 @@ static int setup_display(struct vm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	vm->vram = p;
+	vram_dirty_mode(vm);
 	bochs_init(vm->display, vm->vram, map_vram, vm);
 	if (add_io(vm, BOCHS_DISPI_PORT, 3, bochs_dispi_io, vm->display, "bochs-dispi") < 0 ||
 	    pci_bus_add(&vm->pci, &vm->display->pci) < 0) {

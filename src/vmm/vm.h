@@ -91,6 +91,12 @@ struct vm {
 	int vram_fd;
 	uint64_t vram_gpa;
 	bool vram_moved; /* accesses went through MMIO exits: the dirty log missed them */
+	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is on: KVM_GET_DIRTY_LOG only reads the VRAM's log, and
+	 * vm_vram_dirty re-protects (KVM_CLEAR_DIRTY_LOG, bitmap in vram_clear) only the dirty
+	 * pages the display reads. */
+	bool vram_manual;
+	uint64_t vram_clear[BOCHS_VRAM_SIZE / 4096 / 64];
+
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */
 	int exit_signal;
@@ -124,8 +130,11 @@ void vm_kick_all(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Asks the VM loop to stop (from any thread); the first reason given wins. */
 void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg);
-/* The VRAM's dirty pages since the last call (display thread); -errno: treat all as dirty. */
-int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes);
+/* The VRAM's dirty pages (display thread; a display_src's get_dirty): every page dirty since the
+ * last call, at least for the bytes [start, start + len) the caller reads, whose dirty pages are
+ * write-protected again (with manual protection, pages outside stay as they are and may be
+ * reported again); -errno: treat all as dirty. */
+int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes, uint64_t start, uint64_t len);
 /* irq_set_fn for devices: drives a GSI line of the in-kernel irqchip. */
 void vm_set_irq(void *opaque, unsigned irq, int level);
 

@@ -3,7 +3,9 @@
  * register blocks and the gaps between them), BAR0 accesses and moves, and refreshes of the
  * display, which converts whatever mode the registers describe from VRAM. Checks: the scan-out a
  * refresh converts always lies inside VRAM (ASan catches any read past it), and the shadow frame
- * always has the mode's size. */
+ * always has the mode's size; the range a refresh asks the dirty log to re-arm lies inside VRAM,
+ * and the KVM_CLEAR_DIRTY_LOG call made from it (dirty_clear_range, over a bitmap that changes
+ * from call to call) is 64-page aligned, inside the slot, and clears only dirty pages of it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
 #include "ui/display.h"
+#include "vmm/dirty_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,13 +30,46 @@ static void nomap(void *opaque, uint64_t gpa)
 	check(gpa % BOCHS_VRAM_SIZE == 0);
 }
 
+#define VRAM_PAGES (BOCHS_VRAM_SIZE / 4096)
+
+/* A dirty log with some pages set (which ones changes from call to call), and the clear call a
+ * VMM with manual protection would make for the range the refresh reads. */
+static int fake_dirty(void *opaque, uint64_t *bm, size_t bytes, uint64_t start, uint64_t len)
+{
+	static uint64_t seed = 0x9E3779B97F4A7C15ull, out[VRAM_PAGES / 64];
+	struct dirty_clear c;
+	uint64_t n;
+
+	(void)opaque;
+	check(bytes >= VRAM_PAGES / 8);
+	check(len <= BOCHS_VRAM_SIZE && start <= BOCHS_VRAM_SIZE - len);
+	for (unsigned w = 0; w < VRAM_PAGES / 64; w++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		bm[w] = (seed >> 7) & (seed >> 29) & (seed >> 41); /* sparse */
+	}
+	n = dirty_clear_range(bm, VRAM_PAGES, start, len, out, &c);
+	check(n == c.npages && c.first_page % 64 == 0 && c.first_page + c.num_pages <= VRAM_PAGES);
+	check(n == 0 || c.num_pages % 64 == 0 || c.first_page + c.num_pages == VRAM_PAGES);
+	for (uint64_t p = 0; n && p < c.num_pages; p++) {
+		uint64_t page = c.first_page + p;
+
+		if (out[p / 64] >> (p % 64) & 1) {
+			check(bm[page / 64] >> (page % 64) & 1);
+			check(page >= start / 4096 && page <= (start + len - 1) / 4096);
+			n--;
+		}
+	}
+	check(n == 0);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t *vram;
 	static struct display d;
 	struct bochs_display b;
 	struct i8042 k;
-	struct display_src src = {.dev = &b, .kbd = &k};
+	struct display_src src = {.dev = &b, .kbd = &k, .get_dirty = fake_dirty};
 	unsigned refreshes = 0;
 
 	if (!vram) {

@@ -25,6 +25,7 @@
 #include "ui/image.h"
 #include "ui/keymap.h"
 #include "ui/vnc.h"
+#include "vmm/dirty_log.h"
 
 /* Under AddressSanitizer, whose runtime makes calls of its own in every thread (sigaltstack...),
  * the filters only log (as in test_api.c). */
@@ -219,10 +220,11 @@ static void mark(void *opaque, unsigned x, unsigned y, unsigned w, unsigned h)
 	m->n++;
 }
 
-static uint64_t dirty_page;
-static int fake_dirty(void *opaque, uint64_t *bm, size_t bytes)
+static uint64_t dirty_page, dirty_start, dirty_len;
+static int fake_dirty(void *opaque, uint64_t *bm, size_t bytes, uint64_t start, uint64_t len)
 {
 	(void)opaque;
+	dirty_start = start, dirty_len = len;
 	memset(bm, 0, bytes);
 	if (dirty_page != UINT64_MAX)
 		bm[dirty_page / 64] |= 1ull << (dirty_page % 64);
@@ -242,6 +244,9 @@ static void test_refresh(void **state)
 	dirty_page = UINT64_MAX;
 	display_refresh(d, mark, &m);
 	assert_int_equal(d->width, 64);
+	/* The log is re-armed for the visible frame only: 32 rows of 256 bytes. */
+	assert_int_equal(dirty_start, 0);
+	assert_int_equal(dirty_len, 32 * 256);
 	assert_int_equal(m.n, 1); /* the first frame: everything */
 	assert_int_equal(m.w[0] * m.h[0], 64 * 32);
 	/* Idle: nothing dirty, nothing converted, nothing sent. */
@@ -258,6 +263,15 @@ static void test_refresh(void **state)
 	assert_int_equal(m.w[0], 1);
 	assert_int_equal(m.h[0], 1);
 	assert_int_equal(d->fb[7 * 64 + 5], 0x123456);
+	/* A page flip (the second half of a 64x64 virtual screen): its range, from its first
+	 * pixel to its last. */
+	dispi_w(&f->dev, DISPI_VIRT_HEIGHT, 64);
+	dispi_w(&f->dev, DISPI_Y_OFFSET, 32);
+	dirty_page = UINT64_MAX;
+	display_refresh(d, mark, &m);
+	assert_int_equal(dirty_start, 32 * 256);
+	assert_int_equal(dirty_len, 32 * 256);
+	dispi_w(&f->dev, DISPI_Y_OFFSET, 0);
 	/* 16 bpp (RGB565): pure red and pure green expand to 0xFF. */
 	set_mode(&f->dev, 16, 8, 16);
 	put_le16(f->vram, 0xF800);
@@ -271,10 +285,65 @@ static void test_refresh(void **state)
 	dispi_w(&f->dev, DISPI_ENABLE, 0);
 	display_refresh(d, mark, &m);
 	assert_int_equal(d->fb[0], 0);
+	assert_int_equal(dirty_len, 0); /* nothing read: nothing re-armed */
 	display_detach(d);
 	free(d->fb);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
+}
+
+/* Which pages KVM_CLEAR_DIRTY_LOG gets: only dirty ones inside the range, 64-page aligned. */
+static void test_dirty_clear(void **state)
+{
+	uint64_t bm[128], out[128];
+	struct dirty_clear c;
+
+	(void)state;
+	/* 1280x800 at 32 bpp over a 32 MiB slot: pages 0..999 drawn, page 5000 too (outside). */
+	memset(bm, 0, sizeof(bm));
+	for (unsigned p = 0; p < 1000; p++)
+		bm[p / 64] |= 1ull << (p % 64);
+	bm[5000 / 64] |= 1ull << (5000 % 64);
+	memset(out, 0xAA, sizeof(out));
+	assert_int_equal(dirty_clear_range(bm, 8192, 0, 1280 * 800 * 4, out, &c), 1000);
+	assert_int_equal(c.first_page, 0);
+	assert_int_equal(c.num_pages, 1024);
+	assert_int_equal(c.npages, 1000);
+	for (unsigned w = 0; w < 15; w++)
+		assert_true(out[w] == ~0ull);
+	assert_true(out[15] == (1ull << 40) - 1); /* pages 960..999 */
+	/* The same range, nothing dirty inside it (only page 5000): no call. */
+	memset(bm, 0, sizeof(bm));
+	bm[5000 / 64] |= 1ull << (5000 % 64);
+	assert_int_equal(dirty_clear_range(bm, 8192, 0, 1280 * 800 * 4, out, &c), 0);
+	assert_int_equal(c.num_pages, 0);
+	/* Sparse: pages 600 and 700 only; the call covers words 9 and 10. */
+	bm[600 / 64] |= 1ull << (600 % 64);
+	bm[700 / 64] |= 1ull << (700 % 64);
+	assert_int_equal(dirty_clear_range(bm, 8192, 0, 1280 * 800 * 4, out, &c), 2);
+	assert_int_equal(c.first_page, 576);
+	assert_int_equal(c.num_pages, 128);
+	assert_true(out[0] == 1ull << 24);
+	assert_true(out[1] == 1ull << 60);
+	/* An unaligned range: bytes 70 pages + 100 on, 3 pages long, touch pages 70..73. */
+	memset(bm, 0xFF, sizeof(bm));
+	assert_int_equal(dirty_clear_range(bm, 8192, 70 * 4096 + 100, 3 * 4096, out, &c), 4);
+	assert_int_equal(c.first_page, 64);
+	assert_int_equal(c.num_pages, 64);
+	assert_true(out[0] == 0x3C0ull);
+	/* Exactly one page: its last byte is still on it. */
+	assert_int_equal(dirty_clear_range(bm, 8192, 4096, 4096, out, &c), 1);
+	assert_true(out[0] == 2);
+	/* Clipped to a slot of 100 pages (not a multiple of 64): the call ends at the slot's end.
+	 */
+	assert_int_equal(dirty_clear_range(bm, 100, 90 * 4096, UINT64_MAX, out, &c), 10);
+	assert_int_equal(c.first_page, 64);
+	assert_int_equal(c.num_pages, 36);
+	assert_true(out[0] == ((1ull << 36) - 1) - ((1ull << 26) - 1));
+	/* Outside the slot, or empty: nothing. */
+	assert_int_equal(dirty_clear_range(bm, 100, 100 * 4096, 4096, out, &c), 0);
+	assert_int_equal(dirty_clear_range(bm, 100, 0, 0, out, &c), 0);
+	assert_int_equal(c.num_pages, 0);
 }
 
 static void test_images(void **state)
@@ -504,6 +573,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_edid, setup, teardown),
 	    cmocka_unit_test(test_keymap),
 	    cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
+	    cmocka_unit_test(test_dirty_clear),
 	    cmocka_unit_test(test_images),
 	    cmocka_unit_test_setup_teardown(test_vnc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vnc_late_encodings, setup, teardown),

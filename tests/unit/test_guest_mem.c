@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -177,6 +179,32 @@ static void test_read_write(void **state)
 	free(buf);
 }
 
+/* Whether /proc/self/smaps lists flag (a two-letter VmFlags name) for the mapping at addr. */
+static bool vma_has_flag(const void *addr, const char *flag)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false, found = false;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		} else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			char *t, *save = NULL;
+
+			for (t = strtok_r(line + 8, " \n", &save); t;
+			     t = strtok_r(NULL, " \n", &save))
+				found |= strcmp(t, flag) == 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 static void test_memfd(void **state)
 {
 	struct guest_mem gm;
@@ -200,6 +228,11 @@ static void test_memfd(void **state)
 	assert_int_equal(gm_read(&gm, 0, &b, 1), 0);
 	assert_int_equal(b, 0); /* fresh memory is zero */
 	assert_int_equal(gm_write(&gm, 64 * MiB, &b, 1), -EFAULT);
+	/* Asked for transparent huge pages (VmFlags "hg", on kernels that have them) and kept out
+	 * of core dumps ("dd"). */
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0)
+		assert_true(vma_has_flag(gm.host, "hg"));
+	assert_true(vma_has_flag(gm.host, "dd"));
 	gm_destroy(&gm);
 	assert_int_equal(gm.fd, -1);
 	assert_null(gm.host);

@@ -2,8 +2,10 @@
 # The display benchmark's guest (bench/l1/display-bench.sh): waits for /dev/fb0, unbinds fbcon,
 # makes two full-screen frames (different colours on every pixel), then prints
 # "PHYLLOME-STEP display-bench animating WxH" and writes them to /dev/fb0 in turn for
-# bench.secs= seconds (default 20), then "PHYLLOME-STEP display-bench done frames=N", and goes on
-# as the console test (idle; poweroff ends it).
+# bench.secs= seconds (default 20), then its CPU flags and mitigations ("PHYLLOME-STEP
+# display-bench cpu|vulns ...") and "PHYLLOME-STEP display-bench done frames=N secs=S
+# clocksource=C" (the guest's clock source), and goes on as the console test (idle; poweroff
+# ends it).
 NAME=display-bench
 fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
 arg() {
@@ -38,5 +40,12 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 	cat /tmp/fb >/dev/fb0
 	frames=$((frames + 2))
 done
-echo "PHYLLOME-STEP $NAME done frames=$frames secs=$secs"
+# What the guest's kernel made of the virtual CPU: its flags and mitigations (they decide the
+# cost of the system calls and copies that drawing is made of).
+echo "PHYLLOME-STEP $NAME cpu flags=$(grep -m 1 '^flags' /proc/cpuinfo | cut -d: -f2 | tr -s ' ' ',')"
+v=
+for f in /sys/devices/system/cpu/vulnerabilities/*; do v="$v ${f##*/}=$(tr ' ' _ <"$f")"; done
+echo "PHYLLOME-STEP $NAME vulns$v"
+cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
+echo "PHYLLOME-STEP $NAME done frames=$frames secs=$secs clocksource=${cs:-unknown}"
 exec sh /tests/console.sh
