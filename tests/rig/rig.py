@@ -405,6 +405,7 @@ class Reporter:
         self.n = 0
         self.passed = self.failed = self.skipped = 0
         self.log_path = log_path
+        self.l1_finished = False
 
     def comment(self, text):
         if self.tap:
@@ -492,9 +493,40 @@ def run_host_step(args, ports, line, reply):
     reply(f"RIG-HOST-REPLY {name} {status} {detail}\n")
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_tests(args, initrd, log_path):
     rep = Reporter(args.tap, log_path)
     rep.comment(host_kvm_note() + "; guests run nested: L1 = QEMU TCG, L2 on L1's kvm-amd")
+    # The outer QEMU (TCG) has been seen to stop for good, rarely: no console output and no CPU
+    # use, with scenarios half done. Such an L1 is killed and the scenarios it did not finish
+    # run once more in a new one (a second stall fails them).
+    t0 = time.monotonic()
+    outcome = run_l1(args, initrd, log_path, rep, retry_left=args.stall > 0)
+    if outcome is not None:
+        remaining, why = outcome
+        rep.comment(f"rig: {why}; running {','.join(remaining)} once more in a new L1")
+        args.scenarios = remaining
+        args.timeout = max(60, int(args.timeout - (time.monotonic() - t0)))  # one budget
+        outcome = run_l1(args, initrd, log_path.with_name(log_path.stem + "-retry.log"), rep,
+                         retry_left=False)
+    rep.finish()
+    if args.tap:
+        return 0
+    return 1 if rep.failed or not rep.l1_finished else 0
+
+
+def run_l1(args, initrd, log_path, rep, retry_left):
+    """Boots one L1 for args.scenarios and reports their results into rep. Returns None, or, when
+    L1 stalled and retry_left, (scenarios not finished, why) without reporting those."""
     net, ports = host_net(args)
     cmd = qemu_command(args, initrd, l1_append(args, "test"),
                        ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", *net])
@@ -538,16 +570,27 @@ def run_tests(args, initrd, log_path):
     finished = False
     deadline = t0 + args.timeout
     why_end = None
+    stalled = False
+    quiet_since, cpu_then = t0, 0.0
     i = 0
     while True:
         with cond:
-            while i >= len(lines) and not done[0]:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                cond.wait(min(left, 1.0))
+            # At most a second's wait: the stall check below runs while L1 is silent too.
+            if i >= len(lines) and not done[0]:
+                cond.wait(max(0.0, min(deadline - time.monotonic(), 1.0)))
             batch, i = lines[i:], len(lines)
             eof = done[0] and i >= len(lines)
+        now = time.monotonic()
+        if batch:
+            quiet_since, cpu_then = now, cpu_seconds(proc.pid) or 0.0
+        elif args.stall > 0 and now - quiet_since > args.stall:
+            cpu = cpu_seconds(proc.pid)
+            if cpu is not None and cpu - cpu_then < 0.01 * (now - quiet_since):
+                stalled = True
+                why_end = (f"L1 stalled: no console output for {now - quiet_since:.0f}s and "
+                           f"{cpu - cpu_then:.1f}s of the outer QEMU's CPU in that time")
+                break
+            quiet_since, cpu_then = now, cpu if cpu is not None else cpu_then
         for text in batch:
             if "rig: " in text and "RIG-RESULT" not in text:
                 msg = text[text.index("rig: "):]
@@ -594,6 +637,10 @@ def run_tests(args, initrd, log_path):
     log.close()
     if not finished and not why_end:
         why_end = f"L1 ended (QEMU exit status {proc.returncode}) before finishing"
+    rep.l1_finished = finished
+    if stalled and retry_left:
+        rep.comment(f"L1 console log: {log_path}")
+        return [s for s in args.scenarios if s not in ended], why_end
     for s in args.scenarios:
         if s not in ended:
             what = "was running" if s == current else "never ran"
@@ -603,10 +650,7 @@ def run_tests(args, initrd, log_path):
     rep.comment(f"timings: {boot}{per}; total {total:.1f}s")
     if rep.failed or not finished:
         rep.comment(f"L1 console log: {log_path}")
-    rep.finish()
-    if args.tap:
-        return 0
-    return 1 if rep.failed or not finished else 0
+    return None
 
 
 def run_demo(args, initrd, log_path):
@@ -652,6 +696,9 @@ def main():
                     help="interactive L2 shell on this terminal (scripted if stdin is no tty)")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("RIG_TIMEOUT", 1500)),
                     help="global timeout in seconds (default 1500, or $RIG_TIMEOUT)")
+    ap.add_argument("--stall", type=int, default=300,
+                    help="an L1 silent and idle this many seconds has stalled: kill it and run "
+                         "its unfinished scenarios once more in a new L1 (0: never; default 300)")
     ap.add_argument("--log-dir", default=os.environ.get("RIG_LOG_DIR"),
                     help="where L1's console log goes (default build/rig-logs in the repository"
                          " if build/ exists, else ./rig-logs)")
