@@ -162,6 +162,7 @@ void display_refresh(struct display *d,
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
+	d->stats.fetches++;
 	if (!d->src.get_dirty ||
 	    d->src.get_dirty(d->src.opaque, d->dirty, sizeof(d->dirty), m.enabled ? m.offset : 0,
 			     m.enabled ? scan_len(&m) : 0) < 0)
@@ -257,6 +258,22 @@ int display_screenshot(struct display *d, enum display_image fmt, uint8_t **out,
 	int rc = -ENODATA;
 
 	pthread_mutex_lock(&d->lock);
+	if (d->started) {
+		/* The shadow frame may be as old as the last update a viewer asked for: have the
+		 * display thread refresh it (this thread may not read the dirty log). */
+		uint64_t want = ++d->shot_req, one = 1;
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		if (write(d->wake_fd, &one, sizeof(one)) < 0)
+			pr_debug("display: cannot wake the display thread");
+		while (d->shot_done < want &&
+		       pthread_cond_timedwait(&d->shot_cond, &d->lock, &until) != ETIMEDOUT)
+			;
+		if (d->shot_done < want)
+			pr_warn("display: no refresh within 1 s: the screenshot may be old");
+	}
 	if (d->fb)
 		rc = fmt == DISPLAY_PPM ? image_ppm(d->fb, d->width, d->height, out, len)
 					: image_png(d->fb, d->width, d->height, out, len);
@@ -296,8 +313,8 @@ static uint64_t now_us(void)
 }
 
 /* How long until the next refresh: 1/DISPLAY_HZ while someone watches and the screen changes,
- * 1/10 s once it has been still for a second, 1/2 s with no viewer at all (a screenshot is then
- * at most that old). Input from a viewer brings the next refresh forward (display_kick). */
+ * 1/10 s once it has been still for a second, 1/2 s with no viewer at all. Input from a viewer
+ * brings the next refresh forward (display_kick). */
 static uint64_t period_us(struct display *d, unsigned still)
 {
 	bool viewers = (d->vnc && vnc_clients(d->vnc)) || d->window;
@@ -305,6 +322,33 @@ static uint64_t period_us(struct display *d, unsigned still)
 	if (!viewers)
 		return 500000u;
 	return still > DISPLAY_HZ ? 100000u : 1000000u / DISPLAY_HZ;
+}
+
+/* Whether the guest changed its mode (or a VM attached) since the last refresh: the new size
+ * must reach the front ends and the pointer's scaling even when nobody asks for pixels. */
+static bool mode_changed(struct display *d)
+{
+	struct bochs_mode m;
+	bool changed = false;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->attached) {
+		bochs_get_mode(d->src.dev, &m);
+		changed = d->full || m.gen != d->gen ||
+			  (m.enabled && (m.width != d->width || m.height != d->height));
+	}
+	pthread_mutex_unlock(&d->lock);
+	return changed;
+}
+
+/* Whether a refresh is worth its work now. The window shows every frame; VNC sends only what a
+ * client asked for, so while no client has an update request outstanding (none connected, or
+ * all still busy with the last update) the tick reads no dirty log and converts nothing: the
+ * guest's VRAM pages stay writable (no write faults) and their dirty bits wait in KVM's log for
+ * the refresh that a request (or a screenshot) brings. */
+static bool refresh_wanted(struct display *d)
+{
+	return d->window || (d->vnc && vnc_wants_update(d->vnc)) || mode_changed(d);
 }
 
 static void *display_thread(void *arg)
@@ -318,29 +362,53 @@ static void *display_thread(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		uint64_t t = now_us();
+		uint64_t t = now_us(), shot, drain;
 		struct pollfd p = {.fd = d->stop_fd, .events = POLLIN};
+		bool due;
 
 		if (__atomic_exchange_n(&d->kick, false, __ATOMIC_ACQ_REL)) {
 			still = 0;
 			next = t < next ? t : next;
 		}
-		if (t >= next) {
-			uint64_t before = d->stats.frames_changed;
+		if (read(d->wake_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+			pr_debug("display: wake: %s", strerror(errno));
+		pthread_mutex_lock(&d->lock);
+		shot = d->shot_req;
+		pthread_mutex_unlock(&d->lock);
+		due = t >= next;
+		/* A tick skipped for want of a request is made up as soon as one arrives. */
+		if (due || shot != d->shot_done ||
+		    (d->skipped && d->vnc && vnc_wants_update(d->vnc))) {
+			if (shot != d->shot_done || refresh_wanted(d)) {
+				uint64_t before = d->stats.frames_changed;
 
-			display_refresh(d, d->vnc ? vnc_mark_cb : NULL, d->vnc);
-			still = d->stats.frames_changed != before ? 0 : still + 1;
-			next += period_us(d, still);
-			if (next < t) /* fell behind: don't try to catch up */
-				next = t + period_us(d, still);
+				display_refresh(d, d->vnc ? vnc_mark_cb : NULL, d->vnc);
+				still = d->stats.frames_changed != before ? 0 : still + 1;
+				d->skipped = false;
+				pthread_mutex_lock(&d->lock);
+				d->shot_done = shot;
+				pthread_cond_broadcast(&d->shot_cond);
+				pthread_mutex_unlock(&d->lock);
+			} else {
+				d->stats.skips++;
+				d->skipped = true;
+			}
+			if (due) {
+				next += period_us(d, still);
+				if (next < t) /* fell behind: don't try to catch up */
+					next = t + period_us(d, still);
+			}
 			continue;
 		}
 		if (poll(&p, 1, 0) > 0)
 			break;
-		if (d->vnc)
-			vnc_poll(d->vnc, (long)(next - t), d->stop_fd);
-		else
-			poll(&p, 1, (int)((next - t) / 1000u) + 1);
+		if (d->vnc) {
+			vnc_poll(d->vnc, (long)(next - t), d->stop_fd, d->wake_fd);
+		} else {
+			struct pollfd w[2] = {p, {.fd = d->wake_fd, .events = POLLIN}};
+
+			poll(w, 2, (int)((next - t) / 1000u) + 1);
+		}
 	}
 	return NULL;
 }
@@ -348,14 +416,20 @@ static void *display_thread(void *arg)
 int display_start(struct display *d, const struct display_config *cfg, enum seccomp_mode seccomp,
 		  char *err, size_t errlen)
 {
+	pthread_condattr_t ca;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->shot_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->cfg = cfg;
 	d->seccomp = seccomp;
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->stop_fd < 0) {
+	if (d->stop_fd < 0 || d->wake_fd < 0) {
 		snprintf(err, errlen, "display: eventfd: %s", strerror(errno));
 		return -errno;
 	}
@@ -401,7 +475,10 @@ void display_stop(struct display *d)
 	d->window = NULL;
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
 	free(d->fb);
 	d->fb = NULL;
+	pthread_cond_destroy(&d->shot_cond);
 	pthread_mutex_destroy(&d->lock);
 }

@@ -2,8 +2,9 @@
  * up to 30 times a second (less when the screen is still or nobody watches), converts only what the
  * guest changed (KVM's dirty log of the VRAM slot, then a row compare) into a shadow XRGB8888
  * frame, and passes the changed rectangles to the VNC server, whose event loop runs on the same
- * thread. Keys and pointer events go back to the guest's PS/2 keyboard. It lives across guest
- * reboots: each VM attaches and detaches. */
+ * thread. With VNC only, a tick does that only while some client has asked for an update
+ * (otherwise it only checks the mode), as QEMU's VNC server does. Keys and pointer events go back
+ * to the guest's PS/2 keyboard. It lives across guest reboots: each VM attaches and detaches. */
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
@@ -33,6 +34,8 @@ struct display_src {
 
 struct display_stats {
 	uint64_t refreshes, frames_changed, rows_converted, rects;
+	uint64_t fetches; /* dirty-log reads (get_dirty calls) */
+	uint64_t skips;	  /* ticks that did no refresh: no viewer asked for an update */
 };
 
 struct vnc;
@@ -59,6 +62,11 @@ struct display {
 	int stop_fd;
 	unsigned ptr_x, ptr_y; /* the last pointer position, for the PS/2 mouse's relative moves */
 	bool kick;	       /* input arrived: refresh soon (the screen will likely change) */
+	int wake_fd;	       /* an eventfd: a screenshot wants a refresh now */
+	uint64_t shot_req;     /* screenshots asked for (under lock) */
+	uint64_t shot_done;    /* the last of them a refresh has answered (under lock) */
+	pthread_cond_t shot_cond;
+	bool skipped; /* a tick was skipped since the last refresh */
 	pthread_t thread;
 	bool started;
 	enum seccomp_mode seccomp;
@@ -85,5 +93,7 @@ void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons)
 void display_key(struct display *d, uint32_t keysym, bool down);
 
 enum display_image { DISPLAY_PNG, DISPLAY_PPM };
-/* The current screen as a PNG or a binary PPM (malloc'd into *out). 0 or -errno. */
+/* The current screen as a PNG or a binary PPM (malloc'd into *out). 0 or -errno. With the
+ * display thread running, it first has the thread refresh (the thread may have skipped ticks
+ * that no viewer asked for) and waits for it, up to a second. */
 int display_screenshot(struct display *d, enum display_image fmt, uint8_t **out, size_t *len);

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,15 +256,16 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 	return 0;
 }
 
-void vnc_poll(struct vnc *v, long usec, int stop_fd)
+void vnc_poll(struct vnc *v, long usec, int stop_fd, int wake_fd)
 {
-	struct pollfd p[2] = {{.fd = v->listen_fd, .events = POLLIN},
-			      {.fd = stop_fd, .events = POLLIN}};
+	struct pollfd p[3] = {{.fd = v->listen_fd, .events = POLLIN},
+			      {.fd = stop_fd, .events = POLLIN},
+			      {.fd = wake_fd, .events = POLLIN}};
 	/* With no client there is nothing for libvncserver to do: sleep on the listening socket
 	 * (and the stop signal) alone. With clients, check for new ones every 100 ms at least. */
 	int timeout = v->nclients ? 0 : (int)(usec / 1000);
 
-	if (poll(p, 2, timeout) > 0 && (p[0].revents & POLLIN)) {
+	if (poll(p, 3, timeout) > 0 && (p[0].revents & POLLIN)) {
 		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 		/* With the browser console on, a browser's plain GET gets the page; the rest
@@ -295,6 +297,24 @@ void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h)
 unsigned vnc_clients(struct vnc *v)
 {
 	return v->nclients;
+}
+
+/* libvncserver keeps what a client asked for (FramebufferUpdateRequest) in requestedRegion until
+ * an update goes out (rfbSendFramebufferUpdate empties it): a non-empty one is a request still
+ * outstanding. */
+bool vnc_wants_update(struct vnc *v)
+{
+	rfbClientIteratorPtr it;
+	rfbClientPtr cl;
+	bool wants = false;
+
+	if (!v->nclients)
+		return false;
+	it = rfbGetClientIterator(v->screen);
+	while (!wants && (cl = rfbClientIteratorNext(it)) != NULL)
+		wants = cl->state == RFB_NORMAL && !sraRgnEmpty(cl->requestedRegion);
+	rfbReleaseClientIterator(it);
+	return wants;
 }
 
 void vnc_stop(struct vnc *v)

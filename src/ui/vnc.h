@@ -1,6 +1,7 @@
 /* The VNC server (libvncserver, RFB 3.8 with WebSocket on the same port, so noVNC connects
  * directly), run by the display thread: vnc_poll serves clients, vnc_mark queues changed areas. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,9 +15,12 @@ struct display;
 int vnc_start(struct vnc **out, const struct display_config *cfg, struct display *d, uint32_t *fb,
 	      unsigned w, unsigned h, char *err, size_t errlen);
 /* Accepts new clients and serves the others for up to usec microseconds (returns early when
- * stop_fd becomes readable). */
-void vnc_poll(struct vnc *v, long usec, int stop_fd);
+ * stop_fd or wake_fd becomes readable, or after serving some client's message). */
+void vnc_poll(struct vnc *v, long usec, int stop_fd, int wake_fd);
 void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h);
 void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h);
 unsigned vnc_clients(struct vnc *v);
+/* Whether some client (past its handshake) has asked for an update that it has not yet got:
+ * only then is a new picture worth making. */
+bool vnc_wants_update(struct vnc *v);
 void vnc_stop(struct vnc *v);

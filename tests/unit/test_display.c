@@ -3,6 +3,7 @@
  * end with a small RFB client over a Unix socket. */
 #include <errno.h>
 #include <png.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -432,6 +433,107 @@ static void test_vnc(void **state)
 	free(d);
 }
 
+static int all_dirty(void *opaque, uint64_t *bm, size_t bytes, uint64_t start, uint64_t len)
+{
+	(void)opaque, (void)start, (void)len;
+	memset(bm, 0xFF, bytes);
+	return 0;
+}
+
+static uint64_t fetches(struct display *d)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->stats.fetches;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+static void fill(struct fixture *f, unsigned from, unsigned to, uint32_t px)
+{
+	for (unsigned i = from; i < to; i++)
+		put_le32(f->vram + 4 * i, px);
+}
+
+/* The refresh follows the clients' requests: a client that has not asked gets nothing and costs
+ * no dirty-log read; when it asks, it gets the current picture; a screenshot is current even
+ * then; a mode change is noticed without any request. */
+static void test_vnc_throttle(void **state)
+{
+	struct fixture *f = *state;
+	struct display_config cfg = {.kind = DISPLAY_VNC};
+	struct display *d = calloc(1, sizeof(*d));
+	struct display_src src = {.dev = &f->dev, .kbd = &f->kbd, .get_dirty = all_dirty};
+	struct rfb_client c;
+	struct pollfd p;
+	char err[256], addr[128];
+	uint64_t n;
+	uint8_t *img;
+	size_t len;
+
+	snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "/tmp/phyllome-test-vnct-%d.sock", getpid());
+	snprintf(addr, sizeof(addr), "unix:%s", cfg.vnc_unix);
+	set_mode(&f->dev, 320, 200, 32);
+	fill(f, 0, 320 * 200, 0x00112233);
+	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	display_attach(d, &src);
+	assert_int_equal(rfb_connect(&c, addr, err, sizeof(err)), 0);
+	for (int tries = 0; tries < 20 && (c.width != 320 || c.fb[320 * 199] != 0x112233); tries++)
+		rfb_update(&c, false, 500);
+	assert_int_equal(c.fb[320 * 199], 0x112233);
+	/* Every request is answered: none is outstanding. The guest draws the bottom half. */
+	usleep(100000);
+	n = fetches(d);
+	fill(f, 320 * 100, 320 * 200, 0x00445566);
+	usleep(300000); /* about 9 ticks at 30 Hz */
+	assert_int_equal(fetches(d), n);
+	p = (struct pollfd){.fd = c.fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0);
+	/* Asked, it gets what was drawn meanwhile in the first update. */
+	assert_true(rfb_update(&c, true, 2000) > 0);
+	assert_int_equal(c.fb[320 * 150 + 10], 0x445566);
+	assert_int_equal(c.fb[10], 0x112233);
+	assert_true(fetches(d) > n);
+	/* Not asking again; the guest draws the top half: a screenshot shows it. */
+	usleep(100000);
+	fill(f, 0, 320 * 100, 0x00778899);
+	n = fetches(d);
+	assert_int_equal(display_screenshot(d, DISPLAY_PPM, &img, &len), 0);
+	assert_int_equal(len, 15 + 320 * 200 * 3);
+	assert_memory_equal(img + 15, "\x77\x88\x99", 3);
+	assert_memory_equal(img + 15 + 320 * 150 * 3, "\x44\x55\x66", 3);
+	free(img);
+	assert_true(fetches(d) > n);
+	/* The screenshot's refresh is not lost for the client: its next update carries it. */
+	assert_int_equal(poll(&p, 1, 0), 0);
+	assert_true(rfb_update(&c, true, 2000) > 0);
+	assert_int_equal(c.fb[10], 0x778899);
+	/* A mode change with no request outstanding: the display takes the new size (the pointer
+	 * scales to it), and the client's next update brings it. */
+	set_mode(&f->dev, 160, 100, 32);
+	fill(f, 0, 160 * 100, 0x00AABBCC);
+	for (int tries = 0; tries < 500; tries++) {
+		unsigned w;
+
+		pthread_mutex_lock(&d->lock);
+		w = d->width;
+		pthread_mutex_unlock(&d->lock);
+		if (w == 160)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(d->width, 160);
+	for (int tries = 0; tries < 20 && (c.width != 160 || c.fb[160 * 99] != 0xAABBCC); tries++)
+		rfb_update(&c, true, 500);
+	assert_int_equal(c.width, 160);
+	assert_int_equal(c.fb[160 * 99], 0xAABBCC);
+	rfb_close(&c);
+	display_detach(d);
+	display_stop(d);
+	free(d);
+}
+
 /* A viewer whose ServerInit carried the old size and whose SetEncodings (with DesktopSize) comes
  * after the guest changed its mode still learns the new size (libvncserver alone would keep it
  * at the old one). */
@@ -577,6 +679,7 @@ int main(void)
 	    cmocka_unit_test(test_images),
 	    cmocka_unit_test_setup_teardown(test_vnc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vnc_late_encodings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vnc_throttle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_websocket, setup, teardown),
 	};
