@@ -217,6 +217,15 @@ out:
 		     rects[i].y1 - rects[i].y0 + 1);
 }
 
+void display_kick(struct display *d)
+{
+	uint64_t one = 1;
+
+	__atomic_store_n(&d->kick, true, __ATOMIC_RELEASE);
+	if (d->started && write(d->wake_fd, &one, sizeof(one)) < 0)
+		pr_debug("display: cannot wake the display thread");
+}
+
 void display_key(struct display *d, uint32_t keysym, bool down)
 {
 	uint8_t sc[KEYMAP_MAX_BYTES];
@@ -289,6 +298,7 @@ void display_attach(struct display *d, const struct display_src *src)
 	d->full = true;
 	d->gen = src->dev ? src->dev->mode.gen - 1 : 0;
 	pthread_mutex_unlock(&d->lock);
+	display_kick(d);
 }
 
 void display_detach(struct display *d)
@@ -364,9 +374,9 @@ static void *display_thread(void *arg)
 	for (;;) {
 		uint64_t t = now_us(), shot, drain;
 		struct pollfd p = {.fd = d->stop_fd, .events = POLLIN};
-		bool due;
+		bool due, kicked = __atomic_exchange_n(&d->kick, false, __ATOMIC_ACQ_REL);
 
-		if (__atomic_exchange_n(&d->kick, false, __ATOMIC_ACQ_REL)) {
+		if (kicked) {
 			still = 0;
 			next = t < next ? t : next;
 		}
@@ -379,7 +389,7 @@ static void *display_thread(void *arg)
 		/* A tick skipped for want of a request is made up as soon as one arrives. */
 		if (due || shot != d->shot_done ||
 		    (d->skipped && d->vnc && vnc_wants_update(d->vnc))) {
-			if (shot != d->shot_done || refresh_wanted(d)) {
+			if (kicked || shot != d->shot_done || refresh_wanted(d)) {
 				uint64_t before = d->stats.frames_changed;
 
 				display_refresh(d, d->vnc ? vnc_mark_cb : NULL, d->vnc);

@@ -89,6 +89,9 @@ void display_refresh(struct display *d,
 /* The pointer at (x, y) of the screen with VNC's button mask: to the tablet once the guest drives
  * it, else to the PS/2 mouse as the move since the last position. */
 void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons);
+/* Brings the next refresh forward (input arrived, a viewer connected, a VM attached). Any
+ * thread. */
+void display_kick(struct display *d);
 /* A key from a front end (an X11 keysym), to the guest's keyboard. */
 void display_key(struct display *d, uint32_t keysym, bool down);
 

@@ -42,6 +42,12 @@ static void catch_up_sizes(struct vnc *v)
 	rfbClientPtr cl;
 
 	while ((cl = rfbClientIteratorNext(it)) != NULL) {
+		/* Before RFB_NORMAL its ServerInit has not gone out: it will carry the size as it
+		 * is now. (Telling it once more would answer its first request with a DesktopSize
+		 * alone and then send the picture unasked: a test client that reads one message per
+		 * request was seen to fall behind and stall the server's writes.) */
+		if (cl->state != RFB_NORMAL)
+			cl->clientData = (void *)v->size_gen;
 		if (cl->state != RFB_NORMAL || !cl->useNewFBSize ||
 		    (uintptr_t)cl->clientData == v->size_gen)
 			continue;
@@ -98,9 +104,12 @@ static enum rfbNewClientAction on_client(rfbClientPtr cl)
 
 	v->nclients++;
 	cl->clientGoneHook = on_gone;
-	/* Its ServerInit comes later and may already carry a newer size: one DesktopSize too many
-	 * then, never one too few. */
+	/* Its ServerInit comes later, with the size as it is then (catch_up_sizes keeps this
+	 * current until then). */
 	cl->clientData = (void *)v->size_gen;
+	/* Its first picture comes from the shadow frame as it is (libvncserver answers a full
+	 * request at once): have it refreshed before the handshake is through. */
+	display_kick(v->d);
 	return RFB_CLIENT_ACCEPT;
 }
 

@@ -205,6 +205,9 @@ int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms)
 	uint8_t req[10] = {3, incremental, 0, 0, 0, 0};
 	uint8_t t[4];
 	int rects = 0;
+	/* Once a message has begun, the rest of it is waited for longer: a stall of the server
+	 * mid-message (a loaded machine) must not leave the stream cut in the middle. */
+	int rest = timeout_ms > 5000 ? timeout_ms : 5000;
 
 	req[6] = (uint8_t)(c->width >> 8), req[7] = (uint8_t)c->width;
 	req[8] = (uint8_t)(c->height >> 8), req[9] = (uint8_t)c->height;
@@ -216,11 +219,11 @@ int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms)
 		if (t[0] == 0) {
 			unsigned n;
 
-			if (read_full(c->fd, t + 1, 3, timeout_ms))
+			if (read_full(c->fd, t + 1, 3, rest))
 				return -EPROTO;
 			n = be16(t + 2);
 			for (unsigned i = 0; i < n; i++)
-				if (rect(c, timeout_ms) < 0)
+				if (rect(c, rest) < 0)
 					return -EPROTO;
 			return (int)n;
 		} else if (t[0] == 2) { /* bell */
@@ -230,12 +233,12 @@ int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms)
 			char skip[256];
 			uint32_t len;
 
-			if (read_full(c->fd, h, 7, timeout_ms))
+			if (read_full(c->fd, h, 7, rest))
 				return -EPROTO;
 			for (len = be32(h + 3); len;) {
 				unsigned k = len > sizeof(skip) ? sizeof(skip) : len;
 
-				if (read_full(c->fd, skip, k, timeout_ms))
+				if (read_full(c->fd, skip, k, rest))
 					return -EPROTO;
 				len -= k;
 			}
