@@ -6,19 +6,19 @@
 # method and results in docs/benchmarks.md. Not a test.
 #
 #   bench/run-display-bench.sh [--vmm build/phyllome-vmm] [--secs 20] [--idle 10] [--rounds 1]
-#                              [--also NAME=PATH]... [--vmms phyllome,qemu] [--stall 400]
+#                              [--also NAME=PATH]... [--vmms phyllome,qemu] [--stall 400] [--no-client]
 #                              [--out DIR] [-- extra run-rig.sh options]
 # --also NAME=PATH: another phyllome-vmm binary (e.g. an older tree's, built with the same
 # libraries) run as vmm=phyllome-NAME; --vmms: which VMMs each round runs, in order (default
 # phyllome,NAME...,qemu). --stall S: after S seconds without L1 console output (L1 can stop for
 # good, halted with no timer interrupt left: see run-io-bench.sh) the outer QEMU is ended and
-# the report is made from what arrived.
+# the report is made from what arrived. --no-client: no VNC client while the guest draws.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 vmm=$repo/build/phyllome-vmm
-secs=20 idle=10 rounds=1 out='' vmms='' also_names='' stall=400
+secs=20 idle=10 rounds=1 out='' vmms='' also_names='' stall=400 client=1
 extra=() also=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -30,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--also) also+=(--add-file "/rig/bin/phyllome-vmm-${2%%=*}=$(realpath "${2#*=}")"); also_names+=,${2%%=*}; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
 	--stall) stall=$2; shift 2 ;;
+	--no-client) client=0; shift ;;
 	--) shift; extra=("$@"); break ;;
 	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-display-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -52,7 +53,7 @@ t0=$(date +%s)
 sampler=$!
 trap 'kill $sampler 2>/dev/null || true' EXIT
 "$repo/tests/rig/run-rig.sh" --vmm "$vmm" --with-qemu --extra-scenario "$here/l1/display-bench.sh" \
-	--l1-append "rig.env.BENCH_SECS=$secs" --l1-append "rig.env.BENCH_IDLE=$idle" \
+	--l1-append "rig.env.BENCH_SECS=$secs" --l1-append "rig.env.BENCH_IDLE=$idle" --l1-append "rig.env.BENCH_CLIENT=$client" \
 	--l1-append "rig.env.BENCH_ROUNDS=$rounds" --l1-append "rig.env.BENCH_VMMS=$vmms" "${also[@]}" \
 	--log-dir "$out" --log-name display-bench --timeout 3000 "${extra[@]}" >&2 &
 rig=$!

@@ -9,6 +9,9 @@
 # L1's KVM counted meanwhile (debugfs /sys/kernel/debug/kvm: exits, fast and fixed page faults;
 # L1's context switches and interrupts from /proc/stat). Not a test.
 #
+# BENCH_CLIENT=0: no VNC client during the busy phase (the guest draws with nobody watching;
+# reported with updates=0 screens=0), to see what the display costs a guest that nobody watches.
+#
 # BENCH_VMMS (comma-separated, default phyllome,qemu): the VMMs, in this order each round;
 # a NAME other than phyllome and qemu is another phyllome-vmm binary, /rig/bin/phyllome-vmm-NAME
 # (run-display-bench.sh --also NAME=PATH puts it there), reported as vmm=phyllome-NAME.
@@ -23,6 +26,7 @@ BENCH_SECS=${BENCH_SECS:-20}
 BENCH_IDLE=${BENCH_IDLE:-10}
 BENCH_ROUNDS=${BENCH_ROUNDS:-1}
 BENCH_VMMS=${BENCH_VMMS:-phyllome,qemu}
+BENCH_CLIENT=${BENCH_CLIENT:-1}
 RFB=/rig/bin/rfbtool
 bench_failed=0
 
@@ -100,7 +104,12 @@ bench_one() {
 	_t0=$1 _v0=$2 _k0=$(kvmstat)
 	# Marks for the host (bench/hostcpu.py stamps them): the outer QEMU's CPU time in between.
 	echo "BENCH-IO-MARK begin cfg=$_vmm round=$_round phase=busy"
-	_out=$("$RFB" "unix:$_sock" count-updates $((BENCH_SECS - 2)) 2>&1 | tail -n 1)
+	if [ "$BENCH_CLIENT" = 0 ]; then
+		sleep $((BENCH_SECS - 2))
+		_out="updates=0 rects=0 pixels=0 screens=0"
+	else
+		_out=$("$RFB" "unix:$_sock" count-updates $((BENCH_SECS - 2)) 2>&1 | tail -n 1)
+	fi
 	echo "BENCH-IO-MARK end cfg=$_vmm round=$_round phase=busy"
 	# shellcheck disable=SC2046
 	set -- $(ticks)
@@ -135,7 +144,7 @@ bench_one() {
 	[ -z "$_thp" ] || echo "$_thp" >"$THP/shmem_enabled"
 }
 
-echo "BENCH-INFO l1_kernel=$(uname -r) qemu=$(qemu-system-x86_64 --version | head -n 1 | tr ' ' _) secs=$BENCH_SECS idle=$BENCH_IDLE rounds=$BENCH_ROUNDS vmms=$BENCH_VMMS clk_tck=100 thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP/enabled") shmem_thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP/shmem_enabled") kvm_debugfs=$([ -r "$KVMDBG/exits" ] && echo yes || echo no)"
+echo "BENCH-INFO l1_kernel=$(uname -r) qemu=$(qemu-system-x86_64 --version | head -n 1 | tr ' ' _) secs=$BENCH_SECS client=$BENCH_CLIENT idle=$BENCH_IDLE rounds=$BENCH_ROUNDS vmms=$BENCH_VMMS clk_tck=100 thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP/enabled") shmem_thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP/shmem_enabled") kvm_debugfs=$([ -r "$KVMDBG/exits" ] && echo yes || echo no)"
 _r=1
 _default_vmm=$RIG_VMM
 while [ $_r -le "$BENCH_ROUNDS" ]; do
