@@ -61,8 +61,8 @@ struct display {
 	struct display_rect win_dirty; /* changed since the window last looked (w 0: nothing) */
 	int stop_fd;
 	unsigned ptr_x, ptr_y; /* the last pointer position, for the PS/2 mouse's relative moves */
-	bool kick;	       /* input arrived: refresh soon (the screen will likely change) */
-	int wake_fd;	       /* an eventfd: a screenshot wants a refresh now */
+	bool kick;	       /* refresh at once (display_kick: input, a new client, attach) */
+	int wake_fd;	       /* an eventfd: wakes the thread (a screenshot, display_kick) */
 	uint64_t shot_req;     /* screenshots asked for (under lock) */
 	uint64_t shot_done;    /* the last of them a refresh has answered (under lock) */
 	pthread_cond_t shot_cond;

@@ -271,7 +271,8 @@ void vnc_poll(struct vnc *v, long usec, int stop_fd, int wake_fd)
 			      {.fd = stop_fd, .events = POLLIN},
 			      {.fd = wake_fd, .events = POLLIN}};
 	/* With no client there is nothing for libvncserver to do: sleep on the listening socket
-	 * (and the stop signal) alone. With clients, check for new ones every 100 ms at least. */
+	 * (and the stop and wake signals) alone. With clients, check for new ones every 100 ms at
+	 * least. */
 	int timeout = v->nclients ? 0 : (int)(usec / 1000);
 
 	if (poll(p, 3, timeout) > 0 && (p[0].revents & POLLIN)) {
