@@ -166,16 +166,46 @@ void pci_host_q35_regs(struct pci_bus *b, uint64_t ecam)
 	put_le32(b->host.cfg + 0x64, (uint32_t)(ecam >> 32));
 }
 
-/* Caller holds the lock. Function 0 of a slot with more than one function says so. */
-static void mark_multifunction(struct pci_bus *b, unsigned slot)
+/* Caller holds the lock. How many functions of the slot are plugged. */
+static unsigned slot_functions(const struct pci_bus *b, unsigned slot)
 {
-	struct pci_dev *f0 = b->dev[slot * PCI_FUNCS];
 	unsigned n = 0;
 
 	for (unsigned fn = 0; fn < PCI_FUNCS; fn++)
 		n += b->dev[slot * PCI_FUNCS + fn] != NULL;
-	if (f0 && n > 1)
+	return n;
+}
+
+/* Caller holds the lock. Function 0 of a slot with more than one function says so. */
+static void mark_multifunction(struct pci_bus *b, unsigned slot)
+{
+	struct pci_dev *f0 = b->dev[slot * PCI_FUNCS];
+
+	if (f0 && slot_functions(b, slot) > 1)
 		f0->cfg[CFG_HEADER_TYPE] |= 0x80;
+}
+
+/* Caller holds the lock. Whether the device's memory BARs fit in what is left of the 32-bit
+ * window (reckoned with the largest alignment a BAR here needs). */
+static bool bars_fit(const struct pci_bus *b, const struct pci_dev *d)
+{
+	uint64_t need = 0;
+
+	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
+		need += d->bar[n].type != PCI_BAR_IO ? d->bar[n].size : 0;
+	return ALIGN_UP(b->mmio32_next, 1ull << 24) + need <= b->mmio32_base + b->mmio32_size;
+}
+
+/* Caller holds the lock, slot.fn is free and the BARs fit: plugs the device with INTA and its
+ * BARs placed. */
+static void plug(struct pci_bus *b, struct pci_dev *d, unsigned slot, unsigned fn)
+{
+	d->slot = slot;
+	d->fn = fn;
+	d->cfg[CFG_INT_PIN] = 1; /* INTA */
+	b->dev[slot * PCI_FUNCS + fn] = d;
+	place_bars(b, d);
+	mark_multifunction(b, slot);
 }
 
 int pci_bus_add_at(struct pci_bus *b, struct pci_dev *d, unsigned slot)
@@ -200,13 +230,11 @@ int pci_bus_add_fn(struct pci_bus *b, struct pci_dev *d, unsigned slot, unsigned
 
 	pthread_mutex_lock(&b->lock);
 	if (slot > 0 && slot < PCI_SLOTS && fn < PCI_FUNCS && !b->dev[slot * PCI_FUNCS + fn]) {
-		d->slot = slot;
-		d->fn = fn;
-		d->cfg[CFG_INT_PIN] = 1; /* INTA */
-		b->dev[slot * PCI_FUNCS + fn] = d;
-		place_bars(b, d);
-		mark_multifunction(b, slot);
-		rc = 0;
+		rc = -ENOSPC;
+		if (bars_fit(b, d)) {
+			plug(b, d, slot, fn);
+			rc = 0;
+		}
 	}
 	pthread_mutex_unlock(&b->lock);
 	return rc;
@@ -223,28 +251,11 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d)
 	int rc = -ENOSPC;
 
 	pthread_mutex_lock(&b->lock);
-	for (s = 1; s < PCI_SLOTS; s++) {
-		bool used = false;
-
-		for (unsigned fn = 0; fn < PCI_FUNCS; fn++)
-			used |= b->dev[s * PCI_FUNCS + fn] != NULL;
-		if (!used)
-			break;
-	}
-	if (s < PCI_SLOTS) {
-		uint64_t need = 0;
-
-		for (unsigned n = 0; n < PCI_NUM_BARS; n++)
-			need += d->bar[n].type != PCI_BAR_IO ? d->bar[n].size : 0;
-		if (ALIGN_UP(b->mmio32_next, 1ull << 24) + need <=
-		    b->mmio32_base + b->mmio32_size) {
-			d->slot = s;
-			d->fn = 0;
-			d->cfg[CFG_INT_PIN] = 1; /* INTA */
-			b->dev[s * PCI_FUNCS] = d;
-			place_bars(b, d);
-			rc = 0;
-		}
+	for (s = 1; s < PCI_SLOTS && slot_functions(b, s); s++)
+		;
+	if (s < PCI_SLOTS && bars_fit(b, d)) {
+		plug(b, d, s, 0);
+		rc = 0;
 	}
 	pthread_mutex_unlock(&b->lock);
 	return rc;

@@ -87,7 +87,8 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d);
 int pci_bus_add_at(struct pci_bus *b, struct pci_dev *d, unsigned slot);
 /* Plugs a device (BARs placed, INTA) as function fn of a given slot, e.g. the AHCI controller
  * at 00:1f.2 beside the LPC bridge. Function 0 of the slot (plugged before or after) then says
- * multi-function in its header type, so guests scan the other functions. 0 or -EBUSY. */
+ * multi-function in its header type, so guests scan the other functions. 0, -EBUSY or
+ * -ENOSPC (its BARs don't fit, as for pci_bus_add). */
 int pci_bus_add_fn(struct pci_bus *b, struct pci_dev *d, unsigned slot, unsigned fn);
 /* Q35's host bridge register UEFI firmware programs: PCIEXBAR reads back as ECAM at ecam
  * (enabled, 256 buses) and ignores writes. */
