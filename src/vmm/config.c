@@ -240,14 +240,6 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		snprintf(err, errlen, "--disk: path=FILE is required");
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < cfg->ndisks; i++) {
-		if (cfg->disks[i].bootindex >= 0 &&
-		    cfg->disks[i].bootindex == cfg->disks[cfg->ndisks].bootindex) {
-			snprintf(err, errlen, "--disk: bootindex=%d is given twice",
-				 cfg->disks[i].bootindex);
-			return -EINVAL;
-		}
-	}
 	cfg->ndisks++;
 	return 0;
 }
@@ -544,6 +536,27 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 	}
 }
 
+/* Each bootindex at most once over all devices that take one (the disks, then the CD-ROM). */
+static int check_bootindexes(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int idx[VM_MAX_DISKS + 1];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		idx[n++] = cfg->disks[i].bootindex;
+	idx[n++] = cfg->cdrom_bootindex;
+	for (unsigned i = 1; i < n; i++) {
+		for (unsigned j = 0; j < i && idx[i] >= 0; j++) {
+			if (idx[j] == idx[i]) {
+				snprintf(err, errlen, "--%s: bootindex=%d is given twice",
+					 i < cfg->ndisks ? "disk" : "cdrom", idx[i]);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err, size_t errlen)
 {
 	int rc;
@@ -580,12 +593,5 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 		snprintf(err, errlen, "--initramfs: empty path");
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < cfg->ndisks && cfg->cdrom_bootindex >= 0; i++) {
-		if (cfg->disks[i].bootindex == cfg->cdrom_bootindex) {
-			snprintf(err, errlen, "--cdrom: bootindex=%d is a --disk's too",
-				 cfg->cdrom_bootindex);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	return check_bootindexes(cfg, err, errlen);
 }
