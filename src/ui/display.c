@@ -217,13 +217,20 @@ out:
 		     rects[i].y1 - rects[i].y0 + 1);
 }
 
-void display_kick(struct display *d)
+/* Wakes the display thread from its wait (any thread). */
+static void wake(struct display *d)
 {
 	uint64_t one = 1;
 
-	__atomic_store_n(&d->kick, true, __ATOMIC_RELEASE);
-	if (d->started && write(d->wake_fd, &one, sizeof(one)) < 0)
+	if (write(d->wake_fd, &one, sizeof(one)) < 0)
 		pr_debug("display: cannot wake the display thread");
+}
+
+void display_kick(struct display *d)
+{
+	__atomic_store_n(&d->kick, true, __ATOMIC_RELEASE);
+	if (d->started)
+		wake(d);
 }
 
 void display_key(struct display *d, uint32_t keysym, bool down)
@@ -270,13 +277,12 @@ int display_screenshot(struct display *d, enum display_image fmt, uint8_t **out,
 	if (d->started) {
 		/* The shadow frame may be as old as the last update a viewer asked for: have the
 		 * display thread refresh it (this thread may not read the dirty log). */
-		uint64_t want = ++d->shot_req, one = 1;
+		uint64_t want = ++d->shot_req;
 		struct timespec until;
 
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += 1;
-		if (write(d->wake_fd, &one, sizeof(one)) < 0)
-			pr_debug("display: cannot wake the display thread");
+		wake(d);
 		while (d->shot_done < want &&
 		       pthread_cond_timedwait(&d->shot_cond, &d->lock, &until) != ETIMEDOUT)
 			;
