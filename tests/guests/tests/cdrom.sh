@@ -6,14 +6,8 @@
 # line gives them (cdrom.size=BYTES cdrom.md5=MD5: the ISO file's), that the drive's capacity is
 # the ISO's size and that a raw read of the whole drive equals the ISO.
 NAME=cdrom
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
+. /tests/lib.sh
 blocks() { for b in /sys/block/*; do printf '%s ' "${b##*/}"; done; }
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
 ata_log() { dmesg | grep -i -e ahci -e 'ata[0-9]' -e 'sr[0-9]' -e scsi | tail -n 12 | tr '\n' '|'; }
 
 # libata probes the ports asynchronously after ahci's probe: give it time.

@@ -4,14 +4,8 @@
 # random bytes to /guest.bin, runs sync, and prints "PHYLLOME-STEP disk-ext4 synced md5=MD5" (of
 # guest.bin). Then it waits: the rig kills the VMM (SIGKILL) and looks for both files in the image.
 NAME=disk-ext4
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
+. /tests/lib.sh
 blocks() { for b in /sys/block/*; do printf '%s ' "${b##*/}"; done; }
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
 
 host_text=$(arg disk.host_text) || fail "disk.host_text= missing from the command line"
 guest_text=$(arg disk.guest_text) || fail "disk.guest_text= missing from the command line"

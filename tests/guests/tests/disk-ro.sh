@@ -4,14 +4,8 @@
 # /sys/block/vd?/ro, that writing to vdb fails (dd; a read-write mount comes up read-only or fails),
 # that vdb reads back whole and right, and that vda takes a write (disk.word=WORD at offset 0).
 NAME=disk-ro
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
+. /tests/lib.sh
 blocks() { for b in /sys/block/*; do printf '%s ' "${b##*/}"; done; }
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
 
 ro_text=$(arg ro.text) || fail "ro.text= missing from the command line"
 ro_md5=$(arg ro.md5) || fail "ro.md5= missing from the command line"

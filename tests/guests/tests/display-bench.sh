@@ -7,13 +7,7 @@
 # clocksource=C" (the guest's clock source), and goes on as the console test (idle; poweroff
 # ends it).
 NAME=display-bench
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
+. /tests/lib.sh
 
 secs=$(arg bench.secs) || secs=20
 wait_path /dev/fb0 30 || fail "no /dev/fb0"

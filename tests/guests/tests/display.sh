@@ -7,8 +7,7 @@
 # console test (lines from the serial port run; poweroff ends it). The virtio-input tablet's
 # events are recorded in /tmp/tablet.ev ("PHYLLOME-STEP display tablet eventN").
 NAME=display
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
+. /tests/lib.sh
 
 wait_path /dev/fb0 30 || fail "no /dev/fb0 ($(dmesg | grep -i -e bochs -e drm | tail -n 3 | tr '\n' ' '))"
 fbname=$(cat /sys/class/graphics/fb0/name)

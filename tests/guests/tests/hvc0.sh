@@ -4,13 +4,7 @@
 # "PHYLLOME-STEP hvc0 waiting", reads a line from /dev/hvc0 (60 s at most), checks it is hvc.word,
 # and answers "PHYLLOME-HVC0-REPLY <line>" on /dev/hvc0.
 NAME=hvc0
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
+. /tests/lib.sh
 
 mode=$(arg hvc.mode) || fail "hvc.mode= missing from the command line"
 word=$(arg hvc.word) || fail "hvc.word= missing from the command line"

@@ -7,12 +7,7 @@
 # of random bytes to peer:7778 ("PHYLLOME-STEP net sent md5=MD5": the rig checks what it got);
 # listen on 7779 ("PHYLLOME-STEP net listening") and check what arrives.
 NAME=net
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
+. /tests/lib.sh
 md5_of() { md5sum <"$1" | cut -d' ' -f1; }
 # busybox nc quits when its socket reads EOF and half-closes when its stdin ends: a receiver's
 # stdin must stay open until the sender is done. recv_bg OUT NC-ARGS...: nc in the background with

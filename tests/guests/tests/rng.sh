@@ -2,8 +2,7 @@
 # virtio-rng (rig scenario rng): the current hwrng is virtio_rng.N; two reads of 4096 bytes from
 # /dev/hwrng are not all zero and differ.
 NAME=rng
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
+. /tests/lib.sh
 
 wait_path /dev/hwrng 10 || fail "no /dev/hwrng"
 cur=$(cat /sys/class/misc/hw_random/rng_current 2>&1)

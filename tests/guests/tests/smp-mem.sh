@@ -2,7 +2,7 @@
 # Checks the vCPU count and the RAM size against expect_cpus=N expect_mem_mb=M on the kernel
 # command line. For 5 GiB, passing proves that RAM above 4 GiB is used.
 NAME=smp-mem
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
+. /tests/lib.sh
 
 want_cpus='' want_mb=''
 read -r cmdline </proc/cmdline

@@ -4,14 +4,8 @@
 # sectors), writes "PHYLLOME-DISK SERIAL" at its start (the rig checks which image got it) and
 # reads it back past the page cache.
 NAME=two-disks
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
+. /tests/lib.sh
 blocks() { for b in /sys/block/*; do printf '%s ' "${b##*/}"; done; }
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
 
 disks=$(arg disks) || fail "disks= missing from the command line"
 if ! wait_path /dev/vda 10 || ! wait_path /dev/vdb 10; then

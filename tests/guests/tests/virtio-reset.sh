@@ -5,14 +5,8 @@
 # (virtio-pci unbind + bind: a new virtio device on the same PCI function); reads it again; and
 # writes disk.word=WORD at offset 1 MiB (the rig checks the image).
 NAME=virtio-reset
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
+. /tests/lib.sh
 blocks() { for b in /sys/block/*; do printf '%s ' "${b##*/}"; done; }
-wait_path() { i=0; while [ ! -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
 gone_path() { i=0; while [ -e "$1" ]; do [ $i -ge $(($2 * 10)) ] && return 1; sleep 0.1; i=$((i + 1)); done; }
 check_md5() {
 	echo 3 >/proc/sys/vm/drop_caches
