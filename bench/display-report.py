@@ -13,10 +13,11 @@ wall-clock ticks) and the display side's fixed rate of work per L1 second.
 
     bench/display-report.py build/bench/rig-phyllome-display-bench.log [hostcpu.txt]
 """
-import bisect
 import re
 import statistics
 import sys
+
+import hostcpu  # bench/hostcpu.py: the samples file
 
 
 def parse(lines):
@@ -39,26 +40,15 @@ def parse(lines):
 
 def add_host_cpu(runs, path):
     """Sets host_ms on each run's busy phase from hostcpu.txt's samples and marks."""
-    ts, cpu, marks = [], [], {}
-    for line in open(path):
-        f = line.split()
-        if len(f) == 3 and f[0] == "S":
-            ts.append(int(f[1]))
-            cpu.append(int(f[2]))
-        elif len(f) >= 3 and f[0] == "M":
-            kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
-            marks.setdefault((kv.get("cfg"), int(kv.get("round", 0))), {})[f[2]] = int(f[1])
-
-    def at(t):
-        i = bisect.bisect_left(ts, t)
-        if i <= 0 or i >= len(ts):
-            return None
-        return cpu[i - 1] + (cpu[i] - cpu[i - 1]) * (t - ts[i - 1]) / (ts[i] - ts[i - 1])
-    for key, m in marks.items():
+    cpu_between, marks = hostcpu.read_samples(path)
+    by_run = {}
+    for name, t, kv in marks:
+        by_run.setdefault((kv.get("cfg"), int(kv.get("round", 0))), {})[name] = t
+    for key, m in by_run.items():
         if key in runs and "begin" in m and "end" in m:
-            a, b = at(m["begin"]), at(m["end"])
-            if a is not None and b is not None:
-                runs[key]["host_ms"] = (b - a) / 1e6
+            d = cpu_between(m["begin"], m["end"])
+            if d is not None:
+                runs[key]["host_ms"] = d / 1e6
 
 
 def vcpu_host(r):

@@ -23,12 +23,39 @@ begin|end cfg=C round=R phase=P". Standard library only.
 """
 
 import argparse
+import bisect
 import os
 import re
 import time
 
 CLOCK_RE = re.compile(r"BENCH-CLOCK l1_mono_us=(\d+)")
 MARK_RE = re.compile(r"BENCH-IO-MARK (begin|end) (\S.*)$")
+
+
+def read_samples(path):
+    """Reads a SAMPLES file: returns (cpu_between, marks). marks: (name, host_ns, {key: value})
+    for each "M" line; cpu_between(a, b): the outer QEMU's CPU ns between host times a and b,
+    interpolated between samples (None where the samples don't reach)."""
+    ts, cpu, marks = [], [], []
+    for line in open(path):
+        f = line.split()
+        if len(f) == 3 and f[0] == "S":
+            ts.append(int(f[1]))
+            cpu.append(int(f[2]))
+        elif len(f) >= 3 and f[0] == "M":
+            marks.append((f[2], int(f[1]), dict(x.split("=", 1) for x in f[3:] if "=" in x)))
+
+    def at(t):
+        i = bisect.bisect_left(ts, t)
+        if i <= 0 or i >= len(ts):
+            return None
+        return cpu[i - 1] + (cpu[i] - cpu[i - 1]) * (t - ts[i - 1]) / (ts[i] - ts[i - 1])
+
+    def cpu_between(a, b):
+        ca, cb = at(a), at(b)
+        return None if ca is None or cb is None else cb - ca
+
+    return cpu_between, marks
 
 
 def find_qemu(parent):

@@ -23,11 +23,12 @@ Lines (L1 console, each prefixed by the rig's "[host seconds]" stamp), from benc
 Python 3 standard library only.
 """
 
-import bisect
 import os
 import re
 import statistics
 import sys
+
+import hostcpu  # bench/hostcpu.py: the samples file
 from collections import defaultdict
 
 LINE_RE = re.compile(r"^\[\s*[\d.]+\] (.*)$")
@@ -82,29 +83,17 @@ def parse(path):
 
 def add_host_cpu(runs, path):
     """Sets host_cpu_s on each run from hostcpu.txt; returns how many got it."""
-    ts, cpu, marks = [], [], {}
-    for line in open(path):
-        f = line.split()
-        if len(f) == 3 and f[0] == "S":
-            ts.append(int(f[1]))
-            cpu.append(int(f[2]))
-        elif len(f) >= 3 and f[0] == "M":
-            kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
-            key = (kv.get("cfg"), kv.get("round"), kv.get("phase"))
-            marks.setdefault(key, {})[f[2]] = int(f[1])
-
-    def at(t):
-        i = bisect.bisect_left(ts, t)
-        if i <= 0 or i >= len(ts):
-            return None
-        return cpu[i - 1] + (cpu[i] - cpu[i - 1]) * (t - ts[i - 1]) / (ts[i] - ts[i - 1])
+    cpu_between, marks = hostcpu.read_samples(path)
+    by_test = {}
+    for name, t, kv in marks:
+        by_test.setdefault((kv.get("cfg"), kv.get("round"), kv.get("phase")), {})[name] = t
     n = 0
     for r in runs:
-        m = marks.get((r.get("cfg"), str(int(r.get("round", -1))), r.get("phase")), {})
+        m = by_test.get((r.get("cfg"), str(int(r.get("round", -1))), r.get("phase")), {})
         if "begin" in m and "end" in m:
-            a, b = at(m["begin"]), at(m["end"])
-            if a is not None and b is not None and b > a:
-                r["host_cpu_s"] = (b - a) / 1e9
+            d = cpu_between(m["begin"], m["end"])
+            if d is not None and d > 0:
+                r["host_cpu_s"] = d / 1e9
                 n += 1
     return n
 
