@@ -213,6 +213,25 @@ vmm_start() {
 # vmm_send LINE: types LINE and a newline into the guest's serial port.
 vmm_send() { printf '%s\n' "$*" >&7; }
 
+# guest_val KEY EXPR: has the guest's shell print EXPR (which it expands, e.g. '$(cat FILE)') as
+# "RIG-VAL KEY=[...]" and prints what is between the brackets (nothing if no answer came within
+# $T_CMD). The typed line comes back as the terminal echoes it, with a quote after "RIG-VAL ":
+# only the output matches.
+guest_val() {
+	vmm_send "echo RIG-VAL \"$1=[$2]\""
+	wait_for "RIG-VAL $1=" "$VMM_OUT" "$T_CMD" || true
+	_gv=$(grep -o "RIG-VAL $1=\[.*\]" "$VMM_OUT" | tr -d '\r' | head -n 1)
+	_gv=${_gv#"RIG-VAL $1=["}
+	printf '%s' "${_gv%]}"
+}
+
+# show_fw_output: what a firmware guest put on its serial line (the first 80 non-empty lines,
+# the firmware's terminal escapes taken out), as "| " lines for a failure's log.
+show_fw_output() {
+	sed 's/\x1b\[[0-9;=]*[A-Za-z]//g' "$VMM_OUT" | tr -d '\r' | grep -v '^ *$' | head -n 80 |
+		sed 's/^/| /'
+}
+
 # vmm_running: true while the last started VMM has not exited.
 vmm_running() { [ -n "${VMM_DIR:-}" ] && [ ! -e "$VMM_DIR/status" ]; }
 

@@ -23,22 +23,16 @@ else
 		"disk:path=$RIG_WORK/grub-b.img,bootindex=0" "uuid:$UEFI_UUID"
 	unset L2_FW_CODE
 	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
-		sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$VMM_OUT" | tr -d '\r' | grep -v '^ *$' | head -n 80 |
-			sed 's/^/| /'
+		show_fw_output
 		rig_fail uefi-bootorder "no kernel userspace: $WAIT_WHY"
 		rig_fail uefi-uuid "no kernel userspace"
 		vmm_kill
 	else
 		t_user=$(since "$VMM_T0")
-		# The typed lines come back as the terminal echoes them; only the outputs match
-		# "RIG-VAL name=".
-		# shellcheck disable=SC2016 # the guest's shell expands it
-		vmm_send 'echo RIG-VAL "cmdline=[$(cat /proc/cmdline)]"'
-		# shellcheck disable=SC2016 # the guest's shell expands it
-		vmm_send 'echo RIG-VAL "uuid=[$(cat /sys/class/dmi/id/product_uuid)]"'
-		wait_for 'RIG-VAL uuid=' "$VMM_OUT" "$T_CMD" || true
-		cmdline=$(grep -o 'RIG-VAL cmdline=\[.*\]' "$VMM_OUT" | tr -d '\r' | head -n 1)
-		uuid=$(grep -o 'RIG-VAL uuid=\[.*\]' "$VMM_OUT" | tr -d '\r' | head -n 1)
+		# shellcheck disable=SC2016 # the guest's shell expands them
+		cmdline=$(guest_val cmdline '$(cat /proc/cmdline)')
+		# shellcheck disable=SC2016
+		uuid=$(guest_val uuid '$(cat /sys/class/dmi/id/product_uuid)')
 		loaders=$(grep -o 'PHYLLOME-GRUB[-B]* loading' "$VMM_OUT" | tr '\n' ' ')
 		vmm_send poweroff
 		if expect_exit0 uefi-bootorder "$T_EXIT"; then
@@ -47,12 +41,12 @@ else
 				if grep -q 'PHYLLOME-GRUB loading' "$VMM_OUT"; then
 					rig_fail uefi-bootorder "grub-b.img booted, but only after grub.img's loader ran: $loaders"
 				else
-					rig_ok uefi-bootorder "bootindex=0 (second disk) booted first: loaders seen: $loaders; kernel userspace at ${t_user}s; ${cmdline#RIG-VAL }"
+					rig_ok uefi-bootorder "bootindex=0 (second disk) booted first: loaders seen: $loaders; kernel userspace at ${t_user}s; cmdline=[$cmdline]"
 				fi
 				;;
-			*) rig_fail uefi-bootorder "not grub-b.img's kernel: loaders seen: ${loaders:-none}; ${cmdline:-no /proc/cmdline}" ;;
+			*) rig_fail uefi-bootorder "not grub-b.img's kernel: loaders seen: ${loaders:-none}; cmdline=[${cmdline:-not read}]" ;;
 			esac
-			if [ "$uuid" = "RIG-VAL uuid=[$UEFI_UUID]" ]; then
+			if [ "$uuid" = "$UEFI_UUID" ]; then
 				rig_ok uefi-uuid "product_uuid is --uuid's $UEFI_UUID"
 			else
 				rig_fail uefi-uuid "product_uuid: '${uuid:-not read}', --uuid $UEFI_UUID"

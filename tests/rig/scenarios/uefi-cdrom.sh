@@ -29,8 +29,7 @@ uefi_cd() {
 		UC_T=$(since "$VMM_T0")
 	fi
 	if [ -z "$UC_T" ]; then
-		sed 's/\x1b\[[0-9;=]*[A-Za-z]//g' "$VMM_OUT" | tr -d '\r' | grep -v '^ *$' | head -n 80 |
-			sed 's/^/| /'
+		show_fw_output
 		rig_fail "$1" "no $3 marker from the disc: $WAIT_WHY"
 		vmm_kill
 	elif guest_test_end "$1" cdrom "$T_TEST"; then

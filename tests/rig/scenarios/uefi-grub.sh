@@ -16,8 +16,7 @@ else
 		t_grub=$(since "$VMM_T0")
 	fi
 	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
-		sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$VMM_OUT" | tr -d '\r' | grep -v '^ *$' | head -n 80 |
-			sed 's/^/| /'
+		show_fw_output
 		rig_fail uefi-grub "GRUB ${t_grub:-not seen}, then no kernel userspace: $WAIT_WHY"
 		vmm_kill
 	else

@@ -13,18 +13,13 @@ else
 	vmm_start uefi-kernel 1 512M "$want"
 	unset L2_FW_CODE L2_FW_KERNEL
 	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
-		sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$VMM_OUT" | tr -d '\r' | grep -v '^ *$' | head -n 80 |
-			sed 's/^/| /'
+		show_fw_output
 		rig_fail uefi-kernel "no kernel userspace: $WAIT_WHY"
 		vmm_kill
 	else
 		t_user=$(since "$VMM_T0")
 		# shellcheck disable=SC2016 # the guest's shell expands it
-		vmm_send 'echo RIG-VAL "cmdline=[$(cat /proc/cmdline)]"'
-		wait_for 'RIG-VAL cmdline=' "$VMM_OUT" "$T_CMD" || true
-		got=$(grep -o 'RIG-VAL cmdline=\[.*\]' "$VMM_OUT" | tr -d '\r' | head -n 1)
-		got=${got#RIG-VAL cmdline=[}
-		got=${got%]}
+		got=$(guest_val cmdline '$(cat /proc/cmdline)')
 		vmm_send poweroff
 		if expect_exit0 uefi-kernel "$T_EXIT"; then
 			if [ "$got" = "initrd=initrd $want" ] || [ "$got" = "$want initrd=initrd" ]; then

@@ -11,19 +11,16 @@ else
 	vmm_start uefi-smp 2 512M "$L2_BASE_CMDLINE phyllome.test=console"
 	unset L2_FW_CODE L2_FW_KERNEL
 	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
-		sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$VMM_OUT" | tr -d '\r' | grep -v '^ *$' | head -n 80 |
-			sed 's/^/| /'
+		show_fw_output
 		rig_fail uefi-smp "no kernel userspace: $WAIT_WHY"
 		vmm_kill
 	else
 		t_user=$(since "$VMM_T0")
-		# shellcheck disable=SC2016 # the guest's shell expands it
-		vmm_send 'echo RIG-VAL "cpus=[$(cat /sys/devices/system/cpu/online)]" "n=[$(grep -c ^processor /proc/cpuinfo)]"'
-		wait_for 'RIG-VAL cpus=' "$VMM_OUT" "$T_CMD" || true
-		got=$(grep -o 'RIG-VAL cpus=\[.*\]' "$VMM_OUT" | tr -d '\r' | head -n 1)
+		# shellcheck disable=SC2016 # the guest's shell expands them
+		got="online $(guest_val cpus '$(cat /sys/devices/system/cpu/online)'), $(guest_val n '$(grep -c ^processor /proc/cpuinfo)') in cpuinfo"
 		vmm_send poweroff
 		if expect_exit0 uefi-smp "$T_EXIT"; then
-			if [ "$got" = "RIG-VAL cpus=[0-1] n=[2]" ]; then
+			if [ "$got" = "online 0-1, 2 in cpuinfo" ]; then
 				rig_ok uefi-smp "2 CPUs online (kernel userspace at ${t_user}s)"
 			else
 				grep -i 'smp\|cpu' "$VMM_OUT" | tr -d '\r' | head -n 20 | sed 's/^/| /'
