@@ -39,8 +39,10 @@ static const struct opt_def vmm_opts[] = {
     {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
     {"console", 0, "MODE", "virtio-console (hvc0): off | tty | file=PATH | socket=PATH",
      OPT_CONSOLE},
-    {"disk", 0, "path=FILE[,readonly=on][,direct=on][,serial=ID][,bootindex=N]",
-     "virtio-blk disk (up to 8); bootindex: firmware boot order, lower first", OPT_DISK},
+    {"disk", 0, "path=FILE[,readonly=on][,direct=on][,serial=ID][,bootindex=N][,bus=nvme]",
+     "disk (up to 8): virtio-blk, or an NVMe controller with bus=nvme; bootindex: firmware "
+     "boot order, lower first",
+     OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"cdrom", 0, "PATH|path=PATH",
@@ -216,9 +218,13 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 	}
 	if (!strcmp(k, "bootindex"))
 		return parse_bootindex("disk", v, &d->bootindex, err, errlen);
+	if (!strcmp(k, "bus") && v && (!strcmp(v, "virtio") || !strcmp(v, "nvme"))) {
+		d->bus = !strcmp(v, "nvme") ? DISK_BUS_NVME : DISK_BUS_VIRTIO;
+		return 0;
+	}
 	snprintf(err, errlen,
 		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, direct=on|off, "
-		 "serial=ID of up to 20 characters, bootindex=N)",
+		 "serial=ID of up to 20 characters, bootindex=N, bus=virtio|nvme)",
 		 k);
 	return -EINVAL;
 }

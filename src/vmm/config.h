@@ -19,11 +19,14 @@
 
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_SOCKET, SERIAL_OFF };
 
+enum disk_bus { DISK_BUS_VIRTIO, DISK_BUS_NVME };
+
 struct disk_config {
 	char path[VM_PATH_MAX];
+	enum disk_bus bus; /* virtio-blk (the default) or an NVMe controller of its own */
 	bool readonly;
 	bool direct;	 /* O_DIRECT: past the host's page cache (aligned requests) */
-	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer; empty: derived from the index */
+	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer / NVMe serial; empty: from the index */
 	int bootindex;	 /* --firmware boot order: lower boots first; -1: not listed */
 };
 

@@ -339,6 +339,24 @@ static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err,
 	return rc;
 }
 
+/* --disk ...,bus=nvme: an NVMe controller of its own, namespace 1 on the disk. */
+static int add_nvme(struct vm *vm, unsigned i, char *err, size_t errlen)
+{
+	struct nvme_pci_env env = {vm->vm_fd, &vm->routes,	     &vm->mem,	     vm_set_irq,
+				   vm,	      (int)vm->cfg->seccomp, vm->cfg->ncpus};
+	struct nvme_pci *np = nvme_pci_create(&env, &vm->cfg->disks[i], i, &vm->pci, err, errlen);
+	char path[BOOT_PATH_MAX];
+	int rc;
+
+	if (!np)
+		return -EINVAL;
+	vm->nvmes[vm->nnvmes++] = np;
+	if (vm->cfg->disks[i].bootindex < 0)
+		return 0;
+	rc = boot_ofw_nvme(path, sizeof(path), nvme_pci_slot(np), 0, 1);
+	return rc < 0 ? rc : vm_boot_order_add(vm, vm->cfg->disks[i].bootindex, path, err, errlen);
+}
+
 static int setup_virtio(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *c = vm->cfg;
@@ -349,7 +367,8 @@ static int setup_virtio(struct vm *vm, char *err, size_t errlen)
 		return rc;
 	}
 	for (unsigned i = 0; rc == 0 && i < c->ndisks; i++)
-		rc = add_virtio(vm, VDEV_BLK, i, err, errlen);
+		rc = c->disks[i].bus == DISK_BUS_NVME ? add_nvme(vm, i, err, errlen)
+						      : add_virtio(vm, VDEV_BLK, i, err, errlen);
 	for (unsigned i = 0; rc == 0 && i < c->nnets; i++)
 		rc = add_virtio(vm, VDEV_NET, i, err, errlen);
 	if (rc == 0 && c->rng)
@@ -795,6 +814,9 @@ void vm_destroy(struct vm *vm)
 		virtio_pci_free(vm->vdevs[i]);
 	vm->nvdevs = 0;
 	vm->tablet = NULL;
+	for (unsigned i = 0; i < vm->nnvmes; i++)
+		nvme_pci_free(vm->nvmes[i]);
+	vm->nnvmes = 0;
 	if (vm->ahci)
 		ahci_destroy(vm->ahci);
 	free(vm->ahci);

@@ -9,6 +9,7 @@
 #include "arch/x86/bootorder.h"
 #include "arch/x86/firmware.h"
 #include "devices/ahci.h"
+#include "devices/nvme_pci.h"
 #include "devices/bochs_display.h"
 #include "devices/debugport.h"
 #include "devices/fw_cfg.h"
@@ -71,6 +72,8 @@ struct vm {
 	struct debugport dbg;
 	/* --cdrom: the AHCI controller with the ATAPI drive, and its image (read-only). */
 	struct ahci *ahci;
+	struct nvme_pci *nvmes[VM_MAX_DISKS]; /* --disk ...,bus=nvme */
+	unsigned nnvmes;
 	int cdrom_fd;
 	/* The address layout: direct Linux boot, or Q35's for --firmware (arch/x86/layout.h). */
 	uint64_t hole_start, ecam_base, mmio32_base, mmio32_size;
