@@ -20,14 +20,14 @@
 #define REG_ACQ	  0x30
 #define REG_END	  0x38
 
-#define CC_EN	    1u
-#define CC_MASK	    0x00FFFFF1u /* EN, CSS, MPS, AMS, SHN, IOSQES, IOCQES */
-#define CC_SHN(cc)  (((cc) >> 14) & 3u)
-#define CSTS_RDY    1u
-#define CSTS_CFS    2u
-#define CSTS_SHST   (3u << 2)
-#define SHST_DONE   (2u << 2)
-#define STATUS_DNR  (1u << 14)
+#define CC_EN	   1u
+#define CC_MASK	   0x00FFFFF1u /* EN, CSS, MPS, AMS, SHN, IOSQES, IOCQES */
+#define CC_SHN(cc) (((cc) >> 14) & 3u)
+#define CSTS_RDY   1u
+#define CSTS_CFS   2u
+#define CSTS_SHST  (3u << 2)
+#define SHST_DONE  (2u << 2)
+#define STATUS_DNR (1u << 14)
 
 static uint64_t cap_value(void)
 {
@@ -155,7 +155,8 @@ static void ctrl_enable(struct nvme *n)
 	uint32_t sqs = (n->aqa & 0xFFF) + 1, cqs = ((n->aqa >> 16) & 0xFFF) + 1;
 	uint32_t css = (n->cc >> 4) & 7, mps = (n->cc >> 7) & 0xF, ams = (n->cc >> 11) & 7;
 
-	if (sqs < 2 || cqs < 2 || css || mps || ams || !gm_ptr(n->gm, n->asq, sqs * NVME_SQE_SIZE) ||
+	if (sqs < 2 || cqs < 2 || css || mps || ams ||
+	    !gm_ptr(n->gm, n->asq, sqs * NVME_SQE_SIZE) ||
 	    !gm_ptr(n->gm, n->acq, cqs * NVME_CQE_SIZE)) {
 		nvme_fatal(n, "bad admin queues or settings at enable");
 		return;
@@ -239,7 +240,8 @@ static void take(struct nvme *n, uint16_t qid)
 			n->starved = true;
 			return;
 		}
-		if (gm_read(n->gm, sq->base + (uint64_t)sq->head * NVME_SQE_SIZE, e, NVME_SQE_SIZE) < 0) {
+		if (gm_read(n->gm, sq->base + (uint64_t)sq->head * NVME_SQE_SIZE, e,
+			    NVME_SQE_SIZE) < 0) {
 			nvme_fatal(n, "a submission queue is not in guest RAM");
 			return;
 		}
@@ -370,7 +372,8 @@ static bool doorbell(struct nvme *n, uint32_t idx, uint32_t v)
 
 	/* The head may only move over posted entries. */
 	if (!cq->exists || v >= cq->size ||
-	    (v + cq->size - cq->head) % cq->size > (unsigned)(cq->tail + cq->size - cq->head) % cq->size)
+	    (v + cq->size - cq->head) % cq->size >
+		(unsigned)(cq->tail + cq->size - cq->head) % cq->size)
 		return false;
 	cq->head = (uint16_t)v;
 	nvme_intx_update(n);

@@ -23,23 +23,23 @@
 #include "devices/pci.h"
 #include "vmm/guest_mem.h"
 
-#define NVME_VENDOR    0x1B36 /* Red Hat's QEMU NVMe id: Linux, Windows and OVMF bind it */
-#define NVME_DEVICE    0x0010
-#define NVME_CLASS     0x010802 /* mass storage, non-volatile memory, NVM Express */
-#define NVME_BAR_SIZE  0x4000u
-#define NVME_DB_BASE   0x1000u
-#define NVME_MSIX_TAB  0x2000u
-#define NVME_MSIX_PBA  0x3000u
-#define NVME_MAX_IOQ   16 /* I/O queue pairs at most (one per vCPU up to this) */
-#define NVME_MAX_QS    (NVME_MAX_IOQ + 1)
-#define NVME_MQES      1023 /* largest queue, 0-based */
-#define NVME_MDTS      7    /* largest transfer: 2^7 pages of 4 KiB, 512 KiB */
-#define NVME_PAGE      4096u
-#define NVME_LBA       512u
-#define NVME_MAX_REQS  256 /* I/O commands in flight at once */
-#define NVME_MAX_IOV   ((1u << NVME_MDTS) + 1)
-#define NVME_AER_MAX   4
-#define NVME_SN_LEN    20
+#define NVME_VENDOR   0x1B36 /* Red Hat's QEMU NVMe id: Linux, Windows and OVMF bind it */
+#define NVME_DEVICE   0x0010
+#define NVME_CLASS    0x010802 /* mass storage, non-volatile memory, NVM Express */
+#define NVME_BAR_SIZE 0x4000u
+#define NVME_DB_BASE  0x1000u
+#define NVME_MSIX_TAB 0x2000u
+#define NVME_MSIX_PBA 0x3000u
+#define NVME_MAX_IOQ  16 /* I/O queue pairs at most (one per vCPU up to this) */
+#define NVME_MAX_QS   (NVME_MAX_IOQ + 1)
+#define NVME_MQES     1023 /* largest queue, 0-based */
+#define NVME_MDTS     7	   /* largest transfer: 2^7 pages of 4 KiB, 512 KiB */
+#define NVME_PAGE     4096u
+#define NVME_LBA      512u
+#define NVME_MAX_REQS 256 /* I/O commands in flight at once */
+#define NVME_MAX_IOV  ((1u << NVME_MDTS) + 1)
+#define NVME_AER_MAX  4
+#define NVME_SN_LEN   20
 
 struct nvme_hooks {
 	void *opaque;
@@ -77,8 +77,8 @@ struct nvme_req {
 
 struct nvme_feats {
 	uint32_t arbitration, power, temp, err_recovery, wce, coalescing, write_atom, aec;
-	uint32_t nq;			  /* number of queues granted: NCQA << 16 | NSQA, 0-based */
-	uint32_t ivc[MSIX_MAX_VECTORS];	  /* interrupt vector configuration (CD bit) */
+	uint32_t nq;			/* number of queues granted: NCQA << 16 | NSQA, 0-based */
+	uint32_t ivc[MSIX_MAX_VECTORS]; /* interrupt vector configuration (CD bit) */
 };
 
 struct nvme_stats {

@@ -5,8 +5,8 @@
 #include "common/bytes.h"
 #include "devices/nvme.h"
 
-#define IDENT_SIZE 4096u
-#define LOG_SIZE   512u
+#define IDENT_SIZE    4096u
+#define LOG_SIZE      512u
 #define CC_IOSQES(cc) (((cc) >> 16) & 0xFu)
 #define CC_IOCQES(cc) (((cc) >> 20) & 0xFu)
 
@@ -78,7 +78,8 @@ static int create_cq(struct nvme *n, const struct nvme_cmd *c)
 
 	if (CC_IOCQES(n->cc) != 4)
 		return NVME_SC_INVALID_FIELD; /* IOCQES must say 16 bytes */
-	st = queue_check(n, c, granted_cqs(n), NVME_CQE_SIZE, qid < NVME_MAX_QS && n->cq[qid].exists);
+	st = queue_check(n, c, granted_cqs(n), NVME_CQE_SIZE,
+			 qid < NVME_MAX_QS && n->cq[qid].exists);
 	if (st)
 		return st;
 	if (iv >= nvec)
@@ -99,7 +100,8 @@ static int create_sq(struct nvme *n, const struct nvme_cmd *c)
 
 	if (CC_IOSQES(n->cc) != 6)
 		return NVME_SC_INVALID_FIELD; /* IOSQES must say 64 bytes */
-	st = queue_check(n, c, granted_sqs(n), NVME_SQE_SIZE, qid < NVME_MAX_QS && n->sq[qid].exists);
+	st = queue_check(n, c, granted_sqs(n), NVME_SQE_SIZE,
+			 qid < NVME_MAX_QS && n->sq[qid].exists);
 	if (st)
 		return st;
 	if (cqid == 0 || cqid >= NVME_MAX_QS || !n->cq[cqid].exists)
@@ -160,21 +162,21 @@ static void identify_ctrl(const struct nvme *n, uint8_t *b)
 	put_str(b + 4, 20, n->serial);
 	put_str(b + 24, 40, "Phyllome NVMe Ctrl");
 	put_str(b + 64, 8, "1.0");
-	b[72] = 6;			    /* RAB */
-	b[77] = NVME_MDTS;		    /* MDTS */
-	put_le32(b + 80, NVME_VS);	    /* VER */
-	b[111] = 1;			    /* CNTRLTYPE: I/O controller */
-	b[258] = 3;			    /* ACL */
-	b[259] = NVME_AER_MAX - 1;	    /* AERL */
-	b[260] = 0x03;			    /* FRMW: one slot, read-only */
-	b[261] = 0x04;			    /* LPA: extended data for Get Log Page */
-	put_le16(b + 266, 0x157);	    /* WCTEMP */
-	put_le16(b + 268, 0x175);	    /* CCTEMP */
-	b[512] = 0x66;			    /* SQES */
-	b[513] = 0x44;			    /* CQES */
-	put_le32(b + 516, 1);		    /* NN */
+	b[72] = 6;			      /* RAB */
+	b[77] = NVME_MDTS;		      /* MDTS */
+	put_le32(b + 80, NVME_VS);	      /* VER */
+	b[111] = 1;			      /* CNTRLTYPE: I/O controller */
+	b[258] = 3;			      /* ACL */
+	b[259] = NVME_AER_MAX - 1;	      /* AERL */
+	b[260] = 0x03;			      /* FRMW: one slot, read-only */
+	b[261] = 0x04;			      /* LPA: extended data for Get Log Page */
+	put_le16(b + 266, 0x157);	      /* WCTEMP */
+	put_le16(b + 268, 0x175);	      /* CCTEMP */
+	b[512] = 0x66;			      /* SQES */
+	b[513] = 0x44;			      /* CQES */
+	put_le32(b + 516, 1);		      /* NN */
 	put_le16(b + 520, 1u << 2 | 1u << 3); /* ONCS: DSM, WRITE ZEROES */
-	b[525] = 1;			    /* VWC: a volatile write cache, FLUSH means it */
+	b[525] = 1;			      /* VWC: a volatile write cache, FLUSH means it */
 	snprintf(nqn, sizeof(nqn), "nqn.2026-12.org.phyllome:nvme:%s", n->serial);
 	memcpy(b + 768, nqn, strlen(nqn));
 	put_le16(b + 2048, 2500); /* power state 0: 25 W */
@@ -185,9 +187,9 @@ static void identify_ns(const struct nvme *n, uint8_t *b)
 	put_le64(b + 0, n->nsze);
 	put_le64(b + 8, n->nsze);
 	put_le64(b + 16, n->nsze);
-	b[24] = 0x01; /* NSFEAT: thin provisioning (deallocate frees) */
-	b[25] = 0;    /* NLBAF: one format */
-	b[26] = 0;    /* FLBAS: format 0 */
+	b[24] = 0x01;			 /* NSFEAT: thin provisioning (deallocate frees) */
+	b[25] = 0;			 /* NLBAF: one format */
+	b[26] = 0;			 /* FLBAS: format 0 */
 	b[99] = n->bk->readonly ? 1 : 0; /* NSATTR: write protected */
 	put_le32(b + 128, 9u << 16);	 /* LBAF 0: 512-byte blocks, no metadata */
 }
@@ -385,7 +387,8 @@ static int aer(struct nvme *n, const struct nvme_cmd *c)
 int nvme_admin_cmd(struct nvme *n, const struct nvme_cmd *c, uint32_t *dw0)
 {
 	if ((c->flags & 0xC3) != 0)
-		return c->flags & 0xC0 ? NVME_SC_SGL_INVALID : NVME_SC_INVALID_FIELD; /* PSDT, FUSE */
+		return c->flags & 0xC0 ? NVME_SC_SGL_INVALID
+				       : NVME_SC_INVALID_FIELD; /* PSDT, FUSE */
 	switch (c->opcode) {
 	case ADM_DELETE_SQ:
 		return delete_sq(n, c);
@@ -414,4 +417,3 @@ int nvme_admin_cmd(struct nvme *n, const struct nvme_cmd *c, uint32_t *dw0)
 		return NVME_SC_INVALID_OPCODE;
 	}
 }
-

@@ -51,7 +51,8 @@ static int prp_list(const struct nvme *n, uint64_t list, uint64_t len, struct io
 		if (gm_read(n->gm, list, ents, (uint64_t)cnt * 8) < 0)
 			return -NVME_SC_DATA_XFER_ERROR;
 		for (unsigned i = 0; i < cnt; i++) {
-			uint64_t e = get_le64(ents + 8 * i), chunk = len < NVME_PAGE ? len : NVME_PAGE;
+			uint64_t e = get_le64(ents + 8 * i),
+				 chunk = len < NVME_PAGE ? len : NVME_PAGE;
 			int rc;
 
 			if (i == room - 1 && need > 1) {
@@ -170,7 +171,7 @@ void nvme_io_done(struct block_io *io, void *arg)
 		if (n->io_errors++ == 0)
 			pr_warn("nvme disk '%s': I/O error: %s (later ones are not reported)",
 				n->bk->name, strerror(-io->result));
-		st = io->result == -ENOSPC   ? NVME_SC_CAP_EXCEEDED
+		st = io->result == -ENOSPC  ? NVME_SC_CAP_EXCEEDED
 		     : r->opcode == IO_READ ? NVME_SC_READ_ERROR
 					    : NVME_SC_WRITE_FAULT;
 	} else {

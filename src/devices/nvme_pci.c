@@ -151,8 +151,8 @@ struct nvme_pci *nvme_pci_create(const struct nvme_pci_env *env, const struct di
 	}
 	np->env = *env;
 	np->epfd = np->kick_fd = np->stop_fd = -1;
-	if (block_open(&np->bk, cfg->path, cfg->readonly, cfg->direct, NVME_MAX_REQS, err,
-		       errlen) < 0)
+	if (block_open(&np->bk, cfg->path, cfg->readonly, cfg->direct, NVME_MAX_REQS, err, errlen) <
+	    0)
 		goto fail;
 	np->bk_open = true;
 	if (np->bk.size % NVME_LBA)
@@ -163,7 +163,8 @@ struct nvme_pci *nvme_pci_create(const struct nvme_pci_env *env, const struct di
 	if (rc == 0)
 		rc = setup_ctrl(np, cfg, index);
 	if (rc < 0) {
-		snprintf(err, errlen, "nvme disk '%s': set-up failed: %s", cfg->path, strerror(-rc));
+		snprintf(err, errlen, "nvme disk '%s': set-up failed: %s", cfg->path,
+			 strerror(-rc));
 		goto fail;
 	}
 	if (pci_bus_add(bus, &np->n.pci) < 0) {

@@ -342,7 +342,7 @@ static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err,
 /* --disk ...,bus=nvme: an NVMe controller of its own, namespace 1 on the disk. */
 static int add_nvme(struct vm *vm, unsigned i, char *err, size_t errlen)
 {
-	struct nvme_pci_env env = {vm->vm_fd, &vm->routes,	     &vm->mem,	     vm_set_irq,
+	struct nvme_pci_env env = {vm->vm_fd, &vm->routes,	     &vm->mem,	    vm_set_irq,
 				   vm,	      (int)vm->cfg->seccomp, vm->cfg->ncpus};
 	struct nvme_pci *np = nvme_pci_create(&env, &vm->cfg->disks[i], i, &vm->pci, err, errlen);
 	char path[BOOT_PATH_MAX];

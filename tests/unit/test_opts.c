@@ -330,10 +330,10 @@ static void test_memory(void **state)
 
 static void test_disk(void **state)
 {
-	static const char *const bad[] = {"path=/d,direct=yes",	  "path=/d,direct",
-					  "path=/d,dirct=on",	  "path=/d,bootindex",
-					  "path=/d,bootindex=-1", "path=/d,bootindex=10000",
-					  "path=/d,bootindex=1x"};
+	static const char *const bad[] = {
+	    "path=/d,direct=yes",   "path=/d,direct",	    "path=/d,dirct=on",
+	    "path=/d,bootindex",    "path=/d,bootindex=-1", "path=/d,bootindex=10000",
+	    "path=/d,bootindex=1x", "path=/d,bus=scsi",	    "path=/d,bus"};
 	struct vm_config cfg;
 
 	(void)state;
@@ -348,6 +348,13 @@ static void test_disk(void **state)
 	assert_false(cfg.disks[2].direct);
 	assert_int_equal(cfg.disks[0].bootindex, -1);
 	assert_int_equal(cfg.disks[2].bootindex, -1);
+	assert_int_equal(cfg.disks[0].bus, DISK_BUS_VIRTIO);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--disk", "path=/d,bus=nvme,readonly=on",
+			     "--disk", "bus=virtio,path=/e", NULL),
+			 0);
+	assert_int_equal(cfg.disks[0].bus, DISK_BUS_NVME);
+	assert_true(cfg.disks[0].readonly);
+	assert_int_equal(cfg.disks[1].bus, DISK_BUS_VIRTIO);
 	/* bootindex: any order of numbers, each at most once. */
 	assert_int_equal(run(&cfg, "--firmware", "/o.fd", "--disk", "path=/d,bootindex=7", "--disk",
 			     "path=/e", "--disk", "bootindex=0,path=/f", NULL),

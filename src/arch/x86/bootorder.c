@@ -95,8 +95,9 @@ int boot_ofw_nvme(char *buf, size_t cap, unsigned slot, unsigned fn, unsigned ns
 	if (rc == 0 && nsid == 0)
 		rc = -EINVAL;
 	return rc < 0 ? rc
-		      : fits(cap, snprintf(buf, cap, BOOT_OFW_PCI_ROOT "/pci8086,5845@%s/namespace@%x,0",
-					   u, nsid));
+		      : fits(cap,
+			     snprintf(buf, cap, BOOT_OFW_PCI_ROOT "/pci8086,5845@%s/namespace@%x,0",
+				      u, nsid));
 }
 
 int boot_ofw_sata(char *buf, size_t cap, unsigned slot, unsigned fn, unsigned port)
