@@ -425,7 +425,8 @@ int nvme_init(struct nvme *n, const struct guest_mem *gm, struct block *bk, unsi
 	n->bk = bk;
 	n->hooks = *hooks;
 	n->nsze = bk->size / NVME_LBA;
-	n->max_ioq = ncpus < 1 ? 1 : ncpus > NVME_MAX_IOQ ? NVME_MAX_IOQ : ncpus;
+	/* At least two: OVMF's driver creates I/O queues 1 and 2 without asking first. */
+	n->max_ioq = ncpus < 2 ? 2 : ncpus > NVME_MAX_IOQ ? NVME_MAX_IOQ : ncpus;
 	snprintf(n->serial, sizeof(n->serial), "%s", serial);
 	for (unsigned i = NVME_MAX_REQS; i-- > 0;) {
 		n->reqs[i].next_free = n->free;

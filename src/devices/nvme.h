@@ -115,7 +115,8 @@ struct nvme {
 };
 
 /* Sets up the controller and its PCI header (not plugged: nvme_pci.c does that) over an open
- * block backend, offering min(ncpus, NVME_MAX_IOQ) I/O queue pairs. serial: up to 20 chars.
+ * block backend, offering one I/O queue pair per vCPU (at least 2, at most NVME_MAX_IOQ).
+ * serial: up to 20 chars.
  * Returns 0 or -ENOMEM. */
 int nvme_init(struct nvme *n, const struct guest_mem *gm, struct block *bk, unsigned ncpus,
 	      const char *serial, const struct nvme_hooks *hooks);

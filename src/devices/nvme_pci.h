@@ -18,7 +18,7 @@ struct nvme_pci_env {
 	irq_set_fn set_irq; /* INTx */
 	void *irq_opaque;
 	int seccomp_mode; /* enum seccomp_mode for the I/O thread */
-	unsigned ncpus;	  /* I/O queue pairs offered: one per vCPU, up to NVME_MAX_IOQ */
+	unsigned ncpus;	  /* I/O queue pairs offered: one per vCPU (nvme_init's bounds) */
 };
 
 struct nvme_pci;

@@ -65,14 +65,19 @@ static void kick(void *opaque)
 	((struct env *)opaque)->kicks++;
 }
 
-static void open_ctrl(struct env *e, bool readonly)
+static void open_ctrl_cpus(struct env *e, bool readonly, unsigned ncpus)
 {
 	struct nvme_hooks h = {.opaque = e, .set_intx = set_intx, .kick = kick};
 	char err[256];
 
 	assert_int_equal(
 	    block_open(&e->bk, e->path, readonly, false, NVME_MAX_REQS, err, sizeof(err)), 0);
-	assert_int_equal(nvme_init(&e->n, &e->gm, &e->bk, 2, "SN-TEST", &h), 0);
+	assert_int_equal(nvme_init(&e->n, &e->gm, &e->bk, ncpus, "SN-TEST", &h), 0);
+}
+
+static void open_ctrl(struct env *e, bool readonly)
+{
+	open_ctrl_cpus(e, readonly, 2);
 }
 
 static int setup(void **state)
@@ -619,6 +624,45 @@ static void test_intx_and_aer(void **state)
 	assert_false(cqe_ready(e, &e->acq));
 }
 
+/* OVMF's NvmExpressDxe with one vCPU: two-entry admin queues, then I/O queues 1 and 2 of two
+ * entries each, without Set Features Number of Queues; a READ on queue 2. */
+static void test_ovmf_sequence(void **state)
+{
+	struct env *e = *state;
+	struct cmd c;
+
+	nvme_destroy(&e->n);
+	block_close(&e->bk);
+	open_ctrl_cpus(e, false, 1);
+	wr32(e, AQA, 1u << 16 | 1u);
+	wr64(e, ASQ_R, ASQ);
+	wr64(e, ACQ_R, ACQ);
+	wr32(e, CC, CC_ENABLE);
+	assert_int_equal(rd32(e, CSTS) & 3, 1);
+	e->asq = (struct q){ASQ, 2, 0, 0};
+	e->acq = (struct q){ACQ, 2, 0, 1};
+	for (unsigned q = 1; q <= 2; q++) {
+		c = (struct cmd){
+		    .opc = 0x05, .prp1 = IOCQ + 0x2000ull * q, .dw = {1u << 16 | q, 1}};
+		assert_int_equal(admin(e, &c, NULL), SC_OK);
+	}
+	for (unsigned q = 1; q <= 2; q++) {
+		c = (struct cmd){
+		    .opc = 0x01, .prp1 = IOSQ + 0x2000ull * q, .dw = {1u << 16 | q, q << 16 | 1}};
+		assert_int_equal(admin(e, &c, NULL), SC_OK);
+	}
+	e->sq = (struct q){IOSQ + 0x4000, 2, 0, 0};
+	e->cq = (struct q){IOCQ + 0x4000, 2, 0, 1};
+	for (unsigned i = 0; i < 3; i++) {
+		uint16_t cid;
+
+		c = rw(0x02, 40 + i, 1, DATA, 0);
+		cid = submit(e, &e->sq, 2, &c);
+		assert_int_equal(reap(e, &e->cq, 2, cid, NULL), SC_OK);
+		check_block(e, DATA, 40 + i);
+	}
+}
+
 /* A completion queue holds size - 1 entries: the next command waits until the head moves. */
 static void test_cq_full(void **state)
 {
@@ -653,6 +697,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_intx_and_aer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cq_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ovmf_sequence, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
