@@ -26,6 +26,7 @@
 #define CSTS_RDY   1u
 #define CSTS_CFS   2u
 #define CSTS_SHST  (3u << 2)
+#define SHST_BUSY  (1u << 2)
 #define SHST_DONE  (2u << 2)
 #define STATUS_DNR (1u << 14)
 
@@ -177,7 +178,8 @@ static void ctrl_reset(struct nvme *n)
 	nvme_intx_update(n);
 }
 
-/* Shutdown (CC.SHN): what was completed is made durable before SHST says done. */
+/* Shutdown (CC.SHN), on the I/O thread (fdatasync is not a vCPU thread's call): what was
+ * completed is made durable before SHST says done. */
 static void ctrl_shutdown(struct nvme *n)
 {
 	block_drain(n->bk, nvme_io_done, n);
@@ -198,9 +200,10 @@ static void cc_write(struct nvme *n, uint32_t v)
 		ctrl_enable(n);
 	else if ((old & CC_EN) && !(v & CC_EN))
 		ctrl_reset(n);
-	if (CC_SHN(n->cc) && !CC_SHN(old))
-		ctrl_shutdown(n);
-	else if (!CC_SHN(n->cc))
+	if (CC_SHN(n->cc) && !CC_SHN(old)) {
+		n->csts = (n->csts & ~CSTS_SHST) | SHST_BUSY;
+		n->kick_pending = true;
+	} else if (!CC_SHN(n->cc))
 		n->csts &= ~CSTS_SHST;
 }
 
@@ -259,6 +262,8 @@ static void take(struct nvme *n, uint16_t qid)
 static void take_all(struct nvme *n)
 {
 	n->starved = false;
+	if ((n->csts & CSTS_SHST) == SHST_BUSY)
+		ctrl_shutdown(n);
 	if (!(n->csts & CSTS_RDY) || CC_SHN(n->cc))
 		return;
 	for (uint16_t q = 0; q < NVME_MAX_QS; q++)
@@ -404,6 +409,8 @@ void nvme_bar_io(struct nvme *n, uint64_t off, uint8_t *data, uint32_t len, bool
 	} else if (!is_write) {
 		memset(data, 0, len);
 	}
+	kick |= n->kick_pending;
+	n->kick_pending = false;
 	pthread_mutex_unlock(&n->lock);
 	if (kick && n->hooks.kick)
 		n->hooks.kick(n->hooks.opaque);

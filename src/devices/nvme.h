@@ -102,6 +102,7 @@ struct nvme {
 	uint64_t asq, acq;
 	int intx_level;
 	bool fatal_logged;
+	bool kick_pending; /* a register write left work for the I/O thread */
 	struct nvme_sq sq[NVME_MAX_QS];
 	struct nvme_cq cq[NVME_MAX_QS];
 	uint16_t aer_cid[NVME_AER_MAX];
