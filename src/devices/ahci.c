@@ -276,28 +276,6 @@ static void device_reset(struct ahci *a)
 
 /* ---- SCSI MMC over PACKET ---- */
 
-static void be16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void be32(uint8_t *p, uint32_t v)
-{
-	be16(p, v >> 16);
-	be16(p + 2, v);
-}
-
-static uint32_t get_be16(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return get_be16(p) << 16 | get_be16(p + 2);
-}
-
 static int sense(struct ahci_port *p, uint8_t key, uint8_t asc, uint8_t ascq)
 {
 	p->sense_key = key;
@@ -375,10 +353,10 @@ static unsigned page_caps(const struct ahci_port *p, uint8_t *r)
 	r[4] = 0x71;				  /* audio, mode 2 forms, multisession */
 	r[5] = 0x1F;				  /* CD-DA commands, stream accurate, ... */
 	r[6] = 0x29 | (p->prevent ? 0x02 : 0x00); /* tray, eject, lock (and its state) */
-	be16(r + 8, 8 * 176);			  /* max read speed, KB/s (obsolete field) */
-	be16(r + 10, 256);			  /* volume levels */
-	be16(r + 12, 512);			  /* buffer size, KB */
-	be16(r + 14, 8 * 176);			  /* current read speed */
+	put_be16(r + 8, 8 * 176);			  /* max read speed, KB/s (obsolete field) */
+	put_be16(r + 10, 256);			  /* volume levels */
+	put_be16(r + 12, 512);			  /* buffer size, KB */
+	put_be16(r + 14, 8 * 176);			  /* current read speed */
 	return 22;
 }
 
@@ -398,7 +376,7 @@ static uint32_t mode_sense(const uint8_t *cdb, uint8_t *r, struct ahci_port *p)
 		memset(r + hdr + 2, 0, len - 2);
 	len += hdr;
 	if (ten)
-		be16(r, len - 2);
+		put_be16(r, len - 2);
 	else
 		r[0] = (uint8_t)(len - 1);
 	return len;
@@ -418,7 +396,7 @@ static void toc_addr(uint8_t *m, uint32_t lba, bool msf)
 	if (msf)
 		lba_to_msf(m, lba);
 	else
-		be32(m, lba);
+		put_be32(m, lba);
 }
 
 /* READ TOC/PMA/ATIP: formats 0 (TOC), 1 (session info) and 2 (full TOC) of a one-track,
@@ -476,7 +454,7 @@ static uint32_t read_toc(const struct ahci *a, const uint8_t *cdb, uint8_t *r, s
 	default:
 		return (uint32_t)invalid_field(p);
 	}
-	be16(r, n - 2);
+	put_be16(r, n - 2);
 	return n;
 }
 
@@ -484,7 +462,7 @@ static uint32_t disc_info(const uint8_t *cdb, uint8_t *r, struct ahci_port *p)
 {
 	if (cdb[1] & 7)
 		return (uint32_t)invalid_field(p);
-	be16(r, 32);
+	put_be16(r, 32);
 	r[2] = 0x0E; /* last session complete, disc finalized */
 	r[3] = 1;    /* first track */
 	r[4] = 1;    /* sessions */
@@ -502,12 +480,12 @@ static uint32_t track_info(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
 	if ((type == 0 && addr >= a->sectors) || (type == 1 && addr != 1) ||
 	    (type == 2 && addr != 1) || type == 3)
 		return (uint32_t)invalid_field(p);
-	be16(r, 34);
+	put_be16(r, 34);
 	r[2] = 1;    /* track */
 	r[3] = 1;    /* session */
 	r[5] = 0x04; /* data track */
 	r[6] = 0x01; /* mode 1 */
-	be32(r + 24, (uint32_t)a->sectors);
+	put_be32(r + 24, (uint32_t)a->sectors);
 	return 36;
 }
 
@@ -532,18 +510,18 @@ static uint32_t get_config(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
 
 	if (rt == 3)
 		return (uint32_t)invalid_field(p);
-	be16(r + 6, dvd ? 0x0010 : 0x0008); /* current profile */
+	put_be16(r + 6, dvd ? 0x0010 : 0x0008); /* current profile */
 	for (unsigned i = 0; i < ARRAY_SIZE(f); i++) {
 		if (f[i].code < start || (rt == 2 && f[i].code != start) ||
 		    (rt == 1 && !(f[i].flags & 1)))
 			continue;
-		be16(r + n, f[i].code);
+		put_be16(r + n, f[i].code);
 		r[n + 2] = f[i].flags;
 		r[n + 3] = f[i].len;
 		memcpy(r + n + 4, f[i].body, f[i].len);
 		n += 4u + f[i].len;
 	}
-	be32(r, n - 4);
+	put_be32(r, n - 4);
 	return n;
 }
 
@@ -554,11 +532,11 @@ static uint32_t event_status(const uint8_t *cdb, uint8_t *r, struct ahci_port *p
 		return (uint32_t)invalid_field(p);
 	r[3] = 0x10; /* supported: media */
 	if (!(cdb[4] & 0x10)) {
-		be16(r, 2);
+		put_be16(r, 2);
 		r[2] = 0x80; /* no event available */
 		return 4;
 	}
-	be16(r, 6);
+	put_be16(r, 6);
 	r[2] = 0x04; /* media class */
 	r[5] = 0x02; /* medium present, tray closed */
 	return 8;
@@ -576,15 +554,15 @@ static uint32_t dvd_structure(const struct ahci *a, const uint8_t *cdb, uint8_t 
 		return (uint32_t)sense(p, SK_ILLEGAL_REQUEST, 0x30, 0x02); /* incompatible */
 	switch (cdb[7]) {
 	case 0x00:
-		be16(r, 2048 + 2);
+		put_be16(r, 2048 + 2);
 		r[4] = 0x01;	      /* DVD-ROM, part version 1 */
 		r[5] = 0x0F;	      /* 120 mm, maximum rate not specified */
 		r[6] = 0x01;	      /* one layer, embossed */
-		be32(r + 8, 0x30000); /* first sector of the data area */
-		be32(r + 12, end);
+		put_be32(r + 8, 0x30000); /* first sector of the data area */
+		put_be32(r + 12, end);
 		return 4 + 2048;
 	case 0x01:
-		be16(r, 6);
+		put_be16(r, 6);
 		return 8;
 	case 0xFF: {
 		static const uint8_t fmts[3] = {0x00, 0x01, 0xFF};
@@ -592,9 +570,9 @@ static uint32_t dvd_structure(const struct ahci *a, const uint8_t *cdb, uint8_t 
 		for (unsigned i = 0; i < 3; i++) {
 			r[4 + 4 * i] = fmts[i];
 			r[5 + 4 * i] = 0x40; /* readable with READ DVD STRUCTURE */
-			be16(r + 6 + 4 * i, i == 0 ? 4 + 2048 : i == 1 ? 8 : 4 + 3 * 4);
+			put_be16(r + 6 + 4 * i, i == 0 ? 4 + 2048 : i == 1 ? 8 : 4 + 3 * 4);
 		}
-		be16(r, 2 + 3 * 4);
+		put_be16(r, 2 + 3 * 4);
 		return 4 + 3 * 4;
 	}
 	default:
@@ -670,8 +648,8 @@ static int atapi_cmd(struct ahci *a, const uint8_t *cdb, struct xfer *x, struct 
 		n = inquiry(cdb, r, p);
 		break;
 	case 0x25: /* READ CAPACITY (10) */
-		be32(r, a->sectors > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(a->sectors - 1));
-		be32(r + 4, AHCI_SECTOR);
+		put_be32(r, a->sectors > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(a->sectors - 1));
+		put_be32(r + 4, AHCI_SECTOR);
 		n = 8;
 		break;
 	case 0x28: /* READ (10) */

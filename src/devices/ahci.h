@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "devices/pci.h"
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define AHCI_SLOT     31 /* 00:1f.2 with --firmware, beside the LPC bridge (Q35's place) */
 #define AHCI_FN	      2

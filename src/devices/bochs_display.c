@@ -11,12 +11,6 @@
 #define QEXT_LE	   0x1E1E1E1Eu
 #define QEXT_BE	   0xBEBEBEBEu
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* One detailed timing descriptor: a reduced-blanking 60 Hz timing for w x h. */
 static void edid_timing(uint8_t *d, unsigned w, unsigned h)
 {

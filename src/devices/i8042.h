@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/serial.h" /* irq_set_fn */
+#include "kvm/irq.h" /* irq_set_fn */
 
 #define I8042_DATA_PORT	   0x60
 #define I8042_COMMAND_PORT 0x64

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/serial.h" /* irq_set_fn */
+#include "kvm/irq.h" /* irq_set_fn */
 
 enum pm_event { PM_POWEROFF, PM_RESET };
 

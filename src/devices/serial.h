@@ -6,12 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvm/irq.h" /* irq_set_fn */
+
 #define SERIAL_COM1_BASE 0x3F8
 #define SERIAL_COM1_IRQ	 4
 #define SERIAL_RX_SIZE	 4096
 
 typedef void (*serial_out_fn)(void *opaque, const uint8_t *buf, size_t n);
-typedef void (*irq_set_fn)(void *opaque, unsigned irq, int level);
 
 struct serial {
 	pthread_mutex_t lock;

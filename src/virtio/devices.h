@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "virtio/virtio_dev.h"
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 int virtio_blk_init(struct virtio_dev *d, const struct disk_config *cfg, unsigned index, char *err,
 		    size_t errlen);

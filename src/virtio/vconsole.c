@@ -12,7 +12,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
-#include "vmm/console.h"
+#include "backends/console.h"
 
 #define VIRTIO_CONSOLE_F_SIZE	     0
 #define VIRTIO_CONSOLE_F_EMERG_WRITE 2

@@ -12,7 +12,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "devices/msix.h"
-#include "vmm/seccomp.h"
+#include "kvm/seccomp.h"
 
 /* BAR 0 layout. */
 #define BAR_SIZE     0x8000u

@@ -5,9 +5,8 @@
 #include <stddef.h>
 
 #include "devices/pci.h"
-#include "devices/serial.h" /* irq_set_fn */
+#include "kvm/irq.h"
 #include "virtio/virtio_dev.h"
-#include "vmm/irq.h"
 
 struct virtio_pci_env {
 	int vm_fd;

@@ -30,7 +30,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
-#include "vmm/console.h"
+#include "backends/console.h"
 
 #define RAM_SIZE  0x10000u
 #define QSIZE	  8u

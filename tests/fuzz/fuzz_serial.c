@@ -20,7 +20,7 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/iobus.h"
+#include "kvm/iobus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

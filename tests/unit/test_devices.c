@@ -17,7 +17,7 @@
 #include "devices/pci.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
-#include "vmm/iobus.h"
+#include "kvm/iobus.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)

@@ -22,7 +22,7 @@
 
 #include "common/bytes.h"
 #include "virtio/devices.h"
-#include "vmm/console.h"
+#include "backends/console.h"
 
 #define GM_SIZE	 (1u << 20)
 #define QSIZE	 16

@@ -11,10 +11,10 @@
 #include "api/api_server.h"
 #include "common/log.h"
 #include "ui/display.h"
-#include "vmm/config.h"
-#include "vmm/console.h"
-#include "vmm/seccomp.h"
-#include "vmm/vm.h"
+#include "machine/config.h"
+#include "backends/console.h"
+#include "kvm/seccomp.h"
+#include "machine/vm.h"
 
 static int signals_fd(void)
 {

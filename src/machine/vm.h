@@ -18,12 +18,12 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/config.h"
-#include "vmm/console.h"
-#include "vmm/control.h"
-#include "vmm/guest_mem.h"
-#include "vmm/iobus.h"
-#include "vmm/irq.h"
+#include "common/vm_config.h"
+#include "backends/console.h"
+#include "kvm/control.h"
+#include "kvm/guest_mem.h"
+#include "kvm/iobus.h"
+#include "kvm/irq.h"
 
 struct virtio_transport;
 struct virtio_dev;

@@ -1,4 +1,4 @@
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include "arch/x86/layout.h"
 #include "common/log.h"
 #include "devices/lpc.h"
-#include "vmm/dirty_log.h"
+#include "kvm/dirty_log.h"
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
 
@@ -531,7 +531,7 @@ static int load_firmware_kernel(struct vm *vm, char *err, size_t errlen)
 	if (rc == 0) {
 		char why[200];
 
-		rc = firmware_add_linux(&vm->fw_cfg, k, klen, ird, ilen, vm->cfg->cmdline, why,
+		rc = fw_cfg_add_linux(&vm->fw_cfg, k, klen, ird, ilen, vm->cfg->cmdline, why,
 					sizeof(why));
 		if (rc < 0)
 			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);

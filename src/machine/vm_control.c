@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define PAUSE_TIMEOUT_S 5 /* vCPUs leave KVM_RUN in microseconds; this is for a stuck one */
 

@@ -13,7 +13,7 @@
 #include "arch/x86/smbios.h"
 #include "common/bytes.h"
 #include "common/log.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define SLOT_FW_CODE   GM_MAX_REGIONS
 #define SLOT_FW_VARS   (GM_MAX_REGIONS + 1)
