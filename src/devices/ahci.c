@@ -5,6 +5,12 @@
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include "arch/x86/bootorder.h"
+#include "devices/device.h"
 
 /* Generic host control (AHCI 1.3.1 section 3.1). */
 #define HBA_CAP	 0x00
@@ -1165,3 +1171,87 @@ void ahci_destroy(struct ahci *a)
 {
 	pthread_mutex_destroy(&a->lock);
 }
+
+/* ---- on the board: --cdrom ---- */
+
+int ahci_open_disc(const char *path, uint64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	off_t end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot open --cdrom '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -ENOENT;
+	}
+	end = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) : -1;
+	if (end < (off_t)AHCI_SECTOR) {
+		snprintf(err, errlen, "--cdrom '%s' is %s", path,
+			 end < 0 ? "not a regular file or block device"
+				 : "smaller than one 2048-byte sector");
+		close(fd);
+		return -EINVAL;
+	}
+	*size = (uint64_t)end;
+	return fd;
+}
+
+static bool cdrom_wanted(const struct vm_config *cfg)
+{
+	return cfg->cdrom[0] != 0;
+}
+
+static void cdrom_unplug(void *state)
+{
+	struct ahci *a = state;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	ahci_destroy(a);
+	free(a);
+}
+
+/* With the LPC bridge (firmware) the controller is function 2 of its slot, 00:1f.2, where Q35
+ * has its AHCI; a Linux guest booted directly has no LPC bridge, and the controller takes the
+ * next free slot as function 0 (a function 2 without a function 0 is not scanned). */
+static int cdrom_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct ahci *a = calloc(1, sizeof(*a));
+	uint64_t size = 0;
+	int fd, rc;
+	char path[BOOT_PATH_MAX];
+
+	if (!a)
+		return -ENOMEM;
+	fd = ahci_open_disc(b->cfg->cdrom, &size, err, errlen);
+	if (fd < 0) {
+		free(a);
+		return fd;
+	}
+	rc = ahci_init(a, b->mem, fd, size, b->set_irq, b->send_msi, b->opaque);
+	if (rc < 0) {
+		close(fd);
+		free(a);
+		return rc;
+	}
+	*state = a;
+	rc = b->q35_lpc ? pci_bus_add_fn(b->pci, &a->pci, AHCI_SLOT, AHCI_FN)
+			: pci_bus_add(b->pci, &a->pci);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot plug the AHCI controller: no free PCI slot");
+		return rc;
+	}
+	if (b->cfg->cdrom_bootindex < 0)
+		return 0;
+	rc = boot_ofw_sata(path, sizeof(path), a->pci.slot, a->pci.fn, 0);
+	return rc ? rc : board_boot_order_add(b, b->cfg->cdrom_bootindex, path, err, errlen);
+}
+
+const struct device_model ahci_cdrom_device = {
+    .name = "ahci-cdrom",
+    .wanted = cdrom_wanted,
+    .plug = cdrom_plug,
+    .unplug = cdrom_unplug,
+};

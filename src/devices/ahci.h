@@ -67,3 +67,11 @@ void ahci_destroy(struct ahci *a);
 void ahci_reset(struct ahci *a);
 /* An access to the ABAR at off (what the PCI bus calls through pci.ops->bar_io). */
 void ahci_mmio(struct ahci *a, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* Opens an ISO image read-only and says how many bytes it has (a regular file or a block
+ * device); it must hold at least one 2048-byte sector. The fd, or -errno with one line. */
+int ahci_open_disc(const char *path, uint64_t *size, char *err, size_t errlen);
+
+/* On the board (devices/device.h): --cdrom, the image on the drive (the state: struct ahci,
+ * which closes the image's fd when unplugged). */
+extern const struct device_model ahci_cdrom_device;

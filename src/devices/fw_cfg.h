@@ -96,3 +96,6 @@ void fw_cfg_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_
  * none) and a command line. Returns 0 or a negative errno with one line in err. */
 int fw_cfg_add_linux(struct fw_cfg *f, const uint8_t *kernel, size_t klen, const uint8_t *initrd,
 		      size_t ilen, const char *cmdline, char *err, size_t errlen);
+
+/* On the board (devices/device.h), for firmware guests. */
+extern const struct device_model fw_cfg_device;

@@ -504,7 +504,7 @@ static void test_q35_regs(void **state)
 	struct pci_dev lpc;
 
 	(void)state;
-	pci_bus_init(&b, NULL);
+	pci_bus_init(&b, NULL, NULL);
 	pci_bus_set_windows(&b, 0xC0000000, 0x3C000000, 0x6000, 0xA000);
 	pci_host_q35_regs(&b, 0xB0000000);
 	lpc_init(&lpc);
