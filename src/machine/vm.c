@@ -16,7 +16,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/firmware.h"
 #include "common/log.h"
-#include "devices/ahci.h"
+#include "devices/scsi_cd.h"
 #include "devices/serial.h"
 
 /* Intel's KVM keeps 4 pages of its own here (real-mode TSS, identity page table): below
@@ -260,7 +260,7 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 
 	if (cfg->cdrom[0]) {
 		uint64_t size;
-		int fd = ahci_open_disc(cfg->cdrom, &size, err, errlen);
+		int fd = scsi_cd_open(cfg->cdrom, &size, err, errlen);
 
 		if (fd < 0)
 			return fd;
