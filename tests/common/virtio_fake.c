@@ -40,6 +40,19 @@ void vfake_fire(struct virtio_dev *d, unsigned i, uint32_t events)
 	w.cb(d, w.fd, events, w.arg);
 }
 
+struct vfake_watch *vfake_only_watch(void)
+{
+	if (vfake.nw > 1)
+		violation("more than one fd watched");
+	return vfake.nw ? &vfake.w[0] : NULL;
+}
+
+void vfake_trap(const char *what)
+{
+	(void)what;
+	__builtin_trap();
+}
+
 void virtio_dev_notify(struct virtio_dev *d, unsigned q)
 {
 	(void)d;

@@ -35,3 +35,15 @@ void vfake_reset(void);
 struct vfake_watch *vfake_find(int fd);
 /* Runs the callback of the i-th watch with events, as the I/O thread would. */
 void vfake_fire(struct virtio_dev *d, unsigned i, uint32_t events);
+/* For a device that watches one fd at a time: that watch, or NULL (two are a violation). */
+struct vfake_watch *vfake_only_watch(void);
+/* A violation handler for fuzz targets: a trap, which libFuzzer reports with its input. */
+void vfake_trap(const char *what);
+
+#ifdef CMOCKA_H_
+/* A violation handler for cmocka tests: fails the test. */
+static inline void vfake_fail(const char *what)
+{
+	fail_msg("virtio transport: %s", what);
+}
+#endif

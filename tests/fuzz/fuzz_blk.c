@@ -50,18 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 
-/* The transport, faked (tests/common/virtio_fake.c); the device watches one fd at a time. */
-static void trap_violation(const char *what)
-{
-	(void)what;
-	__builtin_trap();
-}
-
-static struct vfake_watch *watched(void)
-{
-	check(vfake.nw <= 1);
-	return vfake.nw ? &vfake.w[0] : NULL;
-}
 
 struct input {
 	const uint8_t *p;
@@ -299,7 +287,7 @@ static void setup(struct fuzz *f, uint8_t flags)
 
 	memset(f, 0, sizeof(*f));
 	vfake.nqueues = 1;
-	vfake.violation = trap_violation;
+	vfake.violation = vfake_trap;
 	vfake_reset();
 	memset(ram, 0, DATA_GPA);
 	gm_init_buffer(&f->gm, ram, RAM_SIZE);
@@ -329,7 +317,7 @@ static uint16_t used_idx(void)
 
 static void run_completions(struct fuzz *f, int timeout_ms)
 {
-	struct pollfd p = {.fd = watched() ? watched()->fd : -1, .events = POLLIN};
+	struct pollfd p = {.fd = vfake_only_watch() ? vfake_only_watch()->fd : -1, .events = POLLIN};
 	int rc = poll(&p, 1, timeout_ms);
 
 	check(rc >= 0 && (rc == 1 || timeout_ms == 0));
@@ -387,6 +375,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(vfake.needs_reset == (answerable < f.nreqs));
 	verify(&f);
 	f.d.ops->destroy(&f.d);
-	check(!watched());
+	check(!vfake_only_watch());
 	return 0;
 }

@@ -49,20 +49,7 @@ static void check(int ok)
 		__builtin_trap();
 }
 
-/* ---- the transport's services ---- */
-
-/* The transport, faked (tests/common/virtio_fake.c); the device watches one fd at a time. */
-static void trap_violation(const char *what)
-{
-	(void)what;
-	__builtin_trap();
-}
-
-static struct vfake_watch *watched(void)
-{
-	check(vfake.nw <= 1);
-	return vfake.nw ? &vfake.w[0] : NULL;
-}
+/* ---- the transport: tests/common/virtio_fake.c ---- */
 
 /* ---- the driver ---- */
 
@@ -223,9 +210,9 @@ static void io_poll(void)
 {
 	struct pollfd p;
 
-	if (!watched())
+	if (!vfake_only_watch())
 		return;
-	p = (struct pollfd){.fd = watched()->fd, .events = POLLIN};
+	p = (struct pollfd){.fd = vfake_only_watch()->fd, .events = POLLIN};
 	if (poll(&p, 1, 0) == 1)
 		vfake_fire(&fz.d, 0, (uint32_t)p.revents);
 }
@@ -372,7 +359,7 @@ static void connect_client(void)
 	memcpy(sa.sun_path, fz.path, strlen(fz.path) + 1);
 	check(connect(fz.client, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	io_poll(); /* accepted: the client is watched now */
-	check(watched() && watched()->fd != fz.client);
+	check(vfake_only_watch() && vfake_only_watch()->fd != fz.client);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -385,7 +372,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size = MAX_INPUT; /* the streams below hold what one input can carry */
 	memset(&fz.d, 0, sizeof(fz.d));
 	vfake.nqueues = 2;
-	vfake.violation = trap_violation;
+	vfake.violation = vfake_trap;
 	vfake_reset();
 	fz.d.gm = &fz.gm;
 	fz.wild = false;

@@ -56,20 +56,7 @@ static void check(int ok)
 		__builtin_trap();
 }
 
-/* ---- the transport's services ---- */
-
-/* The transport, faked (tests/common/virtio_fake.c); the device watches one fd at a time. */
-static void trap_violation(const char *what)
-{
-	(void)what;
-	__builtin_trap();
-}
-
-static struct vfake_watch *watched(void)
-{
-	check(vfake.nw <= 1);
-	return vfake.nw ? &vfake.w[0] : NULL;
-}
+/* ---- the transport: tests/common/virtio_fake.c ---- */
 
 /* ---- the driver and passt ---- */
 
@@ -301,8 +288,8 @@ static void drain_peer(void)
 /* The I/O thread: a few rounds of the callback while the fd has what is watched. */
 static void io_poll(void)
 {
-	for (unsigned i = 0; i < 4 && watched(); i++) {
-		struct pollfd p = {.fd = watched()->fd, .events = (short)watched()->events};
+	for (unsigned i = 0; i < 4 && vfake_only_watch(); i++) {
+		struct pollfd p = {.fd = vfake_only_watch()->fd, .events = (short)vfake_only_watch()->events};
 
 		if (poll(&p, 1, 0) != 1)
 			return;
@@ -398,7 +385,7 @@ static void misc(uint8_t b, const uint8_t *p, size_t rest)
 		/* A driver reset, then the driver sets the device up again. */
 		reap();
 		fz.d.ops->reset(&fz.d);
-		check(!watched());
+		check(!vfake_only_watch());
 		vfake.needs_reset = 0;
 		fz.wild = false;
 		setup_queues();
@@ -485,7 +472,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&fz.d, 0, sizeof(fz.d));
 	vfake.nqueues = 2;
-	vfake.violation = trap_violation;
+	vfake.violation = vfake_trap;
 	vfake_reset();
 	fz.d.gm = &fz.gm;
 	fz.mrg = data[0] & 1;
@@ -500,9 +487,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.d.guest_features = 1ull << VIRTIO_F_VERSION_1 | (fz.mrg ? 1ull << 15 : 0);
 	setup_queues();
 	check(fz.d.ops->activate(&fz.d) == 0);
-	check(watched());
+	check(vfake_only_watch());
 	/* A small send buffer, so that frames are written in parts and wait for room. */
-	check(setsockopt(watched()->fd, SOL_SOCKET, SO_SNDBUF, &(int){4096}, sizeof(int)) == 0);
+	check(setsockopt(vfake_only_watch()->fd, SOL_SOCKET, SO_SNDBUF, &(int){4096}, sizeof(int)) == 0);
 	for (size_t i = 1; i < size;) {
 		i = run_op(data, size, i);
 		io_poll();

@@ -20,11 +20,6 @@
 
 /* ---- the fake transport (tests/common/virtio_fake.c) ---- */
 
-static void fail_violation(const char *what)
-{
-	fail_msg("virtio transport: %s", what);
-}
-
 bool net_watched(void)
 {
 	assert_true(vfake.nw <= 1); /* one fd, and the device unwatches before changing */
@@ -215,7 +210,7 @@ int fixture_setup(void **state)
 	f->next_buf = BUF_BASE;
 	f->listen_fd = f->peer = -1;
 	vfake.nqueues = 2;
-	vfake.violation = fail_violation;
+	vfake.violation = vfake_fail;
 	vfake_reset();
 	*state = f;
 	return 0;

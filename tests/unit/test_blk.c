@@ -36,12 +36,6 @@ enum { F_SEG_MAX = 2, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9, F_DISCARD = 13, F_W
 #define IMG_SECTORS 2048u
 #define SECTOR	    512u
 
-/* The transport, faked (tests/common/virtio_fake.c): calls are recorded. */
-static void fail_violation(const char *what)
-{
-	fail_msg("virtio transport: %s", what);
-}
-
 struct env {
 	uint8_t *mem;
 	struct guest_mem gm;
@@ -66,7 +60,7 @@ static int env_setup(void **state)
 	uint8_t sector[SECTOR];
 
 	vfake.nqueues = 1;
-	vfake.violation = fail_violation;
+	vfake.violation = vfake_fail;
 	vfake_reset();
 	assert_non_null(e);
 	e->mem = aligned_alloc(4096, MEM_SIZE); /* page-aligned, like guest RAM (O_DIRECT) */

@@ -40,11 +40,6 @@
 
 /* ---- the fake transport (tests/common/virtio_fake.c) ---- */
 
-static void fail_violation(const char *what)
-{
-	fail_msg("virtio transport: %s", what);
-}
-
 /* Runs the I/O thread's callback for the one watched fd, as if it were readable. */
 static void run_watch(struct virtio_dev *d)
 {
@@ -174,7 +169,7 @@ static int fixture_setup(void **state)
 		free(f);
 		return -1;
 	}
-	vfake.violation = fail_violation;
+	vfake.violation = vfake_fail;
 	vfake_reset();
 	*state = f;
 	return 0;
