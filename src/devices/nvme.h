@@ -5,7 +5,7 @@
  * controller enable, reset and shutdown, the queues, and the admin command set. nvme_io.c:
  * PRPs and PRP lists (every guest address through the guest-memory accessor) and the NVM
  * command set (READ, WRITE, FLUSH, WRITE ZEROES, DATASET MANAGEMENT). nvme_pci.c: the PCI
- * function, MSI-X (msix.c; INTx as a fallback) and the I/O thread.
+ * function on the board, MSI-X (msix.c; INTx as a fallback) and the I/O thread.
  *
  * Threads: a doorbell write (a vCPU thread) only records the new tail or head and calls the
  * kick hook; the I/O thread then runs nvme_process, which takes commands from every
@@ -21,7 +21,7 @@
 #include "backends/block.h"
 #include "devices/msix.h"
 #include "devices/pci.h"
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define NVME_VENDOR   0x1B36 /* Red Hat's QEMU NVMe id: Linux, Windows and OVMF bind it */
 #define NVME_DEVICE   0x0010

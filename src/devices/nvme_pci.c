@@ -9,16 +9,17 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "arch/x86/bootorder.h"
 #include "common/log.h"
 #include "devices/nvme.h"
-#include "vmm/seccomp.h"
+#include "kvm/seccomp.h"
 
 enum { TAG_KICK = 1, TAG_BLOCK = 2, TAG_STOP = 3 };
 
 struct nvme_pci {
 	struct nvme n;
 	struct block bk;
-	struct nvme_pci_env env;
+	struct board *b;
 	bool bk_open, n_init, running;
 	int epfd, kick_fd, stop_fd;
 	pthread_t thread;
@@ -28,9 +29,7 @@ static void set_intx(void *opaque, int level)
 {
 	struct nvme_pci *np = opaque;
 
-	if (np->env.set_irq)
-		np->env.set_irq(np->env.irq_opaque, PCI_INTX_GSI0 + (np->n.pci.slot + 0) % 4,
-				level);
+	np->b->set_irq(np->b->opaque, PCI_INTX_GSI0 + (np->n.pci.slot + 0) % 4, level);
 }
 
 static void kick(void *opaque)
@@ -47,7 +46,7 @@ static void *io_thread(void *arg)
 	struct nvme_pci *np = arg;
 	struct epoll_event ev[8];
 
-	if (seccomp_install(SECCOMP_VIRTIO, (enum seccomp_mode)np->env.seccomp_mode) < 0) {
+	if (seccomp_install(SECCOMP_VIRTIO, np->b->cfg->seccomp) < 0) {
 		pr_err("nvme: cannot install the I/O thread's seccomp filter: the device stops");
 		return NULL;
 	}
@@ -129,18 +128,22 @@ static int setup_ctrl(struct nvme_pci *np, const struct disk_config *cfg, unsign
 		snprintf(serial, sizeof(serial), "%s", cfg->serial);
 	else
 		snprintf(serial, sizeof(serial), "phyllome-disk-%u", index);
-	rc = nvme_init(&np->n, np->env.gm, &np->bk, np->env.ncpus, serial, &hooks);
+	rc = nvme_init(&np->n, np->b->mem, &np->bk, np->b->cfg->ncpus, serial, &hooks);
 	if (rc < 0)
 		return rc;
 	np->n_init = true;
 	np->n.pci.ops = &nvme_pci_ops;
 	np->n.pci.opaque = &np->n;
-	return msix_init(&np->n.msix, &np->n.pci, np->env.routes, np->n.max_ioq + 1, 0,
+	return msix_init(&np->n.msix, &np->n.pci, np->b->routes, np->n.max_ioq + 1, 0,
 			 NVME_MSIX_TAB, NVME_MSIX_PBA);
 }
 
-struct nvme_pci *nvme_pci_create(const struct nvme_pci_env *env, const struct disk_config *cfg,
-				 unsigned index, struct pci_bus *bus, char *err, size_t errlen)
+static void nvme_pci_free(struct nvme_pci *np);
+
+/* Opens the disk, builds the controller and plugs it into the bus, then starts its I/O
+ * thread. index names the default serial ("phyllome-disk-N", as virtio-blk's). */
+static struct nvme_pci *nvme_pci_create(struct board *b, const struct disk_config *cfg,
+					unsigned index, char *err, size_t errlen)
 {
 	struct nvme_pci *np = calloc(1, sizeof(*np));
 	int rc;
@@ -149,7 +152,7 @@ struct nvme_pci *nvme_pci_create(const struct nvme_pci_env *env, const struct di
 		snprintf(err, errlen, "nvme disk '%s': out of memory", cfg->path);
 		return NULL;
 	}
-	np->env = *env;
+	np->b = b;
 	np->epfd = np->kick_fd = np->stop_fd = -1;
 	if (block_open(&np->bk, cfg->path, cfg->readonly, cfg->direct, NVME_MAX_REQS, err, errlen) <
 	    0)
@@ -167,7 +170,7 @@ struct nvme_pci *nvme_pci_create(const struct nvme_pci_env *env, const struct di
 			 strerror(-rc));
 		goto fail;
 	}
-	if (pci_bus_add(bus, &np->n.pci) < 0) {
+	if (pci_bus_add(b->pci, &np->n.pci) < 0) {
 		snprintf(err, errlen, "nvme disk '%s': no room left on the PCI bus", cfg->path);
 		goto fail;
 	}
@@ -185,12 +188,7 @@ fail:
 	return NULL;
 }
 
-unsigned nvme_pci_slot(const struct nvme_pci *np)
-{
-	return np->n.pci.slot;
-}
-
-void nvme_pci_free(struct nvme_pci *np)
+static void nvme_pci_free(struct nvme_pci *np)
 {
 	uint64_t one = 1;
 
@@ -215,3 +213,61 @@ void nvme_pci_free(struct nvme_pci *np)
 		close(np->epfd);
 	free(np);
 }
+
+/* ---- on the board: one controller per --disk ...,bus=nvme ---- */
+
+struct nvme_set {
+	unsigned n;
+	struct nvme_pci *dev[VM_MAX_DISKS];
+};
+
+static bool nvme_wanted(const struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		if (cfg->disks[i].bus == DISK_BUS_NVME)
+			return true;
+	return false;
+}
+
+static int nvme_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct nvme_set *set = calloc(1, sizeof(*set));
+	int rc = set ? 0 : -ENOMEM;
+
+	*state = set;
+	for (unsigned i = 0; rc == 0 && i < b->cfg->ndisks; i++) {
+		const struct disk_config *d = &b->cfg->disks[i];
+		char path[BOOT_PATH_MAX];
+		struct nvme_pci *np;
+
+		if (d->bus != DISK_BUS_NVME)
+			continue;
+		np = nvme_pci_create(b, d, i, err, errlen);
+		if (!np)
+			return -EINVAL;
+		set->dev[set->n++] = np;
+		if (d->bootindex < 0)
+			continue;
+		/* Namespace 1 of the controller in the slot it got. */
+		rc = boot_ofw_nvme(path, sizeof(path), np->n.pci.slot, 0, 1);
+		if (rc == 0)
+			rc = board_boot_order_add(b, d->bootindex, path, err, errlen);
+	}
+	return rc;
+}
+
+static void nvme_unplug(void *state)
+{
+	struct nvme_set *set = state;
+
+	for (unsigned i = 0; i < set->n; i++)
+		nvme_pci_free(set->dev[i]);
+	free(set);
+}
+
+const struct device_model nvme_device = {
+    .name = "nvme",
+    .wanted = nvme_wanted,
+    .plug = nvme_plug,
+    .unplug = nvme_unplug,
+};
