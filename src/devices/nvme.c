@@ -36,6 +36,87 @@ static uint64_t cap_value(void)
 	return NVME_MQES | 1ull << 16 | 15ull << 24 | 1ull << 37;
 }
 
+/* The head may only move over posted entries. */
+static bool cq_head_ok(const struct nvme_cq *cq, uint32_t v)
+{
+	return cq->exists && v < cq->size &&
+	       (v + cq->size - cq->head) % cq->size <=
+		   (unsigned)(cq->tail + cq->size - cq->head) % cq->size;
+}
+
+/* ---- shadow doorbells (Doorbell Buffer Config) ----------------------------------------- */
+/* With them on, the I/O queues' tails and heads are read from the driver's shadow buffer and
+ * the event index buffer says up to where the device has looked, so that the driver writes
+ * an MMIO doorbell (an ioeventfd then: nvme_pci.c) only when the device may be waiting. */
+
+static bool shadow(const struct nvme *n, uint16_t qid)
+{
+	return n->dbbuf && qid > 0;
+}
+
+static bool shadow_read(const struct nvme *n, unsigned idx, uint32_t *v)
+{
+	uint8_t b[4];
+
+	if (gm_read(n->gm, n->dbbuf + 4ull * idx, b, 4) < 0)
+		return false;
+	*v = get_le32(b);
+	return true;
+}
+
+/* Writes an event index, then reads the shadow value again (the driver may have moved it
+ * before it saw the new index): true when it moved. */
+static bool event_write(const struct nvme *n, unsigned idx, uint32_t seen)
+{
+	uint8_t b[4];
+	uint32_t now;
+
+	put_le32(b, seen);
+	if (gm_write(n->gm, n->eibuf + 4ull * idx, b, 4) < 0)
+		return false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return shadow_read(n, idx, &now) && now != seen;
+}
+
+static void sq_sync(struct nvme *n, uint16_t qid)
+{
+	struct nvme_sq *sq = &n->sq[qid];
+	uint32_t v;
+
+	if (shadow(n, qid) && sq->exists && shadow_read(n, 2u * qid, &v) && v < sq->size)
+		sq->tail = (uint16_t)v;
+}
+
+static void cq_sync(struct nvme *n, uint16_t qid)
+{
+	struct nvme_cq *cq = &n->cq[qid];
+	uint32_t v;
+
+	if (shadow(n, qid) && shadow_read(n, 2u * qid + 1, &v) && cq_head_ok(cq, v))
+		cq->head = (uint16_t)v;
+}
+
+static bool cq_room(const struct nvme_cq *cq)
+{
+	unsigned used = (unsigned)(cq->tail + cq->size - cq->head) % cq->size;
+
+	return used + cq->reserved + 1 < cq->size;
+}
+
+/* Room for one more completion; when there is none with shadow doorbells, the CQ's event index
+ * asks the driver to ring when it moves the head. */
+static bool cq_has_room(struct nvme *n, uint16_t cqid)
+{
+	struct nvme_cq *cq = &n->cq[cqid];
+
+	if (cq_room(cq) || !shadow(n, cqid))
+		return cq_room(cq);
+	cq_sync(n, cqid);
+	if (!cq_room(cq) && event_write(n, 2u * cqid + 1, cq->head))
+		cq_sync(n, cqid);
+	return cq_room(cq);
+}
+
 /* ---- interrupts ------------------------------------------------------------------------- */
 
 void nvme_intx_update(struct nvme *n)
@@ -43,9 +124,10 @@ void nvme_intx_update(struct nvme *n)
 	int level = 0;
 
 	if (!msix_enabled(&n->msix) && !(n->intms & 1)) {
-		for (unsigned q = 0; q < NVME_MAX_QS; q++) {
+		for (uint16_t q = 0; q < NVME_MAX_QS; q++) {
 			const struct nvme_cq *cq = &n->cq[q];
 
+			cq_sync(n, q);
 			if (cq->exists && cq->ien && cq->head != cq->tail)
 				level = 1;
 		}
@@ -116,13 +198,6 @@ void nvme_complete(struct nvme *n, uint16_t sqid, uint16_t cid, int status, uint
 	cq->irq_due = true;
 }
 
-static bool cq_has_room(const struct nvme_cq *cq)
-{
-	unsigned used = (unsigned)(cq->tail + cq->size - cq->head) % cq->size;
-
-	return used + cq->reserved + 1 < cq->size;
-}
-
 static void drop_req(struct block_io *io, void *arg)
 {
 	struct nvme *n = arg;
@@ -170,6 +245,9 @@ static void ctrl_enable(struct nvme *n)
 
 static void ctrl_reset(struct nvme *n)
 {
+	if (n->dbbuf && n->hooks.dbbuf)
+		n->hooks.dbbuf(n->hooks.opaque, false);
+	n->dbbuf = n->eibuf = 0;
 	queues_reset(n);
 	nvme_feats_default(&n->feat, n->max_ioq);
 	n->csts = 0;
@@ -225,8 +303,9 @@ static void decode(const uint8_t *e, struct nvme_cmd *c)
 	c->cdw15 = get_le32(e + 60);
 }
 
-/* Takes the commands of submission queue qid while its completion queue has room. */
-static void take(struct nvme *n, uint16_t qid)
+/* Takes the commands of submission queue qid while its completion queue has room: true when it
+ * took them all, false when it stopped (no room, no request free, a broken controller). */
+static bool take_some(struct nvme *n, uint16_t qid)
 {
 	struct nvme_sq *sq = &n->sq[qid];
 	uint8_t e[NVME_SQE_SIZE];
@@ -237,16 +316,16 @@ static void take(struct nvme *n, uint16_t qid)
 		uint32_t dw0 = 0;
 		int st;
 
-		if (!cq_has_room(cq))
-			return;
+		if (!cq_has_room(n, sq->cqid))
+			return false;
 		if (qid && !n->free) {
 			n->starved = true;
-			return;
+			return false;
 		}
 		if (gm_read(n->gm, sq->base + (uint64_t)sq->head * NVME_SQE_SIZE, e,
 			    NVME_SQE_SIZE) < 0) {
 			nvme_fatal(n, "a submission queue is not in guest RAM");
-			return;
+			return false;
 		}
 		decode(e, &c);
 		sq->head = (uint16_t)((sq->head + 1) % sq->size);
@@ -256,6 +335,22 @@ static void take(struct nvme *n, uint16_t qid)
 			cq->reserved--;
 		else if (st != NVME_PENDING)
 			nvme_complete(n, qid, c.cid, st, dw0);
+	}
+	return sq->exists && sq->head == sq->tail;
+}
+
+/* With shadow doorbells, caught up means: the event index says so, and the tail did not move
+ * meanwhile. */
+static void take(struct nvme *n, uint16_t qid)
+{
+	sq_sync(n, qid);
+	while (take_some(n, qid) && shadow(n, qid) && event_write(n, 2u * qid, n->sq[qid].tail)) {
+		uint16_t was = n->sq[qid].tail;
+
+		sq_sync(n, qid);
+		if (n->sq[qid].tail == was)
+			break; /* moved to a value out of the queue: ignored, as its doorbell would
+				  be */
 	}
 }
 
@@ -364,6 +459,8 @@ static bool doorbell(struct nvme *n, uint32_t idx, uint32_t v)
 
 	if (!(n->csts & CSTS_RDY) || qid >= NVME_MAX_QS || v > 0xFFFF)
 		return false;
+	if (shadow(n, qid))
+		return true; /* the shadow buffer has the value; the I/O thread reads it */
 	if (idx % 2 == 0) {
 		struct nvme_sq *sq = &n->sq[qid];
 
@@ -375,10 +472,7 @@ static bool doorbell(struct nvme *n, uint32_t idx, uint32_t v)
 	struct nvme_cq *cq = &n->cq[qid];
 	bool stalled = false;
 
-	/* The head may only move over posted entries. */
-	if (!cq->exists || v >= cq->size ||
-	    (v + cq->size - cq->head) % cq->size >
-		(unsigned)(cq->tail + cq->size - cq->head) % cq->size)
+	if (!cq_head_ok(cq, v))
 		return false;
 	cq->head = (uint16_t)v;
 	nvme_intx_update(n);

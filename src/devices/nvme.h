@@ -49,6 +49,9 @@ struct nvme_hooks {
 	void (*set_intx)(void *opaque, int level);
 	/* A doorbell was written: run nvme_process on the I/O thread. */
 	void (*kick)(void *opaque);
+	/* Shadow doorbells on (the I/O queues' doorbell writes may now go to an ioeventfd: their
+	 * values are in guest memory) or off (a reset). Optional. */
+	void (*dbbuf)(void *opaque, bool on);
 };
 
 struct nvme_cq {
@@ -100,6 +103,7 @@ struct nvme {
 	/* Registers. */
 	uint32_t cc, csts, aqa, intms;
 	uint64_t asq, acq;
+	uint64_t dbbuf, eibuf; /* shadow doorbell and event index buffers; 0: not in use */
 	int intx_level;
 	bool fatal_logged;
 	bool kick_pending; /* a register write left work for the I/O thread */

@@ -23,6 +23,7 @@ enum {
 	ADM_GET_FEAT = 0x0A,
 	ADM_AER = 0x0C,
 	ADM_KEEP_ALIVE = 0x18,
+	ADM_DBBUF_CONFIG = 0x7C,
 };
 
 /* Feature identifiers (5.21.1). */
@@ -166,6 +167,7 @@ static void identify_ctrl(const struct nvme *n, uint8_t *b)
 	b[77] = NVME_MDTS;		      /* MDTS */
 	put_le32(b + 80, NVME_VS);	      /* VER */
 	b[111] = 1;			      /* CNTRLTYPE: I/O controller */
+	put_le16(b + 256, 1u << 8);	      /* OACS: Doorbell Buffer Config */
 	b[258] = 3;			      /* ACL */
 	b[259] = NVME_AER_MAX - 1;	      /* AERL */
 	b[260] = 0x03;			      /* FRMW: one slot, read-only */
@@ -373,6 +375,19 @@ static int get_feature(struct nvme *n, const struct nvme_cmd *c, uint32_t *dw0)
 	return NVME_SC_SUCCESS;
 }
 
+/* Doorbell Buffer Config: two pages of guest RAM, shadow doorbells and event indexes. */
+static int dbbuf_config(struct nvme *n, const struct nvme_cmd *c)
+{
+	if (!c->prp1 || !c->prp2 || ((c->prp1 | c->prp2) & (NVME_PAGE - 1)) ||
+	    !gm_ptr(n->gm, c->prp1, NVME_PAGE) || !gm_ptr(n->gm, c->prp2, NVME_PAGE))
+		return NVME_SC_INVALID_FIELD;
+	n->dbbuf = c->prp1;
+	n->eibuf = c->prp2;
+	if (n->hooks.dbbuf)
+		n->hooks.dbbuf(n->hooks.opaque, true);
+	return NVME_SC_SUCCESS;
+}
+
 /* ---- admin: dispatch -------------------------------------------------------------------- */
 
 static int aer(struct nvme *n, const struct nvme_cmd *c)
@@ -413,6 +428,8 @@ int nvme_admin_cmd(struct nvme *n, const struct nvme_cmd *c, uint32_t *dw0)
 		return aer(n, c);
 	case ADM_KEEP_ALIVE:
 		return NVME_SC_SUCCESS;
+	case ADM_DBBUF_CONFIG:
+		return dbbuf_config(n, c);
 	default:
 		return NVME_SC_INVALID_OPCODE;
 	}

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <linux/kvm.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "arch/x86/bootorder.h"
@@ -21,6 +23,8 @@ struct nvme_pci {
 	struct block bk;
 	struct board *b;
 	bool bk_open, n_init, running;
+	uint64_t bar0;		 /* where BAR 0 is decoded (0: nowhere) */
+	bool want_ioev, ioev_at; /* shadow doorbells on; ioeventfds assigned at bar0 */
 	int epfd, kick_fd, stop_fd;
 	pthread_t thread;
 };
@@ -39,6 +43,42 @@ static void kick(void *opaque)
 
 	if (write(np->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_warn("nvme: doorbell kick: %s", strerror(errno));
+}
+
+/* The I/O queues' doorbells (SQ tail and CQ head of queues 1..max_ioq) as ioeventfds on the
+ * kick eventfd: with shadow doorbells their values are in guest memory, so the write need not
+ * reach userspace. The admin queue's stay trapped (its values are needed). */
+static void ioeventfds(struct nvme_pci *np, bool assign)
+{
+	for (unsigned i = 2; i < 2 * (np->n.max_ioq + 1); i++) {
+		struct kvm_ioeventfd io = {
+		    .addr = np->bar0 + NVME_DB_BASE + 4ull * i,
+		    .len = 4,
+		    .fd = np->kick_fd,
+		    .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+		};
+
+		if (ioctl(np->b->vm_fd, KVM_IOEVENTFD, &io) < 0)
+			pr_warn("nvme: ioeventfd for doorbell %u: %s", i, strerror(errno));
+	}
+	np->ioev_at = assign;
+}
+
+/* n->lock held. */
+static void ioev_update(struct nvme_pci *np)
+{
+	bool want = np->want_ioev && np->bar0;
+
+	if (want != np->ioev_at)
+		ioeventfds(np, want);
+}
+
+static void dbbuf(void *opaque, bool on)
+{
+	struct nvme_pci *np = opaque;
+
+	np->want_ioev = on;
+	ioev_update(np);
 }
 
 static void *io_thread(void *arg)
@@ -77,25 +117,41 @@ static void *io_thread(void *arg)
 static void bar_io(struct pci_dev *p, unsigned bar, uint64_t off, uint8_t *data, uint32_t len,
 		   bool is_write)
 {
-	struct nvme *n = p->opaque;
+	struct nvme_pci *np = p->opaque;
 
 	if (bar == 0)
-		nvme_bar_io(n, off, data, len, is_write);
+		nvme_bar_io(&np->n, off, data, len, is_write);
 	else if (!is_write)
 		memset(data, 0xFF, len);
 }
 
 static void cfg_write(struct pci_dev *p, uint32_t off, uint32_t len)
 {
-	struct nvme *n = p->opaque;
+	struct nvme_pci *np = p->opaque;
 
-	if (off < n->msix.cap + 4 && off + len > n->msix.cap + 2)
-		msix_cfg_changed(&n->msix);
+	if (off < np->n.msix.cap + 4 && off + len > np->n.msix.cap + 2)
+		msix_cfg_changed(&np->n.msix);
+}
+
+static void bar_remap(struct pci_dev *p, unsigned bar, uint64_t addr)
+{
+	struct nvme_pci *np =
+	    (struct nvme_pci *)((uint8_t *)p->opaque - offsetof(struct nvme_pci, n));
+
+	if (bar != 0)
+		return;
+	pthread_mutex_lock(&np->n.lock);
+	if (np->ioev_at)
+		ioeventfds(np, false);
+	np->bar0 = addr;
+	ioev_update(np);
+	pthread_mutex_unlock(&np->n.lock);
 }
 
 static const struct pci_dev_ops nvme_pci_ops = {
     .bar_io = bar_io,
     .cfg_write = cfg_write,
+    .bar_remap = bar_remap,
 };
 
 static int watch(struct nvme_pci *np, int fd, uint64_t tag)
@@ -120,7 +176,8 @@ static int setup_fds(struct nvme_pci *np)
 
 static int setup_ctrl(struct nvme_pci *np, const struct disk_config *cfg, unsigned index)
 {
-	struct nvme_hooks hooks = {.opaque = np, .set_intx = set_intx, .kick = kick};
+	struct nvme_hooks hooks = {
+	    .opaque = np, .set_intx = set_intx, .kick = kick, .dbbuf = dbbuf};
 	char serial[NVME_SN_LEN + 1];
 	int rc;
 
@@ -133,7 +190,7 @@ static int setup_ctrl(struct nvme_pci *np, const struct disk_config *cfg, unsign
 		return rc;
 	np->n_init = true;
 	np->n.pci.ops = &nvme_pci_ops;
-	np->n.pci.opaque = &np->n;
+	np->n.pci.opaque = np;
 	return msix_init(&np->n.msix, &np->n.pci, np->b->routes, np->n.max_ioq + 1, 0,
 			 NVME_MSIX_TAB, NVME_MSIX_PBA);
 }
@@ -199,6 +256,8 @@ static void nvme_pci_free(struct nvme_pci *np)
 			pr_warn("nvme: cannot stop the I/O thread");
 		pthread_join(np->thread, NULL);
 	}
+	if (np->ioev_at)
+		ioeventfds(np, false);
 	if (np->n_init) {
 		msix_destroy(&np->n.msix);
 		nvme_destroy(&np->n);

@@ -25,6 +25,8 @@
 #define IOSQ	 0x12000ull
 #define IOCQ	 0x13000ull
 #define LIST	 0x14000ull
+#define SHADOW	 0x15000ull
+#define EVENTS	 0x16000ull
 #define DATA	 0x20000ull
 #define BLOCKS	 2048u
 #define QD	 32u
@@ -51,6 +53,7 @@ struct env {
 	char path[64];
 	int img;
 	int level, kicks;
+	bool dbbuf;
 	struct q asq, acq, sq, cq;
 	uint16_t cid;
 };
@@ -65,9 +68,14 @@ static void kick(void *opaque)
 	((struct env *)opaque)->kicks++;
 }
 
+static void dbbuf(void *opaque, bool on)
+{
+	((struct env *)opaque)->dbbuf = on;
+}
+
 static void open_ctrl_cpus(struct env *e, bool readonly, unsigned ncpus)
 {
-	struct nvme_hooks h = {.opaque = e, .set_intx = set_intx, .kick = kick};
+	struct nvme_hooks h = {.opaque = e, .set_intx = set_intx, .kick = kick, .dbbuf = dbbuf};
 	char err[256];
 
 	assert_int_equal(
@@ -158,7 +166,8 @@ struct cmd {
 	uint32_t dw[6]; /* CDW10..15 */
 };
 
-static uint16_t submit(struct env *e, struct q *sq, unsigned qid, const struct cmd *c)
+/* Writes the entry at the queue's tail and moves the tail (no doorbell). */
+static uint16_t put_sqe(struct env *e, struct q *sq, const struct cmd *c)
 {
 	uint8_t *p = e->mem + sq->base + (uint64_t)sq->idx * 64;
 	uint16_t cid = ++e->cid;
@@ -173,6 +182,13 @@ static uint16_t submit(struct env *e, struct q *sq, unsigned qid, const struct c
 	for (unsigned i = 0; i < 6; i++)
 		put_le32(p + 40 + 4 * i, c->dw[i]);
 	sq->idx = (uint16_t)((sq->idx + 1) % sq->size);
+	return cid;
+}
+
+static uint16_t submit(struct env *e, struct q *sq, unsigned qid, const struct cmd *c)
+{
+	uint16_t cid = put_sqe(e, sq, c);
+
 	wr32(e, 0x1000 + 8 * qid, sq->idx);
 	return cid;
 }
@@ -684,6 +700,63 @@ static void test_cq_full(void **state)
 				 SC_OPCODE);
 }
 
+/* Doorbell Buffer Config: the I/O queue's tail and head come from the shadow buffer (MMIO
+ * doorbells for them only wake the device up), and the event indexes say what it has seen. */
+static void test_shadow_doorbells(void **state)
+{
+	struct env *e = *state;
+	struct cmd c = {.opc = 0x06, .prp1 = DATA, .dw = {1}};
+	uint8_t *sh = e->mem + SHADOW, *ev = e->mem + EVENTS;
+	uint16_t cid;
+
+	enable(e);
+	assert_int_equal(admin(e, &c, NULL), SC_OK);
+	assert_int_equal(get_le16(e->mem + DATA + 256) & 0x100, 0x100); /* OACS */
+	c = (struct cmd){.opc = 0x7C, .prp1 = SHADOW, .prp2 = EVENTS + 8};
+	assert_int_equal(admin(e, &c, NULL), SC_FIELD);
+	c.prp2 = MEM_SIZE;
+	assert_int_equal(admin(e, &c, NULL), SC_FIELD);
+	assert_false(e->dbbuf);
+	c.prp2 = EVENTS;
+	assert_int_equal(admin(e, &c, NULL), SC_OK);
+	assert_true(e->dbbuf);
+	make_io_queues(e);
+	/* A READ announced by the shadow tail alone. */
+	c = rw(0x02, 12, 1, DATA, 0);
+	cid = put_sqe(e, &e->sq, &c);
+	put_le32(sh + 8, e->sq.idx);
+	assert_int_equal(reap(e, &e->cq, 1, cid, NULL), SC_OK);
+	check_block(e, DATA, 12);
+	assert_int_equal(get_le32(ev + 8), 1); /* the device has seen tail 1 */
+	/* An MMIO tail is not taken as the tail any more (the shadow one is). */
+	cid = put_sqe(e, &e->sq, &(struct cmd){.opc = 0x7E});
+	wr32(e, 0x1008, 7);
+	put_le32(sh + 8, e->sq.idx);
+	assert_int_equal(reap(e, &e->cq, 1, cid, NULL), SC_OPCODE);
+	put_le32(sh + 12, e->cq.idx);
+	/* A full CQ: the device asks (CQ event index) to be told when the head moves, and takes
+	 * the waiting command once the shadow head has moved. */
+	for (unsigned i = 0; i < QD - 1; i++)
+		put_sqe(e, &e->sq, &(struct cmd){.opc = 0x7E});
+	put_le32(sh + 8, e->sq.idx);
+	nvme_process(&e->n);
+	put_sqe(e, &e->sq, &(struct cmd){.opc = 0x7E});
+	put_le32(sh + 8, e->sq.idx);
+	put_le32(ev + 12, 0xFFFF);
+	nvme_process(&e->n);
+	assert_int_equal(get_le32(ev + 12), e->cq.idx);
+	assert_int_equal(get_le16(e->mem + IOCQ + ((e->cq.idx + QD - 1) % QD) * 16 + 14) & 1,
+			 e->cq.phase); /* slot head - 1 still holds the last lap's entry */
+	for (unsigned i = 0; i < QD; i++) {
+		assert_int_equal(reap(e, &e->cq, 1, (uint16_t)(e->cid - (QD - 1) + i), NULL),
+				 SC_OPCODE);
+		put_le32(sh + 12, e->cq.idx);
+	}
+	/* A reset turns them off. */
+	wr32(e, CC, 0);
+	assert_false(e->dbbuf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +774,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_intx_and_aer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cq_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ovmf_sequence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shadow_doorbells, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
