@@ -150,6 +150,8 @@ static void fire_irqs(struct nvme *n)
 		cq->irq_due = false;
 		if (msix && cq->ien)
 			msix_notify(&n->msix, cq->vector);
+		else if (shadow(n, q))
+			event_write(n, 2u * q + 1, cq->head); /* INTx: ring when the head moves */
 	}
 	nvme_intx_update(n);
 }
@@ -459,8 +461,8 @@ static bool doorbell(struct nvme *n, uint32_t idx, uint32_t v)
 
 	if (!(n->csts & CSTS_RDY) || qid >= NVME_MAX_QS || v > 0xFFFF)
 		return false;
-	if (shadow(n, qid))
-		return true; /* the shadow buffer has the value; the I/O thread reads it */
+	if (idx % 2 == 0 && shadow(n, qid))
+		return true; /* the shadow buffer has the tail; the I/O thread reads it */
 	if (idx % 2 == 0) {
 		struct nvme_sq *sq = &n->sq[qid];
 
@@ -472,6 +474,11 @@ static bool doorbell(struct nvme *n, uint32_t idx, uint32_t v)
 	struct nvme_cq *cq = &n->cq[qid];
 	bool stalled = false;
 
+	if (shadow(n, qid)) {
+		cq_sync(n, qid); /* at once: the INTx level depends on it */
+		nvme_intx_update(n);
+		return true;
+	}
 	if (!cq_head_ok(cq, v))
 		return false;
 	cq->head = (uint16_t)v;

@@ -77,7 +77,8 @@ static void dbbuf(void *opaque, bool on)
 {
 	struct nvme_pci *np = opaque;
 
-	np->want_ioev = on;
+	/* With INTx, a CQ head doorbell lowers the line at once on the vCPU thread: keep it. */
+	np->want_ioev = on && msix_enabled(&np->n.msix);
 	ioev_update(np);
 }
 
