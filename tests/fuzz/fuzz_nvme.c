@@ -1,11 +1,11 @@
 /* libFuzzer: a guest driving the NVMe controller. Bytes become register accesses (any offset
  * and width in BAR 0, doorbells with any value), bytes the guest writes into its RAM (queues,
- * PRP lists, DSM ranges as it pleases), an enable with admin queues from a few bytes, and
- * submission queue entries built from a few bytes (a likely opcode or any, PRP1/PRP2 in RAM,
- * unaligned, or anywhere, any command dwords) placed where the device's queue is, followed
- * by its doorbell; the I/O thread's two calls run in between. Checks: guest memory outside
- * RAM is never touched (guard regions around the RAM buffer stay as they were) and every
- * command the backend took is finished when the controller is destroyed. */
+ * PRP lists, DSM ranges, shadow doorbells as it pleases), an enable with admin queues from a few
+ * bytes, and submission queue entries built from a few bytes (a likely opcode or any, PRP1/PRP2 in
+ * RAM, unaligned, or anywhere, any command dwords) placed where the device's queue is, followed by
+ * its doorbell; the I/O thread's two calls run in between. Checks: guest memory outside RAM is
+ * never touched (guard regions around the RAM buffer stay as they were) and every command the
+ * backend took is finished when the controller is destroyed. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
@@ -97,7 +97,7 @@ static uint64_t addr(struct in *in)
 static void submit(struct nvme *n, uint8_t *ram, struct in *in)
 {
 	static const uint8_t admin[] = {0x00, 0x01, 0x02, 0x04, 0x05, 0x06,
-					0x08, 0x09, 0x0A, 0x0C, 0x18};
+					0x08, 0x09, 0x0A, 0x0C, 0x18, 0x7C};
 	static const uint8_t io[] = {0x00, 0x01, 0x02, 0x08, 0x09};
 	uint16_t qid = (uint16_t)(take(in, 1) % 4);
 	uint8_t e[64] = {0}, sel = (uint8_t)take(in, 1);
