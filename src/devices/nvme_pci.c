@@ -136,8 +136,7 @@ static void cfg_write(struct pci_dev *p, uint32_t off, uint32_t len)
 
 static void bar_remap(struct pci_dev *p, unsigned bar, uint64_t addr)
 {
-	struct nvme_pci *np =
-	    (struct nvme_pci *)((uint8_t *)p->opaque - offsetof(struct nvme_pci, n));
+	struct nvme_pci *np = p->opaque;
 
 	if (bar != 0)
 		return;
