@@ -542,7 +542,9 @@ int nvme_init(struct nvme *n, const struct guest_mem *gm, struct block *bk, unsi
 	}
 	nvme_feats_default(&n->feat, n->max_ioq);
 	pci_dev_init(&n->pci, NVME_VENDOR, NVME_DEVICE, NVME_CLASS, 2, 0x1AF4, 0x1100);
-	pci_dev_set_bar(&n->pci, 0, PCI_BAR_MEM64, NVME_BAR_SIZE);
+	/* 32-bit, unlike the spec's MLBAR/MUBAR pair: UEFI firmware moves 64-bit BARs above 4 GiB,
+	 * where the machine's PCI windows (all below it) decode nothing. Drivers don't mind. */
+	pci_dev_set_bar(&n->pci, 0, PCI_BAR_MEM32, NVME_BAR_SIZE);
 	return 0;
 }
 
