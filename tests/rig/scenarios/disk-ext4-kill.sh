@@ -2,7 +2,8 @@
 # writes its own files and runs sync; L1 then kills the VMM (no clean shutdown) and finds the
 # guest's files in the image with debugfs (after e2fsck -fy has replayed the journal, as a mount
 # would).
-# nvme-ext4-kill runs it with the disk on an NVMe controller (EXT4_BUS=nvme; /dev/nvme0n1).
+# nvme-ext4-kill runs it with the disk on an NVMe controller (EXT4_BUS=nvme; /dev/nvme0n1),
+# nvme-intx the same booted pci=nomsi (EXT4_CMDLINE), the controller on its INTx line.
 # rig-tools: mke2fs e2fsck debugfs
 # shellcheck shell=sh
 N=${EXT4_NAME:-disk-ext4-kill}
@@ -15,7 +16,7 @@ if ! need_tools $N mke2fs e2fsck debugfs; then
 elif ! out=$(mkext4 "$img" 64M "$RIG_WORK/fs" 2>&1); then
 	rig_fail $N "mke2fs: $out"
 else
-	vmm_start $N 1 256M "$L2_BASE_CMDLINE phyllome.test=disk-ext4 disk.host_text=$host_text disk.guest_text=$guest_text${EXT4_DEV:+ disk.dev=$EXT4_DEV}" \
+	vmm_start $N 1 256M "$L2_BASE_CMDLINE phyllome.test=disk-ext4 disk.host_text=$host_text disk.guest_text=$guest_text${EXT4_DEV:+ disk.dev=$EXT4_DEV}${EXT4_CMDLINE:+ $EXT4_CMDLINE}" \
 		"disk:path=$img${EXT4_BUS:+,bus=$EXT4_BUS}"
 	if step_wait $N disk-ext4 synced "$T_TEST"; then
 		t_sync=$(since "$VMM_T0")
