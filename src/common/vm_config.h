@@ -65,6 +65,8 @@ struct vm_config {
 	uint8_t uuid[16];
 	bool uuid_set;
 	unsigned ncpus;
+	bool hyperv;	 /* --cpus ...,hyperv=on: Hyper-V enlightenments (arch/x86/hyperv.h) */
+	bool kvm_leaves; /* --cpus ...,kvm=off hides KVM's paravirt leaves (default: shown) */
 	uint64_t mem_size;
 	enum serial_mode serial;
 	char serial_path[VM_PATH_MAX];
