@@ -118,9 +118,10 @@ static int cpus_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		return 0;
 	}
 	if (strcmp(k, "boot") || !v) {
-		snprintf(err, errlen,
-			 "--cpus: unknown parameter '%s' (expected boot=N, hyperv=on|off, kvm=on|off)",
-			 k);
+		snprintf(
+		    err, errlen,
+		    "--cpus: unknown parameter '%s' (expected boot=N, hyperv=on|off, kvm=on|off)",
+		    k);
 		return -EINVAL;
 	}
 	if (opts_parse_u64(v, UINT64_MAX, &n) < 0 || n < 1 || n > VM_MAX_CPUS) {

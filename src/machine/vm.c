@@ -212,9 +212,10 @@ static int get_cpuid(struct vm *vm, unsigned long req, struct cpuid_set *set, ch
 	c.hdr.nent = CPUID_MAX_ENTRIES;
 	if (ioctl(vm->kvm_fd, req, &c) < 0) {
 		snprintf(err, errlen, "%s: %s",
-			 req == KVM_GET_SUPPORTED_CPUID ? "KVM_GET_SUPPORTED_CPUID"
-							: "this KVM cannot list its Hyper-V features "
-							  "(KVM_GET_SUPPORTED_HV_CPUID, Linux 5.11)",
+			 req == KVM_GET_SUPPORTED_CPUID
+			     ? "KVM_GET_SUPPORTED_CPUID"
+			     : "this KVM cannot list its Hyper-V features "
+			       "(KVM_GET_SUPPORTED_HV_CPUID, Linux 5.11)",
 			 strerror(errno));
 		return -errno;
 	}

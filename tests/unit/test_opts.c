@@ -305,7 +305,8 @@ static void test_cpus(void **state)
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--cpus", "boot=2", NULL), 0);
 	assert_false(cfg.hyperv);
 	assert_true(cfg.kvm_leaves);
-	assert_int_equal(run(&cfg, "--kernel", "/k", "--cpus", "boot=2,hyperv=on,kvm=off", NULL), 0);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--cpus", "boot=2,hyperv=on,kvm=off", NULL),
+			 0);
 	assert_int_equal(cfg.ncpus, 2);
 	assert_true(cfg.hyperv);
 	assert_false(cfg.kvm_leaves);
