@@ -49,7 +49,7 @@ struct ahci {
 	ahci_msi_fn send_msi;
 	void *irq_opaque;
 	struct scsi_cd cd; /* the drive (its image's fd: the owner opens and closes it) */
-	unsigned msi_cap; /* offset of the MSI capability in config space */
+	unsigned msi_cap;  /* offset of the MSI capability in config space */
 	uint32_t ghc;
 	int intx_level;
 	struct ahci_port port;

@@ -206,8 +206,8 @@ struct fw_flash {
 static void fw_flash_romd(void *opaque, bool on)
 {
 	struct fw_flash *f = opaque;
-	int rc = memslot_set(f->slots, (unsigned)f->vars_slot, firmware_vars_gpa(&f->fw), f->fw.vars,
-			     on ? f->fw.vars_len : 0, KVM_MEM_READONLY);
+	int rc = memslot_set(f->slots, (unsigned)f->vars_slot, firmware_vars_gpa(&f->fw),
+			     f->fw.vars, on ? f->fw.vars_len : 0, KVM_MEM_READONLY);
 
 	if (rc < 0)
 		f->board->stop(f->board->opaque, BOARD_FAILED,

@@ -75,8 +75,7 @@ static bool manual_log(struct memslots *ms)
 	return true;
 }
 
-int memslot_dirty_init(struct memslot_dirty *d, struct memslots *ms, uint8_t *host,
-		       uint64_t size)
+int memslot_dirty_init(struct memslot_dirty *d, struct memslots *ms, uint8_t *host, uint64_t size)
 {
 	int slot = memslot_alloc(ms);
 

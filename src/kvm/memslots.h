@@ -9,8 +9,8 @@
 
 struct memslots {
 	int vm_fd;
-	uint32_t used;	 /* bit n: slot n is handed out */
-	int manual_log;	 /* manual dirty-log protection: -1 not tried yet, 0 off, 1 on */
+	uint32_t used;	/* bit n: slot n is handed out */
+	int manual_log; /* manual dirty-log protection: -1 not tried yet, 0 off, 1 on */
 };
 
 void memslots_init(struct memslots *ms, int vm_fd);
@@ -28,17 +28,16 @@ struct memslot_dirty {
 	struct memslots *ms;
 	unsigned slot;
 	uint8_t *host;
-	uint64_t size;	/* a multiple of 4 KiB */
-	uint64_t gpa;	/* where the slot is now (0: not mapped); atomic */
-	bool moved;	/* accesses went through MMIO exits: the log missed them; atomic */
-	bool manual;	/* manual protection: only the pages read are re-protected */
+	uint64_t size;	 /* a multiple of 4 KiB */
+	uint64_t gpa;	 /* where the slot is now (0: not mapped); atomic */
+	bool moved;	 /* accesses went through MMIO exits: the log missed them; atomic */
+	bool manual;	 /* manual protection: only the pages read are re-protected */
 	uint64_t *clear; /* KVM_CLEAR_DIRTY_LOG's bitmap (manual protection) */
 };
 
 /* Takes a slot for host[0, size) and turns on manual dirty-log protection for the VM where
  * KVM offers it. 0 or -errno. */
-int memslot_dirty_init(struct memslot_dirty *d, struct memslots *ms, uint8_t *host,
-		       uint64_t size);
+int memslot_dirty_init(struct memslot_dirty *d, struct memslots *ms, uint8_t *host, uint64_t size);
 void memslot_dirty_destroy(struct memslot_dirty *d);
 /* The BAR moved to gpa (0: not decoded): unmaps the old place, maps the new one with dirty
  * logging. On failure the memory still works, through MMIO exits (slowly). */

@@ -73,8 +73,7 @@ struct kernel_files {
 	size_t klen, ilen;
 };
 
-static int map_kernel(const struct vm_config *cfg, struct kernel_files *f, char *err,
-		      size_t errlen)
+static int map_kernel(const struct vm_config *cfg, struct kernel_files *f, char *err, size_t errlen)
 {
 	int rc = vm_map_file("kernel", cfg->kernel, &f->k, &f->klen, err, errlen);
 
@@ -110,8 +109,8 @@ static int direct_load(struct vm *vm, char *err, size_t errlen)
 	if (rc == 0) {
 		char why[200];
 
-		rc = linux_load(&vm->mem, f.k, f.klen, f.ird, f.ilen, vm->cfg->cmdline, X86_ACPI_GPA,
-				&boot, why, sizeof(why));
+		rc = linux_load(&vm->mem, f.k, f.klen, f.ird, f.ilen, vm->cfg->cmdline,
+				X86_ACPI_GPA, &boot, why, sizeof(why));
 		if (rc < 0)
 			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);
 	}

@@ -59,8 +59,7 @@ static int add_smbios(struct vm *vm, struct fw_cfg *fc)
 	long n = smbios_build(vm->cfg->uuid_set ? vm->cfg->uuid : NULL, t, sizeof(t), anchor);
 	int rc = n < 0 ? (int)n : fw_cfg_add_file(fc, SMBIOS_TABLES_FILE, t, (uint32_t)n);
 
-	return rc < 0 ? rc
-		      : fw_cfg_add_file(fc, SMBIOS_ANCHOR_FILE, anchor, sizeof(anchor));
+	return rc < 0 ? rc : fw_cfg_add_file(fc, SMBIOS_ANCHOR_FILE, anchor, sizeof(anchor));
 }
 
 /* "bootorder": only when some device has a boot index (without it OVMF boots whatever it

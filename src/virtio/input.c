@@ -279,8 +279,7 @@ static bool input_wanted(const struct vm_config *cfg)
 	return cfg->display.kind != DISPLAY_OFF;
 }
 
-static int input_make(struct virtio_dev *d, struct board *b, unsigned i, char *err,
-		      size_t errlen)
+static int input_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
 {
 	(void)b;
 	(void)i;

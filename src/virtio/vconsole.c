@@ -303,8 +303,7 @@ static void console_quit(void *opaque)
 	b->stop(b->opaque, BOARD_QUIT, NULL);
 }
 
-static int console_make(struct virtio_dev *d, struct board *b, unsigned i, char *err,
-			size_t errlen)
+static int console_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
 {
 	int rc = virtio_console_init(d, b->cfg->console, b->cfg->console_path, err, errlen);
 

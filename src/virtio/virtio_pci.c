@@ -659,8 +659,8 @@ void virtio_pci_free(struct virtio_transport *t)
 int virtio_board_add(struct board *b, struct virtio_set *set, virtio_init_fn init, unsigned i,
 		     unsigned *slot, char *err, size_t errlen)
 {
-	struct virtio_pci_env env = {b->vm_fd,	   b->routes, b->mem, b->set_irq,
-				     b->opaque, (int)b->cfg->seccomp};
+	struct virtio_pci_env env = {b->vm_fd,	 b->routes, b->mem,
+				     b->set_irq, b->opaque, (int)b->cfg->seccomp};
 	struct virtio_dev *d;
 	struct virtio_transport *t;
 	int rc;

@@ -50,6 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 
+static void check(int ok)
+{
+	if (!ok)
+		__builtin_trap();
+}
 
 struct input {
 	const uint8_t *p;
@@ -317,7 +322,8 @@ static uint16_t used_idx(void)
 
 static void run_completions(struct fuzz *f, int timeout_ms)
 {
-	struct pollfd p = {.fd = vfake_only_watch() ? vfake_only_watch()->fd : -1, .events = POLLIN};
+	struct pollfd p = {.fd = vfake_only_watch() ? vfake_only_watch()->fd : -1,
+			   .events = POLLIN};
 	int rc = poll(&p, 1, timeout_ms);
 
 	check(rc >= 0 && (rc == 1 || timeout_ms == 0));

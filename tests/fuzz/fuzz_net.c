@@ -289,7 +289,8 @@ static void drain_peer(void)
 static void io_poll(void)
 {
 	for (unsigned i = 0; i < 4 && vfake_only_watch(); i++) {
-		struct pollfd p = {.fd = vfake_only_watch()->fd, .events = (short)vfake_only_watch()->events};
+		struct pollfd p = {.fd = vfake_only_watch()->fd,
+				   .events = (short)vfake_only_watch()->events};
 
 		if (poll(&p, 1, 0) != 1)
 			return;
@@ -487,9 +488,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.d.guest_features = 1ull << VIRTIO_F_VERSION_1 | (fz.mrg ? 1ull << 15 : 0);
 	setup_queues();
 	check(fz.d.ops->activate(&fz.d) == 0);
-	check(vfake_only_watch());
+	check(vfake_only_watch() != NULL);
 	/* A small send buffer, so that frames are written in parts and wait for room. */
-	check(setsockopt(vfake_only_watch()->fd, SOL_SOCKET, SO_SNDBUF, &(int){4096}, sizeof(int)) == 0);
+	check(setsockopt(vfake_only_watch()->fd, SOL_SOCKET, SO_SNDBUF, &(int){4096},
+			 sizeof(int)) == 0);
 	for (size_t i = 1; i < size;) {
 		i = run_op(data, size, i);
 		io_poll();

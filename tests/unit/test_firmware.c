@@ -701,7 +701,7 @@ static void test_linux_items(void **state)
 
 	assert_int_equal(fw_cfg_init(&f, NULL), 0);
 	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), initrd, sizeof(initrd),
-					    "console=ttyS0 x=1", err, sizeof(err)),
+					  "console=ttyS0 x=1", err, sizeof(err)),
 			 0);
 	sel(&f, FW_CFG_SETUP_SIZE);
 	rd(&f, w, 4);
@@ -731,8 +731,7 @@ static void test_linux_items(void **state)
 
 	/* No initramfs: no initrd items (they read as size 0); an empty command line is "\0". */
 	assert_int_equal(fw_cfg_init(&f, NULL), 0);
-	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), NULL, 0, "", err, sizeof(err)),
-			 0);
+	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), NULL, 0, "", err, sizeof(err)), 0);
 	sel(&f, FW_CFG_INITRD_SIZE);
 	memset(w, 0xAA, 4);
 	rd(&f, w, 4);

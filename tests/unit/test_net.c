@@ -325,7 +325,8 @@ static void test_tx_backpressure(void **state)
 	size_t got = 0;
 
 	net_up(f, 0);
-	assert_int_equal(setsockopt(vfake.w[0].fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	assert_int_equal(setsockopt(vfake.w[0].fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)),
+			 0);
 	assert_int_equal(fcntl(f->peer, F_SETFL, O_NONBLOCK), 0);
 	memset(buf, 0, HDR);
 	for (unsigned i = 0; i < N; i++) {
