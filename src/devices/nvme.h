@@ -9,10 +9,10 @@
  *
  * Threads: a doorbell write (a vCPU thread) only records the new tail or head and calls the
  * kick hook (with shadow doorbells the I/O queues' values are read from guest memory instead,
- * and their doorbells may be ioeventfds); the I/O thread then runs nvme_process, which takes commands from every
- * submission queue, and nvme_reap, which finishes block I/O. Everything is under n->lock.
- * A malformed command fails with its status; queue memory that is not RAM (or a broken
- * enable) sets CSTS.CFS, the controller-fatal state a driver recovers from by a reset. */
+ * and their doorbells may be ioeventfds); the I/O thread then runs nvme_process, which takes
+ * commands from every submission queue, and nvme_reap, which finishes block I/O. Everything is
+ * under n->lock. A malformed command fails with its status; queue memory that is not RAM (or a
+ * broken enable) sets CSTS.CFS, the controller-fatal state a driver recovers from by a reset. */
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
