@@ -65,6 +65,15 @@ static const int display_calls[] = {
     SCMP_SYS(shutdown),
 };
 
+/* The VNC port's gate (vnc-gate, src/ui/vnc_gate.c): its poll loop over the clients that have
+ * not authenticated yet and the WebSocket relays, TLS records (GnuTLS), and the socket pairs it
+ * hands libvncserver. It opens nothing and touches no VM state. */
+static const int gate_calls[] = {
+    SCMP_SYS(poll),	  SCMP_SYS(ppoll),	SCMP_SYS(accept4),    SCMP_SYS(recvfrom),
+    SCMP_SYS(recvmsg),	  SCMP_SYS(sendto),	SCMP_SYS(sendmsg),    SCMP_SYS(setsockopt),
+    SCMP_SYS(getsockopt), SCMP_SYS(socketpair), SCMP_SYS(shutdown),
+};
+
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
  * the tap and sockets, creates memory and threads, and runs the poll loop. */
 static const int vmm_calls[] = {
@@ -150,6 +159,8 @@ static struct call_list calls_of(enum seccomp_thread kind)
 		return (struct call_list){api_calls, ARRAY_SIZE(api_calls)};
 	case SECCOMP_DISPLAY:
 		return (struct call_list){display_calls, ARRAY_SIZE(display_calls)};
+	case SECCOMP_GATE:
+		return (struct call_list){gate_calls, ARRAY_SIZE(gate_calls)};
 	default:
 		return (struct call_list){vmm_calls, ARRAY_SIZE(vmm_calls)};
 	}
@@ -196,6 +207,8 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 		rc = add_all(ctx, api_calls, ARRAY_SIZE(api_calls));
 	if (rc == 0 && kind == SECCOMP_VMM)
 		rc = add_all(ctx, display_calls, ARRAY_SIZE(display_calls));
+	if (rc == 0 && kind == SECCOMP_VMM)
+		rc = add_all(ctx, gate_calls, ARRAY_SIZE(gate_calls));
 	/* glibc's free() in a thread's own arena reads /proc/sys/vm/overcommit_memory the first
 	 * time it shrinks a heap: in the threads that may not open files that open fails instead
 	 * of ending the VMM, and glibc carries on without it. */
