@@ -26,7 +26,7 @@ struct vnc {
 	int listen_fd;
 	char unix_path[108];
 	char *passwords[2];
-	struct web *web; /* the browser console (web=), or NULL */
+	struct web *web;   /* the browser console (web=), or NULL */
 	struct gate *gate; /* accepts and authenticates clients (vnc_gate.c) */
 	unsigned nclients;
 	uintptr_t size_gen; /* counts the frame's size changes */
@@ -233,15 +233,15 @@ static bool local_only(int fd)
 	if (ss.ss_family == AF_INET6) {
 		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
 
-		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 	}
 	return false;
 }
 
 /* A VNC port other machines can reach needs a password; without TLS, say what crosses the
  * network in clear. */
-static int check_exposure(struct vnc *v, const struct display_config *cfg, char *err,
-			  size_t errlen)
+static int check_exposure(struct vnc *v, const struct display_config *cfg, char *err, size_t errlen)
 {
 	if (local_only(v->listen_fd))
 		return 0;
@@ -423,8 +423,11 @@ static void install(struct vnc *v, struct gate_client *gc)
 	cl->protocolMinorVersion = gc->minor;
 	cl->state = RFB_INITIALISATION;
 	free(cl->host);
+	/* libvncserver frees it when the client goes (rfbClientConnectionGone). */
+	// cppcheck-suppress memleak
 	cl->host = strdup(gc->peer);
 	pr_info("vnc: %s connected", gc->peer);
+	// cppcheck-suppress memleak
 }
 
 /* libvncserver's select() also watches fd (the stop and wake signals), so that a new client,

@@ -8,7 +8,7 @@
 
 #include "vmm/config.h"
 
-#define VNC_MAX_CLIENTS 16 /* authenticated; the newest wins over the oldest */
+#define VNC_MAX_CLIENTS	       16 /* authenticated; the newest wins over the oldest */
 #define VNC_MAX_CLIENT_WAIT_MS 3000
 
 struct vnc;

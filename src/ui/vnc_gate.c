@@ -18,80 +18,10 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "ui/vnc_proto.h"
-#include "ui/web.h"
+#include "ui/vnc_gate_int.h"
 #include "vmm/seccomp.h"
 
-enum cstate {
-	C_SNIFF, /* just accepted: what does it speak? (an RFB client says nothing first) */
-	C_TLS,	 /* TLS handshake (the browser console over https/wss) */
-	C_HTTP,	 /* reading an HTTP request head */
-	C_RFB,	 /* RFB handshake, raw */
-	C_WSRFB, /* RFB handshake inside WebSocket frames */
-	C_DRAIN, /* sending what is left, then closing */
-	C_RELAY, /* authenticated WebSocket client: frames <-> libvncserver */
-};
-
-struct buf {
-	uint8_t *p;
-	size_t len, off;
-};
-
-struct conn {
-	int fd;
-	int relay; /* C_RELAY: the gate's end of the pair to libvncserver */
-	enum cstate st;
-	bool dead;
-	uint64_t last_in, deadline;
-	uint8_t src[16];
-	char peer[64];
-	gnutls_session_t tls;
-	size_t tls_retry; /* gnutls_record_send wants the same length again after EAGAIN */
-	bool tls_out;	  /* the TLS handshake waits to write */
-	struct vncp_rfb rfb;
-	struct vncp_ws ws;
-	char head[VNCP_HTTP_MAX];
-	size_t head_len;
-	struct buf out; /* to the client (WebSocket frames, RFB, HTTP) */
-	const char *body;
-	size_t body_len, body_off;
-	struct buf rin; /* from a relayed client, for libvncserver */
-};
-
-struct src {
-	uint8_t key[16];
-	uint64_t t; /* last refill */
-	double tokens;
-	bool used;
-};
-
-#define GATE_SOURCES 256
-#define GATE_QUEUE 8
-#define OUT_MAX (256u << 10) /* to one client, before the gate stops reading for it */
-#define RIN_MAX (64u << 10)
-#define IO_CHUNK 16384
-
-struct gate {
-	struct gate_params p;
-	char *password;
-	int lfd, stop_fd;
-	pthread_t thread;
-	bool started;
-	struct conn **c;
-	unsigned n, cap;
-	uint64_t pause_until; /* accept paused (out of descriptors) */
-	struct src src[GATE_SOURCES];
-	struct src global;
-	gnutls_certificate_credentials_t cred;
-	pthread_mutex_t lock; /* q, qn, st */
-	struct gate_client q[GATE_QUEUE];
-	unsigned qn;
-	struct gate_stats st;
-	struct pollfd *pfd;
-	struct conn **pconn;
-};
-
-static uint64_t now_ms(void)
+uint64_t gate_now_ms(void)
 {
 	struct timespec ts;
 
@@ -99,14 +29,14 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void count(struct gate *g, uint64_t *field)
+void gate_count(struct gate *g, uint64_t *field)
 {
 	pthread_mutex_lock(&g->lock);
 	(*field)++;
 	pthread_mutex_unlock(&g->lock);
 }
 
-static bool buf_put(struct buf *b, const void *d, size_t n, size_t max)
+bool gate_buf_put(struct buf *b, const void *d, size_t n, size_t max)
 {
 	size_t need = b->len - b->off + n;
 
@@ -117,7 +47,7 @@ static bool buf_put(struct buf *b, const void *d, size_t n, size_t max)
 		b->len -= b->off;
 		b->off = 0;
 	}
-	uint8_t *p = realloc(b->p, b->len + n ? b->len + n : 1);
+	uint8_t *p = realloc(b->p, (b->len + n) ? b->len + n : 1);
 	if (!p)
 		return false;
 	b->p = p;
@@ -126,7 +56,7 @@ static bool buf_put(struct buf *b, const void *d, size_t n, size_t max)
 	return true;
 }
 
-static size_t pending(const struct buf *b)
+size_t gate_pending(const struct buf *b)
 {
 	return b->len - b->off;
 }
@@ -200,7 +130,7 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-static void conn_kill(struct conn *c)
+void gate_kill(struct conn *c)
 {
 	c->dead = true;
 }
@@ -250,8 +180,8 @@ static void admit(struct gate *g, const uint8_t key[16])
 							  : NULL;
 	if (victim) {
 		pr_debug("vnc-gate: %s evicted for a new connection", victim->peer);
-		conn_kill(victim);
-		count(g, &g->st.evicted);
+		gate_kill(victim);
+		gate_count(g, &g->st.evicted);
 	}
 }
 
@@ -267,7 +197,7 @@ static void accept_one(struct gate *g, int fd, const struct sockaddr_storage *ss
 	if (!c || g->n == g->cap) {
 		free(c);
 		close(fd);
-		count(g, &g->st.refused);
+		gate_count(g, &g->st.refused);
 		return;
 	}
 	c->fd = fd;
@@ -279,7 +209,7 @@ static void accept_one(struct gate *g, int fd, const struct sockaddr_storage *ss
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	admit(g, c->src);
 	g->c[g->n++] = c;
-	count(g, &g->st.accepted);
+	gate_count(g, &g->st.accepted);
 }
 
 static void accept_some(struct gate *g, uint64_t now)
@@ -287,7 +217,8 @@ static void accept_some(struct gate *g, uint64_t now)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss = {0};
 		socklen_t len = sizeof(ss);
-		int fd = accept4(g->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd =
+		    accept4(g->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -303,7 +234,7 @@ static void accept_some(struct gate *g, uint64_t now)
 
 /* ---- transport: plain or TLS ---- */
 
-static ssize_t c_recv(struct conn *c, void *b, size_t n)
+ssize_t gate_recv(struct conn *c, void *b, size_t n)
 {
 	ssize_t r;
 
@@ -317,7 +248,7 @@ static ssize_t c_recv(struct conn *c, void *b, size_t n)
 	return r < 0 ? -errno : r;
 }
 
-static ssize_t c_send(struct conn *c, const void *b, size_t n)
+ssize_t gate_send(struct conn *c, const void *b, size_t n)
 {
 	ssize_t r;
 
@@ -339,19 +270,19 @@ static ssize_t c_send(struct conn *c, const void *b, size_t n)
 }
 
 /* Sends what is queued; a connection in C_DRAIN closes once all is out. */
-static void flush(struct conn *c)
+void gate_flush(struct conn *c)
 {
-	while (!c->dead && (pending(&c->out) || c->body_off < c->body_len)) {
-		bool body = !pending(&c->out);
+	while (!c->dead && (gate_pending(&c->out) || c->body_off < c->body_len)) {
+		bool body = !gate_pending(&c->out);
 		const void *p = body ? (const void *)(c->body + c->body_off)
 				     : (const void *)(c->out.p + c->out.off);
-		size_t n = body ? c->body_len - c->body_off : pending(&c->out);
-		ssize_t r = c_send(c, p, n);
+		size_t n = body ? c->body_len - c->body_off : gate_pending(&c->out);
+		ssize_t r = gate_send(c, p, n);
 
 		if (r == -EAGAIN || r == -EINTR)
 			return;
 		if (r <= 0) {
-			conn_kill(c);
+			gate_kill(c);
 			return;
 		}
 		if (body)
@@ -360,43 +291,47 @@ static void flush(struct conn *c)
 			c->out.off += (size_t)r;
 	}
 	if (!c->dead && c->st == C_DRAIN)
-		conn_kill(c);
+		gate_kill(c);
 }
 
 /* Queues bytes for the client (as one binary frame on a WebSocket). */
-static void say(struct conn *c, const void *d, size_t n)
+void gate_say(struct conn *c, const void *d, size_t n)
 {
 	uint8_t hdr[10];
 	size_t h = 0;
 
 	if (!n)
 		return;
-	if (c->st == C_WSRFB || c->st == C_RELAY)
+	size_t max = c->st == C_RELAY ? BACKLOG_MAX : OUT_MAX;
+
+	if (c->ws)
 		h = vncp_ws_header(hdr, VNCP_WS_BINARY, n);
-	if (!buf_put(&c->out, hdr, h, OUT_MAX) || !buf_put(&c->out, d, n, OUT_MAX))
-		conn_kill(c); /* a client that reads nothing while sending pings */
+	if (!gate_buf_put(&c->out, hdr, h, max) || !gate_buf_put(&c->out, d, n, max)) {
+		/* It reads nothing (while asking for updates, or sending pings). */
+		pr_info("vnc: %s does not read what it asked for: dropped", c->peer);
+		gate_kill(c);
+	}
 }
 
-static void say_ctl(struct conn *c, uint8_t op, const void *d, size_t n)
+void gate_say_ctl(struct conn *c, uint8_t op, const void *d, size_t n)
 {
 	uint8_t hdr[10];
 	size_t h = vncp_ws_header(hdr, op, n);
 
-	if (!buf_put(&c->out, hdr, h, OUT_MAX) || !buf_put(&c->out, d, n, OUT_MAX))
-		conn_kill(c);
+	if (!gate_buf_put(&c->out, hdr, h, OUT_MAX) || !gate_buf_put(&c->out, d, n, OUT_MAX))
+		gate_kill(c);
 }
 
-static void drain(struct conn *c, uint64_t now)
+void gate_drain(struct conn *c, uint64_t now)
 {
 	c->st = C_DRAIN;
 	c->deadline = now + 3 * GATE_HANDSHAKE_MS;
-	flush(c);
+	gate_flush(c);
 }
 
 /* ---- the RFB handshake ---- */
 
-static void check_password(struct gate *g, struct conn *c, uint8_t *out, size_t *olen,
-			   uint64_t now)
+static void check_password(struct gate *g, struct conn *c, uint8_t *out, size_t *olen, uint64_t now)
 {
 	struct src *s = source(g, c->src);
 	bool ok;
@@ -405,7 +340,7 @@ static void check_password(struct gate *g, struct conn *c, uint8_t *out, size_t 
 	if (!bucket_has(s, now, GATE_FAIL_BURST, GATE_FAIL_EVERY_MS) ||
 	    !bucket_has(&g->global, now, GATE_GFAIL_BURST, GATE_GFAIL_EVERY_MS)) {
 		pr_debug("vnc-gate: %s: too many failed passwords", c->peer);
-		count(g, &g->st.rate_limited);
+		gate_count(g, &g->st.rate_limited);
 		vncp_rfb_result(&c->rfb, false, "too many failed passwords: try again later", out,
 				olen);
 		return;
@@ -414,24 +349,25 @@ static void check_password(struct gate *g, struct conn *c, uint8_t *out, size_t 
 	if (!ok) {
 		s->tokens -= 1;
 		g->global.tokens -= 1;
-		count(g, &g->st.auth_failed);
+		gate_count(g, &g->st.auth_failed);
 		pr_warn("vnc: wrong password from %s", c->peer);
 	}
 	vncp_rfb_result(&c->rfb, ok, "wrong password", out, olen);
 }
 
-static void start_rfb(struct gate *g, struct conn *c, enum cstate st)
+void gate_start_rfb(struct gate *g, struct conn *c, enum cstate st)
 {
+	c->ws = st == C_WSRFB;
 	uint8_t out[VNCP_RFB_OUT_MAX], challenge[16] = {0};
 	size_t olen = 0;
 
 	if (getrandom(challenge, sizeof(challenge), 0) != sizeof(challenge)) {
-		conn_kill(c);
+		gate_kill(c);
 		return;
 	}
 	c->st = st;
 	vncp_rfb_start(&c->rfb, g->password != NULL, challenge, out, &olen);
-	say(c, out, olen);
+	gate_say(c, out, olen);
 }
 
 static unsigned relays(const struct gate *g)
@@ -444,37 +380,27 @@ static unsigned relays(const struct gate *g)
 }
 
 /* Authenticated: the client (or, for a WebSocket, our relay) goes to libvncserver. */
+/* Authenticated: libvncserver gets the display's end of a relay. */
 static void hand_over(struct gate *g, struct conn *c)
 {
 	struct gate_client h = {.fd = -1, .sp = {-1, -1}, .minor = c->rfb.minor};
 	int rp[2] = {-1, -1};
-	bool ws = c->st == C_WSRFB;
 
 	snprintf(h.peer, sizeof(h.peer), "%s", c->peer);
-	/* A raw client's last handshake bytes (a few) go out now: the socket leaves the gate. */
-	if (!ws)
-		flush(c);
-	if (c->dead || (!ws && pending(&c->out)) ||
+	if (relays(g) >= GATE_MAX_RELAYS ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, h.sp) < 0 ||
 	    send(h.sp[1], "RFB ", 4, MSG_NOSIGNAL) != 4 ||
-	    (ws && (relays(g) >= GATE_MAX_RELAYS ||
-		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, rp) < 0)))
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, rp) < 0)
 		goto refuse;
 	pthread_mutex_lock(&g->lock);
 	if (g->qn == GATE_QUEUE) {
 		pthread_mutex_unlock(&g->lock);
 		goto refuse;
 	}
-	if (ws) {
-		h.fd = rp[1];
-		c->relay = rp[0];
-		c->st = C_RELAY;
-		c->deadline = UINT64_MAX;
-	} else {
-		h.fd = c->fd;
-		c->fd = -1;
-		conn_kill(c);
-	}
+	h.fd = rp[1];
+	c->relay = rp[0];
+	c->st = C_RELAY;
+	c->deadline = UINT64_MAX;
 	g->q[g->qn++] = h;
 	g->st.handed_over++;
 	pthread_mutex_unlock(&g->lock);
@@ -488,13 +414,11 @@ refuse:
 			close(rp[i]);
 	}
 	pr_warn("vnc: %s authenticated but the server is full", c->peer);
-	count(g, &g->st.refused);
-	conn_kill(c);
+	gate_count(g, &g->st.refused);
+	gate_kill(c);
 }
 
-/* Feeds the handshake; returns how many bytes it took. */
-static size_t rfb_input(struct gate *g, struct conn *c, const uint8_t *in, size_t n,
-			uint64_t now)
+size_t gate_rfb_input(struct gate *g, struct conn *c, const uint8_t *in, size_t n, uint64_t now)
 {
 	uint8_t out[VNCP_RFB_OUT_MAX];
 	size_t olen = 0, took = vncp_rfb_feed(&c->rfb, in, n, out, &olen);
@@ -503,9 +427,9 @@ static size_t rfb_input(struct gate *g, struct conn *c, const uint8_t *in, size_
 		check_password(g, c, out, &olen, now);
 	else if (c->rfb.state == VNCP_RFB_AUTH && olen)
 		c->deadline = now + g->p.auth_ms; /* the challenge is out: a human may type */
-	say(c, out, olen);
+	gate_say(c, out, olen);
 	if (c->rfb.state == VNCP_RFB_FAIL)
-		drain(c, now);
+		gate_drain(c, now);
 	else if (c->rfb.state == VNCP_RFB_DONE)
 		hand_over(g, c);
 	return took;
@@ -520,237 +444,11 @@ static void rfb_raw_input(struct gate *g, struct conn *c, uint64_t now)
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (r <= 0) {
-		conn_kill(c);
+		gate_kill(c);
 		return;
 	}
 	c->last_in = now;
-	rfb_input(g, c, in, (size_t)r, now);
-}
-
-/* ---- WebSocket ---- */
-
-static void relay_write(struct conn *c)
-{
-	while (pending(&c->rin)) {
-		ssize_t r = send(c->relay, c->rin.p + c->rin.off, pending(&c->rin), MSG_NOSIGNAL);
-
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (r <= 0) {
-			conn_kill(c);
-			return;
-		}
-		c->rin.off += (size_t)r;
-	}
-}
-
-static void ws_data(struct gate *g, struct conn *c, const uint8_t *d, size_t n, uint64_t now)
-{
-	while (n && c->st == C_WSRFB && !c->dead) {
-		size_t took = rfb_input(g, c, d, n, now);
-
-		d += took;
-		n -= took;
-	}
-	if (n && c->st == C_RELAY && !buf_put(&c->rin, d, n, RIN_MAX + IO_CHUNK))
-		conn_kill(c);
-}
-
-static void ws_frames(struct gate *g, struct conn *c, const uint8_t *in, size_t n, uint64_t now)
-{
-	static const uint8_t protocol_error[2] = {0x03, 0xea}; /* 1002 */
-	uint8_t data[IO_CHUNK];
-
-	while (n && !c->dead && (c->st == C_WSRFB || c->st == C_RELAY)) {
-		size_t used = 0, dlen = 0, take = n < sizeof(data) ? n : sizeof(data);
-		enum vncp_ws_event ev = vncp_ws_decode(&c->ws, in, take, &used, data, &dlen);
-
-		in += used;
-		n -= used;
-		ws_data(g, c, data, dlen, now);
-		if (c->dead)
-			return;
-		if (ev == VNCP_WS_PING) {
-			say_ctl(c, VNCP_WS_OP_PONG, c->ws.ctl, c->ws.ctl_len);
-		} else if (ev == VNCP_WS_CLOSE) {
-			say_ctl(c, VNCP_WS_OP_CLOSE, c->ws.ctl, c->ws.ctl_len < 2 ? 0 : 2);
-			drain(c, now);
-		} else if (ev == VNCP_WS_BAD) {
-			pr_debug("vnc-gate: %s: a bad WebSocket frame", c->peer);
-			say_ctl(c, VNCP_WS_OP_CLOSE, protocol_error, 2);
-			drain(c, now);
-		}
-	}
-	if (c->st == C_RELAY)
-		relay_write(c);
-}
-
-static void ws_input(struct gate *g, struct conn *c, uint64_t now)
-{
-	uint8_t in[IO_CHUNK];
-	ssize_t r = c_recv(c, in, sizeof(in));
-
-	if (r == -EAGAIN || r == -EINTR)
-		return;
-	if (r <= 0) {
-		conn_kill(c);
-		return;
-	}
-	c->last_in = now;
-	ws_frames(g, c, in, (size_t)r, now);
-}
-
-/* libvncserver's output to a WebSocket client: one binary frame per read. */
-static void relay_read(struct conn *c, uint64_t now)
-{
-	static const uint8_t going_away[2] = {0x03, 0xe9}; /* 1001 */
-	uint8_t d[IO_CHUNK];
-	ssize_t r = recv(c->relay, d, sizeof(d), 0);
-
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (r <= 0) {
-		say_ctl(c, VNCP_WS_OP_CLOSE, going_away, 2);
-		drain(c, now);
-		return;
-	}
-	say(c, d, (size_t)r);
-	flush(c);
-}
-
-/* ---- HTTP: the page, noVNC's files, the WebSocket upgrade ---- */
-
-static void reply(struct conn *c, int status, const char *type, const char *body, size_t len,
-		  uint64_t now)
-{
-	char hdr[256];
-	const char *text = status == 200   ? "OK"
-			   : status == 403 ? "Forbidden"
-			   : status == 404 ? "Not Found"
-			   : status == 431 ? "Request Header Fields Too Large"
-					   : "Bad Request";
-	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-			 status, text, type, len);
-
-	if (!buf_put(&c->out, hdr, (size_t)n, OUT_MAX)) {
-		conn_kill(c);
-		return;
-	}
-	c->body = body;
-	c->body_len = len;
-	c->body_off = 0;
-	drain(c, now);
-}
-
-static void error_reply(struct conn *c, int status, const char *why, uint64_t now)
-{
-	reply(c, status, "text/plain", why, strlen(why), now);
-}
-
-static void upgrade(struct gate *g, struct conn *c, const struct vncp_http *h, size_t head,
-		    uint64_t now)
-{
-	char accept[29], resp[256];
-	int n;
-
-	if (h->ws_version != 13 || vncp_ws_accept(h->key, accept) < 0) {
-		error_reply(c, 400, "a WebSocket needs version 13 and a key\n", now);
-		return;
-	}
-	if (!vncp_origin_ok(h)) {
-		pr_warn("vnc: refused a WebSocket from a page of %s (the console is at %s)",
-			h->origin, h->host);
-		error_reply(c, 403, "another site's page may not open this console\n", now);
-		return;
-	}
-	n = snprintf(resp, sizeof(resp),
-		     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-		     accept, h->binary ? "Sec-WebSocket-Protocol: binary\r\n" : "");
-	if (!buf_put(&c->out, resp, (size_t)n, OUT_MAX)) {
-		conn_kill(c);
-		return;
-	}
-	start_rfb(g, c, C_WSRFB);
-	/* Frames that came with the head. */
-	ws_frames(g, c, (const uint8_t *)c->head + head, c->head_len - head, now);
-}
-
-static void http_input(struct gate *g, struct conn *c, uint64_t now)
-{
-	struct vncp_http h;
-	const char *type, *data;
-	size_t len;
-	ssize_t r = c_recv(c, c->head + c->head_len, sizeof(c->head) - c->head_len);
-	int rc;
-
-	if (r == -EAGAIN || r == -EINTR)
-		return;
-	if (r <= 0) {
-		conn_kill(c);
-		return;
-	}
-	c->last_in = now;
-	c->head_len += (size_t)r;
-	rc = vncp_http_parse(c->head, c->head_len, &h);
-	if (rc == 0)
-		return;
-	if (rc < 0) {
-		error_reply(c, rc == -E2BIG ? 431 : 400, "bad request\n", now);
-		return;
-	}
-	/* With TLS, the browser console is TLS only: its password and screen never go in clear. */
-	if (g->cred && !c->tls) {
-		error_reply(c, 403, "this console is served over https only\n", now);
-		return;
-	}
-	if (h.websocket)
-		upgrade(g, c, &h, (size_t)rc, now);
-	else if (g->p.web && web_find(g->p.web, h.path, &type, &data, &len) == 0)
-		reply(c, 200, type, data, len, now);
-	else
-		error_reply(c, 404, "not found\n", now);
-}
-
-/* ---- TLS and the first bytes ---- */
-
-static void tls_input(struct gate *g, struct conn *c, uint64_t now)
-{
-	int rc = gnutls_handshake(c->tls);
-
-	c->tls_out = false;
-	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-		c->tls_out = gnutls_record_get_direction(c->tls) == 1;
-		return;
-	}
-	if (rc < 0) {
-		pr_debug("vnc-gate: %s: TLS: %s", c->peer, gnutls_strerror(rc));
-		conn_kill(c);
-		return;
-	}
-	c->last_in = now;
-	c->st = C_HTTP;
-	if (gnutls_record_check_pending(c->tls))
-		http_input(g, c, now);
-}
-
-static void tls_start(struct gate *g, struct conn *c, uint64_t now)
-{
-	if (gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
-		c->tls = NULL;
-		conn_kill(c);
-		return;
-	}
-	if (gnutls_set_default_priority(c->tls) < 0 ||
-	    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, g->cred) < 0) {
-		conn_kill(c);
-		return;
-	}
-	gnutls_transport_set_int(c->tls, c->fd);
-	c->st = C_TLS;
-	tls_input(g, c, now);
+	gate_rfb_input(g, c, in, (size_t)r, now);
 }
 
 static void sniff_input(struct gate *g, struct conn *c, uint64_t now)
@@ -761,17 +459,18 @@ static void sniff_input(struct gate *g, struct conn *c, uint64_t now)
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (r <= 0) {
-		conn_kill(c);
+		gate_kill(c);
 		return;
 	}
 	c->deadline = now - GATE_SNIFF_MS + g->p.handshake_ms;
 	if (b == 0x16 && g->cred) {
-		tls_start(g, c, now);
+		gate_tls_start(g, c, now);
 	} else if (b == 'G') {
 		c->st = C_HTTP;
-		http_input(g, c, now);
+		gate_http_input(g, c, now);
 	} else {
-		start_rfb(g, c, C_RFB); /* a client that speaks first is not one: it fails there */
+		gate_start_rfb(g, c,
+			       C_RFB); /* a client that speaks first is not one: it fails there */
 		rfb_raw_input(g, c, now);
 	}
 }
@@ -785,17 +484,22 @@ static void input(struct gate *g, struct conn *c, uint64_t now)
 		sniff_input(g, c, now);
 		break;
 	case C_TLS:
-		tls_input(g, c, now);
+		gate_tls_input(g, c, now);
 		break;
 	case C_HTTP:
-		http_input(g, c, now);
+		gate_http_input(g, c, now);
 		break;
 	case C_RFB:
 		rfb_raw_input(g, c, now);
 		break;
 	case C_WSRFB:
+		gate_ws_input(g, c, now);
+		break;
 	case C_RELAY:
-		ws_input(g, c, now);
+		if (c->ws)
+			gate_ws_input(g, c, now);
+		else
+			gate_raw_input(c, now);
 		break;
 	case C_DRAIN:
 		break;
@@ -806,15 +510,15 @@ static void service(struct gate *g, struct conn *c, short rev, bool relay, uint6
 {
 	if (relay) {
 		if (rev & POLLOUT)
-			relay_write(c);
+			gate_relay_write(c);
 		if (!c->dead && (rev & (POLLIN | POLLHUP | POLLERR)))
-			relay_read(c, now);
+			gate_relay_read(c, now);
 		return;
 	}
 	if ((rev & POLLOUT) && c->st == C_TLS)
-		tls_input(g, c, now);
+		gate_tls_input(g, c, now);
 	else if (rev & POLLOUT)
-		flush(c);
+		gate_flush(c);
 	if (!c->dead && (rev & (POLLIN | POLLHUP | POLLERR)))
 		input(g, c, now);
 	/* TLS may hold records it has already read from the socket. */
@@ -822,8 +526,8 @@ static void service(struct gate *g, struct conn *c, short rev, bool relay, uint6
 			gnutls_record_check_pending(c->tls);
 	     i++)
 		input(g, c, now);
-	if (!c->dead && pending(&c->out))
-		flush(c);
+	if (!c->dead && gate_pending(&c->out))
+		gate_flush(c);
 }
 
 static void expire(struct gate *g, struct conn *c, uint64_t now)
@@ -832,13 +536,13 @@ static void expire(struct gate *g, struct conn *c, uint64_t now)
 		return;
 	if (c->st == C_SNIFF) { /* silent: an RFB client waiting for the server's greeting */
 		c->deadline = now - GATE_SNIFF_MS + g->p.handshake_ms;
-		start_rfb(g, c, C_RFB);
-		flush(c);
+		gate_start_rfb(g, c, C_RFB);
+		gate_flush(c);
 		return;
 	}
 	pr_debug("vnc-gate: %s: too slow, closed", c->peer);
-	count(g, &g->st.expired);
-	conn_kill(c);
+	gate_count(g, &g->st.expired);
+	gate_kill(c);
 }
 
 static unsigned build_poll(struct gate *g, uint64_t now, int *timeout)
@@ -854,15 +558,15 @@ static unsigned build_poll(struct gate *g, uint64_t now, int *timeout)
 		struct conn *c = g->c[i];
 		short ev = 0;
 
-		if (c->st != C_DRAIN && !(c->st == C_RELAY && pending(&c->rin) >= RIN_MAX))
+		if (c->st != C_DRAIN && !(c->st == C_RELAY && gate_pending(&c->rin) >= RIN_MAX))
 			ev |= POLLIN;
-		if (pending(&c->out) || c->body_off < c->body_len || c->tls_out)
+		if (gate_pending(&c->out) || c->body_off < c->body_len || c->tls_out)
 			ev |= POLLOUT;
 		g->pconn[np] = c;
 		g->pfd[np++] = (struct pollfd){.fd = c->fd, .events = ev};
 		if (c->st == C_RELAY) {
-			ev = pending(&c->out) < OUT_MAX / 2 ? POLLIN : 0;
-			if (pending(&c->rin))
+			ev = POLLIN; /* always: libvncserver must never wait on a client */
+			if (gate_pending(&c->rin))
 				ev |= POLLOUT;
 			g->pconn[np] = c;
 			g->pfd[np++] = (struct pollfd){.fd = c->relay, .events = ev};
@@ -904,7 +608,7 @@ static void *gate_thread(void *arg)
 	}
 	for (;;) {
 		int timeout;
-		uint64_t now = now_ms();
+		uint64_t now = gate_now_ms();
 		unsigned np = build_poll(g, now, &timeout);
 
 		if (poll(g->pfd, np, timeout) < 0 && errno != EINTR) {
@@ -913,7 +617,7 @@ static void *gate_thread(void *arg)
 		}
 		if (g->pfd[0].revents)
 			return NULL;
-		now = now_ms();
+		now = gate_now_ms();
 		for (unsigned i = 2; i < np; i++) {
 			struct conn *c = g->pconn[i];
 

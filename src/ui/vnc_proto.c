@@ -180,8 +180,7 @@ static void step_sectype(struct vncp_rfb *r, uint8_t *out, size_t *outlen)
 	r->state = VNCP_RFB_DONE;
 }
 
-size_t vncp_rfb_feed(struct vncp_rfb *r, const uint8_t *in, size_t n, uint8_t *out,
-		     size_t *outlen)
+size_t vncp_rfb_feed(struct vncp_rfb *r, const uint8_t *in, size_t n, uint8_t *out, size_t *outlen)
 {
 	size_t take = vncp_rfb_need(r);
 
@@ -203,8 +202,7 @@ size_t vncp_rfb_feed(struct vncp_rfb *r, const uint8_t *in, size_t n, uint8_t *o
 	return take;
 }
 
-void vncp_rfb_result(struct vncp_rfb *r, bool ok, const char *reason, uint8_t *out,
-		     size_t *outlen)
+void vncp_rfb_result(struct vncp_rfb *r, bool ok, const char *reason, uint8_t *out, size_t *outlen)
 {
 	if (r->state != VNCP_RFB_CHECK)
 		return;
@@ -216,8 +214,7 @@ void vncp_rfb_result(struct vncp_rfb *r, bool ok, const char *reason, uint8_t *o
 	r->state = VNCP_RFB_DONE;
 }
 
-bool vncp_vnc_auth_ok(const uint8_t challenge[16], const uint8_t response[16],
-		      const char *password)
+bool vncp_vnc_auth_ok(const uint8_t challenge[16], const uint8_t response[16], const char *password)
 {
 	unsigned char expect[16];
 	char key[9] = {0};
@@ -325,7 +322,6 @@ int vncp_http_parse(const char *buf, size_t n, struct vncp_http *h)
 {
 	size_t end = 0, i = 0;
 	bool upgrade = false, conn = false;
-	int rc;
 
 	if (n > VNCP_HTTP_MAX)
 		n = VNCP_HTTP_MAX;
@@ -333,7 +329,9 @@ int vncp_http_parse(const char *buf, size_t n, struct vncp_http *h)
 		if (!memcmp(buf + j - 3, "\r\n\r\n", 4))
 			end = j + 1;
 	if (!end)
-		return n >= VNCP_HTTP_MAX ? -E2BIG : (n >= 4 && memcmp(buf, "GET ", 4)) ? -EINVAL : 0;
+		return n >= VNCP_HTTP_MAX		    ? -E2BIG
+		       : (n >= 4 && memcmp(buf, "GET ", 4)) ? -EINVAL
+							    : 0;
 	memset(h, 0, sizeof(*h));
 	for (unsigned line = 0; i < end - 2; line++) {
 		const char *l = buf + i;
@@ -342,7 +340,7 @@ int vncp_http_parse(const char *buf, size_t n, struct vncp_http *h)
 
 		if (cr[1] != '\n' || memchr(l, 0, ln) || memchr(l, '\n', ln))
 			return -EINVAL;
-		rc = line == 0 ? request_line(h, l, ln) : header(h, l, ln, &upgrade, &conn);
+		int rc = line == 0 ? request_line(h, l, ln) : header(h, l, ln, &upgrade, &conn);
 		if (rc < 0)
 			return rc;
 		i += ln + 2;
@@ -353,8 +351,7 @@ int vncp_http_parse(const char *buf, size_t n, struct vncp_http *h)
 
 static void base64(const uint8_t *in, size_t n, char *out)
 {
-	static const char t[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i += 3) {
@@ -442,8 +439,8 @@ static enum vncp_ws_event start_frame(struct vncp_ws *w)
 	w->mpos = 0;
 	w->ctl_len = 0;
 	if (control) {
-		if (!fin || w->left > 125 || (op != VNCP_WS_OP_CLOSE && op != VNCP_WS_OP_PING &&
-					      op != VNCP_WS_OP_PONG))
+		if (!fin || w->left > 125 ||
+		    (op != VNCP_WS_OP_CLOSE && op != VNCP_WS_OP_PING && op != VNCP_WS_OP_PONG))
 			return VNCP_WS_BAD;
 	} else if (op == 0) {
 		if (!w->in_msg)

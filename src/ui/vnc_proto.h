@@ -21,8 +21,8 @@ enum vncp_rfb_state {
 
 struct vncp_rfb {
 	enum vncp_rfb_state state;
-	bool auth;  /* VNC authentication is asked for (a password is set) */
-	int minor;  /* the protocol's minor version as agreed: 3, 7 or 8 */
+	bool auth; /* VNC authentication is asked for (a password is set) */
+	int minor; /* the protocol's minor version as agreed: 3, 7 or 8 */
 	uint8_t in[16];
 	size_t have;
 	uint8_t challenge[16];
@@ -37,12 +37,10 @@ void vncp_rfb_start(struct vncp_rfb *r, bool auth, const uint8_t challenge[16], 
 size_t vncp_rfb_need(const struct vncp_rfb *r);
 /* Takes up to vncp_rfb_need() bytes of in; appends the server's answers to out (which has
  * VNCP_RFB_OUT_MAX bytes free past *outlen). Returns how many bytes it took. */
-size_t vncp_rfb_feed(struct vncp_rfb *r, const uint8_t *in, size_t n, uint8_t *out,
-		     size_t *outlen);
+size_t vncp_rfb_feed(struct vncp_rfb *r, const uint8_t *in, size_t n, uint8_t *out, size_t *outlen);
 /* In state CHECK: the verdict. ok: SecurityResult OK, state DONE. Otherwise a failed
  * SecurityResult (with reason, in 3.8), state FAIL. */
-void vncp_rfb_result(struct vncp_rfb *r, bool ok, const char *reason, uint8_t *out,
-		     size_t *outlen);
+void vncp_rfb_result(struct vncp_rfb *r, bool ok, const char *reason, uint8_t *out, size_t *outlen);
 /* Whether response is challenge encrypted (DES, VNC's way) with password's first 8 bytes. */
 bool vncp_vnc_auth_ok(const uint8_t challenge[16], const uint8_t response[16],
 		      const char *password);
@@ -80,12 +78,12 @@ enum vncp_ws_event {
 
 struct vncp_ws {
 	uint8_t hdr[14];
-	size_t hlen;	/* header bytes gathered so far */
-	uint64_t left;	/* payload bytes left of the current frame */
+	size_t hlen;   /* header bytes gathered so far */
+	uint64_t left; /* payload bytes left of the current frame */
 	uint8_t mask[4];
 	unsigned mpos;
-	uint8_t op;	/* the current frame's opcode */
-	bool in_msg;	/* a fragmented binary message is under way */
+	uint8_t op;  /* the current frame's opcode */
+	bool in_msg; /* a fragmented binary message is under way */
 	uint8_t ctl[125];
 	size_t ctl_len;
 };

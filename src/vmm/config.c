@@ -46,7 +46,8 @@ static const struct opt_def vmm_opts[] = {
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
-    {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]"
+    {"display", 0,
+     "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]"
      "[,tls-cert=FILE,tls-key=FILE]",
      "display device and its front end (docs/display.md)", OPT_DISPLAY},
     {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
@@ -589,8 +590,8 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 		snprintf(err, errlen, "--serial and --console cannot both use the terminal");
 		return -EINVAL;
 	}
-	if ((cfg->display.password_file[0] || cfg->display.web_dir[0] ||
-	     cfg->display.tls_cert[0] || cfg->display.tls_key[0]) &&
+	if ((cfg->display.password_file[0] || cfg->display.web_dir[0] || cfg->display.tls_cert[0] ||
+	     cfg->display.tls_key[0]) &&
 	    cfg->display.kind != DISPLAY_VNC) {
 		snprintf(err, errlen, "--display: password=, web= and tls-*= are for vnc= only");
 		return -EINVAL;

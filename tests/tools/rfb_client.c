@@ -249,8 +249,7 @@ int rfb_send_formats(struct rfb_client *c)
 	static const uint8_t enc[12] = {2, 0, 0,    2,	  0,	0,
 					0, 0, 0xFF, 0xFF, 0xFF, 0x21}; /* raw, DesktopSize */
 
-	return write_full(c, fmt, sizeof(fmt)) || write_full(c, enc, sizeof(enc)) ? -EIO
-											  : 0;
+	return write_full(c, fmt, sizeof(fmt)) || write_full(c, enc, sizeof(enc)) ? -EIO : 0;
 }
 
 int rfb_connect(struct rfb_client *c, const char *addr, char *err, unsigned errlen)
