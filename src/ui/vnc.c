@@ -149,7 +149,7 @@ static int listen_tcp(const char *host, unsigned port, char *err, size_t errlen)
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 8) < 0) {
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, VNC_BACKLOG) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "--display vnc=%s:%u: cannot listen: %s", host, port,
 			 strerror(errno));
@@ -180,7 +180,7 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
 	umask(old);
-	if (rc < 0 || listen(fd, 8) < 0) {
+	if (rc < 0 || listen(fd, VNC_BACKLOG) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "--display vnc=unix:%s: cannot listen: %s", path,
 			 strerror(errno));
@@ -302,8 +302,9 @@ static void setup_screen(struct vnc *v)
 	s->ptrAddEvent = on_pointer;
 	s->newClientHook = on_client;
 	s->deferUpdateTime = 0;
-	/* A client that stops reading holds the display thread in libvncserver's write for this
-	 * long (then it is dropped), not the 20 s of libvncserver's default. */
+	/* libvncserver writes only to the gate's relays, which the gate empties at once (it drops
+	 * a client that falls too far behind instead). Should the gate's thread ever stall, a
+	 * write gives up after this long, not the 20 s of libvncserver's default. */
 	s->maxClientWait = VNC_MAX_CLIENT_WAIT_MS;
 	/* No cursor drawn into the picture: the guest draws its own (and a client its own). */
 	rfbSetCursor(s, NULL);
@@ -476,6 +477,11 @@ void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h)
 unsigned vnc_clients(struct vnc *v)
 {
 	return v->nclients;
+}
+
+void vnc_gate_stats(struct vnc *v, struct gate_stats *s)
+{
+	gate_stats(v->gate, s);
 }
 
 /* libvncserver keeps what a client asked for (FramebufferUpdateRequest) in requestedRegion until

@@ -10,6 +10,11 @@
 
 #define VNC_MAX_CLIENTS	       16 /* authenticated; the newest wins over the oldest */
 #define VNC_MAX_CLIENT_WAIT_MS 3000
+/* Connections the kernel queues before the gate takes them (it takes them fast): a burst of
+ * connects then waits no SYN retry. */
+#define VNC_BACKLOG 128
+
+struct gate_stats;
 
 struct vnc;
 struct display;
@@ -25,6 +30,8 @@ void vnc_poll(struct vnc *v, long usec, int stop_fd, int wake_fd);
 void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h);
 void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h);
 unsigned vnc_clients(struct vnc *v);
+/* What the gate in front of it has seen (vnc_gate.h). */
+void vnc_gate_stats(struct vnc *v, struct gate_stats *s);
 /* Whether some client (past its handshake) has asked for an update that it has not yet got:
  * only then is a new picture worth making. */
 bool vnc_wants_update(struct vnc *v);

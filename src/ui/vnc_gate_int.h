@@ -61,9 +61,9 @@ struct src {
 /* What libvncserver sent an authenticated client that it has not read yet: past this the client
  * is dropped (never a stalled display thread). A viewer asks for one update at a time, so it
  * holds at most about one frame: 3840x2160 in raw encoding is 33 MB. */
-#define BACKLOG_MAX  (48u << 20)
-#define RIN_MAX	     (64u << 10)
-#define IO_CHUNK     16384
+#define BACKLOG_MAX (48u << 20)
+#define RIN_MAX	    (64u << 10)
+#define IO_CHUNK    16384
 
 struct gate {
 	struct gate_params p;

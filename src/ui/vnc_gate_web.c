@@ -104,7 +104,7 @@ void gate_raw_input(struct conn *c, uint64_t now)
 void gate_relay_read(struct conn *c, uint64_t now)
 {
 	static const uint8_t going_away[2] = {0x03, 0xe9}; /* 1001 */
-	static uint8_t d[4 * IO_CHUNK]; /* the gate's thread alone uses it */
+	static uint8_t d[4 * IO_CHUNK];			   /* the gate's thread alone uses it */
 	ssize_t r = recv(c->relay, d, sizeof(d), 0);
 
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
