@@ -38,19 +38,28 @@ void gate_count(struct gate *g, uint64_t *field)
 
 bool gate_buf_put(struct buf *b, const void *d, size_t n, size_t max)
 {
-	size_t need = b->len - b->off + n;
+	size_t pend = b->len - b->off;
 
-	if (need > max)
+	if (pend + n > max)
 		return false;
-	if (b->off) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
+	/* What was sent moves out once it is most of the buffer (so each byte moves O(1) times);
+	 * the buffer grows by doubling. */
+	if (b->off && (b->off >= pend || b->len + n > b->cap)) {
+		memmove(b->p, b->p + b->off, pend);
+		b->len = pend;
 		b->off = 0;
 	}
-	uint8_t *p = realloc(b->p, (b->len + n) ? b->len + n : 1);
-	if (!p)
-		return false;
-	b->p = p;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 4096;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p)
+			return false;
+		b->p = p;
+		b->cap = cap;
+	}
 	memcpy(b->p + b->len, d, n);
 	b->len += n;
 	return true;
@@ -151,38 +160,44 @@ static bool preauth(const struct conn *c)
 	return !c->dead && c->st != C_RELAY;
 }
 
-/* Makes room for a new connection from key: evicts one of that source's if it has its
- * share, else one of anybody's if the gate is full. */
+/* Whether a is a better victim than b: stalled longer (its last handshake step, or its
+ * arrival, is older), then less advanced. A viewer in its handshake has just made progress:
+ * it is the last to go, after every connection left idle. */
+static bool worse(const struct conn *a, const struct conn *b)
+{
+	return !b || a->progress < b->progress ||
+	       (a->progress == b->progress && stage(a) < stage(b));
+}
+
+/* Makes room for a new connection from key: the most stalled of that source's makes way if it
+ * has its share, else the most stalled of all if the gate is full. */
 static void admit(struct gate *g, const uint8_t key[16])
 {
-	struct conn *worst_src = NULL, *worst = NULL;
+	struct conn *worst_src = NULL, *worst = NULL, *victim;
 	unsigned all = 0, mine = 0;
 
 	for (unsigned i = 0; i < g->n; i++) {
 		struct conn *c = g->c[i];
+		bool same = !memcmp(c->src, key, 16);
 
 		if (!preauth(c))
 			continue;
-		bool better_victim = !worst || stage(c) < stage(worst) ||
-				     (stage(c) == stage(worst) && c->last_in < worst->last_in);
 		all++;
-		if (better_victim)
+		mine += same;
+		if (worse(c, worst))
 			worst = c;
-		if (!memcmp(c->src, key, 16)) {
-			mine++;
-			if (!worst_src || stage(c) < stage(worst_src) ||
-			    (stage(c) == stage(worst_src) && c->last_in < worst_src->last_in))
-				worst_src = c;
-		}
+		if (same && worse(c, worst_src))
+			worst_src = c;
 	}
-	struct conn *victim = mine >= g->p.max_per_source ? worst_src
-			      : all >= g->p.max_preauth	  ? worst
-							  : NULL;
-	if (victim) {
-		pr_debug("vnc-gate: %s evicted for a new connection", victim->peer);
-		gate_kill(victim);
-		gate_count(g, &g->st.evicted);
-	}
+	if (mine >= g->p.max_per_source)
+		victim = worst_src;
+	else if (all >= g->p.max_preauth)
+		victim = worst;
+	else
+		return;
+	pr_debug("vnc-gate: %s makes way for a new connection", victim->peer);
+	gate_kill(victim);
+	gate_count(g, &g->st.evicted);
 }
 
 static void reap(struct gate *g);
@@ -194,6 +209,8 @@ static void accept_one(struct gate *g, int fd, const struct sockaddr_storage *ss
 
 	if (g->n == g->cap)
 		reap(g); /* those admit() evicted in this round */
+	if (c)
+		source_key(ss, c->src, c->peer, sizeof(c->peer));
 	if (!c || g->n == g->cap) {
 		free(c);
 		close(fd);
@@ -203,9 +220,8 @@ static void accept_one(struct gate *g, int fd, const struct sockaddr_storage *ss
 	c->fd = fd;
 	c->relay = -1;
 	c->st = C_SNIFF;
-	c->last_in = now;
+	c->born = c->progress = now;
 	c->deadline = now + GATE_SNIFF_MS;
-	source_key(ss, c->src, c->peer, sizeof(c->peer));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	admit(g, c->src);
 	g->c[g->n++] = c;
@@ -421,8 +437,12 @@ refuse:
 size_t gate_rfb_input(struct gate *g, struct conn *c, const uint8_t *in, size_t n, uint64_t now)
 {
 	uint8_t out[VNCP_RFB_OUT_MAX];
+	enum vncp_rfb_state before = c->rfb.state;
 	size_t olen = 0, took = vncp_rfb_feed(&c->rfb, in, n, out, &olen);
 
+	/* A step done, not a byte (a client trickling bytes makes no progress). */
+	if (c->rfb.state != before)
+		c->progress = now;
 	if (c->rfb.state == VNCP_RFB_CHECK)
 		check_password(g, c, out, &olen, now);
 	else if (c->rfb.state == VNCP_RFB_AUTH && olen)
@@ -447,7 +467,6 @@ static void rfb_raw_input(struct gate *g, struct conn *c, uint64_t now)
 		gate_kill(c);
 		return;
 	}
-	c->last_in = now;
 	gate_rfb_input(g, c, in, (size_t)r, now);
 }
 
@@ -499,7 +518,7 @@ static void input(struct gate *g, struct conn *c, uint64_t now)
 		if (c->ws)
 			gate_ws_input(g, c, now);
 		else
-			gate_raw_input(c, now);
+			gate_raw_input(c);
 		break;
 	case C_DRAIN:
 		break;

@@ -23,7 +23,7 @@ enum cstate {
 
 struct buf {
 	uint8_t *p;
-	size_t len, off;
+	size_t len, off, cap; /* bytes [off, len) are queued */
 };
 
 struct conn {
@@ -32,7 +32,7 @@ struct conn {
 	bool ws;   /* it spoke WebSocket: our bytes go out in frames (wsd decodes) */
 	enum cstate st;
 	bool dead;
-	uint64_t last_in, deadline;
+	uint64_t born, progress, deadline; /* progress: the last handshake step done */
 	uint8_t src[16];
 	char peer[64];
 	gnutls_session_t tls;
@@ -110,4 +110,4 @@ void gate_ws_input(struct gate *g, struct conn *c, uint64_t now);
 void gate_ws_frames(struct gate *g, struct conn *c, const uint8_t *in, size_t n, uint64_t now);
 void gate_relay_read(struct conn *c, uint64_t now);
 void gate_relay_write(struct conn *c);
-void gate_raw_input(struct conn *c, uint64_t now);
+void gate_raw_input(struct conn *c);

@@ -80,12 +80,11 @@ void gate_ws_input(struct gate *g, struct conn *c, uint64_t now)
 		gate_kill(c);
 		return;
 	}
-	c->last_in = now;
 	gate_ws_frames(g, c, in, (size_t)r, now);
 }
 
 /* An authenticated raw client's bytes, for libvncserver. */
-void gate_raw_input(struct conn *c, uint64_t now)
+void gate_raw_input(struct conn *c)
 {
 	uint8_t in[IO_CHUNK];
 	ssize_t r = gate_recv(c, in, sizeof(in));
@@ -96,7 +95,6 @@ void gate_raw_input(struct conn *c, uint64_t now)
 		gate_kill(c);
 		return;
 	}
-	c->last_in = now;
 	gate_relay_write(c);
 }
 
@@ -193,7 +191,6 @@ void gate_http_input(struct gate *g, struct conn *c, uint64_t now)
 		gate_kill(c);
 		return;
 	}
-	c->last_in = now;
 	c->head_len += (size_t)r;
 	rc = vncp_http_parse(c->head, c->head_len, &h);
 	if (rc == 0)
@@ -231,7 +228,7 @@ void gate_tls_input(struct gate *g, struct conn *c, uint64_t now)
 		gate_kill(c);
 		return;
 	}
-	c->last_in = now;
+	c->progress = now;
 	c->st = C_HTTP;
 	if (gnutls_record_check_pending(c->tls))
 		gate_http_input(g, c, now);

@@ -69,9 +69,19 @@ static const int display_calls[] = {
  * not authenticated yet and the WebSocket relays, TLS records (GnuTLS), and the socket pairs it
  * hands libvncserver. It opens nothing and touches no VM state. */
 static const int gate_calls[] = {
-    SCMP_SYS(poll),	  SCMP_SYS(ppoll),	SCMP_SYS(accept4),  SCMP_SYS(recvfrom),
-    SCMP_SYS(recvmsg),	  SCMP_SYS(sendto),	SCMP_SYS(sendmsg),  SCMP_SYS(setsockopt),
-    SCMP_SYS(getsockopt), SCMP_SYS(socketpair), SCMP_SYS(shutdown),
+    SCMP_SYS(poll),
+    SCMP_SYS(ppoll),
+    SCMP_SYS(accept4),
+    SCMP_SYS(recvfrom),
+    SCMP_SYS(recvmsg),
+    SCMP_SYS(sendto),
+    SCMP_SYS(sendmsg),
+    SCMP_SYS(setsockopt),
+    SCMP_SYS(getsockopt),
+    SCMP_SYS(socketpair),
+    SCMP_SYS(shutdown),
+    /* realloc of a large buffer (a client's backlog) */
+    SCMP_SYS(mremap),
 };
 
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,

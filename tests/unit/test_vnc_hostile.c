@@ -208,13 +208,13 @@ static int handshake(int fd, const char *password, char *reason, size_t rlen)
 	return b[3];
 }
 
-/* Past the cap, the least advanced and longest silent connection makes way: twenty idle ones
- * leave eight, and the owner, coming last, gets through. */
+/* Past the cap, the most stalled connection makes way: of twenty idle ones eight stay (the
+ * newest), and the owner, coming last, gets through. */
 static void test_gate_evicts(void **state)
 {
 	struct gate_params p = {.max_preauth = 8, .max_per_source = 8};
 	struct gate_rig r;
-	struct gate_client c;
+	struct gate_client c = {.fd = -1};
 	struct gate_stats s;
 	int fds[20], owner;
 
@@ -223,11 +223,14 @@ static void test_gate_evicts(void **state)
 	for (int i = 0; i < 20; i++) {
 		fds[i] = dial(r.port, NULL);
 		assert_true(fds[i] >= 0);
+		stats_when(r.g, accepted_at_least, i + 1); /* in order */
 	}
 	s = stats_when(r.g, accepted_at_least, 20);
 	assert_int_equal(s.accepted, 20);
 	assert_int_equal(s.evicted, 12);
 	assert_true(s.preauth <= 8);
+	for (int i = 0; i < 12; i++)
+		assert_true(closed_by_server(fds[i], 1000));
 	owner = dial(r.port, NULL);
 	assert_int_equal(handshake(owner, NULL, NULL, 0), 0);
 	for (int i = 0; i < 100 && !gate_take(r.g, &c); i++)
@@ -264,6 +267,7 @@ static void test_gate_per_source(void **state)
 		theirs[i] = dial(r.port, "127.0.0.2");
 	s = stats_when(r.g, accepted_at_least, 14);
 	s = stats_when(r.g, preauth_is, 8);
+	/* The second address's six extra ones pushed out its own older ones. */
 	assert_int_equal(s.evicted, 6);
 	assert_int_equal(s.preauth, 8);
 	/* All of the first address's are still there: none was closed. */
