@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 #define VNC_MAX_CLIENTS	       16 /* authenticated; the newest wins over the oldest */
 #define VNC_MAX_CLIENT_WAIT_MS 3000

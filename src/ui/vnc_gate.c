@@ -19,7 +19,7 @@
 
 #include "common/log.h"
 #include "ui/vnc_gate_int.h"
-#include "vmm/seccomp.h"
+#include "kvm/seccomp.h"
 
 uint64_t gate_now_ms(void)
 {

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 struct gate;
 struct web;

@@ -8,35 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/bytes.h"
+
 enum { SEC_NONE = 1, SEC_VNC = 2 };
-
-/* Network byte order (RFB and WebSocket both use it). */
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* A small decimal number in v[0..n) (spaces around it allowed), or -1. */
 static int atoi_n(const char *v, size_t n)
@@ -428,9 +402,9 @@ static enum vncp_ws_event start_frame(struct vncp_ws *w)
 	if ((w->hdr[0] & 0x70) || !(w->hdr[1] & 0x80))
 		return VNCP_WS_BAD; /* reserved bits without an extension; a client must mask */
 	if (len7 == 126)
-		w->left = get_be(w->hdr + 2, 2);
+		w->left = get_be16(w->hdr + 2);
 	else if (len7 == 127)
-		w->left = get_be(w->hdr + 2, 8);
+		w->left = get_be64(w->hdr + 2);
 	else
 		w->left = len7;
 	if (w->left >> 62)

@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
+
 static int raw_read(int fd, void *buf, size_t n, int timeout_ms)
 {
 	uint8_t *p = buf;
@@ -143,16 +145,6 @@ static int ws_upgrade(struct rfb_client *c, const char *addr)
 	return strstr(resp, " 101 ") && strstr(resp, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") ? 0 : -EPROTO;
 }
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int open_socket(const char *addr)
 {
 	int fd;
@@ -220,14 +212,14 @@ static int handshake(struct rfb_client *c, char *err, unsigned errlen)
 		if (write_full(c, b, 16))
 			return -EPROTO;
 	}
-	if (read_full(c, b, 4, 5000) || be32(b))
+	if (read_full(c, b, 4, 5000) || get_be32(b))
 		return snprintf(err, errlen, "security handshake failed"), -EACCES;
 	b[0] = 1; /* shared */
 	if (write_full(c, b, 1) || read_full(c, b, 24, 5000))
 		return snprintf(err, errlen, "no ServerInit"), -EPROTO;
-	c->width = be16(b);
-	c->height = be16(b + 2);
-	namelen = be32(b + 20);
+	c->width = get_be16(b);
+	c->height = get_be16(b + 2);
+	namelen = get_be32(b + 20);
 	while (namelen) {
 		unsigned k = namelen > sizeof(b) ? sizeof(b) : namelen;
 
@@ -292,8 +284,8 @@ static int rect(struct rfb_client *c, int timeout_ms)
 
 	if (read_full(c, h, 12, timeout_ms))
 		return -EPROTO;
-	x = be16(h), y = be16(h + 2), w = be16(h + 4), hh = be16(h + 6);
-	enc = (int32_t)be32(h + 8);
+	x = get_be16(h), y = get_be16(h + 2), w = get_be16(h + 4), hh = get_be16(h + 6);
+	enc = (int32_t)get_be32(h + 8);
 	if (enc == -223) { /* DesktopSize */
 		free(c->fb);
 		c->width = w, c->height = hh;
@@ -340,7 +332,7 @@ int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms)
 
 			if (read_full(c, t + 1, 3, rest))
 				return -EPROTO;
-			n = be16(t + 2);
+			n = get_be16(t + 2);
 			for (unsigned i = 0; i < n; i++)
 				if (rect(c, rest) < 0)
 					return -EPROTO;
@@ -354,7 +346,7 @@ int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms)
 
 			if (read_full(c, h, 7, rest))
 				return -EPROTO;
-			for (len = be32(h + 3); len;) {
+			for (len = get_be32(h + 3); len;) {
 				unsigned k = len > sizeof(skip) ? sizeof(skip) : len;
 
 				if (read_full(c, skip, k, rest))
