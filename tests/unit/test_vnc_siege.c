@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "../tools/rfb_client.h"
+#include "../tools/vnc_siege.h"
 #include "common/bytes.h"
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
@@ -51,9 +52,8 @@
  * limit, not a measurement (a viewer here normally takes about 0.1 s: the gate waits 100 ms to
  * see whether a client speaks first); the only timing these tests assert. */
 #define VIEWER_BOUND_MS 2000
-#define IDLE_CLIENTS	1100
-#define W		640
-#define H		400
+#define W		SIEGE_W
+#define H		SIEGE_H
 
 static uint64_t ms(void)
 {
@@ -73,152 +73,6 @@ static unsigned free_port(void)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 	close(fd);
 	return ntohs(a.sin_port);
-}
-
-static int dial(unsigned port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* ---- the attackers (child processes) ---- */
-
-/* Connects n times and sends the version on each; tells the parent how many got through. */
-static void idle_clients(unsigned port, int report)
-{
-	struct rlimit rl;
-	int n = 0;
-
-	getrlimit(RLIMIT_NOFILE, &rl);
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	for (int i = 0; i < IDLE_CLIENTS; i++) {
-		int fd = dial(port);
-
-		if (fd < 0)
-			continue;
-		if (send(fd, "RFB 003.008\n", 12, MSG_NOSIGNAL) == 12)
-			n++;
-	}
-	if (write(report, &n, sizeof(n)) != sizeof(n))
-		_exit(1);
-	for (;;)
-		pause();
-}
-
-/* The version, one byte every 20 ms, on a new connection each time the gate closes one. */
-static void trickler(unsigned port, int report)
-{
-	int one = 1;
-
-	if (write(report, &one, sizeof(one)) != sizeof(one))
-		_exit(1);
-	for (;;) {
-		int fd = dial(port);
-
-		for (int i = 0; fd >= 0; i = (i + 1) % 12) {
-			if (send(fd, "RFB 003.008\n" + i, 1, MSG_NOSIGNAL) != 1)
-				break;
-			usleep(20000);
-		}
-		if (fd >= 0)
-			close(fd);
-	}
-}
-
-/* Junk as fast as the socket takes it, before any handshake. */
-static void junk_flood(unsigned port, int report)
-{
-	static char junk[65536];
-	int one = 1;
-
-	memset(junk, 0xA5, sizeof(junk));
-	if (write(report, &one, sizeof(one)) != sizeof(one))
-		_exit(1);
-	for (;;) {
-		int fd = dial(port);
-
-		while (fd >= 0 && send(fd, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
-			;
-		if (fd >= 0)
-			close(fd);
-	}
-}
-
-/* Through the handshake (no password here), then whole-screen update requests without end,
- * never reading a byte of the answers. */
-static void update_flood(unsigned port, int report)
-{
-	static uint8_t req[10 * 1000];
-	uint8_t b[64];
-	int one = 1;
-
-	for (size_t i = 0; i < sizeof(req); i += 10) {
-		/* FramebufferUpdateRequest: not incremental, 0,0 to W x H (big-endian). */
-		memcpy(req + i, "\x03\x00\x00\x00\x00\x00", 6);
-		req[i + 6] = W >> 8;
-		req[i + 7] = W & 0xff;
-		req[i + 8] = H >> 8;
-		req[i + 9] = H & 0xff;
-	}
-	if (write(report, &one, sizeof(one)) != sizeof(one))
-		_exit(1);
-	for (;;) {
-		int fd = dial(port);
-
-		if (fd < 0 || recv(fd, b, 12, MSG_WAITALL) != 12 ||
-		    send(fd, "RFB 003.008\n", 12, 0) != 12 || recv(fd, b, 2, MSG_WAITALL) != 2 ||
-		    send(fd, "\x01", 1, 0) != 1 || recv(fd, b, 4, MSG_WAITALL) != 4 ||
-		    send(fd, "\x01", 1, 0) != 1) {
-			if (fd >= 0)
-				close(fd);
-			usleep(10000);
-			continue;
-		}
-		while (send(fd, req, sizeof(req), MSG_NOSIGNAL) > 0)
-			;
-		close(fd);
-	}
-}
-
-struct child {
-	pid_t pid;
-	int got; /* what it reported */
-};
-
-static struct child spawn(void (*fn)(unsigned, int), unsigned port)
-{
-	struct child c = {0};
-	int p[2];
-
-	assert_int_equal(pipe(p), 0);
-	c.pid = fork();
-	assert_true(c.pid >= 0);
-	if (c.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test leaves none behind */
-		close(p[0]);
-		signal(SIGPIPE, SIG_IGN);
-		fn(port, p[1]);
-		_exit(0);
-	}
-	close(p[1]);
-	assert_int_equal(read(p[0], &c.got, sizeof(c.got)), sizeof(c.got));
-	close(p[0]);
-	return c;
-}
-
-static void reap(struct child *c)
-{
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, NULL, 0);
 }
 
 /* ---- the viewer ---- */
@@ -321,38 +175,38 @@ static int teardown(void **state)
 static void test_siege(void **state)
 {
 	struct fixture *f = *state;
-	struct child idle, trick[4], junk, updates;
+	struct siege_child idle, trick[4], junk, updates;
 	struct gate_stats s;
 
 	both_viewers(f, "before");
-	idle = spawn(idle_clients, f->port);
-	assert_int_equal(idle.got, IDLE_CLIENTS);
+	idle = siege_spawn(SIEGE_IDLE, f->port);
+	assert_int_equal(idle.got, SIEGE_IDLE_CLIENTS);
 	vnc_gate_stats(f->d->vnc, &s);
 	print_message("after %d idle connections: accepted %llu, evicted %llu, holding %u\n",
-		      IDLE_CLIENTS, (unsigned long long)s.accepted, (unsigned long long)s.evicted,
-		      s.preauth);
+		      SIEGE_IDLE_CLIENTS, (unsigned long long)s.accepted,
+		      (unsigned long long)s.evicted, s.preauth);
 	assert_true(s.preauth <= GATE_MAX_PREAUTH);
 	both_viewers(f, "with 1,100 idle connections");
 	for (int i = 0; i < 4; i++)
-		trick[i] = spawn(trickler, f->port);
+		trick[i] = siege_spawn(SIEGE_TRICKLE, f->port);
 	usleep(300000);
 	both_viewers(f, "with tricklers");
-	junk = spawn(junk_flood, f->port);
-	updates = spawn(update_flood, f->port);
+	junk = siege_spawn(SIEGE_JUNK, f->port);
+	updates = siege_spawn(SIEGE_UPDATES, f->port);
 	usleep(500000);
 	both_viewers(f, "with floods");
-	reap(&idle);
+	siege_stop(&idle);
 	for (int i = 0; i < 4; i++)
-		reap(&trick[i]);
-	reap(&junk);
-	reap(&updates);
+		siege_stop(&trick[i]);
+	siege_stop(&junk);
+	siege_stop(&updates);
 	both_viewers(f, "after");
 	vnc_gate_stats(f->d->vnc, &s);
 	print_message("in all: accepted %llu, evicted %llu, expired %llu, handed over %llu\n",
 		      (unsigned long long)s.accepted, (unsigned long long)s.evicted,
 		      (unsigned long long)s.expired, (unsigned long long)s.handed_over);
-	assert_true(s.accepted >= IDLE_CLIENTS + 10);
-	assert_true(s.evicted >= IDLE_CLIENTS - GATE_MAX_PREAUTH);
+	assert_true(s.accepted >= SIEGE_IDLE_CLIENTS + 10);
+	assert_true(s.evicted >= SIEGE_IDLE_CLIENTS - GATE_MAX_PREAUTH);
 }
 
 /* A VNC port other machines can reach needs a password: without one, display_start fails with
