@@ -62,7 +62,7 @@ static void trickler(unsigned port, int report)
 		int fd = siege_dial(port);
 
 		for (int i = 0; fd >= 0; i = (i + 1) % 12) {
-			if (send(fd, "RFB 003.008\n" + i, 1, MSG_NOSIGNAL) != 1)
+			if (send(fd, &"RFB 003.008\n"[i], 1, MSG_NOSIGNAL) != 1)
 				break;
 			usleep(20000);
 		}

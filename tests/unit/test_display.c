@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "filters.h"
 #include "../tools/rfb_client.h"
 #include "common/bytes.h"
 #include "devices/bochs_display.h"
@@ -27,19 +28,6 @@
 #include "ui/keymap.h"
 #include "ui/vnc.h"
 #include "kvm/dirty_log.h"
-
-/* Under AddressSanitizer, whose runtime makes calls of its own in every thread (sigaltstack...),
- * the filters only log (as in test_api.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define FILTERS SECCOMP_LOG
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FILTERS SECCOMP_LOG
-#endif
-#endif
-#ifndef FILTERS
-#define FILTERS SECCOMP_ON
-#endif
 
 struct fixture {
 	struct bochs_display dev;

@@ -27,18 +27,8 @@
 #include <gnutls/x509.h>
 #include <rfb/rfb.h>
 
+#include "filters.h"
 #include "ui/vnc_gate.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define FILTERS SECCOMP_LOG
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FILTERS SECCOMP_LOG
-#endif
-#endif
-#ifndef FILTERS
-#define FILTERS SECCOMP_ON
-#endif
 
 static uint64_t ms(void)
 {
@@ -300,7 +290,7 @@ static void test_gate_deadline(void **state)
 	idle = dial(r.port, NULL);
 	assert_int_equal(read_t(trickler, b, 12, 3000), 0);
 	for (int i = 0; i < 12; i++) {
-		if (write(trickler, "RFB 003.008\n" + i, 1) != 1)
+		if (write(trickler, &"RFB 003.008\n"[i], 1) != 1)
 			break; /* closed already */
 		usleep(100000);
 	}

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "filters.h"
 #include "../tools/rfb_client.h"
 #include "../tools/vnc_siege.h"
 #include "common/bytes.h"
@@ -36,17 +37,6 @@
 #include "ui/display.h"
 #include "ui/vnc.h"
 #include "ui/vnc_gate.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define FILTERS SECCOMP_LOG
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FILTERS SECCOMP_LOG
-#endif
-#endif
-#ifndef FILTERS
-#define FILTERS SECCOMP_ON
-#endif
 
 /* The issue's bound for a viewer to get the screen while the port is under attack. A generous
  * limit, not a measurement (a viewer here normally takes about 0.1 s: the gate waits 100 ms to
