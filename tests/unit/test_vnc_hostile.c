@@ -336,6 +336,33 @@ static void test_gate_passwords(void **state)
 	rig_stop(&r);
 }
 
+/* The limit for all sources together: a crowd of addresses, each within its own five, runs
+ * out the thirty (one comes back every 2 s, and each attempt here takes over 0.1 s: the gate
+ * waits that long for a client that says nothing first), and then an attempt is refused
+ * unchecked, whatever its address. */
+static void test_gate_global_limit(void **state)
+{
+	struct gate_params p = {.password = "s3cret"};
+	struct gate_rig r;
+	struct gate_stats s;
+	char reason[128] = "", src[32];
+	int i, fd;
+
+	(void)state;
+	rig_start(&r, &p);
+	for (i = 0; i < 3 * GATE_GFAIL_BURST && !strstr(reason, "too many"); i++) {
+		snprintf(src, sizeof(src), "127.0.1.%d", 1 + i / GATE_FAIL_BURST);
+		fd = dial(r.port, src);
+		assert_int_equal(handshake(fd, "guess", reason, sizeof(reason)), 1);
+		close(fd);
+	}
+	assert_non_null(strstr(reason, "too many"));
+	gate_stats(r.g, &s);
+	assert_true(s.auth_failed >= GATE_GFAIL_BURST);
+	assert_int_equal(s.rate_limited, 1);
+	rig_stop(&r);
+}
+
 static int ws_open(unsigned port, const char *origin)
 {
 	char req[512], resp[1024];
@@ -502,9 +529,10 @@ static void test_gate_tls(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_gate_evicts),	   cmocka_unit_test(test_gate_per_source),
-	    cmocka_unit_test(test_gate_deadline),  cmocka_unit_test(test_gate_passwords),
-	    cmocka_unit_test(test_gate_websocket), cmocka_unit_test(test_gate_tls),
+	    cmocka_unit_test(test_gate_evicts),	      cmocka_unit_test(test_gate_per_source),
+	    cmocka_unit_test(test_gate_deadline),     cmocka_unit_test(test_gate_passwords),
+	    cmocka_unit_test(test_gate_websocket),    cmocka_unit_test(test_gate_tls),
+	    cmocka_unit_test(test_gate_global_limit),
 	};
 
 	signal(SIGPIPE, SIG_IGN); /* writes to connections the gate has closed */
