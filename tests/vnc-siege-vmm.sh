@@ -5,9 +5,10 @@
 # WebSocket viewer must get the screen within 2 s; then the VMM must still be running, and it
 # must end on SIGTERM. Needs /dev/kvm (this machine's PVM one runs the tiny guest); skips
 # without it.
-#   vnc-siege-vmm.sh BUILD-DIR TINY-STAY-BZIMAGE
+#   vnc-siege-vmm.sh BUILD-DIR TINY-STAY-BZIMAGE [SECCOMP-MODE]
 build=$1
 tiny=$2
+seccomp=${3:-on}
 if [ ! -w /dev/kvm ]; then
 	echo "1..0 # SKIP no usable /dev/kvm"
 	exit 0
@@ -16,7 +17,7 @@ port=$((20000 + $$ % 20000))
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$build/phyllome-vmm" --kernel "$tiny" --memory size=64M --display "vnc=127.0.0.1:$port" \
-	>"$out" 2>&1 &
+	--seccomp "$seccomp" >"$out" 2>&1 &
 vmm=$!
 i=0
 until grep -q PHYLLOME-TINY-READY "$out"; do
@@ -41,8 +42,8 @@ fi
 kill -TERM $vmm
 wait $vmm
 st=$?
-if grep -q "FD_SETSIZE\|Aborted" "$out"; then
-	echo "not ok $((n + 2)) - the VMM's output: $(grep "FD_SETSIZE\|Aborted" "$out" | head -n 1)"
+if grep -q "FD_SETSIZE\|Aborted\|Sanitizer" "$out"; then
+	echo "not ok $((n + 2)) - the VMM's output: $(grep "FD_SETSIZE\|Aborted\|Sanitizer" "$out" | head -n 1)"
 	rc=1
 else
 	echo "ok $((n + 2)) - no abort in the VMM's output (exit status $st on SIGTERM)"

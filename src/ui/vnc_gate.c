@@ -42,6 +42,8 @@ bool gate_buf_put(struct buf *b, const void *d, size_t n, size_t max)
 
 	if (pend + n > max)
 		return false;
+	if (!n)
+		return true; /* (the buffer may not exist yet: memcpy wants a pointer) */
 	/* What was sent moves out once it is most of the buffer (so each byte moves O(1) times);
 	 * the buffer grows by doubling. */
 	if (b->off && (b->off >= pend || b->len + n > b->cap)) {
