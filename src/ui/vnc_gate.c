@@ -109,23 +109,45 @@ static bool bucket_has(struct src *s, uint64_t now, unsigned burst, unsigned eve
 	return s->tokens >= 1.0;
 }
 
-static struct src *source(struct gate *g, const uint8_t key[16])
+static struct src *find_source(struct gate *g, const uint8_t key[16])
 {
-	struct src *lru = &g->src[0];
-
-	for (unsigned i = 0; i < GATE_SOURCES; i++) {
+	for (unsigned i = 0; i < GATE_SOURCES; i++)
 		if (g->src[i].used && !memcmp(g->src[i].key, key, 16))
 			return &g->src[i];
+	return NULL;
+}
+
+struct src *gate_source(struct gate *g, const uint8_t key[16], uint64_t now)
+{
+	struct src *lru = find_source(g, key);
+
+	if (lru)
+		return lru;
+	lru = &g->src[0];
+	for (unsigned i = 0; i < GATE_SOURCES; i++)
 		if (!g->src[i].used || (lru->used && g->src[i].t < lru->t))
 			lru = &g->src[i];
-	}
 	/* A source that has not failed for a while has its full burst anyway: forgetting the
 	 * least recently seen one costs nothing; the global bucket bounds a crowd. */
 	memset(lru, 0, sizeof(*lru));
 	memcpy(lru->key, key, 16);
+	lru->used = true;
+	lru->tokens = GATE_FAIL_BURST;
+	lru->t = now;
 	return lru;
 }
 
+/* How long a new connection may stay silent before it is greeted as an RFB client. A browser
+ * can connect well before it sends its request (a socket opened ahead, a busy machine), and the
+ * greeting then spoils its HTTP (the browser shows an error): an address where that happened
+ * lately gets a longer wait, so that the browser's retry works. */
+static unsigned sniff_ms(struct gate *g, const uint8_t key[16], uint64_t now)
+{
+	const struct src *s = find_source(g, key);
+
+	return s && s->browser && now - s->browser < GATE_BROWSER_MEMORY_MS ? GATE_SNIFF_BROWSER_MS
+									    : GATE_SNIFF_MS;
+}
 /* ---- connections ---- */
 
 static void conn_free(struct conn *c)
@@ -223,7 +245,7 @@ static void accept_one(struct gate *g, int fd, const struct sockaddr_storage *ss
 	c->relay = -1;
 	c->st = C_SNIFF;
 	c->born = c->progress = now;
-	c->deadline = now + GATE_SNIFF_MS;
+	c->deadline = now + sniff_ms(g, c->src, now);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	admit(g, c->src);
 	g->c[g->n++] = c;
@@ -351,7 +373,7 @@ void gate_drain(struct conn *c, uint64_t now)
 
 static void check_password(struct gate *g, struct conn *c, uint8_t *out, size_t *olen, uint64_t now)
 {
-	struct src *s = source(g, c->src);
+	struct src *s = gate_source(g, c->src, now);
 	bool ok;
 
 	/* Only failures cost tokens: an owner who types the password right is never slowed. */
@@ -469,6 +491,13 @@ static void rfb_raw_input(struct gate *g, struct conn *c, uint64_t now)
 		gate_kill(c);
 		return;
 	}
+	if (c->rfb.state == VNCP_RFB_VERSION && !c->rfb.have && r >= 4 && !memcmp(in, "GET ", 4)) {
+		pr_info(
+		    "vnc: %s sent HTTP after the VNC greeting (a browser that waited over %u ms): "
+		    "its next connections get %u ms",
+		    c->peer, GATE_SNIFF_MS, GATE_SNIFF_BROWSER_MS);
+		gate_source(g, c->src, now)->browser = now;
+	}
 	gate_rfb_input(g, c, in, (size_t)r, now);
 }
 
@@ -483,7 +512,7 @@ static void sniff_input(struct gate *g, struct conn *c, uint64_t now)
 		gate_kill(c);
 		return;
 	}
-	c->deadline = now - GATE_SNIFF_MS + g->p.handshake_ms;
+	c->deadline = c->born + g->p.handshake_ms;
 	if (b == 0x16 && g->cred) {
 		gate_tls_start(g, c, now);
 	} else if (b == 'G') {
@@ -556,7 +585,7 @@ static void expire(struct gate *g, struct conn *c, uint64_t now)
 	if (c->dead || c->deadline > now)
 		return;
 	if (c->st == C_SNIFF) { /* silent: an RFB client waiting for the server's greeting */
-		c->deadline = now - GATE_SNIFF_MS + g->p.handshake_ms;
+		c->deadline = c->born + g->p.handshake_ms;
 		gate_start_rfb(g, c, C_RFB);
 		gate_flush(c);
 		return;

@@ -28,16 +28,18 @@ struct gate_params {
 	unsigned handshake_ms, auth_ms;
 };
 
-#define GATE_MAX_PREAUTH    128	  /* connections not yet authenticated, in all */
-#define GATE_MAX_PER_SOURCE 16	  /* ... from one address (IPv4) or /64 (IPv6) */
-#define GATE_MAX_RELAYS	    32	  /* clients past authentication (vnc.c keeps 16) */
-#define GATE_HANDSHAKE_MS   10000 /* to send the version, security type, HTTP head, TLS */
-#define GATE_AUTH_MS	    60000 /* to answer VNC's challenge (a viewer asks its user now) */
-#define GATE_SNIFF_MS	    100	  /* a client silent this long is an RFB client (it waits) */
-#define GATE_FAIL_BURST	    5	  /* password failures per source before the limit bites */
-#define GATE_FAIL_EVERY_MS  12000 /* ... then one more per this long */
-#define GATE_GFAIL_BURST    30	  /* the same for all sources together */
-#define GATE_GFAIL_EVERY_MS 2000
+#define GATE_MAX_PREAUTH       128   /* connections not yet authenticated, in all */
+#define GATE_MAX_PER_SOURCE    16    /* ... from one address (IPv4) or /64 (IPv6) */
+#define GATE_MAX_RELAYS	       32    /* clients past authentication (vnc.c keeps 16) */
+#define GATE_HANDSHAKE_MS      10000 /* to send the version, security type, HTTP head, TLS */
+#define GATE_AUTH_MS	       60000 /* to answer VNC's challenge (a viewer asks its user now) */
+#define GATE_SNIFF_MS	       150   /* a client silent this long is an RFB client (it waits) */
+#define GATE_SNIFF_BROWSER_MS  3000  /* ... from an address where a browser waited longer */
+#define GATE_BROWSER_MEMORY_MS 60000 /* ... lately */
+#define GATE_FAIL_BURST	       5     /* password failures per source before the limit bites */
+#define GATE_FAIL_EVERY_MS     12000 /* ... then one more per this long */
+#define GATE_GFAIL_BURST       30    /* the same for all sources together */
+#define GATE_GFAIL_EVERY_MS    2000
 
 /* An authenticated client for libvncserver: fd (the display's end of the gate's relay) at
  * RFB's ClientInit, speaking 3.minor. sp is a connected socket pair whose

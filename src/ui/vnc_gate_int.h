@@ -53,6 +53,7 @@ struct src {
 	uint64_t t; /* last refill */
 	double tokens;
 	bool used;
+	uint64_t browser; /* when it last sent an HTTP request (0: never) */
 };
 
 #define GATE_SOURCES 256
@@ -86,6 +87,8 @@ struct gate {
 };
 
 uint64_t gate_now_ms(void);
+/* The rate-limit and history entry of an address (made if it has none). */
+struct src *gate_source(struct gate *g, const uint8_t key[16], uint64_t now);
 void gate_count(struct gate *g, uint64_t *field);
 bool gate_buf_put(struct buf *b, const void *d, size_t n, size_t max);
 size_t gate_pending(const struct buf *b);
