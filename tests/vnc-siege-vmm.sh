@@ -13,34 +13,40 @@ if [ ! -w /dev/kvm ]; then
 	echo "1..0 # SKIP no usable /dev/kvm"
 	exit 0
 fi
-port=$((20000 + $$ % 20000))
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$build/phyllome-vmm" --kernel "$tiny" --memory size=64M --display "vnc=127.0.0.1:$port" \
-	--seccomp "$seccomp" >"$out" 2>&1 &
-vmm=$!
-i=0
-until grep -q PHYLLOME-TINY-READY "$out"; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 $vmm 2>/dev/null; then
-		echo "not ok 1 - phyllome-vmm did not start: $(tail -n 3 "$out" | tr '\n' ' ')"
-		echo "1..1"
-		kill $vmm 2>/dev/null
-		exit 1
-	fi
-	sleep 0.1
+# A port below the ephemeral range (other tests' clients take those); another one if it is taken.
+for try in 1 2 3 4 5; do
+	port=$((10000 + ($$ + try * 7919) % 10000))
+	"$build/phyllome-vmm" --kernel "$tiny" --memory size=64M --display "vnc=127.0.0.1:$port" \
+		--seccomp "$seccomp" >"$out" 2>&1 &
+	vmm=$!
+	i=0
+	until grep -q PHYLLOME-TINY-READY "$out" || ! kill -0 $vmm 2>/dev/null || [ $i -gt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	grep -q PHYLLOME-TINY-READY "$out" && break
+	kill $vmm 2>/dev/null
+	wait $vmm 2>/dev/null
+	grep -q "cannot listen" "$out" || break
 done
+if ! grep -q PHYLLOME-TINY-READY "$out"; then
+	echo "not ok 1 - phyllome-vmm did not start: $(tail -n 3 "$out" | tr '\n' ' ')"
+	echo "1..1"
+	exit 1
+fi
 "$build/tests/vncsiege" "$port"
 rc=$?
 n=10
-if kill -0 $vmm 2>/dev/null; then
+if kill -0 "$vmm" 2>/dev/null; then
 	echo "ok $((n + 1)) - phyllome-vmm is still running"
 else
 	echo "not ok $((n + 1)) - phyllome-vmm is gone: $(tail -n 3 "$out" | tr '\n' ' ')"
 	rc=1
 fi
-kill -TERM $vmm
-wait $vmm
+kill -TERM "$vmm"
+wait "$vmm"
 st=$?
 if grep -q "FD_SETSIZE\|Aborted\|Sanitizer" "$out"; then
 	echo "not ok $((n + 2)) - the VMM's output: $(grep "FD_SETSIZE\|Aborted\|Sanitizer" "$out" | head -n 1)"

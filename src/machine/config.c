@@ -19,6 +19,7 @@ enum {
 	OPT_NET,
 	OPT_RNG,
 	OPT_CDROM,
+	OPT_RTC,
 	OPT_API_SOCKET,
 	OPT_DISPLAY,
 	OPT_SECCOMP,
@@ -48,6 +49,9 @@ static const struct opt_def vmm_opts[] = {
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
+    {"rtc", 0, "base=utc|localtime",
+     "what the guest's CMOS clock keeps: UTC (default) or the host's local time (Windows)",
+     OPT_RTC},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
     {"display", 0,
      "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]"
@@ -131,6 +135,17 @@ static int cpus_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		return -ERANGE;
 	}
 	cfg->ncpus = (unsigned)n;
+	return 0;
+}
+
+static int rtc_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(k, "base") || !v || (strcmp(v, "utc") && strcmp(v, "localtime"))) {
+		snprintf(err, errlen, "--rtc: '%s%s%s' (expected base=utc or base=localtime)", k,
+			 v ? "=" : "", v ? v : "");
+		return -EINVAL;
+	}
+	cfg->rtc_localtime = !strcmp(v, "localtime");
 	return 0;
 }
 
@@ -523,6 +538,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return 0;
 	case OPT_CDROM:
 		return parse_cdrom(cfg, arg, err, errlen);
+	case OPT_RTC:
+		return kv_each("rtc", arg, cfg, rtc_kv, err, errlen);
 	case OPT_API_SOCKET:
 		/* sockaddr_un's sun_path holds 108 bytes with the NUL */
 		if (!*arg || strlen(arg) > 107) {

@@ -134,14 +134,21 @@ static int setup(void **state)
 								? (x < W / 2 ? 0xFF0000 : 0x00FF00)
 							    : x < W / 2 ? 0x0000FF
 									: 0x804020);
-	f->port = free_port();
 	snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "127.0.0.1");
-	cfg.vnc_port = f->port;
-	snprintf(f->addr, sizeof(f->addr), "127.0.0.1:%u", f->port);
-	if (display_start(f->d, &cfg, FILTERS, err, sizeof(err)) < 0) {
-		print_error("%s\n", err);
-		return -1;
+	/* A free port, found and then bound: another test's client may take it in between. */
+	for (int try = 0;; try++) {
+		f->port = free_port();
+		cfg.vnc_port = f->port;
+		if (display_start(f->d, &cfg, FILTERS, err, sizeof(err)) == 0)
+			break;
+		display_stop(f->d);
+		memset(f->d, 0, sizeof(*f->d));
+		if (try == 4) {
+			print_error("%s\n", err);
+			return -1;
+		}
 	}
+	snprintf(f->addr, sizeof(f->addr), "127.0.0.1:%u", f->port);
 	src = (struct display_src){.dev = &f->dev, .kbd = &f->kbd};
 	display_attach(f->d, &src);
 	*state = f;
