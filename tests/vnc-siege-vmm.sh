@@ -5,6 +5,7 @@
 # WebSocket viewer must get the screen within 2 s; then the VMM must still be running, and it
 # must end on SIGTERM. Needs /dev/kvm (this machine's PVM one runs the tiny guest); skips
 # without it.
+# Then, with a password: a wrong one refused, the right one (plain and WebSocket) served.
 #   vnc-siege-vmm.sh BUILD-DIR TINY-STAY-BZIMAGE [SECCOMP-MODE]
 build=$1
 tiny=$2
@@ -14,28 +15,32 @@ if [ ! -w /dev/kvm ]; then
 	exit 0
 fi
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-# A port below the ephemeral range (other tests' clients take those); another one if it is taken.
-for try in 1 2 3 4 5; do
-	port=$((10000 + ($$ + try * 7919) % 10000))
-	"$build/phyllome-vmm" --kernel "$tiny" --memory size=64M --display "vnc=127.0.0.1:$port" \
-		--seccomp "$seccomp" >"$out" 2>&1 &
-	vmm=$!
-	i=0
-	until grep -q PHYLLOME-TINY-READY "$out" || ! kill -0 $vmm 2>/dev/null || [ $i -gt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
+pw=$(mktemp)
+trap 'rm -f "$out" "$pw"' EXIT
+# start_vmm DISPLAY-EXTRA: the VMM on a port below the ephemeral range (other tests' clients take
+# those), another one if it is taken; sets port and vmm.
+start_vmm() {
+	for try in 1 2 3 4 5; do
+		port=$((10000 + ($$ + try * 7919) % 10000))
+		"$build/phyllome-vmm" --kernel "$tiny" --memory size=64M \
+			--display "vnc=127.0.0.1:$port$1" --seccomp "$seccomp" >"$out" 2>&1 &
+		vmm=$!
+		i=0
+		until grep -q PHYLLOME-TINY-READY "$out" || ! kill -0 $vmm 2>/dev/null ||
+			[ $i -gt 100 ]; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+		grep -q PHYLLOME-TINY-READY "$out" && return 0
+		kill $vmm 2>/dev/null
+		wait $vmm 2>/dev/null
+		grep -q "cannot listen" "$out" || break
 	done
-	grep -q PHYLLOME-TINY-READY "$out" && break
-	kill $vmm 2>/dev/null
-	wait $vmm 2>/dev/null
-	grep -q "cannot listen" "$out" || break
-done
-if ! grep -q PHYLLOME-TINY-READY "$out"; then
-	echo "not ok 1 - phyllome-vmm did not start: $(tail -n 3 "$out" | tr '\n' ' ')"
+	echo "not ok - phyllome-vmm did not start: $(tail -n 3 "$out" | tr '\n' ' ')"
 	echo "1..1"
 	exit 1
-fi
+}
+start_vmm ""
 "$build/tests/vncsiege" "$port"
 rc=$?
 n=10
@@ -54,5 +59,32 @@ if grep -q "FD_SETSIZE\|Aborted\|Sanitizer" "$out"; then
 else
 	echo "ok $((n + 2)) - no abort in the VMM's output (exit status $st on SIGTERM)"
 fi
-echo "1..$((n + 2))"
+# With a password, under the VMM's own filters (the gate's first password check once ended the
+# VMM there: libgcrypt's first use): a wrong one is refused, the right one gets the screen, plain
+# and over a WebSocket, and the VMM is still running.
+echo pw-siege >"$pw"
+start_vmm ",password=$pw"
+n=$((n + 2))
+check() { # N WHAT EXPECT ENV...
+	_n=$1 _what=$2 _want=$3
+	shift 3
+	_got=$(env "$@" "$build/tests/rfbtool" "127.0.0.1:$port" 2>&1 | head -n 1)
+	case $_got in
+	*"$_want"*) echo "ok $_n - $_what: $_got" ;;
+	*) echo "not ok $_n - $_what: $_got (expected $_want)"; rc=1 ;;
+	esac
+}
+check $((n + 1)) "a wrong password" "security handshake failed" RFBTOOL_PASSWORD=guess
+check $((n + 2)) "the right password" "size=" RFBTOOL_PASSWORD=pw-siege
+check $((n + 3)) "the right password over a WebSocket" "size=" RFBTOOL_PASSWORD=pw-siege \
+	RFBTOOL_WEBSOCKET=1
+if kill -0 "$vmm" 2>/dev/null; then
+	echo "ok $((n + 4)) - phyllome-vmm with a password is still running"
+else
+	echo "not ok $((n + 4)) - phyllome-vmm with a password is gone: $(tail -n 2 "$out" | tr '\n' ' ')"
+	rc=1
+fi
+kill -TERM "$vmm"
+wait "$vmm"
+echo "1..$((n + 4))"
 exit $rc

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/bytes.h"
@@ -231,14 +232,18 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdir), 0);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdirat), 0);
-	/* libvncserver hashes a WebSocket client's key with libgcrypt, which nobody initialized:
-	 * on that first use libgcrypt warns through syslog() (a socket() to /dev/log) and looks for
-	 * its FIPS settings (access()), either of which would end the VMM (seen in the rig's
-	 * display-browser scenario). They fail instead: syslog() drops the message, and libgcrypt
-	 * takes the missing file for "not in FIPS mode". */
-	if (rc == 0 && kind == SECCOMP_DISPLAY)
+	/* libvncserver uses libgcrypt, which nobody initialized (the display thread's libvncserver
+	 * hashed WebSocket keys with it; the gate's VNC password check, rfbEncryptBytes, runs DES
+	 * with it): on that first use libgcrypt warns through syslog() (a socket() to /dev/log)
+	 * and looks for its FIPS settings (access()), either of which would end the VMM (seen in
+	 * the rig's display-browser scenario, and with the gate's first password). They fail
+	 * instead: syslog() drops the message, and libgcrypt takes the missing file for "not in
+	 * FIPS mode". */
+	bool gcrypt = kind == SECCOMP_DISPLAY || kind == SECCOMP_GATE;
+
+	if (rc == 0 && gcrypt)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
-	if (rc == 0 && kind == SECCOMP_DISPLAY)
+	if (rc == 0 && gcrypt)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(access), 0);
 	if (rc == 0)
 		rc = seccomp_load(ctx); /* sets no_new_privs: the filter binds this thread only */
