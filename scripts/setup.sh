@@ -16,7 +16,8 @@ SUDO=
 # rig's L1 for the disk, network and API tests; dosfstools + mtools: the manager's cloud-init
 # seed images and, with fdisk, the rig's EFI system partition images; ovmf: the UEFI firmware;
 # grub-efi-amd64-bin + grub-common: the rig's GRUB image), the display's front-end tests (Xvfb
-# and xwd for the window; chromium and novnc for the browser console); dpkg-dev and libaio-dev:
+# and xwd for the window; chromium and novnc for the browser console; vncsnapshot, a stock VNC
+# viewer, for the VNC siege test); dpkg-dev and libaio-dev:
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
 # benchmark.
 PACKAGES=(
@@ -28,7 +29,7 @@ PACKAGES=(
 	qemu-system-x86 cpio
 	passt e2fsprogs iproute2 curl socat
 	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
-	xvfb x11-apps chromium novnc
+	xvfb x11-apps chromium novnc vncsnapshot
 	dpkg-dev libaio-dev
 )
 
