@@ -17,7 +17,7 @@ SUDO=
 # grub-efi-amd64-bin + grub-common: the rig's GRUB image), the display's front-end tests (Xvfb
 # and xwd for the window; chromium and novnc for the browser console); dpkg-dev and libaio-dev:
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
-# benchmark.
+# benchmark; mmdebstrap: the rig's Debian system test guest (tests/guests/build-debian.sh).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -29,6 +29,7 @@ PACKAGES=(
 	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
 	xvfb x11-apps chromium novnc
 	dpkg-dev libaio-dev
+	mmdebstrap
 )
 
 missing=()

@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+import disks
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 GUESTS_BUILD = REPO / "tests" / "guests" / "build-guests.sh"
@@ -289,6 +291,7 @@ def build_l1_initramfs(args):
         m.file(f"lib/modules/l1/{name}", mods / name, 0o644)
     m.file("guest/vmlinuz", GUESTS / "vmlinuz", 0o644)
     m.file("guest/initramfs.cpio.gz", GUESTS / "l2-initramfs.cpio.gz", 0o644)
+    disks.add_files(m, args.disks, GUESTS)  # e.g. the Debian system's kernel and initrd
     if args.firmware:
         for name, src in OVMF_FILES.items():
             m.file(f"guest/{name}", src, 0o644)
@@ -384,6 +387,7 @@ def qemu_command(args, initrd, append, console_args):
     return [args.outer_qemu, "-accel", "tcg", "-machine", "q35", "-cpu", "max",
             "-m", args.l1_mem, "-smp", str(args.l1_smp), "-no-reboot", "-nodefaults",
             "-no-user-config", "-display", "none", *console_args,
+            *disks.qemu_args(args.disks, GUESTS),
             "-kernel", str(args.l1_kernel), "-initrd", str(initrd), "-append", append]
 
 
@@ -746,6 +750,10 @@ def main():
         r = subprocess.run(["bash", str(GUESTS_BUILD)], stdout=sys.stderr)
         if r.returncode != 0:
             sys.exit("rig: tests/guests/build-guests.sh failed")
+    # "# rig-disk:" lines: images for L1's disks (disks.py), built by their recipes when missing
+    # or changed.
+    args.disks = scenario_wants(args.scenarios, disks.DISK_RE, disks.L1_DISKS, "disk")
+    disks.build(args.disks, GUESTS, rebuild=not args.no_build_guests)
     if args.firmware:
         missing = [src for src in OVMF_FILES.values() if not os.path.isfile(src)]
         if missing:

@@ -141,6 +141,11 @@ qemu_devices() {
 			_q="$_q -uuid $_opts"
 			continue
 		fi
+		if [ "$_kind" = api-socket ]; then
+			# QEMU's human monitor there: vmm_power_button speaks to it
+			_q="$_q -monitor unix:$_opts,server=on,wait=off"
+			continue
+		fi
 		IFS=,
 		for _kv in $_opts; do
 			case $_kv in
@@ -208,6 +213,19 @@ vmm_start() {
 	) 7>&- &
 	while [ ! -s "$VMM_DIR/pid" ]; do sleep 0.05; done
 	VMM_PID=$(cat "$VMM_DIR/pid")
+}
+
+# vmm_power_button SOCK: presses the ACPI power button of the VMM started with "api-socket:SOCK"
+# (phyllome-vmm: PUT vm.power-button, with curl; QEMU: system_powerdown on the monitor that
+# api-socket: gives it, with socat). The scenario names curl and socat on its "# rig-tools:" line.
+vmm_power_button() {
+	case $RIG_L2_VMM in
+	qemu) echo system_powerdown | "$TOOLS/socat" - "UNIX-CONNECT:$1" >/dev/null ;;
+	*)
+		[ "$("$TOOLS/curl" -sS --max-time 30 --unix-socket "$1" -X PUT -o /dev/null -w '%{http_code}' \
+			http://localhost/api/v1/vm.power-button)" = 204 ]
+		;;
+	esac
 }
 
 # vmm_send LINE: types LINE and a newline into the guest's serial port.
@@ -321,6 +339,35 @@ console_boot() {
 	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then rig_fail "$1" "$WAIT_WHY"; vmm_kill; return 1; fi
 	# shellcheck disable=SC2034 # used by scenarios
 	CONSOLE_T_READY=$(since "$VMM_T0")
+}
+
+# --- the Debian system (tests/guests/build-debian.sh) ---------------------------------------------
+# rig_disk NAME: L1's block device (/dev/vdX) for the outer QEMU's disk NAME, which a scenario
+# asks for with a "# rig-disk: NAME" line (rig.py's disks.py); status 1 if there is none.
+rig_disk() {
+	for _b in /sys/block/vd*; do
+		[ "$(cat "$_b/serial" 2>/dev/null)" = "rig-$1" ] && { echo "/dev/${_b##*/}"; return 0; }
+	done
+	return 1
+}
+
+# debian_start NAME CPUS MEM ARGS [DEVICE...]: vmm_start for the Debian system: its kernel and
+# initrd (L1's /guest/debian-*), its root the disk rig-debian (writable: the outer QEMU keeps the
+# writes in a temporary overlay) as the guest's first virtio-blk disk, /dev/vda, and the kernel
+# command line $DEBIAN_CMDLINE ARGS (ARGS e.g. phyllome.test=boot). Fails NAME and returns 1
+# without the disk (no "# rig-disk: debian" line).
+DEBIAN_CMDLINE=${DEBIAN_CMDLINE:-console=ttyS0 root=/dev/vda quiet}
+debian_start() {
+	_dn=$1 _dc=$2 _dm=$3 _da=$4
+	shift 4
+	if ! _dd=$(rig_disk debian); then
+		rig_fail "$_dn" "no Debian disk in L1 (no '# rig-disk: debian' line in the scenario?)"
+		return 1
+	fi
+	_dk=$L2_KERNEL _di=$L2_INITRD
+	L2_KERNEL=/guest/debian-vmlinuz L2_INITRD=/guest/debian-initrd.img
+	vmm_start "$_dn" "$_dc" "$_dm" "$DEBIAN_CMDLINE $_da" "disk:path=$_dd" "$@"
+	L2_KERNEL=$_dk L2_INITRD=$_di
 }
 
 # --- guest tests with devices (the virtio scenarios) ---------------------------------------------
