@@ -151,7 +151,7 @@ static int setup_legacy(struct vm *vm)
 
 	serial_init(&vm->serial, SERIAL_COM1_IRQ, console_output, vm->con, vm_set_irq, vm);
 	i8042_init(&vm->i8042, vm_set_irq, vm, kbd_reset, vm);
-	rtc_init(&vm->rtc, low->size, high);
+	rc |= rtc_init(&vm->rtc, low->size, high, vm_set_irq, vm);
 	pm_init(&vm->pm, vm_set_irq, vm, pm_event, vm);
 	pci_bus_init(&vm->pci, &vm->pm);
 	pci_bus_set_windows(&vm->pci, vm->mmio32_base, vm->mmio32_size, vm->pio_base, vm->pio_size);
@@ -747,12 +747,19 @@ static void main_loop(struct vm *vm)
 	while (__atomic_load_n(&vm->exit_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		bool waiting = feed_console(vm);
 		int cfd = console_poll_fd(vm->con);
-		struct pollfd p[4] = {{.fd = vm->event_fd, .events = POLLIN},
+		struct pollfd p[5] = {{.fd = vm->event_fd, .events = POLLIN},
 				      {.fd = sig_fd, .events = POLLIN},
 				      {.fd = cfd, .events = POLLIN},
-				      {.fd = ctl_fd, .events = POLLIN}};
-		/* The UART's ring is full: look again shortly rather than spin. */
-		int n = poll(p, 4, waiting ? 10 : -1);
+				      {.fd = ctl_fd, .events = POLLIN},
+				      {.fd = rtc_wake_fd(&vm->rtc), .events = POLLIN}};
+		/* The next RTC interrupt the guest enabled; the UART's ring is full: look again
+		 * shortly rather than spin. */
+		int timeout = rtc_timeout_ms(&vm->rtc);
+		int n;
+
+		if (waiting && (timeout < 0 || timeout > 10))
+			timeout = 10;
+		n = poll(p, 5, timeout);
 
 		if (n < 0 && errno != EINTR) {
 			vm_request_exit(vm, VM_FAILED, "poll failed");
@@ -765,6 +772,7 @@ static void main_loop(struct vm *vm)
 			vm_request_exit(vm, VM_QUIT, NULL);
 		if (p[3].revents & POLLIN)
 			handle_requests(vm);
+		rtc_tick(&vm->rtc);
 	}
 }
 

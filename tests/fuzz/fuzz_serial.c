@@ -69,9 +69,14 @@ static void pm_event(void *opaque, enum pm_event ev)
 	((struct machine *)opaque)->events++;
 }
 
-static time_t fixed_now(void)
+/* A clock that moves a third of a second per reading, from the same start in every run (so the
+ * RTC's update, alarm and periodic flags and IRQ 8 get exercised, deterministically). */
+static int64_t clock_ns;
+
+static int64_t fixed_now(void)
 {
-	return 1710510356; /* deterministic runs */
+	clock_ns += 333333333;
+	return clock_ns;
 }
 
 static void machine_init(struct machine *m)
@@ -81,7 +86,8 @@ static void machine_init(struct machine *m)
 	memset(m, 0, sizeof(*m));
 	serial_init(&m->serial, SERIAL_COM1_IRQ, out, m, set_irq, m);
 	i8042_init(&m->kbc, set_irq, m, reset, m);
-	rtc_init(&m->rtc, 3ull << 30, 2ull << 30);
+	clock_ns = 1710510356LL * 1000000000LL;
+	check(rtc_init(&m->rtc, 3ull << 30, 2ull << 30, set_irq, m) == 0);
 	m->rtc.now = fixed_now;
 	pm_init(&m->pm, set_irq, m, pm_event, m);
 	pci_bus_init(&m->pci, &m->pm);
