@@ -39,7 +39,7 @@ customize() {
 	# By label: the same line works with the root on virtio-blk, NVMe or SATA.
 	echo 'LABEL=phyllome-debian / ext4 defaults,errors=remount-ro 0 1' >"$root/etc/fstab"
 	chroot "$root" passwd -q -d root
-	chroot "$root" systemctl enable -q systemd-networkd
+	chroot "$root" systemctl enable -q systemd-networkd phyllome-shutdown
 	# Timers that would start work in the middle of a test or a benchmark.
 	chroot "$root" systemctl mask -q apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer
 	cp "$root"/boot/vmlinuz-* "$work/debian-vmlinuz"

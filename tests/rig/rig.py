@@ -396,6 +396,8 @@ def l1_append(args, mode, interactive=False):
              "rig.interactive=" + ("1" if interactive else "0")]
     if mode == "test":
         parts.append("rig.scenarios=" + ",".join(args.scenarios))
+    else:
+        parts.append("rig.demo_guest=" + args.demo_guest)
     if not args.verbose_l1:
         parts.append("quiet")
     return " ".join(parts + args.l1_append)
@@ -698,6 +700,8 @@ def main():
     ap.add_argument("--tap", action="store_true", help="TAP on stdout (for Meson)")
     ap.add_argument("--demo", action="store_true",
                     help="interactive L2 shell on this terminal (scripted if stdin is no tty)")
+    ap.add_argument("--demo-guest", choices=("busybox", "debian"), default="busybox",
+                    help="the demo's L2: the busybox initramfs, or the Debian system (rig-disk)")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("RIG_TIMEOUT", 1500)),
                     help="global timeout in seconds (default 1500, or $RIG_TIMEOUT)")
     ap.add_argument("--stall", type=int, default=300,
@@ -753,6 +757,8 @@ def main():
     # "# rig-disk:" lines: images for L1's disks (disks.py), built by their recipes when missing
     # or changed.
     args.disks = scenario_wants(args.scenarios, disks.DISK_RE, disks.L1_DISKS, "disk")
+    if args.demo:
+        args.disks = ["debian"] if args.demo_guest == "debian" else []
     disks.build(args.disks, GUESTS, rebuild=not args.no_build_guests)
     if args.firmware:
         missing = [src for src in OVMF_FILES.values() if not os.path.isfile(src)]

@@ -370,6 +370,34 @@ debian_start() {
 	L2_KERNEL=$_dk L2_INITRD=$_di
 }
 
+# debian_demo: run-rig.sh --demo --demo-guest debian: the Debian system's serial console (root
+# is logged in) on L1's console, or, without a terminal, a few commands typed into it.
+debian_demo() {
+	if [ "$RIG_INTERACTIVE" = 1 ]; then
+		echo "rig: demo: the Debian system through $RIG_L2_VMM on this console; 'poweroff' in it ends the demo (Ctrl-A x quits QEMU)"
+		(
+			L2_KERNEL=/guest/debian-vmlinuz L2_INITRD=/guest/debian-initrd.img
+			vmm_exec 2 1G "$DEBIAN_CMDLINE" "disk:path=$(rig_disk debian)"
+		) </dev/console >/dev/console 2>&1
+		echo "rig: demo: VMM exit status $?"
+		return
+	fi
+	echo "rig: demo: stdin is not a terminal; typing a few commands into the Debian system"
+	debian_start demo 2 1G "" || return
+	tail -f "$VMM_OUT" &
+	_tail=$!
+	if wait_for 'root@phyllome-debian' "$VMM_OUT" 900; then
+		vmm_send 'uname -a; systemctl is-system-running; systemd-analyze; poweroff'
+		wait_exit "$T_EXIT" || echo "rig: demo: $WAIT_WHY"
+	else
+		echo "rig: demo: $WAIT_WHY"
+		vmm_kill
+	fi
+	sleep 0.5
+	kill "$_tail"
+	echo "rig: demo: VMM exit status ${VMM_STATUS:-?} after $(since "$VMM_T0")s"
+}
+
 # --- guest tests with devices (the virtio scenarios) ---------------------------------------------
 # A guest test (tests/guests/tests/TEST.sh) prints "PHYLLOME-STEP TEST WHAT..." lines as it goes
 # and ends with one "PHYLLOME-TEST TEST PASS [detail]" or "PHYLLOME-TEST TEST FAIL reason" line.

@@ -28,10 +28,10 @@ if debian_start debian-boot 2 1G "phyllome.test=boot debian.now=$(date +%s)" "ap
 				rig_fail debian-boot "could not press the power button ($RIG_L2_VMM)"
 				vmm_kill
 			elif expect_exit0 debian-boot "$T_EXIT"; then
-				if grep -q 'PHYLLOME-STEP boot stopping' "$VMM_OUT"; then
+				if grep -q 'PHYLLOME-SHUTDOWN poweroff.target' "$VMM_OUT"; then
 					rig_ok debian-boot "$detail; $clocks; initrd userspace after ${GT_T_USER}s, test passed after ${t_pass}s (VMM start), power button to exit 0 in $(since "$t_press")s"
 				else
-					rig_fail debian-boot "the VMM ended with status 0 after the power button, but systemd did not stop the test (no 'stopping' line)"
+					rig_fail debian-boot "the VMM ended with status 0 after the power button, but without systemd's orderly poweroff (no 'PHYLLOME-SHUTDOWN poweroff.target')"
 				fi
 			fi
 		fi

@@ -1,10 +1,11 @@
 #!/bin/sh
-# The Debian system's boot (rig scenario debian-boot): systemd reaches "running" (or "degraded":
-# the failed units are listed), udev made /dev/vda and its by-label link, the RTC and the system
+# The Debian system's boot (rig scenario debian-boot): systemd reaches "running" ("degraded" fails:
+# it names the failed units), udev made /dev/vda and its by-label link, the RTC and the system
 # clock agree with each other and with the host's time (debian.now=EPOCH on the command line: L1's
 # clock when the VMM started), the clock source is a paravirtual or TSC one that the kernel did not
 # mark unstable. Then PHYLLOME-TEST boot PASS, and the guest waits for the ACPI power button: the
-# scenario presses it, systemd-logind powers the guest off (the VMM must end with status 0).
+# scenario presses it, systemd-logind powers the guest off in order (phyllome-shutdown.service
+# prints PHYLLOME-SHUTDOWN poweroff.target) and the VMM must end with status 0.
 NAME=boot
 . /tests/lib.sh
 export SYSTEMD_PAGER=
@@ -32,7 +33,11 @@ rtc_name=$(cat /sys/class/rtc/rtc0/name)
 rtc=$(cat /sys/class/rtc/rtc0/since_epoch) || fail "cannot read the RTC"
 now=$(date +%s)
 d=$((now - rtc))
-[ ${d#-} -le 2 ] || fail "system clock $now and RTC $rtc differ by $d s"
+# The system clock starts from the RTC at boot and runs on the clock source after. In the rig
+# (L1 is TCG: its time and the TSC that L2's clocks run on need not agree) they drifted apart by
+# 4 s in 8 minutes of a slow boot (0.8 %): within 2 s plus 2 % of the uptime passes.
+up=$(cut -d. -f1 /proc/uptime)
+[ ${d#-} -le $((2 + up / 50)) ] || fail "system clock $now and RTC $rtc differ by $d s after $up s of uptime (clock source $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource))"
 # hwclock waits for the RTC's update interrupt (the RTC core makes it from the alarm, IRQ 8);
 # without one it says "select() ... timed out" after 10 s and reads the time anyway.
 hw=$(hwclock --show --utc 2>&1) || fail "hwclock --show: $hw"
@@ -49,7 +54,7 @@ m0=$(cut -d' ' -f1 /proc/uptime)
 sleep 1
 m1=$(cut -d' ' -f1 /proc/uptime)
 [ "$(echo "$m1 > $m0" | awk '{ print ($1 > $3) }')" = 1 ] || fail "uptime did not advance across sleep 1 ($m0 -> $m1)"
-echo "PHYLLOME-STEP boot clocks rtc=$rtc_name system-rtc=${d}s guest-L1=$((now - host))s clocksource=$cs"
+echo "PHYLLOME-STEP boot clocks rtc=$rtc_name system-rtc=${d}s after ${up}s guest-L1=$((now - host))s clocksource=$cs"
 
 # The power button: systemd-logind handles KEY_POWER from the ACPI button's input device.
 wait_path /dev/input/by-path 1 || true
@@ -58,6 +63,4 @@ btn=$(grep -l -i 'power button' /sys/class/input/input*/name 2>/dev/null | head 
 systemctl is-active -q systemd-logind || fail "systemd-logind is not active"
 echo "PHYLLOME-TEST boot PASS $state; $times; $(cat "$btn")"
 echo "PHYLLOME-STEP boot ready for the power button"
-# systemd's stop hangs up ttyS0 (TTYVHangup): say it on a new descriptor of the console.
-trap 'echo "PHYLLOME-STEP boot stopping" >/dev/console; exit 0' TERM
 while :; do sleep 1; done
