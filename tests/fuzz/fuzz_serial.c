@@ -20,7 +20,7 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/iobus.h"
+#include "kvm/iobus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,14 +69,14 @@ static void pm_event(void *opaque, enum pm_event ev)
 	((struct machine *)opaque)->events++;
 }
 
-/* A clock that moves a third of a second per reading, from the same start in every run (so the
- * RTC's update, alarm and periodic flags and IRQ 8 get exercised, deterministically). */
-static int64_t clock_ns;
-
-static int64_t fixed_now(void)
+static void pci_reset(void *opaque)
 {
-	clock_ns += 333333333;
-	return clock_ns;
+	pm_event(opaque, PM_RESET);
+}
+
+static time_t fixed_now(void)
+{
+	return 1710510356; /* deterministic runs */
 }
 
 static void machine_init(struct machine *m)
@@ -86,11 +86,10 @@ static void machine_init(struct machine *m)
 	memset(m, 0, sizeof(*m));
 	serial_init(&m->serial, SERIAL_COM1_IRQ, out, m, set_irq, m);
 	i8042_init(&m->kbc, set_irq, m, reset, m);
-	clock_ns = 1710510356LL * 1000000000LL;
-	check(rtc_init(&m->rtc, 3ull << 30, 2ull << 30, set_irq, m) == 0);
+	rtc_init(&m->rtc, 3ull << 30, 2ull << 30);
 	m->rtc.now = fixed_now;
 	pm_init(&m->pm, set_irq, m, pm_event, m);
-	pci_bus_init(&m->pci, &m->pm);
+	pci_bus_init(&m->pci, pci_reset, m);
 	rc |=
 	    iobus_register(&m->bus, IOBUS_PIO, SERIAL_COM1_BASE, 8, serial_io, &m->serial, "com1");
 	rc |= iobus_register(&m->bus, IOBUS_PIO, I8042_DATA_PORT, 1, i8042_data_io, &m->kbc, "kd");
