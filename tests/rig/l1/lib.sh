@@ -367,8 +367,10 @@ rig_disk() {
 # debian_start NAME CPUS MEM ARGS [DEVICE...]: vmm_start for the Debian system: its kernel and
 # initrd (L1's /guest/debian-*), its root the disk rig-debian (writable: the outer QEMU keeps the
 # writes in a temporary overlay) as the guest's first virtio-blk disk, /dev/vda, and the kernel
-# command line $DEBIAN_CMDLINE ARGS (ARGS e.g. phyllome.test=boot). Fails NAME and returns 1
-# without the disk (no "# rig-disk: debian" line).
+# command line $DEBIAN_CMDLINE ARGS (ARGS e.g. phyllome.test=boot). DEBIAN_DISK_OPTS is added to
+# the root disk's DEVICE word (e.g. ",bus=nvme" with DEBIAN_CMDLINE's root=LABEL=phyllome-debian:
+# the initrd has the NVMe, AHCI and virtio drivers). Fails NAME and returns 1 without the disk
+# (no "# rig-disk: debian" line).
 DEBIAN_CMDLINE=${DEBIAN_CMDLINE:-console=ttyS0 root=/dev/vda quiet}
 debian_start() {
 	_dn=$1 _dc=$2 _dm=$3 _da=$4
@@ -379,7 +381,7 @@ debian_start() {
 	fi
 	_dk=$L2_KERNEL _di=$L2_INITRD
 	L2_KERNEL=/guest/debian-vmlinuz L2_INITRD=/guest/debian-initrd.img
-	vmm_start "$_dn" "$_dc" "$_dm" "$DEBIAN_CMDLINE $_da" "disk:path=$_dd" "$@"
+	vmm_start "$_dn" "$_dc" "$_dm" "$DEBIAN_CMDLINE $_da" "disk:path=$_dd${DEBIAN_DISK_OPTS:-}" "$@"
 	L2_KERNEL=$_dk L2_INITRD=$_di
 }
 
