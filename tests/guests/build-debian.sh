@@ -6,7 +6,8 @@
 #   debian.img          ext4 image (label phyllome-debian) of the whole system, root=/dev/vda
 #   debian-vmlinuz      its kernel (the same package as build-guests.sh's L2 kernel)
 #   debian-initrd.img   its initramfs-tools initrd (virtio-blk, NVMe, AHCI, ext4; zstd)
-#   .debian-stamp       the recipe's hash (this script, tests/guests/debian/, the kernel package)
+#   .debian-stamp       the recipe's hash (this script without its comments, tests/guests/debian/,
+#                       the apt sources, the kernel package)
 #
 # The system: systemd + udev + dbus (logind handles the ACPI power button), systemd-networkd (DHCP
 # on every wired NIC), a root without password logged in on ttyS0, and phyllome-test.service,
@@ -93,7 +94,8 @@ INCLUDE="/lib/modules/*/kernel/drivers/net/ethernet/intel/*"
 
 stamp=$({
 	echo "$KPKG"
-	cat "$0" "$SOURCES"
+	grep -v '^[[:space:]]*#' "$0" # comments don't change the image
+	cat "$SOURCES"
 	(cd "$FILES" && find . -type f -o -type l | LC_ALL=C sort | while read -r f; do
 		echo "$f $(stat -c %a "$f")"
 		cat "$f"
@@ -120,10 +122,11 @@ excl=()
 for p in $EXCLUDE; do excl+=("--dpkgopt=path-exclude=$p"); done
 for p in $INCLUDE; do excl+=("--dpkgopt=path-include=$p"); done
 
-# The customize hook (outside the chroot, in mmdebstrap's namespace: files are owned by root
-# there in unshare mode too): our files in, the system configured, the initrd rebuilt with them,
-# then a copy of the tree without the mounted /proc, /sys, /dev becomes the ext4 image. The
-# target /dev/null: mmdebstrap builds in a temporary folder and removes it.
+# The setup hook puts the initramfs-tools configuration in before any package, so that the
+# kernel's postinst builds the small initrd. The customize hook (outside the chroot, in
+# mmdebstrap's namespace: files are owned by root there in unshare mode too): our files in, the
+# system configured, then a copy of the tree without the mounted /proc, /sys, /dev becomes the
+# ext4 image. The target /dev/null: mmdebstrap builds in a temporary folder and removes it.
 # shellcheck disable=SC2016 # expanded by the hooks' shell
 mmdebstrap --variant=minbase --include="$(printf %s "$PACKAGES" | tr -s " \n" ",")" "${excl[@]}" \
 	--setup-hook='mkdir -p "$1/etc/initramfs-tools" && cp -a '"$FILES"'/rootfs/etc/initramfs-tools/. "$1/etc/initramfs-tools/"' \
