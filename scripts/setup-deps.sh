@@ -19,10 +19,11 @@ SUDO=
 # xorriso: the CD-ROM test discs (ISO 9660, El Torito) tests/guests/build-iso.sh makes.
 # xvfb, x11-xkb-utils, xkb-data, x11-apps, xdotool, libsdl2-2.0-0: the display-window scenario
 # (Xvfb, its keymaps, xwd and xdotool go into L1, with SDL2 for --display window); novnc: the
-# display-browser scenario (the VMM in L1 serves it).
+# display-browser scenario (the VMM in L1 serves it). mmdebstrap, e2fsprogs: the Debian system
+# test guest (tests/guests/build-debian.sh; the rig builds it when a scenario needs it).
 PACKAGES=(qemu-system-x86 cpio gzip xz-utils kmod python3 util-linux
 	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common xorriso
-	xvfb x11-xkb-utils xkb-data x11-apps xdotool libsdl2-2.0-0 novnc)
+	xvfb x11-xkb-utils xkb-data x11-apps xdotool libsdl2-2.0-0 novnc mmdebstrap e2fsprogs)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

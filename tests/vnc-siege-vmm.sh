@@ -22,6 +22,9 @@ trap 'rm -f "$out" "$pw"' EXIT
 start_vmm() {
 	for try in 1 2 3 4 5; do
 		port=$((10000 + ($$ + try * 7919) % 10000))
+		# Emptied here, not only by the child's redirection: the wait below must not find the
+		# previous VMM's ready line before the child has truncated the file.
+		: >"$out"
 		"$build/phyllome-vmm" --kernel "$tiny" --memory size=64M \
 			--display "vnc=127.0.0.1:$port$1" --seccomp "$seccomp" >"$out" 2>&1 &
 		vmm=$!

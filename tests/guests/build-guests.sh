@@ -7,7 +7,7 @@
 #                           about 3 s faster, as TCG needn't run the xz decompressor
 #   l2-initramfs.cpio.gz    busybox-static initramfs: /init + /tests/*.sh + virtio/ext4/AHCI/CD-ROM modules
 #   busybox                 the static busybox binary (the rig's L1 initramfs uses it too)
-#   l1-modules/             irqbypass, kvm, ccp, kvm-amd, tun, dummy, virtio_pci, virtio_net (+ deps) and their load order
+#   l1-modules/             irqbypass, kvm, ccp, kvm-amd, tun, dummy, virtio_pci, virtio_net, virtio_blk (+ deps) and their load order
 #                           (the rig; tun and dummy for the network scenarios)
 #   kernel-version          e.g. 6.1.0-56-amd64
 #
@@ -35,8 +35,8 @@ L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_in
 # Modules L1 needs for a working /dev/kvm on QEMU TCG's emulated SVM, in this order; then tun (tap
 # devices) and dummy (the interface passt takes its addresses from) for the network scenarios;
 # virtio_pci and virtio_net for L1's own network card (only there when a scenario has a host step
-# that reaches into L1, tests/rig/README.md).
-L1_MODULES="irqbypass kvm ccp kvm-amd tun dummy virtio_pci virtio_net"
+# that reaches into L1, tests/rig/README.md); virtio_blk for L1's disks ("# rig-disk:" lines).
+L1_MODULES="irqbypass kvm ccp kvm-amd tun dummy virtio_pci virtio_net virtio_blk"
 
 log() { echo "build-guests: $*" >&2; }
 die() { echo "build-guests: error: $*" >&2; exit 1; }

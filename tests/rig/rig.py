@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+import disks
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 GUESTS_BUILD = REPO / "tests" / "guests" / "build-guests.sh"
@@ -289,6 +291,7 @@ def build_l1_initramfs(args):
         m.file(f"lib/modules/l1/{name}", mods / name, 0o644)
     m.file("guest/vmlinuz", GUESTS / "vmlinuz", 0o644)
     m.file("guest/initramfs.cpio.gz", GUESTS / "l2-initramfs.cpio.gz", 0o644)
+    disks.add_files(m, args.disks, GUESTS)  # e.g. the Debian system's kernel and initrd
     if args.firmware:
         for name, src in OVMF_FILES.items():
             m.file(f"guest/{name}", src, 0o644)
@@ -384,6 +387,7 @@ def qemu_command(args, initrd, append, console_args):
     return [args.outer_qemu, "-accel", "tcg", "-machine", "q35", "-cpu", "max",
             "-m", args.l1_mem, "-smp", str(args.l1_smp), "-no-reboot", "-nodefaults",
             "-no-user-config", "-display", "none", *console_args,
+            *disks.qemu_args(args.disks, GUESTS),
             "-kernel", str(args.l1_kernel), "-initrd", str(initrd), "-append", append]
 
 
@@ -392,6 +396,8 @@ def l1_append(args, mode, interactive=False):
              "rig.interactive=" + ("1" if interactive else "0")]
     if mode == "test":
         parts.append("rig.scenarios=" + ",".join(args.scenarios))
+    else:
+        parts.append("rig.demo_guest=" + args.demo_guest)
     if not args.verbose_l1:
         parts.append("quiet")
     return " ".join(parts + args.l1_append)
@@ -696,6 +702,8 @@ def main():
     ap.add_argument("--tap", action="store_true", help="TAP on stdout (for Meson)")
     ap.add_argument("--demo", action="store_true",
                     help="interactive L2 shell on this terminal (scripted if stdin is no tty)")
+    ap.add_argument("--demo-guest", choices=("busybox", "debian"), default="busybox",
+                    help="the demo's L2: the busybox initramfs, or the Debian system (rig-disk)")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("RIG_TIMEOUT", 1500)),
                     help="global timeout in seconds (default 1500, or $RIG_TIMEOUT)")
     ap.add_argument("--stall", type=int, default=300,
@@ -748,6 +756,12 @@ def main():
         r = subprocess.run(["bash", str(GUESTS_BUILD)], stdout=sys.stderr)
         if r.returncode != 0:
             sys.exit("rig: tests/guests/build-guests.sh failed")
+    # "# rig-disk:" lines: images for L1's disks (disks.py), built by their recipes when missing
+    # or changed.
+    args.disks = scenario_wants(args.scenarios, disks.DISK_RE, disks.L1_DISKS, "disk")
+    if args.demo:
+        args.disks = ["debian"] if args.demo_guest == "debian" else []
+    disks.build(args.disks, GUESTS, rebuild=not args.no_build_guests)
     if args.firmware:
         missing = [src for src in OVMF_FILES.values() if not os.path.isfile(src)]
         if missing:

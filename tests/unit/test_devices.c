@@ -1,5 +1,5 @@
-/* The legacy PC devices behind the port I/O bus: i8042, CMOS RTC, ACPI PM fixed hardware
- * with the 0xCF9 reset register, and the bus's own dispatch. */
+/* The legacy PC devices behind the port I/O bus: i8042, ACPI PM fixed hardware with the 0xCF9
+ * reset register, and the bus's own dispatch (the CMOS RTC: test_rtc.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,6 @@
 #include "devices/i8042.h"
 #include "devices/pci.h"
 #include "devices/pm.h"
-#include "devices/rtc.h"
 #include "kvm/iobus.h"
 
 #define MiB (1ull << 20)
@@ -289,176 +288,6 @@ static void test_i8042_irqs(void **state)
 	i8042_destroy(&k);
 }
 
-/* ---- RTC ---- */
-
-#define FIXED_NOW 1710510356 /* 2024-03-15 13:45:56 UTC, a Friday */
-
-static time_t fixed_now(void)
-{
-	return FIXED_NOW;
-}
-
-static uint8_t cmos_rd(struct rtc *r, uint8_t idx)
-{
-	uint8_t v = 0;
-
-	rtc_io(r, 0, &idx, 1, true);
-	rtc_io(r, 1, &v, 1, false);
-	return v;
-}
-
-static void cmos_wr(struct rtc *r, uint8_t idx, uint8_t v)
-{
-	rtc_io(r, 0, &idx, 1, true);
-	rtc_io(r, 1, &v, 1, true);
-}
-
-static void test_rtc_time(void **state)
-{
-	struct rtc r;
-
-	(void)state;
-	rtc_init(&r, 3 * GiB, 2 * GiB);
-	r.now = fixed_now;
-	assert_int_equal(cmos_rd(&r, 0x0B) & 0x06, 0x02); /* BCD, 24-hour */
-	assert_int_equal(cmos_rd(&r, 0x00), 0x56);
-	assert_int_equal(cmos_rd(&r, 0x02), 0x45);
-	assert_int_equal(cmos_rd(&r, 0x04), 0x13);
-	assert_int_equal(cmos_rd(&r, 0x06), 0x06); /* Friday: Sunday is 1 */
-	assert_int_equal(cmos_rd(&r, 0x07), 0x15);
-	assert_int_equal(cmos_rd(&r, 0x08), 0x03);
-	assert_int_equal(cmos_rd(&r, 0x09), 0x24);
-	assert_int_equal(cmos_rd(&r, 0x32), 0x20);
-	assert_int_equal(cmos_rd(&r, 0x0D), 0x80); /* battery good */
-	/* Binary mode. */
-	cmos_wr(&r, 0x0B, 0x06);
-	assert_int_equal(cmos_rd(&r, 0x00), 56);
-	assert_int_equal(cmos_rd(&r, 0x04), 13);
-	assert_int_equal(cmos_rd(&r, 0x09), 24);
-	assert_int_equal(cmos_rd(&r, 0x32), 20);
-	/* 12-hour BCD: 13h is 1 PM. */
-	cmos_wr(&r, 0x0B, 0x00);
-	assert_int_equal(cmos_rd(&r, 0x04), 0x81);
-	cmos_wr(&r, 0x0B, 0x02);
-
-	/* The guest sets the year: only its offset moves, and the other fields stay. */
-	cmos_wr(&r, 0x09, 0x25);
-	assert_int_equal(r.offset, 365 * 86400);
-	assert_true(r.now == fixed_now);
-	assert_int_equal(cmos_rd(&r, 0x09), 0x25);
-	assert_int_equal(cmos_rd(&r, 0x08), 0x03);
-	assert_int_equal(cmos_rd(&r, 0x07), 0x15);
-	assert_int_equal(cmos_rd(&r, 0x00), 0x56);
-	assert_int_equal(cmos_rd(&r, 0x06), 0x07); /* 2025-03-15 is a Saturday */
-	cmos_wr(&r, 0x00, 0x00);
-	assert_int_equal(r.offset, 365 * 86400 - 56);
-	assert_int_equal(cmos_rd(&r, 0x00), 0x00);
-	cmos_wr(&r, 0x04, 0x02); /* 02:00, same day */
-	assert_int_equal(r.offset, 365 * 86400 - 56 - 11 * 3600);
-	assert_int_equal(cmos_rd(&r, 0x02), 0x45);
-	/* Day of week follows from the date: a write is ignored. */
-	cmos_wr(&r, 0x06, 0x01);
-	assert_int_equal(cmos_rd(&r, 0x06), 0x07);
-	rtc_destroy(&r);
-}
-
-/* A guest may set any century; the year register is the year modulo 100. */
-/* --rtc base=localtime: the offset is the host zone's at that moment, and the guest reads its
- * clock that far ahead of UTC (fixed_now is 2024-03-15 13:45:56 UTC). */
-static void test_rtc_localtime(void **state)
-{
-	struct rtc r;
-	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-
-	(void)state;
-	setenv("TZ", "JST-9", 1);
-	tzset();
-	assert_int_equal(rtc_local_offset(fixed_now()), 9 * 3600);
-	setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1); /* New York: daylight time from March 10 */
-	tzset();
-	assert_int_equal(rtc_local_offset(fixed_now()), -4 * 3600);
-	assert_int_equal(rtc_local_offset(fixed_now() - 60 * 86400), -5 * 3600); /* January */
-	setenv("TZ", "UTC", 1);
-	tzset();
-	assert_int_equal(rtc_local_offset(fixed_now()), 0);
-	rtc_init(&r, 256 * MiB, 0);
-	r.now = fixed_now;
-	r.offset = 9 * 3600;
-	assert_int_equal(cmos_rd(&r, 0x04), 0x22); /* 13 UTC is 22 in Tokyo */
-	assert_int_equal(cmos_rd(&r, 0x02), 0x45);
-	rtc_destroy(&r);
-	if (old)
-		setenv("TZ", old, 1);
-	else
-		unsetenv("TZ");
-	free(old);
-	tzset();
-}
-
-static void test_rtc_century(void **state)
-{
-	struct rtc r;
-
-	(void)state;
-	rtc_init(&r, 256 * MiB, 0);
-	r.now = fixed_now;
-	cmos_wr(&r, 0x32, 0x21); /* 2124 */
-	assert_int_equal(cmos_rd(&r, 0x32), 0x21);
-	assert_int_equal(cmos_rd(&r, 0x09), 0x24);
-	assert_int_equal(cmos_rd(&r, 0x08), 0x03);
-	cmos_wr(&r, 0x32, 0x18); /* 1824: before 1900, tm_year < 0 */
-	assert_int_equal(cmos_rd(&r, 0x32), 0x18);
-	/* Regression: a year before 1900 once shifted a negative value (UBSan). */
-	assert_int_equal(cmos_rd(&r, 0x09), 0x24);
-	rtc_destroy(&r);
-}
-
-static void test_rtc_cmos(void **state)
-{
-	struct rtc r;
-	uint8_t v;
-
-	(void)state;
-	/* 5 GiB: 3 GiB below the hole, 2 GiB above 4 GiB. */
-	rtc_init(&r, 3 * GiB, 2 * GiB);
-	r.now = fixed_now;
-	assert_int_equal(cmos_rd(&r, 0x15), 0x80); /* 640 KiB */
-	assert_int_equal(cmos_rd(&r, 0x16), 0x02);
-	assert_int_equal(cmos_rd(&r, 0x17), 0xFF); /* extended memory, capped at 64 MiB */
-	assert_int_equal(cmos_rd(&r, 0x18), 0xFF);
-	assert_int_equal(cmos_rd(&r, 0x30), 0xFF);
-	assert_int_equal(cmos_rd(&r, 0x31), 0xFF);
-	assert_int_equal(cmos_rd(&r, 0x34), 0x00); /* (3 GiB - 16 MiB) / 64 KiB = 0xBF00 */
-	assert_int_equal(cmos_rd(&r, 0x35), 0xBF);
-	assert_int_equal(cmos_rd(&r, 0x5B), 0x00); /* 2 GiB / 64 KiB = 0x008000 */
-	assert_int_equal(cmos_rd(&r, 0x5C), 0x80);
-	assert_int_equal(cmos_rd(&r, 0x5D), 0x00);
-	/* NVRAM; bit 7 of the index masks NMI and is not part of it. */
-	cmos_wr(&r, 0x40, 0x12);
-	assert_int_equal(cmos_rd(&r, 0x40), 0x12);
-	assert_int_equal(cmos_rd(&r, 0x80 | 0x40), 0x12);
-	/* The index port reads all ones; register D and C are read-only. */
-	v = 0;
-	rtc_io(&r, 0, &v, 1, false);
-	assert_int_equal(v, 0xFF);
-	cmos_wr(&r, 0x0D, 0x00);
-	assert_int_equal(cmos_rd(&r, 0x0D), 0x80);
-	cmos_wr(&r, 0x0A, 0xA6); /* UIP is read-only */
-	assert_int_equal(cmos_rd(&r, 0x0A), 0x26);
-	rtc_destroy(&r);
-
-	/* 48 MiB: no RAM above 4 GiB. */
-	rtc_init(&r, 48 * MiB, 0);
-	assert_int_equal(cmos_rd(&r, 0x17), 0x00); /* 47 MiB = 0xBC00 KiB */
-	assert_int_equal(cmos_rd(&r, 0x18), 0xBC);
-	assert_int_equal(cmos_rd(&r, 0x34), 0x00); /* 32 MiB / 64 KiB = 0x200 */
-	assert_int_equal(cmos_rd(&r, 0x35), 0x02);
-	assert_int_equal(cmos_rd(&r, 0x5B), 0);
-	assert_int_equal(cmos_rd(&r, 0x5C), 0);
-	assert_int_equal(cmos_rd(&r, 0x5D), 0);
-	rtc_destroy(&r);
-}
-
 /* ---- ACPI PM and the reset register ---- */
 
 static uint32_t pm_rd(struct pm *p, unsigned off, unsigned len)
@@ -714,16 +543,12 @@ int main(void)
 	    cmocka_unit_test(test_i8042_mouse_defaults),
 	    cmocka_unit_test(test_i8042_irqs),
 	    cmocka_unit_test(test_i8042_mouse_moves),
-	    cmocka_unit_test(test_rtc_time),
-	    cmocka_unit_test(test_rtc_cmos),
 	    cmocka_unit_test(test_pm_status),
 	    cmocka_unit_test(test_pm_sleep),
 	    cmocka_unit_test(test_pm_timer),
 	    cmocka_unit_test(test_pci_conf1),
 	    cmocka_unit_test(test_iobus),
 	    /* Last: under UBSan with halt_on_error its finding ends the process. */
-	    cmocka_unit_test(test_rtc_century),
-	    cmocka_unit_test(test_rtc_localtime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,13 +24,14 @@ while read -r m; do
 done </lib/modules/l1/load-order
 
 read -r cmdline </proc/cmdline
-RIG_MODE=test RIG_SCENARIOS='' RIG_L2_VMM=phyllome RIG_INTERACTIVE=0
+RIG_MODE=test RIG_SCENARIOS='' RIG_L2_VMM=phyllome RIG_INTERACTIVE=0 RIG_DEMO_GUEST=busybox
 for arg in $cmdline; do
 	case $arg in
 	rig.mode=*) RIG_MODE=${arg#*=} ;;
 	rig.scenarios=*) RIG_SCENARIOS=${arg#*=} ;;
 	rig.l2vmm=*) RIG_L2_VMM=${arg#*=} ;;
 	rig.interactive=*) RIG_INTERACTIVE=${arg#*=} ;;
+	rig.demo_guest=*) RIG_DEMO_GUEST=${arg#*=} ;;
 	# rig.env.NAME=VALUE: sets NAME for the scenarios, e.g. rig.env.T_BOOT=30 (run-rig.sh
 	# --l1-append rig.env.T_BOOT=30).
 	rig.env.*=*)
@@ -76,7 +77,9 @@ demo)
 	dmesg -n 1
 	RIG_WORK=/tmp/rig/demo
 	mkdir -p "$RIG_WORK"
-	if [ "$RIG_INTERACTIVE" = 1 ]; then
+	if [ "$RIG_DEMO_GUEST" = debian ]; then
+		debian_demo
+	elif [ "$RIG_INTERACTIVE" = 1 ]; then
 		echo "rig: demo: L2 shell through $RIG_L2_VMM on this console; 'poweroff' in it ends the demo (Ctrl-A x quits QEMU)"
 		(vmm_exec 2 1G "$L2_BASE_CMDLINE") </dev/console >/dev/console 2>&1
 		echo "rig: demo: VMM exit status $?"

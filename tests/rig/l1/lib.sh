@@ -142,6 +142,11 @@ qemu_devices() {
 			_q="$_q -uuid $_opts"
 			continue
 		fi
+		if [ "$_kind" = api-socket ]; then
+			# QEMU's human monitor there: vmm_power_button speaks to it
+			_q="$_q -monitor unix:$_opts,server=on,wait=off"
+			continue
+		fi
 		if [ "$_kind" = rtc ]; then
 			_q="$_q -rtc $_opts"
 			continue
@@ -229,6 +234,19 @@ vmm_start() {
 	) 7>&- &
 	while [ ! -s "$VMM_DIR/pid" ]; do sleep 0.05; done
 	VMM_PID=$(cat "$VMM_DIR/pid")
+}
+
+# vmm_power_button SOCK: presses the ACPI power button of the VMM started with "api-socket:SOCK"
+# (phyllome-vmm: PUT vm.power-button, with curl; QEMU: system_powerdown on the monitor that
+# api-socket: gives it, with socat). The scenario names curl and socat on its "# rig-tools:" line.
+vmm_power_button() {
+	case $RIG_L2_VMM in
+	qemu) echo system_powerdown | "$TOOLS/socat" - "UNIX-CONNECT:$1" >/dev/null ;;
+	*)
+		[ "$("$TOOLS/curl" -sS --max-time 30 --unix-socket "$1" -X PUT -o /dev/null -w '%{http_code}' \
+			http://localhost/api/v1/vm.power-button)" = 204 ]
+		;;
+	esac
 }
 
 # vmm_send LINE: types LINE and a newline into the guest's serial port.
@@ -342,6 +360,65 @@ console_boot() {
 	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then rig_fail "$1" "$WAIT_WHY"; vmm_kill; return 1; fi
 	# shellcheck disable=SC2034 # used by scenarios
 	CONSOLE_T_READY=$(since "$VMM_T0")
+}
+
+# --- the Debian system (tests/guests/build-debian.sh) ---------------------------------------------
+# rig_disk NAME: L1's block device (/dev/vdX) for the outer QEMU's disk NAME, which a scenario
+# asks for with a "# rig-disk: NAME" line (rig.py's disks.py); status 1 if there is none.
+rig_disk() {
+	for _b in /sys/block/vd*; do
+		[ "$(cat "$_b/serial" 2>/dev/null)" = "rig-$1" ] && { echo "/dev/${_b##*/}"; return 0; }
+	done
+	return 1
+}
+
+# debian_start NAME CPUS MEM ARGS [DEVICE...]: vmm_start for the Debian system: its kernel and
+# initrd (L1's /guest/debian-*), its root the disk rig-debian (writable: the outer QEMU keeps the
+# writes in a temporary overlay) as the guest's first virtio-blk disk, /dev/vda, and the kernel
+# command line $DEBIAN_CMDLINE ARGS (ARGS e.g. phyllome.test=boot). DEBIAN_DISK_OPTS is added to
+# the root disk's DEVICE word (e.g. ",bus=nvme" with DEBIAN_CMDLINE's root=LABEL=phyllome-debian:
+# the initrd has the NVMe, AHCI and virtio drivers). Fails NAME and returns 1 without the disk
+# (no "# rig-disk: debian" line).
+DEBIAN_CMDLINE=${DEBIAN_CMDLINE:-console=ttyS0 root=/dev/vda quiet}
+debian_start() {
+	_dn=$1 _dc=$2 _dm=$3 _da=$4
+	shift 4
+	if ! _dd=$(rig_disk debian); then
+		rig_fail "$_dn" "no Debian disk in L1 (no '# rig-disk: debian' line in the scenario?)"
+		return 1
+	fi
+	_dk=$L2_KERNEL _di=$L2_INITRD
+	L2_KERNEL=/guest/debian-vmlinuz L2_INITRD=/guest/debian-initrd.img
+	vmm_start "$_dn" "$_dc" "$_dm" "$DEBIAN_CMDLINE $_da" "disk:path=$_dd${DEBIAN_DISK_OPTS:-}" "$@"
+	L2_KERNEL=$_dk L2_INITRD=$_di
+}
+
+# debian_demo: run-rig.sh --demo --demo-guest debian: the Debian system's serial console (root
+# is logged in) on L1's console, or, without a terminal, a few commands typed into it.
+debian_demo() {
+	if [ "$RIG_INTERACTIVE" = 1 ]; then
+		echo "rig: demo: the Debian system through $RIG_L2_VMM on this console; 'poweroff' in it ends the demo (Ctrl-A x quits QEMU)"
+		(
+			L2_KERNEL=/guest/debian-vmlinuz L2_INITRD=/guest/debian-initrd.img
+			vmm_exec 2 1G "$DEBIAN_CMDLINE" "disk:path=$(rig_disk debian)"
+		) </dev/console >/dev/console 2>&1
+		echo "rig: demo: VMM exit status $?"
+		return
+	fi
+	echo "rig: demo: stdin is not a terminal; typing a few commands into the Debian system"
+	debian_start demo 2 1G "" || return
+	tail -f "$VMM_OUT" &
+	_tail=$!
+	if wait_for 'root@phyllome-debian' "$VMM_OUT" 900; then
+		vmm_send 'uname -a; systemctl is-system-running; systemd-analyze; poweroff'
+		wait_exit "$T_EXIT" || echo "rig: demo: $WAIT_WHY"
+	else
+		echo "rig: demo: $WAIT_WHY"
+		vmm_kill
+	fi
+	sleep 0.5
+	kill "$_tail"
+	echo "rig: demo: VMM exit status ${VMM_STATUS:-?} after $(since "$VMM_T0")s"
 }
 
 # --- guest tests with devices (the virtio scenarios) ---------------------------------------------

@@ -27,7 +27,7 @@ else
 		else
 			vmm_send poweroff
 			expect_exit0 seccomp-threads "$T_EXIT" &&
-				rig_ok seccomp-threads "all $threads threads (VMM, 2 vCPUs, virtio-rng) show Seccomp: 2"
+				rig_ok seccomp-threads "all $threads threads (VMM, 2 vCPUs, virtio-rng, rtc) show Seccomp: 2"
 		fi
 	fi
 fi
