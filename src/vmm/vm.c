@@ -18,6 +18,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "common/log.h"
+#include "devices/e1000e.h"
 #include "devices/lpc.h"
 #include "vmm/dirty_log.h"
 #include "virtio/devices.h"
@@ -339,6 +340,26 @@ static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err,
 	return rc;
 }
 
+static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data);
+
+/* --net ...,model=e1000e: an Intel 82574L instead of virtio-net. */
+static int add_e1000e(struct vm *vm, unsigned i, char *err, size_t errlen)
+{
+	struct e1000e_env env = {&vm->routes, &vm->mem, vm_set_irq,
+				 vm_send_msi, vm,	(int)vm->cfg->seccomp};
+	struct e1000e *e;
+	int rc = e1000e_create(&e, &env, &vm->cfg->nets[i], i, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	vm->nics[vm->nnics++] = e;
+	if (pci_bus_add(&vm->pci, e1000e_pci(e)) < 0) {
+		snprintf(err, errlen, "e1000e%u: no room left on the PCI bus", i);
+		return -ENOSPC;
+	}
+	return e1000e_start(e, err, errlen);
+}
+
 static int setup_virtio(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *c = vm->cfg;
@@ -351,7 +372,8 @@ static int setup_virtio(struct vm *vm, char *err, size_t errlen)
 	for (unsigned i = 0; rc == 0 && i < c->ndisks; i++)
 		rc = add_virtio(vm, VDEV_BLK, i, err, errlen);
 	for (unsigned i = 0; rc == 0 && i < c->nnets; i++)
-		rc = add_virtio(vm, VDEV_NET, i, err, errlen);
+		rc = c->nets[i].model == NET_E1000E ? add_e1000e(vm, i, err, errlen)
+						    : add_virtio(vm, VDEV_NET, i, err, errlen);
 	if (rc == 0 && c->rng)
 		rc = add_virtio(vm, VDEV_RNG, 0, err, errlen);
 	if (rc == 0 && c->console != SERIAL_OFF)
@@ -794,6 +816,9 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvdevs; i++)
 		virtio_pci_free(vm->vdevs[i]);
 	vm->nvdevs = 0;
+	for (unsigned i = 0; i < vm->nnics; i++)
+		e1000e_free(vm->nics[i]);
+	vm->nnics = 0;
 	vm->tablet = NULL;
 	if (vm->ahci)
 		ahci_destroy(vm->ahci);

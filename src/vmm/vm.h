@@ -25,6 +25,7 @@
 #include "vmm/iobus.h"
 #include "vmm/irq.h"
 
+struct e1000e;
 struct virtio_transport;
 struct virtio_dev;
 
@@ -68,6 +69,8 @@ struct vm {
 	unsigned nvdevs;
 	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 3];
 	struct virtio_dev *tablet; /* virtio-input tablet (with --display), or NULL */
+	unsigned nnics;
+	struct e1000e *nics[VM_MAX_NETS]; /* --net ...,model=e1000e */
 	struct debugport dbg;
 	/* --cdrom: the AHCI controller with the ATAPI drive, and its image (read-only). */
 	struct ahci *ahci;
