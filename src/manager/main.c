@@ -163,6 +163,8 @@ static void usage(FILE *f)
 	      "                          direct Linux boot (cmdline default: console=ttyS0)\n"
 	      "      --firmware PATH     boot firmware instead (e.g. OVMF)\n"
 	      "      --net user|tap:IF   user-mode networking (passt) or a tap interface\n"
+	      "      --net-model virtio|e1000e\n"
+	      "                          the NIC: virtio-net (default) or an Intel 82574L\n"
 	      "  -p, --publish HOST:GUEST[/udp]\n"
 	      "                          forward a host port into the guest (--net user)\n"
 	      "      --display MODE      none | vnc=HOST:PORT | vnc=unix:PATH | window\n"

@@ -13,6 +13,8 @@
 #define VMDEF_PATH	1024
 
 enum vmdef_net { VMDEF_NET_NONE, VMDEF_NET_USER, VMDEF_NET_TAP };
+/* The NIC (--net-model): virtio-net, or the Intel 82574L guests without virtio drivers use. */
+enum vmdef_nic { VMDEF_NIC_VIRTIO, VMDEF_NIC_E1000E };
 
 struct vmdef_disk {
 	char path[VMDEF_PATH]; /* absolute; for a disk made from SIZE, the image in the VM's folder
@@ -37,6 +39,7 @@ struct vm_def {
 	struct vmdef_disk disks[VMDEF_MAX_DISKS];
 	unsigned ndisks;
 	enum vmdef_net net;
+	enum vmdef_nic nic;
 	char tap[16];
 	struct port_map ports[VMDEF_MAX_PORTS];
 	unsigned nports;
