@@ -20,7 +20,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "devices/e1000e_hw.h"
-#include "vmm/seccomp.h"
+#include "kvm/seccomp.h"
 
 #define PCI_CMD_INTX_OFF 0x0400u
 #define CAP_PM		 0x01
@@ -723,3 +723,62 @@ void e1000e_free(struct e1000e *e)
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
+
+/* ---- the board's row ------------------------------------------------------------------------ */
+
+#define E1000E_MAX VM_MAX_NETS
+
+struct e1000e_set {
+	unsigned n;
+	struct e1000e *nic[E1000E_MAX];
+};
+
+static bool e1000e_wanted(const struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if (cfg->nets[i].model == NET_E1000E)
+			return true;
+	return false;
+}
+
+static int e1000e_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct e1000e_env env = {b->routes,   b->mem,	 b->set_irq,
+				 b->send_msi, b->opaque, (int)b->cfg->seccomp};
+	struct e1000e_set *set = calloc(1, sizeof(*set));
+	int rc = set ? 0 : -ENOMEM;
+
+	*state = set;
+	for (unsigned i = 0; rc == 0 && i < b->cfg->nnets && i < E1000E_MAX; i++) {
+		struct e1000e *e;
+
+		if (b->cfg->nets[i].model != NET_E1000E)
+			continue;
+		rc = e1000e_create(&e, &env, &b->cfg->nets[i], i, err, errlen);
+		if (rc < 0)
+			break;
+		set->nic[set->n++] = e;
+		rc = pci_bus_add(b->pci, &e->pci);
+		if (rc < 0)
+			snprintf(err, errlen, "e1000e%u: no room left on the PCI bus", i);
+		else
+			rc = e1000e_start(e, err, errlen);
+	}
+	return rc;
+}
+
+static void e1000e_unplug(void *state)
+{
+	struct e1000e_set *set = state;
+
+	for (unsigned i = 0; i < set->n; i++)
+		e1000e_free(set->nic[i]);
+	free(set);
+}
+
+const struct device_model e1000e_device = {
+    .name = "e1000e",
+    .wanted = e1000e_wanted,
+    .plug = e1000e_plug,
+    .unplug = e1000e_unplug,
+};

@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/config.h"
-#include "vmm/guest_mem.h"
-#include "vmm/irq.h"
+#include "common/vm_config.h"
+#include "devices/device.h"
+#include "kvm/guest_mem.h"
+#include "kvm/irq.h"
 
 struct e1000e;
 struct pci_dev;
@@ -34,3 +35,6 @@ int e1000e_start(struct e1000e *e, char *err, size_t errlen);
 void e1000e_poll(struct e1000e *e);
 /* Stops the thread, closes the backend, frees everything (NULL is fine). */
 void e1000e_free(struct e1000e *e);
+
+/* The board's row: one NIC per --net ...,model=e1000e. */
+extern const struct device_model e1000e_device;

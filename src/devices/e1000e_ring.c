@@ -99,17 +99,6 @@ static void csum_insert(uint8_t *f, size_t len, unsigned start, unsigned at, uns
 	f[at + 1] = (uint8_t)c;
 }
 
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* ---- transmit ------------------------------------------------------------------------------ */
 
 /* Sends the frame in e->seg (flen bytes after the header), with the VLAN tag inserted if the
@@ -196,11 +185,8 @@ static size_t tso_build(struct e1000e *e, size_t pay)
 	}
 	if (c->tucmd & TUCMD_TCP) {
 		uint8_t *seq = f + c->tucss + 4;
-		uint32_t s = (uint32_t)get_be16(seq) << 16 | get_be16(seq + 2);
 
-		s += (uint32_t)t->seg_off;
-		put_be16(seq, (uint16_t)(s >> 16));
-		put_be16(seq + 2, (uint16_t)s);
+		put_be32(seq, get_be32(seq) + (uint32_t)t->seg_off);
 		if (!last)
 			f[c->tucss + 13] &= (uint8_t)~TCP_FIN_PSH;
 	} else {

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "common/opts.h"
-#include "vmm/config.h"
+#include "machine/config.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)

@@ -9,8 +9,8 @@
 
 #include "arch/x86/cpu_regs.h"
 #include "common/log.h"
-#include "vmm/seccomp.h"
-#include "vmm/vm.h"
+#include "kvm/seccomp.h"
+#include "machine/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 

@@ -1,4 +1,4 @@
-#include "vmm/config.h"
+#include "machine/config.h"
 
 #include <errno.h>
 #include <string.h>
