@@ -45,6 +45,8 @@ NAMES = {
     "qemu-uring": "QEMU aio=io_uring",
     "qemu-threads": "QEMU aio=threads",
     "qemu-uring-wb": "QEMU io_uring cache=writeback",
+    "phyllome-e1000e": "phyllome-vmm e1000e",
+    "qemu-e1000e": "QEMU e1000e",
 }
 
 

@@ -12,7 +12,9 @@
 #                         [-- extra run-rig.sh options]
 #
 # LIST: comma-separated, at most 5, from phyllome, phyllome-direct, qemu-uring, qemu-threads,
-# qemu-uring-wb (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is
+# qemu-uring-wb, and for the e1000e NIC (run those two alone: --configs
+# phyllome-e1000e,qemu-e1000e) phyllome-e1000e, qemu-e1000e (default:
+# phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is
 # buffered (L1's page cache, like QEMU's cache=writeback: qemu-uring-wb) unless direct=on
 # (phyllome-direct: O_DIRECT, like QEMU's cache=none: qemu-uring, qemu-threads).
 # LIST2: more configurations that only run in the closing traced round (default none);
