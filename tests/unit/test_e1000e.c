@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,6 +31,7 @@
 #define NDESC	 8u
 
 /* Registers and bits, from the 82574L datasheet. */
+#undef CTRL /* <linux/kvm.h> brings the terminal's */
 #define CTRL	 0x0000u
 #define STATUS	 0x0008u
 #define EECD	 0x0010u
@@ -62,6 +66,8 @@
 static const uint8_t MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
 struct fx {
+	int kvm_fd, vm_fd; /* the MSI-X test's VM (KVM's irqfds need one) */
+	struct irq_routes routes;
 	uint8_t *mem;
 	struct guest_mem gm;
 	struct e1000e *e;
@@ -88,15 +94,14 @@ static void send_msi(void *opaque, uint64_t addr, uint32_t data)
 	f->msis++;
 }
 
-static int setup(void **state)
+/* A device on a passt socket in a fresh folder; with routes, MSI-X too. */
+static struct fx *make(struct fx *f, struct irq_routes *routes)
 {
-	struct fx *f = calloc(1, sizeof(*f));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct net_config cfg = {.backend = NET_PASST, .mac_set = true, .model = NET_E1000E};
 	struct e1000e_env env;
 	char err[256];
 
-	assert_non_null(f);
 	f->mem = calloc(1, MEM_SIZE);
 	assert_non_null(f->mem);
 	gm_init_buffer(&f->gm, f->mem, MEM_SIZE);
@@ -109,11 +114,37 @@ static int setup(void **state)
 	assert_int_equal(listen(f->listen_fd, 1), 0);
 	memcpy(cfg.mac, MAC, 6);
 	snprintf(cfg.target, sizeof(cfg.target), "%s", f->path);
-	env = (struct e1000e_env){NULL, &f->gm, set_irq, send_msi, f, 0};
+	env = (struct e1000e_env){routes, &f->gm, set_irq, send_msi, f, 0};
 	assert_int_equal(e1000e_create(&f->e, &env, &cfg, 0, err, sizeof(err)), 0);
 	f->peer = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(f->peer >= 0);
-	*state = f;
+	return f;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->kvm_fd = f->vm_fd = -1;
+	*state = make(f, NULL);
+	return 0;
+}
+
+/* MSI-X needs KVM's irqfds: a VM with an in-kernel irqchip, or the test is skipped. */
+static int setup_msix(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	f->vm_fd = f->kvm_fd < 0 ? -1 : ioctl(f->kvm_fd, KVM_CREATE_VM, 0);
+	if (f->vm_fd < 0 || ioctl(f->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+	    irq_routes_init(&f->routes, f->vm_fd) < 0) {
+		*state = f;
+		return 0;
+	}
+	*state = make(f, &f->routes);
 	return 0;
 }
 
@@ -121,6 +152,14 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	if (f->vm_fd >= 0)
+		close(f->vm_fd);
+	if (f->kvm_fd >= 0)
+		close(f->kvm_fd);
+	if (!f->e) { /* setup_msix found no KVM */
+		free(f);
+		return 0;
+	}
 	e1000e_free(f->e);
 	close(f->peer);
 	close(f->listen_fd);
@@ -568,6 +607,54 @@ static void test_malformed(void **state)
 	}
 }
 
+static uint64_t pba(struct fx *f)
+{
+	struct pci_dev *p = e1000e_pci(f->e);
+	uint8_t b[8];
+
+	p->ops->bar_io(p, 3, 0x2000, b, 8, false);
+	return get_le64(b);
+}
+
+/* IVAR routes receive, transmit and other causes to vectors 0, 1 and 2; masked vectors show up
+ * in the PBA. Sending clears EIAC's bits from ICR and, with EIAME, masks IAM's bits in IMS. */
+static void test_msix(void **state)
+{
+	struct fx *f = *state;
+	struct pci_dev *p;
+	unsigned cap;
+	uint8_t frame[100], b[4];
+
+	if (!f->e)
+		skip();
+	p = e1000e_pci(f->e);
+	for (cap = p->cfg[0x34]; cap && p->cfg[cap] != 0x11; cap = p->cfg[cap + 1])
+		;
+	assert_true(cap != 0);
+	assert_int_equal(get_le16(p->cfg + cap + 2) & 0x7FF, 4); /* 5 vectors */
+	p->cfg[cap + 3] |= 0x80;				 /* enable */
+	p->ops->cfg_write(p, cap + 2, 2);
+	wr(f, 0x00E4, 0x8 | 0x9u << 8 | 0xAu << 16); /* IVAR: rx 0, tx 1, other 2 */
+	wr(f, 0x00DC, 1u << 20 | 1u << 22);	     /* EIAC: RXQ0, TXQ0 */
+	wr(f, IAM, 1u << 24);			     /* OTHER */
+	wr(f, CTRL_EXT, 1u << 24);		     /* EIAME */
+	wr(f, IMS, 1u << 20 | 1u << 22 | 1u << 24 | LSC);
+	wr(f, ICS, LSC);
+	assert_int_equal(pba(f), 1u << 2);
+	assert_int_equal(rd(f, IMS) & (1u << 24), 0); /* auto-masked */
+	rx_setup(f, 0);
+	frame_to(frame, sizeof(frame), MAC, 1);
+	host_send(f, frame, sizeof(frame));
+	e1000e_poll(f->e);
+	assert_int_equal(pba(f), 1u << 0 | 1u << 2);
+	assert_true(rd(f, IMS) & (1u << 20)); /* not in IAM: still enabled */
+	put_le32(b, 0);			      /* unmask vector 0: delivered */
+	p->ops->bar_io(p, 3, 12, b, 4, true);
+	assert_int_equal(pba(f), 1u << 2);
+	assert_int_equal(f->line + f->msis, 0);	      /* no INTx or MSI while MSI-X is on */
+	assert_int_equal(rd(f, ICR) & (1u << 20), 0); /* EIAC cleared it when sent */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +666,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rx_filter_and_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_interrupts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_msix, setup_msix, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
