@@ -136,10 +136,11 @@
 #define RXD_STA_VP     0x08u
 #define RXD_ERR_RXE    0x80u
 
-#define E1000E_RXBUF	 (NETDEV_BUF_SIZE + 64u) /* room to pad and add a CRC */
-#define E1000E_TX_MAX	 (128u << 10)		 /* largest packet (TSO included) gathered */
-#define E1000E_RX_BATCH	 64u
-#define E1000E_TX_BUDGET 256u
+#define E1000E_RXBUF	      (NETDEV_BUF_SIZE + 64u) /* room to pad and add a CRC */
+#define E1000E_TX_MAX	      (128u << 10)	      /* largest packet (TSO included) gathered */
+#define E1000E_RX_BATCH	      64u
+#define E1000E_TX_BUDGET      256u  /* packets per wake-up of the I/O thread */
+#define E1000E_TX_DESC_BUDGET 4096u /* descriptors per wake-up */
 
 /* The transmit context (a context descriptor), kept until the next one. */
 struct e1000e_txctx {

@@ -323,6 +323,15 @@ static uint32_t tx_desc(struct e1000e *e, const struct ring *r, uint8_t *d)
 	return ICR_TXDW | ICR_TXQ0;
 }
 
+/* The budget of one wake-up is spent: come back after the receive side had its turn. */
+static void tx_yield(struct e1000e *e)
+{
+	uint64_t one = 1;
+
+	if (write(e->kick_fd, &one, sizeof(one)) < 0)
+		pr_debug("e1000e%u: self-kick failed", e->index);
+}
+
 void e1000e_tx_run(struct e1000e *e)
 {
 	struct ring r;
@@ -339,17 +348,14 @@ void e1000e_tx_run(struct e1000e *e)
 				e->tx_blocked = true;
 				break;
 			}
-			if (++packets == E1000E_TX_BUDGET) {
-				uint64_t one =
-				    1; /* come back after the receive side had its turn */
-
-				if (write(e->kick_fd, &one, sizeof(one)) < 0)
-					pr_debug("e1000e%u: self-kick failed", e->index);
-				break;
-			}
+			packets++;
 		}
 		if (r.head == r.tail)
 			break;
+		if (packets >= E1000E_TX_BUDGET || descs >= E1000E_TX_DESC_BUDGET) {
+			tx_yield(e);
+			break;
+		}
 		if (gm_read(e->env.gm, desc_addr(&r, r.head), d, DESC) < 0) {
 			if (!e->ring_warned)
 				pr_warn("e1000e%u: transmit ring at 0x%llx is not in guest RAM: "
