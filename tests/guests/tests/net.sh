@@ -72,6 +72,9 @@ wait $RECV_PID
 st=$?
 got=$(md5_of /tmp/in)
 [ "$got" = "$in_md5" ] || fail "received $(wc -c </tmp/in) bytes on port 7779 (nc status $st), MD5 $got, expected $in_md5"
+# A driver that thought the NIC hung (e1000e's "Detected Hardware Unit Hang", a reset) failed it.
+hangs=$(dmesg | grep -ci -e 'unit hang' -e 'reset adapter')
+[ "$hangs" = 0 ] || fail "the $drv driver reported $hangs hangs or resets: $(dmesg | grep -i -e 'unit hang' -e 'reset adapter' | tail -n 2 | tr '\n' ' ')"
 irqs=$(grep -o "$IF[-a-z0-9]*" /proc/interrupts | tr '\n' ' ')
 echo "PHYLLOME-TEST $NAME PASS $IF ($drv${irqs:+; interrupts $irqs}) $(ifinfo)peer $peer; fetched $fetched bytes, sent 262144, received $(wc -c </tmp/in)"
 poweroff -f
