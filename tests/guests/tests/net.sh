@@ -76,5 +76,6 @@ got=$(md5_of /tmp/in)
 hangs=$(dmesg | grep -ci -e 'unit hang' -e 'reset adapter')
 [ "$hangs" = 0 ] || fail "the $drv driver reported $hangs hangs or resets: $(dmesg | grep -i -e 'unit hang' -e 'reset adapter' | tail -n 2 | tr '\n' ' ')"
 irqs=$(grep -o "$IF[-a-z0-9]*" /proc/interrupts | tr '\n' ' ')
+irqs=${irqs% }
 echo "PHYLLOME-TEST $NAME PASS $IF ($drv${irqs:+; interrupts $irqs}) $(ifinfo)peer $peer; fetched $fetched bytes, sent 262144, received $(wc -c </tmp/in)"
 poweroff -f
