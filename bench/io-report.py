@@ -47,6 +47,8 @@ NAMES = {
     "qemu-uring-wb": "QEMU io_uring cache=writeback",
     "phyllome-nvme": "phyllome-vmm NVMe direct=on",
     "qemu-nvme": "QEMU NVMe io_uring cache=none",
+    "phyllome-e1000e": "phyllome-vmm e1000e",
+    "qemu-e1000e": "QEMU e1000e",
 }
 
 

@@ -12,7 +12,8 @@
 #                         [-- extra run-rig.sh options]
 #
 # LIST: comma-separated, at most 5, from phyllome, phyllome-direct, phyllome-nvme, qemu-uring,
-# qemu-threads, qemu-uring-wb, qemu-nvme (NVMe: both O_DIRECT, io_uring)
+# qemu-threads, qemu-uring-wb, qemu-nvme (NVMe: both O_DIRECT, io_uring), and for the e1000e NIC
+# (run those two alone: --configs phyllome-e1000e,qemu-e1000e) phyllome-e1000e, qemu-e1000e
 # (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is buffered
 # (L1's page cache, like QEMU's cache=writeback: qemu-uring-wb) unless direct=on
 # (phyllome-direct: O_DIRECT, like QEMU's cache=none: qemu-uring, qemu-threads).

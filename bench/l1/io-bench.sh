@@ -22,6 +22,10 @@
 #                        qemu-threads   QEMU virtio-blk-pci cache=none,aio=threads
 #                        qemu-uring-wb  QEMU virtio-blk-pci cache=writeback,aio=io_uring
 #                        (QEMU always with virtio-net-pci on tapI, vhost=off)
+#                        phyllome-e1000e  phyllome with the e1000e NIC (--net ...,model=e1000e)
+#                        qemu-e1000e    QEMU cache=writeback,aio=io_uring with -device e1000e
+#                        (compare these two alone: the report pairs every phyllome with every
+#                        QEMU configuration)
 #   IOB_TRACE_CONFIGS    more configurations that only run in the traced round (default none)
 #   IOB_CPUS (1)  IOB_MEM (512, MiB)  IOB_DISK_MIB (320)  IOB_SEQ_MIB (256)  IOB_FIO_SECS (10)
 #   IOB_NET_SECS (5)  IOB_T_BOOT (900: seconds for all VMs to be ready)
@@ -198,17 +202,23 @@ for cfg in "$@"; do
 		[ "$cfg" = phyllome-nvme ] && d=,direct=on,bus=nvme
 		RIG_VMM_EXTRA="--disk path=/dev/ram$i$d --net tap=tap$i,mac=52:54:00:12:34:5$i $IOB_PHYLLOME_EXTRA"
 		;;
-	qemu-uring | qemu-threads | qemu-uring-wb | qemu-nvme)
+	phyllome-e1000e)
+		RIG_L2_VMM=phyllome
+		RIG_VMM_EXTRA="--disk path=/dev/ram$i --net tap=tap$i,mac=52:54:00:12:34:5$i,model=e1000e $IOB_PHYLLOME_EXTRA"
+		;;
+	qemu-uring | qemu-threads | qemu-uring-wb | qemu-nvme | qemu-e1000e)
 		RIG_L2_VMM=qemu
 		dev=virtio-blk-pci,drive=d0
+		nic=virtio-net-pci
 		case $cfg in
 		qemu-uring) drv=cache=none,aio=io_uring ;;
 		qemu-threads) drv=cache=none,aio=threads ;;
 		qemu-uring-wb) drv=cache=writeback,aio=io_uring ;;
 		qemu-nvme) drv=cache=none,aio=io_uring dev=nvme,drive=d0,serial=iob ;;
+		qemu-e1000e) drv=cache=writeback,aio=io_uring nic=e1000e ;;
 		esac
 		# romfile=: no option ROM (L1's /usr/share/qemu lacks ipxe's; the kernel is loaded directly)
-		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -drive file=/dev/ram$i,format=raw,if=none,id=d0,$drv -device $dev -netdev tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:5$i,romfile="
+		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -drive file=/dev/ram$i,format=raw,if=none,id=d0,$drv -device $dev -netdev tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off -device $nic,netdev=n0,mac=52:54:00:12:34:5$i,romfile="
 		;;
 	*)
 		rig_fail io-bench "unknown configuration $cfg"

@@ -462,3 +462,16 @@ uint64_t netdev_rx_skipped(const struct netdev *nd)
 {
 	return nd->rx_skipped;
 }
+
+void netdev_default_mac(uint8_t mac[6], const char *target, unsigned index)
+{
+	uint64_t h = 0xCBF29CE484222325ull; /* FNV-1a */
+
+	for (const char *p = target; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001B3ull;
+	for (unsigned i = 0; i < 4; i++)
+		h = (h ^ ((index >> (8 * i)) & 0xFF)) * 0x100000001B3ull;
+	mac[0] = 0x02;
+	for (unsigned i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}

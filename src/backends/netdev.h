@@ -62,3 +62,6 @@ bool netdev_tx_pending(const struct netdev *nd);
 int netdev_flush(struct netdev *nd);
 /* Frames the backend skipped on receive (passt: lengths of 0 or above NETDEV_MAX_FRAME). */
 uint64_t netdev_rx_skipped(const struct netdev *nd);
+/* A locally administered unicast address (first octet 0x02) that stays the same for the
+ * same backend target and NIC index, so a guest keeps its leases across runs. */
+void netdev_default_mac(uint8_t mac[6], const char *target, unsigned index);

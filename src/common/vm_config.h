@@ -35,12 +35,15 @@ struct disk_config {
 #define VM_BOOTINDEX_MAX 9999
 
 enum net_backend { NET_TAP, NET_PASST };
+/* The NIC the guest sees: virtio-net, or an Intel 82574L for drivers operating systems ship. */
+enum net_model { NET_VIRTIO, NET_E1000E };
 
 struct net_config {
 	enum net_backend backend;
 	char target[VM_PATH_MAX]; /* tap interface name, or passt's socket path */
 	uint8_t mac[6];
 	bool mac_set; /* else a stable locally administered MAC from the index */
+	enum net_model model;
 };
 
 /* --display: DISPLAY_OFF has no display device at all; NONE has the device with no front end

@@ -7,6 +7,7 @@
 #include "devices/ahci.h"
 #include "devices/bochs_display.h"
 #include "devices/debugport.h"
+#include "devices/e1000e.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/lpc.h"
@@ -34,6 +35,7 @@ static const struct device_model *const rows[] = {
     &virtio_blk_device,	    /* --disk */
     &nvme_device,	    /* --disk ...,bus=nvme */
     &virtio_net_device,	    /* --net */
+    &e1000e_device,	    /* --net ...,model=e1000e */
     &virtio_rng_device,	    /* --rng */
     &virtio_console_device, /* --console */
     &virtio_input_device,   /* the tablet, with --display */

@@ -47,7 +47,8 @@ static const struct opt_def vmm_opts[] = {
      "disk (up to 8): virtio-blk, or an NVMe controller with bus=nvme; bootindex: firmware "
      "boot order, lower first",
      OPT_DISK},
-    {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
+    {"net", 0, "tap=IF|passt=SOCK[,mac=MAC][,model=virtio|e1000e]",
+     "a NIC (up to 4): virtio-net, or an Intel 82574L (e1000e)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
@@ -356,7 +357,20 @@ static int net_kv(struct vm_config *cfg, const char *k, const char *v, char *err
 		n->mac_set = true;
 		return 0;
 	}
-	snprintf(err, errlen, "--net: bad parameter '%s' (tap=IF, passt=SOCK, mac=MAC)", k);
+	if (!strcmp(k, "model")) {
+		if (v && !strcmp(v, "virtio"))
+			n->model = NET_VIRTIO;
+		else if (v && !strcmp(v, "e1000e"))
+			n->model = NET_E1000E;
+		else {
+			snprintf(err, errlen, "--net: model=%s is not virtio or e1000e",
+				 v ? v : "");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "--net: bad parameter '%s' (tap=IF, passt=SOCK, mac=MAC, model=virtio|e1000e)", k);
 	return -EINVAL;
 }
 

@@ -130,6 +130,7 @@ enum {
 	RO_CMDLINE,
 	RO_FIRMWARE,
 	RO_NET,
+	RO_NET_MODEL,
 	RO_PUBLISH,
 	RO_DISPLAY,
 	RO_RM,
@@ -151,6 +152,7 @@ static const struct mgr_opt run_defs[] = {
     {"cmdline", 0, true, RO_CMDLINE},
     {"firmware", 0, true, RO_FIRMWARE},
     {"net", 0, true, RO_NET},
+    {"net-model", 0, true, RO_NET_MODEL},
     {"publish", 'p', true, RO_PUBLISH},
     {"display", 0, true, RO_DISPLAY},
     {"rm", 0, false, RO_RM},
@@ -250,6 +252,13 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		return copy_arg("--firmware", d->firmware, sizeof(d->firmware), v, err, errlen);
 	case RO_NET:
 		return run_net(ro, v, err, errlen);
+	case RO_NET_MODEL:
+		if (strcmp(v, "virtio") && strcmp(v, "e1000e")) {
+			snprintf(err, errlen, "--net-model: \"%s\" is not virtio or e1000e", v);
+			return -EINVAL;
+		}
+		d->nic = !strcmp(v, "e1000e") ? VMDEF_NIC_E1000E : VMDEF_NIC_VIRTIO;
+		return 0;
 	case RO_PUBLISH:
 		if (d->nports == VMDEF_MAX_PORTS) {
 			snprintf(err, errlen, "-p: at most %d port forwards", VMDEF_MAX_PORTS);
@@ -293,6 +302,10 @@ int args_parse_run(struct run_opts *ro, bool allow_detach, int argc, char *const
 		return rc;
 	if (ro->detach && !allow_detach) {
 		snprintf(err, errlen, "unknown shorthand flag: 'd' (create never attaches)");
+		return -EINVAL;
+	}
+	if (ro->def.nic != VMDEF_NIC_VIRTIO && ro->def.net == VMDEF_NET_NONE) {
+		snprintf(err, errlen, "--net-model needs a network (--net user or tap:IFNAME)");
 		return -EINVAL;
 	}
 	if (ro->def.nports && ro->def.net != VMDEF_NET_USER) {

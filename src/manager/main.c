@@ -164,6 +164,8 @@ static void usage(FILE *f)
 	      "      --firmware PATH     boot firmware instead (e.g. OVMF)\n"
 	      "      --disk-bus virtio|nvme  the bus of the --disk disks (default virtio)\n"
 	      "      --net user|tap:IF   user-mode networking (passt) or a tap interface\n"
+	      "      --net-model virtio|e1000e\n"
+	      "                          the NIC: virtio-net (default) or an Intel 82574L\n"
 	      "  -p, --publish HOST:GUEST[/udp]\n"
 	      "                          forward a host port into the guest (--net user)\n"
 	      "      --display MODE      none | vnc=HOST:PORT | vnc=unix:PATH | window\n"

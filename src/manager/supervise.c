@@ -164,12 +164,14 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		add(&b, "--disk");
 		add(&b, "path=%s/seed.img,readonly=on,serial=cidata", e->dir);
 	}
-	if (d->net == VMDEF_NET_USER) {
+	if (d->net != VMDEF_NET_NONE) {
 		add(&b, "--net");
-		add(&b, "passt=%s/passt.sock", e->dir);
-	} else if (d->net == VMDEF_NET_TAP) {
-		add(&b, "--net");
-		add(&b, "tap=%s", d->tap);
+		if (d->net == VMDEF_NET_USER)
+			add(&b, "passt=%s/passt.sock%s", e->dir,
+			    d->nic == VMDEF_NIC_E1000E ? ",model=e1000e" : "");
+		else
+			add(&b, "tap=%s%s", d->tap,
+			    d->nic == VMDEF_NIC_E1000E ? ",model=e1000e" : "");
 	}
 	if (d->display[0]) {
 		add(&b, "--display");

@@ -7,6 +7,7 @@
 
 static const char *const net_names[] = {"none", "user", "tap"};
 static const char *const bus_names[] = {"virtio", "nvme"};
+static const char *const nic_names[] = {"virtio", "e1000e"};
 
 void vmdef_init(struct vm_def *d)
 {
@@ -49,6 +50,7 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "disk_bus", json_string(bus_names[d->disk_bus]));
 	json_object_set_new(o, "net", json_string(net_names[d->net]));
 	json_object_set_new(o, "tap", str_or_null(d->tap));
+	json_object_set_new(o, "net_model", json_string(nic_names[d->nic]));
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "auto_remove", json_boolean(d->auto_remove));
 	json_object_set_new(o, "created", json_integer(d->created));
@@ -129,6 +131,23 @@ static int load_ports(struct vm_def *d, json_t *arr)
 	return 0;
 }
 
+/* "virtio" or "e1000e"; absent (a VM made before there was a choice): virtio. */
+static int load_nic(struct vm_def *d, json_t *v)
+{
+	const char *nic = json_string_value(v);
+
+	d->nic = VMDEF_NIC_VIRTIO;
+	if (!v)
+		return 0;
+	for (unsigned i = 0; nic && i < sizeof(nic_names) / sizeof(nic_names[0]); i++) {
+		if (!strcmp(nic, nic_names[i])) {
+			d->nic = (enum vmdef_nic)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int load_def(struct vm_def *d, json_t *o, const char **what)
 {
 	int64_t v;
@@ -180,6 +199,9 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 		if (!strcmp(net, net_names[d->net]))
 			break;
 	if (!net || d->net > VMDEF_NET_TAP || (d->net == VMDEF_NET_TAP) != !!d->tap[0])
+		return -EINVAL;
+	*what = "net_model";
+	if (load_nic(d, json_object_get(o, "net_model")) < 0)
 		return -EINVAL;
 	*what = "auto_remove";
 	if (!json_is_boolean(rm))

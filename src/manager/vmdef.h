@@ -15,6 +15,8 @@
 enum vmdef_net { VMDEF_NET_NONE, VMDEF_NET_USER, VMDEF_NET_TAP };
 /* The bus of the --disk disks: virtio-blk, or NVMe (Windows' inbox stornvme, every OS). */
 enum vmdef_disk_bus { VMDEF_BUS_VIRTIO, VMDEF_BUS_NVME };
+/* The NIC (--net-model): virtio-net, or the Intel 82574L guests without virtio drivers use. */
+enum vmdef_nic { VMDEF_NIC_VIRTIO, VMDEF_NIC_E1000E };
 
 struct vmdef_disk {
 	char path[VMDEF_PATH]; /* absolute; for a disk made from SIZE, the image in the VM's folder
@@ -40,6 +42,7 @@ struct vm_def {
 	unsigned ndisks;
 	enum vmdef_disk_bus disk_bus;
 	enum vmdef_net net;
+	enum vmdef_nic nic;
 	char tap[16];
 	struct port_map ports[VMDEF_MAX_PORTS];
 	unsigned nports;

@@ -611,21 +611,6 @@ static const struct virtio_dev_ops net_ops = {
     .destroy = net_destroy,
 };
 
-/* A locally administered unicast address (first octet 0x02) that stays the same for the
- * same backend and index, so a guest keeps its leases across runs. */
-static void default_mac(uint8_t mac[6], const char *target, unsigned index)
-{
-	uint64_t h = 0xCBF29CE484222325ull; /* FNV-1a */
-
-	for (const char *p = target; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001B3ull;
-	for (unsigned i = 0; i < 4; i++)
-		h = (h ^ ((index >> (8 * i)) & 0xFF)) * 0x100000001B3ull;
-	mac[0] = 0x02;
-	for (unsigned i = 1; i < 6; i++)
-		mac[i] = (uint8_t)(h >> (8 * i));
-}
-
 int virtio_net_init(struct virtio_dev *d, const struct net_config *cfg, unsigned index, char *err,
 		    size_t errlen)
 {
@@ -652,7 +637,7 @@ int virtio_net_init(struct virtio_dev *d, const struct net_config *cfg, unsigned
 	if (cfg->mac_set)
 		memcpy(n->mac, cfg->mac, sizeof(n->mac));
 	else
-		default_mac(n->mac, cfg->target, index);
+		netdev_default_mac(n->mac, cfg->target, index);
 	d->ops = &net_ops;
 	d->priv = n;
 	pr_debug("virtio-net%u: %s, MAC %02x:%02x:%02x:%02x:%02x:%02x", index, netdev_name(n->nd),
@@ -664,7 +649,10 @@ int virtio_net_init(struct virtio_dev *d, const struct net_config *cfg, unsigned
 
 static bool net_wanted(const struct vm_config *cfg)
 {
-	return cfg->nnets > 0;
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if (cfg->nets[i].model == NET_VIRTIO)
+			return true;
+	return false;
 }
 
 static int net_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
@@ -679,7 +667,8 @@ static int net_plug(struct board *b, void **state, char *err, size_t errlen)
 
 	*state = set;
 	for (unsigned i = 0; rc == 0 && i < b->cfg->nnets; i++)
-		rc = virtio_board_add(b, set, net_make, i, NULL, err, errlen);
+		if (b->cfg->nets[i].model == NET_VIRTIO) /* the others are their own rows */
+			rc = virtio_board_add(b, set, net_make, i, NULL, err, errlen);
 	return rc;
 }
 

@@ -314,6 +314,8 @@ static void test_run_options(void **state)
 	    {"--kernel|k|--cpus|0", "invalid CPU count"},
 	    {"--kernel|k|--net|user|--net|user", "given twice"},
 	    {"--kernel|k|--disk-bus|scsi", "is not virtio or nvme"},
+	    {"--kernel|k|--net-model|e1000e", "needs a network"},
+	    {"--kernel|k|--net|user|--net-model|rtl8139", "is not virtio or e1000e"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc;
@@ -370,6 +372,7 @@ static void sample_def(struct vm_def *d)
 	d->ndisks = 2;
 	d->disk_bus = VMDEF_BUS_NVME;
 	d->net = VMDEF_NET_USER;
+	d->nic = VMDEF_NIC_E1000E;
 	d->ports[0] = (struct port_map){8080, 80, false};
 	d->ports[1] = (struct port_map){53, 53, true};
 	d->nports = 2;
@@ -396,6 +399,17 @@ static void test_vmdef_roundtrip(void **state)
 	assert_non_null(strstr(json, "\"disk_bus\": \"nvme\""));
 	assert_true(b->ports[1].udp);
 	assert_string_equal(b->cmdline, "console=ttyS0 quiet");
+	assert_int_equal(b->nic, VMDEF_NIC_E1000E);
+	/* A config from before --net-model (no net_model member) is a virtio-net VM. */
+	{
+		char *p = strstr(json, "\"net_model\": \"e1000e\",");
+
+		assert_non_null(p);
+		memmove(p, p + strlen("\"net_model\": \"e1000e\","),
+			strlen(p + strlen("\"net_model\": \"e1000e\",")) + 1);
+		assert_int_equal(vmdef_load(b, json, strlen(json), err, sizeof(err)), 0);
+		assert_int_equal(b->nic, VMDEF_NIC_VIRTIO);
+	}
 	free(json);
 	free(again);
 	free(a);
@@ -431,6 +445,7 @@ static void test_vmdef_rejects(void **state)
 		const char *from, *to, *what;
 	} edits[] = {
 	    {"\"net\": \"user\"", "\"net\": \"bridge\"", "\"net\""},
+	    {"\"net_model\": \"e1000e\"", "\"net_model\": \"ne2k\"", "\"net_model\""},
 	    {"\"host\": 8080", "\"host\": 0", "\"ports\""},
 	    {"\"proto\": \"udp\"", "\"proto\": \"sctp\"", "\"ports\""},
 	    {"\"auto_remove\": true", "\"auto_remove\": 1", "\"auto_remove\""},
@@ -586,6 +601,7 @@ static void test_vmm_argv(void **state)
 	(void)state;
 	memset(e, 0, sizeof(*e));
 	sample_def(&e->def);
+	e->def.nic = VMDEF_NIC_VIRTIO;
 	strcpy(e->def.cdrom, "/isos/debian.iso");
 	strcpy(e->def.display, "vnc=unix:/run/v.sock");
 	strcpy(e->dir, "/st/vms/0123456789abcdef");
@@ -606,6 +622,12 @@ static void test_vmm_argv(void **state)
 	for (size_t i = 0; argv[i]; i++)
 		assert_null(strstr(argv[i], "debian.iso,readonly"));
 	assert_true(has_pair(argv, "--net", "passt=/st/vms/0123456789abcdef/passt.sock"));
+	sup_free_argv(argv);
+	e->def.nic = VMDEF_NIC_E1000E;
+	argv = sup_vmm_argv(e, "vmm");
+	assert_true(
+	    has_pair(argv, "--net", "passt=/st/vms/0123456789abcdef/passt.sock,model=e1000e"));
+	e->def.nic = VMDEF_NIC_VIRTIO;
 	assert_true(has_pair(argv, "--display", "vnc=unix:/run/v.sock"));
 	assert_true(has_pair(argv, "--uuid", "01234567-89ab-8cde-8f70-68796c6c6f6d"));
 	sup_free_argv(argv);
@@ -622,6 +644,7 @@ static void test_vmm_argv(void **state)
 	argv = sup_vmm_argv(e, "vmm");
 	assert_true(has_pair(argv, "--firmware", "/usr/share/ovmf/OVMF.fd"));
 	assert_true(has_pair(argv, "--net", "tap=tap0"));
+	assert_int_equal(e->def.nic, VMDEF_NIC_VIRTIO);
 	for (size_t i = 0; argv[i]; i++)
 		assert_string_not_equal(argv[i], "--kernel");
 	sup_free_argv(argv);

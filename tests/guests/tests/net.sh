@@ -1,8 +1,9 @@
 #!/bin/sh
-# virtio-net (rig scenarios net-passt, net-tap). Command line:
+# A NIC: virtio-net (rig scenarios net-passt, net-tap) or e1000e (net-e1000e). Command line:
 #   net.addr=dhcp (udhcpc; the router is the peer) or net.addr=ADDR/PREFIX net.peer=ADDR (static)
 #   net.fetch_md5=MD5   what the peer serves on TCP port 7777
 #   net.in_md5=MD5      what the peer sends to this guest's port 7779
+#   net.driver=NAME     the interface's driver must be NAME (e.g. e1000e; default: any)
 # Steps: eth0 up ("PHYLLOME-STEP net up ..."); fetch from peer:7777 and check the MD5; send 256 KiB
 # of random bytes to peer:7778 ("PHYLLOME-STEP net sent md5=MD5": the rig checks what it got);
 # listen on 7779 ("PHYLLOME-STEP net listening") and check what arrives.
@@ -34,6 +35,10 @@ while [ -z "$IF" ] && [ $i -lt 100 ]; do
 done
 [ -n "$IF" ] || fail "no network interface (virtio devices: $(echo /sys/bus/virtio/devices/*))"
 mac=$(cat "/sys/class/net/$IF/address")
+drv=$(basename "$(readlink "/sys/class/net/$IF/device/driver")")
+if want=$(arg net.driver); then
+	[ "$drv" = "$want" ] || fail "$IF is driven by '$drv', not $want"
+fi
 ip link set lo up
 ip link set "$IF" up || fail "ip link set $IF up failed"
 if [ "$addr" = dhcp ]; then
@@ -44,7 +49,7 @@ else
 	peer=$(arg net.peer) || fail "net.peer= missing from the command line"
 	ip addr add "$addr" dev "$IF" || fail "ip addr add $addr dev $IF failed"
 fi
-echo "PHYLLOME-STEP $NAME up $IF mac $mac $(ifinfo)peer $peer"
+echo "PHYLLOME-STEP $NAME up $IF ($drv) mac $mac $(ifinfo)peer $peer"
 
 # 1. fetch from the peer
 recv_bg /tmp/fetched "$peer" 7777
@@ -67,5 +72,10 @@ wait $RECV_PID
 st=$?
 got=$(md5_of /tmp/in)
 [ "$got" = "$in_md5" ] || fail "received $(wc -c </tmp/in) bytes on port 7779 (nc status $st), MD5 $got, expected $in_md5"
-echo "PHYLLOME-TEST $NAME PASS $IF $(ifinfo)peer $peer; fetched $fetched bytes, sent 262144, received $(wc -c </tmp/in)"
+# A driver that thought the NIC hung (e1000e's "Detected Hardware Unit Hang", a reset) failed it.
+hangs=$(dmesg | grep -ci -e 'unit hang' -e 'reset adapter')
+[ "$hangs" = 0 ] || fail "the $drv driver reported $hangs hangs or resets: $(dmesg | grep -i -e 'unit hang' -e 'reset adapter' | tail -n 2 | tr '\n' ' ')"
+irqs=$(grep -o "$IF[-a-z0-9]*" /proc/interrupts | tr '\n' ' ')
+irqs=${irqs% }
+echo "PHYLLOME-TEST $NAME PASS $IF ($drv${irqs:+; interrupts $irqs}) $(ifinfo)peer $peer; fetched $fetched bytes, sent 262144, received $(wc -c </tmp/in)"
 poweroff -f

@@ -59,6 +59,7 @@ since() { d=$(($(now_cs) - $1)); printf '%d.%02d' $((d / 100)) $((d % 100)); }
 # guest's serial port is the VMM's stdin/stdout (a tty or not). The one place that knows each VMM's
 # syntax. Each DEVICE is phyllome-vmm's option without its dashes, a colon before the value:
 #   disk:path=FILE[,readonly=on][,serial=ID][,bus=nvme]   net:tap=IFNAME[,mac=MAC]   net:passt=SOCKET[,mac=MAC]
+#   (net: also takes model=virtio|e1000e: QEMU's -device virtio-net-pci or e1000e)
 #   rng   console:file=PATH   console:socket=PATH   cdrom:PATH (an ISO on the AHCI CD-ROM drive)
 #   cdrom:path=PATH,bootindex=N   rtc:base=localtime   cpus:hyperv=on[,kvm=off] (Hyper-V enlightenments; a second
 #   --cpus whose keys join the first's)
@@ -126,7 +127,7 @@ qemu_devices() {
 	_n=0 _q=
 	for _d in "$@"; do
 		_n=$((_n + 1))
-		_kind=${_d%%:*} _opts='' _path='' _ro='' _serial='' _tap='' _passt='' _mac='' _file='' _sock='' _bus=''
+		_kind=${_d%%:*} _opts='' _path='' _ro='' _serial='' _tap='' _passt='' _mac='' _file='' _sock='' _bus='' _nic=virtio-net-pci
 		case $_d in *:*) _opts=${_d#*:} ;; esac
 		_bi=''
 		if [ "$_kind" = cdrom ]; then
@@ -171,6 +172,8 @@ qemu_devices() {
 			tap=*) _tap=${_kv#*=} ;;
 			passt=*) _passt=${_kv#*=} ;;
 			mac=*) _mac=,mac=${_kv#*=} ;;
+			model=virtio) ;;
+			model=e1000e) _nic=e1000e ;;
 			file=*) _file=${_kv#*=} ;;
 			socket=*) _sock=${_kv#*=} ;;
 			*) unset IFS; echo "qemu_devices: cannot translate '$_kv' in '$_d'" >&2; return 1 ;;
@@ -194,7 +197,7 @@ qemu_devices() {
 				_q="$_q -netdev stream,id=net$_n,server=off,addr.type=unix,addr.path=$_passt"
 			fi
 			# romfile=: no iPXE option ROM (the rig has no /usr/lib/ipxe; a kernel boots here)
-			_q="$_q -device virtio-net-pci,netdev=net$_n$_mac,romfile="
+			_q="$_q -device $_nic,netdev=net$_n$_mac,romfile="
 			;;
 		console)
 			if [ -n "$_file" ]; then
@@ -726,13 +729,14 @@ passt_stop() {
 	PASST_PID=
 }
 
-# net_scenario NAME passt|tap: the guest test "net" on a virtio-net NIC, and L1 its TCP peer: L1
+# net_scenario NAME passt|tap [MODEL]: the guest test "net" on a NIC (virtio-net, or MODEL: e1000e,
+# whose driver the guest then checks it is bound to), and L1 its TCP peer: L1
 # serves 256 KiB on port 7777 (the guest fetches them), receives what the guest sends to 7778,
 # and sends 256 KiB to the guest's port 7779. passt: the guest gets its address by DHCP and reaches
 # L1 through the gateway address (passt maps it to L1's loopback); L1 reaches the guest through
 # port 7779 that passt forwards. tap: L1 is 192.168.77.1/24 on tap0, the guest 192.168.77.2.
 net_scenario() {
-	NS_NAME=$1 NS_KIND=$2 NS_OK=
+	NS_NAME=$1 NS_KIND=$2 NS_MODEL=${3:-} NS_OK=
 	head -c 262144 /dev/urandom >"$RIG_WORK/fetch.bin"
 	head -c 262144 /dev/urandom >"$RIG_WORK/in.bin"
 	case $NS_KIND in
@@ -746,6 +750,9 @@ net_scenario() {
 		NS_DEV=net:tap=tap0 NS_ARGS="net.addr=192.168.77.2/24 net.peer=192.168.77.1" NS_GUEST=192.168.77.2
 		;;
 	esac
+	if [ -n "$NS_MODEL" ]; then
+		NS_DEV=$NS_DEV,model=$NS_MODEL NS_ARGS="$NS_ARGS net.driver=$NS_MODEL"
+	fi
 	timeout "$T_TCP" nc -l -p 7777 <"$RIG_WORK/fetch.bin" >/dev/null &
 	NS_FETCH_PID=$!
 	tcp_recv_bg "$RIG_WORK/recv.bin" -l -p 7778
