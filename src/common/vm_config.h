@@ -75,6 +75,7 @@ struct vm_config {
 	struct net_config nets[VM_MAX_NETS];
 	unsigned nnets;
 	bool rng;
+	bool usb;		 /* --usb: xHCI controller, USB tablet and keyboard */
 	char cdrom[VM_PATH_MAX]; /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
 	int cdrom_bootindex;	 /* its place in the firmware boot order; -1: not listed */
 	const char *api_socket;	 /* --api-socket PATH, or NULL */

@@ -353,10 +353,10 @@ static unsigned page_caps(const struct ahci_port *p, uint8_t *r)
 	r[4] = 0x71;				  /* audio, mode 2 forms, multisession */
 	r[5] = 0x1F;				  /* CD-DA commands, stream accurate, ... */
 	r[6] = 0x29 | (p->prevent ? 0x02 : 0x00); /* tray, eject, lock (and its state) */
-	put_be16(r + 8, 8 * 176);			  /* max read speed, KB/s (obsolete field) */
+	put_be16(r + 8, 8 * 176);		  /* max read speed, KB/s (obsolete field) */
 	put_be16(r + 10, 256);			  /* volume levels */
 	put_be16(r + 12, 512);			  /* buffer size, KB */
-	put_be16(r + 14, 8 * 176);			  /* current read speed */
+	put_be16(r + 14, 8 * 176);		  /* current read speed */
 	return 22;
 }
 
@@ -555,9 +555,9 @@ static uint32_t dvd_structure(const struct ahci *a, const uint8_t *cdb, uint8_t 
 	switch (cdb[7]) {
 	case 0x00:
 		put_be16(r, 2048 + 2);
-		r[4] = 0x01;	      /* DVD-ROM, part version 1 */
-		r[5] = 0x0F;	      /* 120 mm, maximum rate not specified */
-		r[6] = 0x01;	      /* one layer, embossed */
+		r[4] = 0x01;		  /* DVD-ROM, part version 1 */
+		r[5] = 0x0F;		  /* 120 mm, maximum rate not specified */
+		r[6] = 0x01;		  /* one layer, embossed */
 		put_be32(r + 8, 0x30000); /* first sector of the data area */
 		put_be32(r + 12, end);
 		return 4 + 2048;

@@ -274,7 +274,7 @@ void fw_cfg_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_
 }
 
 int fw_cfg_add_linux(struct fw_cfg *f, const uint8_t *kernel, size_t klen, const uint8_t *initrd,
-		      size_t ilen, const char *cmdline, char *err, size_t errlen)
+		     size_t ilen, const char *cmdline, char *err, size_t errlen)
 {
 	struct bzimage_info bi;
 	size_t clen = strlen(cmdline) + 1;

@@ -18,6 +18,7 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_USB,
 	OPT_CDROM,
 	OPT_API_SOCKET,
 	OPT_DISPLAY,
@@ -43,6 +44,7 @@ static const struct opt_def vmm_opts[] = {
      "virtio-blk disk (up to 8); bootindex: firmware boot order, lower first", OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
+    {"usb", 0, NULL, "xHCI USB controller with a USB tablet and a USB keyboard", OPT_USB},
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
@@ -63,7 +65,7 @@ void config_usage(FILE *f)
 	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
 	    "                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
-	    "                    [--cdrom PATH]\n"
+	    "                    [--cdrom PATH] [--usb]\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
 	    "--kernel too, boots that kernel). The guest powering off ends the process\n"
@@ -498,6 +500,9 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return parse_net(cfg, arg, err, errlen);
 	case OPT_RNG:
 		cfg->rng = true;
+		return 0;
+	case OPT_USB:
+		cfg->usb = true;
 		return 0;
 	case OPT_CDROM:
 		return parse_cdrom(cfg, arg, err, errlen);

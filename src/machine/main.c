@@ -125,6 +125,7 @@ static int run(const struct vm_config *cfg, int sig_fd)
 				struct display_src src = {.dev = vm->display,
 							  .kbd = &vm->i8042,
 							  .tablet = vm->tablet,
+							  .usb = vm->xhci,
 							  .get_dirty = vm_vram_dirty,
 							  .opaque = vm};
 

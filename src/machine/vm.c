@@ -435,6 +435,27 @@ static int setup_cdrom(struct vm *vm, char *err, size_t errlen)
 	return rc;
 }
 
+/* --usb: the xHCI controller (MSI-X, INTx as the fallback) with its tablet and keyboard. */
+static int setup_usb(struct vm *vm, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!vm->cfg->usb)
+		return 0;
+	vm->xhci = calloc(1, sizeof(*vm->xhci));
+	rc = vm->xhci ? xhci_init(vm->xhci, &vm->mem, &vm->routes, vm_set_irq, vm) : -ENOMEM;
+	if (rc < 0) {
+		free(vm->xhci);
+		vm->xhci = NULL;
+		snprintf(err, errlen, "cannot set up the xHCI controller: %s", strerror(-rc));
+		return rc;
+	}
+	rc = pci_bus_add(&vm->pci, &vm->xhci->pci);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot plug the xHCI controller: no free PCI slot");
+	return rc;
+}
+
 /* Maps a whole regular file read-only. */
 static int map_file(const char *what, const char *path, const uint8_t **data, size_t *len,
 		    char *err, size_t errlen)
@@ -532,7 +553,7 @@ static int load_firmware_kernel(struct vm *vm, char *err, size_t errlen)
 		char why[200];
 
 		rc = fw_cfg_add_linux(&vm->fw_cfg, k, klen, ird, ilen, vm->cfg->cmdline, why,
-					sizeof(why));
+				      sizeof(why));
 		if (rc < 0)
 			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);
 	}
@@ -688,6 +709,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 		rc = setup_virtio(vm, err, errlen);
 	if (rc == 0)
 		rc = setup_cdrom(vm, err, errlen);
+	if (rc == 0)
+		rc = setup_usb(vm, err, errlen);
 	if (rc == 0 && cfg->firmware) {
 		struct acpi_vm acfg;
 
@@ -799,6 +822,10 @@ void vm_destroy(struct vm *vm)
 		ahci_destroy(vm->ahci);
 	free(vm->ahci);
 	vm->ahci = NULL;
+	if (vm->xhci)
+		xhci_destroy(vm->xhci);
+	free(vm->xhci);
+	vm->xhci = NULL;
 	if (vm->cdrom_fd >= 0)
 		close(vm->cdrom_fd);
 	vm->cdrom_fd = -1;

@@ -18,6 +18,7 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "devices/xhci.h"
 #include "common/vm_config.h"
 #include "backends/console.h"
 #include "kvm/control.h"
@@ -72,6 +73,7 @@ struct vm {
 	/* --cdrom: the AHCI controller with the ATAPI drive, and its image (read-only). */
 	struct ahci *ahci;
 	int cdrom_fd;
+	struct xhci *xhci; /* --usb: the xHCI controller with the USB tablet and keyboard */
 	/* The address layout: direct Linux boot, or Q35's for --firmware (arch/x86/layout.h). */
 	uint64_t hole_start, ecam_base, mmio32_base, mmio32_size;
 	uint32_t pio_base, pio_size;
