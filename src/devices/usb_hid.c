@@ -116,8 +116,8 @@ static const uint8_t kbd_report_desc[] = {
 };
 
 static const char *const strings[2][3] = {
-    {"Phyllome", "Phyllome USB Tablet", "1"},
-    {"Phyllome", "Phyllome USB Keyboard", "1"},
+    {"Phyllome", "USB Tablet", "1"},
+    {"Phyllome", "USB Keyboard", "1"},
 };
 
 static const uint8_t *report_desc(const struct usb_hid *h, unsigned *len)

@@ -238,18 +238,31 @@ enum input_sink { SINK_NONE, SINK_USB, SINK_VIRTIO, SINK_PS2 };
 
 /* Where input goes (docs/display.md, "Input"): the USB tablet or keyboard once the guest has
  * configured it, else (pointer only) the virtio-input tablet once its driver runs, else PS/2.
- * Caller holds d->lock. */
-static enum input_sink display_route(const struct display *d, bool pointer)
+ * Says so (at -v) when that changes. Caller holds d->lock. */
+static enum input_sink display_route(struct display *d, bool pointer)
 {
+	static const char *const names[2][4] = {
+	    {"nowhere", "the USB keyboard", "nowhere", "the PS/2 keyboard"},
+	    {"nowhere", "the USB tablet", "the virtio-input tablet", "the PS/2 mouse"},
+	};
+	enum input_sink s = SINK_NONE;
+	uint8_t *last = pointer ? &d->ptr_sink : &d->key_sink;
+
 	if (!d->attached)
-		return SINK_NONE;
-	if (d->src.usb &&
-	    (pointer ? xhci_tablet_ready(d->src.usb) : xhci_keyboard_ready(d->src.usb)))
-		return SINK_USB;
-	if (pointer && d->src.tablet && virtio_input_ready(d->src.tablet) && d->width > 1 &&
-	    d->height > 1)
-		return SINK_VIRTIO;
-	return d->src.kbd ? SINK_PS2 : SINK_NONE;
+		s = SINK_NONE;
+	else if (d->src.usb &&
+		 (pointer ? xhci_tablet_ready(d->src.usb) : xhci_keyboard_ready(d->src.usb)))
+		s = SINK_USB;
+	else if (pointer && d->src.tablet && virtio_input_ready(d->src.tablet) && d->width > 1 &&
+		 d->height > 1)
+		s = SINK_VIRTIO;
+	else if (d->src.kbd)
+		s = SINK_PS2;
+	if (s != *last)
+		pr_info("display: %s now go to %s", pointer ? "pointer events" : "keys",
+			names[pointer][s]);
+	*last = (uint8_t)s;
+	return s;
 }
 
 void display_key(struct display *d, uint32_t keysym, bool down)

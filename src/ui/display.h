@@ -65,10 +65,11 @@ struct display {
 	int stop_fd;
 	unsigned ptr_x, ptr_y; /* the last pointer position, for the PS/2 mouse's relative moves */
 	uint8_t ptr_buttons;   /* and VNC's last button mask (wheel steps are its bits 3, 4) */
-	bool kick;	       /* refresh at once (display_kick: input, a new client, attach) */
-	int wake_fd;	       /* an eventfd: wakes the thread (a screenshot, display_kick) */
-	uint64_t shot_req;     /* screenshots asked for (under lock) */
-	uint64_t shot_done;    /* the last of them a refresh has answered (under lock) */
+	uint8_t key_sink, ptr_sink; /* where keys and pointer events went last (display_route) */
+	bool kick;	    /* refresh at once (display_kick: input, a new client, attach) */
+	int wake_fd;	    /* an eventfd: wakes the thread (a screenshot, display_kick) */
+	uint64_t shot_req;  /* screenshots asked for (under lock) */
+	uint64_t shot_done; /* the last of them a refresh has answered (under lock) */
 	pthread_cond_t shot_cond;
 	bool skipped; /* a tick was skipped since the last refresh */
 	pthread_t thread;

@@ -161,6 +161,7 @@ qemu_devices() {
 		case $_kind in
 		disk) _q="$_q -drive file=$_path,format=raw,if=none,id=disk$_n$_ro -device virtio-blk-pci,drive=disk$_n$_serial$_bi" ;;
 		rng) _q="$_q -device virtio-rng-pci" ;;
+		usb) _q="$_q -device qemu-xhci -device usb-tablet -device usb-kbd" ;;
 		net)
 			if [ -n "$_tap" ]; then
 				_q="$_q -netdev tap,id=net$_n,ifname=$_tap,script=no,downscript=no"

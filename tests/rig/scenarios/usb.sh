@@ -1,0 +1,82 @@
+# The USB controller (--usb): the Linux guest's xhci_hcd and usbhid find the USB tablet (with
+# absolute X and Y) and the USB keyboard in /proc/bus/input/devices (guest test usb). With
+# phyllome-vmm as L2's VMM, also through VNC (--display, which adds a virtio-input tablet too, and
+# the PS/2 keyboard is always there): a typed command runs in the guest's shell, and its keys came
+# from the USB keyboard, none from PS/2; a pointer moved to two positions arrives as those absolute
+# positions on the USB tablet's evdev device, none on the virtio-input tablet's. poweroff ends the
+# VMM with status 0. With QEMU as L2's VMM (qemu-xhci, usb-tablet, usb-kbd), the device check only.
+# shellcheck shell=sh
+
+VNC=$RIG_WORK/vnc-usb.sock
+RFB=/rig/bin/rfbtool
+
+# usb_devices: the guest's /proc/bus/input/devices lines for both devices, the tablet's with
+# ABS_X and ABS_Y (ABS=3). Sets USB_SEEN.
+usb_devices() {
+	if ! wait_for 'PHYLLOME-STEP usb devices keyboard' "$VMM_OUT" $((T_BOOT + 60)); then
+		rig_fail usb "$WAIT_WHY: $(grep -e 'PHYLLOME-TEST usb' -e xhci "$VMM_OUT" | tr -d '\r' | tail -n 5 | tr '\n' ' ')"
+		vmm_kill
+		return 1
+	fi
+	_tab=$(grep 'PHYLLOME-STEP usb devices tablet' "$VMM_OUT" | tr -d '\r')
+	_kbd=$(grep 'PHYLLOME-STEP usb devices keyboard' "$VMM_OUT" | tr -d '\r')
+	case $_tab in *'B: ABS=3 '*) ;; *)
+		rig_fail usb "the USB tablet has no absolute X and Y: $_tab"; vmm_kill; return 1 ;;
+	esac
+	case $_kbd in *'H: Handlers='*kbd*) ;; *)
+		rig_fail usb "the USB keyboard is not a keyboard: $_kbd"; vmm_kill; return 1 ;;
+	esac
+	USB_SEEN="/proc/bus/input/devices: 'Phyllome USB Tablet' (ABS=3) and 'Phyllome USB Keyboard' (kbd handler)"
+}
+
+# events FILE TYPE: how many input events of TYPE (1 key, 3 absolute) the guest recorded in FILE.
+events() { guest_val "ev$2${1##*/}" "\$(od -An -v -w24 -tu2 $1 | awk '\$9 == $2' | wc -l)"; }
+
+usb_vnc() {
+	rm -f "$VNC"
+	vmm_start usb 1 256M "$L2_BASE_CMDLINE phyllome.test=usb phyllome.usb=vnc" usb \
+		"display:vnc=unix:$VNC"
+	usb_devices || return
+	if ! wait_for 'PHYLLOME-STEP usb kbd-ready' "$VMM_OUT" "$T_CMD"; then
+		rig_fail usb "$WAIT_WHY"; vmm_kill; return
+	fi
+	_geom=$(sed -n 's/.*PHYLLOME-STEP usb ready \([0-9]*x[0-9]*\).*/\1/p' "$VMM_OUT" | head -n 1)
+	_w=${_geom%x*} _h=${_geom#*x}
+	# shellcheck disable=SC2016 # the guest's shell expands it
+	if ! "$RFB" "unix:$VNC" type 'echo USB-$((6*7))-OK\n' >"$RIG_WORK/rfb.out" 2>&1; then
+		rig_fail usb "rfbtool type: $(cat "$RIG_WORK/rfb.out")"; vmm_kill; return
+	fi
+	check_typed usb '^USB-42-OK' 'through VNC' || return
+	_ukeys=$(events /tmp/usbkbd.ev 1) _pkeys=$(events /tmp/kbd.ev 1)
+	if [ "${_ukeys:-0}" -lt 30 ] || [ "$_pkeys" != 0 ]; then
+		rig_fail usb "key events: USB keyboard '$_ukeys' (want one per press and release), PS/2 '$_pkeys' (want 0)"
+		vmm_kill; return
+	fi
+	"$RFB" "unix:$VNC" move 100 200 sleep 300 move $((_w - 1)) $((_h / 2)) >"$RIG_WORK/rfb.out" 2>&1
+	sleep 1
+	check_tablet usb "$_w" "$_h" 100 200 || return
+	_vabs=$(events /tmp/vtab.ev 3)
+	if [ "$_vabs" != 0 ]; then
+		rig_fail usb "the virtio-input tablet got '$_vabs' absolute events while the USB one was configured"
+		vmm_kill; return
+	fi
+	vmm_send poweroff
+	expect_exit0 usb "$T_EXIT" || return
+	rig_ok usb "$USB_SEEN; typed 'echo USB-\$((6*7))-OK' through VNC -> USB-42-OK, $_ukeys key events from the USB keyboard, 0 from PS/2; USB tablet ${_geom}: $TABLET_SEEN, 0 on virtio-input"
+}
+
+usb_qemu() {
+	vmm_start usb 1 256M "$L2_BASE_CMDLINE phyllome.test=usb" usb
+	usb_devices || return
+	vmm_send poweroff
+	expect_exit0 usb "$T_EXIT" || return
+	rig_ok usb "$USB_SEEN"
+}
+
+if [ "$RIG_L2_VMM" = qemu ]; then
+	usb_qemu
+elif [ ! -x "$RFB" ]; then
+	rig_skip usb "no rfbtool beside the VMM (build/tests/rfbtool)"
+else
+	usb_vnc
+fi
