@@ -132,6 +132,7 @@ enum {
 	RO_NET,
 	RO_PUBLISH,
 	RO_DISPLAY,
+	RO_USB,
 	RO_RM,
 	RO_CLOUD_INIT,
 	RO_HELP,
@@ -152,6 +153,7 @@ static const struct mgr_opt run_defs[] = {
     {"net", 0, true, RO_NET},
     {"publish", 'p', true, RO_PUBLISH},
     {"display", 0, true, RO_DISPLAY},
+    {"usb", 0, false, RO_USB},
     {"rm", 0, false, RO_RM},
     {"cloud-init", 0, true, RO_CLOUD_INIT},
     {"help", 'h', false, RO_HELP},
@@ -256,6 +258,9 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		return mgr_parse_port(v, &d->ports[d->nports++], err, errlen);
 	case RO_DISPLAY:
 		return copy_arg("--display", d->display, sizeof(d->display), v, err, errlen);
+	case RO_USB:
+		d->usb = true;
+		return 0;
 	case RO_RM:
 		d->auto_remove = true;
 		return 0;

@@ -48,6 +48,7 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "net", json_string(net_names[d->net]));
 	json_object_set_new(o, "tap", str_or_null(d->tap));
 	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "usb", json_boolean(d->usb));
 	json_object_set_new(o, "auto_remove", json_boolean(d->auto_remove));
 	json_object_set_new(o, "created", json_integer(d->created));
 	out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
@@ -131,7 +132,8 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 {
 	int64_t v;
 	const char *net;
-	json_t *cmdline = json_object_get(o, "cmdline"), *rm = json_object_get(o, "auto_remove");
+	json_t *cmdline = json_object_get(o, "cmdline"), *rm = json_object_get(o, "auto_remove"),
+	       *usb;
 
 	*what = "id";
 	if (get_str(o, "id", d->id, sizeof(d->id), true) < 0 || strlen(d->id) != MGR_ID_LEN ||
@@ -177,6 +179,11 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	if (!json_is_boolean(rm))
 		return -EINVAL;
 	d->auto_remove = json_is_true(rm);
+	*what = "usb"; /* absent in state written before --usb: no USB */
+	usb = json_object_get(o, "usb");
+	if (usb && !json_is_boolean(usb))
+		return -EINVAL;
+	d->usb = json_is_true(usb);
 	*what = "created";
 	return get_int(o, "created", 0, INT64_MAX, &d->created);
 }

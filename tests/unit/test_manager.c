@@ -271,11 +271,11 @@ static void test_run_options(void **state)
 	int argc;
 	char **argv = words("-d|--name|web|-c|2|-m|1G|--kernel|vmlinuz|--initrd|initrd|--cmdline|"
 			    "quiet|--disk|10G|--disk|a.img|--net|user|-p|8080:80|-p53/udp|"
-			    "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso",
+			    "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso|--usb",
 			    &argc);
 
 	(void)state;
-	assert_int_equal(argc, 29);
+	assert_int_equal(argc, 30);
 	assert_int_equal(args_parse_run(ro, true, argc, argv, err, sizeof(err)), 0);
 	assert_true(ro->detach);
 	assert_string_equal(ro->def.name, "web");
@@ -292,6 +292,7 @@ static void test_run_options(void **state)
 	assert_true(ro->def.auto_remove);
 	assert_string_equal(ro->def.cloud_init, "ud.yaml");
 	assert_string_equal(ro->def.cdrom, "x.iso");
+	assert_true(ro->def.usb);
 
 	/* create has no -d */
 	assert_int_equal(args_parse_run(ro, false, argc, argv, err, sizeof(err)), -EINVAL);
@@ -389,8 +390,21 @@ static void test_vmdef_roundtrip(void **state)
 	assert_true(b->disks[1].readonly);
 	assert_true(b->ports[1].udp);
 	assert_string_equal(b->cmdline, "console=ttyS0 quiet");
+	assert_false(b->usb);
 	free(json);
 	free(again);
+	/* State written before --usb existed has no "usb": no USB. */
+	a->usb = true;
+	json = vmdef_dump(a);
+	assert_int_equal(vmdef_load(b, json, strlen(json), err, sizeof(err)), 0);
+	assert_true(b->usb);
+	again = strstr(json, "\"usb\": true,");
+	assert_non_null(again);
+	memmove(again, again + strlen("\"usb\": true,"),
+		strlen(again + strlen("\"usb\": true,")) + 1);
+	assert_int_equal(vmdef_load(b, json, strlen(json), err, sizeof(err)), 0);
+	assert_false(b->usb);
+	free(json);
 	free(a);
 	free(b);
 }
@@ -427,6 +441,7 @@ static void test_vmdef_rejects(void **state)
 	    {"\"host\": 8080", "\"host\": 0", "\"ports\""},
 	    {"\"proto\": \"udp\"", "\"proto\": \"sctp\"", "\"ports\""},
 	    {"\"auto_remove\": true", "\"auto_remove\": 1", "\"auto_remove\""},
+	    {"\"usb\": false", "\"usb\": \"no\"", "\"usb\""},
 	    {"\"readonly\": true", "\"readonly\": \"yes\"", "\"disks\""},
 	    {"\"created\": 1700000000", "\"created\": -1", "\"created\""},
 	};
@@ -581,6 +596,11 @@ static void test_vmm_argv(void **state)
 	strcpy(e->def.display, "vnc=unix:/run/v.sock");
 	strcpy(e->dir, "/st/vms/0123456789abcdef");
 	argv = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
+	for (size_t i = 0; argv && argv[i]; i++)
+		assert_string_not_equal(argv[i], "--usb"); /* not asked for */
+	sup_free_argv(argv);
+	e->def.usb = true;
+	argv = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
 	assert_non_null(argv);
 	assert_string_equal(argv[0], "/usr/bin/phyllome-vmm");
 	assert_true(has_pair(argv, "--kernel", "/boot/vmlinuz"));
@@ -597,6 +617,7 @@ static void test_vmm_argv(void **state)
 		assert_null(strstr(argv[i], "debian.iso,readonly"));
 	assert_true(has_pair(argv, "--net", "passt=/st/vms/0123456789abcdef/passt.sock"));
 	assert_true(has_pair(argv, "--display", "vnc=unix:/run/v.sock"));
+	assert_true(has_pair(argv, "--usb", "--rng")); /* a flag of its own */
 	assert_true(has_pair(argv, "--uuid", "01234567-89ab-8cde-8f70-68796c6c6f6d"));
 	sup_free_argv(argv);
 
