@@ -128,9 +128,9 @@ static void intr_fire(struct xhci *x, unsigned i)
 	in->iman |= IMAN_IP;
 	in->erdp |= ERDP_EHB;
 	x->usbsts |= STS_EINT;
-	if (msix_on(x)) {
-		if ((in->iman & IMAN_IE) && (x->usbcmd & CMD_INTE))
-			msix_notify(&x->msix, i);
+	if (msix_on(x)) { /* a message: IP is taken as delivered (xHCI 1.2 section 4.17.5) */
+		if ((in->iman & IMAN_IE) && (x->usbcmd & CMD_INTE) && msix_notify(&x->msix, i))
+			in->iman &= ~IMAN_IP;
 	} else {
 		update_intx(x);
 	}

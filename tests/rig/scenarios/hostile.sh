@@ -1,5 +1,6 @@
 # The hostile guest (tests/guests/hostile) attacks every virtio device with malformed
-# descriptors and writes garbage to every BAR register and I/O port; the VMM must stay up,
+# descriptors, the xHCI controller (--usb) with garbage commands, contexts, rings and registers,
+# and writes garbage to every BAR register and I/O port; the VMM must stay up,
 # refuse each bad request with DEVICE_NEEDS_RESET, still answer well-formed requests, and
 # exit 0 when the guest powers off.
 # shellcheck shell=sh
@@ -17,7 +18,7 @@ else
 	VMM_OUT=$VMM_DIR/serial.out VMM_ERR=$VMM_DIR/stderr
 	t0=$(now_cs)
 	"$RIG_VMM" --kernel /guest/hostile.bzImage --memory size=256M --serial "file=$VMM_OUT" \
-		--disk "path=$d/disk.img" --rng --console "file=$VMM_DIR/hvc" --display none \
+		--disk "path=$d/disk.img" --rng --console "file=$VMM_DIR/hvc" --display none --usb \
 		>/dev/null 2>"$VMM_ERR" &
 	pid=$!
 	end=$(($(now_cs) + T_BOOT * 100))
