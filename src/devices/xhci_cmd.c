@@ -142,18 +142,26 @@ static bool any_ep(const struct xhci_slot *s)
 	return false;
 }
 
-static unsigned configure(struct xhci *x, unsigned id, const uint8_t *trb)
+/* The slot, if it is Addressed or Configured (else *cc says why not). */
+static struct xhci_slot *addressed_slot(struct xhci *x, unsigned id, unsigned *cc)
 {
 	struct xhci_slot *s = get_slot(x, id);
+
+	*cc = !s ? CC_SLOT_NOT_ENABLED : CC_CONTEXT_STATE;
+	if (!s || (slot_state(s) != SLOT_ADDRESSED && slot_state(s) != SLOT_CONFIGURED))
+		return NULL;
+	return s;
+}
+
+static unsigned configure(struct xhci *x, unsigned id, const uint8_t *trb)
+{
 	uint8_t in[INPUT_CTX_SIZE];
 	uint32_t drop, add;
-	unsigned st;
+	unsigned cc;
+	struct xhci_slot *s = addressed_slot(x, id, &cc);
 
 	if (!s)
-		return CC_SLOT_NOT_ENABLED;
-	st = slot_state(s);
-	if (st != SLOT_ADDRESSED && st != SLOT_CONFIGURED)
-		return CC_CONTEXT_STATE;
+		return cc;
 	if (get_le32(trb + 12) & CMD_DC) {
 		drop_eps(x, id);
 		set_slot_state(s, SLOT_ADDRESSED, get_le32(s->ctx + 12) & 0xFF);
@@ -249,14 +257,11 @@ static unsigned ep_command(struct xhci *x, unsigned type, unsigned id, const uin
 
 static unsigned reset_device(struct xhci *x, unsigned id)
 {
-	struct xhci_slot *s = get_slot(x, id);
-	unsigned st;
+	unsigned cc;
+	struct xhci_slot *s = addressed_slot(x, id, &cc);
 
 	if (!s)
-		return CC_SLOT_NOT_ENABLED;
-	st = slot_state(s);
-	if (st != SLOT_ADDRESSED && st != SLOT_CONFIGURED)
-		return CC_CONTEXT_STATE;
+		return cc;
 	drop_eps(x, id);
 	set_slot_state(s, SLOT_DEFAULT, 0);
 	slot_sync(x, id);
