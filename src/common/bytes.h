@@ -69,6 +69,15 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 	put_be32(p + 4, (uint32_t)v);
 }
 
+/* s in a fixed-width field padded with spaces (SCSI and ATA identification strings). */
+static inline void put_ascii_padded(uint8_t *dst, const char *s, unsigned len)
+{
+	size_t n = strlen(s);
+
+	memset(dst, ' ', len);
+	memcpy(dst, s, n < len ? n : len);
+}
+
 #define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a)	 (((x) + (a)-1) & ~((__typeof__(x))(a)-1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))

@@ -7,6 +7,7 @@
 
 #include "arch/x86/bzimage.h"
 #include "common/bytes.h"
+#include "devices/device.h"
 
 #define DIR_ENTRY_LEN 64
 #define DMA_SIGNATURE 0x51454D5520434647ull /* "QEMU CFG", read back big-endian */
@@ -305,3 +306,41 @@ int fw_cfg_add_linux(struct fw_cfg *f, const uint8_t *kernel, size_t klen, const
 		snprintf(err, errlen, "cannot add the kernel to fw_cfg: %s", strerror(-rc));
 	return rc;
 }
+
+/* ---- on the board: for firmware guests (the machine fills it before they start) ---- */
+
+static bool fw_cfg_wanted(const struct vm_config *cfg)
+{
+	return cfg->firmware;
+}
+
+static int fw_cfg_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct fw_cfg *f = calloc(1, sizeof(*f));
+	int rc;
+
+	(void)err;
+	(void)errlen;
+	if (!f)
+		return -ENOMEM;
+	rc = fw_cfg_init(f, b->mem);
+	if (rc < 0) {
+		free(f);
+		return rc;
+	}
+	*state = f;
+	return board_add_pio(b, FW_CFG_PORT_SEL, FW_CFG_PORT_LEN, fw_cfg_io, f, "fw-cfg");
+}
+
+static void fw_cfg_unplug(void *state)
+{
+	fw_cfg_destroy(state);
+	free(state);
+}
+
+const struct device_model fw_cfg_device = {
+    .name = "fw-cfg",
+    .wanted = fw_cfg_wanted,
+    .plug = fw_cfg_plug,
+    .unplug = fw_cfg_unplug,
+};

@@ -21,3 +21,6 @@ struct rtc {
 void rtc_init(struct rtc *r, uint64_t low_mem, uint64_t high_mem);
 void rtc_destroy(struct rtc *r);
 void rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* The CMOS RTC on the board (devices/device.h). */
+extern const struct device_model rtc_device;

@@ -37,3 +37,6 @@ void serial_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_
 /* Host -> guest bytes. Returns how many were taken (less than n when the ring is full). */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t n);
 size_t serial_rx_space(struct serial *s);
+
+/* COM1 on the board (devices/device.h), its output on the host's console. */
+extern const struct device_model serial_device;

@@ -3,6 +3,8 @@
 #include "devices/xhci.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -706,6 +708,42 @@ void xhci_destroy(struct xhci *x)
 		msix_destroy(&x->msix);
 	pthread_mutex_destroy(&x->lock);
 }
+
+static bool usb_wanted(const struct vm_config *cfg)
+{
+	return cfg->usb;
+}
+
+static void usb_unplug(void *state)
+{
+	xhci_destroy(state);
+	free(state);
+}
+
+/* The controller with MSI-X (INTx as the fallback), in the next free PCI slot. */
+static int usb_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct xhci *x = calloc(1, sizeof(*x));
+	int rc = x ? xhci_init(x, b->mem, b->routes, b->set_irq, b->opaque) : -ENOMEM;
+
+	if (rc < 0) {
+		free(x);
+		snprintf(err, errlen, "cannot set up the xHCI controller: %s", strerror(-rc));
+		return rc;
+	}
+	*state = x;
+	rc = pci_bus_add(b->pci, &x->pci);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot plug the xHCI controller: no free PCI slot");
+	return rc;
+}
+
+const struct device_model xhci_device = {
+    .name = "xhci",
+    .wanted = usb_wanted,
+    .plug = usb_plug,
+    .unplug = usb_unplug,
+};
 
 /* ---- Contexts shared with xhci_cmd.c and xhci_xfer.c ---- */
 

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/device.h"
 #include "devices/msix.h"
 #include "devices/pci.h"
 #include "devices/usb_hid.h"
@@ -92,6 +93,9 @@ struct xhci {
 	struct xhci_stats stats;
 	uint64_t start_ns; /* MFINDEX counts from here */
 };
+
+/* The board's row: --usb, the next free PCI slot. */
+extern const struct device_model xhci_device;
 
 /* Sets up the PCI function (not plugged: the caller does). routes: KVM's MSI routes for the
  * MSI-X vectors, or NULL for a controller with INTx only (tests). 0 or -errno. */

@@ -12,16 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86/acpi.h"
 #include "arch/x86/bzimage.h"
-#include "arch/x86/cpu_regs.h"
 #include "arch/x86/cpuid.h"
-#include "arch/x86/layout.h"
+#include "arch/x86/firmware.h"
 #include "common/log.h"
-#include "devices/lpc.h"
-#include "kvm/dirty_log.h"
-#include "virtio/devices.h"
-#include "virtio/virtio_pci.h"
+#include "devices/scsi_cd.h"
+#include "devices/serial.h"
 
 /* Intel's KVM keeps 4 pages of its own here (real-mode TSS, identity page table): below
  * the LAPIC's page and away from the top 16 MiB, where --firmware images go. */
@@ -51,14 +47,33 @@ void vm_set_irq(void *opaque, unsigned irq, int level)
 		pr_warn("KVM_IRQ_LINE %u: %s", irq, strerror(errno));
 }
 
-static void pm_event(void *opaque, enum pm_event ev)
+/* The board's stop: a device asks the VM to stop. */
+static void board_stop(void *opaque, enum board_stop why, const char *msg)
 {
-	vm_request_exit(opaque, ev == PM_POWEROFF ? VM_POWEROFF : VM_REBOOT, NULL);
+	static const enum vm_exit exits[] = {
+	    [BOARD_POWEROFF] = VM_POWEROFF,
+	    [BOARD_REBOOT] = VM_REBOOT,
+	    [BOARD_QUIT] = VM_QUIT,
+	    [BOARD_FAILED] = VM_FAILED,
+	};
+
+	vm_request_exit(opaque, exits[why], msg);
 }
 
-static void kbd_reset(void *opaque)
+/* The reset register at 0xCF9. */
+static void pci_reset(void *opaque)
 {
 	vm_request_exit(opaque, VM_REBOOT, NULL);
+}
+
+static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	struct kvm_msi m = {
+	    .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
+
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m) < 0)
+		pr_warn("KVM_SIGNAL_MSI: %s", strerror(errno));
 }
 
 static int open_kvm(struct vm *vm, char *err, size_t errlen)
@@ -113,455 +128,73 @@ static int create_vm(struct vm *vm, char *err, size_t errlen)
 
 static int setup_memory(struct vm *vm, char *err, size_t errlen)
 {
-	int rc = gm_init_hole(&vm->mem, vm->cfg->mem_size, vm->hole_start);
+	int rc = gm_init_hole(&vm->mem, vm->cfg->mem_size, vm->profile->hole_start);
 
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
 			 (unsigned long long)(vm->cfg->mem_size >> 20), strerror(-rc));
 		return rc;
 	}
+	memslots_init(&vm->slots, vm->vm_fd);
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		const struct gm_region *r = &vm->mem.regions[i];
-		struct kvm_userspace_memory_region slot = {
-		    .slot = i,
-		    .guest_phys_addr = r->gpa,
-		    .memory_size = r->size,
-		    .userspace_addr = (uintptr_t)(vm->mem.host + r->offset),
-		};
+		int slot = memslot_alloc(&vm->slots);
 
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
-			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
-			return -errno;
+		rc = slot < 0 ? slot
+			      : memslot_set(&vm->slots, (unsigned)slot, r->gpa,
+					    vm->mem.host + r->offset, r->size, 0);
+		if (rc < 0) {
+			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-rc));
+			return rc;
 		}
 	}
 	return 0;
 }
 
-static int add_io(struct vm *vm, uint64_t base, uint64_t len, iobus_fn fn, void *opaque,
-		  const char *name)
+/* The board itself: the PCI host bridge with its windows, the irq routes, and what the
+ * devices are lent. */
+static int setup_board(struct vm *vm, char *err, size_t errlen)
 {
-	return iobus_register(&vm->bus, IOBUS_PIO, base, len, fn, opaque, name);
-}
-
-static int setup_legacy(struct vm *vm)
-{
-	const struct gm_region *low = &vm->mem.regions[0];
-	uint64_t high = vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0;
-	int rc = 0;
-
-	serial_init(&vm->serial, SERIAL_COM1_IRQ, console_output, vm->con, vm_set_irq, vm);
-	i8042_init(&vm->i8042, vm_set_irq, vm, kbd_reset, vm);
-	rtc_init(&vm->rtc, low->size, high);
-	pm_init(&vm->pm, vm_set_irq, vm, pm_event, vm);
-	pci_bus_init(&vm->pci, &vm->pm);
-	pci_bus_set_windows(&vm->pci, vm->mmio32_base, vm->mmio32_size, vm->pio_base, vm->pio_size);
-	pci_host_q35_regs(&vm->pci, vm->ecam_base);
-	if (vm->cfg->firmware) {
-		lpc_init(&vm->lpc);
-		rc |= pci_bus_add_at(&vm->pci, &vm->lpc, LPC_SLOT);
-		rc |= fw_cfg_init(&vm->fw_cfg, &vm->mem);
-		vm->fw_cfg_ready = true;
-		rc |=
-		    add_io(vm, FW_CFG_PORT_SEL, FW_CFG_PORT_LEN, fw_cfg_io, &vm->fw_cfg, "fw-cfg");
-	}
-	rc |= add_io(vm, SERIAL_COM1_BASE, 8, serial_io, &vm->serial, "com1");
-	rc |= add_io(vm, I8042_DATA_PORT, 1, i8042_data_io, &vm->i8042, "i8042-data");
-	rc |= add_io(vm, I8042_COMMAND_PORT, 1, i8042_cmd_io, &vm->i8042, "i8042-cmd");
-	rc |= add_io(vm, RTC_PORT, 2, rtc_io, &vm->rtc, "rtc");
-	rc |= add_io(vm, ACPI_PM1A_EVT_PORT, 12, pm_io, &vm->pm, "acpi-pm");
-	rc |= add_io(vm, DEBUGPORT_PORT, 1, debugport_io, &vm->dbg, "debug-port");
-	rc |= add_io(vm, 0xCF8, 8, pci_conf1_io, &vm->pci, "pci-conf1");
-	rc |= add_io(vm, vm->pio_base, vm->pio_size, pci_pio_io, &vm->pci, "pci-io");
-	rc |= iobus_register(&vm->bus, IOBUS_MMIO, vm->ecam_base, PCI_ECAM_SIZE, pci_ecam_io,
-			     &vm->pci, "pci-ecam");
-	rc |= iobus_register(&vm->bus, IOBUS_MMIO, vm->mmio32_base, vm->mmio32_size, pci_mmio_io,
-			     &vm->pci, "pci-mmio32");
-	return rc ? -EINVAL : 0;
-}
-
-#define VRAM_SLOT 8 /* RAM uses slots 0..GM_MAX_REGIONS-1 */
-
-/* BAR0 of the display moved (from the vCPU thread that wrote it, under the PCI bus lock). */
-static void map_vram(void *opaque, uint64_t gpa)
-{
-	struct vm *vm = opaque;
-	struct kvm_userspace_memory_region r = {.slot = VRAM_SLOT,
-						.userspace_addr = (uintptr_t)vm->vram};
-
-	if (vm->vram_gpa) {
-		r.guest_phys_addr = vm->vram_gpa;
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			pr_warn("display: cannot unmap VRAM: %s", strerror(errno));
-	}
-	__atomic_store_n(&vm->vram_gpa, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&vm->vram_moved, true, __ATOMIC_RELEASE);
-	if (!gpa)
-		return;
-	r.guest_phys_addr = gpa;
-	r.memory_size = BOCHS_VRAM_SIZE;
-	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
-	/* On failure the BAR still works, through MMIO exits (slowly). */
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		pr_warn("display: cannot map VRAM at 0x%llx: %s", (unsigned long long)gpa,
-			strerror(errno));
-	else
-		__atomic_store_n(&vm->vram_gpa, gpa, __ATOMIC_RELEASE);
-}
-
-int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes, uint64_t start, uint64_t len)
-{
-	struct vm *vm = opaque;
-	struct kvm_dirty_log l = {.slot = VRAM_SLOT, .dirty_bitmap = bitmap};
-	struct kvm_clear_dirty_log cl = {.slot = VRAM_SLOT, .dirty_bitmap = vm->vram_clear};
-	struct dirty_clear c;
-
-	if (bytes < BOCHS_VRAM_SIZE / 4096 / 8 || !__atomic_load_n(&vm->vram_gpa, __ATOMIC_ACQUIRE))
-		return -ENOENT;
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &l) < 0)
-		return -errno;
-	/* Manual protection: re-protect only the dirty pages the caller is about to read, before it
-	 * reads them (a write after this faults and is in the next call's bitmap). The rest stay
-	 * writable and set: a guest drawing outside the visible frame costs no faults. */
-	if (vm->vram_manual &&
-	    dirty_clear_range(bitmap, BOCHS_VRAM_SIZE / 4096, start, len, vm->vram_clear, &c)) {
-		cl.first_page = c.first_page;
-		cl.num_pages = (uint32_t)c.num_pages;
-		if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &cl) < 0)
-			return -errno;
-	}
-	if (__atomic_exchange_n(&vm->vram_moved, false, __ATOMIC_ACQ_REL))
-		return -EAGAIN;
-	return 0;
-}
-
-/* Manual dirty-log protection (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2), as QEMU uses it:
- * KVM_GET_DIRTY_LOG stops clearing and write-protecting every dirty page of the slot,
- * vm_vram_dirty clears only the dirty pages the display reads, and with
- * KVM_DIRTY_LOG_INITIALLY_SET (where offered) a new slot starts all dirty and writable, without
- * a write-protection pass. Without the capability (older kernels): KVM_GET_DIRTY_LOG's own
- * clear-and-protect of every dirty page. */
-static void vram_dirty_mode(struct vm *vm)
-{
-	int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
-	struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2};
-
-	if (caps <= 0 || !(caps & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)) {
-		pr_debug("display: no manual dirty-log protection; whole-log re-protection");
-		return;
-	}
-	cap.args[0] =
-	    (uint64_t)caps & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
-	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
-		pr_debug("display: cannot enable manual dirty-log protection: %s", strerror(errno));
-		return;
-	}
-	vm->vram_manual = true;
-}
-
-static int setup_display(struct vm *vm, char *err, size_t errlen)
-{
-	void *p;
-
-	if (vm->cfg->display.kind == DISPLAY_OFF)
-		return 0;
-	vm->display = calloc(1, sizeof(*vm->display));
-	vm->vram_fd = memfd_create("phyllome-vram", MFD_CLOEXEC);
-	if (!vm->display || vm->vram_fd < 0 || ftruncate(vm->vram_fd, BOCHS_VRAM_SIZE) < 0) {
-		snprintf(err, errlen, "display: cannot allocate VRAM: %s", strerror(errno));
-		return -ENOMEM;
-	}
-	p = mmap(NULL, BOCHS_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vram_fd, 0);
-	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "display: cannot map VRAM: %s", strerror(errno));
-		return -ENOMEM;
-	}
-	vm->vram = p;
-	vram_dirty_mode(vm);
-	bochs_init(vm->display, vm->vram, map_vram, vm);
-	if (add_io(vm, BOCHS_DISPI_PORT, 3, bochs_dispi_io, vm->display, "bochs-dispi") < 0 ||
-	    pci_bus_add(&vm->pci, &vm->display->pci) < 0) {
-		snprintf(err, errlen, "display: cannot plug the display device");
-		return -ENOSPC;
-	}
-	return 0;
-}
-
-enum vdev_kind { VDEV_BLK, VDEV_NET, VDEV_RNG, VDEV_CONSOLE, VDEV_INPUT };
-
-static void console_quit(void *opaque)
-{
-	vm_request_exit(opaque, VM_QUIT, NULL);
-}
-
-/* Creates one virtio device of kind with its configuration item i, and plugs it. */
-static int add_virtio(struct vm *vm, enum vdev_kind kind, unsigned i, char *err, size_t errlen)
-{
-	struct virtio_pci_env env = {vm->vm_fd,	 &vm->routes, &vm->mem,
-				     vm_set_irq, vm,	      (int)vm->cfg->seccomp};
-	struct virtio_dev *d;
-	struct virtio_transport *t = virtio_pci_alloc(&env, &d);
-	int rc;
-
-	if (!t) {
-		snprintf(err, errlen, "out of memory for a virtio device");
-		return -ENOMEM;
-	}
-	vm->vdevs[vm->nvdevs++] = t;
-	switch (kind) {
-	case VDEV_BLK:
-		rc = virtio_blk_init(d, &vm->cfg->disks[i], i, err, errlen);
-		break;
-	case VDEV_NET:
-		rc = virtio_net_init(d, &vm->cfg->nets[i], i, err, errlen);
-		break;
-	case VDEV_RNG:
-		rc = virtio_rng_init(d, err, errlen);
-		break;
-	case VDEV_INPUT:
-		rc = virtio_input_init(d, err, errlen);
-		vm->tablet = d;
-		break;
-	default:
-		rc = virtio_console_init(d, vm->cfg->console, vm->cfg->console_path, err, errlen);
-		if (rc == 0)
-			virtio_console_set_quit_cb(d, console_quit, vm);
-		break;
-	}
-	if (rc == 0)
-		rc = virtio_pci_plug(t, &vm->pci, err, errlen);
-	if (rc == 0 && kind == VDEV_BLK && vm->cfg->disks[i].bootindex >= 0) {
-		char path[BOOT_PATH_MAX];
-
-		rc = boot_ofw_virtio_blk(path, sizeof(path), virtio_pci_slot(t), 0);
-		if (rc == 0)
-			rc = vm_boot_order_add(vm, vm->cfg->disks[i].bootindex, path, err, errlen);
-	}
-	return rc;
-}
-
-static int setup_virtio(struct vm *vm, char *err, size_t errlen)
-{
-	const struct vm_config *c = vm->cfg;
+	const struct machine_profile *p = vm->profile;
 	int rc = irq_routes_init(&vm->routes, vm->vm_fd);
 
 	if (rc < 0) {
 		snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-rc));
 		return rc;
 	}
-	for (unsigned i = 0; rc == 0 && i < c->ndisks; i++)
-		rc = add_virtio(vm, VDEV_BLK, i, err, errlen);
-	for (unsigned i = 0; rc == 0 && i < c->nnets; i++)
-		rc = add_virtio(vm, VDEV_NET, i, err, errlen);
-	if (rc == 0 && c->rng)
-		rc = add_virtio(vm, VDEV_RNG, 0, err, errlen);
-	if (rc == 0 && c->console != SERIAL_OFF)
-		rc = add_virtio(vm, VDEV_CONSOLE, 0, err, errlen);
-	if (rc == 0 && c->display.kind != DISPLAY_OFF)
-		rc = add_virtio(vm, VDEV_INPUT, 0, err, errlen);
-	return rc;
-}
-
-static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	struct vm *vm = opaque;
-	struct kvm_msi m = {
-	    .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
-
-	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m) < 0)
-		pr_warn("KVM_SIGNAL_MSI: %s", strerror(errno));
-}
-
-/* Opens the --cdrom image read-only and says how many bytes it has (a regular file or a block
- * device); it must hold at least one 2048-byte sector. Returns the fd or -errno. */
-static int open_cdrom(const char *path, uint64_t *size, char *err, size_t errlen)
-{
-	struct stat st;
-	off_t end;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "cannot open --cdrom '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -ENOENT;
-	}
-	end = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) : -1;
-	if (end < (off_t)AHCI_SECTOR) {
-		snprintf(err, errlen, "--cdrom '%s' is %s", path,
-			 end < 0 ? "not a regular file or block device"
-				 : "smaller than one 2048-byte sector");
-		close(fd);
+	vm->routes_ready = true;
+	pci_bus_init(&vm->pci, pci_reset, vm);
+	vm->pci_ready = true;
+	pci_bus_set_windows(&vm->pci, p->mmio32_base, p->mmio32_size, p->pio_base, p->pio_size);
+	pci_host_q35_regs(&vm->pci, p->ecam_base);
+	rc = iobus_register(&vm->bus, IOBUS_PIO, 0xCF8, 8, pci_conf1_io, &vm->pci, "pci-conf1");
+	rc |= iobus_register(&vm->bus, IOBUS_PIO, p->pio_base, p->pio_size, pci_pio_io, &vm->pci,
+			     "pci-io");
+	rc |= iobus_register(&vm->bus, IOBUS_MMIO, p->ecam_base, PCI_ECAM_SIZE, pci_ecam_io,
+			     &vm->pci, "pci-ecam");
+	rc |= iobus_register(&vm->bus, IOBUS_MMIO, p->mmio32_base, p->mmio32_size, pci_mmio_io,
+			     &vm->pci, "pci-mmio32");
+	if (rc) {
+		snprintf(err, errlen, "device set-up: overlapping I/O ranges");
 		return -EINVAL;
 	}
-	*size = (uint64_t)end;
-	return fd;
-}
-
-/* --cdrom: the image read-only on an AHCI controller. With --firmware it is function 2 of the
- * LPC bridge's slot, 00:1f.2, where Q35 has its AHCI; a Linux guest booted directly has no LPC
- * bridge, and the controller takes the next free slot as function 0 (a function 2 without a
- * function 0 is not scanned). */
-static int setup_cdrom(struct vm *vm, char *err, size_t errlen)
-{
-	uint64_t size = 0;
-	int rc;
-
-	if (!vm->cfg->cdrom[0])
-		return 0;
-	vm->cdrom_fd = open_cdrom(vm->cfg->cdrom, &size, err, errlen);
-	if (vm->cdrom_fd < 0)
-		return vm->cdrom_fd;
-	vm->ahci = calloc(1, sizeof(*vm->ahci));
-	if (!vm->ahci ||
-	    ahci_init(vm->ahci, &vm->mem, vm->cdrom_fd, size, vm_set_irq, vm_send_msi, vm) < 0) {
-		free(vm->ahci);
-		vm->ahci = NULL;
-		snprintf(err, errlen, "out of memory for the AHCI controller");
-		return -ENOMEM;
-	}
-	rc = vm->cfg->firmware ? pci_bus_add_fn(&vm->pci, &vm->ahci->pci, AHCI_SLOT, AHCI_FN)
-			       : pci_bus_add(&vm->pci, &vm->ahci->pci);
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot plug the AHCI controller: no free PCI slot");
-		return rc;
-	}
-	if (vm->cfg->cdrom_bootindex >= 0) {
-		char path[BOOT_PATH_MAX];
-
-		rc = boot_ofw_sata(path, sizeof(path), vm->ahci->pci.slot, vm->ahci->pci.fn, 0);
-		if (rc == 0)
-			rc = vm_boot_order_add(vm, vm->cfg->cdrom_bootindex, path, err, errlen);
-	}
-	return rc;
-}
-
-/* --usb: the xHCI controller (MSI-X, INTx as the fallback) with its tablet and keyboard. */
-static int setup_usb(struct vm *vm, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!vm->cfg->usb)
-		return 0;
-	vm->xhci = calloc(1, sizeof(*vm->xhci));
-	rc = vm->xhci ? xhci_init(vm->xhci, &vm->mem, &vm->routes, vm_set_irq, vm) : -ENOMEM;
-	if (rc < 0) {
-		free(vm->xhci);
-		vm->xhci = NULL;
-		snprintf(err, errlen, "cannot set up the xHCI controller: %s", strerror(-rc));
-		return rc;
-	}
-	rc = pci_bus_add(&vm->pci, &vm->xhci->pci);
-	if (rc < 0)
-		snprintf(err, errlen, "cannot plug the xHCI controller: no free PCI slot");
-	return rc;
-}
-
-/* Maps a whole regular file read-only. */
-static int map_file(const char *what, const char *path, const uint8_t **data, size_t *len,
-		    char *err, size_t errlen)
-{
-	struct stat st;
-	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "cannot open %s '%s': %s", what, path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -ENOENT;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		snprintf(err, errlen, "%s '%s' is %s", what, path,
-			 S_ISREG(st.st_mode) ? "empty" : "not a regular file");
-		close(fd);
-		return -EINVAL;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
-		return -EIO;
-	}
-	*data = p;
-	*len = (size_t)st.st_size;
-	return 0;
-}
-
-static void acpi_config(const struct vm *vm, struct acpi_vm *acfg)
-{
-	*acfg = (struct acpi_vm){
-	    .ncpus = vm->ncpus,
-	    .ecam_base = vm->ecam_base,
-	    /* One root bus and no bridges: advertising buses 0..255 in the MCFG makes Linux
-	     * probe every empty bus for peer host bridges through 0xCF8/0xCFC (its
-	     * pcibios_last_bus comes from the MCFG end bus): ~16k exits at boot. */
-	    .pci_bus_end = 0,
-	    .mmio32_base = (uint32_t)vm->mmio32_base,
-	    .mmio32_size = (uint32_t)vm->mmio32_size,
-	    .pio_base = (uint16_t)vm->pio_base,
-	    .pio_size = (uint16_t)vm->pio_size,
-	    .pci_irqs = {PCI_INTX_GSI0, PCI_INTX_GSI0 + 1, PCI_INTX_GSI0 + 2, PCI_INTX_GSI0 + 3},
+	vm->board = (struct board){
+	    .cfg = vm->cfg,
+	    .vm_fd = vm->vm_fd,
+	    .mem = &vm->mem,
+	    .bus = &vm->bus,
+	    .slots = &vm->slots,
+	    .routes = &vm->routes,
+	    .pci = &vm->pci,
+	    .con = vm->con,
+	    .boot = vm->cfg->firmware ? &vm->boot : NULL,
+	    .q35_lpc = p->q35_lpc,
+	    .set_irq = vm_set_irq,
+	    .send_msi = vm_send_msi,
+	    .stop = board_stop,
+	    .opaque = vm,
 	};
-}
-
-static int load_guest(struct vm *vm, struct linux_boot *boot, char *err, size_t errlen)
-{
-	const uint8_t *k = NULL, *ird = NULL;
-	size_t klen = 0, ilen = 0;
-	struct acpi_vm acfg;
-	uint8_t *acpi = gm_ptr(&vm->mem, X86_ACPI_GPA, X86_ACPI_MAX);
-	int rc;
-
-	acpi_config(vm, &acfg);
-	if (!acpi || acpi_build(&acfg, acpi, X86_ACPI_MAX, X86_ACPI_GPA) < 0) {
-		snprintf(err, errlen, "cannot build the ACPI tables");
-		return -EINVAL;
-	}
-	rc = map_file("kernel", vm->cfg->kernel, &k, &klen, err, errlen);
-	if (rc == 0 && vm->cfg->initramfs)
-		rc = map_file("initramfs", vm->cfg->initramfs, &ird, &ilen, err, errlen);
-	if (rc == 0) {
-		char why[200];
-
-		rc = linux_load(&vm->mem, k, klen, ird, ilen, vm->cfg->cmdline, X86_ACPI_GPA, boot,
-				why, sizeof(why));
-		if (rc < 0)
-			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);
-	}
-	if (rc == 0 && x86_write_boot_tables(&vm->mem) < 0) {
-		snprintf(err, errlen, "guest memory too small for the boot page tables");
-		rc = -ENOMEM;
-	}
-	if (k)
-		munmap((void *)k, klen);
-	if (ird)
-		munmap((void *)ird, ilen);
-	return rc;
-}
-
-/* --firmware with --kernel: the kernel, initramfs and command line as fw_cfg items, which OVMF
- * boots (through the kernel's EFI stub) instead of a disk. */
-static int load_firmware_kernel(struct vm *vm, char *err, size_t errlen)
-{
-	const uint8_t *k = NULL, *ird = NULL;
-	size_t klen = 0, ilen = 0;
-	int rc = map_file("kernel", vm->cfg->kernel, &k, &klen, err, errlen);
-
-	if (rc == 0 && vm->cfg->initramfs)
-		rc = map_file("initramfs", vm->cfg->initramfs, &ird, &ilen, err, errlen);
-	if (rc == 0) {
-		char why[200];
-
-		rc = fw_cfg_add_linux(&vm->fw_cfg, k, klen, ird, ilen, vm->cfg->cmdline, why,
-				      sizeof(why));
-		if (rc < 0)
-			snprintf(err, errlen, "kernel '%s': %s", vm->cfg->kernel, why);
-	}
-	if (k)
-		munmap((void *)k, klen);
-	if (ird)
-		munmap((void *)ird, ilen);
-	return rc;
+	return board_plug(vm, err, errlen);
 }
 
 static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t errlen)
@@ -585,7 +218,7 @@ static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t err
 	return 0;
 }
 
-static int create_vcpus(struct vm *vm, const struct linux_boot *boot, char *err, size_t errlen)
+static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 {
 	struct cpuid_set base, *set = malloc(sizeof(*set));
 	struct kvm_cpuid2 *kc = malloc(sizeof(*kc) + CPUID_MAX_ENTRIES * sizeof(kc->entries[0]));
@@ -609,11 +242,8 @@ static int create_vcpus(struct vm *vm, const struct linux_boot *boot, char *err,
 								   .ecx = set->e[j].ecx,
 								   .edx = set->e[j].edx};
 		rc = vcpu_create(vm, &vm->vcpus[i], i, kc, err, errlen);
-		if (rc == 0 && vm->cfg->firmware)
-			rc = vcpu_setup_firmware(&vm->vcpus[i], err, errlen);
-		else if (rc == 0)
-			rc = vcpu_setup_boot(&vm->vcpus[i], boot->entry, boot->zero_page, err,
-					     errlen);
+		if (rc == 0)
+			rc = vm->profile->setup_vcpu(vm, &vm->vcpus[i], err, errlen);
 	}
 	free(set);
 	free(kc);
@@ -630,7 +260,7 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 
 	if (cfg->cdrom[0]) {
 		uint64_t size;
-		int fd = open_cdrom(cfg->cdrom, &size, err, errlen);
+		int fd = scsi_cd_open(cfg->cdrom, &size, err, errlen);
 
 		if (fd < 0)
 			return fd;
@@ -646,7 +276,7 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 		if (rc < 0 || !cfg->kernel)
 			return rc;
 	}
-	rc = map_file("kernel", cfg->kernel, &k, &klen, err, errlen);
+	rc = vm_map_file("kernel", cfg->kernel, &k, &klen, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = bzimage_parse(k, klen, &bi, why, sizeof(why));
@@ -657,7 +287,7 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	}
 	if (!cfg->initramfs)
 		return 0;
-	rc = map_file("initramfs", cfg->initramfs, &ird, &ilen, err, errlen);
+	rc = vm_map_file("initramfs", cfg->initramfs, &ird, &ilen, err, errlen);
 	if (rc == 0)
 		munmap((void *)ird, ilen);
 	return rc;
@@ -666,26 +296,17 @@ int vm_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *host, char *err,
 	      size_t errlen)
 {
-	struct linux_boot boot;
 	int rc;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	vm->profile = cfg->firmware ? &machine_q35_firmware : &machine_linux;
 	vm->host = host;
 	vm->con = host->con;
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->mem.fd = -1;
-	vm->fw.vars_fd = -1;
-	vm->hole_start = cfg->firmware ? X86_FW_HOLE_START : GM_HOLE_START;
-	vm->ecam_base = cfg->firmware ? X86_FW_ECAM_BASE : PCI_ECAM_BASE;
-	vm->mmio32_base = cfg->firmware ? X86_FW_MMIO32_BASE : PCI_MMIO32_BASE;
-	vm->mmio32_size = cfg->firmware ? X86_FW_MMIO32_SIZE : PCI_MMIO32_SIZE;
-	vm->pio_base = cfg->firmware ? X86_FW_PIO_BASE : PCI_PIO_BASE;
-	vm->pio_size = cfg->firmware ? X86_FW_PIO_SIZE : PCI_PIO_SIZE;
-	vm->vram_fd = -1;
 	boot_order_init(&vm->boot);
-	vm->cdrom_fd = -1;
 	vm_pause_init(vm);
 	/* Until it runs, a VM counts as failed (what vm_answer reports if it never does). */
 	vm->exit_reason = VM_FAILED;
@@ -699,31 +320,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 		rc = create_vm(vm, err, errlen);
 	if (rc == 0)
 		rc = setup_memory(vm, err, errlen);
-	if (rc == 0 && setup_legacy(vm) < 0) {
-		snprintf(err, errlen, "device set-up: overlapping I/O ranges");
-		rc = -EINVAL;
-	}
 	if (rc == 0)
-		rc = setup_display(vm, err, errlen);
+		rc = setup_board(vm, err, errlen);
 	if (rc == 0)
-		rc = setup_virtio(vm, err, errlen);
+		rc = vm->profile->load(vm, err, errlen);
 	if (rc == 0)
-		rc = setup_cdrom(vm, err, errlen);
-	if (rc == 0)
-		rc = setup_usb(vm, err, errlen);
-	if (rc == 0 && cfg->firmware) {
-		struct acpi_vm acfg;
-
-		acpi_config(vm, &acfg);
-		memset(&boot, 0, sizeof(boot));
-		rc = vm_load_firmware(vm, &acfg, err, errlen);
-		if (rc == 0 && cfg->kernel)
-			rc = load_firmware_kernel(vm, err, errlen);
-	} else if (rc == 0) {
-		rc = load_guest(vm, &boot, err, errlen);
-	}
-	if (rc == 0)
-		rc = create_vcpus(vm, &boot, err, errlen);
+		rc = create_vcpus(vm, err, errlen);
 	if (rc == 0)
 		vm->exit_reason = VM_RUNNING;
 	return rc;
@@ -735,7 +337,8 @@ static bool feed_console(struct vm *vm)
 	struct console *c = vm->con;
 
 	if (c->npending) {
-		size_t n = serial_receive(&vm->serial, c->pending + c->pend_off, c->npending);
+		size_t n = serial_receive(board_state(vm, &serial_device), c->pending + c->pend_off,
+					  c->npending);
 
 		c->pend_off += n;
 		c->npending -= n;
@@ -810,38 +413,13 @@ void vm_destroy(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
-	serial_destroy(&vm->serial);
-	i8042_destroy(&vm->i8042);
-	rtc_destroy(&vm->rtc);
-	pm_destroy(&vm->pm);
-	for (unsigned i = 0; i < vm->nvdevs; i++)
-		virtio_pci_free(vm->vdevs[i]);
-	vm->nvdevs = 0;
-	vm->tablet = NULL;
-	if (vm->ahci)
-		ahci_destroy(vm->ahci);
-	free(vm->ahci);
-	vm->ahci = NULL;
-	if (vm->xhci)
-		xhci_destroy(vm->xhci);
-	free(vm->xhci);
-	vm->xhci = NULL;
-	if (vm->cdrom_fd >= 0)
-		close(vm->cdrom_fd);
-	vm->cdrom_fd = -1;
-	pci_bus_destroy(&vm->pci);
-	vm_firmware_destroy(vm);
-	irq_routes_destroy(&vm->routes);
-	if (vm->display)
-		bochs_destroy(vm->display);
-	free(vm->display);
-	vm->display = NULL;
-	if (vm->vram)
-		munmap(vm->vram, BOCHS_VRAM_SIZE);
-	vm->vram = NULL;
-	if (vm->vram_fd >= 0)
-		close(vm->vram_fd);
-	vm->vram_fd = -1;
+	board_unplug(vm);
+	if (vm->pci_ready)
+		pci_bus_destroy(&vm->pci);
+	vm->pci_ready = false;
+	if (vm->routes_ready)
+		irq_routes_destroy(&vm->routes);
+	vm->routes_ready = false;
 	gm_destroy(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -54,6 +54,11 @@ static void rec_pm_event(void *opaque, enum pm_event ev)
 		r->pm_resets++;
 }
 
+static void rec_cf9_reset(void *opaque)
+{
+	rec_pm_event(opaque, PM_RESET);
+}
+
 /* ---- i8042 ---- */
 
 #define STS_OBF	   0x01
@@ -549,7 +554,7 @@ static void test_pci_conf1(void **state)
 
 	(void)state;
 	pm_init(&p, rec_irq, &r, rec_pm_event, &r);
-	pci_bus_init(&c, &p);
+	pci_bus_init(&c, rec_cf9_reset, &r);
 	/* 0xCF9: bit 2 resets (ACPI_RESET_VALUE 0x06); bit 1 alone does not. */
 	d[0] = 0x02;
 	pci_conf1_io(&c, 1, d, 1, true);

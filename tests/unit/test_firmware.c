@@ -504,7 +504,7 @@ static void test_q35_regs(void **state)
 	struct pci_dev lpc;
 
 	(void)state;
-	pci_bus_init(&b, NULL);
+	pci_bus_init(&b, NULL, NULL);
 	pci_bus_set_windows(&b, 0xC0000000, 0x3C000000, 0x6000, 0xA000);
 	pci_host_q35_regs(&b, 0xB0000000);
 	lpc_init(&lpc);
@@ -695,7 +695,7 @@ static void test_linux_items(void **state)
 
 	assert_int_equal(fw_cfg_init(&f, NULL), 0);
 	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), initrd, sizeof(initrd),
-					    "console=ttyS0 x=1", err, sizeof(err)),
+					  "console=ttyS0 x=1", err, sizeof(err)),
 			 0);
 	sel(&f, FW_CFG_SETUP_SIZE);
 	rd(&f, w, 4);
@@ -725,8 +725,7 @@ static void test_linux_items(void **state)
 
 	/* No initramfs: no initrd items (they read as size 0); an empty command line is "\0". */
 	assert_int_equal(fw_cfg_init(&f, NULL), 0);
-	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), NULL, 0, "", err, sizeof(err)),
-			 0);
+	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), NULL, 0, "", err, sizeof(err)), 0);
 	sel(&f, FW_CFG_INITRD_SIZE);
 	memset(w, 0xAA, 4);
 	rd(&f, w, 4);

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #define FVH_SIGNATURE_OFF 0x28
 #define PAGE		  4096u
 
