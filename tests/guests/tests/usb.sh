@@ -10,35 +10,41 @@
 NAME=usb
 . /tests/lib.sh
 
-# ev_of NAME: the evdev node of the input device called NAME.
+# ev_of PATTERN: the evdev node of the input device whose name matches PATTERN (a shell glob:
+# phyllome-vmm's are "Phyllome USB Tablet" and "Phyllome USB Keyboard", QEMU's "QEMU QEMU USB
+# Tablet" and "QEMU QEMU USB Keyboard").
 ev_of() {
 	for e in /sys/class/input/event*; do
-		[ "$(cat "$e/device/name" 2>/dev/null)" = "$1" ] && { echo "${e##*/}"; return 0; }
+		# shellcheck disable=SC2254 # $1 is a pattern
+		case $(cat "$e/device/name" 2>/dev/null) in $1) echo "${e##*/}"; return 0 ;; esac
 	done
 	return 1
 }
-# info NAME: the Name, Handlers and capability lines /proc/bus/input/devices has for NAME.
+# info PATTERN: the Name, Handlers and capability lines /proc/bus/input/devices has for it.
 info() {
-	awk -v n="N: Name=\"$1\"" '/^I: /{ok = 0} index($0, n) == 1 {ok = 1} ok && /^[NHB]: /' \
-		/proc/bus/input/devices | tr '\n' ' '
+	e=$(ev_of "$1") || return
+	awk -v n="$e" '$0 == "" { if (hit) { print buf; hit = 0; exit } buf = ""; next }
+		{ buf = buf $0 " "; h = " " $0 " "; gsub(/=/, " ", h) }
+		/^H: / && index(h, " " n " ") { hit = 1 }
+		END { if (hit) print buf }' /proc/bus/input/devices
 }
 
 i=0
-while ! ev_of 'Phyllome USB Tablet' >/dev/null || ! ev_of 'Phyllome USB Keyboard' >/dev/null; do
+while ! ev_of '*USB Tablet' >/dev/null || ! ev_of '*USB Keyboard' >/dev/null; do
 	[ $i -ge 600 ] && fail "no USB tablet and keyboard after 60 s: $(grep Name= /proc/bus/input/devices | tr '\n' ' '); $(dmesg | grep -i -e xhci -e usb | tail -n 5 | tr '\n' ' ')"
 	sleep 0.1
 	i=$((i + 1))
 done
-echo "PHYLLOME-STEP $NAME devices tablet: $(info 'Phyllome USB Tablet')"
-echo "PHYLLOME-STEP $NAME devices keyboard: $(info 'Phyllome USB Keyboard')"
+echo "PHYLLOME-STEP $NAME devices tablet: $(info '*USB Tablet')"
+echo "PHYLLOME-STEP $NAME devices keyboard: $(info '*USB Keyboard')"
 
 if [ "$(arg phyllome.usb)" = vnc ]; then
 	wait_path /dev/fb0 30 || fail "no /dev/fb0"
 	IFS=, read -r W H </sys/class/graphics/fb0/virtual_size
 	M=$(sed -n 's/^U:[0-9]*x\([0-9]*\).*/\1/p' /sys/class/graphics/fb0/modes | head -n 1)
 	[ -n "$M" ] && H=$M
-	dd if="/dev/input/$(ev_of 'Phyllome USB Tablet')" of=/tmp/tablet.ev bs=24 2>/dev/null &
-	dd if="/dev/input/$(ev_of 'Phyllome USB Keyboard')" of=/tmp/usbkbd.ev bs=24 2>/dev/null &
+	dd if="/dev/input/$(ev_of '*USB Tablet')" of=/tmp/tablet.ev bs=24 2>/dev/null &
+	dd if="/dev/input/$(ev_of '*USB Keyboard')" of=/tmp/usbkbd.ev bs=24 2>/dev/null &
 	: >/tmp/vtab.ev
 	: >/tmp/kbd.ev
 	e=$(ev_of 'Phyllome Tablet') && dd if="/dev/input/$e" of=/tmp/vtab.ev bs=24 2>/dev/null &
