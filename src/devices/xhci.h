@@ -147,3 +147,6 @@ struct usb_hid *xhci_slot_dev(struct xhci *x, unsigned slot);
 void xhci_cmd_run(struct xhci *x);
 /* xhci_xfer.c: runs what the guest queued on endpoint dci of slot. */
 void xhci_xfer_kick(struct xhci *x, unsigned slot, unsigned dci);
+/* The endpoint is being stopped: a TD waiting on it (an interrupt IN TD with no report yet) is
+ * reported Stopped, before the command's completion. */
+void xhci_xfer_stopped(struct xhci *x, unsigned slot, unsigned dci);

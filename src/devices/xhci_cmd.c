@@ -242,6 +242,7 @@ static unsigned ep_command(struct xhci *x, unsigned type, unsigned id, const uin
 	case TRB_STOP_EP:
 		if (ep->state != EP_RUNNING)
 			return CC_CONTEXT_STATE;
+		xhci_xfer_stopped(x, id, dci);
 		ep->state = EP_STOPPED;
 		break;
 	default:

@@ -281,3 +281,12 @@ void xhci_xfer_kick(struct xhci *x, unsigned slot, unsigned dci)
 	if (ep->state == EP_RUNNING)
 		xhci_ep_sync(x, slot, dci); /* the dequeue pointer moved */
 }
+
+void xhci_xfer_stopped(struct xhci *x, unsigned slot, unsigned dci)
+{
+	struct xhci_ring r = x->slot[slot].ep[dci].ring;
+	struct trb t;
+
+	if (xhci_ring_peek(x, &r, t.b, &t.addr) == 1)
+		event(x, slot, dci, &t, CC_STOPPED, get_le32(t.b + 8) & 0x1FFFF, false);
+}

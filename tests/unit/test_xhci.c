@@ -105,6 +105,20 @@ static void test_tablet(void **state)
 	assert_int_equal(e->mem[BUF + 0x205], 0xFF);
 	assert_int_equal(xd_control(e, slot, 0xA1, 1, 0x0100, 0, 6, BUF), 6);
 	assert_int_equal(get_le16(e->mem + BUF + 3), 2);
+	/* Stop Endpoint with a TD waiting: a Stopped event for it, then the completion; the output
+	 * context says Stopped, at that TD. */
+	at = xd_put_trb(e, &e->intr[slot], BUF + 0x300, 8, T_NORMAL << 10 | 1u << 5 | 1u << 2);
+	xd_wr(e, DB(slot), 3);
+	xd_put_trb(e, &e->cmd, 0, 0, T_STOP_EP << 10 | slot << 24 | 3u << 16);
+	xd_wr(e, DB(0), 0);
+	xd_expect_event(e, T_XFER_EV, &v);
+	assert_int_equal(v.cc, CC_STOPPED);
+	assert_int_equal(v.param, at);
+	assert_int_equal(v.len, 8);
+	xd_expect_event(e, T_CMD_EV, &v);
+	assert_int_equal(v.cc, CC_SUCCESS);
+	assert_int_equal(e->mem[OUTCTX + 0x1000 * slot + 32 * 3] & 7, 3);
+	assert_int_equal(get_le64(e->mem + OUTCTX + 0x1000 * slot + 32 * 3 + 8), at | 1);
 	assert_true(e->raises > 0);
 	assert_true(e->x.stats.events > 0);
 }
