@@ -1,5 +1,5 @@
-/* The xHCI controller's registers, root ports, interrupters and event rings, and the input side
- * (xhci.h). Commands are in xhci_cmd.c, transfers in xhci_xfer.c. */
+/* The xHCI controller's registers, root ports, interrupters and event rings, its board row, and the
+ * input side (xhci.h). Commands are in xhci_cmd.c, transfers in xhci_xfer.c. */
 #include "devices/xhci.h"
 
 #include <errno.h>
@@ -89,10 +89,7 @@
 #define IMAN_IE	 (1u << 1)
 #define ERDP_EHB (1ull << 3)
 
-#define TRB_LINK	 6
-#define LINK_TC		 (1u << 1)
 #define TRB_PORT_STATUS	 34
-#define MAX_LINKS	 16
 #define PCI_CMD		 0x04
 #define PCI_INTX_DISABLE 0x0400
 #define SBRN		 0x60 /* serial bus release number: USB 3.0 */
@@ -228,34 +225,6 @@ static void erdp_moved(struct xhci *x, unsigned i)
 	if (in->seg_ok && (in->erdp & ~0xFull) != in->seg_base + 16ull * in->enq)
 		in->pending = true;
 	intr_fire(x, i);
-}
-
-/* ---- Rings ---- */
-
-int xhci_ring_peek(struct xhci *x, struct xhci_ring *r, uint8_t trb[16], uint64_t *addr)
-{
-	for (unsigned links = 0; links < MAX_LINKS; links++) {
-		uint32_t ctl;
-
-		if (gm_read(x->mem, r->deq, trb, 16) < 0)
-			return -EFAULT;
-		ctl = get_le32(trb + 12);
-		if ((ctl & 1) != r->ccs)
-			return 0;
-		if (((ctl >> 10) & 0x3F) != TRB_LINK) {
-			*addr = r->deq;
-			return 1;
-		}
-		r->deq = get_le64(trb) & ~0xFull;
-		if (ctl & LINK_TC)
-			r->ccs = !r->ccs;
-	}
-	return -ELOOP;
-}
-
-void xhci_ring_pop(struct xhci_ring *r)
-{
-	r->deq += 16;
 }
 
 /* ---- Root ports ---- */
@@ -744,29 +713,6 @@ const struct device_model xhci_device = {
     .plug = usb_plug,
     .unplug = usb_unplug,
 };
-
-/* ---- Contexts shared with xhci_cmd.c and xhci_xfer.c ---- */
-
-void xhci_ep_sync(struct xhci *x, unsigned slot, unsigned dci)
-{
-	struct xhci_slot *s = &x->slot[slot];
-	struct xhci_ep *ep = &s->ep[dci];
-
-	put_le32(ep->ctx, (get_le32(ep->ctx) & ~7u) | ep->state);
-	put_le64(ep->ctx + 8, ep->ring.deq | ep->ring.ccs);
-	if (s->out && gm_write(x->mem, s->out + 32ull * dci, ep->ctx, 32) < 0)
-		pr_debug("xhci: slot %u: output context not in RAM", slot);
-}
-
-struct usb_hid *xhci_slot_dev(struct xhci *x, unsigned slot)
-{
-	unsigned port = x->slot[slot].ctx[6];
-
-	if (slot == 0 || slot > XHCI_SLOTS || !x->slot[slot].enabled || port < 1 ||
-	    port > XHCI_PORTS)
-		return NULL;
-	return x->port[port - 1].dev;
-}
 
 /* ---- Input (display thread) ---- */
 

@@ -1,14 +1,19 @@
-/* xHCI transfers (xhci.h): control TDs on endpoint 0 (Setup, Data, Status stages) and interrupt
- * IN TDs (Normal TRBs, chained, with Event Data and No-Op TRBs) on the HID endpoint. A TD is
- * read whole from a copy of the ring before anything is done, so that one the guest is still
- * writing waits for the next doorbell; a TD that breaks the rules fails with TRB Error (or the
- * device's STALL with Stall Error) and halts its endpoint. */
+/* xHCI transfer rings (xhci.h): the ring walk every ring shares (Link TRBs), the endpoint state
+ * written to the output context, and the transfers: control TDs on endpoint 0 (Setup, Data,
+ * Status stages) and interrupt IN TDs (Normal TRBs, chained, with Event Data and No-Op TRBs) on
+ * the HID endpoint. A TD is read whole from a copy of the ring before anything is done, so that
+ * one the guest is still writing waits for the next doorbell; a TD that breaks the rules fails
+ * with TRB Error (or the device's STALL with Stall Error) and halts its endpoint. */
 #include <errno.h>
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 #include "devices/xhci.h"
 
+#define TRB_LINK       6
+#define LINK_TC	       (1u << 1)
+#define MAX_LINKS      16
 #define TRB_NORMAL     1
 #define TRB_SETUP      2
 #define TRB_DATA       3
@@ -26,6 +31,59 @@
 #define TD_MAX	       64 /* TRBs in one chain */
 #define MAX_TDS	       64 /* per kick */
 #define CTRL_BUF       4096u
+
+/* ---- Rings ---- */
+
+int xhci_ring_peek(struct xhci *x, struct xhci_ring *r, uint8_t trb[16], uint64_t *addr)
+{
+	for (unsigned links = 0; links < MAX_LINKS; links++) {
+		uint32_t ctl;
+
+		if (gm_read(x->mem, r->deq, trb, 16) < 0)
+			return -EFAULT;
+		ctl = get_le32(trb + 12);
+		if ((ctl & 1) != r->ccs)
+			return 0;
+		if (((ctl >> 10) & 0x3F) != TRB_LINK) {
+			*addr = r->deq;
+			return 1;
+		}
+		r->deq = get_le64(trb) & ~0xFull;
+		if (ctl & LINK_TC)
+			r->ccs = !r->ccs;
+	}
+	return -ELOOP;
+}
+
+void xhci_ring_pop(struct xhci_ring *r)
+{
+	r->deq += 16;
+}
+
+/* ---- Contexts ---- */
+
+void xhci_ep_sync(struct xhci *x, unsigned slot, unsigned dci)
+{
+	struct xhci_slot *s = &x->slot[slot];
+	struct xhci_ep *ep = &s->ep[dci];
+
+	put_le32(ep->ctx, (get_le32(ep->ctx) & ~7u) | ep->state);
+	put_le64(ep->ctx + 8, ep->ring.deq | ep->ring.ccs);
+	if (s->out && gm_write(x->mem, s->out + 32ull * dci, ep->ctx, 32) < 0)
+		pr_debug("xhci: slot %u: output context not in RAM", slot);
+}
+
+struct usb_hid *xhci_slot_dev(struct xhci *x, unsigned slot)
+{
+	unsigned port = x->slot[slot].ctx[6];
+
+	if (slot == 0 || slot > XHCI_SLOTS || !x->slot[slot].enabled || port < 1 ||
+	    port > XHCI_PORTS)
+		return NULL;
+	return x->port[port - 1].dev;
+}
+
+/* ---- Transfers ---- */
 
 struct trb {
 	uint8_t b[16];
