@@ -1,5 +1,5 @@
-/* The xHCI controller's registers, root ports, interrupters and event rings, its board row, and the
- * input side (xhci.h). Commands are in xhci_cmd.c, transfers in xhci_xfer.c. */
+/* The xHCI controller's registers, root ports, interrupters and event rings, its board row, and
+ * the input side (xhci.h). Commands are in xhci_cmd.c, rings and transfers in xhci_xfer.c. */
 #include "devices/xhci.h"
 
 #include <errno.h>
