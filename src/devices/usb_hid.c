@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 
 /* Standard requests (USB 2.0 table 9-4) and HID class requests (HID 1.11 section 7.2). */
 #define REQ_GET_STATUS	      0x00
@@ -292,6 +293,8 @@ static int standard(struct usb_hid *h, const struct usb_setup *s, uint8_t *data,
 			return USB_STALL;
 		h->config = (uint8_t)s->value;
 		h->qhead = h->qlen = 0;
+		pr_info("usb: the guest %s the %s", h->config ? "configured" : "unconfigured",
+			h->kind == USB_HID_KEYBOARD ? "keyboard" : "tablet");
 		return 0;
 	case REQ_GET_INTERFACE:
 		buf[0] = 0;
@@ -369,6 +372,7 @@ unsigned usb_hid_poll(struct usb_hid *h, uint8_t *buf)
 	memcpy(buf, h->queue[h->qhead], USB_HID_REPORT_MAX);
 	h->qhead = (h->qhead + 1) % USB_HID_QUEUE;
 	h->qlen--;
+	h->sent++;
 	return report_len(h);
 }
 
@@ -385,6 +389,7 @@ static void queue_state(struct usb_hid *h)
 
 	if (!h->config)
 		return;
+	h->queued++;
 	if (h->qlen < USB_HID_QUEUE)
 		h->qlen++;
 	tail = (h->qhead + h->qlen - 1) % USB_HID_QUEUE;

@@ -30,6 +30,7 @@ struct usb_hid {
 	uint8_t state[USB_HID_REPORT_MAX]; /* the report as it stands now (GET_REPORT) */
 	uint8_t queue[USB_HID_QUEUE][USB_HID_REPORT_MAX];
 	unsigned qhead, qlen;
+	uint64_t queued, sent; /* reports made from input events, and taken by the guest */
 };
 
 void usb_hid_init(struct usb_hid *h, enum usb_hid_kind kind);

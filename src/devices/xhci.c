@@ -199,10 +199,14 @@ void xhci_event(struct xhci *x, unsigned intr, uint8_t ev[16], bool irq)
 		return;
 	}
 	ev[12] = (uint8_t)((ev[12] & ~1u) | in->pcs);
-	if (gm_write(x->mem, at, ev, 16) < 0) {
+	/* The dword with the cycle bit last: the guest may be reading the ring as it fills (a
+	 * report comes from the display thread while a vCPU runs). */
+	if (gm_write(x->mem, at, ev, 12) < 0) {
 		x->usbsts |= STS_HCE;
 		return;
 	}
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	gm_write(x->mem, at + 12, ev + 12, 4);
 	x->stats.events++;
 	if (++in->enq >= in->seg_size) {
 		in->enq = 0;
@@ -685,6 +689,14 @@ static bool usb_wanted(const struct vm_config *cfg)
 
 static void usb_unplug(void *state)
 {
+	struct xhci *x = state;
+
+	pr_info("xhci: %llu commands, %llu TDs, %llu events (%llu dropped: ring full); keyboard "
+		"reports %llu made, %llu taken; tablet reports %llu made, %llu taken",
+		(unsigned long long)x->stats.commands, (unsigned long long)x->stats.transfers,
+		(unsigned long long)x->stats.events, (unsigned long long)x->stats.dropped,
+		(unsigned long long)x->keyboard.queued, (unsigned long long)x->keyboard.sent,
+		(unsigned long long)x->tablet.queued, (unsigned long long)x->tablet.sent);
 	xhci_destroy(state);
 	free(state);
 }

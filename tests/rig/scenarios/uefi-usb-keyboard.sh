@@ -30,10 +30,13 @@ else
 			>"$RIG_WORK/rfb.out" 2>&1; then
 			rig_fail uefi-usb-keyboard "rfbtool type: $(cat "$RIG_WORK/rfb.out")"
 		elif ! wait_for 'KBD-FW-USB' "$VMM_OUT" 90; then
-			rig_fail uefi-usb-keyboard "typed shell commands: $WAIT_WHY; VMM: $(grep 'display:' "$VMM_ERR" | tr '\n' ' ')"
+			_why=$WAIT_WHY
+			vmm_kill
+			rig_fail uefi-usb-keyboard "typed shell commands: $_why; VMM: $(grep -e 'display:' -e 'usb:' -e xhci "$VMM_ERR" | tr '\n' ' ')"
 		elif ! grep -q 'keys now go to the USB keyboard' "$VMM_ERR" ||
 			grep -q 'keys now go to the PS/2 keyboard' "$VMM_ERR"; then
-			rig_fail uefi-usb-keyboard "the shell ran the commands, but not through the USB keyboard: $(grep 'display:' "$VMM_ERR" | tr '\n' ' ')"
+			vmm_kill
+			rig_fail uefi-usb-keyboard "the shell ran the commands, but not through the USB keyboard: $(grep -e 'display:' -e 'usb:' -e xhci "$VMM_ERR" | tr '\n' ' ')"
 		else
 			rig_ok uefi-usb-keyboard "typed 'set v USB' + 'echo KBD-FW-%v%' over VNC -> KBD-FW-USB from the UEFI shell, every key through the USB keyboard (OVMF's XhciDxe + UsbKbDxe; none to PS/2)"
 		fi

@@ -32,10 +32,24 @@ usb_devices() {
 # events FILE TYPE: how many input events of TYPE (1 key, 3 absolute) the guest recorded in FILE.
 events() { guest_val "ev$2${1##*/}" "\$(od -An -v -w24 -tu2 $1 | awk '\$9 == $2' | wc -l)"; }
 
+# usb_diag WHY: fails the scenario with what the guest saw (events of its USB and PS/2 keyboards,
+# its xHCI interrupts, its kernel's USB messages) and the VMM's log at -v (where input went, the
+# controller's counters at exit).
+usb_diag() {
+	vmm_send "echo USBDIAG kbd=\$(od -An -v -w24 -tu2 /tmp/usbkbd.ev | wc -l) ps2=\$(od -An -v -w24 -tu2 /tmp/kbd.ev | wc -l) tab=\$(od -An -v -w24 -tu2 /tmp/tablet.ev | wc -l) irq=\$(grep -i xhci /proc/interrupts | tr -s ' ' | tr '\n' ';')"
+	wait_for '^USBDIAG' "$VMM_OUT" "$T_CMD"
+	vmm_send "dmesg | grep -i -e usb -e hid -e xhci | tail -n 20"
+	sleep 5
+	vmm_kill
+	rig_fail usb "$1; $(grep '^USBDIAG' "$VMM_OUT" | tr -d '\r'); VMM: $(grep -e 'usb:' -e 'xhci' -e 'display:' "$VMM_ERR" | tr '\n' ' ')"
+}
+
 usb_vnc() {
 	rm -f "$VNC"
+	_extra=${RIG_VMM_EXTRA:-} RIG_VMM_EXTRA="${RIG_VMM_EXTRA:-} -v"
 	vmm_start usb 1 256M "$L2_BASE_CMDLINE phyllome.test=usb phyllome.usb=vnc" usb \
 		"display:vnc=unix:$VNC"
+	RIG_VMM_EXTRA=$_extra
 	usb_devices || return
 	if ! wait_for 'PHYLLOME-STEP usb kbd-ready' "$VMM_OUT" "$T_CMD"; then
 		rig_fail usb "$WAIT_WHY"; vmm_kill; return
@@ -46,7 +60,10 @@ usb_vnc() {
 	if ! "$RFB" "unix:$VNC" type 'echo USB-$((6*7))-OK\n' >"$RIG_WORK/rfb.out" 2>&1; then
 		rig_fail usb "rfbtool type: $(cat "$RIG_WORK/rfb.out")"; vmm_kill; return
 	fi
-	check_typed usb '^USB-42-OK' 'through VNC' || return
+	if ! wait_for '^USB-42-OK' "$VMM_OUT" 60; then
+		usb_diag "command typed through VNC: $WAIT_WHY"
+		return
+	fi
 	_ukeys=$(events /tmp/usbkbd.ev 1) _pkeys=$(events /tmp/kbd.ev 1)
 	if [ "${_ukeys:-0}" -lt 30 ] || [ "$_pkeys" != 0 ]; then
 		rig_fail usb "key events: USB keyboard '$_ukeys' (want one per press and release), PS/2 '$_pkeys' (want 0)"
@@ -54,6 +71,12 @@ usb_vnc() {
 	fi
 	"$RFB" "unix:$VNC" move 100 200 sleep 300 move $((_w - 1)) $((_h / 2)) >"$RIG_WORK/rfb.out" 2>&1
 	sleep 1
+	_x1=$((100 * 32767 / (_w - 1))) _y1=$((200 * 32767 / (_h - 1)))
+	vmm_send "od -An -v -w24 -tu2 /tmp/tablet.ev | awk '\$9 == 3 { print \"TABLET\", \$10, \$11 + \$12 * 65536 }'"
+	if ! wait_for "^TABLET 0 $_x1" "$VMM_OUT" "$T_CMD" || ! wait_for "^TABLET 1 $_y1" "$VMM_OUT" "$T_CMD"; then
+		usb_diag "tablet: no ABS_X $_x1 / ABS_Y $_y1 ($(grep '^TABLET' "$VMM_OUT" | tr -d '\r' | tr '\n' ' '))"
+		return
+	fi
 	check_tablet usb "$_w" "$_h" 100 200 || return
 	_vabs=$(events /tmp/vtab.ev 3)
 	if [ "$_vabs" != 0 ]; then
