@@ -381,15 +381,23 @@ bool usb_hid_configured(const struct usb_hid *h)
 	return h->config != 0;
 }
 
-/* Queues the current state; a full queue keeps its oldest reports and takes the newest state in
- * its last entry, so that the guest always ends at what the user did last. */
+/* Queues the current state. The tablet's moves with the same buttons and no wheel replace the
+ * last queued one (only where the pointer is matters); a full queue keeps its oldest reports and
+ * takes the newest state in its last entry, so that the guest always ends at what the user did
+ * last. */
 static void queue_state(struct usb_hid *h)
 {
-	unsigned tail;
+	unsigned tail = (h->qhead + h->qlen + USB_HID_QUEUE - 1) % USB_HID_QUEUE;
+	const uint8_t *last = h->queue[tail];
 
 	if (!h->config)
 		return;
 	h->queued++;
+	if (h->qlen && h->kind == USB_HID_TABLET && last[0] == h->state[0] && !last[5] &&
+	    !h->state[5]) {
+		memcpy(h->queue[tail], h->state, USB_HID_REPORT_MAX);
+		return;
+	}
 	if (h->qlen < USB_HID_QUEUE)
 		h->qlen++;
 	tail = (h->qhead + h->qlen - 1) % USB_HID_QUEUE;

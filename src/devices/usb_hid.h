@@ -12,7 +12,7 @@
 
 #define USB_HID_ABS_MAX	   32767
 #define USB_HID_REPORT_MAX 8
-#define USB_HID_QUEUE	   16
+#define USB_HID_QUEUE	   128 /* a typed line's reports, while a slow guest takes them */
 #define USB_HID_EP_IN	   0x81
 #define USB_STALL	   (-32) /* -EPIPE: the device answers the request with a STALL */
 

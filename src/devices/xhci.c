@@ -657,7 +657,9 @@ int xhci_init(struct xhci *x, const struct guest_mem *mem, struct irq_routes *ro
 	x->pci.opaque = x;
 	x->pci.cfg[SBRN] = 0x30;
 	x->pci.cfg[SBRN + 1] = 0x20; /* FLADJ: the default frame length */
-	pci_dev_set_bar(&x->pci, 0, PCI_BAR_MEM64, XHCI_BAR_SIZE);
+	/* A 32-bit BAR: firmware places 64-bit ones above 4 GiB, where the board decodes nothing
+	 * (bhyve's xHCI does the same; every driver takes either). */
+	pci_dev_set_bar(&x->pci, 0, PCI_BAR_MEM32, XHCI_BAR_SIZE);
 	if (routes) {
 		int rc = msix_init(&x->msix, &x->pci, routes, XHCI_INTRS, 0, MSIX_TABLE, MSIX_PBA);
 		if (rc < 0) {

@@ -2,7 +2,7 @@
  * which Linux, OVMF and Windows' inbox usbxhci drive by its class with no vendor quirks) with a
  * USB HID tablet on root port 1 and a USB HID keyboard on root port 2 (usb_hid.h), for --usb.
  *
- * BAR 0 (64-bit, 16 KiB): capability registers, operational registers with 8 root ports (1-4
+ * BAR 0 (32-bit, 16 KiB): capability registers, operational registers with 8 root ports (1-4
  * USB 2, 5-8 USB 3, as the two Supported Protocol capabilities say), runtime registers with
  * XHCI_INTRS interrupters (each an event ring with its segment table), doorbells, and the MSI-X
  * table and pending bits (one vector per interrupter; INTx when MSI-X is off). Commands (Enable
