@@ -157,10 +157,10 @@ static uint32_t erst_size(const struct xhci_intr *in)
 
 static bool seg_load(struct xhci *x, struct xhci_intr *in)
 {
+	if (!erst_size(in)) /* also when the guest cleared ERSTSZ under a loaded segment */
+		return false;
 	if (in->seg_ok)
 		return true;
-	if (!erst_size(in))
-		return false;
 	if (in->seg >= erst_size(in))
 		in->seg = 0;
 	if (erst_entry(x, in, in->seg, &in->seg_base, &in->seg_size) < 0) {
@@ -506,6 +506,7 @@ static void intr_write(struct xhci *x, unsigned i, unsigned off, uint32_t v)
 		break;
 	case ERSTSZ:
 		in->erstsz = v & 0xFFFF;
+		in->seg_ok = false; /* the next event reads the table again */
 		break;
 	case ERSTBA:
 	case ERSTBA + 4:
