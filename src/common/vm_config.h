@@ -65,6 +65,8 @@ struct vm_config {
 	uint8_t uuid[16];
 	bool uuid_set;
 	unsigned ncpus;
+	bool hyperv;	 /* --cpus ...,hyperv=on: Hyper-V enlightenments (arch/x86/hyperv.h) */
+	bool kvm_leaves; /* --cpus ...,kvm=off hides KVM's paravirt leaves (default: shown) */
 	uint64_t mem_size;
 	enum serial_mode serial;
 	char serial_path[VM_PATH_MAX];
@@ -75,7 +77,8 @@ struct vm_config {
 	struct net_config nets[VM_MAX_NETS];
 	unsigned nnets;
 	bool rng;
-	bool usb;		 /* --usb: xHCI controller, USB tablet and keyboard */
+	bool rtc_localtime; /* --rtc base=localtime: the CMOS clock keeps the host's local time */
+	bool usb;	    /* --usb: xHCI controller, USB tablet and keyboard */
 	char cdrom[VM_PATH_MAX]; /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
 	int cdrom_bootindex;	 /* its place in the firmware boot order; -1: not listed */
 	const char *api_socket;	 /* --api-socket PATH, or NULL */

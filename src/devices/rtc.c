@@ -27,6 +27,13 @@ static time_t host_now(void)
 	return time(NULL);
 }
 
+int64_t rtc_local_offset(time_t t)
+{
+	struct tm tm;
+
+	return localtime_r(&t, &tm) ? tm.tm_gmtoff : 0;
+}
+
 static void put_mem_size(struct rtc *r, uint64_t low_mem, uint64_t high_mem)
 {
 	uint64_t ext_kb = low_mem > (1 << 20) ? (low_mem - (1 << 20)) >> 10 : 0;
@@ -224,6 +231,8 @@ static int rtc_plug(struct board *b, void **state, char *err, size_t errlen)
 	if (!r)
 		return -ENOMEM;
 	rtc_init(r, m->regions[0].size, m->nregions > 1 ? m->regions[1].size : 0);
+	if (b->cfg->rtc_localtime)
+		r->offset = rtc_local_offset(r->now());
 	return board_add_pio(b, RTC_PORT, 2, rtc_io, r, "rtc");
 }
 

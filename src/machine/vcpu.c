@@ -44,6 +44,11 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, const struct kvm_cpu
 		snprintf(err, errlen, "mmap of vCPU %u's kvm_run: %s", id, strerror(errno));
 		return -errno;
 	}
+	if (vm->hv_synic && ioctl(v->fd, KVM_ENABLE_CAP,
+				  &(struct kvm_enable_cap){.cap = KVM_CAP_HYPERV_SYNIC2}) < 0) {
+		snprintf(err, errlen, "KVM_CAP_HYPERV_SYNIC2 on vCPU %u: %s", id, strerror(errno));
+		return -errno;
+	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u: %s", id, strerror(errno));
 		return -errno;

@@ -15,6 +15,7 @@
 #include "arch/x86/bzimage.h"
 #include "arch/x86/cpuid.h"
 #include "arch/x86/firmware.h"
+#include "arch/x86/hyperv.h"
 #include "common/log.h"
 #include "devices/scsi_cd.h"
 #include "devices/serial.h"
@@ -197,7 +198,10 @@ static int setup_board(struct vm *vm, char *err, size_t errlen)
 	return board_plug(vm, err, errlen);
 }
 
-static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t errlen)
+/* KVM's supported CPUID (req: KVM_GET_SUPPORTED_CPUID) or its Hyper-V leaves
+ * (KVM_GET_SUPPORTED_HV_CPUID). */
+static int get_cpuid(struct vm *vm, unsigned long req, struct cpuid_set *set, char *err,
+		     size_t errlen)
 {
 	struct {
 		struct kvm_cpuid2 hdr;
@@ -206,8 +210,13 @@ static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t err
 
 	memset(&c, 0, sizeof(c));
 	c.hdr.nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &c) < 0) {
-		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	if (ioctl(vm->kvm_fd, req, &c) < 0) {
+		snprintf(err, errlen, "%s: %s",
+			 req == KVM_GET_SUPPORTED_CPUID
+			     ? "KVM_GET_SUPPORTED_CPUID"
+			     : "this KVM cannot list its Hyper-V features "
+			       "(KVM_GET_SUPPORTED_HV_CPUID, Linux 5.11)",
+			 strerror(errno));
 		return -errno;
 	}
 	set->n = c.hdr.nent;
@@ -218,15 +227,29 @@ static int get_cpuid(struct vm *vm, struct cpuid_set *set, char *err, size_t err
 	return 0;
 }
 
+/* --cpus ...,hyperv=on: Hyper-V's leaves from what KVM implements; SynIC (and its timers) only
+ * where KVM_CAP_HYPERV_SYNIC2 is there, enabled on each vCPU (vcpu_create). */
+static int get_hv_cpuid(struct vm *vm, struct cpuid_set *hv, char *err, size_t errlen)
+{
+	if (!vm->cfg->hyperv)
+		return 0;
+	vm->hv_synic = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HYPERV_SYNIC2) > 0;
+	return get_cpuid(vm, KVM_GET_SUPPORTED_HV_CPUID, hv, err, errlen);
+}
+
 static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 {
-	struct cpuid_set base, *set = malloc(sizeof(*set));
+	struct cpuid_set base, hv, *set = malloc(sizeof(*set));
 	struct kvm_cpuid2 *kc = malloc(sizeof(*kc) + CPUID_MAX_ENTRIES * sizeof(kc->entries[0]));
-	int rc = set && kc ? get_cpuid(vm, &base, err, errlen) : -ENOMEM;
+	int rc = set && kc ? get_cpuid(vm, KVM_GET_SUPPORTED_CPUID, &base, err, errlen) : -ENOMEM;
 
+	if (rc == 0)
+		rc = get_hv_cpuid(vm, &hv, err, errlen);
 	for (unsigned i = 0; rc == 0 && i < vm->ncpus; i++) {
 		*set = base;
 		rc = cpuid_fixup(set, i, vm->ncpus);
+		if (rc == 0 && vm->cfg->hyperv)
+			rc = cpuid_hyperv(set, &hv, vm->hv_synic, vm->cfg->kvm_leaves);
 		if (rc < 0) {
 			snprintf(err, errlen, "CPUID set-up for vCPU %u failed", i);
 			break;

@@ -79,6 +79,7 @@ struct vm {
 	uint64_t boot_entry, zero_page;
 	unsigned ncpus;
 	struct vcpu vcpus[VM_MAX_CPUS];
+	bool hv_synic; /* hyperv=on with SynIC: each vCPU enables KVM_CAP_HYPERV_SYNIC2 */
 
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */

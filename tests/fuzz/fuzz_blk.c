@@ -50,6 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 
+static void check(int ok)
+{
+	if (!ok)
+		__builtin_trap();
+}
+
 struct input {
 	const uint8_t *p;
 	size_t left;
