@@ -50,7 +50,9 @@ struct display_config {
 	unsigned vnc_port;
 	char vnc_unix[108]; /* or a Unix socket path */
 	char password_file[VM_PATH_MAX];
-	char web_dir[VM_PATH_MAX]; /* noVNC's files: the browser console on the VNC port */
+	char web_dir[VM_PATH_MAX];  /* noVNC's files: the browser console on the VNC port */
+	char tls_cert[VM_PATH_MAX]; /* PEM: TLS for the browser console (https, wss) */
+	char tls_key[VM_PATH_MAX];
 };
 
 struct vm_config {

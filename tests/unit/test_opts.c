@@ -454,9 +454,19 @@ static void test_serial(void **state)
 
 static void test_display(void **state)
 {
-	static const char *const bad[] = {"vnc=5900",	      "vnc=:5900",     "vnc=host:70000",
-					  "vnc=unix:",	      "vnc",	       "windows",
-					  "none,password=/p", "window,web=on", "vnc=h:1,colour=1"};
+	static const char *const bad[] = {"vnc=5900",
+					  "vnc=:5900",
+					  "vnc=host:70000",
+					  "vnc=unix:",
+					  "vnc",
+					  "windows",
+					  "none,password=/p",
+					  "window,web=on",
+					  "vnc=h:1,colour=1",
+					  "window,tls-cert=/c,tls-key=/k",
+					  "vnc=h:1,tls-cert=/c",
+					  "vnc=h:1,tls-key=/k",
+					  "vnc=h:1,tls-cert="};
 	struct vm_config cfg;
 
 	(void)state;
@@ -471,6 +481,12 @@ static void test_display(void **state)
 	assert_string_equal(cfg.display.vnc_host, "[::1]");
 	assert_string_equal(cfg.display.password_file, "/pw");
 	assert_string_equal(cfg.display.web_dir, "/usr/share/novnc");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--display",
+			     "vnc=0.0.0.0:5900,password=/pw,web=on,tls-cert=/c.pem,tls-key=/k.pem",
+			     NULL),
+			 0);
+	assert_string_equal(cfg.display.tls_cert, "/c.pem");
+	assert_string_equal(cfg.display.tls_key, "/k.pem");
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "vnc=unix:/run/v.sock", NULL), 0);
 	assert_string_equal(cfg.display.vnc_unix, "/run/v.sock");
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "window", NULL), 0);
