@@ -26,7 +26,9 @@ usb_devices() {
 	case $_kbd in *'H: Handlers='*kbd*) ;; *)
 		rig_fail usb "the USB keyboard is not a keyboard: $_kbd"; vmm_kill; return 1 ;;
 	esac
-	USB_SEEN="/proc/bus/input/devices: 'Phyllome USB Tablet' (ABS=3) and 'Phyllome USB Keyboard' (kbd handler)"
+	_tn=$(echo "$_tab" | sed -n 's/.*N: Name="\([^"]*\)".*/\1/p')
+	_kn=$(echo "$_kbd" | sed -n 's/.*N: Name="\([^"]*\)".*/\1/p')
+	USB_SEEN="/proc/bus/input/devices: '$_tn' (ABS=3) and '$_kn' (kbd handler)"
 }
 
 # events FILE TYPE: how many input events of TYPE (1 key, 3 absolute) the guest recorded in FILE.
