@@ -86,6 +86,7 @@ struct vm_config {
 	unsigned nnets;
 	bool rng;
 	bool rtc_localtime; /* --rtc base=localtime: the CMOS clock keeps the host's local time */
+	bool usb;	    /* --usb: xHCI controller, USB tablet and keyboard */
 	char cdrom[VM_PATH_MAX]; /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
 	int cdrom_bootindex;	 /* its place in the firmware boot order; -1: not listed */
 	const char *api_socket;	 /* --api-socket PATH, or NULL */

@@ -18,6 +18,7 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_USB,
 	OPT_CDROM,
 	OPT_RTC,
 	OPT_API_SOCKET,
@@ -50,6 +51,7 @@ static const struct opt_def vmm_opts[] = {
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC][,model=virtio|e1000e]",
      "a NIC (up to 4): virtio-net, or an Intel 82574L (e1000e)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
+    {"usb", 0, NULL, "xHCI USB controller with a USB tablet and a USB keyboard", OPT_USB},
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
     {"rtc", 0, "base=utc|localtime",
@@ -75,7 +77,7 @@ void config_usage(FILE *f)
 	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
 	    "                    [--cpus boot=N[,hyperv=on]] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
-	    "                    [--cdrom PATH]\n"
+	    "                    [--cdrom PATH] [--usb]\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
 	    "--kernel too, boots that kernel). The guest powering off ends the process\n"
@@ -555,6 +557,9 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return parse_net(cfg, arg, err, errlen);
 	case OPT_RNG:
 		cfg->rng = true;
+		return 0;
+	case OPT_USB:
+		cfg->usb = true;
 		return 0;
 	case OPT_CDROM:
 		return parse_cdrom(cfg, arg, err, errlen);

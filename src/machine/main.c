@@ -16,11 +16,12 @@
 #include "kvm/seccomp.h"
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
+#include "devices/xhci.h"
 #include "machine/vm.h"
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
 
-/* The display's sources are the board's display device, keyboard and tablet. */
+/* The display's sources are the board's display device, keyboard, tablet and USB controller. */
 static void display_attach_vm(struct display *disp, struct vm *vm)
 {
 	struct bochs_card *card = board_state(vm, &bochs_display_device);
@@ -28,6 +29,7 @@ static void display_attach_vm(struct display *disp, struct vm *vm)
 	struct display_src src = {.dev = &card->dev,
 				  .kbd = board_state(vm, &i8042_device),
 				  .tablet = tablet ? tablet->dev[0] : NULL,
+				  .usb = board_state(vm, &xhci_device),
 				  .get_dirty = memslot_dirty_get,
 				  .opaque = &card->slot};
 

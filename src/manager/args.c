@@ -133,6 +133,7 @@ enum {
 	RO_NET_MODEL,
 	RO_PUBLISH,
 	RO_DISPLAY,
+	RO_USB,
 	RO_RM,
 	RO_CLOUD_INIT,
 	RO_DISK_BUS,
@@ -155,6 +156,7 @@ static const struct mgr_opt run_defs[] = {
     {"net-model", 0, true, RO_NET_MODEL},
     {"publish", 'p', true, RO_PUBLISH},
     {"display", 0, true, RO_DISPLAY},
+    {"usb", 0, false, RO_USB},
     {"rm", 0, false, RO_RM},
     {"cloud-init", 0, true, RO_CLOUD_INIT},
     {"disk-bus", 0, true, RO_DISK_BUS},
@@ -267,6 +269,9 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		return mgr_parse_port(v, &d->ports[d->nports++], err, errlen);
 	case RO_DISPLAY:
 		return copy_arg("--display", d->display, sizeof(d->display), v, err, errlen);
+	case RO_USB:
+		d->usb = true;
+		return 0;
 	case RO_RM:
 		d->auto_remove = true;
 		return 0;

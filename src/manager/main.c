@@ -169,6 +169,8 @@ static void usage(FILE *f)
 	      "  -p, --publish HOST:GUEST[/udp]\n"
 	      "                          forward a host port into the guest (--net user)\n"
 	      "      --display MODE      none | vnc=HOST:PORT | vnc=unix:PATH | window\n"
+	      "      --usb               a USB tablet and keyboard (xHCI), for guests without "
+	      "virtio\n"
 	      "      --cloud-init FILE   user-data for a NoCloud seed (vfat, label cidata)\n"
 	      "      --rm                remove the VM when it ends\n\n"
 	      "VM: a name, an id, or a unique prefix of an id. State: $PHYLLOME_STATE, else\n"

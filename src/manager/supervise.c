@@ -177,6 +177,8 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		add(&b, "--display");
 		add(&b, "%s", d->display);
 	}
+	if (d->usb)
+		add(&b, "--usb");
 	add(&b, "--rng");
 	return finish(&b);
 }

@@ -52,6 +52,7 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "tap", str_or_null(d->tap));
 	json_object_set_new(o, "net_model", json_string(nic_names[d->nic]));
 	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "usb", json_boolean(d->usb));
 	json_object_set_new(o, "auto_remove", json_boolean(d->auto_remove));
 	json_object_set_new(o, "created", json_integer(d->created));
 	out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
@@ -152,7 +153,8 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 {
 	int64_t v;
 	const char *net, *bus;
-	json_t *cmdline = json_object_get(o, "cmdline"), *rm = json_object_get(o, "auto_remove");
+	json_t *cmdline = json_object_get(o, "cmdline"), *rm = json_object_get(o, "auto_remove"),
+	       *usb;
 
 	*what = "id";
 	if (get_str(o, "id", d->id, sizeof(d->id), true) < 0 || strlen(d->id) != MGR_ID_LEN ||
@@ -207,6 +209,11 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	if (!json_is_boolean(rm))
 		return -EINVAL;
 	d->auto_remove = json_is_true(rm);
+	*what = "usb"; /* absent in state written before --usb: no USB */
+	usb = json_object_get(o, "usb");
+	if (usb && !json_is_boolean(usb))
+		return -EINVAL;
+	d->usb = json_is_true(usb);
 	*what = "created";
 	return get_int(o, "created", 0, INT64_MAX, &d->created);
 }

@@ -47,6 +47,7 @@ struct vm_def {
 	struct port_map ports[VMDEF_MAX_PORTS];
 	unsigned nports;
 	bool auto_remove; /* --rm */
+	bool usb;	  /* --usb: the xHCI controller with a USB tablet and keyboard */
 	int64_t created;  /* seconds since the epoch */
 };
 

@@ -234,6 +234,37 @@ void display_kick(struct display *d)
 		wake(d);
 }
 
+enum input_sink { SINK_NONE, SINK_USB, SINK_VIRTIO, SINK_PS2 };
+
+/* Where input goes (docs/display.md, "Input"): the USB tablet or keyboard once the guest has
+ * configured it, else (pointer only) the virtio-input tablet once its driver runs, else PS/2.
+ * Says so (at -v) when that changes. Caller holds d->lock. */
+static enum input_sink display_route(struct display *d, bool pointer)
+{
+	static const char *const names[2][4] = {
+	    {"nowhere", "the USB keyboard", "nowhere", "the PS/2 keyboard"},
+	    {"nowhere", "the USB tablet", "the virtio-input tablet", "the PS/2 mouse"},
+	};
+	enum input_sink s = SINK_NONE;
+	uint8_t *last = pointer ? &d->ptr_sink : &d->key_sink;
+
+	if (!d->attached)
+		s = SINK_NONE;
+	else if (d->src.usb &&
+		 (pointer ? xhci_tablet_ready(d->src.usb) : xhci_keyboard_ready(d->src.usb)))
+		s = SINK_USB;
+	else if (pointer && d->src.tablet && virtio_input_ready(d->src.tablet) && d->width > 1 &&
+		 d->height > 1)
+		s = SINK_VIRTIO;
+	else if (d->src.kbd)
+		s = SINK_PS2;
+	if (s != *last)
+		pr_info("display: %s now go to %s", pointer ? "pointer events" : "keys",
+			names[pointer][s]);
+	*last = (uint8_t)s;
+	return s;
+}
+
 void display_key(struct display *d, uint32_t keysym, bool down)
 {
 	uint8_t sc[KEYMAP_MAX_BYTES];
@@ -245,28 +276,56 @@ void display_key(struct display *d, uint32_t keysym, bool down)
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (d->attached && d->src.kbd)
+	switch (display_route(d, false)) {
+	case SINK_USB:
+		xhci_key(d->src.usb, keymap_usb(keysym), down);
+		break;
+	case SINK_PS2:
 		i8042_kbd_bytes(d->src.kbd, sc, n);
+		break;
+	default:
+		break;
+	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* x (or y) on a screen of n pixels, scaled to 0..max. */
+static uint32_t scale(unsigned x, unsigned n, uint32_t max)
+{
+	if (n < 2)
+		return 0;
+	return (uint32_t)((uint64_t)(x < n ? x : n - 1) * max / (n - 1));
 }
 
 void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons)
 {
+	uint8_t pressed;
+
 	__atomic_store_n(&d->kick, true, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&d->lock);
-	if (d->attached && d->src.tablet && virtio_input_ready(d->src.tablet) && d->width > 1 &&
-	    d->height > 1) {
-		uint64_t ax = (uint64_t)(x < d->width ? x : d->width - 1) * VIRTIO_INPUT_ABS_MAX;
-		uint64_t ay = (uint64_t)(y < d->height ? y : d->height - 1) * VIRTIO_INPUT_ABS_MAX;
-
-		virtio_input_pointer(d->src.tablet, (uint32_t)(ax / (d->width - 1)),
-				     (uint32_t)(ay / (d->height - 1)), buttons);
-	} else if (d->attached && d->src.kbd) {
+	pressed = buttons & (uint8_t)~d->ptr_buttons;
+	switch (display_route(d, true)) {
+	case SINK_USB: /* HID buttons: 1 left, 2 right, 3 middle; VNC's: 0 left, 1 middle, 2 right
+			*/
+		xhci_pointer(d->src.usb, (uint16_t)scale(x, d->width, USB_HID_ABS_MAX),
+			     (uint16_t)scale(y, d->height, USB_HID_ABS_MAX),
+			     (uint8_t)((buttons & 1) | (buttons >> 1 & 2) | (buttons << 1 & 4)),
+			     (int8_t)((pressed >> 3 & 1) - (pressed >> 4 & 1)));
+		break;
+	case SINK_VIRTIO:
+		virtio_input_pointer(d->src.tablet, scale(x, d->width, VIRTIO_INPUT_ABS_MAX),
+				     scale(y, d->height, VIRTIO_INPUT_ABS_MAX), buttons);
+		break;
+	case SINK_PS2:
 		i8042_aux_move(d->src.kbd, (int)x - (int)d->ptr_x, (int)y - (int)d->ptr_y,
 			       buttons & 7);
+		break;
+	default:
+		break;
 	}
 	d->ptr_x = x;
 	d->ptr_y = y;
+	d->ptr_buttons = buttons;
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -4,7 +4,8 @@
  * frame, and passes the changed rectangles to the VNC server, whose event loop runs on the same
  * thread. With VNC only, a tick does that only while some client has asked for an update
  * (otherwise it only checks the mode), as QEMU's VNC server does. Keys and pointer events go back
- * to the guest's PS/2 keyboard. It lives across guest reboots: each VM attaches and detaches. */
+ * to the guest (USB, virtio-input or PS/2: display_route). It lives across guest reboots: each VM
+ * attaches and detaches. */
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
+#include "devices/xhci.h"
 #include "virtio/virtio_dev.h"
 #include "common/vm_config.h"
 
@@ -23,6 +25,7 @@ struct display_src {
 	struct bochs_display *dev;
 	struct i8042 *kbd;
 	struct virtio_dev *tablet; /* or NULL */
+	struct xhci *usb;	   /* the USB tablet and keyboard (--usb), or NULL */
 	/* Fetches the VRAM's dirty-page bitmap (one bit per 4 KiB page) and clears it, at least
 	 * for the pages of [start, start + len), the bytes the refresh then reads (pages outside
 	 * may stay set and come again); a negative return means "unknown: treat everything as
@@ -61,10 +64,12 @@ struct display {
 	struct display_rect win_dirty; /* changed since the window last looked (w 0: nothing) */
 	int stop_fd;
 	unsigned ptr_x, ptr_y; /* the last pointer position, for the PS/2 mouse's relative moves */
-	bool kick;	       /* refresh at once (display_kick: input, a new client, attach) */
-	int wake_fd;	       /* an eventfd: wakes the thread (a screenshot, display_kick) */
-	uint64_t shot_req;     /* screenshots asked for (under lock) */
-	uint64_t shot_done;    /* the last of them a refresh has answered (under lock) */
+	uint8_t ptr_buttons;   /* and VNC's last button mask (wheel steps are its bits 3, 4) */
+	uint8_t key_sink, ptr_sink; /* where keys and pointer events went last (display_route) */
+	bool kick;	    /* refresh at once (display_kick: input, a new client, attach) */
+	int wake_fd;	    /* an eventfd: wakes the thread (a screenshot, display_kick) */
+	uint64_t shot_req;  /* screenshots asked for (under lock) */
+	uint64_t shot_done; /* the last of them a refresh has answered (under lock) */
 	pthread_cond_t shot_cond;
 	bool skipped; /* a tick was skipped since the last refresh */
 	pthread_t thread;
@@ -86,13 +91,15 @@ void display_refresh(struct display *d,
 		     void (*mark)(void *opaque, unsigned x, unsigned y, unsigned w, unsigned h),
 		     void *opaque);
 
-/* The pointer at (x, y) of the screen with VNC's button mask: to the tablet once the guest drives
- * it, else to the PS/2 mouse as the move since the last position. */
+/* The pointer at (x, y) of the screen with VNC's button mask: to the USB tablet once the guest has
+ * configured it, else to the virtio-input tablet once the guest drives it, else to the PS/2 mouse
+ * as the move since the last position (docs/display.md, "Input"). */
 void display_pointer(struct display *d, unsigned x, unsigned y, uint8_t buttons);
 /* Brings the next refresh forward (input arrived, a viewer connected, a VM attached). Any
  * thread. */
 void display_kick(struct display *d);
-/* A key from a front end (an X11 keysym), to the guest's keyboard. */
+/* A key from a front end (an X11 keysym), to the guest's keyboard: the USB one once the guest
+ * has configured it, else PS/2. */
 void display_key(struct display *d, uint32_t keysym, bool down);
 
 enum display_image { DISPLAY_PNG, DISPLAY_PPM };

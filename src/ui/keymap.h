@@ -10,3 +10,6 @@
 /* Writes the make (down) or break (up) bytes of keysym into out; returns how many (0: no key
  * carries this keysym on a US keyboard). */
 unsigned keymap_scancode(uint32_t keysym, bool down, uint8_t out[KEYMAP_MAX_BYTES]);
+/* The USB HID usage (Keyboard/Keypad page) of the key that carries keysym on a US keyboard, for
+ * the USB keyboard; 0 when none does. */
+uint8_t keymap_usb(uint32_t keysym);

@@ -272,11 +272,11 @@ static void test_run_options(void **state)
 	char **argv =
 	    words("-d|--name|web|-c|2|-m|1G|--kernel|vmlinuz|--initrd|initrd|--cmdline|"
 		  "quiet|--disk|10G|--disk|a.img|--net|user|-p|8080:80|-p53/udp|"
-		  "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso|--disk-bus|nvme",
+		  "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso|--disk-bus|nvme|--usb",
 		  &argc);
 
 	(void)state;
-	assert_int_equal(argc, 31);
+	assert_int_equal(argc, 32);
 	assert_int_equal(args_parse_run(ro, true, argc, argv, err, sizeof(err)), 0);
 	assert_true(ro->detach);
 	assert_string_equal(ro->def.name, "web");
@@ -294,6 +294,7 @@ static void test_run_options(void **state)
 	assert_string_equal(ro->def.cloud_init, "ud.yaml");
 	assert_string_equal(ro->def.cdrom, "x.iso");
 	assert_int_equal(ro->def.disk_bus, VMDEF_BUS_NVME);
+	assert_true(ro->def.usb);
 
 	/* create has no -d */
 	assert_int_equal(args_parse_run(ro, false, argc, argv, err, sizeof(err)), -EINVAL);
@@ -410,8 +411,21 @@ static void test_vmdef_roundtrip(void **state)
 		assert_int_equal(vmdef_load(b, json, strlen(json), err, sizeof(err)), 0);
 		assert_int_equal(b->nic, VMDEF_NIC_VIRTIO);
 	}
+	assert_false(b->usb);
 	free(json);
 	free(again);
+	/* State written before --usb existed has no "usb": no USB. */
+	a->usb = true;
+	json = vmdef_dump(a);
+	assert_int_equal(vmdef_load(b, json, strlen(json), err, sizeof(err)), 0);
+	assert_true(b->usb);
+	again = strstr(json, "\"usb\": true,");
+	assert_non_null(again);
+	memmove(again, again + strlen("\"usb\": true,"),
+		strlen(again + strlen("\"usb\": true,")) + 1);
+	assert_int_equal(vmdef_load(b, json, strlen(json), err, sizeof(err)), 0);
+	assert_false(b->usb);
+	free(json);
 	free(a);
 	free(b);
 }
@@ -449,6 +463,7 @@ static void test_vmdef_rejects(void **state)
 	    {"\"host\": 8080", "\"host\": 0", "\"ports\""},
 	    {"\"proto\": \"udp\"", "\"proto\": \"sctp\"", "\"ports\""},
 	    {"\"auto_remove\": true", "\"auto_remove\": 1", "\"auto_remove\""},
+	    {"\"usb\": false", "\"usb\": \"no\"", "\"usb\""},
 	    {"\"readonly\": true", "\"readonly\": \"yes\"", "\"disks\""},
 	    {"\"created\": 1700000000", "\"created\": -1", "\"created\""},
 	    {"\"disk_bus\": \"nvme\"", "\"disk_bus\": \"scsi\"", "\"disk_bus\""},
@@ -606,6 +621,11 @@ static void test_vmm_argv(void **state)
 	strcpy(e->def.display, "vnc=unix:/run/v.sock");
 	strcpy(e->dir, "/st/vms/0123456789abcdef");
 	argv = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
+	for (size_t i = 0; argv && argv[i]; i++)
+		assert_string_not_equal(argv[i], "--usb"); /* not asked for */
+	sup_free_argv(argv);
+	e->def.usb = true;
+	argv = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
 	assert_non_null(argv);
 	assert_string_equal(argv[0], "/usr/bin/phyllome-vmm");
 	assert_true(has_pair(argv, "--kernel", "/boot/vmlinuz"));
@@ -629,6 +649,7 @@ static void test_vmm_argv(void **state)
 	    has_pair(argv, "--net", "passt=/st/vms/0123456789abcdef/passt.sock,model=e1000e"));
 	e->def.nic = VMDEF_NIC_VIRTIO;
 	assert_true(has_pair(argv, "--display", "vnc=unix:/run/v.sock"));
+	assert_true(has_pair(argv, "--usb", "--rng")); /* a flag of its own */
 	assert_true(has_pair(argv, "--uuid", "01234567-89ab-8cde-8f70-68796c6c6f6d"));
 	sup_free_argv(argv);
 

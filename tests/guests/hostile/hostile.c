@@ -1,8 +1,9 @@
 /* The hostile test guest: a freestanding program that finds the VMM's virtio-pci devices and
  * feeds each one malformed requests (descriptor loops, lengths and addresses past RAM or into
  * MMIO, bad indices, nested indirect tables), then writes garbage to every register of every
- * BAR and to every I/O port, and finally checks that a well-behaved request still works.
- * NVMe controllers get malformed queues, PRP lists and commands (hostile_nvme.c).
+ * BAR and to every I/O port, attacks the xHCI controller when there is one (commands, contexts,
+ * rings and registers full of garbage), and finally checks that a well-behaved request still
+ * works on each. NVMe controllers get malformed queues, PRP lists and commands (hostile_nvme.c).
  * It reports on COM1 ("PHYLLOME-HOSTILE PASS|FAIL ...") and powers off through ACPI.
  * Runs in 64-bit mode with the first 4 GiB identity-mapped, interrupts off. */
 #include "hostile.h"
@@ -531,6 +532,95 @@ static int attack_display(void)
 	return -1;
 }
 
+/* ---- the xHCI controller (1b36:000d, with --usb) ------------------------------------ */
+static struct {
+	uint32_t cmd[64][4];
+	uint32_t ev[64][4];
+	uint64_t erst[2];
+	uint64_t dcbaa[32];
+	uint32_t ctx[33 * 8];
+} xr __attribute__((aligned(4096)));
+
+/* Reset, DCBAA, command ring, one event ring segment at erst (ERSTSZ n), interrupts off, run. */
+static void xhci_start(uint64_t bar, uint64_t erst, uint32_t n)
+{
+	uint64_t op = bar + (rd32(bar) & 0xFF), rt = bar + rd32(bar + 0x18);
+
+	wr32(op, 2);
+	memset(&xr, 0, sizeof(xr));
+	xr.erst[0] = (uint64_t)xr.ev;
+	xr.erst[1] = 64;
+	wr32(op + 0x38, 16);
+	wr64(op + 0x30, (uint64_t)xr.dcbaa);
+	wr64(op + 0x18, (uint64_t)xr.cmd | 1);
+	wr32(rt + 0x28, n);
+	wr64(rt + 0x38, (uint64_t)xr.ev);
+	wr64(rt + 0x30, erst);
+	__asm__ volatile("" ::: "memory");
+	wr32(op, 1);
+}
+
+static void xtrb(unsigned i, uint64_t p, uint32_t st, uint32_t ctl)
+{
+	xr.cmd[i][0] = (uint32_t)p;
+	xr.cmd[i][1] = (uint32_t)(p >> 32);
+	xr.cmd[i][2] = st;
+	xr.cmd[i][3] = ctl | 1;
+}
+
+/* An address that is anything: past RAM, in MMIO, in our own rings, unaligned. */
+static uint64_t xaddr(void)
+{
+	static const uint64_t bad[] = {0xFFFFFFFFFFFFFFF0ull, 0xFEE00000ull, 0x0FFFFFF8ull,
+				       0x100000000ull, 0};
+
+	return (rnd() & 1) ? bad[rnd() % 5] : (uint64_t)&xr + (rnd() & 0xFFF);
+}
+
+/* Commands, contexts, rings and registers with garbage in them; then a well-formed No-Op
+ * command must still complete. 1: it does; 0: it does not; -1: no controller. */
+static int attack_xhci(void)
+{
+	for (unsigned s = 1; s < 32; s++) {
+		uint64_t bar, db;
+
+		if (cfg32(s, 0) != 0x000D1B36u)
+			continue;
+		bar = (cfg32(s, 0x10) & ~0xFu) | (uint64_t)cfg32(s, 0x14) << 32;
+		db = bar + rd32(bar + 0x14);
+		xhci_start(bar, 0xFFFFF000ull, 1); /* a segment table past RAM */
+		xtrb(0, 0, 0, 9u << 10);
+		wr32(db, 0);
+		for (unsigned round = 0; round < 8; round++) {
+			xhci_start(bar, (uint64_t)xr.erst, round & 1 ? 1 : 0xFFFF);
+			xr.dcbaa[1 + (rnd() & 15)] = xaddr();
+			for (unsigned i = 0; i < 8 * 33; i++)
+				xr.ctx[i] = rnd();
+			for (unsigned i = 0; i < 63; i++)
+				xtrb(i, (rnd() & 3) ? xaddr() : (uint64_t)xr.ctx, rnd(),
+				     (rnd() & 0xFFFFFC3Eu) | ((9 + rnd() % 16) << 10));
+			xtrb(63, (uint64_t)xr.cmd[63], 0, 6u << 10); /* a Link TRB to itself */
+			__asm__ volatile("" ::: "memory");
+			wr32(db, 0);
+			for (unsigned d = 1; d <= 17; d++)
+				wr32(db + 4 * d, rnd() & 0x1F);
+		}
+		for (uint64_t off = 0x40; off < 0x3000; off += 4)
+			if (off != 0x40) /* USBCMD: no reset in the middle of it */
+				wr32(bar + off, rnd());
+		xhci_start(bar, (uint64_t)xr.erst, 1);
+		xtrb(0, 0, 0, 23u << 10); /* No-Op */
+		__asm__ volatile("" ::: "memory");
+		wr32(db, 0);
+		for (unsigned i = 0; i < 64; i++)
+			if ((xr.ev[i][3] & 1) && ((xr.ev[i][3] >> 10) & 0x3F) == 33 &&
+			    (xr.ev[i][2] >> 24) == 1)
+				return 1;
+		return 0;
+	}
+	return -1;
+}
+
 void hostile_main(void);
 void hostile_main(void)
 {
@@ -582,6 +672,18 @@ void hostile_main(void)
 			puts_("PHYLLOME-HOSTILE-STEP the display answers after garbage in its "
 			      "registers and "
 			      "VRAM moves\n");
+		}
+	}
+	{
+		int r = attack_xhci();
+
+		if (r == 0) {
+			puts_("PHYLLOME-HOSTILE xhci: a No-Op command got no completion after the "
+			      "attacks\n");
+			failures++;
+		} else if (r > 0) {
+			puts_("PHYLLOME-HOSTILE-STEP the xHCI controller completes a No-Op after "
+			      "garbage commands, contexts, rings and registers\n");
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {

@@ -190,6 +190,7 @@ qemu_devices() {
 			fi
 			;;
 		rng) _q="$_q -device virtio-rng-pci" ;;
+		usb) _q="$_q -device qemu-xhci -device usb-tablet -device usb-kbd" ;;
 		net)
 			if [ -n "$_tap" ]; then
 				_q="$_q -netdev tap,id=net$_n,ifname=$_tap,script=no,downscript=no"

@@ -1,6 +1,7 @@
 # The hostile guest (tests/guests/hostile) attacks every virtio device with malformed
 # descriptors, the NVMe controller with malformed queues, PRP lists and commands (each answered
-# with the spec's status), and writes garbage to every BAR register and I/O port; the VMM must stay up,
+# with the spec's status), the xHCI controller (--usb) with garbage commands, contexts, rings and
+# registers, and writes garbage to every BAR register and I/O port; the VMM must stay up,
 # refuse each bad request with DEVICE_NEEDS_RESET, still answer well-formed requests, and
 # exit 0 when the guest powers off.
 # shellcheck shell=sh
@@ -19,7 +20,7 @@ else
 	VMM_OUT=$VMM_DIR/serial.out VMM_ERR=$VMM_DIR/stderr
 	t0=$(now_cs)
 	"$RIG_VMM" --kernel /guest/hostile.bzImage --memory size=256M --serial "file=$VMM_OUT" \
-		--disk "path=$d/disk.img" --disk "path=$d/nvme.img,bus=nvme" --rng --console "file=$VMM_DIR/hvc" --display none \
+		--disk "path=$d/disk.img" --disk "path=$d/nvme.img,bus=nvme" --rng --console "file=$VMM_DIR/hvc" --display none --usb \
 		>/dev/null 2>"$VMM_ERR" &
 	pid=$!
 	end=$(($(now_cs) + T_BOOT * 100))
