@@ -17,7 +17,8 @@ SUDO=
 # grub-efi-amd64-bin + grub-common: the rig's GRUB image), the display's front-end tests (Xvfb
 # and xwd for the window; chromium and novnc for the browser console); dpkg-dev and libaio-dev:
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
-# benchmark.
+# benchmark; zlib: qcow2's compressed clusters; qemu-utils (qemu-img): the qcow2 tests make and
+# check images with it (a test tool only).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -29,6 +30,7 @@ PACKAGES=(
 	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
 	xvfb x11-apps chromium novnc
 	dpkg-dev libaio-dev
+	zlib1g-dev qemu-utils
 )
 
 missing=()

@@ -39,7 +39,9 @@ static const struct opt_def vmm_opts[] = {
     {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
     {"console", 0, "MODE", "virtio-console (hvc0): off | tty | file=PATH | socket=PATH",
      OPT_CONSOLE},
-    {"disk", 0, "path=FILE[,readonly=on][,direct=on][,serial=ID][,bootindex=N]",
+    {"disk", 0,
+     "path=FILE[,format=raw|qcow2][,backing=on][,readonly=on][,direct=on][,serial=ID]"
+     "[,bootindex=N]",
      "virtio-blk disk (up to 8); bootindex: firmware boot order, lower first", OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
@@ -210,6 +212,14 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		d->direct = !strcmp(v, "on");
 		return 0;
 	}
+	if (!strcmp(k, "format") && v && (!strcmp(v, "raw") || !strcmp(v, "qcow2"))) {
+		d->qcow2 = !strcmp(v, "qcow2");
+		return 0;
+	}
+	if (!strcmp(k, "backing") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+		d->backing = !strcmp(v, "on");
+		return 0;
+	}
 	if (!strcmp(k, "serial") && v && strlen(v) < sizeof(d->serial)) {
 		strcpy(d->serial, v);
 		return 0;
@@ -217,8 +227,8 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 	if (!strcmp(k, "bootindex"))
 		return parse_bootindex("disk", v, &d->bootindex, err, errlen);
 	snprintf(err, errlen,
-		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, direct=on|off, "
-		 "serial=ID of up to 20 characters, bootindex=N)",
+		 "--disk: bad parameter '%s' (path=FILE, format=raw|qcow2, backing=on|off, "
+		 "readonly=on|off, direct=on|off, serial=ID of up to 20 characters, bootindex=N)",
 		 k);
 	return -EINVAL;
 }

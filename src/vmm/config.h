@@ -23,6 +23,8 @@ struct disk_config {
 	char path[VM_PATH_MAX];
 	bool readonly;
 	bool direct;	 /* O_DIRECT: past the host's page cache (aligned requests) */
+	bool qcow2;	 /* format=qcow2 (else raw: never probed) */
+	bool backing;	 /* backing=on: a qcow2 image's backing file may be opened */
 	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer; empty: derived from the index */
 	int bootindex;	 /* --firmware boot order: lower boots first; -1: not listed */
 };
