@@ -15,7 +15,10 @@ const char *q2t_dir(void)
 	static char dir[64];
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/phyllome-qcow2-XXXXXX");
+		/* tmpfs when there is one: the tests sync a lot, and model crashes themselves. */
+		bool shm = access("/dev/shm", W_OK) == 0;
+
+		snprintf(dir, sizeof(dir), "%s/phyllome-qcow2-XXXXXX", shm ? "/dev/shm" : "/tmp");
 		if (!mkdtemp(dir))
 			abort();
 	}
@@ -54,7 +57,7 @@ int q2t_check(const char *img)
 {
 	int rc = q2t_sh("qemu-img check -q -f qcow2 '%s' >/dev/null 2>&1", img);
 
-	if (rc != 0)
+	if (rc != 0 && rc != 3)
 		q2t_sh("qemu-img check -f qcow2 '%s' 2>&1 | head -20", img);
 	return rc;
 }
