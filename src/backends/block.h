@@ -25,8 +25,8 @@ struct block_io {
 	uint64_t offset;   /* bytes */
 	struct iovec *iov; /* READ/WRITE only */
 	unsigned niov;
-	uint64_t remaining; /* bytes still to transfer */
-	int result;	    /* when finished: 0 or -errno */
+	uint64_t remaining;	    /* bytes still to transfer */
+	int result;		    /* when finished: 0 or -errno */
 	struct block_io *next_done; /* qcow2: finished, waiting for block_reap */
 };
 
@@ -46,8 +46,8 @@ struct block {
 	uint64_t size;	       /* bytes */
 	struct io_uring ring;
 	unsigned depth;
-	unsigned inflight; /* queued or submitted, not yet finished */
-	char name[64];	   /* for messages: the path, shortened */
+	unsigned inflight;   /* queued or submitted, not yet finished */
+	char name[64];	     /* for messages: the path, shortened */
 	struct qcow2 *qcow2; /* BLOCK_QCOW2; size is then the virtual disk's */
 	struct block_io *done_head, *done_tail;
 };

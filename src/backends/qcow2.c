@@ -92,8 +92,9 @@ static int q2_check_features(const uint8_t *h, unsigned version, const char *pat
 		incompat &= ~q2_incompat[i].bit;
 	}
 	if (incompat) {
-		snprintf(err, errlen, "disk '%s': qcow2 image has unknown incompatible features 0x%llx",
-			 path, (unsigned long long)incompat);
+		snprintf(err, errlen,
+			 "disk '%s': qcow2 image has unknown incompatible features 0x%llx", path,
+			 (unsigned long long)incompat);
 		return -EINVAL;
 	}
 	return 0;
@@ -144,8 +145,8 @@ static int q2_parse_tables(struct qcow2 *q, const uint8_t *h, uint64_t fsize, co
 		return q2_refuse(err, errlen, path, "has a table that is not cluster-aligned");
 	if (rt_clusters == 0 || rt_bytes > MAX_RT_BYTES)
 		return q2_refuse(err, errlen, path, "has a refcount table of a bad size");
-	if ((l1_bytes && (!q->l1_off || !range_in(q->l1_off, l1_bytes, fsize))) ||
-	    !q->rt_off || !range_in(q->rt_off, rt_bytes, fsize))
+	if ((l1_bytes && (!q->l1_off || !range_in(q->l1_off, l1_bytes, fsize))) || !q->rt_off ||
+	    !range_in(q->rt_off, rt_bytes, fsize))
 		return q2_refuse(err, errlen, path, "has a table outside the file");
 	q->rt_entries = (uint32_t)(rt_bytes / 8);
 	if (ranges_overlap(q->l1_off, l1_bytes, q->rt_off, rt_bytes) ||
@@ -173,7 +174,8 @@ static int q2_parse_extensions(struct qcow2 *q, const uint8_t *h, char *fmt, siz
 		if (type == 0)
 			return 0;
 		if (len > q->cluster_size - pos - 8)
-			return q2_refuse(err, errlen, path, "has a header extension past its cluster");
+			return q2_refuse(err, errlen, path,
+					 "has a header extension past its cluster");
 		if (type == EXT_BACKING_FMT) {
 			if (len >= fmtlen)
 				return q2_refuse(err, errlen, path, "has a bad backing format");
@@ -199,7 +201,8 @@ static int q2_read_table(struct qcow2 *q, uint64_t **tab, uint64_t off, uint32_t
 	}
 	rc = q2_pread(q, raw, (uint64_t)n * 8, off, false);
 	if (rc < 0) {
-		snprintf(err, errlen, "disk '%s': cannot read its tables: %s", q->name, strerror(-rc));
+		snprintf(err, errlen, "disk '%s': cannot read its tables: %s", q->name,
+			 strerror(-rc));
 	} else {
 		for (uint32_t i = 0; i < n; i++)
 			(*tab)[i] = get_be64(raw + (size_t)i * 8);
@@ -221,8 +224,8 @@ static int q2_backing_path(char *out, size_t outlen, const char *path, const cha
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
-static int q2_open_backing_file(struct qcow2 *q, const char *bpath, const char *fmt,
-				unsigned depth, char *err, size_t errlen)
+static int q2_open_backing_file(struct qcow2 *q, const char *bpath, const char *fmt, unsigned depth,
+				char *err, size_t errlen)
 {
 	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
 	struct stat st;
@@ -278,8 +281,8 @@ static int q2_open_backing(struct qcow2 *q, const uint8_t *h, const char *fmt, c
 		return q2_refuse(err, errlen, path,
 				 "records no backing format (set one: qemu-img rebase -u -F FMT)");
 	if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw")) {
-		snprintf(err, errlen, "disk '%s': backing format '%s' is not supported (qcow2, raw)",
-			 path, fmt);
+		snprintf(err, errlen,
+			 "disk '%s': backing format '%s' is not supported (qcow2, raw)", path, fmt);
 		return -EINVAL;
 	}
 	if (depth + 1 >= QCOW2_MAX_CHAIN) {
@@ -464,8 +467,8 @@ void qcow2_set_hook(struct qcow2 *q, qcow2_hook_fn fn, void *arg)
 int q2_bad(struct qcow2 *q, const char *what, uint64_t value)
 {
 	if (!q->warned)
-		pr_warn("disk '%s': corrupt qcow2 metadata: %s (0x%llx); failing the request", q->name,
-			what, (unsigned long long)value);
+		pr_warn("disk '%s': corrupt qcow2 metadata: %s (0x%llx); failing the request",
+			q->name, what, (unsigned long long)value);
 	q->warned = true;
 	return -EIO;
 }

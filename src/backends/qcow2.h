@@ -30,8 +30,7 @@ uint64_t qcow2_size(const struct qcow2 *q); /* the virtual disk's size, bytes */
 void qcow2_set_hook(struct qcow2 *q, qcow2_hook_fn fn, void *arg);
 
 /* len bytes at the virtual offset off, into or from iov. 0 or -errno. */
-int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off,
-	       uint64_t len);
+int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off, uint64_t len);
 int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off,
 		uint64_t len);
 /* Afterwards the range reads as zeroes; whole clusters lose their data (unmap). */

@@ -23,9 +23,9 @@ static inline void q2_put_be(uint8_t *p, unsigned bytes, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-#define get_be16(p)	 ((uint16_t)q2_be(p, 2))
-#define get_be32(p)	 ((uint32_t)q2_be(p, 4))
-#define get_be64(p)	 q2_be(p, 8)
+#define get_be16(p)    ((uint16_t)q2_be(p, 2))
+#define get_be32(p)    ((uint32_t)q2_be(p, 4))
+#define get_be64(p)    q2_be(p, 8)
 #define put_be16(p, v) q2_put_be(p, 2, v)
 #define put_be32(p, v) q2_put_be(p, 4, v)
 #define put_be64(p, v) q2_put_be(p, 8, v)
@@ -35,21 +35,21 @@ static inline void q2_put_be(uint8_t *p, unsigned bytes, uint64_t v)
 /* L1/L2 entry fields (the qcow2 specification). */
 #define Q2_COPIED     (1ull << 63) /* refcount is exactly one: may be written in place */
 #define Q2_COMPRESSED (1ull << 62)
-#define Q2_ZERO	      1ull /* v3: reads as zeroes */
+#define Q2_ZERO	      1ull		    /* v3: reads as zeroes */
 #define Q2_OFF_MASK   0x00fffffffffffe00ull /* bits 9-55 */
 #define Q2_L1_RSVD    0x7f000000000001ffull
 #define Q2_L2_RSVD    0x3f000000000001feull
 
-#define Q2_L2_CACHE   32 /* tables */
-#define Q2_RB_CACHE   8	 /* refcount blocks */
-#define Q2_POOL	      32 /* clusters reserved (refcounts made durable) at a time */
-#define Q2_MAX_FREES  256
+#define Q2_L2_CACHE  32 /* tables */
+#define Q2_RB_CACHE  8	/* refcount blocks */
+#define Q2_POOL	     32 /* clusters reserved (refcounts made durable) at a time */
+#define Q2_MAX_FREES 256
 
-struct q2_table { /* one cached cluster of metadata: an L2 table or a refcount block */
-	uint64_t off;	/* host offset; 0: slot empty */
-	uint64_t used;	/* LRU tick */
-	bool dirty;	/* L2 only: changed in memory, not yet written */
-	uint8_t *buf;	/* cluster_size bytes, as on disk (big-endian) */
+struct q2_table {      /* one cached cluster of metadata: an L2 table or a refcount block */
+	uint64_t off;  /* host offset; 0: slot empty */
+	uint64_t used; /* LRU tick */
+	bool dirty;    /* L2 only: changed in memory, not yet written */
+	uint8_t *buf;  /* cluster_size bytes, as on disk (big-endian) */
 };
 
 struct q2_backing { /* the read-only image under this one */
@@ -66,14 +66,14 @@ struct qcow2 {
 	uint64_t cluster_size, size, file_end; /* file_end: cluster-aligned allocation end */
 	uint64_t l1_off, rt_off;
 	uint32_t l1_size, rt_entries;
-	uint64_t *l1; /* host order */
-	uint64_t *rt; /* host order */
-	uint64_t *l1_dirty; /* bitmap: L1 entries changed in memory only */
+	uint64_t *l1;	       /* host order */
+	uint64_t *rt;	       /* host order */
+	uint64_t *l1_dirty;    /* bitmap: L1 entries changed in memory only */
 	unsigned hdr_clusters; /* the header and its extensions */
 	struct q2_table l2c[Q2_L2_CACHE], rbc[Q2_RB_CACHE];
 	uint64_t tick;
-	uint64_t pool_next, pool_end; /* reserved clusters, host offsets */
-	uint64_t free_hint;	      /* first cluster index that may be free */
+	uint64_t pool_next, pool_end;	 /* reserved clusters, host offsets */
+	uint64_t free_hint;		 /* first cluster index that may be free */
 	uint64_t frees[Q2_MAX_FREES][2]; /* (offset, length) freed once the next sync is done */
 	unsigned nfrees;
 	uint8_t *zbuf;	  /* one decompressed cluster */

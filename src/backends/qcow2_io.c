@@ -358,8 +358,7 @@ static int q2_each_piece(struct qcow2 *q, const struct iovec *iov, unsigned niov
 	return 0;
 }
 
-int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off,
-	       uint64_t len)
+int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off, uint64_t len)
 {
 	return q2_each_piece(q, iov, niov, off, len, q2_read_piece);
 }
@@ -394,7 +393,8 @@ static int q2_drop_old(struct qcow2 *q, const struct q2_map *m)
 {
 	if (m->kind == Q2_COMP) {
 		q->zkey = 0;
-		return q2_free_later(q, m->host & ~511ull, ALIGN_UP(m->clen + (m->host & 511), 512));
+		return q2_free_later(q, m->host & ~511ull,
+				     ALIGN_UP(m->clen + (m->host & 511), 512));
 	}
 	if ((m->kind == Q2_ZEROES || m->kind == Q2_DATA) && m->host && (m->entry & Q2_COPIED))
 		return q2_free_later(q, m->host, q->cluster_size);
@@ -435,8 +435,7 @@ static int q2_write_piece(struct qcow2 *q, const struct iovec *sl, unsigned cnt,
 	return rc;
 }
 
-int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off,
-		uint64_t len)
+int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off, uint64_t len)
 {
 	if (q->readonly)
 		return -EROFS;

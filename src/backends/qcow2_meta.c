@@ -39,8 +39,7 @@ void q2_meta_free(struct qcow2 *q)
 
 /* ---- the caches ---- */
 
-static struct q2_table *q2_cache_find(struct qcow2 *q, struct q2_table *c, unsigned n,
-				      uint64_t off)
+static struct q2_table *q2_cache_find(struct qcow2 *q, struct q2_table *c, unsigned n, uint64_t off)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (c[i].off == off) {
@@ -51,8 +50,8 @@ static struct q2_table *q2_cache_find(struct qcow2 *q, struct q2_table *c, unsig
 }
 
 /* A slot for off: the least recently used one, written back first if dirty. */
-static struct q2_table *q2_cache_slot(struct qcow2 *q, struct q2_table *c, unsigned n,
-				      uint64_t off, int *rc)
+static struct q2_table *q2_cache_slot(struct qcow2 *q, struct q2_table *c, unsigned n, uint64_t off,
+				      int *rc)
 {
 	struct q2_table *v = &c[0];
 
@@ -277,7 +276,9 @@ static int q2_ref_add(struct qcow2 *q, uint64_t ci, int delta, uint64_t *now)
 static int q2_refill(struct qcow2 *q)
 {
 	uint64_t ci = q->free_hint, start = 0, run = 0, v;
-	uint64_t limit = (1ull << 56) >> q->cluster_bits;
+	/* Past the file's end every cluster is free in a sound image (new refcount blocks
+	 * aside): a hostile one that says otherwise gets no space, not a scan of 2^56 bytes. */
+	uint64_t limit = (q->file_end >> q->cluster_bits) + Q2_POOL + 2;
 	int rc;
 
 	while (run < Q2_POOL && ci < limit) {

@@ -29,8 +29,7 @@ static void need_qemu_img(void)
 }
 
 /* Writes buf at off to the image and the reference, then reads it back. */
-static void write_both(struct qcow2 *q, const char *raw, uint8_t *buf, uint64_t off,
-		       uint64_t len)
+static void write_both(struct qcow2 *q, const char *raw, uint8_t *buf, uint64_t off, uint64_t len)
 {
 	uint8_t *back = malloc(len);
 
@@ -64,10 +63,11 @@ static void workload(struct qcow2 *q, const char *raw, uint64_t size, uint32_t s
 
 static void new_pair(const char *img, const char *raw, const char *opts, uint64_t size)
 {
-	assert_int_equal(q2t_sh("qemu-img create -q -f qcow2 %s '%s' %llu", opts, img,
-				(unsigned long long)size),
-			 0);
-	assert_int_equal(q2t_sh("rm -f '%s' && truncate -s %llu '%s'", raw, (unsigned long long)size, raw), 0);
+	assert_int_equal(
+	    q2t_sh("qemu-img create -q -f qcow2 %s '%s' %llu", opts, img, (unsigned long long)size),
+	    0);
+	assert_int_equal(
+	    q2t_sh("rm -f '%s' && truncate -s %llu '%s'", raw, (unsigned long long)size, raw), 0);
 }
 
 static void expect_same(const char *img, const char *raw)
@@ -181,9 +181,8 @@ static void test_compressed(void **state)
 	assert_int_equal(q2t_sh("rm -f '%s' && truncate -s %llu '%s'", raw, 8 * MIB, raw), 0);
 	q2t_ref_write(raw, buf, 0, 8 * MIB);
 	assert_int_equal(q2t_sh("qemu-img convert -q -c -f raw -O qcow2 '%s' '%s'", raw, img), 0);
-	assert_int_equal(q2t_sh("qemu-img check -f qcow2 '%s' | grep -q '[1-9][0-9.]*%% compressed'",
-				img),
-			 0);
+	assert_int_equal(
+	    q2t_sh("qemu-img check -f qcow2 '%s' | grep -q '[1-9][0-9.]*%% compressed'", img), 0);
 	q = q2t_open(img, true, false, &fd, err, sizeof(err));
 	assert_non_null(q);
 	assert_int_equal(q2t_rw(q, false, back, 0, 8 * MIB), 0);
@@ -343,20 +342,18 @@ static void test_raw_not_probed(void **state)
 	(void)state;
 	need_qemu_img();
 	assert_int_equal(q2t_sh("rm -f '%s' && qemu-img create -q -f qcow2 '%s' 1G", img, img), 0);
-	assert_int_equal(block_open_image(&b, img, BLOCK_RAW, false, true, false, 8, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    block_open_image(&b, img, BLOCK_RAW, false, true, false, 8, err, sizeof(err)), 0);
 	assert_null(b.qcow2);
 	assert_true(b.size < 1024 * 1024); /* the file's size, not the 1 GiB inside */
 	block_close(&b);
-	assert_int_equal(block_open_image(&b, img, BLOCK_QCOW2, false, true, false, 8, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    block_open_image(&b, img, BLOCK_QCOW2, false, true, false, 8, err, sizeof(err)), 0);
 	assert_int_equal(b.size, 1ull << 30);
 	block_close(&b);
-	assert_int_equal(block_open_image(&b, img, BLOCK_QCOW2, false, false, true, 8, err,
-					  sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    block_open_image(&b, img, BLOCK_QCOW2, false, false, true, 8, err, sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "direct=on"));
 }
 
@@ -384,16 +381,11 @@ static void test_snapshots_readonly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_alloc_default),
-	    cmocka_unit_test(test_alloc_small_clusters),
-	    cmocka_unit_test(test_refcount_widths),
-	    cmocka_unit_test(test_version2),
-	    cmocka_unit_test(test_zeroes_and_discard),
-	    cmocka_unit_test(test_compressed),
-	    cmocka_unit_test(test_backing_chain),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_raw_not_probed),
-	    cmocka_unit_test(test_snapshots_readonly),
+	    cmocka_unit_test(test_alloc_default),      cmocka_unit_test(test_alloc_small_clusters),
+	    cmocka_unit_test(test_refcount_widths),    cmocka_unit_test(test_version2),
+	    cmocka_unit_test(test_zeroes_and_discard), cmocka_unit_test(test_compressed),
+	    cmocka_unit_test(test_backing_chain),      cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_raw_not_probed),     cmocka_unit_test(test_snapshots_readonly),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

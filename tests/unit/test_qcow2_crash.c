@@ -93,7 +93,8 @@ static void powercut(struct crash *c)
 		x ^= x << 13;
 		x ^= x >> 17;
 		x ^= x << 5;
-		if ((x & 1) && pwrite(c->fd, c->log[i].new, c->log[i].len, (off_t)c->log[i].off) < 0)
+		if ((x & 1) &&
+		    pwrite(c->fd, c->log[i].new, c->log[i].len, (off_t)c->log[i].off) < 0)
 			_exit(3);
 	}
 }
@@ -226,11 +227,13 @@ static int check_data(const uint8_t *got, uint32_t flushes)
 					durable = content[j] + (s - ops[j].off);
 			ok = !memcmp(got + s, durable, 512);
 			for (unsigned j = done; j < NOPS && !ok; j++)
-				ok = op_covers(j, s) && !memcmp(got + s, content[j] + (s - ops[j].off), 512);
+				ok = op_covers(j, s) &&
+				     !memcmp(got + s, content[j] + (s - ops[j].off), 512);
 			if (!ok) {
-				print_message("sector at %llu (op %u): neither its durable value nor a "
-					      "later one\n",
-					      (unsigned long long)s, i);
+				print_message(
+				    "sector at %llu (op %u): neither its durable value nor a "
+				    "later one\n",
+				    (unsigned long long)s, i);
 				return -1;
 			}
 		}
@@ -329,16 +332,15 @@ static void setup_images(void)
 
 static void crash_all(bool pc)
 {
-	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shared *sh =
+	    mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	uint8_t *got = malloc(SIZE);
 	uint64_t total;
 	unsigned leaks = 0;
 
 	assert_true(sh != MAP_FAILED && got);
-	assert_int_equal(q2t_sh("md5sum < '%s' > '%s'", q2t_path("base.qcow2"),
-				q2t_path("base.md5")),
-			 0);
+	assert_int_equal(
+	    q2t_sh("md5sum < '%s' > '%s'", q2t_path("base.qcow2"), q2t_path("base.md5")), 0);
 	run_child(sh, UINT64_MAX, pc);
 	total = sh->events;
 	assert_true(total > 50); /* the workload does write metadata */
@@ -363,9 +365,9 @@ static void crash_all(bool pc)
 	}
 	print_message("%s: %llu stops, %u left leaked clusters, none corrupt\n",
 		      pc ? "power cut" : "kill", (unsigned long long)total, leaks);
-	assert_int_equal(q2t_sh("md5sum < '%s' | cmp -s - '%s'", q2t_path("base.qcow2"),
-				q2t_path("base.md5")),
-			 0);
+	assert_int_equal(
+	    q2t_sh("md5sum < '%s' | cmp -s - '%s'", q2t_path("base.qcow2"), q2t_path("base.md5")),
+	    0);
 	munmap(sh, sizeof(*sh));
 	free(got);
 }
