@@ -1,7 +1,8 @@
 /* qcow2 metadata: the L2 and refcount block caches, cluster allocation, frees, and the
  * order in which changes reach the file (docs/qcow2.md, "Crash consistency"):
- * - a cluster's refcount is written and synced before anything points to it (clusters are
- *   reserved Q2_POOL at a time, so a crash leaks at most those, never corrupts);
+ * - a cluster's refcount is written before anything points to it, and made durable by the
+ *   sync that precedes every table write (clusters are reserved Q2_POOL at a time, so a crash
+ *   leaks at most those, never corrupts);
  * - L2 tables are written back (on flush, or when the cache needs room) only after a sync
  *   has made the data they point to durable; new L1 entries only after a sync has made
  *   their new L2 tables durable;
@@ -271,8 +272,8 @@ static int q2_ref_add(struct qcow2 *q, uint64_t ci, int delta, uint64_t *now)
 
 /* ---- allocation ---- */
 
-/* The first run of free clusters from free_hint (up to Q2_POOL long) gets refcount 1,
- * made durable, and becomes the pool new clusters are taken from. */
+/* The first run of free clusters from free_hint (up to Q2_POOL long) gets refcount 1 and
+ * becomes the pool new clusters are taken from. */
 static int q2_refill(struct qcow2 *q)
 {
 	uint64_t ci = q->free_hint, start = 0, run = 0, v;
@@ -298,9 +299,8 @@ static int q2_refill(struct qcow2 *q)
 		if (rc < 0)
 			return rc;
 	}
-	rc = q2_sync(q);
-	if (rc < 0)
-		return rc;
+	/* No sync here: nothing points to these clusters before q2_commit, whose first sync
+	 * makes these refcounts durable along with the data. */
 	q->free_hint = start + run;
 	q->pool_next = start << q->cluster_bits;
 	q->pool_end = (start + run) << q->cluster_bits;
