@@ -1,7 +1,7 @@
 /* The API's response bodies: the VMM thread's typed answers written as JSON (Cloud Hypervisor's
  * shapes, docs/api.md). Each returns a malloc'd NUL-terminated string, or NULL if out of memory. */
 #pragma once
-#include "vmm/control.h"
+#include "kvm/control.h"
 
 char *api_json_error(const char *msg);
 char *api_json_ping(const struct ctl_answer *a);

@@ -3,7 +3,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "vmm/control.h"
+#include "kvm/control.h"
 
 #define API_PREFIX   "/api/v1/"
 #define API_MAX_BODY (64 * 1024)

@@ -4,8 +4,8 @@
 #pragma once
 #include <stddef.h>
 
-#include "vmm/control.h"
-#include "vmm/seccomp.h"
+#include "kvm/control.h"
+#include "kvm/seccomp.h"
 
 struct api_server;
 struct display;

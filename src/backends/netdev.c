@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/iov.h"
 
 #define PASST_LEN_SIZE 4u
@@ -212,11 +213,6 @@ int netdev_tap_open(struct netdev **out, const char *ifname, char *err, size_t e
 }
 
 /* ---- passt ----------------------------------------------------------------------------- */
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Cuts the next whole frame out of the reassembly buffer: its length (header + frame)
  * in buf, or 0 if more bytes are needed. Frames that cannot be delivered are skipped. */

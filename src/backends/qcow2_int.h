@@ -6,29 +6,7 @@
 #include <sys/uio.h>
 
 #include "backends/qcow2.h"
-
-/* Big-endian fields: qcow2 stores everything so. */
-static inline uint64_t q2_be(const uint8_t *p, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static inline void q2_put_be(uint8_t *p, unsigned bytes, uint64_t v)
-{
-	for (unsigned i = bytes; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-#define get_be16(p)    ((uint16_t)q2_be(p, 2))
-#define get_be32(p)    ((uint32_t)q2_be(p, 4))
-#define get_be64(p)    q2_be(p, 8)
-#define put_be16(p, v) q2_put_be(p, 2, v)
-#define put_be32(p, v) q2_put_be(p, 4, v)
-#define put_be64(p, v) q2_put_be(p, 8, v)
+#include "common/bytes.h" /* big-endian: qcow2 stores everything so */
 
 #define Q2_MAGIC 0x514649fbu /* "QFI\xfb" */
 

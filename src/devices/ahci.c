@@ -5,6 +5,12 @@
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "devices/atapi.h"
+#include "devices/scsi_cd.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include "arch/x86/bootorder.h"
+#include "devices/device.h"
 
 /* Generic host control (AHCI 1.3.1 section 3.1). */
 #define HBA_CAP	 0x00
@@ -65,12 +71,6 @@
 #define SIG_ATAPI  0xEB140101u
 #define SIG_NONE   0xFFFFFFFFu
 #define SCTL_DET   0xFu
-#define ATA_BSY	   0x80
-#define ATA_DRDY   0x40
-#define ATA_DSC	   0x10
-#define ATA_DRQ	   0x08
-#define ATA_ERR	   0x01
-#define ATA_ABRT   0x04
 #define ST_OK	   (ATA_DRDY | ATA_DSC)
 #define TFD_RESET  0x0100u /* after a reset: status 0, error 01h (no error detected) */
 #define FIS_H2D	   0x27
@@ -83,19 +83,6 @@
 #define INTX_OFF   0x0400
 #define PCS_OFF	   0x92 /* ICH9 port control and status: port 0 enabled */
 #define MSI_CAP_ID 0x05
-
-/* SCSI sense (SPC / MMC). */
-#define SK_NOT_READY	   0x02
-#define SK_MEDIUM_ERROR	   0x03
-#define SK_ILLEGAL_REQUEST 0x05
-#define ASC_INVALID_OPCODE 0x20
-#define ASC_LBA_RANGE	   0x21
-#define ASC_INVALID_FIELD  0x24
-#define ASC_READ_ERROR	   0x11
-#define ASC_NOT_SUPPORTED  0x39 /* saving parameters not supported */
-
-#define CD_MAX_SECTORS (80u * 60u * 75u) /* an 80-minute CD: larger images are DVDs */
-#define RESP_MAX       (4u + 2048u)	 /* READ DVD STRUCTURE's physical format information */
 
 /* How one command ended. */
 struct result {
@@ -112,7 +99,8 @@ struct xfer {
 	unsigned nprd, idx;
 	uint32_t off; /* bytes of entry idx used */
 	uint32_t done;
-	bool dps; /* an entry with its interrupt bit was used up */
+	bool dps;   /* an entry with its interrupt bit was used up */
+	bool fault; /* an entry or its buffer was not in guest RAM */
 };
 
 enum { XFER_OK = 0, XFER_FAULT = -EFAULT, XFER_SHORT = -ENOSPC, XFER_IO = -EIO };
@@ -125,8 +113,10 @@ static int xfer_next(struct xfer *x, uint32_t max, uint8_t **p, uint32_t *n)
 		uint64_t dba;
 		uint32_t dbc, len;
 
-		if (gm_read(x->mem, x->prdt + 16ull * x->idx, e, sizeof(e)) < 0)
+		if (gm_read(x->mem, x->prdt + 16ull * x->idx, e, sizeof(e)) < 0) {
+			x->fault = true;
 			return XFER_FAULT;
+		}
 		dba = get_le64(e) & ~1ull;
 		dbc = (get_le32(e + 12) & 0x3FFFFFu) + 1;
 		if (x->off >= dbc) {
@@ -136,8 +126,10 @@ static int xfer_next(struct xfer *x, uint32_t max, uint8_t **p, uint32_t *n)
 		}
 		len = dbc - x->off < max ? dbc - x->off : max;
 		*p = gm_ptr(x->mem, dba + x->off, len);
-		if (!*p)
+		if (!*p) {
+			x->fault = true;
 			return XFER_FAULT;
+		}
 		x->off += len;
 		if (x->off == dbc) {
 			x->dps |= (get_le32(e + 12) >> 31) != 0;
@@ -268,493 +260,21 @@ static void device_reset(struct ahci *a)
 	p->sig = SIG_ATAPI;
 	p->tfd = TFD_RESET;
 	p->srst = false;
-	p->sense_key = p->asc = p->ascq = 0;
-	p->prevent = false;
+	scsi_cd_reset(&a->cd);
 	d2h_fis(f, (uint8_t)p->tfd, (uint8_t)(p->tfd >> 8), false, true, 0);
 	post_fis(a, RFIS_D2H, f, sizeof(f));
 }
 
-/* ---- SCSI MMC over PACKET ---- */
+/* ---- the drive: ATA PACKET commands (devices/atapi.c) over the PRDT ---- */
 
-static void be16(uint8_t *p, uint32_t v)
+static int sink_copy(void *opaque, const uint8_t *src, uint32_t len)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	return xfer_copy(opaque, src, len);
 }
 
-static void be32(uint8_t *p, uint32_t v)
+static int sink_pread(void *opaque, int fd, uint64_t off, uint64_t len)
 {
-	be16(p, v >> 16);
-	be16(p + 2, v);
-}
-
-static uint32_t get_be16(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return get_be16(p) << 16 | get_be16(p + 2);
-}
-
-static int sense(struct ahci_port *p, uint8_t key, uint8_t asc, uint8_t ascq)
-{
-	p->sense_key = key;
-	p->asc = asc;
-	p->ascq = ascq;
-	return -1;
-}
-
-static int invalid_field(struct ahci_port *p)
-{
-	return sense(p, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
-}
-
-static bool is_dvd(const struct ahci *a)
-{
-	return a->sectors > CD_MAX_SECTORS;
-}
-
-static void ascii_pad(uint8_t *dst, const char *s, unsigned len)
-{
-	size_t n = strlen(s);
-
-	memset(dst, ' ', len);
-	memcpy(dst, s, n < len ? n : len);
-}
-
-static uint32_t inquiry(const uint8_t *cdb, uint8_t *r, struct ahci_port *p)
-{
-	static const char serial[] = "PHYLLOME-CD0";
-
-	if (!(cdb[1] & 1)) {
-		if (cdb[2])
-			return (uint32_t)invalid_field(p);
-		r[0] = 0x05; /* CD/DVD device */
-		r[1] = 0x80; /* removable */
-		r[2] = 0x05; /* SPC-3 */
-		r[3] = 0x02; /* response data format */
-		r[4] = 31;
-		ascii_pad(r + 8, "PHYLLOME", 8);
-		ascii_pad(r + 16, "DVD-ROM", 16);
-		ascii_pad(r + 32, "1.0", 4);
-		return 36;
-	}
-	r[0] = 0x05;
-	r[1] = cdb[2];
-	switch (cdb[2]) {
-	case 0x00: /* supported pages */
-		r[3] = 3;
-		r[5] = 0x80;
-		r[6] = 0x83;
-		return 7;
-	case 0x80: /* unit serial number */
-		r[3] = (uint8_t)(sizeof(serial) - 1);
-		memcpy(r + 4, serial, sizeof(serial) - 1);
-		return 4 + (uint32_t)sizeof(serial) - 1;
-	case 0x83:	     /* device identification: one T10 vendor ID designator */
-		r[4] = 0x02; /* ASCII */
-		r[5] = 0x01; /* T10 vendor ID, associated with the logical unit */
-		r[7] = 8 + (uint8_t)(sizeof(serial) - 1);
-		ascii_pad(r + 8, "PHYLLOME", 8);
-		memcpy(r + 16, serial, sizeof(serial) - 1);
-		r[3] = (uint8_t)(4 + r[7]);
-		return 4u + r[3];
-	default:
-		return (uint32_t)invalid_field(p);
-	}
-}
-
-/* Capabilities and mechanical status page (MMC 2Ah), 22 bytes. */
-static unsigned page_caps(const struct ahci_port *p, uint8_t *r)
-{
-	r[0] = 0x2A;
-	r[1] = 0x14;
-	r[2] = 0x3B;				  /* reads CD-R/RW, DVD-ROM/R/RAM */
-	r[4] = 0x71;				  /* audio, mode 2 forms, multisession */
-	r[5] = 0x1F;				  /* CD-DA commands, stream accurate, ... */
-	r[6] = 0x29 | (p->prevent ? 0x02 : 0x00); /* tray, eject, lock (and its state) */
-	be16(r + 8, 8 * 176);			  /* max read speed, KB/s (obsolete field) */
-	be16(r + 10, 256);			  /* volume levels */
-	be16(r + 12, 512);			  /* buffer size, KB */
-	be16(r + 14, 8 * 176);			  /* current read speed */
-	return 22;
-}
-
-/* MODE SENSE (6) and (10): the capabilities page (alone or in "all pages"), no block
- * descriptors. Changeable values are all zero; saved ones are not supported. */
-static uint32_t mode_sense(const uint8_t *cdb, uint8_t *r, struct ahci_port *p)
-{
-	bool ten = cdb[0] == 0x5A;
-	unsigned hdr = ten ? 8 : 4, page = cdb[2] & 0x3F, pc = cdb[2] >> 6, len;
-
-	if (pc == 3)
-		return (uint32_t)sense(p, SK_ILLEGAL_REQUEST, ASC_NOT_SUPPORTED, 0);
-	if (page != 0x2A && page != 0x3F)
-		return (uint32_t)invalid_field(p);
-	len = page_caps(p, r + hdr);
-	if (pc == 1)
-		memset(r + hdr + 2, 0, len - 2);
-	len += hdr;
-	if (ten)
-		be16(r, len - 2);
-	else
-		r[0] = (uint8_t)(len - 1);
-	return len;
-}
-
-static void lba_to_msf(uint8_t *m, uint32_t lba)
-{
-	lba += 150;
-	m[0] = 0;
-	m[1] = (uint8_t)(lba / (60 * 75));
-	m[2] = (uint8_t)((lba / 75) % 60);
-	m[3] = (uint8_t)(lba % 75);
-}
-
-static void toc_addr(uint8_t *m, uint32_t lba, bool msf)
-{
-	if (msf)
-		lba_to_msf(m, lba);
-	else
-		be32(m, lba);
-}
-
-/* READ TOC/PMA/ATIP: formats 0 (TOC), 1 (session info) and 2 (full TOC) of a one-track,
- * one-session data disc. */
-static uint32_t read_toc(const struct ahci *a, const uint8_t *cdb, uint8_t *r, struct ahci_port *p)
-{
-	bool msf = cdb[1] & 2;
-	unsigned fmt = cdb[2] & 0xF, track = cdb[6], n = 4;
-	uint32_t end = a->sectors > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)a->sectors;
-
-	if (!fmt)
-		fmt = cdb[9] >> 6; /* the older place of the format */
-	r[2] = r[3] = 1;	   /* first and last track (or session) */
-	switch (fmt) {
-	case 0:
-		if (track > 1 && track != 0xAA)
-			return (uint32_t)invalid_field(p);
-		if (track <= 1) {
-			r[n + 1] = 0x14; /* ADR 1, data track */
-			r[n + 2] = 1;
-			toc_addr(r + n + 4, 0, msf);
-			n += 8;
-		}
-		r[n + 1] = 0x14;
-		r[n + 2] = 0xAA; /* lead-out */
-		toc_addr(r + n + 4, end, msf);
-		n += 8;
-		break;
-	case 1:
-		r[n + 1] = 0x14;
-		r[n + 2] = 1;
-		toc_addr(r + n + 4, 0, msf);
-		n += 8;
-		break;
-	case 2: {
-		/* A0 (first track), A1 (last track), A2 (lead-out), then track 1: 11 bytes each. */
-		static const uint8_t points[4] = {0xA0, 0xA1, 0xA2, 0x01};
-
-		for (unsigned i = 0; i < 4; i++, n += 11) {
-			uint8_t *d = r + n;
-
-			d[0] = 1;
-			d[1] = 0x14;
-			d[3] = points[i];
-			if (points[i] == 0xA2) {
-				lba_to_msf(d + 7, end);
-			} else if (points[i] == 0x01) {
-				lba_to_msf(d + 7, 0);
-			} else {
-				d[8] = 1;
-			}
-		}
-		break;
-	}
-	default:
-		return (uint32_t)invalid_field(p);
-	}
-	be16(r, n - 2);
-	return n;
-}
-
-static uint32_t disc_info(const uint8_t *cdb, uint8_t *r, struct ahci_port *p)
-{
-	if (cdb[1] & 7)
-		return (uint32_t)invalid_field(p);
-	be16(r, 32);
-	r[2] = 0x0E; /* last session complete, disc finalized */
-	r[3] = 1;    /* first track */
-	r[4] = 1;    /* sessions */
-	r[5] = 1;    /* first track in last session */
-	r[6] = 1;    /* last track in last session */
-	r[7] = 0x20; /* unrestricted use */
-	return 34;
-}
-
-static uint32_t track_info(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
-			   struct ahci_port *p)
-{
-	uint32_t addr = get_be32(cdb + 2), type = cdb[1] & 3;
-
-	if ((type == 0 && addr >= a->sectors) || (type == 1 && addr != 1) ||
-	    (type == 2 && addr != 1) || type == 3)
-		return (uint32_t)invalid_field(p);
-	be16(r, 34);
-	r[2] = 1;    /* track */
-	r[3] = 1;    /* session */
-	r[5] = 0x04; /* data track */
-	r[6] = 0x01; /* mode 1 */
-	be32(r + 24, (uint32_t)a->sectors);
-	return 36;
-}
-
-/* GET CONFIGURATION: feature descriptors, filtered by the request type. */
-static uint32_t get_config(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
-			   struct ahci_port *p)
-{
-	unsigned rt = cdb[1] & 3, start = get_be16(cdb + 2), n = 8;
-	bool dvd = is_dvd(a);
-	struct {
-		uint16_t code;
-		uint8_t flags, len, body[8];
-	} f[] = {
-	    {0x0000, 0x03, 8, {0, 0x10, dvd, 0, 0, 0x08, !dvd, 0}}, /* profiles: DVD-ROM, CD-ROM */
-	    {0x0001, 0x0B, 8, {0, 0, 0, 2, 1, 0, 0, 0}},	    /* core: ATAPI, DBE */
-	    {0x0002, 0x07, 4, {0x02}},				    /* morphing: OCEvent */
-	    {0x0003, 0x03, 4, {0x29}},				    /* removable: tray */
-	    {0x0010, 0x03, 8, {0, 0, 0x08, 0, 0, 1, 0, 0}},	    /* random readable */
-	    {0x001E, (uint8_t)(dvd ? 0x08 : 0x09), 4, {0}},	    /* CD read */
-	    {0x001F, (uint8_t)(dvd ? 0x05 : 0x04), 4, {0}},	    /* DVD read */
-	};
-
-	if (rt == 3)
-		return (uint32_t)invalid_field(p);
-	be16(r + 6, dvd ? 0x0010 : 0x0008); /* current profile */
-	for (unsigned i = 0; i < ARRAY_SIZE(f); i++) {
-		if (f[i].code < start || (rt == 2 && f[i].code != start) ||
-		    (rt == 1 && !(f[i].flags & 1)))
-			continue;
-		be16(r + n, f[i].code);
-		r[n + 2] = f[i].flags;
-		r[n + 3] = f[i].len;
-		memcpy(r + n + 4, f[i].body, f[i].len);
-		n += 4u + f[i].len;
-	}
-	be32(r, n - 4);
-	return n;
-}
-
-/* GET EVENT STATUS NOTIFICATION, polled only: the media class (no change, medium present). */
-static uint32_t event_status(const uint8_t *cdb, uint8_t *r, struct ahci_port *p)
-{
-	if (!(cdb[1] & 1))
-		return (uint32_t)invalid_field(p);
-	r[3] = 0x10; /* supported: media */
-	if (!(cdb[4] & 0x10)) {
-		be16(r, 2);
-		r[2] = 0x80; /* no event available */
-		return 4;
-	}
-	be16(r, 6);
-	r[2] = 0x04; /* media class */
-	r[5] = 0x02; /* medium present, tray closed */
-	return 8;
-}
-
-/* READ DVD STRUCTURE of a DVD image (a single-layer DVD-ROM): physical format information,
- * copyright information (no protection) and the list of what is there. A CD image has none. */
-static uint32_t dvd_structure(const struct ahci *a, const uint8_t *cdb, uint8_t *r,
-			      struct ahci_port *p)
-{
-	uint32_t end =
-	    a->sectors > 0xFFFFFFFFu - 0x30000u ? 0xFFFFFFFFu : 0x30000u + (uint32_t)a->sectors - 1;
-
-	if (!is_dvd(a) || (cdb[1] & 0xF) || cdb[6])
-		return (uint32_t)sense(p, SK_ILLEGAL_REQUEST, 0x30, 0x02); /* incompatible */
-	switch (cdb[7]) {
-	case 0x00:
-		be16(r, 2048 + 2);
-		r[4] = 0x01;	      /* DVD-ROM, part version 1 */
-		r[5] = 0x0F;	      /* 120 mm, maximum rate not specified */
-		r[6] = 0x01;	      /* one layer, embossed */
-		be32(r + 8, 0x30000); /* first sector of the data area */
-		be32(r + 12, end);
-		return 4 + 2048;
-	case 0x01:
-		be16(r, 6);
-		return 8;
-	case 0xFF: {
-		static const uint8_t fmts[3] = {0x00, 0x01, 0xFF};
-
-		for (unsigned i = 0; i < 3; i++) {
-			r[4 + 4 * i] = fmts[i];
-			r[5 + 4 * i] = 0x40; /* readable with READ DVD STRUCTURE */
-			be16(r + 6 + 4 * i, i == 0 ? 4 + 2048 : i == 1 ? 8 : 4 + 3 * 4);
-		}
-		be16(r, 2 + 3 * 4);
-		return 4 + 3 * 4;
-	}
-	default:
-		return (uint32_t)invalid_field(p);
-	}
-}
-
-static uint32_t alloc_len(const uint8_t *cdb)
-{
-	switch (cdb[0]) {
-	case 0x03: /* REQUEST SENSE */
-	case 0x1A: /* MODE SENSE (6) */
-		return cdb[4];
-	case 0x12: /* INQUIRY: two bytes since SPC-3 */
-		return get_be16(cdb + 3);
-	case 0xBD: /* MECHANISM STATUS */
-	case 0xAD: /* READ DVD STRUCTURE */
-		return get_be16(cdb + 8);
-	case 0x25: /* READ CAPACITY: no allocation length, 8 bytes */
-		return 8;
-	default: /* the 10-byte commands */
-		return get_be16(cdb + 7);
-	}
-}
-
-/* A READ (10) or (12): straight from the image into the PRDT. */
-static int atapi_read(struct ahci *a, struct xfer *x, uint64_t lba, uint64_t count,
-		      struct result *res)
-{
-	struct ahci_port *p = &a->port;
-	int rc;
-
-	if (lba > a->sectors || count > a->sectors - lba)
-		return sense(p, SK_ILLEGAL_REQUEST, ASC_LBA_RANGE, 0);
-	rc = xfer_pread(x, a->fd, lba * AHCI_SECTOR, count * AHCI_SECTOR);
-	if (rc == XFER_IO)
-		return sense(p, SK_MEDIUM_ERROR, ASC_READ_ERROR, 0);
-	if (rc < 0)
-		res->is |= rc == XFER_FAULT ? IS_HBFS : IS_OFS;
-	return rc < 0 ? -2 : 0;
-}
-
-/* Runs one SCSI command. Returns 0 (GOOD), -1 (CHECK CONDITION, sense set) or -2 (the HBA
- * failed the transfer: res->is says why). */
-static int atapi_cmd(struct ahci *a, const uint8_t *cdb, struct xfer *x, struct result *res)
-{
-	struct ahci_port *p = &a->port;
-	uint8_t r[RESP_MAX];
-	uint32_t n = 0;
-	int rc;
-
-	memset(r, 0, sizeof(r));
-	switch (cdb[0]) {
-	case 0x00: /* TEST UNIT READY */
-	case 0x2B: /* SEEK (10) */
-	case 0xBB: /* SET CD SPEED */
-		return 0;
-	case 0x1E: /* PREVENT ALLOW MEDIUM REMOVAL */
-		p->prevent = cdb[4] & 1;
-		return 0;
-	case 0x1B: /* START STOP UNIT: the disc stays in (an image cannot be ejected here) */
-		return 0;
-	case 0x03: /* REQUEST SENSE: fixed format, then the sense is gone */
-		r[0] = 0x70;
-		r[2] = p->sense_key;
-		r[7] = 10;
-		r[12] = p->asc;
-		r[13] = p->ascq;
-		p->sense_key = p->asc = p->ascq = 0;
-		n = 18;
-		break;
-	case 0x12: /* INQUIRY */
-		n = inquiry(cdb, r, p);
-		break;
-	case 0x25: /* READ CAPACITY (10) */
-		be32(r, a->sectors > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(a->sectors - 1));
-		be32(r + 4, AHCI_SECTOR);
-		n = 8;
-		break;
-	case 0x28: /* READ (10) */
-		return atapi_read(a, x, get_be32(cdb + 2), get_be16(cdb + 7), res);
-	case 0xA8: /* READ (12) */
-		return atapi_read(a, x, get_be32(cdb + 2), get_be32(cdb + 6), res);
-	case 0x1A: /* MODE SENSE (6) */
-	case 0x5A: /* MODE SENSE (10) */
-		n = mode_sense(cdb, r, p);
-		break;
-	case 0x46: /* GET CONFIGURATION */
-		n = get_config(a, cdb, r, p);
-		break;
-	case 0x43: /* READ TOC/PMA/ATIP */
-		n = read_toc(a, cdb, r, p);
-		break;
-	case 0x51: /* READ DISC INFORMATION */
-		n = disc_info(cdb, r, p);
-		break;
-	case 0x52: /* READ TRACK INFORMATION */
-		n = track_info(a, cdb, r, p);
-		break;
-	case 0x4A: /* GET EVENT STATUS NOTIFICATION */
-		n = event_status(cdb, r, p);
-		break;
-	case 0xAD: /* READ DVD STRUCTURE */
-		n = dvd_structure(a, cdb, r, p);
-		break;
-	case 0xBD: /* MECHANISM STATUS: idle, no changer, 8-byte header */
-		n = 8;
-		break;
-	default:
-		return sense(p, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
-	}
-	if (n == (uint32_t)-1)
-		return -1;
-	if (n > alloc_len(cdb))
-		n = alloc_len(cdb);
-	rc = xfer_copy(x, r, n);
-	if (rc < 0) {
-		res->is |= rc == XFER_FAULT ? IS_HBFS : IS_OFS;
-		return -2;
-	}
-	return 0;
-}
-
-/* ---- ATA commands ---- */
-
-static void ata_string(uint16_t *w, const char *s, unsigned words)
-{
-	uint8_t b[40];
-
-	ascii_pad(b, s, words * 2);
-	for (unsigned i = 0; i < words; i++)
-		w[i] = (uint16_t)(b[2 * i] << 8 | b[2 * i + 1]);
-}
-
-static void identify_packet(uint8_t out[512])
-{
-	uint16_t w[256];
-	uint8_t sum = 0;
-
-	memset(w, 0, sizeof(w));
-	w[0] = 0x85C0; /* ATAPI, CD-ROM command set, removable, 50 us DRQ, 12-byte packets */
-	ata_string(w + 10, "PHYLLOME-CD0", 10);
-	ata_string(w + 23, "1.0", 4);
-	ata_string(w + 27, "Phyllome DVD-ROM", 20);
-	w[49] = 0x0B00; /* IORDY, LBA, DMA */
-	w[53] = 0x0006; /* words 64-70 and 88 valid */
-	w[63] = 0x0007; /* multiword DMA 0-2 */
-	w[64] = 0x0003; /* PIO 3-4 */
-	w[65] = w[66] = w[67] = w[68] = 120;
-	w[76] = 0x0002;		/* SATA Gen1 */
-	w[80] = 0x01F0;		/* ATA/ATAPI-4 to ATA8-ACS */
-	w[82] = w[85] = 0x0210; /* PACKET, DEVICE RESET */
-	w[83] = w[84] = w[86] = w[87] = 0x4000;
-	w[88] = 0x203F;	 /* UDMA 0-5, mode 5 selected */
-	w[255] = 0x00A5; /* integrity word: signature, checksum below */
-	for (unsigned i = 0; i < 256; i++)
-		put_le16(out + 2 * i, w[i]);
-	for (unsigned i = 0; i < 511; i++)
-		sum = (uint8_t)(sum + out[i]);
-	out[511] = (uint8_t)-sum;
+	return xfer_pread(opaque, fd, off, len); /* XFER_IO is -EIO: a read error */
 }
 
 static void abort_cmd(struct result *res)
@@ -766,59 +286,20 @@ static void abort_cmd(struct result *res)
 static void ata_cmd(struct ahci *a, const uint8_t *cfis, const uint8_t *acmd, struct xfer *x,
 		    struct result *res)
 {
-	struct ahci_port *p = &a->port;
-	uint8_t id[512];
-	int rc;
+	const struct scsi_sink sink = {x, sink_copy, sink_pread};
+	struct atapi_result r = {.status = res->status};
 
-	switch (cfis[2]) {
-	case 0xA1: /* IDENTIFY PACKET DEVICE */
-		identify_packet(id);
-		rc = xfer_copy(x, id, sizeof(id));
-		if (rc < 0) {
-			res->is |= rc == XFER_FAULT ? IS_HBFS : IS_OFS;
-			abort_cmd(res);
-		}
-		res->pio_in = true;
-		break;
-	case 0xA0: /* PACKET */
-		rc = atapi_cmd(a, acmd, x, res);
-		res->count = 0x03; /* interrupt reason: command complete (I/O, C/D) */
-		if (rc == -1) {
-			res->status = ATA_DRDY | ATA_ERR;
-			res->error = (uint8_t)(p->sense_key << 4);
-		} else if (rc == -2) {
-			abort_cmd(res);
-		}
-		/* The data went by PIO unless the features said DMA: a PIO Setup FIS then. */
-		res->pio_in = !(cfis[3] & 1) && x->done;
-		break;
-	case 0xEC: /* IDENTIFY DEVICE: not for a packet device; the registers say what it is */
-	case 0x20: /* READ SECTOR(S) */
-		abort_cmd(res);
-		res->signature = true;
-		break;
-	case 0x08: /* DEVICE RESET */
-	case 0x90: /* EXECUTE DEVICE DIAGNOSTIC */
+	atapi_command(&a->cd, cfis[2], cfis[3], acmd, &sink, &r);
+	if (r.reset)
 		device_reset(a);
-		res->status = 0;
-		res->error = 0x01;
-		res->signature = true;
-		break;
-	case 0xE5: /* CHECK POWER MODE: active */
-		res->count = 0xFF;
-		break;
-	case 0xEF: /* SET FEATURES (transfer mode, caches, ...): nothing to change */
-	case 0xE0: /* STANDBY IMMEDIATE */
-	case 0xE1: /* IDLE IMMEDIATE */
-	case 0xE2: /* STANDBY */
-	case 0xE3: /* IDLE */
-	case 0xE6: /* SLEEP */
-	case 0xE7: /* FLUSH CACHE */
-		break;
-	default:
-		abort_cmd(res);
-		break;
-	}
+	if (r.xfer_failed)
+		res->is |= x->fault ? IS_HBFS : IS_OFS;
+	res->status = r.status;
+	res->error = r.error;
+	res->count = r.count;
+	res->signature = r.signature;
+	/* PACKET's data went by PIO unless the features said DMA: a PIO Setup FIS then. */
+	res->pio_in = r.pio_in && (!r.packet || x->done);
 }
 
 /* ---- Command processing ---- */
@@ -1167,8 +648,7 @@ int ahci_init(struct ahci *a, const struct guest_mem *mem, int fd, uint64_t size
 	memset(a, 0, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
 	a->mem = mem;
-	a->fd = fd;
-	a->sectors = size / AHCI_SECTOR;
+	scsi_cd_init(&a->cd, fd, size);
 	a->set_irq = set_irq;
 	a->send_msi = send_msi;
 	a->irq_opaque = irq_opaque;
@@ -1187,3 +667,63 @@ void ahci_destroy(struct ahci *a)
 {
 	pthread_mutex_destroy(&a->lock);
 }
+
+/* ---- on the board: --cdrom ---- */
+
+static bool cdrom_wanted(const struct vm_config *cfg)
+{
+	return cfg->cdrom[0] != 0;
+}
+
+static void cdrom_unplug(void *state)
+{
+	struct ahci *a = state;
+
+	if (a->cd.fd >= 0)
+		close(a->cd.fd);
+	ahci_destroy(a);
+	free(a);
+}
+
+/* With the LPC bridge (firmware) the controller is function 2 of its slot, 00:1f.2, where Q35
+ * has its AHCI; a Linux guest booted directly has no LPC bridge, and the controller takes the
+ * next free slot as function 0 (a function 2 without a function 0 is not scanned). */
+static int cdrom_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct ahci *a = calloc(1, sizeof(*a));
+	uint64_t size = 0;
+	int fd, rc;
+	char path[BOOT_PATH_MAX];
+
+	if (!a)
+		return -ENOMEM;
+	fd = scsi_cd_open(b->cfg->cdrom, &size, err, errlen);
+	if (fd < 0) {
+		free(a);
+		return fd;
+	}
+	rc = ahci_init(a, b->mem, fd, size, b->set_irq, b->send_msi, b->opaque);
+	if (rc < 0) {
+		close(fd);
+		free(a);
+		return rc;
+	}
+	*state = a;
+	rc = b->q35_lpc ? pci_bus_add_fn(b->pci, &a->pci, AHCI_SLOT, AHCI_FN)
+			: pci_bus_add(b->pci, &a->pci);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot plug the AHCI controller: no free PCI slot");
+		return rc;
+	}
+	if (b->cfg->cdrom_bootindex < 0)
+		return 0;
+	rc = boot_ofw_sata(path, sizeof(path), a->pci.slot, a->pci.fn, 0);
+	return rc ? rc : board_boot_order_add(b, b->cfg->cdrom_bootindex, path, err, errlen);
+}
+
+const struct device_model ahci_cdrom_device = {
+    .name = "ahci-cdrom",
+    .wanted = cdrom_wanted,
+    .plug = cdrom_plug,
+    .unplug = cdrom_unplug,
+};

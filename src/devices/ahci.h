@@ -13,7 +13,7 @@
  *
  * The drive answers the ATA commands of the PACKET feature set (IDENTIFY PACKET DEVICE,
  * PACKET, SET FEATURES, DEVICE RESET; IDENTIFY DEVICE aborts with the ATAPI signature) and,
- * over PACKET, the SCSI MMC commands guests send to a read-only disc of 2048-byte sectors.
+ * over PACKET, the SCSI MMC commands of devices/scsi_cd.c.
  * Reads of the image are synchronous pread()s on the vCPU thread: an install medium is read
  * rarely and in large pieces, and the thread needs no more than pread64 for it. */
 #pragma once
@@ -22,13 +22,14 @@
 #include <stdint.h>
 
 #include "devices/pci.h"
-#include "vmm/guest_mem.h"
+#include "devices/scsi_cd.h"
+#include "kvm/guest_mem.h"
 
 #define AHCI_SLOT     31 /* 00:1f.2 with --firmware, beside the LPC bridge (Q35's place) */
 #define AHCI_FN	      2
 #define AHCI_BAR      5
 #define AHCI_BAR_SIZE 0x1000u
-#define AHCI_SECTOR   2048u
+#define AHCI_SECTOR   SCSI_CD_SECTOR
 
 /* Level of the INTx line (a GSI), and an MSI message to send. */
 typedef void (*ahci_irq_fn)(void *opaque, unsigned gsi, int level);
@@ -38,9 +39,6 @@ struct ahci_port {
 	uint64_t clb, fb;
 	uint32_t is, ie, cmd, tfd, sig, ssts, sctl, serr, sact, ci;
 	bool srst; /* a control FIS set SRST: the next one clearing it resets the device */
-	/* The ATAPI device: sense data of the last CHECK CONDITION, and the medium lock. */
-	uint8_t sense_key, asc, ascq;
-	bool prevent;
 };
 
 struct ahci {
@@ -50,9 +48,8 @@ struct ahci {
 	ahci_irq_fn set_irq;
 	ahci_msi_fn send_msi;
 	void *irq_opaque;
-	int fd;		  /* the image (read-only); the owner opens and closes it */
-	uint64_t sectors; /* whole 2048-byte sectors in it */
-	unsigned msi_cap; /* offset of the MSI capability in config space */
+	struct scsi_cd cd; /* the drive (its image's fd: the owner opens and closes it) */
+	unsigned msi_cap;  /* offset of the MSI capability in config space */
 	uint32_t ghc;
 	int intx_level;
 	struct ahci_port port;
@@ -67,3 +64,7 @@ void ahci_destroy(struct ahci *a);
 void ahci_reset(struct ahci *a);
 /* An access to the ABAR at off (what the PCI bus calls through pci.ops->bar_io). */
 void ahci_mmio(struct ahci *a, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* On the board (devices/device.h): --cdrom, the image on the drive (the state: struct ahci,
+ * which closes the image's fd when unplugged). */
+extern const struct device_model ahci_cdrom_device;

@@ -3,6 +3,11 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "devices/device.h"
 
 #define MMIO_VGA   0x400 /* VGA port 0x3C0 + n at 0x400 + n */
 #define MMIO_DISPI 0x500 /* DISPI register n at 0x500 + 2n */
@@ -10,12 +15,6 @@
 #define QEXT_SIZE  8 /* size register + endianness register */
 #define QEXT_LE	   0x1E1E1E1Eu
 #define QEXT_BE	   0xBEBEBEBEu
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* One detailed timing descriptor: a reduced-blanking 60 Hz timing for w x h. */
 static void edid_timing(uint8_t *d, unsigned w, unsigned h)
@@ -343,3 +342,67 @@ void bochs_get_mode(struct bochs_display *b, struct bochs_mode *m)
 	*m = b->mode;
 	pthread_mutex_unlock(&b->lock);
 }
+
+/* ---- on the board: --display; VRAM in a memfd, a dirty-logged memory slot at BAR0 ---- */
+
+static bool card_wanted(const struct vm_config *cfg)
+{
+	return cfg->display.kind != DISPLAY_OFF;
+}
+
+static void card_map_vram(void *opaque, uint64_t gpa)
+{
+	struct bochs_card *c = opaque;
+
+	memslot_dirty_map(&c->slot, gpa);
+}
+
+static void card_unplug(void *state)
+{
+	struct bochs_card *c = state;
+
+	if (c->dev_ready)
+		bochs_destroy(&c->dev);
+	memslot_dirty_destroy(&c->slot);
+	if (c->vram)
+		munmap(c->vram, BOCHS_VRAM_SIZE);
+	if (c->vram_fd >= 0)
+		close(c->vram_fd);
+	free(c);
+}
+
+static int card_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct bochs_card *c = calloc(1, sizeof(*c));
+	void *p;
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	*state = c;
+	c->vram_fd = memfd_create("phyllome-vram", MFD_CLOEXEC);
+	if (c->vram_fd < 0 || ftruncate(c->vram_fd, BOCHS_VRAM_SIZE) < 0) {
+		snprintf(err, errlen, "display: cannot allocate VRAM: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	p = mmap(NULL, BOCHS_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c->vram_fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "display: cannot map VRAM: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	c->vram = p;
+	rc = memslot_dirty_init(&c->slot, b->slots, c->vram, BOCHS_VRAM_SIZE);
+	if (rc < 0)
+		return rc;
+	bochs_init(&c->dev, c->vram, card_map_vram, c);
+	c->dev_ready = true;
+	rc = board_add_pio(b, BOCHS_DISPI_PORT, 3, bochs_dispi_io, &c->dev, "bochs-dispi");
+	return rc ? rc : pci_bus_add(b->pci, &c->dev.pci);
+}
+
+const struct device_model bochs_display_device = {
+    .name = "display",
+    .wanted = card_wanted,
+    .plug = card_plug,
+    .unplug = card_unplug,
+};

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "devices/pci.h"
+#include "kvm/memslots.h"
 
 #define BOCHS_VENDOR	  0x1234
 #define BOCHS_DEVICE	  0x1111
@@ -83,3 +84,14 @@ void bochs_dispi_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
 void bochs_get_mode(struct bochs_display *b, struct bochs_mode *m);
 /* Fills a 128-byte EDID 1.4 block whose preferred mode is width x height (exposed for tests). */
 void bochs_make_edid(uint8_t edid[BOCHS_EDID_SIZE], unsigned width, unsigned height);
+
+/* On the board (devices/device.h): the device with its VRAM (a memfd) in a dirty-logged memory
+ * slot that follows BAR0; the display's front ends read the slot's log (memslot_dirty_get). */
+struct bochs_card {
+	struct bochs_display dev;
+	bool dev_ready;
+	struct memslot_dirty slot;
+	uint8_t *vram;
+	int vram_fd;
+};
+extern const struct device_model bochs_display_device;

@@ -1,6 +1,10 @@
 #include "devices/debugport.h"
 
 #include "common/log.h"
+#include <errno.h>
+#include <stdlib.h>
+#include "devices/device.h"
+#include "kvm/control.h"
 
 void debugport_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
@@ -67,3 +71,64 @@ void debugcon_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool i
 	}
 	pthread_mutex_unlock(&d->lock);
 }
+
+/* ---- on the board: port 0x80 always; port 0x402 for firmware at -v ---- */
+
+static int debugport_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct debugport *d = calloc(1, sizeof(*d));
+
+	(void)err;
+	(void)errlen;
+	*state = d;
+	if (!d)
+		return -ENOMEM;
+	return board_add_pio(b, DEBUGPORT_PORT, 1, debugport_io, d, "debug-port");
+}
+
+static void debugport_counters(void *state, struct ctl_counters *k)
+{
+	struct debugport *d = state;
+
+	k->debug_port = __atomic_load_n(&d->count, __ATOMIC_RELAXED);
+}
+
+const struct device_model debugport_device = {
+    .name = "debug-port",
+    .plug = debugport_plug,
+    .unplug = free,
+    .counters = debugport_counters,
+};
+
+/* The firmware's log lines are only shown at -v: without it, nothing answers at 0x402, and
+ * firmware that looks for the port (it reads back 0xE9) does not slow its boot by printing. */
+static bool debugcon_wanted(const struct vm_config *cfg)
+{
+	return cfg->firmware && cfg->verbose;
+}
+
+static int debugcon_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct debugcon *d = calloc(1, sizeof(*d));
+
+	(void)err;
+	(void)errlen;
+	*state = d;
+	if (!d)
+		return -ENOMEM;
+	debugcon_init(d);
+	return board_add_pio(b, DEBUGCON_PORT, 1, debugcon_io, d, "debugcon");
+}
+
+static void debugcon_unplug(void *state)
+{
+	debugcon_destroy(state);
+	free(state);
+}
+
+const struct device_model debugcon_device = {
+    .name = "debugcon",
+    .wanted = debugcon_wanted,
+    .plug = debugcon_plug,
+    .unplug = debugcon_unplug,
+};

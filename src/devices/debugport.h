@@ -30,3 +30,7 @@ struct debugcon {
 void debugcon_init(struct debugcon *d);
 void debugcon_destroy(struct debugcon *d);
 void debugcon_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* On the board (devices/device.h): port 0x80 always, port 0x402 for firmware at -v. */
+extern const struct device_model debugport_device;
+extern const struct device_model debugcon_device;

@@ -1,26 +1,16 @@
 #include "devices/fw_cfg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/bzimage.h"
 #include "common/bytes.h"
+#include "devices/device.h"
 
 #define DIR_ENTRY_LEN 64
 #define DMA_SIGNATURE 0x51454D5520434647ull /* "QEMU CFG", read back big-endian */
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static struct fw_cfg_item *find_key(struct fw_cfg *f, uint16_t key)
 {
@@ -283,3 +273,74 @@ void fw_cfg_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_
 	}
 	pthread_mutex_unlock(&f->lock);
 }
+
+int fw_cfg_add_linux(struct fw_cfg *f, const uint8_t *kernel, size_t klen, const uint8_t *initrd,
+		     size_t ilen, const char *cmdline, char *err, size_t errlen)
+{
+	struct bzimage_info bi;
+	size_t clen = strlen(cmdline) + 1;
+	int rc = bzimage_parse(kernel, klen, &bi, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	if (klen > UINT32_MAX || ilen > UINT32_MAX || clen > UINT32_MAX) {
+		snprintf(err, errlen, "the kernel or initramfs is larger than 4 GiB");
+		return -EFBIG;
+	}
+	rc = fw_cfg_add_u32(f, FW_CFG_SETUP_SIZE, bi.setup_size);
+	if (rc == 0)
+		rc = fw_cfg_add(f, FW_CFG_SETUP_DATA, kernel, bi.setup_size);
+	if (rc == 0)
+		rc = fw_cfg_add_u32(f, FW_CFG_KERNEL_SIZE, (uint32_t)bi.payload_size);
+	if (rc == 0)
+		rc = fw_cfg_add(f, FW_CFG_KERNEL_DATA, bi.payload, (uint32_t)bi.payload_size);
+	if (rc == 0 && initrd)
+		rc = fw_cfg_add_u32(f, FW_CFG_INITRD_SIZE, (uint32_t)ilen);
+	if (rc == 0 && initrd)
+		rc = fw_cfg_add(f, FW_CFG_INITRD_DATA, initrd, (uint32_t)ilen);
+	if (rc == 0)
+		rc = fw_cfg_add_u32(f, FW_CFG_CMDLINE_SIZE, (uint32_t)clen);
+	if (rc == 0)
+		rc = fw_cfg_add(f, FW_CFG_CMDLINE_DATA, cmdline, (uint32_t)clen);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot add the kernel to fw_cfg: %s", strerror(-rc));
+	return rc;
+}
+
+/* ---- on the board: for firmware guests (the machine fills it before they start) ---- */
+
+static bool fw_cfg_wanted(const struct vm_config *cfg)
+{
+	return cfg->firmware;
+}
+
+static int fw_cfg_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct fw_cfg *f = calloc(1, sizeof(*f));
+	int rc;
+
+	(void)err;
+	(void)errlen;
+	if (!f)
+		return -ENOMEM;
+	rc = fw_cfg_init(f, b->mem);
+	if (rc < 0) {
+		free(f);
+		return rc;
+	}
+	*state = f;
+	return board_add_pio(b, FW_CFG_PORT_SEL, FW_CFG_PORT_LEN, fw_cfg_io, f, "fw-cfg");
+}
+
+static void fw_cfg_unplug(void *state)
+{
+	fw_cfg_destroy(state);
+	free(state);
+}
+
+const struct device_model fw_cfg_device = {
+    .name = "fw-cfg",
+    .wanted = fw_cfg_wanted,
+    .plug = fw_cfg_plug,
+    .unplug = fw_cfg_unplug,
+};

@@ -6,9 +6,10 @@
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define FW_CFG_PORT_SEL	 0x510 /* 16-bit selector (little-endian) */
 #define FW_CFG_PORT_DATA 0x511 /* 8-bit data */
@@ -89,3 +90,13 @@ const struct fw_cfg_item *fw_cfg_find_file(const struct fw_cfg *f, const char *n
 
 /* iobus handler for FW_CFG_PORT_SEL .. + FW_CFG_PORT_LEN. */
 void fw_cfg_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* --kernel with --firmware: the fw_cfg items OVMF reads for QEMU's -kernel (FW_CFG_KERNEL_* above)
+ * from a bzImage, split at the end of its setup as QEMU does (OVMF joins the two again into the
+ * image it starts through the kernel's EFI stub), an initramfs (NULL: none) and a command line.
+ * Returns 0 or a negative errno with one line in err. */
+int fw_cfg_add_linux(struct fw_cfg *f, const uint8_t *kernel, size_t klen, const uint8_t *initrd,
+		     size_t ilen, const char *cmdline, char *err, size_t errlen);
+
+/* On the board (devices/device.h), for firmware guests. */
+extern const struct device_model fw_cfg_device;

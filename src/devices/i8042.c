@@ -1,6 +1,10 @@
 #include "devices/i8042.h"
 
 #include <string.h>
+#include <errno.h>
+#include <stdlib.h>
+#include "arch/x86/acpi.h"
+#include "devices/device.h"
 
 #define STS_OBF	   0x01
 #define STS_SYS	   0x04
@@ -364,3 +368,51 @@ void i8042_aux_move(struct i8042 *k, int dx, int dy, uint8_t buttons)
 	update_irq(k);
 	pthread_mutex_unlock(&k->lock);
 }
+
+/* ---- on the board: ports 0x60/0x64; the reset line reboots ---- */
+
+static void i8042_reset_line(void *opaque)
+{
+	struct board *b = opaque;
+
+	b->stop(b->opaque, BOARD_REBOOT, NULL);
+}
+
+static int i8042_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct i8042 *k = calloc(1, sizeof(*k));
+	int rc;
+
+	(void)err;
+	(void)errlen;
+	*state = k;
+	if (!k)
+		return -ENOMEM;
+	i8042_init(k, b->set_irq, b->opaque, i8042_reset_line, b);
+	rc = board_add_pio(b, I8042_DATA_PORT, 1, i8042_data_io, k, "i8042-data");
+	return rc ? rc : board_add_pio(b, I8042_COMMAND_PORT, 1, i8042_cmd_io, k, "i8042-cmd");
+}
+
+static void i8042_unplug(void *state)
+{
+	i8042_destroy(state);
+	free(state);
+}
+
+static void i8042_dsdt(void *state, struct aml *a)
+{
+	static const struct acpi_isa_dev kbd = {
+	    "PS2K", "PNP0303", 0, 1, {{I8042_DATA_PORT, 1}, {I8042_COMMAND_PORT, 1}}};
+	static const struct acpi_isa_dev mouse = {"PS2M", "PNP0F13", 0, 12, {{0}}};
+
+	(void)state;
+	acpi_dsdt_isa(a, &kbd);
+	acpi_dsdt_isa(a, &mouse);
+}
+
+const struct device_model i8042_device = {
+    .name = "i8042",
+    .plug = i8042_plug,
+    .unplug = i8042_unplug,
+    .dsdt = i8042_dsdt,
+};

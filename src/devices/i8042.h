@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/serial.h" /* irq_set_fn */
+#include "kvm/irq.h" /* irq_set_fn */
 
 #define I8042_DATA_PORT	   0x60
 #define I8042_COMMAND_PORT 0x64
@@ -47,3 +47,6 @@ bool i8042_aux_active(struct i8042 *k);
 /* Queues keyboard scancode bytes (set 2 translated by the controller is not modelled:
  * callers give set-1 bytes when translation is on). */
 void i8042_kbd_bytes(struct i8042 *k, const uint8_t *b, unsigned n);
+
+/* The controller on the board (devices/device.h): its reset line reboots the VM. */
+extern const struct device_model i8042_device;

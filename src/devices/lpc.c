@@ -2,6 +2,9 @@
 
 #include "arch/x86/acpi.h"
 #include "common/bytes.h"
+#include <errno.h>
+#include <stdlib.h>
+#include "devices/device.h"
 
 #define LPC_PMBASE    0x40
 #define LPC_ACPI_CNTL 0x44
@@ -18,3 +21,30 @@ void lpc_init(struct pci_dev *d)
 	 * serial console and PS/2 keyboard hang off it. */
 	put_le16(d->cfg + 0x04, 0x0003);
 }
+
+/* ---- on the board: Q35's LPC bridge at 00:1f.0, for firmware ---- */
+
+static bool lpc_wanted(const struct vm_config *cfg)
+{
+	return cfg->firmware;
+}
+
+static int lpc_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct pci_dev *d = calloc(1, sizeof(*d));
+
+	(void)err;
+	(void)errlen;
+	*state = d;
+	if (!d)
+		return -ENOMEM;
+	lpc_init(d);
+	return pci_bus_add_at(b->pci, d, LPC_SLOT);
+}
+
+const struct device_model lpc_device = {
+    .name = "lpc",
+    .wanted = lpc_wanted,
+    .plug = lpc_plug,
+    .unplug = free,
+};

@@ -10,3 +10,6 @@
 #define LPC_SLOT 31
 
 void lpc_init(struct pci_dev *d);
+
+/* On the board (devices/device.h), for firmware guests. */
+extern const struct device_model lpc_device;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "devices/pci.h"
-#include "vmm/irq.h"
+#include "kvm/irq.h"
 
 #define MSIX_MAX_VECTORS 32
 #define MSIX_NO_VECTOR	 0xFFFF

@@ -135,11 +135,12 @@ static void place_bars(struct pci_bus *b, struct pci_dev *d)
 	update_bars(d);
 }
 
-void pci_bus_init(struct pci_bus *b, struct pm *pm)
+void pci_bus_init(struct pci_bus *b, void (*reset)(void *opaque), void *reset_opaque)
 {
 	memset(b, 0, sizeof(*b));
 	pthread_mutex_init(&b->lock, NULL);
-	b->pm = pm;
+	b->reset = reset;
+	b->reset_opaque = reset_opaque;
 	b->mmio32_next = PCI_MMIO32_BASE;
 	b->mmio32_base = PCI_MMIO32_BASE;
 	b->mmio32_size = PCI_MMIO32_SIZE;
@@ -310,8 +311,8 @@ void pci_conf1_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool 
 			put_le32(data, b->conf1_addr);
 	} else if (off == 1 && len == 1) {
 		/* Reset control register: bit 2 starts the reset (the FADT's reset register). */
-		if (is_write && (data[0] & 0x04) && b->pm && b->pm->event)
-			b->pm->event(b->pm->event_opaque, PM_RESET);
+		if (is_write && (data[0] & 0x04) && b->reset)
+			b->reset(b->reset_opaque);
 		else if (!is_write)
 			data[0] = 0;
 	} else if (off >= 4 && (b->conf1_addr & 0x80000000u)) {

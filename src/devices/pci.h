@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "arch/x86/layout.h"
-#include "devices/pm.h"
 
 #define PCI_SLOTS    32
 #define PCI_FUNCS    8	  /* functions per slot */
@@ -60,14 +59,16 @@ struct pci_bus {
 	struct pci_dev host;
 	struct pci_dev *dev[PCI_SLOTS * PCI_FUNCS]; /* by slot * PCI_FUNCS + function */
 	uint32_t conf1_addr;
-	struct pm *pm; /* the reset register at 0xCF9 */
+	void (*reset)(void *opaque); /* the reset register at 0xCF9 was written (or NULL) */
+	void *reset_opaque;
 	uint64_t mmio32_next;
 	uint32_t pio_next;
 	uint64_t mmio32_base, mmio32_size; /* the BAR windows (PCI_MMIO32_*, PCI_PIO_* unless */
 	uint32_t pio_base, pio_size;	   /* pci_bus_set_windows changed them) */
 };
 
-void pci_bus_init(struct pci_bus *b, struct pm *pm);
+/* reset: what a write of the reset bit to 0xCF9 does (NULL: nothing). */
+void pci_bus_init(struct pci_bus *b, void (*reset)(void *opaque), void *reset_opaque);
 void pci_bus_destroy(struct pci_bus *b);
 /* Fills the standard header (type 0) of a device before it is added. */
 void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t class_code,

@@ -1,6 +1,13 @@
 #include "devices/pflash.h"
 
 #include <string.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "common/log.h"
+#include "devices/device.h"
+#include "arch/x86/firmware.h"
 
 #define CMD_PROGRAM	  0x10
 #define CMD_PROGRAM_ALT	  0x40
@@ -181,3 +188,116 @@ void pflash_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_
 	}
 	pthread_mutex_unlock(&p->lock);
 }
+
+/* ---- on the board: --firmware's images at the top of 4 GiB ---- */
+
+/* The code image in a read-only slot: reads never exit, writes exit and are dropped (ROM).
+ * The variable store, if any, behind the flash chip: a read-only slot while the chip is in
+ * read-array mode, removed while a command mode needs reads to exit. */
+struct fw_flash {
+	struct firmware fw;
+	struct pflash chip;
+	bool chip_ready;
+	struct memslots *slots;
+	int code_slot, vars_slot;
+	struct board *board;
+};
+
+static void fw_flash_romd(void *opaque, bool on)
+{
+	struct fw_flash *f = opaque;
+	int rc = memslot_set(f->slots, (unsigned)f->vars_slot, firmware_vars_gpa(&f->fw),
+			     f->fw.vars, on ? f->fw.vars_len : 0, KVM_MEM_READONLY);
+
+	if (rc < 0)
+		f->board->stop(f->board->opaque, BOARD_FAILED,
+			       "cannot remap the firmware's variable store");
+}
+
+static void fw_rom_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+	const struct firmware *fw = opaque;
+
+	if (!is_write)
+		memcpy(data, fw->code + off, len); /* iobus checked off + len */
+}
+
+static int fw_flash_map(struct fw_flash *f, struct board *b)
+{
+	struct firmware *fw = &f->fw;
+	int rc;
+
+	f->code_slot = memslot_alloc(b->slots);
+	f->vars_slot = fw->vars ? memslot_alloc(b->slots) : 0;
+	if (f->code_slot < 0 || f->vars_slot < 0)
+		return -ENOSPC;
+	rc = memslot_set(b->slots, (unsigned)f->code_slot, firmware_code_gpa(fw), fw->code,
+			 fw->code_len, KVM_MEM_READONLY);
+	if (rc == 0 && fw->vars)
+		rc = memslot_set(b->slots, (unsigned)f->vars_slot, firmware_vars_gpa(fw), fw->vars,
+				 fw->vars_len, KVM_MEM_READONLY);
+	if (rc < 0)
+		return rc;
+	rc = iobus_register(b->bus, IOBUS_MMIO, firmware_code_gpa(fw), fw->code_len, fw_rom_io, fw,
+			    "fw-code");
+	if (rc == 0 && fw->vars) {
+		pflash_init(&f->chip, fw->vars, fw->vars_len, fw_flash_romd, f);
+		f->chip_ready = true;
+		rc = iobus_register(b->bus, IOBUS_MMIO, firmware_vars_gpa(fw), fw->vars_len,
+				    pflash_io, &f->chip, "fw-vars");
+	}
+	return rc;
+}
+
+static bool fw_flash_wanted(const struct vm_config *cfg)
+{
+	return cfg->firmware;
+}
+
+static int fw_flash_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	const struct vm_config *c = b->cfg;
+	struct fw_flash *f = calloc(1, sizeof(*f));
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	f->slots = b->slots;
+	f->board = b;
+	rc = firmware_open(&f->fw, c->fw_code, c->fw_vars[0] ? c->fw_vars : NULL, err, errlen);
+	if (rc < 0) {
+		free(f);
+		return rc;
+	}
+	*state = f;
+	if (!memslots_readonly_ok(b->slots)) {
+		snprintf(err, errlen, "this KVM cannot map read-only memory (firmware needs it)");
+		return -ENOTSUP;
+	}
+	rc = fw_flash_map(f, b);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot map the firmware: %s", strerror(-rc));
+		return rc;
+	}
+	pr_info("firmware: code %zu KiB at 0x%llx, %s", f->fw.code_len >> 10,
+		(unsigned long long)firmware_code_gpa(&f->fw),
+		f->fw.vars ? "variable store on flash" : "no variable store (not kept)");
+	return 0;
+}
+
+static void fw_flash_unplug(void *state)
+{
+	struct fw_flash *f = state;
+
+	if (f->chip_ready)
+		pflash_destroy(&f->chip);
+	firmware_close(&f->fw);
+	free(f);
+}
+
+const struct device_model fw_flash_device = {
+    .name = "firmware",
+    .wanted = fw_flash_wanted,
+    .plug = fw_flash_plug,
+    .unplug = fw_flash_unplug,
+};

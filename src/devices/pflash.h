@@ -41,3 +41,7 @@ void pflash_init(struct pflash *p, uint8_t *mem, size_t size,
 void pflash_destroy(struct pflash *p);
 /* iobus handler for the store's guest range (off from its start). */
 void pflash_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* On the board (devices/device.h): --firmware's code image as ROM at the top of 4 GiB and its
+ * variable store, if any, right below it on this flash chip. */
+extern const struct device_model fw_flash_device;

@@ -5,6 +5,10 @@
 
 #include "arch/x86/acpi.h"
 #include "common/bytes.h"
+#include <errno.h>
+#include <stdlib.h>
+#include "devices/device.h"
+#include "kvm/control.h"
 
 #define CNT_SCI_EN  0x0001
 #define CNT_SLP_EN  0x2000
@@ -103,3 +107,46 @@ void pm_raise(struct pm *p, uint16_t sts_bit)
 	update_sci(p);
 	pthread_mutex_unlock(&p->lock);
 }
+
+/* ---- on the board: the PM block; poweroff and reset stop the VM ---- */
+
+static void pm_stop(void *opaque, enum pm_event ev)
+{
+	struct board *b = opaque;
+
+	b->stop(b->opaque, ev == PM_POWEROFF ? BOARD_POWEROFF : BOARD_REBOOT, NULL);
+}
+
+static int pm_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct pm *p = calloc(1, sizeof(*p));
+
+	(void)err;
+	(void)errlen;
+	*state = p;
+	if (!p)
+		return -ENOMEM;
+	pm_init(p, b->set_irq, b->opaque, pm_stop, b);
+	return board_add_pio(b, ACPI_PM1A_EVT_PORT, 12, pm_io, p, "acpi-pm");
+}
+
+static void pm_unplug(void *state)
+{
+	pm_destroy(state);
+	free(state);
+}
+
+static void pm_counters(void *state, struct ctl_counters *k)
+{
+	struct pm *p = state;
+
+	k->pwrbtn_presses = __atomic_load_n(&p->pwrbtn_raised, __ATOMIC_RELAXED);
+	k->pwrbtn_acks = __atomic_load_n(&p->pwrbtn_acked, __ATOMIC_RELAXED);
+}
+
+const struct device_model pm_device = {
+    .name = "acpi-pm",
+    .plug = pm_plug,
+    .unplug = pm_unplug,
+    .counters = pm_counters,
+};

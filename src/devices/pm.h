@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/serial.h" /* irq_set_fn */
+#include "kvm/irq.h" /* irq_set_fn */
 
 enum pm_event { PM_POWEROFF, PM_RESET };
 
@@ -34,3 +34,6 @@ void pm_destroy(struct pm *p);
 void pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 /* Sets a status bit (for example the power button) and raises the SCI if enabled. */
 void pm_raise(struct pm *p, uint16_t sts_bit);
+
+/* The PM block on the board (devices/device.h): poweroff and reset stop the VM. */
+extern const struct device_model pm_device;

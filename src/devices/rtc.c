@@ -1,6 +1,10 @@
 #include "devices/rtc.h"
 
 #include <string.h>
+#include <errno.h>
+#include <stdlib.h>
+#include "arch/x86/acpi.h"
+#include "devices/device.h"
 
 #define REG_SEC	    0x00
 #define REG_MIN	    0x02
@@ -21,6 +25,13 @@
 static time_t host_now(void)
 {
 	return time(NULL);
+}
+
+int64_t rtc_local_offset(time_t t)
+{
+	struct tm tm;
+
+	return localtime_r(&t, &tm) ? tm.tm_gmtoff : 0;
 }
 
 static void put_mem_size(struct rtc *r, uint64_t low_mem, uint64_t high_mem)
@@ -206,3 +217,42 @@ void rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_wri
 	}
 	pthread_mutex_unlock(&r->lock);
 }
+
+/* ---- on the board: ports 0x70/0x71, the RAM sizes in CMOS ---- */
+
+static int rtc_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct rtc *r = calloc(1, sizeof(*r));
+	const struct guest_mem *m = b->mem;
+
+	(void)err;
+	(void)errlen;
+	*state = r;
+	if (!r)
+		return -ENOMEM;
+	rtc_init(r, m->regions[0].size, m->nregions > 1 ? m->regions[1].size : 0);
+	if (b->cfg->rtc_localtime)
+		r->offset = rtc_local_offset(r->now());
+	return board_add_pio(b, RTC_PORT, 2, rtc_io, r, "rtc");
+}
+
+static void rtc_unplug(void *state)
+{
+	rtc_destroy(state);
+	free(state);
+}
+
+static void rtc_dsdt(void *state, struct aml *a)
+{
+	static const struct acpi_isa_dev rtc = {"RTC_", "PNP0B00", 0, 8, {{RTC_PORT, 2}}};
+
+	(void)state;
+	acpi_dsdt_isa(a, &rtc);
+}
+
+const struct device_model rtc_device = {
+    .name = "rtc",
+    .plug = rtc_plug,
+    .unplug = rtc_unplug,
+    .dsdt = rtc_dsdt,
+};

@@ -1,6 +1,12 @@
 #include "devices/serial.h"
 
 #include <string.h>
+#include "devices/device.h"
+#include "backends/console.h"
+#include "arch/x86/acpi.h"
+#include "kvm/control.h"
+#include <errno.h>
+#include <stdlib.h>
 
 /* Register offsets and bits (PC16550D data sheet). */
 #define REG_RBR_THR 0
@@ -243,3 +249,49 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t n)
 	pthread_mutex_unlock(&s->lock);
 	return taken;
 }
+
+/* ---- on the board: COM1, its output on the host's console ---- */
+
+static int serial_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct serial *s = calloc(1, sizeof(*s));
+
+	(void)err;
+	(void)errlen;
+	*state = s;
+	if (!s)
+		return -ENOMEM;
+	serial_init(s, SERIAL_COM1_IRQ, console_output, b->con, b->set_irq, b->opaque);
+	return board_add_pio(b, SERIAL_COM1_BASE, 8, serial_io, s, "com1");
+}
+
+static void serial_unplug(void *state)
+{
+	serial_destroy(state);
+	free(state);
+}
+
+static void serial_dsdt(void *state, struct aml *a)
+{
+	static const struct acpi_isa_dev com1 = {
+	    "COM1", "PNP0501", 1, SERIAL_COM1_IRQ, {{SERIAL_COM1_BASE, 8}}};
+
+	(void)state;
+	acpi_dsdt_isa(a, &com1);
+}
+
+static void serial_counters(void *state, struct ctl_counters *k)
+{
+	struct serial *s = state;
+
+	k->serial_tx = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
+	k->serial_rx = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
+}
+
+const struct device_model serial_device = {
+    .name = "serial",
+    .plug = serial_plug,
+    .unplug = serial_unplug,
+    .dsdt = serial_dsdt,
+    .counters = serial_counters,
+};

@@ -6,12 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvm/irq.h" /* irq_set_fn */
+
 #define SERIAL_COM1_BASE 0x3F8
 #define SERIAL_COM1_IRQ	 4
 #define SERIAL_RX_SIZE	 4096
 
 typedef void (*serial_out_fn)(void *opaque, const uint8_t *buf, size_t n);
-typedef void (*irq_set_fn)(void *opaque, unsigned irq, int level);
 
 struct serial {
 	pthread_mutex_t lock;
@@ -36,3 +37,6 @@ void serial_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_
 /* Host -> guest bytes. Returns how many were taken (less than n when the ring is full). */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t n);
 size_t serial_rx_space(struct serial *s);
+
+/* COM1 on the board (devices/device.h), its output on the host's console. */
+extern const struct device_model serial_device;

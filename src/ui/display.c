@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "ui/image.h"
+#include "kvm/seccomp.h"
 #include "ui/keymap.h"
 #include "ui/vnc.h"
 #include "ui/window.h"

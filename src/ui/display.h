@@ -14,7 +14,7 @@
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
 #include "virtio/virtio_dev.h"
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 #define DISPLAY_HZ 30
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 struct vnc;
 struct display;

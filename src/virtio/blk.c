@@ -12,6 +12,9 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
+#include "arch/x86/bootorder.h"
+#include "devices/device.h"
+#include "virtio/virtio_pci.h"
 
 #define BLK_QUEUE_SIZE	    256
 #define BLK_SECTOR	    512u
@@ -578,3 +581,42 @@ fail_free:
 	free(bd);
 	return rc;
 }
+
+/* ---- on the board: one device per --disk ---- */
+
+static bool blk_wanted(const struct vm_config *cfg)
+{
+	return cfg->ndisks > 0;
+}
+
+static int blk_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
+{
+	return virtio_blk_init(d, &b->cfg->disks[i], i, err, errlen);
+}
+
+static int blk_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct virtio_set *set = calloc(1, sizeof(*set));
+	int rc = set ? 0 : -ENOMEM;
+
+	*state = set;
+	for (unsigned i = 0; rc == 0 && i < b->cfg->ndisks; i++) {
+		int bootindex = b->cfg->disks[i].bootindex;
+		char path[BOOT_PATH_MAX];
+		unsigned slot = 0;
+
+		rc = virtio_board_add(b, set, blk_make, i, &slot, err, errlen);
+		if (rc == 0 && bootindex >= 0)
+			rc = boot_ofw_virtio_blk(path, sizeof(path), slot, 0);
+		if (rc == 0 && bootindex >= 0)
+			rc = board_boot_order_add(b, bootindex, path, err, errlen);
+	}
+	return rc;
+}
+
+const struct device_model virtio_blk_device = {
+    .name = "virtio-blk",
+    .wanted = blk_wanted,
+    .plug = blk_plug,
+    .unplug = virtio_set_unplug,
+};

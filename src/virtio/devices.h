@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "virtio/virtio_dev.h"
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 int virtio_blk_init(struct virtio_dev *d, const struct disk_config *cfg, unsigned index, char *err,
 		    size_t errlen);
@@ -27,3 +27,11 @@ int virtio_input_init(struct virtio_dev *d, char *err, size_t errlen);
 void virtio_input_pointer(struct virtio_dev *d, uint32_t x, uint32_t y, uint8_t buttons);
 /* Whether the guest's driver has the device running (DRIVER_OK). */
 bool virtio_input_ready(struct virtio_dev *d);
+
+/* On the board (devices/device.h): the rows; each state is a struct virtio_set
+ * (virtio/virtio_pci.h). */
+extern const struct device_model virtio_blk_device;
+extern const struct device_model virtio_net_device;
+extern const struct device_model virtio_rng_device;
+extern const struct device_model virtio_console_device;
+extern const struct device_model virtio_input_device;

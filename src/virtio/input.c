@@ -9,6 +9,8 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
+#include "devices/device.h"
+#include "virtio/virtio_pci.h"
 
 #define INPUT_QUEUE_SIZE 64
 #define INPUT_PENDING	 128
@@ -269,3 +271,32 @@ bool virtio_input_ready(struct virtio_dev *d)
 	pthread_mutex_unlock(&d->lock);
 	return ok;
 }
+
+/* ---- on the board: the tablet, with a display ---- */
+
+static bool input_wanted(const struct vm_config *cfg)
+{
+	return cfg->display.kind != DISPLAY_OFF;
+}
+
+static int input_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
+{
+	(void)b;
+	(void)i;
+	return virtio_input_init(d, err, errlen);
+}
+
+static int input_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct virtio_set *set = calloc(1, sizeof(*set));
+
+	*state = set;
+	return set ? virtio_board_add(b, set, input_make, 0, NULL, err, errlen) : -ENOMEM;
+}
+
+const struct device_model virtio_input_device = {
+    .name = "virtio-input",
+    .wanted = input_wanted,
+    .plug = input_plug,
+    .unplug = virtio_set_unplug,
+};

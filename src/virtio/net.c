@@ -18,6 +18,8 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
+#include "devices/device.h"
+#include "virtio/virtio_pci.h"
 
 /* Feature bits (5.1.3). */
 #define VIRTIO_NET_F_CSUM	0
@@ -657,3 +659,33 @@ int virtio_net_init(struct virtio_dev *d, const struct net_config *cfg, unsigned
 		 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 	return 0;
 }
+
+/* ---- on the board: one device per --net ---- */
+
+static bool net_wanted(const struct vm_config *cfg)
+{
+	return cfg->nnets > 0;
+}
+
+static int net_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
+{
+	return virtio_net_init(d, &b->cfg->nets[i], i, err, errlen);
+}
+
+static int net_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct virtio_set *set = calloc(1, sizeof(*set));
+	int rc = set ? 0 : -ENOMEM;
+
+	*state = set;
+	for (unsigned i = 0; rc == 0 && i < b->cfg->nnets; i++)
+		rc = virtio_board_add(b, set, net_make, i, NULL, err, errlen);
+	return rc;
+}
+
+const struct device_model virtio_net_device = {
+    .name = "virtio-net",
+    .wanted = net_wanted,
+    .plug = net_plug,
+    .unplug = virtio_set_unplug,
+};

@@ -7,6 +7,8 @@
 
 #include "common/log.h"
 #include "virtio/devices.h"
+#include "devices/device.h"
+#include "virtio/virtio_pci.h"
 
 #define RNG_QUEUE_SIZE 256
 /* Bytes given for one request at most: a driver asking for more gets a short answer
@@ -125,3 +127,32 @@ int virtio_rng_init(struct virtio_dev *d, char *err, size_t errlen)
 	d->priv = r;
 	return 0;
 }
+
+/* ---- on the board: --rng ---- */
+
+static bool rng_wanted(const struct vm_config *cfg)
+{
+	return cfg->rng;
+}
+
+static int rng_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
+{
+	(void)b;
+	(void)i;
+	return virtio_rng_init(d, err, errlen);
+}
+
+static int rng_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct virtio_set *set = calloc(1, sizeof(*set));
+
+	*state = set;
+	return set ? virtio_board_add(b, set, rng_make, 0, NULL, err, errlen) : -ENOMEM;
+}
+
+const struct device_model virtio_rng_device = {
+    .name = "virtio-rng",
+    .wanted = rng_wanted,
+    .plug = rng_plug,
+    .unplug = virtio_set_unplug,
+};

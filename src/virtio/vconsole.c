@@ -12,7 +12,9 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
-#include "vmm/console.h"
+#include "backends/console.h"
+#include "devices/device.h"
+#include "virtio/virtio_pci.h"
 
 #define VIRTIO_CONSOLE_F_SIZE	     0
 #define VIRTIO_CONSOLE_F_EMERG_WRITE 2
@@ -286,3 +288,42 @@ void virtio_console_set_quit_cb(struct virtio_dev *d, void (*cb)(void *opaque), 
 	v->quit_cb = cb;
 	v->quit_opaque = opaque;
 }
+
+/* ---- on the board: --console; its escape key ends the VMM ---- */
+
+static bool console_wanted(const struct vm_config *cfg)
+{
+	return cfg->console != SERIAL_OFF;
+}
+
+static void console_quit(void *opaque)
+{
+	struct board *b = opaque;
+
+	b->stop(b->opaque, BOARD_QUIT, NULL);
+}
+
+static int console_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
+{
+	int rc = virtio_console_init(d, b->cfg->console, b->cfg->console_path, err, errlen);
+
+	(void)i;
+	if (rc == 0)
+		virtio_console_set_quit_cb(d, console_quit, b);
+	return rc;
+}
+
+static int console_plug(struct board *b, void **state, char *err, size_t errlen)
+{
+	struct virtio_set *set = calloc(1, sizeof(*set));
+
+	*state = set;
+	return set ? virtio_board_add(b, set, console_make, 0, NULL, err, errlen) : -ENOMEM;
+}
+
+const struct device_model virtio_console_device = {
+    .name = "virtio-console",
+    .wanted = console_wanted,
+    .plug = console_plug,
+    .unplug = virtio_set_unplug,
+};

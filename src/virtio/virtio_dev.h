@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "virtio/virtq.h"
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define VIRTIO_MAX_QUEUES 16
 

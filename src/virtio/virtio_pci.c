@@ -12,7 +12,8 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "devices/msix.h"
-#include "vmm/seccomp.h"
+#include "kvm/seccomp.h"
+#include "devices/device.h"
 
 /* BAR 0 layout. */
 #define BAR_SIZE     0x8000u
@@ -651,4 +652,39 @@ void virtio_pci_free(struct virtio_transport *t)
 	close(t->epfd);
 	pthread_mutex_destroy(&t->dev.lock);
 	free(t);
+}
+
+/* ---- on the board ---- */
+
+int virtio_board_add(struct board *b, struct virtio_set *set, virtio_init_fn init, unsigned i,
+		     unsigned *slot, char *err, size_t errlen)
+{
+	struct virtio_pci_env env = {b->vm_fd,	 b->routes, b->mem,
+				     b->set_irq, b->opaque, (int)b->cfg->seccomp};
+	struct virtio_dev *d;
+	struct virtio_transport *t;
+	int rc;
+
+	if (set->n >= VIRTIO_SET_MAX)
+		return -ENOSPC;
+	t = virtio_pci_alloc(&env, &d);
+	if (!t)
+		return -ENOMEM;
+	set->t[set->n] = t;
+	set->dev[set->n++] = d;
+	rc = init(d, b, i, err, errlen);
+	if (rc == 0)
+		rc = virtio_pci_plug(t, b->pci, err, errlen);
+	if (rc == 0 && slot)
+		*slot = virtio_pci_slot(t);
+	return rc;
+}
+
+void virtio_set_unplug(void *state)
+{
+	struct virtio_set *set = state;
+
+	for (unsigned i = 0; i < set->n; i++)
+		virtio_pci_free(set->t[i]);
+	free(set);
 }

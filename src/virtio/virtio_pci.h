@@ -5,9 +5,9 @@
 #include <stddef.h>
 
 #include "devices/pci.h"
-#include "devices/serial.h" /* irq_set_fn */
+#include "kvm/irq.h"
 #include "virtio/virtio_dev.h"
-#include "vmm/irq.h"
+#include "common/vm_config.h"
 
 struct virtio_pci_env {
 	int vm_fd;
@@ -28,3 +28,26 @@ int virtio_pci_plug(struct virtio_transport *t, struct pci_bus *bus, char *err, 
 unsigned virtio_pci_slot(const struct virtio_transport *t);
 /* Stops the thread, lets the device free its state, frees the transport. */
 void virtio_pci_free(struct virtio_transport *t);
+
+/* ---- on the board (devices/device.h) ---- */
+struct board;
+
+#define VIRTIO_SET_MAX VM_MAX_DISKS
+
+/* The instances one board row made of one kind of virtio device (its state). */
+struct virtio_set {
+	unsigned n;
+	struct virtio_transport *t[VIRTIO_SET_MAX];
+	struct virtio_dev *dev[VIRTIO_SET_MAX];
+};
+
+/* Fills a new device for instance i of the row (the device's constructor, devices.h). */
+typedef int (*virtio_init_fn)(struct virtio_dev *d, struct board *b, unsigned i, char *err,
+			      size_t errlen);
+/* Makes instance i: a transport on the board, init, then the PCI function on the board's bus,
+ * whose slot goes to *slot (may be NULL). The set keeps it even when this fails
+ * (virtio_set_unplug frees it). 0 or -errno. */
+int virtio_board_add(struct board *b, struct virtio_set *set, virtio_init_fn init, unsigned i,
+		     unsigned *slot, char *err, size_t errlen);
+/* A row's unplug: frees every instance and the set. */
+void virtio_set_unplug(void *state);

@@ -7,7 +7,7 @@
 #include <sys/uio.h>
 
 #include "common/iov.h"
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define VIRTQ_MAX_SIZE	1024 /* largest queue size a device offers */
 #define VIRTQ_MAX_CHAIN 1024 /* most buffer descriptors in one request (direct + indirect) */

@@ -33,6 +33,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
+#include "virtio_fake.h"
 #include "virtio/virtio_dev.h"
 
 #define RAM_SIZE  (1u << 20)
@@ -49,52 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 
-static struct {
-	unsigned needs_reset;
-	int fd;
-	virtio_fd_cb cb;
-	void *arg;
-} tp;
-
 static void check(int ok)
 {
 	if (!ok)
 		__builtin_trap();
-}
-
-void virtio_dev_notify(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	check(q == 0);
-}
-
-void virtio_dev_config_changed(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-void virtio_dev_set_needs_reset(struct virtio_dev *d)
-{
-	(void)d;
-	tp.needs_reset++;
-}
-
-int virtio_dev_watch(struct virtio_dev *d, int fd, uint32_t events, virtio_fd_cb cb, void *arg)
-{
-	(void)d;
-	check(!tp.cb && (events & EPOLLIN));
-	tp.fd = fd;
-	tp.cb = cb;
-	tp.arg = arg;
-	return 0;
-}
-
-int virtio_dev_unwatch(struct virtio_dev *d, int fd)
-{
-	(void)d;
-	check(tp.cb && fd == tp.fd);
-	tp.cb = NULL;
-	return 0;
 }
 
 struct input {
@@ -332,7 +291,9 @@ static void setup(struct fuzz *f, uint8_t flags)
 	char err[256];
 
 	memset(f, 0, sizeof(*f));
-	memset(&tp, 0, sizeof(tp));
+	vfake.nqueues = 1;
+	vfake.violation = vfake_trap;
+	vfake_reset();
 	memset(ram, 0, DATA_GPA);
 	gm_init_buffer(&f->gm, ram, RAM_SIZE);
 	f->next_data = DATA_GPA;
@@ -361,12 +322,13 @@ static uint16_t used_idx(void)
 
 static void run_completions(struct fuzz *f, int timeout_ms)
 {
-	struct pollfd p = {.fd = tp.fd, .events = POLLIN};
+	struct pollfd p = {.fd = vfake_only_watch() ? vfake_only_watch()->fd : -1,
+			   .events = POLLIN};
 	int rc = poll(&p, 1, timeout_ms);
 
 	check(rc >= 0 && (rc == 1 || timeout_ms == 0));
 	if (rc == 1)
-		tp.cb(&f->d, tp.fd, EPOLLIN, tp.arg);
+		vfake_fire(&f->d, 0, EPOLLIN);
 }
 
 /* Every used entry is one of ours, once, answerable, with a status and a sane length. */
@@ -416,9 +378,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_completions(&f, 0);
 		check(used_idx() == answerable);
 	}
-	check(tp.needs_reset == (answerable < f.nreqs));
+	check(vfake.needs_reset == (answerable < f.nreqs));
 	verify(&f);
 	f.d.ops->destroy(&f.d);
-	check(!tp.cb);
+	check(!vfake_only_watch());
 	return 0;
 }

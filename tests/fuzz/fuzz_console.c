@@ -30,7 +30,8 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
-#include "vmm/console.h"
+#include "virtio_fake.h"
+#include "backends/console.h"
 
 #define RAM_SIZE  0x10000u
 #define QSIZE	  8u
@@ -48,50 +49,7 @@ static void check(int ok)
 		__builtin_trap();
 }
 
-/* ---- the transport's services ---- */
-
-static struct {
-	unsigned needs_reset;
-	int fd;
-	virtio_fd_cb cb;
-	void *arg;
-} tp;
-
-void virtio_dev_notify(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	check(q == RXQ || q == TXQ);
-}
-
-void virtio_dev_config_changed(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-void virtio_dev_set_needs_reset(struct virtio_dev *d)
-{
-	(void)d;
-	tp.needs_reset++;
-}
-
-int virtio_dev_watch(struct virtio_dev *d, int fd, uint32_t events, virtio_fd_cb cb, void *arg)
-{
-	(void)d;
-	(void)events;
-	check(tp.cb == NULL && fd >= 0); /* the device watches one fd at a time */
-	tp.fd = fd;
-	tp.cb = cb;
-	tp.arg = arg;
-	return 0;
-}
-
-int virtio_dev_unwatch(struct virtio_dev *d, int fd)
-{
-	(void)d;
-	check(tp.cb != NULL && tp.fd == fd);
-	tp.cb = NULL;
-	return 0;
-}
+/* ---- the transport: tests/common/virtio_fake.c ---- */
 
 /* ---- the driver ---- */
 
@@ -252,17 +210,17 @@ static void io_poll(void)
 {
 	struct pollfd p;
 
-	if (!tp.cb)
+	if (!vfake_only_watch())
 		return;
-	p = (struct pollfd){.fd = tp.fd, .events = POLLIN};
+	p = (struct pollfd){.fd = vfake_only_watch()->fd, .events = POLLIN};
 	if (poll(&p, 1, 0) == 1)
-		tp.cb(&fz.d, tp.fd, (uint32_t)p.revents, tp.arg);
+		vfake_fire(&fz.d, 0, (uint32_t)p.revents);
 }
 
 static void kick(unsigned q)
 {
 	/* The transport delivers kicks only to a device that does not need a reset. */
-	if (!tp.needs_reset)
+	if (!vfake.needs_reset)
 		fz.d.ops->queue_notify(&fz.d, q);
 }
 
@@ -303,7 +261,7 @@ static void scribble(uint8_t b, const uint8_t *p, size_t avail)
 		/* A driver reset, then the driver sets the device up again; host input
 		 * not yet delivered stays for the new driver. */
 		fz.d.ops->reset(&fz.d);
-		tp.needs_reset = 0;
+		vfake.needs_reset = 0;
 		setup_queues();
 		check(fz.d.ops->activate(&fz.d) == 0);
 	} else if (avail >= 2) {
@@ -401,7 +359,7 @@ static void connect_client(void)
 	memcpy(sa.sun_path, fz.path, strlen(fz.path) + 1);
 	check(connect(fz.client, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	io_poll(); /* accepted: the client is watched now */
-	check(tp.cb != NULL && tp.fd != fz.client);
+	check(vfake_only_watch() && vfake_only_watch()->fd != fz.client);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -413,7 +371,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > MAX_INPUT)
 		size = MAX_INPUT; /* the streams below hold what one input can carry */
 	memset(&fz.d, 0, sizeof(fz.d));
-	memset(&tp, 0, sizeof(tp));
+	vfake.nqueues = 2;
+	vfake.violation = vfake_trap;
+	vfake_reset();
 	fz.d.gm = &fz.gm;
 	fz.wild = false;
 	fz.nsent = fz.ndelivered = fz.ntx_expect = fz.ntx_got = 0;
@@ -425,7 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i = run_op(data, size, i);
 		reap();
 		drain_client();
-		check(fz.wild || tp.needs_reset == 0);
+		check(fz.wild || vfake.needs_reset == 0);
 	}
 	if (!fz.wild) {
 		flush_input();

@@ -14,7 +14,7 @@
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
 #include "ui/display.h"
-#include "vmm/dirty_log.h"
+#include "kvm/dirty_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -35,6 +35,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/devices.h"
+#include "virtio_fake.h"
 
 #define RAM_SIZE   0x30000u
 #define QSIZE	   32u
@@ -55,49 +56,7 @@ static void check(int ok)
 		__builtin_trap();
 }
 
-/* ---- the transport's services ---- */
-
-static struct {
-	unsigned needs_reset;
-	bool watched;
-	int fd;
-	uint32_t events;
-	virtio_fd_cb cb;
-	void *arg;
-} tp;
-
-void virtio_dev_notify(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	check(q == RXQ || q == TXQ);
-}
-
-void virtio_dev_config_changed(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-void virtio_dev_set_needs_reset(struct virtio_dev *d)
-{
-	(void)d;
-	tp.needs_reset++;
-}
-
-int virtio_dev_watch(struct virtio_dev *d, int fd, uint32_t events, virtio_fd_cb cb, void *arg)
-{
-	(void)d;
-	check(!tp.watched && fd >= 0 && events && !(events & ~(uint32_t)(EPOLLIN | EPOLLOUT)));
-	tp = (typeof(tp)){tp.needs_reset, true, fd, events, cb, arg};
-	return 0;
-}
-
-int virtio_dev_unwatch(struct virtio_dev *d, int fd)
-{
-	(void)d;
-	check(tp.watched && tp.fd == fd);
-	tp.watched = false;
-	return 0;
-}
+/* ---- the transport: tests/common/virtio_fake.c ---- */
 
 /* ---- the driver and passt ---- */
 
@@ -329,12 +288,13 @@ static void drain_peer(void)
 /* The I/O thread: a few rounds of the callback while the fd has what is watched. */
 static void io_poll(void)
 {
-	for (unsigned i = 0; i < 4 && tp.watched; i++) {
-		struct pollfd p = {.fd = tp.fd, .events = (short)tp.events};
+	for (unsigned i = 0; i < 4 && vfake_only_watch(); i++) {
+		struct pollfd p = {.fd = vfake_only_watch()->fd,
+				   .events = (short)vfake_only_watch()->events};
 
 		if (poll(&p, 1, 0) != 1)
 			return;
-		tp.cb(&fz.d, tp.fd, (uint32_t)p.revents, tp.arg);
+		vfake_fire(&fz.d, 0, (uint32_t)p.revents);
 	}
 }
 
@@ -369,7 +329,7 @@ static void host_frame(uint8_t a, uint8_t b)
 static void kick(unsigned q)
 {
 	/* The transport delivers kicks only to a device that does not need a reset. */
-	if (!tp.needs_reset)
+	if (!vfake.needs_reset)
 		fz.d.ops->queue_notify(&fz.d, q);
 }
 
@@ -426,8 +386,8 @@ static void misc(uint8_t b, const uint8_t *p, size_t rest)
 		/* A driver reset, then the driver sets the device up again. */
 		reap();
 		fz.d.ops->reset(&fz.d);
-		check(!tp.watched);
-		tp.needs_reset = 0;
+		check(!vfake_only_watch());
+		vfake.needs_reset = 0;
 		fz.wild = false;
 		setup_queues();
 		check(fz.d.ops->activate(&fz.d) == 0);
@@ -512,7 +472,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	memset(&fz.d, 0, sizeof(fz.d));
-	memset(&tp, 0, sizeof(tp));
+	vfake.nqueues = 2;
+	vfake.violation = vfake_trap;
+	vfake_reset();
 	fz.d.gm = &fz.gm;
 	fz.mrg = data[0] & 1;
 	fz.event_idx = data[0] & 2;
@@ -526,14 +488,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.d.guest_features = 1ull << VIRTIO_F_VERSION_1 | (fz.mrg ? 1ull << 15 : 0);
 	setup_queues();
 	check(fz.d.ops->activate(&fz.d) == 0);
-	check(tp.watched);
+	check(vfake_only_watch() != NULL);
 	/* A small send buffer, so that frames are written in parts and wait for room. */
-	check(setsockopt(tp.fd, SOL_SOCKET, SO_SNDBUF, &(int){4096}, sizeof(int)) == 0);
+	check(setsockopt(vfake_only_watch()->fd, SOL_SOCKET, SO_SNDBUF, &(int){4096},
+			 sizeof(int)) == 0);
 	for (size_t i = 1; i < size;) {
 		i = run_op(data, size, i);
 		io_poll();
 		reap();
-		check(fz.wild || tp.needs_reset == 0);
+		check(fz.wild || vfake.needs_reset == 0);
 	}
 	drain_peer();
 	fz.d.ops->destroy(&fz.d);

@@ -9,7 +9,7 @@
 
 #include "arch/x86/bootorder.h"
 #include "common/opts.h"
-#include "vmm/config.h"
+#include "machine/config.h"
 
 #define MAX_ARGS 64
 

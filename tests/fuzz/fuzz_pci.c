@@ -43,7 +43,7 @@ static void setup(struct pci_bus *b, struct fake *f)
 	static const uint8_t body[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 	static const uint8_t wmask[10] = {0xFF, 0, 0xFF, 0, 0xFF, 0, 0, 0, 0, 0};
 
-	pci_bus_init(b, NULL);
+	pci_bus_init(b, NULL, NULL);
 	pci_dev_init(&f->dev, 0x1AF4, 0x1044, 0xFF0000, 1, 0x1AF4, 0x1044);
 	f->dev.ops = &fake_ops;
 	f->dev.opaque = f;

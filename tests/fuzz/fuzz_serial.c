@@ -20,7 +20,7 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/iobus.h"
+#include "kvm/iobus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,6 +69,11 @@ static void pm_event(void *opaque, enum pm_event ev)
 	((struct machine *)opaque)->events++;
 }
 
+static void pci_reset(void *opaque)
+{
+	pm_event(opaque, PM_RESET);
+}
+
 static time_t fixed_now(void)
 {
 	return 1710510356; /* deterministic runs */
@@ -84,7 +89,7 @@ static void machine_init(struct machine *m)
 	rtc_init(&m->rtc, 3ull << 30, 2ull << 30);
 	m->rtc.now = fixed_now;
 	pm_init(&m->pm, set_irq, m, pm_event, m);
-	pci_bus_init(&m->pci, &m->pm);
+	pci_bus_init(&m->pci, pci_reset, m);
 	rc |=
 	    iobus_register(&m->bus, IOBUS_PIO, SERIAL_COM1_BASE, 8, serial_io, &m->serial, "com1");
 	rc |= iobus_register(&m->bus, IOBUS_PIO, I8042_DATA_PORT, 1, i8042_data_io, &m->kbc, "kd");

@@ -23,7 +23,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "virtio/virtq.h"
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define RAM_SIZE    0x10000u
 #define HEADER_SIZE 10u

@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
+
 static int read_full(int fd, void *buf, size_t n, int timeout_ms)
 {
 	uint8_t *p = buf;
@@ -42,16 +44,6 @@ static int write_full(int fd, const void *buf, size_t n)
 		n -= (size_t)r;
 	}
 	return 0;
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static int open_socket(const char *addr)
@@ -107,14 +99,14 @@ static int handshake(struct rfb_client *c, char *err, unsigned errlen)
 	if (!none)
 		return snprintf(err, errlen, "the server wants a password"), -EACCES;
 	b[0] = 1;
-	if (write_full(c->fd, b, 1) || read_full(c->fd, b, 4, 5000) || be32(b))
+	if (write_full(c->fd, b, 1) || read_full(c->fd, b, 4, 5000) || get_be32(b))
 		return snprintf(err, errlen, "security handshake failed"), -EACCES;
 	b[0] = 1; /* shared */
 	if (write_full(c->fd, b, 1) || read_full(c->fd, b, 24, 5000))
 		return snprintf(err, errlen, "no ServerInit"), -EPROTO;
-	c->width = be16(b);
-	c->height = be16(b + 2);
-	namelen = be32(b + 20);
+	c->width = get_be16(b);
+	c->height = get_be16(b + 2);
+	namelen = get_be32(b + 20);
 	while (namelen) {
 		unsigned k = namelen > sizeof(b) ? sizeof(b) : namelen;
 
@@ -173,8 +165,8 @@ static int rect(struct rfb_client *c, int timeout_ms)
 
 	if (read_full(c->fd, h, 12, timeout_ms))
 		return -EPROTO;
-	x = be16(h), y = be16(h + 2), w = be16(h + 4), hh = be16(h + 6);
-	enc = (int32_t)be32(h + 8);
+	x = get_be16(h), y = get_be16(h + 2), w = get_be16(h + 4), hh = get_be16(h + 6);
+	enc = (int32_t)get_be32(h + 8);
 	if (enc == -223) { /* DesktopSize */
 		free(c->fb);
 		c->width = w, c->height = hh;
@@ -221,7 +213,7 @@ int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms)
 
 			if (read_full(c->fd, t + 1, 3, rest))
 				return -EPROTO;
-			n = be16(t + 2);
+			n = get_be16(t + 2);
 			for (unsigned i = 0; i < n; i++)
 				if (rect(c, rest) < 0)
 					return -EPROTO;
@@ -235,7 +227,7 @@ int rfb_update(struct rfb_client *c, bool incremental, int timeout_ms)
 
 			if (read_full(c->fd, h, 7, rest))
 				return -EPROTO;
-			for (len = be32(h + 3); len;) {
+			for (len = get_be32(h + 3); len;) {
 				unsigned k = len > sizeof(skip) ? sizeof(skip) : len;
 
 				if (read_full(c->fd, skip, k, rest))

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/bytes.h"
+
 /* XWDFileHeader: 25 CARD32s, big-endian, then the window's name (header_size in all). */
 enum {
 	H_SIZE = 0,
@@ -24,11 +26,6 @@ enum {
 	H_NCOLORS = 19,
 	H_FIELDS = 25,
 };
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* The field of PIXEL that MASK selects, and (BITS) its width. */
 static uint32_t field(uint32_t pixel, uint32_t mask, unsigned *bits)
@@ -84,7 +81,7 @@ int main(int argc, char **argv)
 			       argv[1], len),
 		       1;
 	for (int i = 0; i < H_FIELDS; i++)
-		h[i] = be32(f + 4 * i);
+		h[i] = get_be32(f + 4 * i);
 	w = h[H_WIDTH], ht = h[H_HEIGHT], bpp = h[H_BPP], bpl = h[H_BPL], order = h[H_BYTE_ORDER];
 	if (h[H_VERSION] != 7 || h[H_FORMAT] != 2 || (h[H_CLASS] != 4 && h[H_CLASS] != 5) ||
 	    (bpp != 32 && bpp != 24))

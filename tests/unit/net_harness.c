@@ -18,50 +18,12 @@
 
 #include "common/bytes.h"
 
-/* ---- the fake transport ---- */
+/* ---- the fake transport (tests/common/virtio_fake.c) ---- */
 
-struct fake_transport fk;
-
-void virtio_dev_notify(struct virtio_dev *d, unsigned q)
+bool net_watched(void)
 {
-	(void)d;
-	assert_true(q < 2);
-	fk.notify[q]++;
-}
-
-void virtio_dev_config_changed(struct virtio_dev *d)
-{
-	(void)d;
-	fk.config_changed++;
-}
-
-void virtio_dev_set_needs_reset(struct virtio_dev *d)
-{
-	(void)d;
-	fk.needs_reset++;
-}
-
-int virtio_dev_watch(struct virtio_dev *d, int fd, uint32_t events, virtio_fd_cb cb, void *arg)
-{
-	(void)d;
-	assert_false(fk.watched); /* one fd, and the device unwatches before changing */
-	fk.watch_calls++;
-	fk.watched = true;
-	fk.fd = fd;
-	fk.events = events;
-	fk.cb = cb;
-	fk.arg = arg;
-	return 0;
-}
-
-int virtio_dev_unwatch(struct virtio_dev *d, int fd)
-{
-	(void)d;
-	fk.unwatch_calls++;
-	if (!fk.watched || fk.fd != fd)
-		return -ENOENT;
-	fk.watched = false;
-	return 0;
+	assert_true(vfake.nw <= 1); /* one fd, and the device unwatches before changing */
+	return vfake.nw == 1;
 }
 
 /* ---- guest memory, rings, the passt end ---- */
@@ -172,12 +134,12 @@ unsigned pump(struct fixture *f)
 {
 	unsigned calls = 0;
 
-	while (fk.watched && calls < 1000) {
-		struct pollfd p = {.fd = fk.fd, .events = (short)fk.events};
+	while (net_watched() && calls < 1000) {
+		struct pollfd p = {.fd = vfake.w[0].fd, .events = (short)vfake.w[0].events};
 
 		if (poll(&p, 1, 0) != 1)
 			break;
-		fk.cb(&f->d, fk.fd, (uint32_t)p.revents, fk.arg);
+		vfake_fire(&f->d, 0, (uint32_t)p.revents);
 		calls++;
 	}
 	return calls;
@@ -247,7 +209,9 @@ int fixture_setup(void **state)
 	f->d.gm = &f->gm;
 	f->next_buf = BUF_BASE;
 	f->listen_fd = f->peer = -1;
-	memset(&fk, 0, sizeof(fk));
+	vfake.nqueues = 2;
+	vfake.violation = vfake_fail;
+	vfake_reset();
 	*state = f;
 	return 0;
 }
@@ -317,8 +281,8 @@ void net_up(struct fixture *f, uint64_t features)
 {
 	net_create(f, NULL, 0);
 	net_start(f, features, QSIZE);
-	assert_true(fk.watched);
-	assert_int_equal(fk.events, EPOLLIN);
+	assert_true(net_watched());
+	assert_int_equal(vfake.w[0].events, EPOLLIN);
 }
 
 /* Checks the next used rx element: its head, its length, and returns its buffer. */

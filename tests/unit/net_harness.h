@@ -1,5 +1,5 @@
-/* A stand-in for the virtio-pci transport and a guest driver for virtio-net's tests:
- * the transport's services record what the device asks, pump() plays the I/O thread's
+/* A guest driver for virtio-net's tests over the shared fake transport (tests/common/
+ * virtio_fake.c): pump() plays the I/O thread's
  * epoll loop for the one fd the device watches, split rings live in a buffer of guest
  * memory, and a listening Unix socket stands in for passt. */
 #pragma once
@@ -7,7 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
 #include "virtio/devices.h"
+#include "virtio_fake.h"
 
 #define GM_SIZE	 (8u << 20)
 #define QSIZE	 64
@@ -26,16 +31,8 @@
 #define F_STATUS     16
 #define BIT(b)	     (1ull << (b))
 
-struct fake_transport {
-	unsigned notify[VIRTIO_MAX_QUEUES];
-	unsigned needs_reset, config_changed, watch_calls, unwatch_calls;
-	bool watched;
-	int fd;
-	uint32_t events;
-	virtio_fd_cb cb;
-	void *arg;
-};
-extern struct fake_transport fk;
+/* The fake transport's one watched fd (virtio-net watches at most one): whether there is one. */
+bool net_watched(void);
 
 struct fixture {
 	uint8_t *mem;

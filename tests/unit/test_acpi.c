@@ -32,6 +32,22 @@ static const uint64_t bases[] = {0xE0000, 0xE0010, 0xFFFF0000};
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The PC's legacy devices, as the machine's serial, i8042 and RTC devices write them through
+ * their DSDT hooks. */
+static void pc_isa_devices(void *opaque, struct aml *a)
+{
+	static const struct acpi_isa_dev devs[] = {
+	    {"COM1", "PNP0501", 1, 4, {{0x3F8, 8}}},
+	    {"PS2K", "PNP0303", 0, 1, {{0x60, 1}, {0x64, 1}}},
+	    {"PS2M", "PNP0F13", 0, 12, {{0}}},
+	    {"RTC_", "PNP0B00", 0, 8, {{0x70, 2}}},
+	};
+
+	(void)opaque;
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		acpi_dsdt_isa(a, &devs[i]);
+}
+
 /* A PCIe host bridge as the brief's example lays it out. */
 static const struct acpi_vm pci_vm = {
     .ncpus = 4,
@@ -44,6 +60,7 @@ static const struct acpi_vm pci_vm = {
     .pio_base = 0xC000,
     .pio_size = 0x4000,
     .pci_irqs = {16, 17, 18, 19},
+    .sb_devices = pc_isa_devices,
 };
 
 static uint64_t rd(const uint8_t *p, unsigned n)
@@ -150,7 +167,7 @@ static void walk(struct tables *t, const uint8_t *buf, long used, uint64_t base)
 
 static long build(unsigned ncpus, uint8_t *buf, size_t len, uint64_t base)
 {
-	struct acpi_vm vm = {.ncpus = ncpus};
+	struct acpi_vm vm = {.ncpus = ncpus, .sb_devices = pc_isa_devices};
 
 	return acpi_build(&vm, buf, len, base);
 }

@@ -16,7 +16,7 @@
 
 #include "common/bytes.h"
 #include "devices/ahci.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define MEM_SIZE (4u << 20)
 #define CLB	 0x1000ull

@@ -23,7 +23,7 @@
 #include "api/api_json.h"
 #include "api/api_parse.h"
 #include "api/api_server.h"
-#include "vmm/control.h"
+#include "kvm/control.h"
 
 /* ---- the parser ---- */
 

@@ -18,6 +18,7 @@
 
 #include "common/bytes.h"
 #include "virtio/devices.h"
+#include "virtio_fake.h"
 #include "virtio/virtio_dev.h"
 
 /* From the virtio 1.2 specification, 5.2. */
@@ -34,64 +35,6 @@ enum { F_SEG_MAX = 2, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9, F_DISCARD = 13, F_W
 #define DATA_GPA    0x10000ull
 #define IMG_SECTORS 2048u
 #define SECTOR	    512u
-
-/* The transport, faked: calls are recorded. */
-#define MAX_WATCH 4
-static struct {
-	unsigned notifies, needs_reset, config_changed;
-	struct {
-		int fd;
-		virtio_fd_cb cb;
-		void *arg;
-	} w[MAX_WATCH];
-} tp;
-
-void virtio_dev_notify(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	assert_int_equal(q, 0);
-	tp.notifies++;
-}
-
-void virtio_dev_config_changed(struct virtio_dev *d)
-{
-	(void)d;
-	tp.config_changed++;
-}
-
-void virtio_dev_set_needs_reset(struct virtio_dev *d)
-{
-	(void)d;
-	tp.needs_reset++;
-}
-
-int virtio_dev_watch(struct virtio_dev *d, int fd, uint32_t events, virtio_fd_cb cb, void *arg)
-{
-	(void)d;
-	assert_true(events & EPOLLIN);
-	for (unsigned i = 0; i < MAX_WATCH; i++) {
-		if (tp.w[i].cb)
-			continue;
-		tp.w[i].fd = fd;
-		tp.w[i].cb = cb;
-		tp.w[i].arg = arg;
-		return 0;
-	}
-	return -ENOSPC;
-}
-
-int virtio_dev_unwatch(struct virtio_dev *d, int fd)
-{
-	(void)d;
-	for (unsigned i = 0; i < MAX_WATCH; i++) {
-		if (tp.w[i].cb && tp.w[i].fd == fd) {
-			tp.w[i].cb = NULL;
-			return 0;
-		}
-	}
-	fail_msg("unwatch of an fd not watched");
-	return -ENOENT;
-}
 
 struct env {
 	uint8_t *mem;
@@ -117,7 +60,9 @@ static int env_setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 	uint8_t sector[SECTOR];
 
-	memset(&tp, 0, sizeof(tp));
+	vfake.nqueues = 1;
+	vfake.violation = vfake_fail;
+	vfake_reset();
 	assert_non_null(e);
 	e->mem = aligned_alloc(4096, MEM_SIZE); /* page-aligned, like guest RAM (O_DIRECT) */
 	assert_non_null(e->mem);
@@ -291,12 +236,12 @@ static uint32_t used_len(const struct env *e, uint16_t i)
 static void wait_used(struct env *e, uint16_t n)
 {
 	while (used_idx(e) != n) {
-		struct pollfd p = {.fd = tp.w[0].fd, .events = POLLIN};
+		struct pollfd p = {.fd = vfake.w[0].fd, .events = POLLIN};
 
-		assert_non_null(tp.w[0].cb);
+		assert_int_equal(vfake.nw, 1);
 		assert_int_equal(poll(&p, 1, 5000), 1);
 		pthread_mutex_lock(&e->d.lock);
-		tp.w[0].cb(&e->d, p.fd, EPOLLIN, tp.w[0].arg);
+		vfake_fire(&e->d, 0, EPOLLIN);
 		pthread_mutex_unlock(&e->d.lock);
 	}
 }
@@ -389,7 +334,7 @@ static void test_identity(void **state)
 		e->d.ops->config_read(&e->d, i, &b, 1);
 		assert_int_equal(b, cfg[i]);
 	}
-	assert_int_equal(tp.config_changed, 0);
+	assert_int_equal(vfake.config_changed, 0);
 }
 
 static void test_write_read(void **state)
@@ -434,7 +379,7 @@ static void test_write_read(void **state)
 	assert_true(all_bytes(e->mem + rd[1], 256, 0x84));
 	assert_true(all_bytes(e->mem + rd[1] + 256, 512, 0x11));
 	assert_true(all_bytes(e->mem + rd[2], 512, 0x22));
-	assert_true(tp.notifies >= 2);
+	assert_true(vfake.notifies >= 2);
 
 	/* The status may share the last writable segment with the data. */
 	rd[0] = buf_alloc(e, 513);
@@ -650,7 +595,7 @@ static void test_header_layouts(void **state)
 	kick(e);
 	wait_used(e, 4);
 	assert_int_equal(e->mem[st], S_IOERR);
-	assert_int_equal(tp.needs_reset, 0);
+	assert_int_equal(vfake.needs_reset, 0);
 }
 
 /* A chain without a writable byte can't be answered: the device needs a reset. */
@@ -662,13 +607,13 @@ static void test_no_status(void **state)
 	dev_start(e, false);
 	post(e, (struct seg[]){{header(e, T_OUT, 0), 16, false}, {data, 512, false}}, 2);
 	kick(e);
-	assert_int_equal(tp.needs_reset, 1);
+	assert_int_equal(vfake.needs_reset, 1);
 	assert_int_equal(used_idx(e), 0);
 	st = post_simple(e, T_IN, 0, data, 512, true);
 	kick(e);
 	assert_int_equal(used_idx(e), 0);
 	assert_int_equal(e->mem[st], 0xEE);
-	assert_int_equal(tp.needs_reset, 1);
+	assert_int_equal(vfake.needs_reset, 1);
 }
 
 static void test_many_in_flight(void **state)
@@ -711,7 +656,7 @@ static void test_pool_exhausted(void **state)
 	wait_used(e, QSIZE + 10);
 	assert_int_equal(e->mem[st], S_OK);
 	assert_true(all_bytes(e->mem + rd, 512, 0x83));
-	assert_int_equal(tp.needs_reset, 0);
+	assert_int_equal(vfake.needs_reset, 0);
 }
 
 static void test_reset_in_flight(void **state)
@@ -729,9 +674,9 @@ static void test_reset_in_flight(void **state)
 	pthread_mutex_unlock(&e->d.lock);
 	/* The driver sets the device up again; a stale wake-up finds nothing. */
 	queue_enable(e);
-	p = (struct pollfd){.fd = tp.w[0].fd, .events = POLLIN};
+	p = (struct pollfd){.fd = vfake.w[0].fd, .events = POLLIN};
 	if (poll(&p, 1, 0) == 1)
-		tp.w[0].cb(&e->d, p.fd, EPOLLIN, tp.w[0].arg);
+		vfake_fire(&e->d, 0, EPOLLIN);
 	assert_int_equal(used_idx(e), 0);
 	for (unsigned i = 0; i < 80; i++)
 		st = post_simple(e, T_IN, 8 * (i % 64), rd + 4096 * (i % 64), 4096, true);
@@ -785,7 +730,7 @@ static void test_direct(void **state)
 	assert_int_equal(do_simple(e, T_IN, 8, page, 4096, true), S_OK);
 	assert_true(all_bytes(e->mem + page + 512, 512, 0));
 	assert_true(all_bytes(e->mem + page + 1024, 4096 - 1024, 0x77));
-	assert_int_equal(tp.needs_reset, 0);
+	assert_int_equal(vfake.needs_reset, 0);
 }
 
 static void test_lock(void **state)
@@ -823,8 +768,7 @@ static void test_lock(void **state)
 	assert_true(virtio_blk_init(&e->d, &cfg, 0, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "not a regular file or a block device"));
 	assert_null(e->d.ops);
-	for (unsigned i = 0; i < MAX_WATCH; i++)
-		assert_null(tp.w[i].cb);
+	assert_int_equal(vfake.nw, 0);
 }
 
 /* format=qcow2 under virtio-blk: the image made from the raw one by qemu-img, written, read,

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "arch/x86/cpuid.h"
+#include "arch/x86/hyperv.h"
 
 #define SIG CPUID_F_SIGNIFICANT_INDEX
 
@@ -523,6 +524,97 @@ static void test_find(void **state)
 #fn "/" #i, fn, NULL, NULL, &cases[i]                                              \
 	}
 
+/* ---- Hyper-V ---- */
+
+/* What a 6.1 kvm-amd answers to KVM_GET_SUPPORTED_HV_CPUID (its vendor is "Linux KVM Hv"). */
+static void make_kvm_hv(struct cpuid_set *hv)
+{
+	memset(hv, 0, sizeof(*hv));
+	add(hv, 0x40000000, 0, 0, 0x4000000a, 0x756e694c, 0x564b2078, 0x7648204d);
+	add(hv, 0x40000001, 0, 0, 0x31237648, 0, 0, 0);
+	add(hv, 0x40000002, 0, 0, 0x00003839, 0x000a0000, 0, 0);
+	add(hv, 0x40000003, 0, 0, 0x0000bfff, 0x002408b0, 0, 0x00bed7b2);
+	add(hv, 0x40000004, 0, 0, 0x00040e1e, 0xffffffff, 0, 0);
+	add(hv, 0x40000005, 0, 0, 0x00000400, 0x00000040, 0, 0);
+	add(hv, 0x40000006, 0, 0, 0x00000002, 0, 0, 0);
+	add(hv, 0x4000000a, 0, 0, 0x00020000, 0, 0, 0);
+}
+
+static const struct cpuid_ent *leaf(struct cpuid_set *s, uint32_t fn)
+{
+	return cpuid_find(s, fn, 0);
+}
+
+static void test_hyperv_leaves(void **state)
+{
+	struct cpuid_set s, hv;
+	const struct cpuid_ent *e;
+	unsigned before;
+
+	(void)state;
+	make_intel(&s);
+	assert_int_equal(cpuid_fixup(&s, 0, 2), 0);
+	before = s.n;
+	make_kvm_hv(&hv);
+	assert_int_equal(cpuid_hyperv(&s, &hv, true, true), 0);
+	e = leaf(&s, 0x40000000);
+	assert_non_null(e);
+	assert_int_equal(e->eax, HV_CPUID_LAST);
+	assert_memory_equal(&e->ebx, "Micr", 4);
+	assert_memory_equal(&e->ecx, "osof", 4);
+	assert_memory_equal(&e->edx, "t Hv", 4);
+	assert_memory_equal(&leaf(&s, 0x40000001)->eax, "Hv#1", 4);
+	assert_int_equal(leaf(&s, 0x40000002)->eax, 0x3839); /* KVM's version, as it is */
+	/* Offered: what KVM has among relaxed..frequencies and SynIC; not debugging, idle,
+	 * stats, reenlightenment or TSC invariance (bits 8, 10, 12-15). */
+	e = leaf(&s, HV_CPUID_FEATURES);
+	assert_int_equal(e->eax, 0x0000bfff & 0x0aff);
+	assert_int_equal(e->ebx, 0);
+	assert_int_equal(e->edx, HV_FREQUENCY_MSRS_AVAILABLE | HV_STIMER_DIRECT_MODE);
+	e = leaf(&s, HV_CPUID_ENLIGHT);
+	assert_int_equal(e->eax, 0x00040e1e & (0x1e | 0x20 | 0xc00)); /* no eVMCS (bit 14, 18) */
+	assert_int_equal(e->ebx, HV_SPINLOCK_RETRIES);
+	assert_non_null(leaf(&s, 0x40000006));
+	assert_null(leaf(&s, 0x4000000a)); /* no nested virtualization leaves */
+	/* KVM's leaves above Hyper-V's, their highest leaf moved with them. */
+	e = leaf(&s, HV_KVM_BASE);
+	assert_non_null(e);
+	assert_int_equal(e->eax, HV_KVM_BASE + 1);
+	assert_int_equal(e->ebx, 0x4b4d564b);
+	assert_non_null(leaf(&s, HV_KVM_BASE + 1));
+	/* The rest is untouched: 7 Hyper-V leaves in, none of KVM's lost. */
+	assert_int_equal(s.n, before + 7);
+	assert_int_equal(leaf(&s, 0x1)->ecx & (1u << 31), 1u << 31);
+}
+
+static void test_hyperv_options(void **state)
+{
+	struct cpuid_set s, hv, empty = {0};
+
+	(void)state;
+	make_intel(&s);
+	assert_int_equal(cpuid_fixup(&s, 0, 1), 0);
+	make_kvm_hv(&hv);
+	/* No SynIC (KVM without KVM_CAP_HYPERV_SYNIC2): its MSRs and timers are not offered. */
+	assert_int_equal(cpuid_hyperv(&s, &hv, false, false), 0);
+	assert_int_equal(leaf(&s, HV_CPUID_FEATURES)->eax & (HV_MSR_SYNIC | HV_MSR_SYNTIMER), 0);
+	assert_int_equal(leaf(&s, HV_CPUID_FEATURES)->edx & HV_STIMER_DIRECT_MODE, 0);
+	/* kvm=off: no KVM signature anywhere. */
+	for (unsigned i = 0; i < s.n; i++)
+		assert_int_not_equal(s.e[i].ebx, 0x4b4d564b);
+	assert_null(leaf(&s, HV_KVM_BASE));
+	/* What KVM does not implement is not offered either. */
+	make_intel(&s);
+	hv.e[3].eax = HV_MSR_HYPERCALL | HV_MSR_VP_INDEX;
+	assert_int_equal(cpuid_hyperv(&s, &hv, true, true), 0);
+	assert_int_equal(leaf(&s, HV_CPUID_FEATURES)->eax, HV_MSR_HYPERCALL | HV_MSR_VP_INDEX);
+	/* A KVM with no Hyper-V leaves: refused, nothing changed. */
+	make_intel(&s);
+	hv = s;
+	assert_int_equal(cpuid_hyperv(&s, &empty, true, true), -ENOENT);
+	assert_memory_equal(&s, &hv, sizeof(s));
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -552,6 +644,8 @@ int main(void)
 	    cmocka_unit_test(test_topology_leaf_shrinks),
 	    cmocka_unit_test(test_other_vendors),
 	    cmocka_unit_test(test_find),
+	    cmocka_unit_test(test_hyperv_leaves),
+	    cmocka_unit_test(test_hyperv_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include "devices/pci.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
-#include "vmm/iobus.h"
+#include "kvm/iobus.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -52,6 +52,11 @@ static void rec_pm_event(void *opaque, enum pm_event ev)
 		r->poweroffs++;
 	else if (ev == PM_RESET)
 		r->pm_resets++;
+}
+
+static void rec_cf9_reset(void *opaque)
+{
+	rec_pm_event(opaque, PM_RESET);
 }
 
 /* ---- i8042 ---- */
@@ -358,6 +363,38 @@ static void test_rtc_time(void **state)
 }
 
 /* A guest may set any century; the year register is the year modulo 100. */
+/* --rtc base=localtime: the offset is the host zone's at that moment, and the guest reads its
+ * clock that far ahead of UTC (fixed_now is 2024-03-15 13:45:56 UTC). */
+static void test_rtc_localtime(void **state)
+{
+	struct rtc r;
+	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+
+	(void)state;
+	setenv("TZ", "JST-9", 1);
+	tzset();
+	assert_int_equal(rtc_local_offset(fixed_now()), 9 * 3600);
+	setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1); /* New York: daylight time from March 10 */
+	tzset();
+	assert_int_equal(rtc_local_offset(fixed_now()), -4 * 3600);
+	assert_int_equal(rtc_local_offset(fixed_now() - 60 * 86400), -5 * 3600); /* January */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_int_equal(rtc_local_offset(fixed_now()), 0);
+	rtc_init(&r, 256 * MiB, 0);
+	r.now = fixed_now;
+	r.offset = 9 * 3600;
+	assert_int_equal(cmos_rd(&r, 0x04), 0x22); /* 13 UTC is 22 in Tokyo */
+	assert_int_equal(cmos_rd(&r, 0x02), 0x45);
+	rtc_destroy(&r);
+	if (old)
+		setenv("TZ", old, 1);
+	else
+		unsetenv("TZ");
+	free(old);
+	tzset();
+}
+
 static void test_rtc_century(void **state)
 {
 	struct rtc r;
@@ -549,7 +586,7 @@ static void test_pci_conf1(void **state)
 
 	(void)state;
 	pm_init(&p, rec_irq, &r, rec_pm_event, &r);
-	pci_bus_init(&c, &p);
+	pci_bus_init(&c, rec_cf9_reset, &r);
 	/* 0xCF9: bit 2 resets (ACPI_RESET_VALUE 0x06); bit 1 alone does not. */
 	d[0] = 0x02;
 	pci_conf1_io(&c, 1, d, 1, true);
@@ -686,6 +723,7 @@ int main(void)
 	    cmocka_unit_test(test_iobus),
 	    /* Last: under UBSan with halt_on_error its finding ends the process. */
 	    cmocka_unit_test(test_rtc_century),
+	    cmocka_unit_test(test_rtc_localtime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

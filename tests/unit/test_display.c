@@ -26,7 +26,7 @@
 #include "ui/image.h"
 #include "ui/keymap.h"
 #include "ui/vnc.h"
-#include "vmm/dirty_log.h"
+#include "kvm/dirty_log.h"
 
 /* Under AddressSanitizer, whose runtime makes calls of its own in every thread (sigaltstack...),
  * the filters only log (as in test_api.c). */

@@ -43,19 +43,6 @@ static void rd(struct fw_cfg *f, void *dst, size_t n)
 		fw_cfg_io(f, 1, d + i, 1, false);
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* A guest-side file lookup, as OVMF's QemuFwCfgFindFile does it. */
 static int find(struct fw_cfg *f, const char *name, uint16_t *key, uint32_t *size)
 {
@@ -63,11 +50,11 @@ static int find(struct fw_cfg *f, const char *name, uint16_t *key, uint32_t *siz
 
 	sel(f, FW_CFG_FILE_DIR);
 	rd(f, cnt, 4);
-	for (uint32_t i = 0; i < be32(cnt); i++) {
+	for (uint32_t i = 0; i < get_be32(cnt); i++) {
 		rd(f, e, 64);
 		if (!strcmp((char *)e + 8, name)) {
 			*key = (uint16_t)(e[4] << 8 | e[5]);
-			*size = be32(e);
+			*size = get_be32(e);
 			return 0;
 		}
 	}
@@ -157,7 +144,7 @@ static uint32_t dma(struct dma_env *e, uint64_t gpa, uint32_t ctl, uint32_t len,
 	fw_cfg_io(&e->f, 4, b, 4, true);
 	put_be32(b, (uint32_t)gpa);
 	fw_cfg_io(&e->f, 8, b, 4, true);
-	return be32(e->ram + gpa);
+	return get_be32(e->ram + gpa);
 }
 
 static void test_fw_cfg_dma(void **state)
@@ -517,7 +504,7 @@ static void test_q35_regs(void **state)
 	struct pci_dev lpc;
 
 	(void)state;
-	pci_bus_init(&b, NULL);
+	pci_bus_init(&b, NULL, NULL);
 	pci_bus_set_windows(&b, 0xC0000000, 0x3C000000, 0x6000, 0xA000);
 	pci_host_q35_regs(&b, 0xB0000000);
 	lpc_init(&lpc);
@@ -707,8 +694,8 @@ static void test_linux_items(void **state)
 	put_le32(img + 0x260, 8 * MiB);	 /* init_size */
 
 	assert_int_equal(fw_cfg_init(&f, NULL), 0);
-	assert_int_equal(firmware_add_linux(&f, img, sizeof(img), initrd, sizeof(initrd),
-					    "console=ttyS0 x=1", err, sizeof(err)),
+	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), initrd, sizeof(initrd),
+					  "console=ttyS0 x=1", err, sizeof(err)),
 			 0);
 	sel(&f, FW_CFG_SETUP_SIZE);
 	rd(&f, w, 4);
@@ -738,8 +725,7 @@ static void test_linux_items(void **state)
 
 	/* No initramfs: no initrd items (they read as size 0); an empty command line is "\0". */
 	assert_int_equal(fw_cfg_init(&f, NULL), 0);
-	assert_int_equal(firmware_add_linux(&f, img, sizeof(img), NULL, 0, "", err, sizeof(err)),
-			 0);
+	assert_int_equal(fw_cfg_add_linux(&f, img, sizeof(img), NULL, 0, "", err, sizeof(err)), 0);
 	sel(&f, FW_CFG_INITRD_SIZE);
 	memset(w, 0xAA, 4);
 	rd(&f, w, 4);
@@ -754,7 +740,7 @@ static void test_linux_items(void **state)
 	memcpy(b, img, sizeof(img));
 	memcpy(b + 0x202, "HdrX", 4);
 	err[0] = 0;
-	assert_true(firmware_add_linux(&f, b, sizeof(img), NULL, 0, "", err, sizeof(err)) < 0);
+	assert_true(fw_cfg_add_linux(&f, b, sizeof(img), NULL, 0, "", err, sizeof(err)) < 0);
 	assert_true(err[0] != 0);
 	fw_cfg_destroy(&f);
 }

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)

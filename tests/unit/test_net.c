@@ -49,7 +49,7 @@ static void test_ops_and_config(void **state)
 	f->d.ops->config_write(&f->d, 0, (const uint8_t[2]){0xFF, 0xFF}, 2); /* ignored */
 	f->d.ops->config_read(&f->d, 0, cfg, 2);
 	assert_memory_equal(cfg, mac, 2);
-	assert_false(fk.watched); /* nothing before DRIVER_OK */
+	assert_false(net_watched()); /* nothing before DRIVER_OK */
 }
 
 static void default_mac_of(struct fixture *f, unsigned index, uint8_t mac[6])
@@ -108,7 +108,7 @@ static void test_tx(void **state)
 	add_chain(f, TXQ, many, 4, 4, buf, NULL);
 	f->d.ops->queue_notify(&f->d, TXQ);
 	assert_int_equal(used_idx(f, TXQ), 3);
-	assert_int_equal(fk.notify[TXQ], 1);
+	assert_int_equal(vfake.notify[TXQ], 1);
 	for (unsigned i = 0; i < 3; i++) {
 		used_elem(f, TXQ, i, &id, &len);
 		assert_int_equal(len, 0);
@@ -120,7 +120,7 @@ static void test_tx(void **state)
 	assert_int_equal(host_recv(f, got, sizeof(got)), 500);
 	assert_memory_equal(got, buf + HDR, 500);
 	assert_false(host_readable(f));
-	assert_int_equal(fk.needs_reset, 0);
+	assert_int_equal(vfake.needs_reset, 0);
 }
 
 static void test_tx_malformed(void **state)
@@ -151,17 +151,17 @@ static void test_tx_malformed(void **state)
 	assert_int_equal(host_recv(f, got, sizeof(got)), 80); /* only the last one */
 	assert_memory_equal(got, buf + HDR, 80);
 	assert_false(host_readable(f));
-	assert_int_equal(fk.needs_reset, 0);
+	assert_int_equal(vfake.needs_reset, 0);
 
 	/* A ring-level error: a head beyond the queue size. */
 	put_le16(f->mem + avail_gpa(TXQ) + 4 + 2 * (f->avail_idx[TXQ] % QSIZE), QSIZE + 3);
 	put_le16(f->mem + avail_gpa(TXQ) + 2, ++f->avail_idx[TXQ]);
 	f->d.ops->queue_notify(&f->d, TXQ);
-	assert_int_equal(fk.needs_reset, 1);
-	assert_false(fk.watched); /* nothing more until reset */
+	assert_int_equal(vfake.needs_reset, 1);
+	assert_false(net_watched()); /* nothing more until reset */
 	f->d.ops->reset(&f->d);
 	net_start(f, 0, QSIZE);
-	assert_true(fk.watched);
+	assert_true(net_watched());
 }
 
 static void test_rx_mergeable(void **state)
@@ -179,7 +179,7 @@ static void test_rx_mergeable(void **state)
 	host_send(f, frame + 7, 60);
 	assert_true(pump(f) >= 1);
 	assert_int_equal(used_idx(f, RXQ), 4);
-	assert_int_equal(fk.notify[RXQ], 1); /* one for the batch */
+	assert_int_equal(vfake.notify[RXQ], 1); /* one for the batch */
 	p = next_rx(f, h[0], 1000);
 	assert_int_equal(p[0], 0);	       /* flags */
 	assert_int_equal(p[1], 0);	       /* gso_type */
@@ -205,7 +205,7 @@ static void test_rx_no_buffers(void **state)
 	host_send(f, frame, 2500);
 	host_send(f, frame, 100);
 	assert_int_equal(pump(f), 1);
-	assert_false(fk.watched); /* stalled: the backend is not watched */
+	assert_false(net_watched()); /* stalled: the backend is not watched */
 	assert_int_equal(pump(f), 0);
 	assert_int_equal(used_idx(f, RXQ), 0);
 
@@ -213,7 +213,7 @@ static void test_rx_no_buffers(void **state)
 	h[0] = add_rx(f, 1000);
 	f->d.ops->queue_notify(&f->d, RXQ);
 	assert_int_equal(used_idx(f, RXQ), 0);
-	assert_false(fk.watched);
+	assert_false(net_watched());
 	h[1] = add_rx(f, 1000);
 	h[2] = add_rx(f, 1000);
 	f->d.ops->queue_notify(&f->d, RXQ);
@@ -221,13 +221,13 @@ static void test_rx_no_buffers(void **state)
 	assert_int_equal(get_le16(next_rx(f, h[0], 1000) + 10), 3);
 	next_rx(f, h[1], 1000);
 	next_rx(f, h[2], 512);
-	assert_false(fk.watched); /* the second frame, read next, waits for a buffer too */
+	assert_false(net_watched()); /* the second frame, read next, waits for a buffer too */
 	h[3] = add_rx(f, 1000);
 	f->d.ops->queue_notify(&f->d, RXQ);
 	p = next_rx(f, h[3], HDR + 100);
 	assert_memory_equal(p + HDR, frame, 100);
-	assert_true(fk.watched);
-	assert_int_equal(fk.needs_reset, 0);
+	assert_true(net_watched());
+	assert_int_equal(vfake.needs_reset, 0);
 }
 
 static void test_rx_not_mergeable(void **state)
@@ -325,7 +325,8 @@ static void test_tx_backpressure(void **state)
 	size_t got = 0;
 
 	net_up(f, 0);
-	assert_int_equal(setsockopt(fk.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	assert_int_equal(setsockopt(vfake.w[0].fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)),
+			 0);
 	assert_int_equal(fcntl(f->peer, F_SETFL, O_NONBLOCK), 0);
 	memset(buf, 0, HDR);
 	for (unsigned i = 0; i < N; i++) {
@@ -334,7 +335,7 @@ static void test_tx_backpressure(void **state)
 	}
 	f->d.ops->queue_notify(&f->d, TXQ);
 	assert_true(used_idx(f, TXQ) < N);
-	assert_true(fk.watched && (fk.events & EPOLLOUT));
+	assert_true(net_watched() && (vfake.w[0].events & EPOLLOUT));
 	for (unsigned round = 0; round < 10000 && got < sizeof(stream); round++) {
 		ssize_t r = read(f->peer, stream + got, sizeof(stream) - got);
 
@@ -351,7 +352,7 @@ static void test_tx_backpressure(void **state)
 		pattern(buf, LEN, 10 + i);
 		assert_memory_equal(s + 4, buf, LEN);
 	}
-	assert_int_equal(fk.events, EPOLLIN); /* nothing left to write */
+	assert_int_equal(vfake.w[0].events, EPOLLIN); /* nothing left to write */
 }
 
 static void test_hangup_and_reset(void **state)
@@ -365,17 +366,17 @@ static void test_hangup_and_reset(void **state)
 	add_rx(f, 100); /* too small for a frame: held while the rest waits */
 	host_send(f, frame, 100);
 	pump(f);
-	assert_false(fk.watched);
+	assert_false(net_watched());
 	f->d.ops->reset(&f->d); /* drops the half-delivered frame */
-	assert_false(fk.watched);
+	assert_false(net_watched());
 	net_start(f, BIT(F_MRG_RXBUF), QSIZE);
-	assert_true(fk.watched);
+	assert_true(net_watched());
 
 	close(f->peer);
 	f->peer = -1;
 	pump(f);
-	assert_false(fk.watched);
-	assert_int_equal(fk.config_changed, 1);
+	assert_false(net_watched());
+	assert_int_equal(vfake.config_changed, 1);
 	f->d.ops->config_read(&f->d, 6, cfg, 2);
 	assert_int_equal(get_le16(cfg), 0); /* link down */
 	add_chain(f, TXQ, seg, 1, 1, frame, NULL);
@@ -385,7 +386,7 @@ static void test_hangup_and_reset(void **state)
 	assert_int_equal(len, 0);
 	f->d.ops->reset(&f->d);
 	net_start(f, 0, QSIZE);
-	assert_false(fk.watched); /* the link stays down */
+	assert_false(net_watched()); /* the link stays down */
 }
 
 /* ---- tap: root and /dev/net/tun only ---- */

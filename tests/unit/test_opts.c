@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "common/opts.h"
-#include "vmm/config.h"
+#include "machine/config.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
@@ -281,7 +281,10 @@ static void test_cpus(void **state)
 					  "cores=2",
 					  "boot=-1",
 					  "boot=99999999999999999999999",
-					  "boot=2,sockets=1"};
+					  "boot=2,sockets=1",
+					  "boot=1,hyperv=maybe",
+					  "boot=1,hyperv",
+					  "kvm=no"};
 	struct vm_config cfg;
 	char word[64];
 
@@ -298,6 +301,25 @@ static void test_cpus(void **state)
 	/* Missing value at the end. */
 	assert_true(run(&cfg, "--kernel", "/k", "--cpus", NULL) < 0);
 	assert_err_has("--cpus");
+	/* --rtc: UTC by default, local time when asked, nothing else. */
+	assert_false(cfg.rtc_localtime);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--rtc", "base=localtime", NULL), 0);
+	assert_true(cfg.rtc_localtime);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--rtc=base=utc", NULL), 0);
+	assert_false(cfg.rtc_localtime);
+	assert_true(run(&cfg, "--kernel", "/k", "--rtc", "base=mars", NULL) < 0);
+	assert_err_has("--rtc");
+	assert_true(run(&cfg, "--kernel", "/k", "--rtc", "localtime", NULL) < 0);
+	assert_err_has("--rtc");
+	/* Hyper-V enlightenments, and KVM's leaves hidden (both off / shown by default). */
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--cpus", "boot=2", NULL), 0);
+	assert_false(cfg.hyperv);
+	assert_true(cfg.kvm_leaves);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--cpus", "boot=2,hyperv=on,kvm=off", NULL),
+			 0);
+	assert_int_equal(cfg.ncpus, 2);
+	assert_true(cfg.hyperv);
+	assert_false(cfg.kvm_leaves);
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--cpus", "boot=1", NULL), 0);
 	assert_int_equal(cfg.ncpus, 1);
 }

@@ -81,7 +81,7 @@ static void setup(struct pci_bus *b, struct fake *f)
 	static const uint8_t body[6] = {1, 2, 3, 4, 5, 6};
 
 	memset(f, 0, sizeof(*f));
-	pci_bus_init(b, NULL);
+	pci_bus_init(b, NULL, NULL);
 	pci_dev_init(&f->dev, 0x1AF4, 0x1042, 0x018000, 1, 0x1AF4, 0x1042);
 	f->dev.ops = &fake_ops;
 	f->dev.opaque = f;
@@ -188,7 +188,7 @@ static void test_bus_full(void **state)
 	unsigned added = 0;
 
 	(void)state;
-	pci_bus_init(&b, NULL);
+	pci_bus_init(&b, NULL, NULL);
 	for (unsigned i = 0; i < PCI_SLOTS; i++) {
 		pci_dev_init(&devs[i], 0x1AF4, 0x1044, 0xFF0000, 1, 0x1AF4, 0x1044);
 		pci_dev_set_bar(&devs[i], 0, PCI_BAR_MEM32, 0x1000);

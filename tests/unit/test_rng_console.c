@@ -22,7 +22,8 @@
 
 #include "common/bytes.h"
 #include "virtio/devices.h"
-#include "vmm/console.h"
+#include "virtio_fake.h"
+#include "backends/console.h"
 
 #define GM_SIZE	 (1u << 20)
 #define QSIZE	 16
@@ -37,77 +38,14 @@
 #define RXQ		  0
 #define TXQ		  1
 
-/* ---- the fake transport ---- */
-
-#define MAX_WATCH 8
-
-static struct {
-	unsigned notify[VIRTIO_MAX_QUEUES];
-	unsigned needs_reset, config_changed;
-	unsigned watch_calls, unwatch_calls;
-	struct {
-		int fd;
-		uint32_t events;
-		virtio_fd_cb cb;
-		void *arg;
-	} w[MAX_WATCH];
-	unsigned nw;
-} fk;
-
-void virtio_dev_notify(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	assert_true(q < VIRTIO_MAX_QUEUES);
-	fk.notify[q]++;
-}
-
-void virtio_dev_config_changed(struct virtio_dev *d)
-{
-	(void)d;
-	fk.config_changed++;
-}
-
-void virtio_dev_set_needs_reset(struct virtio_dev *d)
-{
-	(void)d;
-	fk.needs_reset++;
-}
-
-int virtio_dev_watch(struct virtio_dev *d, int fd, uint32_t events, virtio_fd_cb cb, void *arg)
-{
-	(void)d;
-	fk.watch_calls++;
-	for (unsigned i = 0; i < fk.nw; i++)
-		if (fk.w[i].fd == fd)
-			return -EEXIST; /* as EPOLL_CTL_ADD says */
-	assert_true(fk.nw < MAX_WATCH);
-	fk.w[fk.nw].fd = fd;
-	fk.w[fk.nw].events = events;
-	fk.w[fk.nw].cb = cb;
-	fk.w[fk.nw].arg = arg;
-	fk.nw++;
-	return 0;
-}
-
-int virtio_dev_unwatch(struct virtio_dev *d, int fd)
-{
-	(void)d;
-	fk.unwatch_calls++;
-	for (unsigned i = 0; i < fk.nw; i++) {
-		if (fk.w[i].fd == fd) {
-			fk.w[i] = fk.w[--fk.nw];
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
+/* ---- the fake transport (tests/common/virtio_fake.c) ---- */
 
 /* Runs the I/O thread's callback for the one watched fd, as if it were readable. */
 static void run_watch(struct virtio_dev *d)
 {
-	assert_int_equal(fk.nw, 1);
-	assert_true(fk.w[0].events & EPOLLIN);
-	fk.w[0].cb(d, fk.w[0].fd, EPOLLIN, fk.w[0].arg);
+	assert_int_equal(vfake.nw, 1);
+	assert_true(vfake.w[0].events & EPOLLIN);
+	vfake_fire(d, 0, EPOLLIN);
 }
 
 /* ---- guest memory and split rings ---- */
@@ -231,7 +169,8 @@ static int fixture_setup(void **state)
 		free(f);
 		return -1;
 	}
-	memset(&fk, 0, sizeof(fk));
+	vfake.violation = vfake_fail;
+	vfake_reset();
 	*state = f;
 	return 0;
 }
@@ -302,8 +241,8 @@ static void test_rng_fills(void **state)
 	f->d.ops->queue_notify(&f->d, 0);
 
 	assert_int_equal(used_idx(f, 0), 4);
-	assert_int_equal(fk.notify[0], 1); /* once for the batch */
-	assert_int_equal(fk.needs_reset, 0);
+	assert_int_equal(vfake.notify[0], 1); /* once for the batch */
+	assert_int_equal(vfake.needs_reset, 0);
 	used_elem(f, 0, 0, &id, &len);
 	assert_int_equal(id, h[0]);
 	assert_int_equal(len, 300);
@@ -325,7 +264,7 @@ static void test_rng_fills(void **state)
 	/* An empty ring: nothing pushed, no interrupt. */
 	f->d.ops->queue_notify(&f->d, 0);
 	assert_int_equal(used_idx(f, 0), 4);
-	assert_int_equal(fk.notify[0], 1);
+	assert_int_equal(vfake.notify[0], 1);
 }
 
 static void test_rng_malformed(void **state)
@@ -340,9 +279,9 @@ static void test_rng_malformed(void **state)
 	/* The second chain's buffer lies past the end of guest RAM. */
 	put_le64(f->mem + desc_gpa(0) + 16u * head, GM_SIZE + 4096ull);
 	f->d.ops->queue_notify(&f->d, 0);
-	assert_int_equal(fk.needs_reset, 1);
+	assert_int_equal(vfake.needs_reset, 1);
 	assert_int_equal(used_idx(f, 0), 1); /* the good chain before it was answered */
-	assert_int_equal(fk.notify[0], 1);
+	assert_int_equal(vfake.notify[0], 1);
 }
 
 /* ---- virtio-console ---- */
@@ -406,7 +345,7 @@ static void test_console_file_config(void **state)
 	assert_int_equal(config_u32(f, 4, 4), 1); /* max_nr_ports */
 	assert_int_equal(config_u32(f, 4, 1), 1); /* a byte of it */
 	assert_int_equal(config_u32(f, 8, 4), 0); /* emerg_wr reads 0 */
-	assert_int_equal(fk.nw, 0);		  /* a file gives no input */
+	assert_int_equal(vfake.nw, 0);		  /* a file gives no input */
 }
 
 static void test_console_file_output(void **state)
@@ -429,7 +368,7 @@ static void test_console_file_output(void **state)
 	assert_int_equal(len, 0);
 	used_elem(f, TXQ, 1, &id, &len);
 	assert_int_equal(len, 0);
-	assert_int_equal(fk.notify[TXQ], 1);
+	assert_int_equal(vfake.notify[TXQ], 1);
 
 	/* Emergency write: a 32-bit write and a byte write at emerg_wr; writes to the
 	 * read-only fields are ignored. */
@@ -440,7 +379,7 @@ static void test_console_file_output(void **state)
 	assert_int_equal(read_file(f->path, out, sizeof(out)), 18);
 	assert_memory_equal(out, "hello, world\nok\n!?", 18);
 	assert_int_equal(config_u32(f, 4, 4), 1);
-	assert_int_equal(fk.needs_reset, 0);
+	assert_int_equal(vfake.needs_reset, 0);
 }
 
 static void test_console_tx_malformed(void **state)
@@ -454,7 +393,7 @@ static void test_console_tx_malformed(void **state)
 	head = add_chain(f, TXQ, one, 1, NULL);
 	put_le32(f->mem + desc_gpa(TXQ) + 16u * head + 8, GM_SIZE); /* runs past RAM */
 	f->d.ops->queue_notify(&f->d, TXQ);
-	assert_int_equal(fk.needs_reset, 1);
+	assert_int_equal(vfake.needs_reset, 1);
 	assert_int_equal(used_idx(f, TXQ), 0);
 }
 
@@ -496,18 +435,18 @@ static void test_console_socket(void **state)
 	int listen_fd, client, accepted;
 
 	con_create(f, SERIAL_SOCKET, "con.sock");
-	assert_int_equal(fk.nw, 1); /* the listening socket, from the start */
-	listen_fd = fk.w[0].fd;
+	assert_int_equal(vfake.nw, 1); /* the listening socket, from the start */
+	listen_fd = vfake.w[0].fd;
 	client = connect_to(f->path);
 	run_watch(&f->d); /* accepts: now the client is watched instead */
-	assert_int_equal(fk.nw, 1);
-	accepted = fk.w[0].fd;
+	assert_int_equal(vfake.nw, 1);
+	accepted = vfake.w[0].fd;
 	assert_true(accepted != listen_fd);
 
 	/* Input before DRIVER_OK waits; so does its fd. */
 	send_all(client, "hello!");
 	run_watch(&f->d);
-	assert_int_equal(fk.nw, 0);
+	assert_int_equal(vfake.nw, 0);
 	add_chain(f, RXQ, four, 1, &g[0]);
 	add_chain(f, RXQ, four, 1, &g[1]);
 	assert_int_equal(f->d.ops->activate(&f->d), 0);
@@ -518,26 +457,26 @@ static void test_console_socket(void **state)
 	used_elem(f, RXQ, 1, &id, &len);
 	assert_int_equal(len, 2);
 	assert_memory_equal(f->mem + g[1], "o!", 2);
-	assert_int_equal(fk.notify[RXQ], 1);
-	assert_int_equal(fk.nw, 1);
-	assert_int_equal(fk.w[0].fd, accepted);
+	assert_int_equal(vfake.notify[RXQ], 1);
+	assert_int_equal(vfake.nw, 1);
+	assert_int_equal(vfake.w[0].fd, accepted);
 
 	/* No receive buffers: the bytes are kept and input is no longer watched. */
 	send_all(client, "abc");
 	run_watch(&f->d);
-	assert_int_equal(fk.nw, 0);
+	assert_int_equal(vfake.nw, 0);
 	assert_int_equal(used_idx(f, RXQ), 2);
 	f->d.ops->queue_notify(&f->d, RXQ); /* a kick with nothing new changes nothing */
-	assert_int_equal(fk.nw, 0);
+	assert_int_equal(vfake.nw, 0);
 	add_chain(f, RXQ, big, 1, &g[2]);
 	f->d.ops->queue_notify(&f->d, RXQ);
 	assert_int_equal(used_idx(f, RXQ), 3);
 	used_elem(f, RXQ, 2, &id, &len);
 	assert_int_equal(len, 3);
 	assert_memory_equal(f->mem + g[2], "abc", 3);
-	assert_int_equal(fk.notify[RXQ], 2);
-	assert_int_equal(fk.nw, 1);
-	assert_int_equal(fk.w[0].fd, accepted);
+	assert_int_equal(vfake.notify[RXQ], 2);
+	assert_int_equal(vfake.nw, 1);
+	assert_int_equal(vfake.w[0].fd, accepted);
 
 	/* Guest -> client, and an emergency write. */
 	add_chain(f, TXQ, out, 1, NULL);
@@ -549,9 +488,9 @@ static void test_console_socket(void **state)
 	/* The client hangs up: back to listening. */
 	close(client);
 	run_watch(&f->d);
-	assert_int_equal(fk.nw, 1);
-	assert_int_equal(fk.w[0].fd, listen_fd);
-	assert_int_equal(fk.needs_reset, 0);
+	assert_int_equal(vfake.nw, 1);
+	assert_int_equal(vfake.w[0].fd, listen_fd);
+	assert_int_equal(vfake.needs_reset, 0);
 }
 
 static void test_console_reset_keeps_input(void **state)
@@ -568,7 +507,7 @@ static void test_console_reset_keeps_input(void **state)
 	assert_int_equal(f->d.ops->activate(&f->d), 0);
 	send_all(client, "xyz");
 	run_watch(&f->d);
-	assert_int_equal(fk.nw, 0);
+	assert_int_equal(vfake.nw, 0);
 	f->d.ops->reset(&f->d);
 	setup_queue(f, RXQ);
 	setup_queue(f, TXQ);
@@ -582,7 +521,7 @@ static void test_console_reset_keeps_input(void **state)
 	used_elem(f, RXQ, 0, &id, &len);
 	assert_int_equal(len, 3);
 	assert_memory_equal(f->mem + g, "xyz", 3);
-	assert_int_equal(fk.nw, 1);
+	assert_int_equal(vfake.nw, 1);
 	close(client);
 }
 
@@ -631,8 +570,8 @@ static void test_console_tty(void **state)
 	assert_true(f->d.ops->features(&f->d) & (1ull << CON_F_SIZE));
 	assert_int_equal(config_u32(f, 0, 2), 120);
 	assert_int_equal(config_u32(f, 2, 2), 33);
-	assert_int_equal(fk.nw, 1);
-	assert_int_equal(fk.w[0].fd, STDIN_FILENO);
+	assert_int_equal(vfake.nw, 1);
+	assert_int_equal(vfake.w[0].fd, STDIN_FILENO);
 
 	add_chain(f, RXQ, big, 1, &g);
 	assert_int_equal(f->d.ops->activate(&f->d), 0);
@@ -656,7 +595,7 @@ static void test_console_tty(void **state)
 	wait_stdin();
 	run_watch(&f->d);
 	assert_int_equal(quit_calls, 1);
-	assert_int_equal(fk.nw, 0); /* quitting: input is no longer read */
+	assert_int_equal(vfake.nw, 0); /* quitting: input is no longer read */
 
 	f->d.ops->destroy(&f->d); /* restores the terminal */
 	f->has_dev = false;

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "devices/serial.h"
-#include "vmm/console.h"
+#include "backends/console.h"
 
 /* Registers and bits, from the PC16550D data sheet. */
 enum {

@@ -17,7 +17,7 @@
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
 #include "ui/display.h"
-#include "vmm/seccomp.h"
+#include "kvm/seccomp.h"
 
 /* Under AddressSanitizer, whose runtime makes calls of its own in every thread (sigaltstack...),
  * the filters only log (as in test_api.c). */
@@ -32,21 +32,16 @@
 #define FILTERS SECCOMP_ON
 #endif
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The pixel (x, y) of an XWD dump (ZPixmap, 32 bits per pixel) as 0x00RRGGBB. */
 static uint32_t xwd_pixel(const uint8_t *f, size_t len, unsigned x, unsigned y)
 {
-	uint32_t hsize = be32(f), bpl = be32(f + 48), ncolors = be32(f + 76);
-	uint32_t order = be32(f + 28);
+	uint32_t hsize = get_be32(f), bpl = get_be32(f + 48), ncolors = get_be32(f + 76);
+	uint32_t order = get_be32(f + 28);
 	size_t off = hsize + (size_t)ncolors * 12 + (size_t)y * bpl + (size_t)x * 4;
 
-	assert_int_equal(be32(f + 44), 32);
+	assert_int_equal(get_be32(f + 44), 32);
 	assert_true(off + 4 <= len);
-	return (order ? be32(f + off) : get_le32(f + off)) & 0xFFFFFF;
+	return (order ? get_be32(f + off) : get_le32(f + off)) & 0xFFFFFF;
 }
 
 static void dispi_w(struct bochs_display *b, uint16_t idx, uint16_t v)
@@ -121,8 +116,8 @@ static void test_window_shows_frame(void **state)
 	len = fread(img, 1, 16 << 20, f);
 	fclose(f);
 	unlink(path);
-	assert_int_equal(be32(img + 16), 320); /* the window has the screen's size */
-	assert_int_equal(be32(img + 20), 200);
+	assert_int_equal(get_be32(img + 16), 320); /* the window has the screen's size */
+	assert_int_equal(get_be32(img + 20), 200);
 	assert_int_equal(xwd_pixel(img, len, 10, 10), 0xFF8000);
 	assert_int_equal(xwd_pixel(img, len, 300, 190), 0x0080FF);
 	free(img);

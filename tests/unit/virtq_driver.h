@@ -7,7 +7,7 @@
 #include <sys/uio.h>
 
 #include "virtio/virtq.h"
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 #define MiB	  (1ull << 20)
 #define MEM_SIZE  (16 * MiB)

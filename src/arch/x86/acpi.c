@@ -406,26 +406,7 @@ static int build_mcfg(struct acpi_ctx *c, uint64_t *gpa)
 	return 0;
 }
 
-/* A legacy ISA device in \_SB: fixed ports and one edge-triggered IRQ. */
-struct isa_dev {
-	const char *name;
-	const char *hid;
-	unsigned uid; /* 0: no _UID */
-	unsigned irq;
-	struct {
-		uint16_t base;
-		uint8_t len;
-	} io[2]; /* len 0: unused */
-};
-
-static const struct isa_dev isa_devs[] = {
-    {"COM1", "PNP0501", 1, 4, {{0x3F8, 8}}},
-    {"PS2K", "PNP0303", 0, 1, {{0x60, 1}, {0x64, 1}}},
-    {"PS2M", "PNP0F13", 0, 12, {{0}}},
-    {"RTC_", "PNP0B00", 0, 8, {{0x70, 2}}},
-};
-
-static void dsdt_isa_dev(struct aml *a, const struct isa_dev *d)
+void acpi_dsdt_isa(struct aml *a, const struct acpi_isa_dev *d)
 {
 	struct aml_obj dev = aml_device(a, d->name);
 	struct aml_obj crs;
@@ -580,8 +561,8 @@ static void dsdt_body(struct aml *a, const struct acpi_vm *vm)
 		aml_close(a, aml_method(a, "\\_PIC", 1, false));
 	}
 	sb = aml_scope(a, "\\_SB");
-	for (size_t i = 0; i < ARRAY_SIZE(isa_devs); i++)
-		dsdt_isa_dev(a, &isa_devs[i]);
+	if (vm->sb_devices)
+		vm->sb_devices(vm->sb_opaque, a);
 	if (has_pci(vm))
 		dsdt_pci(a, vm);
 	aml_close(a, sb);

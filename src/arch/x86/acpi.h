@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/aml.h"
+
 /* Fixed-hardware ports the PM device (src/devices/pm.c) implements. */
 #define ACPI_PM1A_EVT_PORT 0x600 /* PM1a_STS (2 bytes) + PM1a_EN (2 bytes) */
 #define ACPI_PM1A_CNT_PORT 0x604 /* PM1a_CNT, 2 bytes */
@@ -38,7 +40,26 @@ struct acpi_vm {
 	 * level-triggered and active-low: pin p (0 = INTA) of slot s (1..31) raises line
 	 * (s + p) % 4. */
 	uint8_t pci_irqs[ACPI_PCI_INT_PINS];
+	/* Writes the machine's fixed-resource devices into the DSDT's \_SB scope (before PCI0);
+	 * NULL: none. */
+	void (*sb_devices)(void *opaque, struct aml *a);
+	void *sb_opaque;
 };
+
+/* A legacy ISA device: fixed ports and one edge-triggered IRQ. */
+struct acpi_isa_dev {
+	const char *name;
+	const char *hid;
+	unsigned uid; /* 0: no _UID */
+	unsigned irq;
+	struct {
+		uint16_t base;
+		uint8_t len;
+	} io[2]; /* len 0: unused */
+};
+
+/* Writes d as a Device in the current scope (a device's DSDT hook). */
+void acpi_dsdt_isa(struct aml *a, const struct acpi_isa_dev *d);
 
 #define ACPI_MAX_CPUS 64
 

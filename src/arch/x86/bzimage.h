@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 struct bzimage_info {
 	uint16_t version;

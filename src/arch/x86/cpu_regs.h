@@ -4,7 +4,7 @@
 #include <linux/kvm.h>
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "kvm/guest_mem.h"
 
 /* Writes the GDT and identity-mapping page tables (first 4 GiB, 2 MiB pages). */
 int x86_write_boot_tables(const struct guest_mem *gm);

@@ -8,9 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86/bzimage.h"
-#include "devices/fw_cfg.h"
-
 #define FVH_SIGNATURE_OFF 0x28
 #define PAGE		  4096u
 
@@ -118,37 +115,4 @@ void firmware_close(struct firmware *fw)
 	}
 	memset(fw, 0, sizeof(*fw));
 	fw->vars_fd = -1;
-}
-
-int firmware_add_linux(struct fw_cfg *f, const uint8_t *kernel, size_t klen, const uint8_t *initrd,
-		       size_t ilen, const char *cmdline, char *err, size_t errlen)
-{
-	struct bzimage_info bi;
-	size_t clen = strlen(cmdline) + 1;
-	int rc = bzimage_parse(kernel, klen, &bi, err, errlen);
-
-	if (rc < 0)
-		return rc;
-	if (klen > UINT32_MAX || ilen > UINT32_MAX || clen > UINT32_MAX) {
-		snprintf(err, errlen, "the kernel or initramfs is larger than 4 GiB");
-		return -EFBIG;
-	}
-	rc = fw_cfg_add_u32(f, FW_CFG_SETUP_SIZE, bi.setup_size);
-	if (rc == 0)
-		rc = fw_cfg_add(f, FW_CFG_SETUP_DATA, kernel, bi.setup_size);
-	if (rc == 0)
-		rc = fw_cfg_add_u32(f, FW_CFG_KERNEL_SIZE, (uint32_t)bi.payload_size);
-	if (rc == 0)
-		rc = fw_cfg_add(f, FW_CFG_KERNEL_DATA, bi.payload, (uint32_t)bi.payload_size);
-	if (rc == 0 && initrd)
-		rc = fw_cfg_add_u32(f, FW_CFG_INITRD_SIZE, (uint32_t)ilen);
-	if (rc == 0 && initrd)
-		rc = fw_cfg_add(f, FW_CFG_INITRD_DATA, initrd, (uint32_t)ilen);
-	if (rc == 0)
-		rc = fw_cfg_add_u32(f, FW_CFG_CMDLINE_SIZE, (uint32_t)clen);
-	if (rc == 0)
-		rc = fw_cfg_add(f, FW_CFG_CMDLINE_DATA, cmdline, (uint32_t)clen);
-	if (rc < 0)
-		snprintf(err, errlen, "cannot add the kernel to fw_cfg: %s", strerror(-rc));
-	return rc;
 }

@@ -38,11 +38,3 @@ const char *firmware_check(const uint8_t *img, size_t len);
 int firmware_open(struct firmware *fw, const char *code, const char *vars, char *err,
 		  size_t errlen);
 void firmware_close(struct firmware *fw);
-
-/* --kernel with --firmware: the fw_cfg items OVMF reads for QEMU's -kernel (FW_CFG_KERNEL_* in
- * devices/fw_cfg.h) from a bzImage, split at the end of its setup as QEMU does (OVMF joins the
- * two again into the image it starts through the kernel's EFI stub), an initramfs (NULL:
- * none) and a command line. Returns 0 or a negative errno with one line in err. */
-struct fw_cfg;
-int firmware_add_linux(struct fw_cfg *f, const uint8_t *kernel, size_t klen, const uint8_t *initrd,
-		       size_t ilen, const char *cmdline, char *err, size_t errlen);

@@ -60,7 +60,8 @@ since() { d=$(($(now_cs) - $1)); printf '%d.%02d' $((d / 100)) $((d % 100)); }
 # syntax. Each DEVICE is phyllome-vmm's option without its dashes, a colon before the value:
 #   disk:path=FILE[,readonly=on][,serial=ID]   net:tap=IFNAME[,mac=MAC]   net:passt=SOCKET[,mac=MAC]
 #   rng   console:file=PATH   console:socket=PATH   cdrom:PATH (an ISO on the AHCI CD-ROM drive)
-#   cdrom:path=PATH,bootindex=N
+#   cdrom:path=PATH,bootindex=N   rtc:base=localtime   cpus:hyperv=on[,kvm=off] (Hyper-V enlightenments; a second
+#   --cpus whose keys join the first's)
 # (e.g. disk:path=/tmp/a.img,serial=a1 becomes --disk path=/tmp/a.img,serial=a1 for phyllome-vmm,
 # and -drive + -device virtio-blk-pci for QEMU; cdrom:X.iso becomes --cdrom X.iso, and for QEMU
 # an ide-cd drive on q35's AHCI controller). Paths must not contain spaces or commas.
@@ -139,6 +140,18 @@ qemu_devices() {
 		fi
 		if [ "$_kind" = uuid ]; then
 			_q="$_q -uuid $_opts"
+			continue
+		fi
+		if [ "$_kind" = rtc ]; then
+			_q="$_q -rtc $_opts"
+			continue
+		fi
+		if [ "$_kind" = cpus ]; then
+			# cpus:hyperv=on[,kvm=off]: QEMU's hv-* flags for what phyllome-vmm's hyperv=on offers
+			_cpu=host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time
+			_cpu=$_cpu,hv-synic,hv-stimer,hv-stimer-direct,hv-frequencies,hv-reset,hv-tlbflush,hv-ipi
+			case $_opts in *kvm=off*) _cpu=$_cpu,kvm=off ;; esac
+			_q="$_q -cpu $_cpu"
 			continue
 		fi
 		IFS=,

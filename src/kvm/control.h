@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 enum ctl_action {
 	CTL_PING,

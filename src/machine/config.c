@@ -1,4 +1,4 @@
-#include "vmm/config.h"
+#include "machine/config.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,6 +19,7 @@ enum {
 	OPT_NET,
 	OPT_RNG,
 	OPT_CDROM,
+	OPT_RTC,
 	OPT_API_SOCKET,
 	OPT_DISPLAY,
 	OPT_SECCOMP,
@@ -34,7 +35,10 @@ static const struct opt_def vmm_opts[] = {
     {"initramfs", 0, "PATH", "initial ramdisk for the kernel", OPT_INITRAMFS},
     {"cmdline", 0, "STR", "kernel command line", OPT_CMDLINE},
     {"uuid", 0, "UUID", "the machine's UUID (SMBIOS system UUID), e.g. from uuidgen", OPT_UUID},
-    {"cpus", 0, "boot=N", "number of vCPUs, 1..64 (default 1)", OPT_CPUS},
+    {"cpus", 0, "boot=N[,hyperv=on][,kvm=off]",
+     "number of vCPUs, 1..64 (default 1); hyperv=on: Hyper-V enlightenments for Windows; "
+     "kvm=off: hide KVM's paravirt leaves",
+     OPT_CPUS},
     {"memory", 0, "size=SIZE", "guest RAM, e.g. 512M or 5G (default 512M)", OPT_MEMORY},
     {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
     {"console", 0, "MODE", "virtio-console (hvc0): off | tty | file=PATH | socket=PATH",
@@ -47,6 +51,9 @@ static const struct opt_def vmm_opts[] = {
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
+    {"rtc", 0, "base=utc|localtime",
+     "what the guest's CMOS clock keeps: UTC (default) or the host's local time (Windows)",
+     OPT_RTC},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
     {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]",
      "display device and its front end (docs/display.md)", OPT_DISPLAY},
@@ -63,7 +70,7 @@ void config_usage(FILE *f)
 	    f,
 	    "Usage: phyllome-vmm [--firmware PATH|code=PATH[,vars=PATH]]\n"
 	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
-	    "                    [--cpus boot=N] [--memory size=SIZE] [--serial MODE]\n"
+	    "                    [--cpus boot=N[,hyperv=on]] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
 	    "                    [--cdrom PATH]\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
@@ -102,12 +109,25 @@ static int kv_each(const char *opt, const char *arg, struct vm_config *cfg,
 	return 0;
 }
 
+/* v is "on" or "off": 1 or 0, else -1. */
+static int on_off(const char *v)
+{
+	return !v ? -1 : !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? 0 : -1;
+}
+
 static int cpus_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
 {
 	uint64_t n;
 
+	if ((!strcmp(k, "hyperv") || !strcmp(k, "kvm")) && on_off(v) >= 0) {
+		*(!strcmp(k, "hyperv") ? &cfg->hyperv : &cfg->kvm_leaves) = on_off(v) == 1;
+		return 0;
+	}
 	if (strcmp(k, "boot") || !v) {
-		snprintf(err, errlen, "--cpus: unknown parameter '%s' (expected boot=N)", k);
+		snprintf(
+		    err, errlen,
+		    "--cpus: unknown parameter '%s' (expected boot=N, hyperv=on|off, kvm=on|off)",
+		    k);
 		return -EINVAL;
 	}
 	if (opts_parse_u64(v, UINT64_MAX, &n) < 0 || n < 1 || n > VM_MAX_CPUS) {
@@ -115,6 +135,17 @@ static int cpus_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		return -ERANGE;
 	}
 	cfg->ncpus = (unsigned)n;
+	return 0;
+}
+
+static int rtc_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(k, "base") || !v || (strcmp(v, "utc") && strcmp(v, "localtime"))) {
+		snprintf(err, errlen, "--rtc: '%s%s%s' (expected base=utc or base=localtime)", k,
+			 v ? "=" : "", v ? v : "");
+		return -EINVAL;
+	}
+	cfg->rtc_localtime = !strcmp(v, "localtime");
 	return 0;
 }
 
@@ -511,6 +542,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return 0;
 	case OPT_CDROM:
 		return parse_cdrom(cfg, arg, err, errlen);
+	case OPT_RTC:
+		return kv_each("rtc", arg, cfg, rtc_kv, err, errlen);
 	case OPT_API_SOCKET:
 		/* sockaddr_un's sun_path holds 108 bytes with the NUL */
 		if (!*arg || strlen(arg) > 107) {
@@ -573,6 +606,7 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ncpus = 1;
+	cfg->kvm_leaves = true;
 	cfg->mem_size = VM_DEFAULT_MEM;
 	cfg->serial = SERIAL_TTY;
 	cfg->console = SERIAL_OFF;

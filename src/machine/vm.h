@@ -7,26 +7,16 @@
 #include <stddef.h>
 
 #include "arch/x86/bootorder.h"
-#include "arch/x86/firmware.h"
-#include "devices/ahci.h"
-#include "devices/bochs_display.h"
-#include "devices/debugport.h"
-#include "devices/fw_cfg.h"
-#include "devices/i8042.h"
+#include "backends/console.h"
+#include "common/vm_config.h"
+#include "devices/device.h"
 #include "devices/pci.h"
-#include "devices/pflash.h"
-#include "devices/pm.h"
-#include "devices/rtc.h"
-#include "devices/serial.h"
-#include "vmm/config.h"
-#include "vmm/console.h"
-#include "vmm/control.h"
-#include "vmm/guest_mem.h"
-#include "vmm/iobus.h"
-#include "vmm/irq.h"
-
-struct virtio_transport;
-struct virtio_dev;
+#include "kvm/control.h"
+#include "kvm/guest_mem.h"
+#include "kvm/iobus.h"
+#include "kvm/irq.h"
+#include "kvm/memslots.h"
+#include "machine/board.h"
 
 enum vm_exit { VM_RUNNING, VM_POWEROFF, VM_REBOOT, VM_QUIT, VM_SIGNAL, VM_FAILED };
 
@@ -50,52 +40,46 @@ struct vm_host {
 	unsigned boots;		 /* 1 for the first boot, one more per reboot */
 };
 
+/* How the machine is laid out and booted, chosen once from the configuration (profile.c):
+ * direct Linux boot, or Q35's layout for UEFI firmware (arch/x86/layout.h). */
+struct machine_profile {
+	const char *name;
+	uint64_t hole_start; /* guest RAM stops here below 4 GiB and goes on from 4 GiB */
+	uint64_t ecam_base, mmio32_base, mmio32_size;
+	uint32_t pio_base, pio_size;
+	bool q35_lpc; /* the LPC bridge at 00:1f.0, and Q35's functions beside it */
+	/* After the devices are plugged: the kernel and its boot tables, or the firmware's
+	 * configuration. */
+	int (*load)(struct vm *vm, char *err, size_t errlen);
+	/* Each vCPU's start state. */
+	int (*setup_vcpu)(struct vm *vm, struct vcpu *v, char *err, size_t errlen);
+};
+
+extern const struct machine_profile machine_linux, machine_q35_firmware;
+
 struct vm {
 	const struct vm_config *cfg;
+	const struct machine_profile *profile;
 	struct console *con;
 	int kvm_fd, vm_fd;
 	size_t run_size;
 	struct guest_mem mem;
+	struct memslots slots;
 	struct iobus bus;
-	unsigned ncpus;
-	struct vcpu vcpus[VM_MAX_CPUS];
-	struct serial serial;
-	struct i8042 i8042;
-	struct rtc rtc;
-	struct pm pm;
-	struct pci_bus pci;
 	struct irq_routes routes;
-	unsigned nvdevs;
-	struct virtio_transport *vdevs[VM_MAX_DISKS + VM_MAX_NETS + 3];
-	struct virtio_dev *tablet; /* virtio-input tablet (with --display), or NULL */
-	struct debugport dbg;
-	/* --cdrom: the AHCI controller with the ATAPI drive, and its image (read-only). */
-	struct ahci *ahci;
-	int cdrom_fd;
-	/* The address layout: direct Linux boot, or Q35's for --firmware (arch/x86/layout.h). */
-	uint64_t hole_start, ecam_base, mmio32_base, mmio32_size;
-	uint32_t pio_base, pio_size;
-	/* --firmware: the images, fw_cfg, the variable store's flash, the LPC bridge. */
-	struct firmware fw;
-	struct fw_cfg fw_cfg;
-	struct pflash pflash;
-	struct pci_dev lpc;
-	struct debugcon debugcon;
-	bool fw_cfg_ready, pflash_ready, debugcon_ready;
+	bool routes_ready;
+	struct pci_bus pci;
+	bool pci_ready;
 	/* The boot devices with a boot index (fw_cfg "bootorder"), added as devices are plugged. */
 	struct boot_order boot;
-	/* The display device (--display), its VRAM (a memfd mapped here and into the guest as a KVM
-	 * slot at BAR0 with dirty logging), and where that slot is now (0: not mapped). */
-	struct bochs_display *display;
-	uint8_t *vram;
-	int vram_fd;
-	uint64_t vram_gpa;
-	bool vram_moved; /* accesses went through MMIO exits: the dirty log missed them */
-	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is on: KVM_GET_DIRTY_LOG only reads the VRAM's log, and
-	 * vm_vram_dirty re-protects (KVM_CLEAR_DIRTY_LOG, bitmap in vram_clear) only the dirty
-	 * pages the display reads. */
-	bool vram_manual;
-	uint64_t vram_clear[BOCHS_VRAM_SIZE / 4096 / 64];
+	/* What the devices are lent, and each board row's state (NULL: not plugged). */
+	struct board board;
+	void *dev_state[BOARD_MAX_ROWS];
+	/* Direct Linux boot: the kernel's 64-bit entry and the zero page. */
+	uint64_t boot_entry, zero_page;
+	unsigned ncpus;
+	struct vcpu vcpus[VM_MAX_CPUS];
+	bool hv_synic; /* hyperv=on with SynIC: each vCPU enables KVM_CAP_HYPERV_SYNIC2 */
 
 	int event_fd;	 /* written when exit_reason is set */
 	int exit_reason; /* enum vm_exit, first writer wins */
@@ -130,23 +114,18 @@ void vm_kick_all(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Asks the VM loop to stop (from any thread); the first reason given wins. */
 void vm_request_exit(struct vm *vm, enum vm_exit why, const char *msg);
-/* The VRAM's dirty pages (display thread; a display_src's get_dirty): every page dirty since the
- * last call, at least for the bytes [start, start + len) the caller reads, whose dirty pages are
- * write-protected again (with manual protection, pages outside stay as they are and may be
- * reported again); -errno: treat all as dirty. */
-int vm_vram_dirty(void *opaque, uint64_t *bitmap, size_t bytes, uint64_t start, uint64_t len);
 /* irq_set_fn for devices: drives a GSI line of the in-kernel irqchip. */
 void vm_set_irq(void *opaque, unsigned irq, int level);
 
-/* vm_firmware.c: --firmware (images, flash, fw_cfg items). */
+/* vm_firmware.c: what the firmware reads through fw_cfg (CPU count, RAM, e820, ACPI, SMBIOS,
+ * the boot order). */
+int vm_load_firmware(struct vm *vm, char *err, size_t errlen);
+/* profile.c: maps a whole regular file read-only (the kernel, the initramfs). */
+int vm_map_file(const char *what, const char *path, const uint8_t **data, size_t *len, char *err,
+		size_t errlen);
+/* The ACPI tables' view of this VM. */
 struct acpi_vm;
-int vm_load_firmware(struct vm *vm, const struct acpi_vm *acfg, char *err, size_t errlen);
-/* Lists a bootable device in the firmware's boot order (before vm_load_firmware, which writes
- * the "bootorder" file; a no-op for Linux guests). ofw_path: from boot_ofw_virtio_blk,
- * boot_ofw_sata (arch/x86/bootorder.h). bootindex: lower boots first, each used once.
- * Returns 0 or -EINVAL/-EEXIST/-ENOSPC with a message in err. */
-int vm_boot_order_add(struct vm *vm, int bootindex, const char *ofw_path, char *err, size_t errlen);
-void vm_firmware_destroy(struct vm *vm);
+void vm_acpi_config(struct vm *vm, struct acpi_vm *acfg);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, const struct kvm_cpuid2 *cpuid,

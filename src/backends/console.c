@@ -1,4 +1,4 @@
-#include "vmm/console.h"
+#include "backends/console.h"
 
 #include <errno.h>
 #include <fcntl.h>

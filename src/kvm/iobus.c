@@ -1,4 +1,4 @@
-#include "vmm/iobus.h"
+#include "kvm/iobus.h"
 
 #include <errno.h>
 #include <string.h>

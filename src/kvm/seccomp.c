@@ -1,4 +1,4 @@
-#include "vmm/seccomp.h"
+#include "kvm/seccomp.h"
 
 #include <errno.h>
 #include <seccomp.h>

@@ -9,8 +9,8 @@
 
 #include "arch/x86/cpu_regs.h"
 #include "common/log.h"
-#include "vmm/seccomp.h"
-#include "vmm/vm.h"
+#include "kvm/seccomp.h"
+#include "machine/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -42,6 +42,11 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, const struct kvm_cpu
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
 		snprintf(err, errlen, "mmap of vCPU %u's kvm_run: %s", id, strerror(errno));
+		return -errno;
+	}
+	if (vm->hv_synic && ioctl(v->fd, KVM_ENABLE_CAP,
+				  &(struct kvm_enable_cap){.cap = KVM_CAP_HYPERV_SYNIC2}) < 0) {
+		snprintf(err, errlen, "KVM_CAP_HYPERV_SYNIC2 on vCPU %u: %s", id, strerror(errno));
 		return -errno;
 	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {

@@ -1,4 +1,4 @@
-#include "vmm/control.h"
+#include "kvm/control.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,11 +1,13 @@
-/* The VM's configuration, parsed from phyllome-vmm's command line. */
+/* The VM's configuration: what phyllome-vmm's command line asked for (parsed by machine/config.c),
+ * read by every layer that builds the machine. Types only. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
-#include "vmm/seccomp.h"
 #include <stdint.h>
+
+enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
 
 #define VM_MAX_CPUS    64
 #define VM_MIN_MEM     (32ull << 20)
@@ -65,6 +67,8 @@ struct vm_config {
 	uint8_t uuid[16];
 	bool uuid_set;
 	unsigned ncpus;
+	bool hyperv;	 /* --cpus ...,hyperv=on: Hyper-V enlightenments (arch/x86/hyperv.h) */
+	bool kvm_leaves; /* --cpus ...,kvm=off hides KVM's paravirt leaves (default: shown) */
 	uint64_t mem_size;
 	enum serial_mode serial;
 	char serial_path[VM_PATH_MAX];
@@ -75,6 +79,7 @@ struct vm_config {
 	struct net_config nets[VM_MAX_NETS];
 	unsigned nnets;
 	bool rng;
+	bool rtc_localtime; /* --rtc base=localtime: the CMOS clock keeps the host's local time */
 	char cdrom[VM_PATH_MAX]; /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
 	int cdrom_bootindex;	 /* its place in the firmware boot order; -1: not listed */
 	const char *api_socket;	 /* --api-socket PATH, or NULL */
@@ -83,13 +88,3 @@ struct vm_config {
 	int verbose;
 	int action; /* CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION */
 };
-
-enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
-
-/* Fills cfg from argv. Returns 0, or a negative errno with a one-line message in err.
- * Files are not opened here (the loader reports missing files). */
-int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err, size_t errlen);
-/* "01234567-89ab-cdef-0123-456789abcdef" (hex digits of either case) -> 16 bytes in that order.
- * Returns 0 or -EINVAL. */
-int config_parse_uuid(const char *s, uint8_t out[16]);
-void config_usage(FILE *f);

@@ -6,6 +6,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
+/* An interrupt line as devices see it: drives line irq (a GSI) to level (0 or 1); the machine
+ * gives each device one, and its opaque. */
+typedef void (*irq_set_fn)(void *opaque, unsigned irq, int level);
+
 #define IRQ_MAX_ROUTES	  512
 #define IRQ_FIRST_MSI_GSI 24
 

@@ -1,4 +1,4 @@
-#include "vmm/dirty_log.h"
+#include "kvm/dirty_log.h"
 
 #include <string.h>
 

@@ -7,7 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/vm.h"
+#include "devices/pm.h"
+#include "machine/vm.h"
 
 #define PAUSE_TIMEOUT_S 5 /* vCPUs leave KVM_RUN in microseconds; this is for a stuck one */
 
@@ -121,7 +122,7 @@ static void act(struct vm *vm, enum ctl_action action, struct ctl_answer *a)
 		vm_request_exit(vm, VM_REBOOT, NULL);
 		break;
 	case CTL_POWER_BUTTON:
-		pm_raise(&vm->pm, PM_STS_PWRBTN);
+		pm_raise(board_state(vm, &pm_device), PM_STS_PWRBTN);
 		break;
 	default:
 		refuse(a, -EINVAL, "unknown action %d", (int)action);
@@ -143,11 +144,7 @@ static void get_counters(const struct vm *vm, struct ctl_counters *k)
 		k->vcpu[i] = (struct vcpu_stats){ld(&s->io), ld(&s->mmio), ld(&s->intr),
 						 ld(&s->other), ld(&s->unhandled)};
 	}
-	k->serial_tx = ld(&vm->serial.tx_bytes);
-	k->serial_rx = ld(&vm->serial.rx_bytes);
-	k->debug_port = ld(&vm->dbg.count);
-	k->pwrbtn_presses = ld(&vm->pm.pwrbtn_raised);
-	k->pwrbtn_acks = ld(&vm->pm.pwrbtn_acked);
+	board_counters(vm, k);
 }
 
 void vm_answer(struct vm *vm, struct ctl_channel *ch, struct ctl_request *r)

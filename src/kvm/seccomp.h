@@ -2,8 +2,8 @@
  * calls it needs; anything else kills the whole VMM (or is only logged, with --seccomp
  * log). A filter is installed by the thread itself before it touches guest state. */
 #pragma once
+#include "common/vm_config.h" /* enum seccomp_mode */
 
-enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
 enum seccomp_thread { SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_VIRTIO, SECCOMP_API, SECCOMP_DISPLAY };
 
 /* Installs the filter for the calling thread. Returns 0 or -errno. */

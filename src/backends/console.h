@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <termios.h>
 
-#include "vmm/config.h"
+#include "common/vm_config.h"
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 

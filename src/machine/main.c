@@ -11,10 +11,28 @@
 #include "api/api_server.h"
 #include "common/log.h"
 #include "ui/display.h"
-#include "vmm/config.h"
-#include "vmm/console.h"
-#include "vmm/seccomp.h"
-#include "vmm/vm.h"
+#include "machine/config.h"
+#include "backends/console.h"
+#include "kvm/seccomp.h"
+#include "devices/bochs_display.h"
+#include "devices/i8042.h"
+#include "machine/vm.h"
+#include "virtio/devices.h"
+#include "virtio/virtio_pci.h"
+
+/* The display's sources are the board's display device, keyboard and tablet. */
+static void display_attach_vm(struct display *disp, struct vm *vm)
+{
+	struct bochs_card *card = board_state(vm, &bochs_display_device);
+	struct virtio_set *tablet = board_state(vm, &virtio_input_device);
+	struct display_src src = {.dev = &card->dev,
+				  .kbd = board_state(vm, &i8042_device),
+				  .tablet = tablet ? tablet->dev[0] : NULL,
+				  .get_dirty = memslot_dirty_get,
+				  .opaque = &card->slot};
+
+	display_attach(disp, &src);
+}
 
 static int signals_fd(void)
 {
@@ -122,13 +140,7 @@ static int run(const struct vm_config *cfg, int sig_fd)
 			pr_err("%s", err);
 		} else {
 			if (disp) {
-				struct display_src src = {.dev = vm->display,
-							  .kbd = &vm->i8042,
-							  .tablet = vm->tablet,
-							  .get_dirty = vm_vram_dirty,
-							  .opaque = vm};
-
-				display_attach(disp, &src);
+				display_attach_vm(disp, vm);
 			}
 			why = vm_run(vm);
 			if (disp)

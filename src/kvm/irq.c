@@ -1,4 +1,4 @@
-#include "vmm/irq.h"
+#include "kvm/irq.h"
 
 #include <errno.h>
 #include <stdlib.h>
