@@ -286,6 +286,8 @@ static int q2_refill(struct qcow2 *q)
 		rc = q2_refcount(q, ci, true, &v);
 		if (rc < 0)
 			return rc;
+		if (q2_overlaps_meta(q, ci << q->cluster_bits, q->cluster_size))
+			v = 1; /* a hostile image's refcounts may call its own tables free */
 		if (v && run)
 			break;
 		if (!v && !run++)

@@ -332,6 +332,76 @@ static void test_refused(void **state)
 	}
 }
 
+static uint64_t be64_at(int fd, uint64_t off)
+{
+	uint8_t b[8];
+	uint64_t v = 0;
+
+	assert_int_equal(pread(fd, b, 8, (off_t)off), 8);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static void put64_at(int fd, uint64_t off, uint64_t v)
+{
+	uint8_t b[8];
+
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (uint8_t)v;
+	assert_int_equal(pwrite(fd, b, 8, (off_t)off), 8);
+}
+
+/* Entries that are bad fail their request with EIO; the rest of the image still works. */
+static void test_hostile_entries(void **state)
+{
+	static const uint64_t bad_l2[] = {
+	    0x8000000000050002ull,		     /* reserved bit 1 */
+	    0x8000000000050200ull,		     /* not cluster-aligned */
+	    0x4000000000000000ull | (0xffull << 54), /* compressed, garbage at offset 0 */
+	};
+	const char *img = q2t_path("h.qcow2");
+	uint8_t buf[4096];
+	char err[256];
+	struct qcow2 *q;
+	uint64_t l1, l2;
+	int fd, pfd;
+
+	(void)state;
+	need_qemu_img();
+	assert_int_equal(q2t_sh("rm -f '%s' && qemu-img create -q -f qcow2 -o cluster_size=4096 "
+				"'%s' 8M",
+				img, img),
+			 0);
+	q = q2t_open(img, false, false, &fd, err, sizeof(err));
+	assert_non_null(q);
+	memset(buf, 0x5a, sizeof(buf));
+	assert_int_equal(q2t_rw(q, true, buf, 0, 4096), 0);
+	q2t_close(q, fd);
+	pfd = open(img, O_RDWR);
+	assert_true(pfd >= 0);
+	l1 = be64_at(pfd, 40);
+	l2 = be64_at(pfd, l1) & 0x00fffffffffffe00ull;
+	assert_true(l2 != 0);
+	for (size_t i = 0; i < sizeof(bad_l2) / sizeof(bad_l2[0]); i++) {
+		put64_at(pfd, l2, bad_l2[i]);
+		q = q2t_open(img, false, false, &fd, err, sizeof(err));
+		assert_non_null(q);
+		assert_int_equal(q2t_rw(q, false, buf, 0, 4096), -EIO);
+		assert_int_equal(q2t_rw(q, false, buf, 4096, 4096), 0); /* unallocated: fine */
+		assert_int_equal(q2t_rw(q, true, buf, 4096, 4096), 0);
+		q2t_close(q, fd);
+	}
+	put64_at(pfd, l1, 0x8000000000000000ull | l1); /* the L2 table is the L1 table */
+	q = q2t_open(img, false, false, &fd, err, sizeof(err));
+	assert_non_null(q);
+	assert_int_equal(q2t_rw(q, false, buf, 0, 4096), -EIO);
+	assert_int_equal(q2t_rw(q, true, buf, 0, 4096), -EIO);
+	assert_int_equal(q2t_rw(q, false, buf, 4 * MIB, 4096), 0);
+	q2t_close(q, fd);
+	close(pfd);
+}
+
 /* format=raw never probes: an image whose first sector says QFI\xfb stays raw. */
 static void test_raw_not_probed(void **state)
 {
@@ -386,6 +456,7 @@ int main(void)
 	    cmocka_unit_test(test_zeroes_and_discard), cmocka_unit_test(test_compressed),
 	    cmocka_unit_test(test_backing_chain),      cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_raw_not_probed),     cmocka_unit_test(test_snapshots_readonly),
+	    cmocka_unit_test(test_hostile_entries),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
