@@ -220,7 +220,8 @@ static int block_rw_fd(const struct block *b, const struct block_io *io)
 	return b->fd;
 }
 
-/* qcow2: the request is done now; block_reap finishes it (the eventfd says so). */
+/* qcow2, the slow path: the request is done now; block_reap finishes it (the eventfd says
+ * so). */
 static int block_qcow2_do(struct block *b, struct block_io *io)
 {
 	static const uint64_t one = 1;
@@ -275,8 +276,18 @@ int block_queue(struct block *b, struct block_io *io)
 {
 	struct io_uring_sqe *sqe;
 
-	if (b->qcow2)
-		return block_qcow2_do(b, io);
+	if (b->qcow2) {
+		/* Reads, and writes into clusters the image already owns alone, that map to one
+		 * run of the file: through io_uring like a raw image's. The rest, and write-through
+		 * writes (whose cluster's L2 entry may not be stable yet), are done at once. */
+		uint64_t host;
+		bool fast = io->op == BLOCK_READ || (io->op == BLOCK_WRITE && !io->dsync);
+
+		if (!fast || qcow2_map(b->qcow2, io->offset, io->remaining, io->op == BLOCK_WRITE,
+				       &host) < 0)
+			return block_qcow2_do(b, io);
+		io->offset = host;
+	}
 	sqe = io_uring_get_sqe(&b->ring);
 
 	if (!sqe)
@@ -375,7 +386,7 @@ unsigned block_reap(struct block *b, block_done_fn done, void *arg)
 
 	(void)n;
 	if (b->qcow2)
-		return block_qcow2_done(b, done, arg);
+		finished = block_qcow2_done(b, done, arg);
 	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
 		struct block_io *io = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
@@ -398,10 +409,8 @@ void block_drain(struct block *b, block_done_fn done, void *arg)
 {
 	struct io_uring_cqe *cqe;
 
-	if (b->qcow2) {
+	if (b->qcow2)
 		block_qcow2_done(b, done, arg);
-		return;
-	}
 	while (b->inflight > 0) {
 		int rc = io_uring_submit_and_wait(&b->ring, 1);
 

@@ -38,5 +38,10 @@ int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
 /* A hint: whole clusters in the range are freed (they read as zeroes afterwards, not as
  * the backing file's data). */
 int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len);
+/* Where [off, off+len) lies in the image file, if that is one run of data clusters (for a
+ * write: clusters this image alone references, so written in place with no metadata change).
+ * 0 and *host, or -ENOENT (then use qcow2_read/qcow2_write) or another -errno. The caller
+ * may then do the I/O itself, asynchronously: in-place data only ever changes in place. */
+int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, bool write, uint64_t *host);
 /* Everything written before is on stable storage: data, then metadata, in a safe order. */
 int qcow2_flush(struct qcow2 *q);

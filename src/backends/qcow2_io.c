@@ -363,6 +363,32 @@ int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t
 	return q2_each_piece(q, iov, niov, off, len, q2_read_piece);
 }
 
+int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, bool write, uint64_t *host)
+{
+	uint64_t done = 0, start = 0;
+
+	if (len == 0 || off > q->size || len > q->size - off || (write && q->readonly))
+		return -ENOENT;
+	while (done < len) {
+		uint64_t voff = off + done, coff = voff & (q->cluster_size - 1);
+		struct q2_map m;
+		int rc = q2_lookup(q, voff, &m);
+
+		if (rc < 0)
+			return rc;
+		if (m.kind != Q2_DATA || (write && !(m.entry & Q2_COPIED)) ||
+		    q2_overlaps_meta(q, m.host, q->cluster_size))
+			return -ENOENT;
+		if (done == 0)
+			start = m.host + coff;
+		else if (m.host != start + done) /* the next cluster, on the file too */
+			return -ENOENT;
+		done += q->cluster_size - coff;
+	}
+	*host = start;
+	return 0;
+}
+
 /* ---- writes ---- */
 
 /* The whole old content of the cluster at voff (a cluster boundary) into buf. */

@@ -798,6 +798,16 @@ static void test_qcow2(void **state)
 	assert_int_equal(do_simple(e, T_IN, 78, data, 512, true), S_OK);
 	assert_true(all_bytes(e->mem + data, 512, 78 | 0x80));
 	assert_int_equal(do_dwz(e, T_WRITE_ZEROES, 1, (const uint64_t[][3]){{200, 8, 0}}, 0), S_OK);
+	/* A whole cluster (64 KiB) zeroed: it loses its data cluster; reads see zeroes. */
+	assert_int_equal(do_dwz(e, T_WRITE_ZEROES, 1, (const uint64_t[][3]){{512, 128, 1}}, 0),
+			 S_OK);
+	assert_int_equal(do_simple(e, T_IN, 600, data, 512, true), S_OK);
+	assert_true(all_bytes(e->mem + data, 512, 0));
+	/* A write into it takes a new cluster (not in place), a read spans two clusters. */
+	memset(e->mem + data, 0x7E, 512);
+	assert_int_equal(do_simple(e, T_OUT, 601, data, 512, false), S_OK);
+	assert_int_equal(do_simple(e, T_IN, 601, data, 512, true), S_OK);
+	assert_true(all_bytes(e->mem + data, 512, 0x7E));
 	assert_int_equal(do_simple(e, T_FLUSH, 0, 0, 0, false), S_OK);
 	e->d.ops->destroy(&e->d);
 	e->d.ops = NULL;
@@ -813,6 +823,10 @@ static void test_qcow2(void **state)
 	assert_true(all_bytes(buf, SECTOR, 0x3C));
 	assert_int_equal(pread(fd, buf, SECTOR, 203 * SECTOR), SECTOR);
 	assert_true(all_bytes(buf, SECTOR, 0));
+	assert_int_equal(pread(fd, buf, SECTOR, 600 * SECTOR), SECTOR);
+	assert_true(all_bytes(buf, SECTOR, 0));
+	assert_int_equal(pread(fd, buf, SECTOR, 601 * SECTOR), SECTOR);
+	assert_true(all_bytes(buf, SECTOR, 0x7E));
 	assert_int_equal(pread(fd, buf, SECTOR, 300 * SECTOR), SECTOR);
 	assert_true(all_bytes(buf, SECTOR, (300 & 0xFF) | 0x80));
 	close(fd);
