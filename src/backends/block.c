@@ -272,23 +272,10 @@ static unsigned block_qcow2_done(struct block *b, block_done_fn done, void *arg)
 	return finished;
 }
 
-int block_queue(struct block *b, struct block_io *io)
+/* Queues io on the ring as it is (offsets in the file). */
+static int block_queue_ring(struct block *b, struct block_io *io)
 {
-	struct io_uring_sqe *sqe;
-
-	if (b->qcow2) {
-		/* Reads, and writes into clusters the image already owns alone, that map to one
-		 * run of the file: through io_uring like a raw image's. The rest, and write-through
-		 * writes (whose cluster's L2 entry may not be stable yet), are done at once. */
-		uint64_t host;
-		bool fast = io->op == BLOCK_READ || (io->op == BLOCK_WRITE && !io->dsync);
-
-		if (!fast || qcow2_map(b->qcow2, io->offset, io->remaining, io->op == BLOCK_WRITE,
-				       &host) < 0)
-			return block_qcow2_do(b, io);
-		io->offset = host;
-	}
-	sqe = io_uring_get_sqe(&b->ring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 
 	if (!sqe)
 		return -EBUSY;
@@ -307,6 +294,30 @@ int block_queue(struct block *b, struct block_io *io)
 	io_uring_sqe_set_data(sqe, io);
 	b->inflight++;
 	return 0;
+}
+
+/* qcow2: reads, and writes into clusters the image alone owns, that map to one run of the
+ * file go through io_uring like a raw image's (the offset becomes the file's; a short
+ * transfer is requeued as it is). The rest, and write-through writes (whose cluster's L2
+ * entry may not be stable yet), are done at once. */
+static int block_queue_qcow2(struct block *b, struct block_io *io)
+{
+	bool fast = io->op == BLOCK_READ || (io->op == BLOCK_WRITE && !io->dsync);
+	uint64_t host, voff = io->offset;
+	int rc;
+
+	if (!fast || qcow2_map(b->qcow2, voff, io->remaining, io->op == BLOCK_WRITE, &host) < 0)
+		return block_qcow2_do(b, io);
+	io->offset = host;
+	rc = block_queue_ring(b, io);
+	if (rc < 0)
+		io->offset = voff; /* the caller may queue it again */
+	return rc;
+}
+
+int block_queue(struct block *b, struct block_io *io)
+{
+	return b->qcow2 ? block_queue_qcow2(b, io) : block_queue_ring(b, io);
 }
 
 int block_submit(struct block *b)
@@ -341,7 +352,7 @@ static void iov_advance(struct block_io *io, uint64_t n)
 /* Queues io again; if that fails, it is finished with an error. Returns true if finished. */
 static bool block_requeue(struct block *b, struct block_io *io)
 {
-	if (block_queue(b, io) == 0)
+	if (block_queue_ring(b, io) == 0)
 		return false;
 	io->result = -EIO;
 	return true;
