@@ -9,6 +9,7 @@ W=$RIG_WORK
 host_text=host-$(rand_word)
 mkdir -p "$W/fs"
 echo "$host_text" >"$W/fs/host.txt"
+head -c 4194304 /dev/zero | tr '\0' p >"$W/fs/text.txt" # compresses well
 if ! need_tools $N mke2fs e2fsck qemu-img; then
 	:
 elif ! out=$(mkext4 "$W/base.ext4" 64M "$W/fs" 2>&1); then

@@ -83,6 +83,7 @@ chain_run() {
 
 mkdir -p "$W/fs"
 echo "$host_text" >"$W/fs/host.txt"
+head -c 4194304 /dev/zero | tr '\0' p >"$W/fs/text.txt" # compresses well
 head -c 8388608 /dev/urandom >"$W/fs/big.bin"
 if ! need_tools $N mke2fs e2fsck debugfs qemu-img; then
 	rig_fail qcow2-chain "tools missing"
