@@ -358,6 +358,11 @@ int q2_free_later(struct qcow2 *q, uint64_t off, uint64_t len)
 {
 	if (!len)
 		return 0;
+	if (q->nfrees && q->frees[q->nfrees - 1][0] + q->frees[q->nfrees - 1][1] == off &&
+	    !(off & (q->cluster_size - 1))) {
+		q->frees[q->nfrees - 1][1] += len; /* clusters freed in a row: one range */
+		return 0;
+	}
 	if (q->nfrees == Q2_MAX_FREES) {
 		int rc = q2_commit(q);
 
