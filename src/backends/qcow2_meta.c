@@ -64,6 +64,13 @@ static struct q2_table *q2_cache_slot(struct qcow2 *q, struct q2_table *c, unsig
 		if (*rc < 0)
 			return NULL;
 	}
+	/* A hostile image's refcounts may hand out a cluster it already uses as a table:
+	 * never two slots for one offset. */
+	for (unsigned i = 0; i < n; i++)
+		if (c[i].off == off && &c[i] != v) {
+			c[i].off = 0;
+			c[i].dirty = false;
+		}
 	v->off = off;
 	v->used = ++q->tick;
 	v->dirty = false;
