@@ -6,7 +6,12 @@
 NAME=hyperv
 . /tests/lib.sh
 
-leaf() { hexdump -s "$(($1))" -n 16 -e '4/4 "%08x " "\n"' /dev/cpu/0/cpuid; }
+# The file's offset is the leaf: dd seeks to it exactly (busybox's hexdump -s seeks to a block
+# boundary and reads on, which the cpuid device counts in leaves, not bytes).
+leaf() {
+	dd if=/dev/cpu/0/cpuid bs=16 count=1 skip="$(($1))" iflag=skip_bytes 2>/dev/null |
+		hexdump -e '4/4 "%08x " "\n"'
+}
 
 wait_path /dev/cpu/0/cpuid 10 || fail "no /dev/cpu/0/cpuid (cpuid module)"
 want_kvm=$(arg phyllome.hv_kvm) || fail "no phyllome.hv_kvm= on the command line"
