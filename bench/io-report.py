@@ -45,6 +45,8 @@ NAMES = {
     "qemu-uring": "QEMU aio=io_uring",
     "qemu-threads": "QEMU aio=threads",
     "qemu-uring-wb": "QEMU io_uring cache=writeback",
+    "phyllome-nvme": "phyllome-vmm NVMe direct=on",
+    "qemu-nvme": "QEMU NVMe io_uring cache=none",
 }
 
 

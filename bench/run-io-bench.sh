@@ -11,9 +11,10 @@
 #                         [--no-trace] [--pin-cpu N] [--stall S] [--out DIR]
 #                         [-- extra run-rig.sh options]
 #
-# LIST: comma-separated, at most 5, from phyllome, phyllome-direct, qemu-uring, qemu-threads,
-# qemu-uring-wb (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is
-# buffered (L1's page cache, like QEMU's cache=writeback: qemu-uring-wb) unless direct=on
+# LIST: comma-separated, at most 5, from phyllome, phyllome-direct, phyllome-nvme, qemu-uring,
+# qemu-threads, qemu-uring-wb, qemu-nvme (NVMe: both O_DIRECT, io_uring)
+# (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is buffered
+# (L1's page cache, like QEMU's cache=writeback: qemu-uring-wb) unless direct=on
 # (phyllome-direct: O_DIRECT, like QEMU's cache=none: qemu-uring, qemu-threads).
 # LIST2: more configurations that only run in the closing traced round (default none);
 # --no-trace: no traced round. --pin-cpu N: the rig's outer QEMU runs pinned to host CPU N

@@ -9,26 +9,28 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # Build (liburing: block I/O; libseccomp: filters; libmicrohttpd + jansson: the API;
-# libvncserver + libpng: the display's VNC server and screenshots; SDL2: the window), unit
+# libvncserver + libpng: the display's VNC server and screenshots; GnuTLS: the VNC gate's TLS and
+# WebSocket key; SDL2: the window), unit
 # tests, lint, fuzzing (clang + libFuzzer runtime), ACPI checks (iasl), and the rig (QEMU as the
 # outer emulator only; never part of the product; passt, e2fsprogs, iproute2, curl and socat go into the
 # rig's L1 for the disk, network and API tests; dosfstools + mtools: the manager's cloud-init
 # seed images and, with fdisk, the rig's EFI system partition images; ovmf: the UEFI firmware;
 # grub-efi-amd64-bin + grub-common: the rig's GRUB image), the display's front-end tests (Xvfb
-# and xwd for the window; chromium and novnc for the browser console); dpkg-dev and libaio-dev:
+# and xwd for the window; chromium and novnc for the browser console; vncsnapshot, a stock VNC
+# viewer, for the VNC siege test); dpkg-dev and libaio-dev:
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
 # benchmark; zlib: qcow2's compressed clusters; qemu-utils (qemu-img): the qcow2 tests make and
 # check images with it (a test tool only).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
-	libvncserver-dev libpng-dev libsdl2-dev
+	libvncserver-dev libgnutls28-dev libpng-dev libsdl2-dev
 	clang libclang-rt-14-dev clang-format cppcheck
 	acpica-tools
 	qemu-system-x86 cpio
 	passt e2fsprogs iproute2 curl socat
 	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
-	xvfb x11-apps chromium novnc
+	xvfb x11-apps chromium novnc vncsnapshot
 	dpkg-dev libaio-dev
 	zlib1g-dev qemu-utils
 )

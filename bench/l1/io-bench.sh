@@ -16,6 +16,8 @@
 #   IOB_CONFIGS          configurations, comma-separated (default phyllome,qemu-uring,qemu-threads):
 #                        phyllome       phyllome-vmm --disk path=/dev/ramI --net tap=tapI
 #                        phyllome-direct  the same with --disk ...,direct=on (O_DIRECT)
+#                        phyllome-nvme  the same disk on NVMe: --disk ...,direct=on,bus=nvme
+#                        qemu-nvme      QEMU -device nvme, cache=none,aio=io_uring
 #                        qemu-uring     QEMU virtio-blk-pci cache=none,aio=io_uring
 #                        qemu-threads   QEMU virtio-blk-pci cache=none,aio=threads
 #                        qemu-uring-wb  QEMU virtio-blk-pci cache=writeback,aio=io_uring
@@ -189,21 +191,24 @@ vm_fail() {
 i=0
 for cfg in "$@"; do
 	case $cfg in
-	phyllome | phyllome-direct)
+	phyllome | phyllome-direct | phyllome-nvme)
 		RIG_L2_VMM=phyllome
 		d=
 		[ "$cfg" = phyllome-direct ] && d=,direct=on
+		[ "$cfg" = phyllome-nvme ] && d=,direct=on,bus=nvme
 		RIG_VMM_EXTRA="--disk path=/dev/ram$i$d --net tap=tap$i,mac=52:54:00:12:34:5$i $IOB_PHYLLOME_EXTRA"
 		;;
-	qemu-uring | qemu-threads | qemu-uring-wb)
+	qemu-uring | qemu-threads | qemu-uring-wb | qemu-nvme)
 		RIG_L2_VMM=qemu
+		dev=virtio-blk-pci,drive=d0
 		case $cfg in
 		qemu-uring) drv=cache=none,aio=io_uring ;;
 		qemu-threads) drv=cache=none,aio=threads ;;
 		qemu-uring-wb) drv=cache=writeback,aio=io_uring ;;
+		qemu-nvme) drv=cache=none,aio=io_uring dev=nvme,drive=d0,serial=iob ;;
 		esac
 		# romfile=: no option ROM (L1's /usr/share/qemu lacks ipxe's; the kernel is loaded directly)
-		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -drive file=/dev/ram$i,format=raw,if=none,id=d0,$drv -device virtio-blk-pci,drive=d0 -netdev tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:5$i,romfile="
+		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -drive file=/dev/ram$i,format=raw,if=none,id=d0,$drv -device $dev -netdev tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:5$i,romfile="
 		;;
 	*)
 		rig_fail io-bench "unknown configuration $cfg"

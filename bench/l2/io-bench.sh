@@ -52,9 +52,9 @@ export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
 
 # the disk and the NIC
 i=0
-while ! ls /sys/block/ | grep -q '^vd' && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-DISK=$(ls /sys/block/ | grep '^vd' | head -n 1)
-[ -n "$DISK" ] || fail "no virtio disk (block devices: $(ls /sys/block | tr '\n' ' '))"
+while ! ls /sys/block/ | grep -q -e '^vd' -e '^nvme' && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+DISK=$(ls /sys/block/ | grep -e '^vd' -e '^nvme' | head -n 1)
+[ -n "$DISK" ] || fail "no virtio or NVMe disk (block devices: $(ls /sys/block | tr '\n' ' '))"
 DEV=/dev/$DISK
 IF=
 i=0

@@ -21,13 +21,16 @@ enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
 
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_SOCKET, SERIAL_OFF };
 
+enum disk_bus { DISK_BUS_VIRTIO, DISK_BUS_NVME };
+
 struct disk_config {
 	char path[VM_PATH_MAX];
+	enum disk_bus bus; /* virtio-blk (the default) or an NVMe controller of its own */
 	bool readonly;
 	bool direct;	 /* O_DIRECT: past the host's page cache (aligned requests) */
 	bool qcow2;	 /* format=qcow2 (else raw: never probed) */
 	bool backing;	 /* backing=on: a qcow2 image's backing file may be opened */
-	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer; empty: derived from the index */
+	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer / NVMe serial; empty: from the index */
 	int bootindex;	 /* --firmware boot order: lower boots first; -1: not listed */
 };
 
@@ -52,7 +55,9 @@ struct display_config {
 	unsigned vnc_port;
 	char vnc_unix[108]; /* or a Unix socket path */
 	char password_file[VM_PATH_MAX];
-	char web_dir[VM_PATH_MAX]; /* noVNC's files: the browser console on the VNC port */
+	char web_dir[VM_PATH_MAX];  /* noVNC's files: the browser console on the VNC port */
+	char tls_cert[VM_PATH_MAX]; /* PEM: TLS for the browser console (https, wss) */
+	char tls_key[VM_PATH_MAX];
 };
 
 struct vm_config {

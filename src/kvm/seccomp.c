@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/bytes.h"
@@ -63,6 +64,25 @@ static const int display_calls[] = {
     SCMP_SYS(recvmsg),	  SCMP_SYS(sendto),	 SCMP_SYS(sendmsg),	SCMP_SYS(setsockopt),
     SCMP_SYS(getsockopt), SCMP_SYS(getpeername), SCMP_SYS(getsockname), SCMP_SYS(fcntl),
     SCMP_SYS(shutdown),
+};
+
+/* The VNC port's gate (vnc-gate, src/ui/vnc_gate.c): its poll loop over the clients that have
+ * not authenticated yet and the WebSocket relays, TLS records (GnuTLS), and the socket pairs it
+ * hands libvncserver. It opens nothing and touches no VM state. */
+static const int gate_calls[] = {
+    SCMP_SYS(poll),
+    SCMP_SYS(ppoll),
+    SCMP_SYS(accept4),
+    SCMP_SYS(recvfrom),
+    SCMP_SYS(recvmsg),
+    SCMP_SYS(sendto),
+    SCMP_SYS(sendmsg),
+    SCMP_SYS(setsockopt),
+    SCMP_SYS(getsockopt),
+    SCMP_SYS(socketpair),
+    SCMP_SYS(shutdown),
+    /* realloc of a large buffer (a client's backlog) */
+    SCMP_SYS(mremap),
 };
 
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
@@ -152,6 +172,8 @@ static struct call_list calls_of(enum seccomp_thread kind)
 		return (struct call_list){api_calls, ARRAY_SIZE(api_calls)};
 	case SECCOMP_DISPLAY:
 		return (struct call_list){display_calls, ARRAY_SIZE(display_calls)};
+	case SECCOMP_GATE:
+		return (struct call_list){gate_calls, ARRAY_SIZE(gate_calls)};
 	default:
 		return (struct call_list){vmm_calls, ARRAY_SIZE(vmm_calls)};
 	}
@@ -198,6 +220,8 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 		rc = add_all(ctx, api_calls, ARRAY_SIZE(api_calls));
 	if (rc == 0 && kind == SECCOMP_VMM)
 		rc = add_all(ctx, display_calls, ARRAY_SIZE(display_calls));
+	if (rc == 0 && kind == SECCOMP_VMM)
+		rc = add_all(ctx, gate_calls, ARRAY_SIZE(gate_calls));
 	/* glibc's free() in a thread's own arena reads /proc/sys/vm/overcommit_memory the first
 	 * time it shrinks a heap: in the threads that may not open files that open fails instead
 	 * of ending the VMM, and glibc carries on without it. */
@@ -210,14 +234,18 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdir), 0);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdirat), 0);
-	/* libvncserver hashes a WebSocket client's key with libgcrypt, which nobody initialized:
-	 * on that first use libgcrypt warns through syslog() (a socket() to /dev/log) and looks for
-	 * its FIPS settings (access()), either of which would end the VMM (seen in the rig's
-	 * display-browser scenario). They fail instead: syslog() drops the message, and libgcrypt
-	 * takes the missing file for "not in FIPS mode". */
-	if (rc == 0 && kind == SECCOMP_DISPLAY)
+	/* libvncserver uses libgcrypt, which nobody initialized (the display thread's libvncserver
+	 * hashed WebSocket keys with it; the gate's VNC password check, rfbEncryptBytes, runs DES
+	 * with it): on that first use libgcrypt warns through syslog() (a socket() to /dev/log)
+	 * and looks for its FIPS settings (access()), either of which would end the VMM (seen in
+	 * the rig's display-browser scenario, and with the gate's first password). They fail
+	 * instead: syslog() drops the message, and libgcrypt takes the missing file for "not in
+	 * FIPS mode". */
+	bool gcrypt = kind == SECCOMP_DISPLAY || kind == SECCOMP_GATE;
+
+	if (rc == 0 && gcrypt)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
-	if (rc == 0 && kind == SECCOMP_DISPLAY)
+	if (rc == 0 && gcrypt)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(access), 0);
 	if (rc == 0)
 		rc = seccomp_load(ctx); /* sets no_new_privs: the filter binds this thread only */

@@ -4,7 +4,14 @@
 #pragma once
 #include "common/vm_config.h" /* enum seccomp_mode */
 
-enum seccomp_thread { SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_VIRTIO, SECCOMP_API, SECCOMP_DISPLAY };
+enum seccomp_thread {
+	SECCOMP_VMM,
+	SECCOMP_VCPU,
+	SECCOMP_VIRTIO,
+	SECCOMP_API,
+	SECCOMP_DISPLAY,
+	SECCOMP_GATE
+};
 
 /* Installs the filter for the calling thread. Returns 0 or -errno. */
 int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode);

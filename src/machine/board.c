@@ -10,6 +10,7 @@
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/lpc.h"
+#include "devices/nvme_pci.h"
 #include "devices/pflash.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
@@ -31,6 +32,7 @@ static const struct device_model *const rows[] = {
     &debugcon_device,	    /* the firmware's log on port 0x402 (firmware, -v) */
     &bochs_display_device,  /* --display */
     &virtio_blk_device,	    /* --disk */
+    &nvme_device,	    /* --disk ...,bus=nvme */
     &virtio_net_device,	    /* --net */
     &virtio_rng_device,	    /* --rng */
     &virtio_console_device, /* --console */

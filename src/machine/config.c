@@ -45,8 +45,10 @@ static const struct opt_def vmm_opts[] = {
      OPT_CONSOLE},
     {"disk", 0,
      "path=FILE[,format=raw|qcow2][,backing=on][,readonly=on][,direct=on][,serial=ID]"
-     "[,bootindex=N]",
-     "virtio-blk disk (up to 8); bootindex: firmware boot order, lower first", OPT_DISK},
+     "[,bootindex=N][,bus=nvme]",
+     "disk (up to 8): virtio-blk, or an NVMe controller with bus=nvme; bootindex: firmware "
+     "boot order, lower first",
+     OPT_DISK},
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC]", "virtio-net NIC (up to 4)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
     {"cdrom", 0, "PATH|path=PATH",
@@ -55,7 +57,9 @@ static const struct opt_def vmm_opts[] = {
      "what the guest's CMOS clock keeps: UTC (default) or the host's local time (Windows)",
      OPT_RTC},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
-    {"display", 0, "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]",
+    {"display", 0,
+     "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]"
+     "[,tls-cert=FILE,tls-key=FILE]",
      "display device and its front end (docs/display.md)", OPT_DISPLAY},
     {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
@@ -257,9 +261,14 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 	}
 	if (!strcmp(k, "bootindex"))
 		return parse_bootindex("disk", v, &d->bootindex, err, errlen);
+	if (!strcmp(k, "bus") && v && (!strcmp(v, "virtio") || !strcmp(v, "nvme"))) {
+		d->bus = !strcmp(v, "nvme") ? DISK_BUS_NVME : DISK_BUS_VIRTIO;
+		return 0;
+	}
 	snprintf(err, errlen,
 		 "--disk: bad parameter '%s' (path=FILE, format=raw|qcow2, backing=on|off, "
-		 "readonly=on|off, direct=on|off, serial=ID of up to 20 characters, bootindex=N)",
+		 "readonly=on|off, direct=on|off, serial=ID of up to 20 characters, bootindex=N, "
+		 "bus=virtio|nvme)",
 		 k);
 	return -EINVAL;
 }
@@ -487,9 +496,13 @@ static int display_kv(struct vm_config *cfg, const char *k, const char *v, char 
 	if (!strcmp(k, "web"))
 		return copy_path("display", d->web_dir,
 				 v && !strcmp(v, "on") ? "/usr/share/novnc" : v, err, errlen);
+	if (!strcmp(k, "tls-cert"))
+		return copy_path("display", d->tls_cert, v, err, errlen);
+	if (!strcmp(k, "tls-key"))
+		return copy_path("display", d->tls_key, v, err, errlen);
 	snprintf(err, errlen,
 		 "--display: bad parameter '%s' (none, window, vnc=HOST:PORT, vnc=unix:PATH, "
-		 "password=FILE, web=on|DIR)",
+		 "password=FILE, web=on|DIR, tls-cert=FILE, tls-key=FILE)",
 		 k);
 	return -EINVAL;
 }
@@ -628,9 +641,14 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 		snprintf(err, errlen, "--serial and --console cannot both use the terminal");
 		return -EINVAL;
 	}
-	if ((cfg->display.password_file[0] || cfg->display.web_dir[0]) &&
+	if ((cfg->display.password_file[0] || cfg->display.web_dir[0] || cfg->display.tls_cert[0] ||
+	     cfg->display.tls_key[0]) &&
 	    cfg->display.kind != DISPLAY_VNC) {
-		snprintf(err, errlen, "--display: password= and web= are for vnc= only");
+		snprintf(err, errlen, "--display: password=, web= and tls-*= are for vnc= only");
+		return -EINVAL;
+	}
+	if (!cfg->display.tls_cert[0] != !cfg->display.tls_key[0]) {
+		snprintf(err, errlen, "--display: tls-cert= and tls-key= go together");
 		return -EINVAL;
 	}
 	if (cfg->initramfs && !*cfg->initramfs) {

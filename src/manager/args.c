@@ -134,6 +134,7 @@ enum {
 	RO_DISPLAY,
 	RO_RM,
 	RO_CLOUD_INIT,
+	RO_DISK_BUS,
 	RO_HELP,
 };
 
@@ -154,6 +155,7 @@ static const struct mgr_opt run_defs[] = {
     {"display", 0, true, RO_DISPLAY},
     {"rm", 0, false, RO_RM},
     {"cloud-init", 0, true, RO_CLOUD_INIT},
+    {"disk-bus", 0, true, RO_DISK_BUS},
     {"help", 'h', false, RO_HELP},
     {NULL, 0, false, 0},
 };
@@ -262,6 +264,13 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 	case RO_CLOUD_INIT:
 		return copy_arg("--cloud-init", d->cloud_init, sizeof(d->cloud_init), v, err,
 				errlen);
+	case RO_DISK_BUS:
+		if (strcmp(v, "virtio") && strcmp(v, "nvme")) {
+			snprintf(err, errlen, "--disk-bus: \"%.40s\" is not virtio or nvme", v);
+			return -EINVAL;
+		}
+		d->disk_bus = !strcmp(v, "nvme") ? VMDEF_BUS_NVME : VMDEF_BUS_VIRTIO;
+		return 0;
 	case RO_HELP:
 		ro->help = true;
 		return 0;

@@ -162,6 +162,7 @@ static void usage(FILE *f)
 	      "      --kernel PATH, --initramfs PATH, --cmdline STR\n"
 	      "                          direct Linux boot (cmdline default: console=ttyS0)\n"
 	      "      --firmware PATH     boot firmware instead (e.g. OVMF)\n"
+	      "      --disk-bus virtio|nvme  the bus of the --disk disks (default virtio)\n"
 	      "      --net user|tap:IF   user-mode networking (passt) or a tap interface\n"
 	      "  -p, --publish HOST:GUEST[/udp]\n"
 	      "                          forward a host port into the guest (--net user)\n"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 static const char *const net_names[] = {"none", "user", "tap"};
+static const char *const bus_names[] = {"virtio", "nvme"};
 
 void vmdef_init(struct vm_def *d)
 {
@@ -45,6 +46,7 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "cdrom", str_or_null(d->cdrom));
 	json_object_set_new(o, "cloud_init", str_or_null(d->cloud_init));
 	json_object_set_new(o, "disks", disks);
+	json_object_set_new(o, "disk_bus", json_string(bus_names[d->disk_bus]));
 	json_object_set_new(o, "net", json_string(net_names[d->net]));
 	json_object_set_new(o, "tap", str_or_null(d->tap));
 	json_object_set_new(o, "ports", ports);
@@ -130,7 +132,7 @@ static int load_ports(struct vm_def *d, json_t *arr)
 static int load_def(struct vm_def *d, json_t *o, const char **what)
 {
 	int64_t v;
-	const char *net;
+	const char *net, *bus;
 	json_t *cmdline = json_object_get(o, "cmdline"), *rm = json_object_get(o, "auto_remove");
 
 	*what = "id";
@@ -162,6 +164,12 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	d->cmdline_set = json_is_string(cmdline);
 	*what = "disks";
 	if (load_disks(d, json_object_get(o, "disks")) < 0)
+		return -EINVAL;
+	*what = "disk_bus"; /* absent in folders made before it: virtio */
+	bus = json_string_value(json_object_get(o, "disk_bus"));
+	d->disk_bus =
+	    bus && !strcmp(bus, bus_names[VMDEF_BUS_NVME]) ? VMDEF_BUS_NVME : VMDEF_BUS_VIRTIO;
+	if (json_object_get(o, "disk_bus") && (!bus || strcmp(bus, bus_names[d->disk_bus])))
 		return -EINVAL;
 	*what = "ports";
 	if (load_ports(d, json_object_get(o, "ports")) < 0)

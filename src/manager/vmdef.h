@@ -13,6 +13,8 @@
 #define VMDEF_PATH	1024
 
 enum vmdef_net { VMDEF_NET_NONE, VMDEF_NET_USER, VMDEF_NET_TAP };
+/* The bus of the --disk disks: virtio-blk, or NVMe (Windows' inbox stornvme, every OS). */
+enum vmdef_disk_bus { VMDEF_BUS_VIRTIO, VMDEF_BUS_NVME };
 
 struct vmdef_disk {
 	char path[VMDEF_PATH]; /* absolute; for a disk made from SIZE, the image in the VM's folder
@@ -36,6 +38,7 @@ struct vm_def {
 				      */
 	struct vmdef_disk disks[VMDEF_MAX_DISKS];
 	unsigned ndisks;
+	enum vmdef_disk_bus disk_bus;
 	enum vmdef_net net;
 	char tap[16];
 	struct port_map ports[VMDEF_MAX_PORTS];

@@ -455,7 +455,7 @@ int display_start(struct display *d, const struct display_config *cfg, enum secc
 		return -ENOMEM;
 	}
 	if (cfg->kind == DISPLAY_VNC) {
-		rc = vnc_start(&d->vnc, cfg, d, d->fb, d->width, d->height, err, errlen);
+		rc = vnc_start(&d->vnc, cfg, d, d->fb, d->width, d->height, seccomp, err, errlen);
 		if (rc < 0)
 			return rc;
 	}

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <rfb/rfb.h>
 #include <rfb/rfbregion.h>
@@ -16,6 +17,7 @@
 
 #include "common/log.h"
 #include "ui/display.h"
+#include "ui/vnc_gate.h"
 #include "ui/web.h"
 
 struct vnc {
@@ -24,7 +26,8 @@ struct vnc {
 	int listen_fd;
 	char unix_path[108];
 	char *passwords[2];
-	struct web *web; /* the browser console (web=), or NULL */
+	struct web *web;   /* the browser console (web=), or NULL */
+	struct gate *gate; /* accepts and authenticates clients (vnc_gate.c) */
 	unsigned nclients;
 	uintptr_t size_gen; /* counts the frame's size changes */
 };
@@ -69,6 +72,11 @@ __attribute__((format(printf, 1, 2))) static void vnc_log(const char *fmt, ...)
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = 0;
+	/* A client comes to libvncserver on a socket pair first (install() says why): what it
+	 * finds odd about that socket is no news. */
+	if (!strncmp(line, "rfbNewClient: error in getnameinfo", 34) ||
+	    !strncmp(line, "setsockopt failed: can't set TCP_NODELAY", 40))
+		return;
 	pr_info("vnc: %s", line);
 }
 
@@ -141,7 +149,7 @@ static int listen_tcp(const char *host, unsigned port, char *err, size_t errlen)
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 8) < 0) {
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, VNC_BACKLOG) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "--display vnc=%s:%u: cannot listen: %s", host, port,
 			 strerror(errno));
@@ -172,7 +180,7 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
 	umask(old);
-	if (rc < 0 || listen(fd, 8) < 0) {
+	if (rc < 0 || listen(fd, VNC_BACKLOG) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "--display vnc=unix:%s: cannot listen: %s", path,
 			 strerror(errno));
@@ -210,8 +218,105 @@ static int read_password(struct vnc *v, const char *path, char *err, size_t errl
 	return v->passwords[0] ? 0 : -ENOMEM;
 }
 
+/* Whether the listening socket is on loopback only (127.0.0.0/8, ::1) or a Unix socket. */
+static bool local_only(int fd)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_UNIX)
+		return true;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* A VNC port other machines can reach needs a password; without TLS, say what crosses the
+ * network in clear. */
+static int check_exposure(struct vnc *v, const struct display_config *cfg, char *err, size_t errlen)
+{
+	if (local_only(v->listen_fd))
+		return 0;
+	if (!v->passwords[0]) {
+		snprintf(err, errlen,
+			 "--display vnc=%s:%u is reachable from other machines: it needs "
+			 "password=FILE (or listen on 127.0.0.1 or unix:PATH)",
+			 cfg->vnc_host, cfg->vnc_port);
+		return -EINVAL;
+	}
+	if (!cfg->tls_cert[0])
+		pr_warn("vnc: %s:%u is reachable from other machines without TLS: the screen, the "
+			"keys and VNC's weak password check cross the network in clear (tls-cert=, "
+			"tls-key= for the browser console; an SSH tunnel for VNC viewers: "
+			"docs/display.md)",
+			cfg->vnc_host, cfg->vnc_port);
+	else
+		pr_warn("vnc: %s:%u: the browser console uses TLS; VNC viewers there do not (an "
+			"SSH tunnel for them: docs/display.md)",
+			cfg->vnc_host, cfg->vnc_port);
+	return 0;
+}
+
+static void wake_display(void *opaque)
+{
+	display_kick(opaque);
+}
+
+static int start_gate(struct vnc *v, const struct display_config *cfg, enum seccomp_mode mode,
+		      char *err, size_t errlen)
+{
+	struct gate_params p = {
+	    .listen_fd = v->listen_fd,
+	    .password = v->passwords[0],
+	    .web = v->web,
+	    .tls_cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL,
+	    .tls_key = cfg->tls_key[0] ? cfg->tls_key : NULL,
+	    .seccomp = mode,
+	    .ready = wake_display,
+	    .opaque = v->d,
+	};
+
+	return gate_start(&v->gate, &p, err, errlen);
+}
+
+static void setup_screen(struct vnc *v)
+{
+	rfbScreenInfoPtr s = v->screen;
+
+	set_format(s);
+	s->desktopName = "Phyllome";
+	s->screenData = v;
+	s->port = 0; /* the gate listens (TCP or Unix) and hands over each client */
+	s->ipv6port = 0;
+	s->httpPort = 0;
+	s->alwaysShared = TRUE; /* several clients at once */
+	s->kbdAddEvent = on_key;
+	s->ptrAddEvent = on_pointer;
+	s->newClientHook = on_client;
+	s->deferUpdateTime = 0;
+	/* libvncserver writes only to the gate's relays, which the gate empties at once (it drops
+	 * a client that falls too far behind instead). Should the gate's thread ever stall, a
+	 * write gives up after this long, not the 20 s of libvncserver's default. */
+	s->maxClientWait = VNC_MAX_CLIENT_WAIT_MS;
+	/* No cursor drawn into the picture: the guest draws its own (and a client its own). */
+	rfbSetCursor(s, NULL);
+	if (v->passwords[0]) {
+		/* The gate checks the password; libvncserver gets clients past that. */
+		s->authPasswdData = v->passwords;
+		s->passwordCheck = rfbCheckPasswordByList;
+	}
+}
+
 int vnc_start(struct vnc **out, const struct display_config *cfg, struct display *d, uint32_t *fb,
-	      unsigned w, unsigned h, char *err, size_t errlen)
+	      unsigned w, unsigned h, enum seccomp_mode mode, char *err, size_t errlen)
 {
 	struct vnc *v = calloc(1, sizeof(*v));
 	int rc = 0;
@@ -231,6 +336,8 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 	snprintf(v->unix_path, sizeof(v->unix_path), "%s", cfg->vnc_unix);
 	if (cfg->password_file[0])
 		rc = read_password(v, cfg->password_file, err, errlen);
+	if (rc == 0)
+		rc = check_exposure(v, cfg, err, errlen);
 	if (rc == 0 && cfg->web_dir[0])
 		rc = web_load(&v->web, cfg->web_dir, err, errlen);
 	rfbLog = vnc_log;
@@ -242,53 +349,116 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 		vnc_stop(v);
 		return rc ? rc : -ENOMEM;
 	}
-	set_format(v->screen);
 	v->screen->frameBuffer = (char *)fb;
-	v->screen->desktopName = "Phyllome";
-	v->screen->screenData = v;
-	v->screen->port = 0; /* we listen ourselves (TCP or Unix) and hand over each client */
-	v->screen->ipv6port = 0;
-	v->screen->httpPort = 0;
-	v->screen->alwaysShared = TRUE; /* several clients at once */
-	v->screen->kbdAddEvent = on_key;
-	v->screen->ptrAddEvent = on_pointer;
-	v->screen->newClientHook = on_client;
-	v->screen->deferUpdateTime = 0;
-	/* No cursor drawn into the picture: the guest draws its own (and a client its own). */
-	rfbSetCursor(v->screen, NULL);
-	if (v->passwords[0]) {
-		v->screen->authPasswdData = v->passwords;
-		v->screen->passwordCheck = rfbCheckPasswordByList;
-	}
+	setup_screen(v);
 	rfbInitServer(v->screen);
+	rc = start_gate(v, cfg, mode, err, errlen);
+	if (rc < 0) {
+		vnc_stop(v);
+		return rc;
+	}
 	*out = v;
 	return 0;
 }
 
+/* The oldest of the clients libvncserver still serves, or NULL. */
+static rfbClientPtr oldest_client(struct vnc *v, unsigned *live)
+{
+	rfbClientIteratorPtr it = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl, oldest = NULL;
+
+	*live = 0;
+	/* The list starts with the newest. */
+	while ((cl = rfbClientIteratorNext(it)) != NULL) {
+		if (cl->sock == RFB_INVALID_SOCKET)
+			continue;
+		(*live)++;
+		oldest = cl;
+	}
+	rfbReleaseClientIterator(it);
+	return oldest;
+}
+
+/*
+ * An authenticated client from the gate, at ClientInit. libvncserver has no way to take a client
+ * in the middle of its handshake: rfbNewClient greets it (ProtocolVersion) and looks for a
+ * WebSocket (waiting for its first bytes). So the client is made on a socket pair whose other
+ * end already holds four bytes that are no WebSocket (the greeting goes there, and nobody
+ * waits), and then moved to the real socket, at the state the gate has brought it to.
+ */
+static void install(struct vnc *v, struct gate_client *gc)
+{
+	rfbClientPtr cl, old;
+	unsigned live;
+
+	/* libvncserver select()s on its clients: a descriptor past FD_SETSIZE would end the
+	 * process. The gate's caps keep them far below that; this is the line that holds. */
+	if (gc->fd >= FD_SETSIZE || gc->sp[0] >= FD_SETSIZE) {
+		pr_warn("vnc: %s refused: descriptor %d is past FD_SETSIZE", gc->peer, gc->fd);
+		close(gc->fd);
+		close(gc->sp[0]);
+		close(gc->sp[1]);
+		return;
+	}
+	/* Full: the newest authenticated client wins over the oldest (the owner is never kept
+	 * out by clients left connected). */
+	old = oldest_client(v, &live);
+	if (live >= VNC_MAX_CLIENTS && old) {
+		pr_info("vnc: %d clients: %s makes way for %s", VNC_MAX_CLIENTS, old->host,
+			gc->peer);
+		rfbCloseClient(old);
+	}
+	cl = rfbNewClient(v->screen, gc->sp[0]); /* on failure it closed sp[0] */
+	close(gc->sp[1]);
+	if (!cl) {
+		close(gc->fd);
+		return;
+	}
+	FD_CLR(gc->sp[0], &v->screen->allFds);
+	close(gc->sp[0]);
+	cl->sock = gc->fd;
+	FD_SET(gc->fd, &v->screen->allFds);
+	if (gc->fd > v->screen->maxFd)
+		v->screen->maxFd = gc->fd;
+	cl->protocolMajorVersion = 3;
+	cl->protocolMinorVersion = gc->minor;
+	cl->state = RFB_INITIALISATION;
+	free(cl->host);
+	/* libvncserver frees it when the client goes (rfbClientConnectionGone). */
+	// cppcheck-suppress memleak
+	cl->host = strdup(gc->peer);
+	pr_info("vnc: %s connected", gc->peer);
+	// cppcheck-suppress memleak
+}
+
+/* libvncserver's select() also watches fd (the stop and wake signals), so that a new client,
+ * a screenshot or a stop is not kept waiting for its timeout. */
+static void watch(struct vnc *v, int fd)
+{
+	if (fd < 0 || fd >= FD_SETSIZE)
+		return;
+	FD_SET(fd, &v->screen->allFds);
+	if (fd > v->screen->maxFd)
+		v->screen->maxFd = fd;
+}
+
 void vnc_poll(struct vnc *v, long usec, int stop_fd, int wake_fd)
 {
-	struct pollfd p[3] = {{.fd = v->listen_fd, .events = POLLIN},
-			      {.fd = stop_fd, .events = POLLIN},
-			      {.fd = wake_fd, .events = POLLIN}};
-	/* With no client there is nothing for libvncserver to do: sleep on the listening socket
-	 * (and the stop and wake signals) alone. With clients, check for new ones every 100 ms at
-	 * least. */
-	int timeout = v->nclients ? 0 : (int)(usec / 1000);
+	struct gate_client gc;
 
-	if (poll(p, 3, timeout) > 0 && (p[0].revents & POLLIN)) {
-		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (gate_take(v->gate, &gc))
+		install(v, &gc);
+	if (!v->nclients) {
+		struct pollfd p[2] = {{.fd = stop_fd, .events = POLLIN},
+				      {.fd = wake_fd, .events = POLLIN}};
 
-		/* With the browser console on, a browser's plain GET gets the page; the rest
-		 * (RFB, and WebSocket, which libvncserver speaks) goes to the VNC server. */
-		if (fd >= 0 && v->web && web_classify(fd, 100) == WEB_HTTP)
-			web_serve(v->web, fd);
-		else if (fd >= 0 && !rfbNewClient(v->screen, fd))
-			close(fd);
+		poll(p, 2, (int)(usec / 1000));
+		return;
 	}
-	if (v->nclients) {
-		rfbProcessEvents(v->screen, usec < 100000 ? usec : 100000);
-		catch_up_sizes(v);
-	}
+	watch(v, stop_fd);
+	watch(v, wake_fd);
+	rfbProcessEvents(v->screen, usec < 100000 ? usec : 100000);
+	catch_up_sizes(v);
 }
 
 void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h)
@@ -307,6 +477,11 @@ void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h)
 unsigned vnc_clients(struct vnc *v)
 {
 	return v->nclients;
+}
+
+void vnc_gate_stats(struct vnc *v, struct gate_stats *s)
+{
+	gate_stats(v->gate, s);
 }
 
 /* libvncserver keeps what a client asked for (FramebufferUpdateRequest) in requestedRegion until
@@ -329,6 +504,7 @@ bool vnc_wants_update(struct vnc *v)
 
 void vnc_stop(struct vnc *v)
 {
+	gate_stop(v->gate);
 	if (v->screen) {
 		rfbShutdownServer(v->screen, TRUE);
 		rfbScreenCleanup(v->screen);

@@ -586,7 +586,10 @@ fail_free:
 
 static bool blk_wanted(const struct vm_config *cfg)
 {
-	return cfg->ndisks > 0;
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		if (cfg->disks[i].bus == DISK_BUS_VIRTIO)
+			return true;
+	return false;
 }
 
 static int blk_make(struct virtio_dev *d, struct board *b, unsigned i, char *err, size_t errlen)
@@ -605,6 +608,8 @@ static int blk_plug(struct board *b, void **state, char *err, size_t errlen)
 		char path[BOOT_PATH_MAX];
 		unsigned slot = 0;
 
+		if (b->cfg->disks[i].bus != DISK_BUS_VIRTIO)
+			continue; /* devices/nvme_pci.c's */
 		rc = virtio_board_add(b, set, blk_make, i, &slot, err, errlen);
 		if (rc == 0 && bootindex >= 0)
 			rc = boot_ofw_virtio_blk(path, sizeof(path), slot, 0);

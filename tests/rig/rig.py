@@ -467,7 +467,9 @@ def host_browser_console(args, ports, words):
         return "skip", "missing on the host: " + ", ".join(missing)
     if len(words) < 2 or not re.fullmatch(r"\d+x\d+", words[0]):
         return "fail", f"browser-console: expected 'WxH TEXT...', got {' '.join(words)!r}"
-    url = f"http://127.0.0.1:{ports[5900]}/"
+    # The console listens on L1's 0.0.0.0, which needs a password (the scenario sets this one);
+    # the page takes it from the address's fragment, which never reaches the server.
+    url = f"http://127.0.0.1:{ports[5900]}/#password=rigpass1"
     r = subprocess.run(["node", str(here / "guest.mjs"), url, words[0], " ".join(words[1:]), chrome],
                        capture_output=True, text=True, timeout=600)
     out = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]

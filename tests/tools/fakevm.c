@@ -1,7 +1,8 @@
-/* fakevm HOST:PORT [NOVNC-DIR]: the display of a VM without the VM, for front-end tests that
- * need no KVM (the browser console test): a bochs display device at 640x400 showing four
- * coloured quadrants (red, green / blue, 0x804020), served over VNC (and the browser console
- * when NOVNC-DIR is given), and a PS/2 keyboard whose scancode bytes are printed as they arrive
+/* fakevm HOST:PORT [NOVNC-DIR [TLS-CERT TLS-KEY]]: the display of a VM without the VM, for
+ * front-end tests that need no KVM (the browser console test): a bochs display device at
+ * 640x400 showing four coloured quadrants (red, green / blue, 0x804020), served over VNC (and
+ * the browser console when NOVNC-DIR is given, over TLS with a certificate and key), and a PS/2
+ * keyboard whose scancode bytes are printed as they arrive
  * ("KBD 1e"). Prints "READY" once serving; runs until its standard input closes. */
 #include <poll.h>
 #include <stdio.h>
@@ -35,14 +36,18 @@ int main(int argc, char **argv)
 	const char *colon = argc > 1 ? strrchr(argv[1], ':') : NULL;
 	char err[256];
 
-	if (!colon || !vram) {
-		fprintf(stderr, "usage: fakevm HOST:PORT [NOVNC-DIR]\n");
+	if (!colon || !vram || argc == 4) {
+		fprintf(stderr, "usage: fakevm HOST:PORT [NOVNC-DIR [TLS-CERT TLS-KEY]]\n");
 		return 2;
 	}
 	snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "%.*s", (int)(colon - argv[1]), argv[1]);
 	cfg.vnc_port = (unsigned)atoi(colon + 1);
 	if (argc > 2)
 		snprintf(cfg.web_dir, sizeof(cfg.web_dir), "%s", argv[2]);
+	if (argc > 4) {
+		snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "%s", argv[3]);
+		snprintf(cfg.tls_key, sizeof(cfg.tls_key), "%s", argv[4]);
+	}
 	bochs_init(&b, vram, NULL, NULL);
 	i8042_init(&k, NULL, NULL, NULL, NULL);
 	dispi(&b, DISPI_BPP, 32);

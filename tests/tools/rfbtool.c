@@ -8,6 +8,8 @@
  *   count-updates SECS   incremental updates for SECS seconds; prints "updates=N rects=M
  *                        pixels=P screens=S" (S: P over the screen's size, with 2 decimals)
  *   sleep MS
+ * RFBTOOL_PASSWORD in the environment answers VNC authentication; RFBTOOL_WEBSOCKET (any value)
+ * speaks RFB inside a WebSocket, as the browser console does.
  * Prints "size=WxH" after connecting. Exit status 0, or 1 with one line on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +98,8 @@ static int count_updates(struct rfb_client *c, double secs)
 
 int main(int argc, char **argv)
 {
-	struct rfb_client c;
+	struct rfb_client c = {.password = getenv("RFBTOOL_PASSWORD"),
+			       .websocket = getenv("RFBTOOL_WEBSOCKET") != NULL};
 	char err[200];
 	int rc = 0;
 

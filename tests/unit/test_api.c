@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "filters.h"
 #include "api/api_json.h"
 #include "api/api_parse.h"
 #include "api/api_server.h"
@@ -411,19 +412,7 @@ struct srv {
 };
 
 /* Starting and stopping the server happen in the VMM thread, under the VMM's filter; the API
- * thread then stacks its own. Here too: a call missing from either list kills this test
- * (SIGSYS) rather than going unnoticed. Under AddressSanitizer, whose runtime makes calls of its
- * own in every thread (sigaltstack...), the filters only log. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FILTERS SECCOMP_LOG
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FILTERS SECCOMP_LOG
-#endif
-#endif
-#ifndef FILTERS
-#define FILTERS SECCOMP_ON
-#endif
+ * thread then stacks its own (FILTERS: tests/common/filters.h). */
 
 struct vmm_job {
 	struct srv *s;

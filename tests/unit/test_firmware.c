@@ -596,6 +596,12 @@ static void test_boot_paths(void **state)
 	assert_string_equal(p, "/pci@i0cf8/pci8086,2922@1f,2/drive@0/disk@0");
 	assert_int_equal(boot_ofw_sata(p, sizeof(p), 0x1f, 2, 5), 0);
 	assert_string_equal(p, "/pci@i0cf8/pci8086,2922@1f,2/drive@5/disk@0");
+	/* NVMe: OVMF's QemuBootOrderLib knows the controller only by QEMU's old Intel id. */
+	assert_int_equal(boot_ofw_nvme(p, sizeof(p), 5, 0, 1), 0);
+	assert_string_equal(p, "/pci@i0cf8/pci8086,5845@5/namespace@1,0");
+	assert_int_equal(boot_ofw_nvme(p, sizeof(p), 0x1a, 3, 0x10), 0);
+	assert_string_equal(p, "/pci@i0cf8/pci8086,5845@1a,3/namespace@10,0");
+	assert_int_equal(boot_ofw_nvme(p, sizeof(p), 5, 0, 0), -EINVAL);
 	/* Out of range, or no room. */
 	assert_int_equal(boot_ofw_virtio_blk(p, sizeof(p), 32, 0), -EINVAL);
 	assert_int_equal(boot_ofw_virtio_blk(p, sizeof(p), 1, 8), -EINVAL);

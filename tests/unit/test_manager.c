@@ -269,13 +269,14 @@ static void test_run_options(void **state)
 	struct run_opts *ro = malloc(sizeof(*ro));
 	char err[256];
 	int argc;
-	char **argv = words("-d|--name|web|-c|2|-m|1G|--kernel|vmlinuz|--initrd|initrd|--cmdline|"
-			    "quiet|--disk|10G|--disk|a.img|--net|user|-p|8080:80|-p53/udp|"
-			    "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso",
-			    &argc);
+	char **argv =
+	    words("-d|--name|web|-c|2|-m|1G|--kernel|vmlinuz|--initrd|initrd|--cmdline|"
+		  "quiet|--disk|10G|--disk|a.img|--net|user|-p|8080:80|-p53/udp|"
+		  "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso|--disk-bus|nvme",
+		  &argc);
 
 	(void)state;
-	assert_int_equal(argc, 29);
+	assert_int_equal(argc, 31);
 	assert_int_equal(args_parse_run(ro, true, argc, argv, err, sizeof(err)), 0);
 	assert_true(ro->detach);
 	assert_string_equal(ro->def.name, "web");
@@ -292,6 +293,7 @@ static void test_run_options(void **state)
 	assert_true(ro->def.auto_remove);
 	assert_string_equal(ro->def.cloud_init, "ud.yaml");
 	assert_string_equal(ro->def.cdrom, "x.iso");
+	assert_int_equal(ro->def.disk_bus, VMDEF_BUS_NVME);
 
 	/* create has no -d */
 	assert_int_equal(args_parse_run(ro, false, argc, argv, err, sizeof(err)), -EINVAL);
@@ -311,6 +313,7 @@ static void test_run_options(void **state)
 	    {"--kernel|k|vm", "unexpected argument"},
 	    {"--kernel|k|--cpus|0", "invalid CPU count"},
 	    {"--kernel|k|--net|user|--net|user", "given twice"},
+	    {"--kernel|k|--disk-bus|scsi", "is not virtio or nvme"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc;
@@ -323,6 +326,7 @@ static void test_run_options(void **state)
 			assert_int_equal(rc, 0);
 			assert_int_equal(ro->def.cpus, 1); /* defaults */
 			assert_int_equal(ro->def.memory, 512ull << 20);
+			assert_int_equal(ro->def.disk_bus, VMDEF_BUS_VIRTIO);
 			continue;
 		}
 		assert_int_equal(rc, -EINVAL);
@@ -364,6 +368,7 @@ static void sample_def(struct vm_def *d)
 	strcpy(d->disks[1].path, "/data/ro.img");
 	d->disks[1].readonly = true;
 	d->ndisks = 2;
+	d->disk_bus = VMDEF_BUS_NVME;
 	d->net = VMDEF_NET_USER;
 	d->ports[0] = (struct port_map){8080, 80, false};
 	d->ports[1] = (struct port_map){53, 53, true};
@@ -387,6 +392,8 @@ static void test_vmdef_roundtrip(void **state)
 	assert_int_equal(b->ndisks, 2);
 	assert_true(b->disks[0].owned);
 	assert_true(b->disks[1].readonly);
+	assert_int_equal(b->disk_bus, VMDEF_BUS_NVME);
+	assert_non_null(strstr(json, "\"disk_bus\": \"nvme\""));
 	assert_true(b->ports[1].udp);
 	assert_string_equal(b->cmdline, "console=ttyS0 quiet");
 	free(json);
@@ -429,6 +436,8 @@ static void test_vmdef_rejects(void **state)
 	    {"\"auto_remove\": true", "\"auto_remove\": 1", "\"auto_remove\""},
 	    {"\"readonly\": true", "\"readonly\": \"yes\"", "\"disks\""},
 	    {"\"created\": 1700000000", "\"created\": -1", "\"created\""},
+	    {"\"disk_bus\": \"nvme\"", "\"disk_bus\": \"scsi\"", "\"disk_bus\""},
+	    {"\"disk_bus\": \"nvme\"", "\"disk_bus\": null", "\"disk_bus\""},
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		char *json, *p, buf[8192];
@@ -589,8 +598,9 @@ static void test_vmm_argv(void **state)
 	assert_true(has_pair(argv, "--memory", "size=2048M"));
 	assert_true(has_pair(argv, "--serial", "tty"));
 	assert_true(has_pair(argv, "--api-socket", "/st/vms/0123456789abcdef/api.sock"));
-	assert_true(has_pair(argv, "--disk", "path=/vms/web/disk0.img"));
-	assert_true(has_pair(argv, "--disk", "path=/data/ro.img,readonly=on"));
+	/* --disk-bus nvme (sample_def) */
+	assert_true(has_pair(argv, "--disk", "path=/vms/web/disk0.img,bus=nvme"));
+	assert_true(has_pair(argv, "--disk", "path=/data/ro.img,readonly=on,bus=nvme"));
 	assert_true(has_pair(argv, "--cdrom", "/isos/debian.iso"));
 	/* not a virtio-blk disk any more */
 	for (size_t i = 0; argv[i]; i++)

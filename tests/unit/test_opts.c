@@ -352,11 +352,11 @@ static void test_memory(void **state)
 
 static void test_disk(void **state)
 {
-	static const char *const bad[] = {"path=/d,direct=yes",	  "path=/d,direct",
-					  "path=/d,dirct=on",	  "path=/d,bootindex",
-					  "path=/d,bootindex=-1", "path=/d,bootindex=10000",
-					  "path=/d,bootindex=1x", "path=/d,format=qcow",
-					  "path=/d,format",	  "path=/d,backing=yes"};
+	static const char *const bad[] = {
+	    "path=/d,direct=yes",   "path=/d,direct",	    "path=/d,dirct=on",
+	    "path=/d,bootindex",    "path=/d,bootindex=-1", "path=/d,bootindex=10000",
+	    "path=/d,bootindex=1x", "path=/d,bus=scsi",	    "path=/d,bus",
+	    "path=/d,format=qcow",  "path=/d,format",	    "path=/d,backing=yes"};
 	struct vm_config cfg;
 
 	(void)state;
@@ -383,6 +383,13 @@ static void test_disk(void **state)
 			 0);
 	assert_int_equal(cfg.disks[0].bootindex, -1);
 	assert_int_equal(cfg.disks[2].bootindex, -1);
+	assert_int_equal(cfg.disks[0].bus, DISK_BUS_VIRTIO);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--disk", "path=/d,bus=nvme,readonly=on",
+			     "--disk", "bus=virtio,path=/e", NULL),
+			 0);
+	assert_int_equal(cfg.disks[0].bus, DISK_BUS_NVME);
+	assert_true(cfg.disks[0].readonly);
+	assert_int_equal(cfg.disks[1].bus, DISK_BUS_VIRTIO);
 	/* bootindex: any order of numbers, each at most once. */
 	assert_int_equal(run(&cfg, "--firmware", "/o.fd", "--disk", "path=/d,bootindex=7", "--disk",
 			     "path=/e", "--disk", "bootindex=0,path=/f", NULL),
@@ -467,9 +474,19 @@ static void test_serial(void **state)
 
 static void test_display(void **state)
 {
-	static const char *const bad[] = {"vnc=5900",	      "vnc=:5900",     "vnc=host:70000",
-					  "vnc=unix:",	      "vnc",	       "windows",
-					  "none,password=/p", "window,web=on", "vnc=h:1,colour=1"};
+	static const char *const bad[] = {"vnc=5900",
+					  "vnc=:5900",
+					  "vnc=host:70000",
+					  "vnc=unix:",
+					  "vnc",
+					  "windows",
+					  "none,password=/p",
+					  "window,web=on",
+					  "vnc=h:1,colour=1",
+					  "window,tls-cert=/c,tls-key=/k",
+					  "vnc=h:1,tls-cert=/c",
+					  "vnc=h:1,tls-key=/k",
+					  "vnc=h:1,tls-cert="};
 	struct vm_config cfg;
 
 	(void)state;
@@ -484,6 +501,12 @@ static void test_display(void **state)
 	assert_string_equal(cfg.display.vnc_host, "[::1]");
 	assert_string_equal(cfg.display.password_file, "/pw");
 	assert_string_equal(cfg.display.web_dir, "/usr/share/novnc");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--display",
+			     "vnc=0.0.0.0:5900,password=/pw,web=on,tls-cert=/c.pem,tls-key=/k.pem",
+			     NULL),
+			 0);
+	assert_string_equal(cfg.display.tls_cert, "/c.pem");
+	assert_string_equal(cfg.display.tls_key, "/k.pem");
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "vnc=unix:/run/v.sock", NULL), 0);
 	assert_string_equal(cfg.display.vnc_unix, "/run/v.sock");
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--display", "window", NULL), 0);

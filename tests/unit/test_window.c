@@ -13,24 +13,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "filters.h"
 #include "common/bytes.h"
 #include "devices/bochs_display.h"
 #include "devices/i8042.h"
 #include "ui/display.h"
 #include "kvm/seccomp.h"
-
-/* Under AddressSanitizer, whose runtime makes calls of its own in every thread (sigaltstack...),
- * the filters only log (as in test_api.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define FILTERS SECCOMP_LOG
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FILTERS SECCOMP_LOG
-#endif
-#endif
-#ifndef FILTERS
-#define FILTERS SECCOMP_ON
-#endif
 
 /* The pixel (x, y) of an XWD dump (ZPixmap, 32 bits per pixel) as 0x00RRGGBB. */
 static uint32_t xwd_pixel(const uint8_t *f, size_t len, unsigned x, unsigned y)

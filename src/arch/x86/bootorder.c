@@ -87,6 +87,19 @@ int boot_ofw_virtio_blk(char *buf, size_t cap, unsigned slot, unsigned fn)
 		      : fits(cap, snprintf(buf, cap, BOOT_OFW_PCI_ROOT "/scsi@%s/disk@0,0", u));
 }
 
+int boot_ofw_nvme(char *buf, size_t cap, unsigned slot, unsigned fn, unsigned nsid)
+{
+	char u[8];
+	int rc = unit(u, sizeof(u), slot, fn);
+
+	if (rc == 0 && nsid == 0)
+		rc = -EINVAL;
+	return rc < 0 ? rc
+		      : fits(cap,
+			     snprintf(buf, cap, BOOT_OFW_PCI_ROOT "/pci8086,5845@%s/namespace@%x,0",
+				      u, nsid));
+}
+
 int boot_ofw_sata(char *buf, size_t cap, unsigned slot, unsigned fn, unsigned port)
 {
 	char u[8];

@@ -35,5 +35,9 @@ long boot_order_build(const struct boot_order *b, char *buf, size_t cap);
  *   virtio-blk: "/pci@i0cf8/scsi@S[,F]/disk@0,0"  -> PciRoot(0x0)/Pci(S,F)
  *   SATA (ICH9 AHCI, 8086:2922) drive on port P:
  *     "/pci@i0cf8/pci8086,2922@S,F/drive@P/disk@0" -> PciRoot(0x0)/Pci(S,F)/Sata(P,0x0,0x0) */
+/*   NVMe namespace N (EUI-64 0): OVMF matches the controller by QEMU's old Intel id whatever
+ *   the device's own, "/pci@i0cf8/pci8086,5845@S[,F]/namespace@N,0"
+ *     -> PciRoot(0x0)/Pci(S,F)/NVMe(N,00-00-00-00-00-00-00-00) */
 int boot_ofw_virtio_blk(char *buf, size_t cap, unsigned slot, unsigned fn);
+int boot_ofw_nvme(char *buf, size_t cap, unsigned slot, unsigned fn, unsigned nsid);
 int boot_ofw_sata(char *buf, size_t cap, unsigned slot, unsigned fn, unsigned port);

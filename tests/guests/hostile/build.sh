@@ -12,8 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 cflags="-m64 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables -Wall -Wextra -Werror"
 gcc $cflags -c -o "$tmp/entry.o" "$here/entry.S"
 gcc $cflags -c -o "$tmp/hostile.o" "$here/hostile.c"
+gcc $cflags -c -o "$tmp/hostile_nvme.o" "$here/hostile_nvme.c"
 ld -m elf_x86_64 -nostdlib --build-id=none -no-pie --no-warn-rwx-segments -T "$here/payload.ld" -o "$tmp/payload.elf" \
-	"$tmp/entry.o" "$tmp/hostile.o"
+	"$tmp/entry.o" "$tmp/hostile.o" "$tmp/hostile_nvme.o"
 objcopy -O binary -R .bss "$tmp/payload.elf" "$tmp/payload.bin"
 start=$(nm "$tmp/payload.elf" | awk '/ entry32$/ {print $1}')
 end=$(nm "$tmp/payload.elf" | awk '/ _payload_end$/ {print $1}')

@@ -2,72 +2,11 @@
  * feeds each one malformed requests (descriptor loops, lengths and addresses past RAM or into
  * MMIO, bad indices, nested indirect tables), then writes garbage to every register of every
  * BAR and to every I/O port, and finally checks that a well-behaved request still works.
+ * NVMe controllers get malformed queues, PRP lists and commands (hostile_nvme.c).
  * It reports on COM1 ("PHYLLOME-HOSTILE PASS|FAIL ...") and powers off through ACPI.
  * Runs in 64-bit mode with the first 4 GiB identity-mapped, interrupts off. */
-#include <stddef.h>
-#include <stdint.h>
+#include "hostile.h"
 
-#define COM1	      0x3f8
-#define PM_TMR	      0x608
-#define TMR_HZ	      3579545u
-#define VENDOR_VIRTIO 0x1af4
-
-/* ---- port and MMIO access ------------------------------------------------------------- */
-static inline void outb(uint16_t p, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p));
-}
-static inline void outw(uint16_t p, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p));
-}
-static inline void outl(uint16_t p, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p));
-}
-static inline uint8_t inb(uint16_t p)
-{
-	uint8_t v;
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
-	return v;
-}
-static inline uint32_t inl(uint16_t p)
-{
-	uint32_t v;
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p));
-	return v;
-}
-static inline uint8_t rd8(uint64_t a)
-{
-	return *(volatile uint8_t *)a;
-}
-static inline uint16_t rd16(uint64_t a)
-{
-	return *(volatile uint16_t *)a;
-}
-static inline uint32_t rd32(uint64_t a)
-{
-	return *(volatile uint32_t *)a;
-}
-static inline void wr8(uint64_t a, uint8_t v)
-{
-	*(volatile uint8_t *)a = v;
-}
-static inline void wr16(uint64_t a, uint16_t v)
-{
-	*(volatile uint16_t *)a = v;
-}
-static inline void wr32(uint64_t a, uint32_t v)
-{
-	*(volatile uint32_t *)a = v;
-}
-static inline void wr64(uint64_t a, uint64_t v)
-{
-	wr32(a, (uint32_t)v);
-	wr32(a + 4, (uint32_t)(v >> 32));
-}
-
-void *memset(void *d, int c, size_t n);
 void *memset(void *d, int c, size_t n)
 {
 	volatile uint8_t *p = d;
@@ -82,12 +21,12 @@ static void putc_(char c)
 {
 	outb(COM1, (uint8_t)c);
 }
-static void puts_(const char *s)
+void puts_(const char *s)
 {
 	while (*s)
 		putc_(*s++);
 }
-static void putx(uint64_t v)
+void putx(uint64_t v)
 {
 	char b[19];
 	int i = 18;
@@ -101,7 +40,7 @@ static void putx(uint64_t v)
 	b[--i] = '0';
 	puts_(b + i);
 }
-static void putu(uint64_t v)
+void putu(uint64_t v)
 {
 	char b[21];
 	int i = 20;
@@ -119,8 +58,7 @@ static uint32_t tmr(void)
 {
 	return inl(PM_TMR) & 0xffffff;
 }
-/* Waits until cond(arg) or ms milliseconds; returns cond's last value. */
-static int wait_until(int (*cond)(void *), void *arg, unsigned ms)
+int wait_until(int (*cond)(void *), void *arg, unsigned ms)
 {
 	uint64_t elapsed = 0, need = (uint64_t)TMR_HZ * ms / 1000;
 	uint32_t last = tmr();
@@ -137,7 +75,7 @@ static int wait_until(int (*cond)(void *), void *arg, unsigned ms)
 }
 
 /* ---- PCI configuration through 0xCF8/0xCFC -------------------------------------------- */
-static uint32_t cfg32(unsigned dev, unsigned off)
+uint32_t cfg32(unsigned dev, unsigned off)
 {
 	outl(0xcf8, 0x80000000u | dev << 11 | (off & 0xfc));
 	return inl(0xcfc);
@@ -421,6 +359,14 @@ static const struct bad bads[] = {
 
 static unsigned failures;
 
+void hostile_fail(const char *what)
+{
+	failures++;
+	puts_("PHYLLOME-HOSTILE-STEP FAIL ");
+	puts_(what);
+	puts_("\n");
+}
+
 static void fail(const struct vdev *v, const char *what)
 {
 	failures++;
@@ -487,7 +433,7 @@ static int good_request(struct vdev *v)
 
 /* ---- garbage everywhere --------------------------------------------------------------- */
 static uint32_t rnd_state = 0x12345678;
-static uint32_t rnd(void)
+uint32_t rnd(void)
 {
 	rnd_state ^= rnd_state << 13;
 	rnd_state ^= rnd_state >> 17;
@@ -547,7 +493,7 @@ static void garbage_ports(void)
 	}
 }
 
-static void cfg_wr32(unsigned dev, unsigned off, uint32_t v)
+void cfg_wr32(unsigned dev, unsigned off, uint32_t v)
 {
 	outl(0xcf8, 0x80000000u | dev << 11 | off);
 	outl(0xcfc, v);
@@ -615,6 +561,10 @@ void hostile_main(void)
 	puts_(" virtio devices\n");
 	for (unsigned i = 0; i < n; i++)
 		hostile_requests(&devs[i]);
+	if (hostile_nvme())
+		puts_(
+		    "PHYLLOME-HOSTILE-STEP nvme: malformed queues, PRPs and commands refused; the "
+		    "controller works afterwards\n");
 	for (unsigned i = 0; i < n; i++) {
 		garbage_bar(&devs[i]);
 		garbage_config(&devs[i]);

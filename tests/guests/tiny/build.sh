@@ -12,7 +12,9 @@ src=$(dirname "$0")/tiny.S
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-gcc -c -m64 -nostdlib -o "$tmp/tiny.o" "$src"
+# TINY_CPPFLAGS=-DTINY_STAY: a guest that halts after its marker instead of powering off.
+# shellcheck disable=SC2086
+gcc -c -m64 -nostdlib ${TINY_CPPFLAGS:-} -o "$tmp/tiny.o" "$src"
 ld -m elf_x86_64 -nostdlib --build-id=none -Ttext=0 -e _start -o "$tmp/tiny.elf" "$tmp/tiny.o"
 objcopy -O binary -j .text "$tmp/tiny.elf" "$tmp/tiny.bin"
 

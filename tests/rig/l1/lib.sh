@@ -58,12 +58,12 @@ since() { d=$(($(now_cs) - $1)); printf '%d.%02d' $((d / 100)) $((d % 100)); }
 # $L2_INITRD with CPUS vCPUs, MEM of RAM (256M, 1G, 5G...) and kernel command line CMDLINE; the
 # guest's serial port is the VMM's stdin/stdout (a tty or not). The one place that knows each VMM's
 # syntax. Each DEVICE is phyllome-vmm's option without its dashes, a colon before the value:
-#   disk:path=FILE[,readonly=on][,serial=ID]   net:tap=IFNAME[,mac=MAC]   net:passt=SOCKET[,mac=MAC]
+#   disk:path=FILE[,readonly=on][,serial=ID][,bus=nvme]   net:tap=IFNAME[,mac=MAC]   net:passt=SOCKET[,mac=MAC]
 #   rng   console:file=PATH   console:socket=PATH   cdrom:PATH (an ISO on the AHCI CD-ROM drive)
 #   cdrom:path=PATH,bootindex=N   rtc:base=localtime   cpus:hyperv=on[,kvm=off] (Hyper-V enlightenments; a second
 #   --cpus whose keys join the first's)
 # (e.g. disk:path=/tmp/a.img,serial=a1 becomes --disk path=/tmp/a.img,serial=a1 for phyllome-vmm,
-# and -drive + -device virtio-blk-pci for QEMU; cdrom:X.iso becomes --cdrom X.iso, and for QEMU
+# and -drive + -device virtio-blk-pci for QEMU, -device nvme with bus=nvme; cdrom:X.iso becomes --cdrom X.iso, and for QEMU
 # an ide-cd drive on q35's AHCI controller). Paths must not contain spaces or commas.
 # RIG_VMM_EXTRA / RIG_QEMU_EXTRA: more words for phyllome-vmm / QEMU, e.g. run-rig.sh --l1-append
 # rig.env.RIG_VMM_EXTRA=--seccomp=log (words separated by spaces can't be passed that way).
@@ -126,7 +126,7 @@ qemu_devices() {
 	_n=0 _q=
 	for _d in "$@"; do
 		_n=$((_n + 1))
-		_kind=${_d%%:*} _opts='' _path='' _ro='' _serial='' _tap='' _passt='' _mac='' _file='' _sock=''
+		_kind=${_d%%:*} _opts='' _path='' _ro='' _serial='' _tap='' _passt='' _mac='' _file='' _sock='' _bus=''
 		case $_d in *:*) _opts=${_d#*:} ;; esac
 		_bi=''
 		if [ "$_kind" = cdrom ]; then
@@ -162,6 +162,7 @@ qemu_devices() {
 			readonly=off) ;;
 			serial=*) _serial=,serial=${_kv#*=} ;;
 			bootindex=*) _bi=,bootindex=${_kv#*=} ;;
+			bus=virtio | bus=nvme) _bus=${_kv#*=} ;;
 			tap=*) _tap=${_kv#*=} ;;
 			passt=*) _passt=${_kv#*=} ;;
 			mac=*) _mac=,mac=${_kv#*=} ;;
@@ -172,7 +173,14 @@ qemu_devices() {
 		done
 		unset IFS
 		case $_kind in
-		disk) _q="$_q -drive file=$_path,format=raw,if=none,id=disk$_n$_ro -device virtio-blk-pci,drive=disk$_n$_serial$_bi" ;;
+		disk)
+			_q="$_q -drive file=$_path,format=raw,if=none,id=disk$_n$_ro"
+			if [ "$_bus" = nvme ]; then # QEMU's NVMe wants a serial
+				_q="$_q -device nvme,drive=disk$_n${_serial:-,serial=nvme$_n}$_bi"
+			else
+				_q="$_q -device virtio-blk-pci,drive=disk$_n$_serial$_bi"
+			fi
+			;;
 		rng) _q="$_q -device virtio-rng-pci" ;;
 		net)
 			if [ -n "$_tap" ]; then

@@ -1,5 +1,7 @@
 # The browser console with a real guest: phyllome-vmm serves it in L1 (--display
-# vnc=0.0.0.0:5900,web=on, noVNC from the host's novnc package); rig.py forwards a host port to
+# vnc=0.0.0.0:5900,web=on,password=FILE: an address other machines can reach needs a password;
+# noVNC from the host's novnc package; the page gets the password from rig.py's URL,
+# #password=rigpass1); rig.py forwards a host port to
 # L1's port 5900 and runs the host step browser-console (tests/browser/guest.mjs: headless
 # Chromium with playwright-core), which finds every pixel of the page's canvas to be the guest
 # test display's four bands and types a command into the page. Here: the canvas's RGB bytes have
@@ -16,8 +18,9 @@ SOCK=$RIG_WORK/api.sock
 browser_scenario() {
 	host_net_up display-browser || return
 	rm -f "$SOCK"
+	echo rigpass1 >"$RIG_WORK/vnc-password"
 	vmm_start display-browser 1 256M "$L2_BASE_CMDLINE phyllome.test=display" "api-socket:$SOCK" \
-		"display:vnc=0.0.0.0:5900,web=on"
+		"display:vnc=0.0.0.0:5900,web=on,password=$RIG_WORK/vnc-password"
 	if ! wait_for 'PHYLLOME-STEP display drawn' "$VMM_OUT" "$T_BOOT"; then
 		rig_fail display-browser "$WAIT_WHY"; vmm_kill; return
 	fi

@@ -1,5 +1,6 @@
 # The hostile guest (tests/guests/hostile) attacks every virtio device with malformed
-# descriptors and writes garbage to every BAR register and I/O port; the VMM must stay up,
+# descriptors, the NVMe controller with malformed queues, PRP lists and commands (each answered
+# with the spec's status), and writes garbage to every BAR register and I/O port; the VMM must stay up,
 # refuse each bad request with DEVICE_NEEDS_RESET, still answer well-formed requests, and
 # exit 0 when the guest powers off.
 # shellcheck shell=sh
@@ -11,13 +12,14 @@ else
 	d=$RIG_WORK/hostile-files
 	mkdir -p "$d"
 	dd if=/dev/zero of="$d/disk.img" bs=1M count=8 2>/dev/null
+	dd if=/dev/zero of="$d/nvme.img" bs=1M count=8 2>/dev/null
 	VMM_DIR=$RIG_WORK/hostile
 	rm -rf "$VMM_DIR"
 	mkdir -p "$VMM_DIR"
 	VMM_OUT=$VMM_DIR/serial.out VMM_ERR=$VMM_DIR/stderr
 	t0=$(now_cs)
 	"$RIG_VMM" --kernel /guest/hostile.bzImage --memory size=256M --serial "file=$VMM_OUT" \
-		--disk "path=$d/disk.img" --rng --console "file=$VMM_DIR/hvc" --display none \
+		--disk "path=$d/disk.img" --disk "path=$d/nvme.img,bus=nvme" --rng --console "file=$VMM_DIR/hvc" --display none \
 		>/dev/null 2>"$VMM_ERR" &
 	pid=$!
 	end=$(($(now_cs) + T_BOOT * 100))

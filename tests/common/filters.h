@@ -1,0 +1,17 @@
+/* The seccomp mode for tests that run threads under their real filters: on, so that a call
+ * missing from a list kills the test (SIGSYS) rather than going unnoticed; under
+ * AddressSanitizer, whose runtime makes calls of its own in every thread (sigaltstack...), the
+ * filters only log. */
+#pragma once
+#include "kvm/seccomp.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FILTERS SECCOMP_LOG
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FILTERS SECCOMP_LOG
+#endif
+#endif
+#ifndef FILTERS
+#define FILTERS SECCOMP_ON
+#endif
