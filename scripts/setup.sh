@@ -19,7 +19,9 @@ SUDO=
 # and xwd for the window; chromium and novnc for the browser console; vncsnapshot, a stock VNC
 # viewer, for the VNC siege test); dpkg-dev and libaio-dev:
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
-# benchmark; mmdebstrap: the rig's Debian system test guest (tests/guests/build-debian.sh).
+# benchmark; mmdebstrap: the rig's Debian system test guest (tests/guests/build-debian.sh);
+# zlib: qcow2's compressed clusters; qemu-utils (qemu-img): the qcow2 tests make and check
+# images with it (a test tool only).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -31,7 +33,7 @@ PACKAGES=(
 	dosfstools mtools ovmf fdisk grub-efi-amd64-bin grub-common
 	xvfb x11-apps chromium novnc vncsnapshot
 	dpkg-dev libaio-dev
-	mmdebstrap
+	mmdebstrap zlib1g-dev qemu-utils
 )
 
 missing=()

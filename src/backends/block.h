@@ -4,7 +4,10 @@
  * With `direct`, the image is opened O_DIRECT (no copy through the host's page cache); a
  * request whose offset, buffers or lengths are not aligned for O_DIRECT goes through a
  * second, buffered descriptor on the same image instead (Linux keeps the two coherent: a
- * direct read writes back dirty cached pages first, a direct write drops cached ones). */
+ * direct read writes back dirty cached pages first, a direct write drops cached ones).
+ * A qcow2 image (block_open_image, BLOCK_QCOW2) goes through backends/qcow2.c instead:
+ * each request is done at once on the caller's thread and finished by the next block_reap,
+ * so the devices above see one interface whatever the format. */
 #pragma once
 #include <liburing.h>
 #include <stdbool.h>
@@ -22,9 +25,16 @@ struct block_io {
 	uint64_t offset;   /* bytes */
 	struct iovec *iov; /* READ/WRITE only */
 	unsigned niov;
-	uint64_t remaining; /* bytes still to transfer */
-	int result;	    /* when finished: 0 or -errno */
+	uint64_t remaining;	    /* bytes still to transfer */
+	int result;		    /* when finished: 0 or -errno */
+	struct block_io *next_done; /* qcow2: finished, waiting for block_reap */
 };
+
+/* The image's format: never guessed from its content (a raw image a guest wrote a qcow2
+ * header into stays raw). */
+enum block_format { BLOCK_RAW, BLOCK_QCOW2 };
+
+struct qcow2;
 
 struct block {
 	int fd;
@@ -36,8 +46,10 @@ struct block {
 	uint64_t size;	       /* bytes */
 	struct io_uring ring;
 	unsigned depth;
-	unsigned inflight; /* queued or submitted, not yet finished */
-	char name[64];	   /* for messages: the path, shortened */
+	unsigned inflight;   /* queued or submitted, not yet finished */
+	char name[64];	     /* for messages: the path, shortened */
+	struct qcow2 *qcow2; /* BLOCK_QCOW2; size is then the virtual disk's */
+	struct block_io *done_head, *done_tail;
 };
 
 typedef void (*block_done_fn)(struct block_io *io, void *arg);
@@ -47,6 +59,10 @@ typedef void (*block_done_fn)(struct block_io *io, void *arg);
  * and sets up an io_uring of `depth` entries. Returns 0 or -errno with one line in err. */
 int block_open(struct block *b, const char *path, bool readonly, bool direct, unsigned depth,
 	       char *err, size_t errlen);
+/* The same for an image of the given format; backing: a qcow2 image's backing file may be
+ * opened (read-only), else such an image is refused. direct is refused for qcow2. */
+int block_open_image(struct block *b, const char *path, enum block_format fmt, bool backing,
+		     bool readonly, bool direct, unsigned depth, char *err, size_t errlen);
 /* Releases everything; in-flight I/O must have been drained. */
 void block_close(struct block *b);
 static inline int block_eventfd(const struct block *b)

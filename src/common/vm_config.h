@@ -28,6 +28,8 @@ struct disk_config {
 	enum disk_bus bus; /* virtio-blk (the default) or an NVMe controller of its own */
 	bool readonly;
 	bool direct;	 /* O_DIRECT: past the host's page cache (aligned requests) */
+	bool qcow2;	 /* format=qcow2 (else raw: never probed) */
+	bool backing;	 /* backing=on: a qcow2 image's backing file may be opened */
 	char serial[21]; /* VIRTIO_BLK_T_GET_ID answer / NVMe serial; empty: from the index */
 	int bootindex;	 /* --firmware boot order: lower boots first; -1: not listed */
 };

@@ -211,8 +211,8 @@ static struct nvme_pci *nvme_pci_create(struct board *b, const struct disk_confi
 	}
 	np->b = b;
 	np->epfd = np->kick_fd = np->stop_fd = -1;
-	if (block_open(&np->bk, cfg->path, cfg->readonly, cfg->direct, NVME_MAX_REQS, err, errlen) <
-	    0)
+	if (block_open_image(&np->bk, cfg->path, cfg->qcow2 ? BLOCK_QCOW2 : BLOCK_RAW, cfg->backing,
+			     cfg->readonly, cfg->direct, NVME_MAX_REQS, err, errlen) < 0)
 		goto fail;
 	np->bk_open = true;
 	if (np->bk.size % NVME_LBA)

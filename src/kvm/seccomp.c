@@ -117,6 +117,8 @@ static const int vmm_calls[] = {
     SCMP_SYS(io_uring_enter),
     SCMP_SYS(dup),
     SCMP_SYS(pread64),
+    SCMP_SYS(pwrite64),	 /* closing a qcow2 image writes back its metadata, */
+    SCMP_SYS(fallocate), /* and gives unused reserved clusters back */
     SCMP_SYS(prctl),
     SCMP_SYS(sched_getaffinity),
     SCMP_SYS(getrlimit),

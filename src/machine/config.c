@@ -44,7 +44,9 @@ static const struct opt_def vmm_opts[] = {
     {"serial", 0, "MODE", "COM1: tty | file=PATH | socket=PATH | off (default tty)", OPT_SERIAL},
     {"console", 0, "MODE", "virtio-console (hvc0): off | tty | file=PATH | socket=PATH",
      OPT_CONSOLE},
-    {"disk", 0, "path=FILE[,readonly=on][,direct=on][,serial=ID][,bootindex=N][,bus=nvme]",
+    {"disk", 0,
+     "path=FILE[,format=raw|qcow2][,backing=on][,readonly=on][,direct=on][,serial=ID]"
+     "[,bootindex=N][,bus=nvme]",
      "disk (up to 8): virtio-blk, or an NVMe controller with bus=nvme; bootindex: firmware "
      "boot order, lower first",
      OPT_DISK},
@@ -248,6 +250,14 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		d->direct = !strcmp(v, "on");
 		return 0;
 	}
+	if (!strcmp(k, "format") && v && (!strcmp(v, "raw") || !strcmp(v, "qcow2"))) {
+		d->qcow2 = !strcmp(v, "qcow2");
+		return 0;
+	}
+	if (!strcmp(k, "backing") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+		d->backing = !strcmp(v, "on");
+		return 0;
+	}
 	if (!strcmp(k, "serial") && v && strlen(v) < sizeof(d->serial)) {
 		strcpy(d->serial, v);
 		return 0;
@@ -259,8 +269,9 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "--disk: bad parameter '%s' (path=FILE, readonly=on|off, direct=on|off, "
-		 "serial=ID of up to 20 characters, bootindex=N, bus=virtio|nvme)",
+		 "--disk: bad parameter '%s' (path=FILE, format=raw|qcow2, backing=on|off, "
+		 "readonly=on|off, direct=on|off, serial=ID of up to 20 characters, bootindex=N, "
+		 "bus=virtio|nvme)",
 		 k);
 	return -EINVAL;
 }

@@ -550,7 +550,8 @@ int virtio_blk_init(struct virtio_dev *d, const struct disk_config *cfg, unsigne
 	}
 	bd->d = d;
 	rc =
-	    block_open(&bd->bk, cfg->path, cfg->readonly, cfg->direct, BLK_QUEUE_SIZE, err, errlen);
+	    block_open_image(&bd->bk, cfg->path, cfg->qcow2 ? BLOCK_QCOW2 : BLOCK_RAW, cfg->backing,
+			     cfg->readonly, cfg->direct, BLK_QUEUE_SIZE, err, errlen);
 	if (rc < 0)
 		goto fail_free;
 	bd->capacity = bd->bk.size / BLK_SECTOR;

@@ -52,6 +52,7 @@ L1_TOOLS = {
     "xkbcomp": "x11-xkb-utils",  # Xvfb compiles its keymap with it (as /usr/bin/xkbcomp)
     "xwd": "x11-apps",       # a window's picture (converted by xwd2ppm, beside the VMM)
     "xdotool": "xdotool",    # keys and pointer moves into a window (XTEST)
+    "qemu-img": "qemu-utils",  # qcow2 images: made and checked in L1 (a test tool only)
 }
 # Where a tool must also be, besides /usr/local/bin: programs that run it by its full path.
 L1_TOOL_LINKS = {"xkbcomp": "/usr/bin/xkbcomp"}  # Xvfb runs "/usr/bin/xkbcomp"

@@ -41,8 +41,9 @@ struct env {
 	struct guest_mem gm;
 	struct virtio_dev d;
 	char path[64];
-	int img;     /* a second descriptor on the image, for checks */
-	bool direct; /* the device opens its image with direct=on */
+	int img;	/* a second descriptor on the image, for checks */
+	bool direct;	/* the device opens its image with direct=on */
+	char qcow2[80]; /* set: the device opens this qcow2 image (format=qcow2) instead */
 	uint16_t avail_idx;
 	uint16_t next_desc;
 	uint64_t next_data;
@@ -89,6 +90,8 @@ static int env_teardown(void **state)
 	pthread_mutex_destroy(&e->d.lock);
 	close(e->img);
 	unlink(e->path);
+	if (e->qcow2[0])
+		unlink(e->qcow2);
 	free(e->mem);
 	free(e);
 	return 0;
@@ -116,7 +119,8 @@ static int dev_start_with(struct env *e, bool readonly, const char *serial, bool
 	char err[256] = "";
 	int rc;
 
-	snprintf(cfg.path, sizeof(cfg.path), "%s", e->path);
+	snprintf(cfg.path, sizeof(cfg.path), "%s", e->qcow2[0] ? e->qcow2 : e->path);
+	cfg.qcow2 = e->qcow2[0] != 0;
 	snprintf(cfg.serial, sizeof(cfg.serial), "%s", serial);
 	e->d.gm = &e->gm;
 	e->d.vq[0].gm = &e->gm;
@@ -767,6 +771,68 @@ static void test_lock(void **state)
 	assert_int_equal(vfake.nw, 0);
 }
 
+/* format=qcow2 under virtio-blk: the image made from the raw one by qemu-img, written, read,
+ * zeroed and flushed through the device, then checked and read back by qemu-img. */
+static void test_qcow2(void **state)
+{
+	struct env *e = *state;
+	uint8_t buf[SECTOR];
+	char cmd[512];
+	uint64_t data;
+	int fd;
+
+	if (system("qemu-img --version >/dev/null 2>&1") != 0)
+		skip();
+	snprintf(e->qcow2, sizeof(e->qcow2), "%s.qcow2", e->path);
+	snprintf(cmd, sizeof(cmd), "qemu-img convert -q -f raw -O qcow2 %s %s", e->path, e->qcow2);
+	assert_int_equal(system(cmd), 0);
+	dev_start(e, false);
+	e->d.ops->config_read(&e->d, 0, buf, 8);
+	assert_int_equal(get_le64(buf), IMG_SECTORS); /* capacity: the virtual size */
+	data = buf_alloc(e, 512);
+	memset(e->mem + data, 0x3C, 512);
+	assert_int_equal(do_simple(e, T_OUT, 77, data, 512, false), S_OK);
+	memset(e->mem + data, 0, 512);
+	assert_int_equal(do_simple(e, T_IN, 77, data, 512, true), S_OK);
+	assert_true(all_bytes(e->mem + data, 512, 0x3C));
+	assert_int_equal(do_simple(e, T_IN, 78, data, 512, true), S_OK);
+	assert_true(all_bytes(e->mem + data, 512, 78 | 0x80));
+	assert_int_equal(do_dwz(e, T_WRITE_ZEROES, 1, (const uint64_t[][3]){{200, 8, 0}}, 0), S_OK);
+	/* A whole cluster (64 KiB) zeroed: it loses its data cluster; reads see zeroes. */
+	assert_int_equal(do_dwz(e, T_WRITE_ZEROES, 1, (const uint64_t[][3]){{512, 128, 1}}, 0),
+			 S_OK);
+	assert_int_equal(do_simple(e, T_IN, 600, data, 512, true), S_OK);
+	assert_true(all_bytes(e->mem + data, 512, 0));
+	/* A write into it takes a new cluster (not in place), a read spans two clusters. */
+	memset(e->mem + data, 0x7E, 512);
+	assert_int_equal(do_simple(e, T_OUT, 601, data, 512, false), S_OK);
+	assert_int_equal(do_simple(e, T_IN, 601, data, 512, true), S_OK);
+	assert_true(all_bytes(e->mem + data, 512, 0x7E));
+	assert_int_equal(do_simple(e, T_FLUSH, 0, 0, 0, false), S_OK);
+	e->d.ops->destroy(&e->d);
+	e->d.ops = NULL;
+	snprintf(cmd, sizeof(cmd),
+		 "qemu-img check -q -f qcow2 %s && qemu-img convert -q -f qcow2 "
+		 "-O raw %s %s.raw",
+		 e->qcow2, e->qcow2, e->qcow2);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s.raw", e->qcow2);
+	fd = open(cmd, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, SECTOR, 77 * SECTOR), SECTOR);
+	assert_true(all_bytes(buf, SECTOR, 0x3C));
+	assert_int_equal(pread(fd, buf, SECTOR, 203 * SECTOR), SECTOR);
+	assert_true(all_bytes(buf, SECTOR, 0));
+	assert_int_equal(pread(fd, buf, SECTOR, 600 * SECTOR), SECTOR);
+	assert_true(all_bytes(buf, SECTOR, 0));
+	assert_int_equal(pread(fd, buf, SECTOR, 601 * SECTOR), SECTOR);
+	assert_true(all_bytes(buf, SECTOR, 0x7E));
+	assert_int_equal(pread(fd, buf, SECTOR, 300 * SECTOR), SECTOR);
+	assert_true(all_bytes(buf, SECTOR, (300 & 0xFF) | 0x80));
+	close(fd);
+	unlink(cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +853,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_in_flight, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_direct, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_qcow2, env_setup, env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

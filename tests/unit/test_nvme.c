@@ -51,6 +51,7 @@ struct env {
 	struct block bk;
 	struct nvme n;
 	char path[64];
+	char qcow2[80]; /* set: the controller's disk is this qcow2 image (format=qcow2) */
 	int img;
 	int level, kicks;
 	bool dbbuf;
@@ -78,8 +79,10 @@ static void open_ctrl_cpus(struct env *e, bool readonly, unsigned ncpus)
 	struct nvme_hooks h = {.opaque = e, .set_intx = set_intx, .kick = kick, .dbbuf = dbbuf};
 	char err[256];
 
-	assert_int_equal(
-	    block_open(&e->bk, e->path, readonly, false, NVME_MAX_REQS, err, sizeof(err)), 0);
+	assert_int_equal(block_open_image(&e->bk, e->qcow2[0] ? e->qcow2 : e->path,
+					  e->qcow2[0] ? BLOCK_QCOW2 : BLOCK_RAW, false, readonly,
+					  false, NVME_MAX_REQS, err, sizeof(err)),
+			 0);
 	assert_int_equal(nvme_init(&e->n, &e->gm, &e->bk, ncpus, "SN-TEST", &h), 0);
 }
 
@@ -118,6 +121,8 @@ static int teardown(void **state)
 	block_close(&e->bk);
 	close(e->img);
 	unlink(e->path);
+	if (e->qcow2[0])
+		unlink(e->qcow2);
 	free(e->mem);
 	free(e);
 	return 0;
@@ -757,6 +762,55 @@ static void test_shadow_doorbells(void **state)
 	assert_false(e->dbbuf);
 }
 
+/* The format lives below the device: an NVMe namespace on a qcow2 image, written, flushed and
+ * read back, then checked and read by qemu-img. */
+static void test_qcow2(void **state)
+{
+	struct env *e = *state;
+	uint8_t blk[NVME_LBA];
+	char cmd[320];
+	struct cmd c;
+	int fd;
+
+	if (system("qemu-img --version >/dev/null 2>&1") != 0)
+		skip();
+	nvme_destroy(&e->n);
+	block_close(&e->bk);
+	snprintf(e->qcow2, sizeof(e->qcow2), "%s.qcow2", e->path);
+	snprintf(cmd, sizeof(cmd), "qemu-img convert -q -f raw -O qcow2 -o cluster_size=4096 %s %s",
+		 e->path, e->qcow2);
+	assert_int_equal(system(cmd), 0);
+	open_ctrl(e, false);
+	enable(e);
+	make_io_queues(e);
+	memset(e->mem + DATA, 0xA5, 3 * NVME_LBA);
+	c = rw(0x01, 7, 3, DATA, 0);
+	assert_int_equal(io(e, &c), SC_OK);
+	c = (struct cmd){.opc = 0x00, .nsid = 1};
+	assert_int_equal(io(e, &c), SC_OK);
+	memset(e->mem + DATA, 0, 4 * NVME_LBA);
+	c = rw(0x02, 6, 4, DATA, 0);
+	assert_int_equal(io(e, &c), SC_OK);
+	assert_int_equal(get_le32(e->mem + DATA), 6);
+	assert_int_equal(e->mem[DATA + NVME_LBA], 0xA5);
+	assert_int_equal(e->mem[DATA + 3 * NVME_LBA], 0xA5);
+	nvme_destroy(&e->n);
+	block_close(&e->bk);
+	snprintf(cmd, sizeof(cmd), "qemu-img check -q %s && qemu-img convert -q -O raw %s %s.raw",
+		 e->qcow2, e->qcow2, e->qcow2);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s.raw", e->qcow2);
+	fd = open(cmd, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, blk, sizeof(blk), 9 * NVME_LBA), NVME_LBA);
+	assert_int_equal(blk[0], 0xA5);
+	assert_int_equal(pread(fd, blk, sizeof(blk), 10 * NVME_LBA), NVME_LBA);
+	assert_int_equal(get_le32(blk), 10);
+	close(fd);
+	unlink(cmd);
+	open_ctrl(e, false); /* for teardown */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +822,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_prps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prp_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_flush, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_qcow2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zeroes_dsm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_io, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),

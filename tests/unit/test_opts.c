@@ -355,7 +355,8 @@ static void test_disk(void **state)
 	static const char *const bad[] = {
 	    "path=/d,direct=yes",   "path=/d,direct",	    "path=/d,dirct=on",
 	    "path=/d,bootindex",    "path=/d,bootindex=-1", "path=/d,bootindex=10000",
-	    "path=/d,bootindex=1x", "path=/d,bus=scsi",	    "path=/d,bus"};
+	    "path=/d,bootindex=1x", "path=/d,bus=scsi",	    "path=/d,bus",
+	    "path=/d,format=qcow",  "path=/d,format",	    "path=/d,backing=yes"};
 	struct vm_config cfg;
 
 	(void)state;
@@ -368,6 +369,18 @@ static void test_disk(void **state)
 	assert_true(cfg.disks[1].readonly);
 	assert_string_equal(cfg.disks[1].path, "/e");
 	assert_false(cfg.disks[2].direct);
+	assert_false(cfg.disks[0].qcow2); /* raw unless told: never probed */
+	assert_false(cfg.disks[0].backing);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--disk", "path=/q,format=qcow2,backing=on",
+			     "--disk", "path=/r,format=raw", "--disk", "format=qcow2,path=/s",
+			     NULL),
+			 0);
+	assert_true(cfg.disks[0].qcow2 && cfg.disks[0].backing);
+	assert_true(!cfg.disks[1].qcow2 && !cfg.disks[1].backing);
+	assert_true(cfg.disks[2].qcow2 && !cfg.disks[2].backing);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--disk", "path=/d", "--disk",
+			     "path=/e,direct=on,readonly=on", "--disk", "direct=off,path=/f", NULL),
+			 0);
 	assert_int_equal(cfg.disks[0].bootindex, -1);
 	assert_int_equal(cfg.disks[2].bootindex, -1);
 	assert_int_equal(cfg.disks[0].bus, DISK_BUS_VIRTIO);
