@@ -42,7 +42,9 @@ else
 		st=
 		while [ "$(now_cs)" -lt "$end" ]; do
 			st=$("$PH" ps -a | grep ' cd ')
-			case $st in *Exited*) break ;; esac
+			# A bare "Exited" means the VMM is gone and its supervisor is still recording the
+			# exit code: wait for "Exited (N)".
+			case $st in *"Exited ("*) break ;; esac
 			sleep 1
 		done
 		res=$(grep -o 'PHYLLOME-TEST cdrom .*' "$dir/serial.log" 2>/dev/null | head -n 1 | tr -d '\r')
