@@ -574,7 +574,7 @@ static void test_pci_size(void **state)
 	vm.pci_bus_end = 255;
 	used = acpi_build(&vm, buf, X86_ACPI_MAX, X86_ACPI_GPA);
 	assert_true(used > 0 && (uint64_t)used < X86_ACPI_MAX);
-	print_message("tables for 64 CPUs with PCI: %ld bytes of %llu\n", used,
+	print_message("# tables for 64 CPUs with PCI: %ld bytes of %llu\n", used,
 		      (unsigned long long)X86_ACPI_MAX);
 	free(buf);
 }

@@ -23,7 +23,7 @@
 static void need_qemu_img(void)
 {
 	if (!q2t_have_qemu_img()) {
-		print_message("qemu-img not found (scripts/setup.sh installs qemu-utils)\n");
+		print_message("# qemu-img not found (scripts/setup.sh installs qemu-utils)\n");
 		skip();
 	}
 }
@@ -267,12 +267,12 @@ static void expect_refused(const char *img, const char *why)
 
 	q = q2t_open(img, false, true, &fd, err, sizeof(err));
 	if (q) {
-		print_message("not refused: %s\n", why);
+		print_message("# not refused: %s\n", why);
 		q2t_close(q, fd);
 	}
 	assert_null(q);
 	if (!strstr(err, why))
-		print_message("error was: %s\n", err);
+		print_message("# error was: %s\n", err);
 	assert_non_null(strstr(err, why));
 }
 

@@ -250,7 +250,8 @@ static int check_untouched(const uint8_t *got)
 		for (unsigned j = 0; j < NOPS && !touched; j++)
 			touched = op_covers(j, s);
 		if (!touched && memcmp(got + s, base_data + s, 512)) {
-			print_message("untouched sector at %llu changed\n", (unsigned long long)s);
+			print_message("# untouched sector at %llu changed\n",
+				      (unsigned long long)s);
 			return -1;
 		}
 	}
@@ -285,7 +286,7 @@ static uint32_t run_child(struct shared *sh, uint64_t at, bool pc)
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		print_message("child stopped at %llu: status 0x%x\n", (unsigned long long)at, st);
+		print_message("# child stopped at %llu: status 0x%x\n", (unsigned long long)at, st);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	return sh->flushes;
 }
@@ -352,18 +353,18 @@ static void crash_all(bool pc)
 		int rc = q2t_check(q2t_path("ov.qcow2"));
 
 		if (rc != 0 && rc != 3)
-			print_message("stopped at event %llu of %llu: qemu-img check says %d\n",
+			print_message("# stopped at event %llu of %llu: qemu-img check says %d\n",
 				      (unsigned long long)at, (unsigned long long)total, rc);
 		assert_true(rc == 0 || rc == 3);
 		leaks += rc == 3;
 		assert_int_equal(read_back(got), 0);
 		if (check_data(got, flushes) || check_untouched(got))
-			print_message("stopped at event %llu after %u flushes\n",
+			print_message("# stopped at event %llu after %u flushes\n",
 				      (unsigned long long)at, flushes);
 		assert_int_equal(check_data(got, flushes), 0);
 		assert_int_equal(check_untouched(got), 0);
 	}
-	print_message("%s: %llu stops, %u left leaked clusters, none corrupt\n",
+	print_message("# %s: %llu stops, %u left leaked clusters, none corrupt\n",
 		      pc ? "power cut" : "kill", (unsigned long long)total, leaks);
 	assert_int_equal(
 	    q2t_sh("md5sum < '%s' | cmp -s - '%s'", q2t_path("base.qcow2"), q2t_path("base.md5")),

@@ -101,7 +101,7 @@ static void viewer(struct fixture *f, bool websocket, const char *when)
 	}
 	took = ms() - t0;
 	rfb_close(&c);
-	print_message("viewer (%s) %s: %llu ms\n", websocket ? "WebSocket" : "RFB", when,
+	print_message("# viewer (%s) %s: %llu ms\n", websocket ? "WebSocket" : "RFB", when,
 		      (unsigned long long)took);
 	assert_true(right);
 	assert_true(took <= VIEWER_BOUND_MS);
@@ -179,7 +179,7 @@ static void test_siege(void **state)
 	idle = siege_spawn(SIEGE_IDLE, f->port);
 	assert_int_equal(idle.got, SIEGE_IDLE_CLIENTS);
 	vnc_gate_stats(f->d->vnc, &s);
-	print_message("after %d idle connections: accepted %llu, evicted %llu, holding %u\n",
+	print_message("# after %d idle connections: accepted %llu, evicted %llu, holding %u\n",
 		      SIEGE_IDLE_CLIENTS, (unsigned long long)s.accepted,
 		      (unsigned long long)s.evicted, s.preauth);
 	assert_true(s.preauth <= GATE_MAX_PREAUTH);
@@ -199,7 +199,7 @@ static void test_siege(void **state)
 	siege_stop(&updates);
 	both_viewers(f, "after");
 	vnc_gate_stats(f->d->vnc, &s);
-	print_message("in all: accepted %llu, evicted %llu, expired %llu, handed over %llu\n",
+	print_message("# in all: accepted %llu, evicted %llu, expired %llu, handed over %llu\n",
 		      (unsigned long long)s.accepted, (unsigned long long)s.evicted,
 		      (unsigned long long)s.expired, (unsigned long long)s.handed_over);
 	assert_true(s.accepted >= SIEGE_IDLE_CLIENTS + 10);
