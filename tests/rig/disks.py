@@ -2,7 +2,8 @@
 
 A scenario names them on a line "# rig-disk: NAME...". Each is an image in the guest cache, built
 by its recipe (cached; the recipe rebuilds it only when it changed), that the outer QEMU attaches
-to L1 as a virtio-blk disk with snapshot=on: L1 and its L2 guests may write to it, the writes go to
+to L1 as a raw virtio-blk disk with snapshot=on (whatever its format: debian-qcow2's qcow2 bytes
+are what L1 reads from its disk): L1 and its L2 guests may write to it, the writes go to
 a temporary overlay of the outer QEMU, and the cached image stays pristine. Its serial number is
 "rig-NAME" (lib.sh: rig_disk NAME prints L1's /dev/vdX). Small files that go with it (a kernel, an
 initrd) go into L1's initramfs at /guest/.
@@ -15,12 +16,19 @@ from pathlib import Path
 
 GUESTS_DIR = Path(__file__).resolve().parent.parent / "guests"
 
-# NAME: (recipe, image file in the guest cache, {L1 path: file in the guest cache})
+# The Debian system's kernel and initrd, and the guest tests that scenarios bring on a disk of
+# their own (tests/guests/debian-extra: phyllome.tests=, so that they are not in the image).
+DEBIAN_FILES = {"guest/debian-vmlinuz": "debian-vmlinuz",
+                "guest/debian-initrd.img": "debian-initrd.img",
+                "guest/debian-extra/root.sh": GUESTS_DIR / "debian-extra" / "root.sh"}
+# NAME: (recipe, image file in the guest cache, {L1 path: file in the guest cache, or a path})
 L1_DISKS = {
     # tests/guests/build-debian.sh: Debian 12 with systemd, its kernel and initramfs-tools initrd.
-    "debian": (GUESTS_DIR / "build-debian.sh", "debian.img",
-               {"guest/debian-vmlinuz": "debian-vmlinuz",
-                "guest/debian-initrd.img": "debian-initrd.img"}),
+    "debian": (GUESTS_DIR / "build-debian.sh", "debian.img", DEBIAN_FILES),
+    # tests/guests/build-debian-qcow2.sh: the same system as a compressed qcow2 image, with its
+    # MD5 and size ("MD5 SIZE").
+    "debian-qcow2": (GUESTS_DIR / "build-debian-qcow2.sh", "debian.qcow2",
+                     {**DEBIAN_FILES, "guest/debian-qcow2.md5": "debian.qcow2.md5"}),
 }
 DISK_RE = re.compile(r"^#\s*rig-disk:(.*)$", re.M)
 

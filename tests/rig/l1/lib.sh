@@ -22,6 +22,7 @@ T_BOOT=${T_BOOT:-240}    # VMM start to a test's first marker
 T_EXIT=${T_EXIT:-120}    # guest powering off to the VMM's exit
 T_CMD=${T_CMD:-120}      # one command typed into the guest
 T_TEST=${T_TEST:-180}    # a guest test's work, from its userspace on (module loading included)
+T_DEBIAN=${T_DEBIAN:-600} # the Debian system's initrd userspace to its test's result (systemd's boot)
 T_TCP=$((T_BOOT + 3 * T_TEST)) # L1's nc servers, started before the VMM
 
 # --- results ------------------------------------------------------------------------------------
@@ -381,13 +382,16 @@ rig_disk() {
 # writes in a temporary overlay) as the guest's first virtio-blk disk, /dev/vda, and the kernel
 # command line $DEBIAN_CMDLINE ARGS (ARGS e.g. phyllome.test=boot). DEBIAN_DISK_OPTS is added to
 # the root disk's DEVICE word (e.g. ",bus=nvme" with DEBIAN_CMDLINE's root=LABEL=phyllome-debian:
-# the initrd has the NVMe, AHCI and virtio drivers). Fails NAME and returns 1 without the disk
-# (no "# rig-disk: debian" line).
+# the initrd has the NVMe, AHCI and virtio drivers). DEBIAN_DISK, when set, is the root disk's
+# path (with options: FILE,format=qcow2,backing=on) instead of rig-debian. Fails NAME and returns
+# 1 without the disk (no "# rig-disk: debian" line).
 DEBIAN_CMDLINE=${DEBIAN_CMDLINE:-console=ttyS0 root=/dev/vda quiet}
 debian_start() {
 	_dn=$1 _dc=$2 _dm=$3 _da=$4
 	shift 4
-	if ! _dd=$(rig_disk debian); then
+	if [ -n "${DEBIAN_DISK:-}" ]; then
+		_dd=$DEBIAN_DISK
+	elif ! _dd=$(rig_disk debian); then
 		rig_fail "$_dn" "no Debian disk in L1 (no '# rig-disk: debian' line in the scenario?)"
 		return 1
 	fi
@@ -395,6 +399,70 @@ debian_start() {
 	L2_KERNEL=/guest/debian-vmlinuz L2_INITRD=/guest/debian-initrd.img
 	vmm_start "$_dn" "$_dc" "$_dm" "$DEBIAN_CMDLINE $_da" "disk:path=$_dd${DEBIAN_DISK_OPTS:-}" "$@"
 	L2_KERNEL=$_dk L2_INITRD=$_di
+}
+
+# debian_tests_disk: makes $RIG_WORK/debian-tests.img, an ext4 image labelled phyllome-tests with
+# the tests scenarios bring (L1's /guest/debian-extra: tests/guests/debian-extra), and prints its
+# path; boot with it as a read-only disk and phyllome.tests=LABEL=phyllome-tests. Needs mke2fs
+# (# rig-tools: mke2fs).
+debian_tests_disk() {
+	rm -f "$RIG_WORK/debian-tests.img"
+	"$TOOLS/mke2fs" -q -t ext4 -L phyllome-tests -d /guest/debian-extra "$RIG_WORK/debian-tests.img" 4M >/dev/null &&
+		echo "$RIG_WORK/debian-tests.img"
+}
+
+# debian_power_off NAME SOCK TEST: once the Debian guest test TEST said "ready for the power
+# button", presses the ACPI power button of the VMM started with api-socket:SOCK and expects
+# systemd's orderly poweroff ("PHYLLOME-SHUTDOWN poweroff.target") and exit status 0. Sets
+# DPO_T (seconds from the press to the exit). On failure reports NAME's failure and returns 1.
+debian_power_off() {
+	step_wait "$1" "$3" ready "$T_CMD" || return 1
+	_t_press=$(now_cs)
+	if ! vmm_power_button "$2"; then
+		rig_fail "$1" "could not press the power button ($RIG_L2_VMM)"
+		vmm_kill
+		return 1
+	fi
+	expect_exit0 "$1" "$T_EXIT" || return 1
+	DPO_T=$(since "$_t_press")
+	if ! grep -q 'PHYLLOME-SHUTDOWN poweroff.target' "$VMM_OUT"; then
+		rig_fail "$1" "the VMM ended with status 0 after the power button, but without systemd's orderly poweroff (no 'PHYLLOME-SHUTDOWN poweroff.target')"
+		return 1
+	fi
+	return 0
+}
+
+# debian_root_test NAME SOCK ROOTDEV TEXT [DEVICE...]: boots the Debian system with the test root
+# (tests/guests/debian-extra/root.sh, from debian_tests_disk) expecting its root on ROOTDEV (the
+# guest's name, e.g. /dev/nvme0n1), writing TEXT to /var/lib/phyllome-root.txt; the root disk is
+# debian_start's (DEBIAN_DISK, DEBIAN_DISK_OPTS, DEBIAN_CMDLINE), DEVICEs after the tests' disk;
+# then the power button. Returns 0 with RT_DETAIL (the test's PASS detail and times) when the
+# guest passed and powered off in order; otherwise reports NAME's failure and returns 1.
+debian_root_test() {
+	_rn=$1 _rs=$2 _rr=$3 _rt=$4
+	shift 4
+	if ! _rd=$(debian_tests_disk); then
+		rig_fail "$_rn" "could not make the tests' disk (mke2fs)"
+		return 1
+	fi
+	debian_start "$_rn" 2 1G "phyllome.test=root phyllome.tests=LABEL=phyllome-tests debian.root=$_rr debian.text=$_rt" \
+		"api-socket:$_rs" "disk:path=$_rd,readonly=on" "$@" || return 1
+	step_wait "$_rn" root started "$T_DEBIAN" || return 1
+	if ! wait_for 'PHYLLOME-TEST root ' "$VMM_OUT" "$T_DEBIAN"; then
+		rig_fail "$_rn" "$WAIT_WHY"
+		vmm_kill
+		return 1
+	fi
+	if ! grep -q 'PHYLLOME-TEST root PASS' "$VMM_OUT"; then
+		wait_exit "$T_EXIT"
+		rig_fail "$_rn" "$(guest_why root) (VMM exit status $VMM_STATUS)"
+		return 1
+	fi
+	_rp=$(since "$VMM_T0")
+	RT_DETAIL=$(grep -o 'PHYLLOME-TEST root PASS.*' "$VMM_OUT" | head -n 1 | tr -d '\r' | sed 's/^PHYLLOME-TEST root PASS //')
+	debian_power_off "$_rn" "$_rs" root || return 1
+	RT_DETAIL="$RT_DETAIL; initrd userspace after ${GT_T_USER}s, test passed after ${_rp}s (VMM start), power button to exit 0 in ${DPO_T}s"
+	return 0
 }
 
 # debian_demo: run-rig.sh --demo --demo-guest debian: the Debian system's serial console (root

@@ -8,7 +8,6 @@
 # rig-tools: curl socat
 # shellcheck shell=sh
 
-T_DEBIAN=${T_DEBIAN:-600} # the initrd's userspace to the test's result (systemd's whole boot)
 SOCK=$RIG_WORK/api.sock
 if debian_start debian-boot 2 1G "phyllome.test=boot debian.now=$(date +%s)" "api-socket:$SOCK" &&
 	step_wait debian-boot boot started "$T_DEBIAN"; then
@@ -22,18 +21,8 @@ if debian_start debian-boot 2 1G "phyllome.test=boot debian.now=$(date +%s)" "ap
 		t_pass=$(since "$VMM_T0")
 		detail=$(grep -o 'PHYLLOME-TEST boot PASS.*' "$VMM_OUT" | head -n 1 | tr -d '\r' | sed 's/^PHYLLOME-TEST boot PASS //')
 		clocks=$(step_line boot clocks)
-		if step_wait debian-boot boot ready "$T_CMD"; then
-			t_press=$(now_cs)
-			if ! vmm_power_button "$SOCK"; then
-				rig_fail debian-boot "could not press the power button ($RIG_L2_VMM)"
-				vmm_kill
-			elif expect_exit0 debian-boot "$T_EXIT"; then
-				if grep -q 'PHYLLOME-SHUTDOWN poweroff.target' "$VMM_OUT"; then
-					rig_ok debian-boot "$detail; $clocks; initrd userspace after ${GT_T_USER}s, test passed after ${t_pass}s (VMM start), power button to exit 0 in $(since "$t_press")s"
-				else
-					rig_fail debian-boot "the VMM ended with status 0 after the power button, but without systemd's orderly poweroff (no 'PHYLLOME-SHUTDOWN poweroff.target')"
-				fi
-			fi
+		if debian_power_off debian-boot "$SOCK" boot; then
+			rig_ok debian-boot "$detail; $clocks; initrd userspace after ${GT_T_USER}s, test passed after ${t_pass}s (VMM start), power button to exit 0 in ${DPO_T}s"
 		fi
 	fi
 fi
