@@ -24,8 +24,8 @@ enum {
 	H_CRYPT = 32,
 	H_L1_SIZE = 36,
 	H_L1_OFF = 40,
-	H_RT_OFF = 48,
-	H_RT_CLUSTERS = 56,
+	H_RT_OFF = Q2_H_RT_OFF,
+	H_RT_CLUSTERS = Q2_H_RT_CLUSTERS,
 	H_NB_SNAPSHOTS = 60,
 	H_V2_END = 72,
 	H_INCOMPAT = 72,
@@ -38,7 +38,6 @@ enum {
 
 #define EXT_BACKING_FMT 0xe2792acau
 #define MAX_L1_BYTES	(32u << 20)
-#define MAX_RT_BYTES	(8u << 20)
 #define MAX_BACKING_LEN 1023
 
 /* Incompatible feature bits and why each is refused. */
@@ -143,7 +142,7 @@ static int q2_parse_tables(struct qcow2 *q, const uint8_t *h, uint64_t fsize, co
 	q->rt_off = get_be64(h + H_RT_OFF);
 	if ((q->l1_off & cmask) || (q->rt_off & cmask))
 		return q2_refuse(err, errlen, path, "has a table that is not cluster-aligned");
-	if (rt_clusters == 0 || rt_bytes > MAX_RT_BYTES)
+	if (rt_clusters == 0 || rt_bytes > Q2_MAX_RT_BYTES)
 		return q2_refuse(err, errlen, path, "has a refcount table of a bad size");
 	if ((l1_bytes && (!q->l1_off || !range_in(q->l1_off, l1_bytes, fsize))) || !q->rt_off ||
 	    !range_in(q->rt_off, rt_bytes, fsize))

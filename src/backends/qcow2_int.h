@@ -18,10 +18,13 @@
 #define Q2_L1_RSVD    0x7f000000000001ffull
 #define Q2_L2_RSVD    0x3f000000000001feull
 
-#define Q2_L2_CACHE  32 /* tables */
-#define Q2_RB_CACHE  8	/* refcount blocks */
-#define Q2_POOL	     32 /* clusters reserved (refcounts made durable) at a time */
-#define Q2_MAX_FREES 256
+#define Q2_L2_CACHE	 32 /* tables */
+#define Q2_RB_CACHE	 8  /* refcount blocks */
+#define Q2_POOL		 32 /* clusters reserved (refcounts made durable) at a time */
+#define Q2_MAX_FREES	 256
+#define Q2_MAX_RT_BYTES	 (8u << 20) /* the largest refcount table opened or grown to */
+#define Q2_H_RT_OFF	 48	    /* header: refcount_table_offset (be64; qcow2.c has the rest) */
+#define Q2_H_RT_CLUSTERS 56	    /* header: refcount_table_clusters (be32) */
 
 struct q2_table {      /* one cached cluster of metadata: an L2 table or a refcount block */
 	uint64_t off;  /* host offset; 0: slot empty */

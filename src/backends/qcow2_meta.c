@@ -185,44 +185,118 @@ static uint64_t rb_max(const struct qcow2 *q)
 	return q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
 }
 
+static int q2_unref_range(struct qcow2 *q, uint64_t off, uint64_t len);
+
+/* How many clusters a refcount table that has an entry ri needs when it must grow: twice the
+ * entries it has (or ri + 1, if more), no larger than Q2_MAX_RT_BYTES, and small enough to
+ * share range ri with its refcount block (q2_new_refblock); 0 if ri cannot fit. */
+static uint64_t q2_rt_grown(const struct qcow2 *q, uint64_t ri)
+{
+	uint64_t per = q->cluster_size / 8, need = ri / per + 1;
+	uint64_t want = ((uint64_t)q->rt_entries * 2 + per - 1) / per;
+	uint64_t most = Q2_MAX_RT_BYTES >> q->cluster_bits, room = (1ull << q->rb_bits) - 1;
+
+	if (most > room)
+		most = room;
+	if (want < need)
+		want = need;
+	if (want > most)
+		want = most;
+	return need <= want ? want : 0;
+}
+
+/* Moves the refcount table to tclusters clusters at toff, with entry ri pointing to the
+ * refcount block at rb (which counts toff's clusters, and is durable): the new table is
+ * written and synced, then the header points to it and is synced (one sector: the switch
+ * is atomic), then the old table's clusters lose their reference. A crash before the header
+ * write leaves the old table in force and the new clusters unreferenced; after it, the old
+ * table's clusters leak at most. */
+static int q2_move_reftable(struct qcow2 *q, uint64_t ri, uint64_t rb, uint64_t toff,
+			    uint64_t tclusters)
+{
+	uint64_t bytes = tclusters << q->cluster_bits, old = q->rt_off;
+	uint64_t old_bytes = (uint64_t)q->rt_entries * 8;
+	uint32_t n = (uint32_t)(bytes / 8);
+	uint64_t *rt = calloc(n, 8);
+	uint8_t *raw = calloc(1, (size_t)bytes), h[12];
+	int rc = -ENOMEM;
+
+	if (rt && raw) {
+		memcpy(rt, q->rt, old_bytes);
+		rt[ri] = rb;
+		for (uint32_t i = 0; i < n; i++)
+			put_be64(raw + (size_t)i * 8, rt[i]);
+		rc = q2_pwrite(q, "reftable", raw, bytes, toff);
+	}
+	if (rc == 0)
+		rc = q2_sync(q);
+	put_be64(h, toff);
+	put_be32(h + 8, (uint32_t)tclusters);
+	if (rc == 0)
+		rc = q2_pwrite(q, "header", h, sizeof(h), Q2_H_RT_OFF);
+	if (rc == 0)
+		rc = q2_sync(q);
+	free(raw);
+	if (rc < 0) {
+		free(rt);
+		return rc;
+	}
+	free(q->rt);
+	q->rt = rt;
+	q->rt_off = toff;
+	q->rt_entries = n;
+	/* The header's sync made the switch durable: nothing points to the old table now. If
+	 * its clusters cannot be given back they leak; the new table stands either way. */
+	if (q2_unref_range(q, old, old_bytes) < 0)
+		pr_debug("disk '%s': the old refcount table's clusters leak", q->name);
+	return 0;
+}
+
 /* A new, self-describing refcount block for refcount table index ri: at the first cluster
  * of the range it covers (the whole range is free, having no block), counting itself.
- * The block is durable before the table points to it. */
+ * The block is durable before the table points to it. When the table has no entry ri, a
+ * larger table is made right after the block, in the same range (the block counts its
+ * clusters too), and replaces the old one (q2_move_reftable). */
 static int q2_new_refblock(struct qcow2 *q, uint64_t ri)
 {
-	uint64_t off = ri << (q->rb_bits + q->cluster_bits), be;
+	uint64_t off = ri << (q->rb_bits + q->cluster_bits), be, grow = 0;
 	struct q2_table *t;
 	uint8_t raw[8];
 	int rc;
 
-	if (ri >= q->rt_entries || ri >= (1ull << (56 - q->rb_bits - q->cluster_bits))) {
-		pr_warn("disk '%s': the refcount table is full (growing it is not supported)",
-			q->name);
+	if (ri >= (1ull << (56 - q->rb_bits - q->cluster_bits)))
+		return -ENOSPC; /* past the largest offset an entry can hold */
+	if (ri >= q->rt_entries && !(grow = q2_rt_grown(q, ri))) {
+		pr_warn("disk '%s': the refcount table cannot grow to %llu entries", q->name,
+			(unsigned long long)ri + 1);
 		return -ENOSPC;
 	}
-	if (!off || q2_overlaps_meta(q, off, q->cluster_size))
+	if (!off || q2_overlaps_meta(q, off, (1 + grow) << q->cluster_bits))
 		return q2_bad(q, "refcount block over the image's tables", off);
 	t = q2_cache_slot(q, q->rbc, Q2_RB_CACHE, off, &rc);
 	if (!t)
 		return rc;
 	memset(t->buf, 0, (size_t)q->cluster_size);
-	rb_set(q, t->buf, 0, 1);
+	for (uint64_t i = 0; i <= grow; i++)
+		rb_set(q, t->buf, i, 1);
 	rc = q2_pwrite(q, "refblock", t->buf, q->cluster_size, off);
 	if (rc == 0)
 		rc = q2_sync(q);
 	be = off;
 	put_be64(raw, be);
-	if (rc == 0)
+	if (rc == 0 && grow)
+		rc = q2_move_reftable(q, ri, off, off + q->cluster_size, grow);
+	else if (rc == 0)
 		rc = q2_pwrite(q, "reftable", raw, 8, q->rt_off + ri * 8);
-	if (rc == 0)
+	if (rc == 0 && !grow)
 		rc = q2_sync(q);
 	if (rc < 0) {
 		t->off = 0;
 		return rc;
 	}
 	q->rt[ri] = off;
-	if (off + q->cluster_size > q->file_end)
-		q->file_end = off + q->cluster_size;
+	if (off + ((1 + grow) << q->cluster_bits) > q->file_end)
+		q->file_end = off + ((1 + grow) << q->cluster_bits);
 	return 0;
 }
 
@@ -283,7 +357,7 @@ static int q2_ref_add(struct qcow2 *q, uint64_t ci, int delta, uint64_t *now)
  * becomes the pool new clusters are taken from. */
 static int q2_refill(struct qcow2 *q)
 {
-	uint64_t ci = q->free_hint, start = 0, run = 0, v;
+	uint64_t ci = q->free_hint, hint0 = q->free_hint, start = 0, run = 0, v;
 	/* Past the file's end every cluster is free in a sound image (new refcount blocks
 	 * aside): a hostile one that says otherwise gets no space, not a scan of 2^56 bytes. */
 	uint64_t limit = (q->file_end >> q->cluster_bits) + Q2_POOL + 2;
@@ -310,7 +384,9 @@ static int q2_refill(struct qcow2 *q)
 	}
 	/* No sync here: nothing points to these clusters before q2_commit, whose first sync
 	 * makes these refcounts durable along with the data. */
-	q->free_hint = start + run;
+	/* (A refcount table that moved while scanning freed its old clusters below start.) */
+	if (q->free_hint >= hint0)
+		q->free_hint = start + run;
 	q->pool_next = start << q->cluster_bits;
 	q->pool_end = (start + run) << q->cluster_bits;
 	if (q->pool_end > q->file_end)

@@ -352,6 +352,40 @@ static void put64_at(int fd, uint64_t off, uint64_t v)
 	assert_int_equal(pwrite(fd, b, 8, (off_t)off), 8);
 }
 
+/* The refcount table's clusters (header bytes 56..59), read from the image file. */
+static uint64_t rt_clusters(const char *img)
+{
+	int fd = open(img, O_RDONLY);
+	uint64_t v;
+
+	assert_true(fd >= 0);
+	v = be64_at(fd, 56) >> 32;
+	close(fd);
+	return v;
+}
+
+/* Images that outgrow their refcount table: 512-byte clusters with 64-bit (a block covers 32
+ * KiB, the one-cluster table qemu-img makes 2 MiB) and 32-bit refcounts (64 KiB, 4 MiB). The
+ * table moves to a larger one (more than once), the image stays sound for qemu-img check and
+ * compare, and reopens with the new table. */
+static void test_reftable_growth(void **state)
+{
+	static const char *const opts[] = {"-o cluster_size=512,refcount_bits=64",
+					   "-o cluster_size=512,refcount_bits=32"};
+	char img[512];
+
+	(void)state;
+	need_qemu_img();
+	snprintf(img, sizeof(img), "%s", q2t_path("a.qcow2")); /* q2t_path's buffer is reused */
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		alloc_case(opts[i], 16 * MIB);
+		assert_true(rt_clusters(img) > 1);
+	}
+	/* Before any write, the table qemu-img made is one cluster: the growth was ours. */
+	new_pair(img, q2t_path("a.raw"), opts[0], 16 * MIB);
+	assert_int_equal(rt_clusters(img), 1);
+}
+
 /* Entries that are bad fail their request with EIO; the rest of the image still works. */
 static void test_hostile_entries(void **state)
 {
@@ -456,7 +490,7 @@ int main(void)
 	    cmocka_unit_test(test_zeroes_and_discard), cmocka_unit_test(test_compressed),
 	    cmocka_unit_test(test_backing_chain),      cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_raw_not_probed),     cmocka_unit_test(test_snapshots_readonly),
-	    cmocka_unit_test(test_hostile_entries),
+	    cmocka_unit_test(test_hostile_entries),    cmocka_unit_test(test_reftable_growth),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

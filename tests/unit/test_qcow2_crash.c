@@ -6,7 +6,13 @@
  *   others are undone (what a power cut may leave: only synced writes are sure to be there).
  * Then `qemu-img check` must find no corruption (leaked clusters are allowed), and the
  * data, read back by qemu-img, must be: for each 512-byte sector, what it held at the last
- * flush the child finished, or one of the values written to it after that flush. */
+ * flush the child finished, or one of the values written to it after that flush.
+ * A second overlay (512-byte clusters, 64-bit refcounts: its one-cluster refcount table covers
+ * 2 MiB) is first filled close to that with the base's own bytes, so that the same workload
+ * makes it outgrow its refcount table (a new table, then the header switched to it): there
+ * the child is stopped at every event near those writes (each near the move three ways: a
+ * random subset of the unsynced writes kept, only the newest, all but the newest), and at one
+ * in 16 elsewhere. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,8 +34,12 @@
 #define NOPS	24
 #define GROUP	4 /* ops between flushes */
 #define MAX_LOG 4096
+#define MAX_EV	65536 /* events whose kind the parent learns */
 
 enum op_kind { OP_WRITE, OP_ZEROES, OP_DISCARD };
+/* Which unsynced writes a power cut keeps: a pseudo-random subset; only the newest (a write
+ * reordered before all the others); all but the newest. */
+enum { KEEP_RANDOM, KEEP_NEWEST, KEEP_ALL_BUT_NEWEST, KEEP_WAYS };
 
 struct op {
 	uint64_t off, len;
@@ -75,11 +85,13 @@ struct wlog {
 struct crash {
 	uint64_t at, n;
 	bool powercut;
+	unsigned keep; /* power cut: KEEP_RANDOM, KEEP_NEWEST or KEEP_ALL_BUT_NEWEST */
 	int fd;
 	struct wlog log[MAX_LOG];
 	unsigned nlog;
 	volatile uint64_t *events;
 	volatile uint32_t *flushes;
+	volatile uint8_t *growth; /* [event]: 1 when it wrote the header or refcount table */
 };
 
 static void powercut(struct crash *c)
@@ -90,11 +102,14 @@ static void powercut(struct crash *c)
 		if (pwrite(c->fd, c->log[i].old, c->log[i].len, (off_t)c->log[i].off) < 0)
 			_exit(3);
 	for (unsigned i = 0; i < c->nlog; i++) {
+		bool keep;
+
 		x ^= x << 13;
 		x ^= x >> 17;
 		x ^= x << 5;
-		if ((x & 1) &&
-		    pwrite(c->fd, c->log[i].new, c->log[i].len, (off_t)c->log[i].off) < 0)
+		keep =
+		    c->keep == KEEP_RANDOM ? x & 1 : (i == c->nlog - 1) == (c->keep == KEEP_NEWEST);
+		if (keep && pwrite(c->fd, c->log[i].new, c->log[i].len, (off_t)c->log[i].off) < 0)
 			_exit(3);
 	}
 }
@@ -128,7 +143,8 @@ static int crash_hook(void *arg, const char *kind, uint64_t off, const struct io
 {
 	struct crash *c = arg;
 
-	(void)kind;
+	if (c->n < MAX_EV && (!strcmp(kind, "header") || !strcmp(kind, "reftable")))
+		c->growth[c->n] = kind[0] == 'h' ? 2 : 1;
 	*c->events = ++c->n;
 	if (c->n - 1 == c->at) {
 		if (c->powercut)
@@ -261,17 +277,20 @@ static int check_untouched(const uint8_t *got)
 struct shared {
 	uint64_t events;
 	uint32_t flushes;
+	uint8_t growth[MAX_EV]; /* 2: a header write, 1: a refcount table write */
 };
+
+static const char *template = "ov0.qcow2"; /* the overlay each child starts from */
 
 /* Runs the child on a fresh copy of the overlay, stopped at event `at` (UINT64_MAX: never).
  * Returns the flushes it finished. */
-static uint32_t run_child(struct shared *sh, uint64_t at, bool pc)
+static uint32_t run_child(struct shared *sh, uint64_t at, bool pc, unsigned keep)
 {
 	static struct crash c; /* big: not on the stack */
 	int st;
 	pid_t pid;
 
-	assert_int_equal(q2t_sh("cp '%s' '%s'", q2t_path("ov0.qcow2"), q2t_path("ov.qcow2")), 0);
+	assert_int_equal(q2t_sh("cp '%s' '%s'", q2t_path(template), q2t_path("ov.qcow2")), 0);
 	sh->events = 0;
 	sh->flushes = 0;
 	pid = fork();
@@ -280,8 +299,10 @@ static uint32_t run_child(struct shared *sh, uint64_t at, bool pc)
 		memset(&c, 0, sizeof(c));
 		c.at = at;
 		c.powercut = pc;
+		c.keep = keep;
 		c.events = &sh->events;
 		c.flushes = &sh->flushes;
+		c.growth = sh->growth;
 		child(q2t_path("ov.qcow2"), &c);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -331,30 +352,86 @@ static void setup_images(void)
 	make_contents();
 }
 
-static void crash_all(bool pc)
+/* The growth overlay: 512-byte clusters, 64-bit refcounts, and [6, 7.75) MiB (no op goes
+ * there) written with the base's bytes: about 1.8 MiB of its 2 MiB allocated. */
+static void setup_growth(void)
+{
+	char err[256];
+	struct qcow2 *q;
+	int fd;
+
+	assert_int_equal(q2t_sh("cd '%s' && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "
+				"-o cluster_size=512,refcount_bits=64 ovg0.qcow2",
+				q2t_dir()),
+			 0);
+	q = q2t_open(q2t_path("ovg0.qcow2"), false, true, &fd, err, sizeof(err));
+	assert_non_null(q);
+	assert_int_equal(q2t_rw(q, true, base_data + 6 * MIB, 6 * MIB, 7 * MIB / 4), 0);
+	assert_int_equal(qcow2_flush(q), 0);
+	q2t_close(q, fd);
+	assert_int_equal(q2t_check(q2t_path("ovg0.qcow2")), 0);
+}
+
+/* How many ways to stop at event `at`: every event once, or (growth) those within 8 of a
+ * header write (the table's move) in each KEEP_ way, those within 2 of a refcount table write
+ * (a new refcount block) and one in 16 of the rest once. */
+static unsigned stop_ways(const struct shared *sh, uint64_t at, bool growth)
+{
+	unsigned ways = 0;
+
+	if (!growth)
+		return 1;
+	for (uint64_t e = at > 8 ? at - 8 : 0; e <= at + 8 && e < MAX_EV; e++) {
+		if (sh->growth[e] == 2)
+			return KEEP_WAYS;
+		if (sh->growth[e] == 1 && e + 2 >= at && e <= at + 2)
+			ways = 1;
+	}
+	return ways || at % 16 == 0;
+}
+
+static void crash_all(bool pc, bool growth)
 {
 	struct shared *sh =
 	    mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	uint8_t *got = malloc(SIZE);
-	uint64_t total;
-	unsigned leaks = 0;
+	uint64_t total, stops = 0;
+	unsigned leaks = 0, switches = 0;
 
 	assert_true(sh != MAP_FAILED && got);
+	template = growth ? "ovg0.qcow2" : "ov0.qcow2";
+	memset(sh->growth, 0, sizeof(sh->growth));
 	assert_int_equal(
 	    q2t_sh("md5sum < '%s' > '%s'", q2t_path("base.qcow2"), q2t_path("base.md5")), 0);
-	run_child(sh, UINT64_MAX, pc);
+	run_child(sh, UINT64_MAX, pc, KEEP_RANDOM);
 	total = sh->events;
 	assert_true(total > 50); /* the workload does write metadata */
+	for (uint64_t e = 0; e < total && e < MAX_EV; e++)
+		switches += sh->growth[e] == 2;
+	if (growth) /* the table did move (its header switch seen), and only where expected */
+		assert_true(switches > 0);
+	else
+		assert_int_equal(switches, 0);
 	assert_int_equal(q2t_check(q2t_path("ov.qcow2")), 0);
 	assert_int_equal(read_back(got), 0);
 	assert_int_equal(check_data(got, NOPS / GROUP), 0);
-	for (uint64_t at = 0; at < total; at++) {
-		uint32_t flushes = run_child(sh, at, pc);
-		int rc = q2t_check(q2t_path("ov.qcow2"));
+	for (uint64_t stop = 0; stop < total * KEEP_WAYS; stop++) {
+		uint64_t at = stop / KEEP_WAYS;
+		unsigned keep = (unsigned)(stop % KEEP_WAYS);
+		uint32_t flushes;
+		int rc;
+
+		if (keep >= stop_ways(sh, at, growth) || (keep && !pc))
+			continue;
+		stops++;
+		flushes = run_child(sh, at, pc, keep);
+		rc = q2t_check(q2t_path("ov.qcow2"));
 
 		if (rc != 0 && rc != 3)
-			print_message("# stopped at event %llu of %llu: qemu-img check says %d\n",
-				      (unsigned long long)at, (unsigned long long)total, rc);
+			print_message(
+			    "# stopped at event %llu of %llu (power cut way %u): qemu-img "
+			    "check says %d\n",
+			    (unsigned long long)at, (unsigned long long)total, keep, rc);
 		assert_true(rc == 0 || rc == 3);
 		leaks += rc == 3;
 		assert_int_equal(read_back(got), 0);
@@ -364,8 +441,10 @@ static void crash_all(bool pc)
 		assert_int_equal(check_data(got, flushes), 0);
 		assert_int_equal(check_untouched(got), 0);
 	}
-	print_message("# %s: %llu stops, %u left leaked clusters, none corrupt\n",
-		      pc ? "power cut" : "kill", (unsigned long long)total, leaks);
+	print_message("# %s%s: %llu stops of %llu events (%u refcount table moves), %u left leaked "
+		      "clusters, none corrupt\n",
+		      pc ? "power cut" : "kill", growth ? " (refcount table growth)" : "",
+		      (unsigned long long)stops, (unsigned long long)total, switches, leaks);
 	assert_int_equal(
 	    q2t_sh("md5sum < '%s' | cmp -s - '%s'", q2t_path("base.qcow2"), q2t_path("base.md5")),
 	    0);
@@ -376,8 +455,10 @@ static void crash_all(bool pc)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (q2t_have_qemu_img())
+	if (q2t_have_qemu_img()) {
 		setup_images();
+		setup_growth();
+	}
 	return 0;
 }
 
@@ -386,7 +467,7 @@ static void test_kill_at_each_write(void **state)
 	(void)state;
 	if (!q2t_have_qemu_img())
 		skip();
-	crash_all(false);
+	crash_all(false, false);
 }
 
 static void test_power_cut_at_each_write(void **state)
@@ -394,7 +475,23 @@ static void test_power_cut_at_each_write(void **state)
 	(void)state;
 	if (!q2t_have_qemu_img())
 		skip();
-	crash_all(true);
+	crash_all(true, false);
+}
+
+static void test_growth_kill(void **state)
+{
+	(void)state;
+	if (!q2t_have_qemu_img())
+		skip();
+	crash_all(false, true);
+}
+
+static void test_growth_power_cut(void **state)
+{
+	(void)state;
+	if (!q2t_have_qemu_img())
+		skip();
+	crash_all(true, true);
 }
 
 int main(void)
@@ -402,8 +499,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kill_at_each_write),
 	    cmocka_unit_test(test_power_cut_at_each_write),
+	    cmocka_unit_test(test_growth_kill),
+	    cmocka_unit_test(test_growth_power_cut),
 	};
-	int rc = cmocka_run_group_tests(tests, group_setup, NULL);
+	int rc;
+
+	if (getenv("QCOW2_CRASH_TESTS")) /* e.g. "test_growth*": only those */
+		cmocka_set_test_filter(getenv("QCOW2_CRASH_TESTS"));
+	rc = cmocka_run_group_tests(tests, group_setup, NULL);
 
 	q2t_sh("rm -rf '%s'", q2t_dir());
 	return rc;
