@@ -217,7 +217,7 @@ static int q2_move_reftable(struct qcow2 *q, uint64_t ri, uint64_t rb, uint64_t 
 	uint64_t bytes = tclusters << q->cluster_bits, old = q->rt_off;
 	uint64_t old_bytes = (uint64_t)q->rt_entries * 8;
 	uint32_t n = (uint32_t)(bytes / 8);
-	uint64_t *rt = calloc(n, 8);
+	uint64_t *rt = calloc((size_t)n + 1, 8); /* as q2_read_table allocates */
 	uint8_t *raw = calloc(1, (size_t)bytes), h[12];
 	int rc = -ENOMEM;
 

@@ -3,7 +3,8 @@
  * MMIO, bad indices, nested indirect tables), then writes garbage to every register of every
  * BAR and to every I/O port, attacks the xHCI controller when there is one (commands, contexts,
  * rings and registers full of garbage), and finally checks that a well-behaved request still
- * works on each. NVMe controllers get malformed queues, PRP lists and commands (hostile_nvme.c).
+ * works on each. NVMe controllers get malformed queues, PRP lists and commands (hostile_nvme.c),
+ * the e1000e NIC malformed rings, descriptors and buffers (hostile_e1000e.c).
  * It reports on COM1 ("PHYLLOME-HOSTILE PASS|FAIL ...") and powers off through ACPI.
  * Runs in 64-bit mode with the first 4 GiB identity-mapped, interrupts off. */
 #include "hostile.h"
@@ -477,17 +478,24 @@ static void garbage_config(struct vdev *v)
 }
 
 /* Every I/O port but COM1 (our report), PM1a control (poweroff), the i8042 (reset line), port
- * 0x92 (fast reset on some chipsets) and the PCI configuration ports (0xCF9 resets). */
-static int port_spared(unsigned p)
+ * 0x92 (fast reset on some chipsets), the PCI configuration ports (0xCF9 resets) and the
+ * e1000e's I/O window (io, 32 ports: through it random bytes could aim its rings at our own
+ * memory; hostile_e1000e.c writes garbage through it with the ring registers spared). */
+static int port_spared(unsigned p, unsigned io)
 {
 	return (p >= COM1 && p < COM1 + 8) || p == 0x604 || p == 0x605 || p == 0x60 || p == 0x64 ||
-	       p == 0x92 || (p >= 0xcf8 && p < 0xd00);
+	       p == 0x92 || (p >= 0xcf8 && p < 0xd00) || (io && p >= io && p < io + 32);
 }
 
 static void garbage_ports(void)
 {
+	unsigned io = 0;
+
+	for (unsigned s = 1; s < 32; s++)
+		if (cfg32(s, 0) == 0x10D38086u)
+			io = cfg32(s, 0x18) & ~0x3u;
 	for (unsigned p = 0; p < 0x10000; p++) {
-		if (port_spared(p))
+		if (port_spared(p, io))
 			continue;
 		outb((uint16_t)p, (uint8_t)rnd());
 		(void)inb((uint16_t)p);
@@ -684,6 +692,19 @@ void hostile_main(void)
 		} else if (r > 0) {
 			puts_("PHYLLOME-HOSTILE-STEP the xHCI controller completes a No-Op after "
 			      "garbage commands, contexts, rings and registers\n");
+		}
+	}
+	{
+		int r = hostile_e1000e();
+
+		if (r == 0) {
+			puts_("PHYLLOME-HOSTILE e1000e: a malformed request was not refused alone, "
+			      "or the NIC did not work afterwards\n");
+			failures++;
+		} else if (r > 0) {
+			puts_("PHYLLOME-HOSTILE-STEP e1000e: rings and buffers outside RAM, "
+			      "malformed descriptors and register garbage refused; ARP with L1 "
+			      "works afterwards\n");
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {

@@ -78,3 +78,7 @@ void hostile_fail(const char *what);
 /* The NVMe controllers (class 01/08/02): malformed queues, PRPs and commands; returns how many
  * were attacked (hostile_nvme.c). */
 unsigned hostile_nvme(void);
+/* The e1000e NIC (8086:10D3): malformed rings, descriptors, buffers and registers; 1 when every
+ * bad request failed alone and the NIC still exchanges ARP with L1 afterwards, 0 when not, -1
+ * when there is none (hostile_e1000e.c). */
+int hostile_e1000e(void);
