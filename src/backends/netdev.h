@@ -26,6 +26,8 @@
 /* virtio_net_hdr_v1 fields this layer looks at (virtio 1.2, 5.1.6). */
 #define NETDEV_HDR_F_NEEDS_CSUM 1u
 #define NETDEV_HDR_GSO_NONE	0u
+#define NETDEV_HDR_GSO_TCPV4	1u
+#define NETDEV_HDR_GSO_TCPV6	4u
 
 struct netdev;
 

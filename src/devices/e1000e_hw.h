@@ -159,6 +159,7 @@ struct e1000e_txpkt {
 	bool legacy, tse; /* descriptor kinds of its first data descriptor */
 	uint8_t popts, css, cso, cmd;
 	uint16_t vlan;
+	bool gso;	    /* TSO: fixed up to go whole to the backend (tx_send_gso) */
 	size_t seg_off;	    /* TSO: payload bytes already sent */
 	unsigned seg_index; /* TSO: segments already sent */
 };

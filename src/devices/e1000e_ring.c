@@ -2,11 +2,14 @@
  *
  * Transmit: descriptors from TDH up to TDT, legacy ones (with their one checksum insertion)
  * and extended ones: context descriptors (checksum and segmentation offsets) and data
- * descriptors. A packet's buffers are gathered until EOP, then its checksums are filled in
- * (or, with TSE, it is cut into segments of MSS payload bytes, each with its IP length and
- * ID, TCP sequence number and flags, and checksums fixed), a VLAN tag is inserted if asked,
- * and each frame goes to the backend complete: no offload is left to the backend. A
- * descriptor is written back (DD) when RS asks, as soon as its bytes are copied.
+ * descriptors. A packet's buffers are gathered until EOP, then its checksums are filled in,
+ * a VLAN tag is inserted if asked, and the frame goes to the backend complete. A TCP
+ * segmentation (TSE) packet goes to a backend that segments (a tap: netdev_offloads) whole,
+ * with a virtio-net header that asks it to (gso_size = MSS, a partial checksum), as a
+ * virtio-net guest's would; for one that doesn't (passt), or a packet the header can't
+ * describe (VLAN insertion, ECN's CWR, UDP), it is cut here into segments of MSS payload
+ * bytes, each with its IP length and ID, TCP sequence number and flags, and checksums fixed.
+ * A descriptor is written back (DD) when RS asks, as soon as its bytes are copied.
  *
  * Receive: each frame from the backend is filtered (unicast addresses, multicast hash table,
  * broadcast, VLAN table), then written over as many descriptors as it needs, legacy or
@@ -101,6 +104,31 @@ static void csum_insert(uint8_t *f, size_t len, unsigned start, unsigned at, uns
 
 /* ---- transmit ------------------------------------------------------------------------------ */
 
+/* Hands the backend n iovecs of len bytes (a virtio-net header, then frames bytes that go
+ * out as `frames` frames on the wire, of `wire` bytes in all) and counts them. Returns 0 (sent
+ * or dropped) or -EAGAIN. */
+static int tx_out(struct e1000e *e, const struct iovec *iov, unsigned n, size_t len,
+		  const uint8_t *f, uint64_t frames, uint64_t wire)
+{
+	int rc = e->link_up ? netdev_send(e->nd, iov, n, len) : -ENOTCONN;
+
+	if (rc == -EAGAIN)
+		return rc;
+	if (rc == -EPIPE)
+		e1000e_link_down(e);
+	if (rc < 0)
+		return 0;
+	stat_add(e, ST_GPTC, frames);
+	stat_add(e, ST_TPT, frames);
+	stat_add64(e, ST_GOTCL, wire);
+	stat_add64(e, ST_TOTL, wire);
+	if (f[0] == 0xFF && !memcmp(f, f + 1, ETH_ALEN - 1))
+		stat_add(e, ST_BPTC, frames);
+	else if (f[0] & 1)
+		stat_add(e, ST_MPTC, frames);
+	return 0;
+}
+
 /* Sends the frame in e->seg (flen bytes after the header), with the VLAN tag inserted if the
  * packet asks for it. Returns 0 (sent or dropped) or -EAGAIN. */
 static int tx_send_frame(struct e1000e *e, size_t flen)
@@ -108,7 +136,6 @@ static int tx_send_frame(struct e1000e *e, size_t flen)
 	uint8_t *f = e->seg + NETDEV_HDR_LEN;
 	struct iovec iov;
 	bool vlan = (e->tx.cmd & TXD_CMD_VLE) && (reg(e, CTRL) & CTRL_VME);
-	int rc;
 
 	if (vlan && flen >= 2 * ETH_ALEN && flen + VLAN_HLEN <= NETDEV_MAX_FRAME) {
 		memmove(f + 2 * ETH_ALEN + VLAN_HLEN, f + 2 * ETH_ALEN, flen - 2 * ETH_ALEN);
@@ -118,22 +145,7 @@ static int tx_send_frame(struct e1000e *e, size_t flen)
 	}
 	memset(e->seg, 0, NETDEV_HDR_LEN);
 	iov = (struct iovec){e->seg, NETDEV_HDR_LEN + flen};
-	rc = e->link_up ? netdev_send(e->nd, &iov, 1, iov.iov_len) : -ENOTCONN;
-	if (rc == -EAGAIN)
-		return rc;
-	if (rc == -EPIPE)
-		e1000e_link_down(e);
-	if (rc < 0)
-		return 0;
-	stat_add(e, ST_GPTC, 1);
-	stat_add(e, ST_TPT, 1);
-	stat_add64(e, ST_GOTCL, flen);
-	stat_add64(e, ST_TOTL, flen);
-	if (f[0] == 0xFF && !memcmp(f, f + 1, ETH_ALEN - 1))
-		stat_add(e, ST_BPTC, 1);
-	else if (f[0] & 1)
-		stat_add(e, ST_MPTC, 1);
-	return 0;
+	return tx_out(e, &iov, 1, iov.iov_len, f, 1, flen);
 }
 
 /* A packet without segmentation: its checksums, then out. */
@@ -210,10 +222,54 @@ static bool tso_ok(const struct e1000e *e)
 	       (!(c->tucmd & TUCMD_IP) || (size_t)c->ipcss + 6 <= hl);
 }
 
+/* A TSO packet (tso_ok) handed to a backend that segments, whole: IP length (and IPv4 header
+ * checksum) for the whole packet, the TCP checksum field (the driver's pseudo-header sum
+ * without the length) completed with the TCP length, as a partial checksum wants, and a
+ * virtio-net header with gso_size = MSS. The packet is fixed up in place once (t->gso): a
+ * retry after -EAGAIN sends it as it is. Returns 0, -EAGAIN, or -ENOTSUP (segment it here). */
+static int tx_send_gso(struct e1000e *e)
+{
+	struct e1000e_txpkt *t = &e->tx;
+	const struct e1000e_txctx *c = &e->ctx;
+	bool v4 = c->tucmd & TUCMD_IP;
+	uint8_t *f = t->buf, hdr[NETDEV_HDR_LEN] = {0};
+	size_t len = t->len, hl = c->hdrlen, ihl = (size_t)(f[c->ipcss] & 0xF) * 4;
+	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {f, len}};
+	uint64_t segs = (len - hl + c->mss - 1) / c->mss;
+
+	if (!t->gso) {
+		if (!(netdev_offloads(e->nd) & (v4 ? NETDEV_OFF_TSO4 : NETDEV_OFF_TSO6)) ||
+		    !(c->tucmd & TUCMD_TCP) || c->tucso < c->tucss ||
+		    ((t->cmd & TXD_CMD_VLE) && (reg(e, CTRL) & CTRL_VME)) ||
+		    (f[c->tucss + 13] & 0x80) /* CWR: ECN, which the header would need */ ||
+		    len - c->ipcss > 0xFFFF || (v4 && (ihl < 20 || c->ipcss + ihl > hl)))
+			return -ENOTSUP;
+		if (v4) {
+			put_be16(f + c->ipcss + 2, (uint16_t)(len - c->ipcss));
+			memset(f + c->ipcso, 0, 2);
+			csum_insert(f, len, c->ipcss, c->ipcso, (unsigned)(c->ipcss + ihl - 1), 0,
+				    false);
+		} else {
+			put_be16(f + c->ipcss + 4, (uint16_t)(len - c->ipcss - 40));
+		}
+		put_be16(f + c->tucso,
+			 (uint16_t)~fold(get_be16(f + c->tucso) + (uint32_t)(len - c->tucss)));
+		t->gso = true;
+	}
+	hdr[0] = NETDEV_HDR_F_NEEDS_CSUM;
+	hdr[1] = v4 ? NETDEV_HDR_GSO_TCPV4 : NETDEV_HDR_GSO_TCPV6;
+	put_le16(hdr + 2, (uint16_t)hl);
+	put_le16(hdr + 4, c->mss);
+	put_le16(hdr + 6, c->tucss);
+	put_le16(hdr + 8, (uint16_t)(c->tucso - c->tucss));
+	return tx_out(e, iov, 2, sizeof(hdr) + len, f, segs, len + (segs - 1) * hl);
+}
+
 static int tx_send_tso(struct e1000e *e)
 {
 	struct e1000e_txpkt *t = &e->tx;
 	size_t total;
+	int rc;
 
 	if (!tso_ok(e)) {
 		if (!e->ring_warned)
@@ -222,11 +278,17 @@ static int tx_send_tso(struct e1000e *e)
 		e->ring_warned = true;
 		return 0;
 	}
+	rc = tx_send_gso(e);
+	if (rc != -ENOTSUP) {
+		if (rc == 0)
+			stat_add(e, ST_TSCTC, 1);
+		return rc;
+	}
 	total = t->len - e->ctx.hdrlen;
 	while (t->seg_off < total) {
 		size_t pay = total - t->seg_off < e->ctx.mss ? total - t->seg_off : e->ctx.mss;
-		int rc = tx_send_frame(e, tso_build(e, pay));
 
+		rc = tx_send_frame(e, tso_build(e, pay));
 		if (rc < 0)
 			return rc;
 		t->seg_off += pay;
@@ -285,6 +347,7 @@ static void tx_data(struct e1000e *e, const uint8_t *d, bool legacy)
 		t->css = d[13];
 		t->seg_off = 0;
 		t->seg_index = 0;
+		t->gso = false;
 	}
 	t->cmd = cmd; /* VLE and the VLAN tag count on the last descriptor */
 	t->vlan = get_le16(d + 14);

@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
 #include <linux/kvm.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -119,6 +123,61 @@ static struct fx *make(struct fx *f, struct irq_routes *routes)
 	f->peer = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(f->peer >= 0);
 	return f;
+}
+
+/* A device on a tap made here (root only; without the rights the test is skipped: f->e
+ * NULL), the interface up, and f->peer a packet socket on it with PACKET_VNET_HDR. */
+static int setup_tap(void **state)
+{
+	struct net_config cfg = {.backend = NET_TAP, .mac_set = true, .model = NET_E1000E};
+	struct fx *f = calloc(1, sizeof(*f));
+	struct e1000e_env env;
+	struct ifreq ifr = {0};
+	struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+	char err[256];
+	int one = 1, s;
+
+	assert_non_null(f);
+	*state = f;
+	f->kvm_fd = f->vm_fd = f->listen_fd = f->peer = -1;
+	f->mem = calloc(1, MEM_SIZE);
+	assert_non_null(f->mem);
+	gm_init_buffer(&f->gm, f->mem, MEM_SIZE);
+	memcpy(cfg.mac, MAC, 6);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "phyt%u", (unsigned)getpid() % 100000u);
+	memcpy(cfg.target, ifr.ifr_name, sizeof(ifr.ifr_name));
+	env = (struct e1000e_env){NULL, &f->gm, set_irq, send_msi, f, 0};
+	if (e1000e_create(&f->e, &env, &cfg, 0, err, sizeof(err)) < 0) {
+		print_message("no tap (%s): skipped\n", err);
+		f->e = NULL;
+		return 0;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	assert_int_equal(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+	assert_int_equal(ioctl(s, SIOCGIFINDEX, &ifr), 0);
+	close(s);
+	f->peer = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	assert_true(f->peer >= 0);
+	assert_int_equal(setsockopt(f->peer, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)), 0);
+	sa.sll_ifindex = ifr.ifr_ifindex;
+	assert_int_equal(bind(f->peer, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return 0;
+}
+
+static int teardown_tap(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->e)
+		e1000e_free(f->e); /* closes the tap: it goes away */
+	if (f->peer >= 0)
+		close(f->peer);
+	free(f->mem);
+	free(f);
+	return 0;
 }
 
 static int setup(void **state)
@@ -383,11 +442,11 @@ static uint32_t pseudo(const uint8_t *ip, uint32_t tcp_len)
 	return s;
 }
 
-/* An IPv4/TCP packet of 3000 payload bytes segmented with MSS 1000, as Linux asks for it. */
-static void test_tx_tso(void **state)
+/* Puts an IPv4/TCP packet of 3000 payload bytes at TX_BUF and transmits it with TSO and MSS
+ * 1000, as Linux's e1000e driver asks for it: a context descriptor, then one data descriptor. */
+static void tso_send(struct fx *f)
 {
-	struct fx *f = *state;
-	uint8_t *pkt = f->mem + TX_BUF, got[2000], *d = f->mem + TX_RING;
+	uint8_t *pkt = f->mem + TX_BUF, *d = f->mem + TX_RING;
 	const size_t hl = 14 + 20 + 20, pay = 3000;
 	uint16_t ps;
 
@@ -422,6 +481,17 @@ static void test_tx_tso(void **state)
 	d[16 + 13] = 0x03;
 	wr(f, TDT, 2);
 	e1000e_poll(f->e);
+}
+
+/* On passt (no offloads) the NIC segments it: three frames, each with its lengths, ID,
+ * sequence number, flags and checksums. */
+static void test_tx_tso(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *pkt = f->mem + TX_BUF, got[2000];
+	const size_t hl = 14 + 20 + 20;
+
+	tso_send(f);
 	for (unsigned s = 0; s < 3; s++) {
 		uint32_t len = host_recv(f, got, sizeof(got));
 		const uint8_t *ip = got + 14, *tcp = got + 34;
@@ -436,6 +506,55 @@ static void test_tx_tso(void **state)
 		assert_memory_equal(got + hl, pkt + hl + 1000 * s, 1000);
 	}
 	assert_false(host_readable(f));
+}
+
+#define PKT_VNET_HDR 10 /* a packet socket's header: struct virtio_net_hdr, no num_buffers */
+
+/* On a tap (which segments: the NIC hands it the packet whole with a virtio-net GSO header),
+ * seen by a packet socket on the tap's interface with PACKET_VNET_HDR: one packet, its IP
+ * length and checksum for the whole, the TCP checksum a partial one that completes to the right
+ * sum, gso_size 1000. Needs root (CAP_NET_ADMIN) for the tap: skipped otherwise. */
+static void test_tx_tso_tap(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *pkt = f->mem + TX_BUF, buf[PKT_VNET_HDR + 4000], *got = buf + PKT_VNET_HDR;
+	const size_t hl = 14 + 20 + 20, tcp_len = 20 + 3000;
+	const uint8_t *ip = got + 14;
+	uint8_t *tcp = got + 34;
+	uint16_t c;
+	ssize_t n;
+
+	if (!f->e)
+		skip();
+	tso_send(f);
+	do { /* the kernel's own packets on the interface (IPv6 router solicitations) go out */
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+
+		n = recvfrom(f->peer, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			     &fl);
+		assert_true(n > 0);
+		if (from.sll_pkttype != PACKET_OUTGOING)
+			break;
+	} while (1);
+	assert_int_equal(n, PKT_VNET_HDR + hl + 3000);
+	assert_true(buf[0] & 1);		   /* NEEDS_CSUM */
+	assert_int_equal(buf[1] & 0x7F, 1);	   /* GSO TCPv4 */
+	assert_int_equal(get_le16(buf + 4), 1000); /* gso_size: the MSS */
+	assert_int_equal(get_le16(buf + 6), 34);   /* csum_start: TCP */
+	assert_int_equal(get_le16(buf + 8), 16);   /* csum_offset: its checksum */
+	assert_memory_equal(got, pkt, 14);
+	assert_int_equal(ip[2] << 8 | ip[3], 20 + tcp_len);
+	assert_int_equal(ip[4] << 8 | ip[5], 0x1234);
+	assert_int_equal(csum(ip, 20, 0), 0);
+	assert_int_equal(tcp[13], 0x19);
+	assert_memory_equal(got + hl, pkt + hl, 3000);
+	/* Completed as the kernel completes a partial checksum: the sum from csum_start on. */
+	c = csum(tcp, tcp_len, 0);
+	tcp[16] = (uint8_t)(c >> 8);
+	tcp[17] = (uint8_t)c;
+	assert_int_equal(csum(tcp, tcp_len, pseudo(ip, (uint32_t)tcp_len)), 0);
+	assert_int_equal(rd(f, GPTC), 3); /* three frames on the wire */
 }
 
 static void test_rx_legacy_and_extended(void **state)
@@ -662,6 +781,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tx_frame, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tx_tso, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_tso_tap, setup_tap, teardown_tap),
 	    cmocka_unit_test_setup_teardown(test_rx_legacy_and_extended, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rx_filter_and_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_interrupts, setup, teardown),
