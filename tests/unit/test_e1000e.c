@@ -148,7 +148,7 @@ static int setup_tap(void **state)
 	memcpy(cfg.target, ifr.ifr_name, sizeof(ifr.ifr_name));
 	env = (struct e1000e_env){NULL, &f->gm, set_irq, send_msi, f, 0};
 	if (e1000e_create(&f->e, &env, &cfg, 0, err, sizeof(err)) < 0) {
-		print_message("no tap (%s): skipped\n", err);
+		print_message("# no tap (%s): skipped\n", err);
 		f->e = NULL;
 		return 0;
 	}
