@@ -49,6 +49,8 @@ NAMES = {
     "qemu-nvme": "QEMU NVMe io_uring cache=none",
     "phyllome-e1000e": "phyllome-vmm e1000e",
     "qemu-e1000e": "QEMU e1000e",
+    "phyllome-qcow2": "phyllome-vmm qcow2 overlay",
+    "qemu-qcow2": "QEMU qcow2 overlay cache=writeback",
 }
 
 

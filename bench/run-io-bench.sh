@@ -13,8 +13,9 @@
 #
 # LIST: comma-separated, at most 5, from phyllome, phyllome-direct, phyllome-nvme, qemu-uring,
 # qemu-threads, qemu-uring-wb, qemu-nvme (NVMe: both O_DIRECT, io_uring), and for the e1000e NIC
-# (run those two alone: --configs phyllome-e1000e,qemu-e1000e) phyllome-e1000e, qemu-e1000e
-# (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is buffered
+# (run those two alone: --configs phyllome-e1000e,qemu-e1000e) phyllome-e1000e, qemu-e1000e,
+# for qcow2 overlays (in L1's tmpfs, both buffered: --configs phyllome,phyllome-qcow2,qemu-qcow2)
+# phyllome-qcow2, qemu-qcow2 (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is buffered
 # (L1's page cache, like QEMU's cache=writeback: qemu-uring-wb) unless direct=on
 # (phyllome-direct: O_DIRECT, like QEMU's cache=none: qemu-uring, qemu-threads).
 # LIST2: more configurations that only run in the closing traced round (default none);
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--stall) stall=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
-	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-io-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done

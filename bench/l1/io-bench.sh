@@ -24,6 +24,13 @@
 #                        (QEMU always with virtio-net-pci on tapI, vhost=off)
 #                        phyllome-e1000e  phyllome with the e1000e NIC (--net ...,model=e1000e)
 #                        qemu-e1000e    QEMU cache=writeback,aio=io_uring with -device e1000e
+#                        phyllome-qcow2 phyllome-vmm --disk path=OV,format=qcow2,backing=on: OV
+#                                       a thin overlay (qemu-img create -b) in L1's tmpfs over a
+#                                       base made from the RAM disk filled with a pattern
+#                                       (qemu-img convert -O qcow2: every cluster allocated)
+#                        qemu-qcow2     QEMU on its own copy of that overlay and base, virtio-blk,
+#                                       cache=writeback,aio=io_uring (tmpfs has no O_DIRECT: both
+#                                       VMMs go through L1's page cache)
 #                        (compare these two alone: the report pairs every phyllome with every
 #                        QEMU configuration)
 #   IOB_TRACE_CONFIGS    more configurations that only run in the traced round (default none)
@@ -37,6 +44,7 @@
 #                        kvm_msr, kvm_userspace_exit, for that VM's threads): BENCH-IO-TRACE lines,
 #                        counts per exit reason, port, MMIO address, MSR; the same for each idle VM
 #   IOB_IDLE_SECS (5)   each VM alone and idle for this long: BENCH-IO-IDLE
+# rig-tools: qemu-img
 # shellcheck shell=sh
 
 IOB_RUNS=${IOB_RUNS:-5}
@@ -95,6 +103,19 @@ while [ $i -lt "$NVM" ]; do
 	# Every sector written once, so that reads find real pages (brd answers sectors never written
 	# with zeroes, without a copy).
 	dd if=/dev/zero of=/dev/ram$i bs=1M count="$IOB_DISK_MIB" oflag=direct 2>/dev/null
+	_cfg=
+	eval "_cfg=\${$((i + 1))}"
+	if [ "${_cfg%-qcow2}" != "$_cfg" ]; then
+		# The qcow2 base: the RAM disk with a pattern in it (not zeroes, which qemu-img would
+		# leave unallocated), converted; the VM's disk a thin overlay on it.
+		tr '\000' '\125' </dev/zero | dd of=/dev/ram$i bs=1M count="$IOB_DISK_MIB" iflag=fullblock 2>/dev/null
+		mkdir -p /tmp/iob-q$i
+		if ! "$TOOLS/qemu-img" convert -f raw -O qcow2 /dev/ram$i /tmp/iob-q$i/base.qcow2 ||
+			! (cd /tmp/iob-q$i && "$TOOLS/qemu-img" create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2); then
+			rig_fail io-bench "cannot make the qcow2 images for VM $i (qemu-img in L1?)"
+			exit 0
+		fi
+	fi
 	tap_setup io-bench tap$i 192.168.$((77 + i)).1/24 || exit 0
 	"$B/iperf3" -s -B 192.168.$((77 + i)).1 >"$RIG_WORK/iperf3-server$i.log" 2>&1 &
 	echo $! >"$RIG_WORK/iperf3-server$i.pid"
@@ -201,6 +222,14 @@ for cfg in "$@"; do
 		[ "$cfg" = phyllome-direct ] && d=,direct=on
 		[ "$cfg" = phyllome-nvme ] && d=,direct=on,bus=nvme
 		RIG_VMM_EXTRA="--disk path=/dev/ram$i$d --net tap=tap$i,mac=52:54:00:12:34:5$i $IOB_PHYLLOME_EXTRA"
+		;;
+	phyllome-qcow2)
+		RIG_L2_VMM=phyllome
+		RIG_VMM_EXTRA="--disk path=/tmp/iob-q$i/ov.qcow2,format=qcow2,backing=on --net tap=tap$i,mac=52:54:00:12:34:5$i $IOB_PHYLLOME_EXTRA"
+		;;
+	qemu-qcow2)
+		RIG_L2_VMM=qemu
+		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -drive file=/tmp/iob-q$i/ov.qcow2,format=qcow2,if=none,id=d0,cache=writeback,aio=io_uring -device virtio-blk-pci,drive=d0 -netdev tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:5$i,romfile="
 		;;
 	phyllome-e1000e)
 		RIG_L2_VMM=phyllome

@@ -96,11 +96,15 @@ def all_scenarios():
     return sorted(p.stem for p in (HERE / "scenarios").glob("*.sh"))
 
 
+# --extra-scenario files (bench/l1/*.sh) by name: their "# rig-...:" lines count too.
+EXTRA_SCENARIOS = {}
+
+
 def scenario_wants(names, line_re, known, what):
     """What the scenarios NAMES ask for on their "# rig-WHAT: ..." lines (keys of KNOWN)."""
     want = set()
     for n in names:
-        p = HERE / "scenarios" / f"{n}.sh"  # not there: an --extra-scenario (bench/)
+        p = EXTRA_SCENARIOS.get(n, HERE / "scenarios" / f"{n}.sh")
         for m in line_re.finditer(p.read_text() if p.exists() else ""):
             want.update(m.group(1).split())
     unknown = want - set(known)
@@ -747,6 +751,7 @@ def main():
                 return 0
             sys.exit(f"rig: {msg}")
     extra = [Path(p).stem for p in args.extra_scenario]
+    EXTRA_SCENARIOS.update({Path(p).stem: Path(p) for p in args.extra_scenario})
     args.scenarios = args.scenarios.split(",") if args.scenarios else (extra or all_scenarios())
     unknown = [s for s in args.scenarios if s not in all_scenarios() + extra]
     if unknown:
