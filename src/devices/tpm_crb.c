@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86/acpi.h"
 #include "common/bytes.h"
 #include "common/log.h"
 #include "devices/device.h"
