@@ -21,7 +21,8 @@ SUDO=
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
 # benchmark; mmdebstrap: the rig's Debian system test guest (tests/guests/build-debian.sh);
 # zlib: qcow2's compressed clusters; qemu-utils (qemu-img): the qcow2 tests make and check
-# images with it (a test tool only).
+# images with it (a test tool only); swtpm and swtpm-tools: the TPM emulator behind --tpm
+# (docs/tpm.md; the unit tests and the rig start one).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -34,6 +35,7 @@ PACKAGES=(
 	xvfb x11-apps chromium novnc vncsnapshot
 	dpkg-dev libaio-dev
 	mmdebstrap zlib1g-dev qemu-utils
+	swtpm swtpm-tools
 )
 
 missing=()

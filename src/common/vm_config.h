@@ -89,9 +89,10 @@ struct vm_config {
 	bool rng;
 	bool rtc_localtime; /* --rtc base=localtime: the CMOS clock keeps the host's local time */
 	bool usb;	    /* --usb: xHCI controller, USB tablet and keyboard */
-	char cdrom[VM_PATH_MAX]; /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
-	int cdrom_bootindex;	 /* its place in the firmware boot order; -1: not listed */
-	const char *api_socket;	 /* --api-socket PATH, or NULL */
+	char cdrom[VM_PATH_MAX];      /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
+	int cdrom_bootindex;	      /* its place in the firmware boot order; -1: not listed */
+	char tpm_socket[VM_PATH_MAX]; /* --tpm socket=: swtpm's control socket; empty: no TPM */
+	const char *api_socket;	      /* --api-socket PATH, or NULL */
 	struct display_config display;
 	enum seccomp_mode seccomp;
 	int verbose;

@@ -106,6 +106,8 @@ static const int vmm_calls[] = {
     SCMP_SYS(listen),
     SCMP_SYS(accept4),
     SCMP_SYS(connect),
+    SCMP_SYS(socketpair), /* --tpm: swtpm's data channel, */
+    SCMP_SYS(setsockopt), /* with timeouts on its sockets */
     SCMP_SYS(unlink),
     SCMP_SYS(sendto),
     SCMP_SYS(sendmsg),

@@ -16,6 +16,7 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "devices/tpm_crb.h"
 #include "devices/xhci.h"
 #include "machine/vm.h"
 #include "virtio/devices.h"
@@ -42,6 +43,7 @@ static const struct device_model *const rows[] = {
     &virtio_input_device,   /* the tablet, with --display */
     &ahci_cdrom_device,	    /* --cdrom */
     &xhci_device,	    /* --usb: USB tablet and keyboard */
+    &tpm_crb_device,	    /* --tpm: TPM 2.0 on swtpm */
 };
 
 _Static_assert(sizeof(rows) / sizeof(rows[0]) <= BOARD_MAX_ROWS, "BOARD_MAX_ROWS too small");

@@ -20,6 +20,7 @@ enum {
 	OPT_RNG,
 	OPT_USB,
 	OPT_CDROM,
+	OPT_TPM,
 	OPT_RTC,
 	OPT_API_SOCKET,
 	OPT_DISPLAY,
@@ -56,6 +57,10 @@ static const struct opt_def vmm_opts[] = {
     {"usb", 0, NULL, "xHCI USB controller with a USB tablet and a USB keyboard", OPT_USB},
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
+    {"tpm", 0, "socket=PATH",
+     "TPM 2.0 (CRB) backed by swtpm: PATH is the control socket of `swtpm socket --tpm2 "
+     "--ctrl type=unixio,path=PATH --tpmstate dir=DIR --flags startup-clear`",
+     OPT_TPM},
     {"rtc", 0, "base=utc|localtime",
      "what the guest's CMOS clock keeps: UTC (default) or the host's local time (Windows)",
      OPT_RTC},
@@ -79,7 +84,7 @@ void config_usage(FILE *f)
 	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
 	    "                    [--cpus boot=N[,hyperv=on]] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
-	    "                    [--cdrom PATH] [--usb]\n"
+	    "                    [--cdrom PATH] [--usb] [--tpm socket=PATH]\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
 	    "--kernel too, boots that kernel). The guest powering off ends the process\n"
@@ -436,6 +441,21 @@ static int parse_cdrom(struct vm_config *cfg, const char *arg, char *err, size_t
 	return rc;
 }
 
+/* --tpm socket=PATH: swtpm's control socket, a sockaddr_un path (107 bytes at most). */
+static int tpm_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(k, "socket")) {
+		snprintf(err, errlen, "--tpm: bad parameter '%s' (socket=PATH)", k);
+		return -EINVAL;
+	}
+	if (!*v || strlen(v) > 107) {
+		snprintf(err, errlen, "--tpm: socket path must be 1 to 107 bytes");
+		return -EINVAL;
+	}
+	strcpy(cfg->tpm_socket, v);
+	return 0;
+}
+
 static int firmware_kv(struct vm_config *cfg, const char *k, const char *v, char *err,
 		       size_t errlen)
 {
@@ -574,6 +594,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return 0;
 	case OPT_CDROM:
 		return parse_cdrom(cfg, arg, err, errlen);
+	case OPT_TPM:
+		return kv_each("tpm", arg, cfg, tpm_kv, err, errlen);
 	case OPT_RTC:
 		return kv_each("rtc", arg, cfg, rtc_kv, err, errlen);
 	case OPT_API_SOCKET:

@@ -14,6 +14,7 @@
 #include "arch/x86/cpu_regs.h"
 #include "arch/x86/layout.h"
 #include "devices/fw_cfg.h"
+#include "devices/tpm_crb.h"
 #include "machine/vm.h"
 
 int vm_map_file(const char *what, const char *path, const uint8_t **data, size_t *len, char *err,
@@ -64,6 +65,7 @@ void vm_acpi_config(struct vm *vm, struct acpi_vm *acfg)
 	    .pci_irqs = {PCI_INTX_GSI0, PCI_INTX_GSI0 + 1, PCI_INTX_GSI0 + 2, PCI_INTX_GSI0 + 3},
 	    .sb_devices = board_dsdt,
 	    .sb_opaque = vm,
+	    .tpm_crb_ctrl = vm->cfg->tpm_socket[0] ? TPM_CRB_BASE + CRB_CTRL_REQ : 0,
 	};
 }
 

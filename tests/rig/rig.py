@@ -53,6 +53,7 @@ L1_TOOLS = {
     "xwd": "x11-apps",       # a window's picture (converted by xwd2ppm, beside the VMM)
     "xdotool": "xdotool",    # keys and pointer moves into a window (XTEST)
     "qemu-img": "qemu-utils",  # qcow2 images: made and checked in L1 (a test tool only)
+    "swtpm": "swtpm",        # the TPM emulator behind --tpm socket=PATH
 }
 # Where a tool must also be, besides /usr/local/bin: programs that run it by its full path.
 L1_TOOL_LINKS = {"xkbcomp": "/usr/bin/xkbcomp"}  # Xvfb runs "/usr/bin/xkbcomp"

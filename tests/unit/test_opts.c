@@ -407,6 +407,32 @@ static void test_disk(void **state)
 	}
 }
 
+/* --tpm socket=PATH: swtpm's control socket; nothing else, and a path a socket can have. */
+static void test_tpm(void **state)
+{
+	static const char *const bad[] = {"socket=", "path=/s", "/run/s.sock", "socket=/s,x=1", ""};
+	char longpath[120];
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", NULL), 0);
+	assert_string_equal(cfg.tpm_socket, "");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--tpm", "socket=/vm/tpm.sock", NULL), 0);
+	assert_string_equal(cfg.tpm_socket, "/vm/tpm.sock");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--tpm", bad[i], NULL) >= 0)
+			fail_msg("--tpm '%s' accepted", bad[i]);
+		assert_err_has("--tpm");
+	}
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "socket=/", 8);
+	longpath[7 + 108] = 0; /* a 108-byte path (from the '/'): sockaddr_un holds 107 + NUL */
+	assert_true(run(&cfg, "--kernel", "/k", "--tpm", longpath, NULL) < 0);
+	assert_err_has("--tpm");
+	longpath[7 + 107] = 0;
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--tpm", longpath, NULL), 0);
+}
+
 static void test_cdrom(void **state)
 {
 	static const char *const bad[] = {"path=", "path=/x.iso,readonly=on", ""};
@@ -664,7 +690,7 @@ int main(void)
 	    cmocka_unit_test(test_serial),	cmocka_unit_test(test_display),
 	    cmocka_unit_test(test_bad_words),	cmocka_unit_test(test_usage),
 	    cmocka_unit_test(test_disk),	cmocka_unit_test(test_uuid),
-	    cmocka_unit_test(test_cdrom),
+	    cmocka_unit_test(test_cdrom),	cmocka_unit_test(test_tpm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

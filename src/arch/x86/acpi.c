@@ -1,6 +1,6 @@
 /* ACPI tables for a PC-like VM, laid out per ACPI 6.x chapter 5:
  *
- *   RSDP | FACS (64-byte aligned) | DSDT | FADT | MADT | [MCFG] | RSDT | XSDT
+ *   RSDP | FACS (64-byte aligned) | DSDT | FADT | MADT | [MCFG] | [TPM2] | RSDT | XSDT
  *
  * MCFG, and the PCI host bridge in the DSDT, only when the VM has PCI.
  * The FACS and DSDT come first because the FADT points at them; the root tables come last
@@ -140,6 +140,15 @@ enum {
 #define MCFG_ALLOC_LEN 16
 #define MCFG_LEN       (MCFG_ALLOC + MCFG_ALLOC_LEN)
 
+/* TPM2: after the header, platform class (2), reserved (2), the control area's address
+ * (8), the start method (4), its parameters (12), the log area's length (4) and address (8). */
+#define TPM2_REVISION	    4
+#define TPM2_PLATFORM_CLASS 36
+#define TPM2_CONTROL_AREA   40
+#define TPM2_START_METHOD   48
+#define TPM2_LEN	    76
+#define TPM2_START_CRB	    7
+
 /* The PCI host bridge in the DSDT. */
 #define PCI_CONFIG_PORT	      0xCF8 /* CONFIG_ADDRESS and CONFIG_DATA, 8 ports */
 #define PCI_CONFIG_PORT_LEN   8
@@ -177,16 +186,23 @@ struct listed_table {
 static int build_fadt(struct acpi_ctx *c, uint64_t *gpa);
 static int build_madt(struct acpi_ctx *c, uint64_t *gpa);
 static int build_mcfg(struct acpi_ctx *c, uint64_t *gpa);
+static int build_tpm2(struct acpi_ctx *c, uint64_t *gpa);
 
 static bool has_pci(const struct acpi_vm *vm)
 {
 	return vm->ecam_base != 0;
 }
 
+static bool has_tpm(const struct acpi_vm *vm)
+{
+	return vm->tpm_crb_ctrl != 0;
+}
+
 static const struct listed_table listed_tables[] = {
     {build_fadt, NULL},
     {build_madt, NULL},
     {build_mcfg, has_pci},
+    {build_tpm2, has_tpm},
 };
 
 #define NLISTED ARRAY_SIZE(listed_tables)
@@ -403,6 +419,23 @@ static int build_mcfg(struct acpi_ctx *c, uint64_t *gpa)
 	alloc[10] = 0;		/* start bus */
 	alloc[11] = c->vm->pci_bus_end;
 	table_seal(t, MCFG_LEN);
+	return 0;
+}
+
+/* TPM2 (TCG ACPI Specification, the TPM 2.0 table, revision 4): platform class client,
+ * the CRB control area, start method 7 (Command Response Buffer) with no parameters, and a
+ * log area of 0 bytes: UEFI firmware hands its event log to the OS in its own table. */
+static int build_tpm2(struct acpi_ctx *c, uint64_t *gpa)
+{
+	uint8_t *t = ctx_alloc(c, TPM2_LEN, TABLE_ALIGN, gpa);
+
+	if (!t)
+		return -ENOSPC;
+	table_header(t, "TPM2", TPM2_LEN, TPM2_REVISION);
+	put_le16(t + TPM2_PLATFORM_CLASS, 0);
+	put_le64(t + TPM2_CONTROL_AREA, c->vm->tpm_crb_ctrl);
+	put_le32(t + TPM2_START_METHOD, TPM2_START_CRB);
+	table_seal(t, TPM2_LEN);
 	return 0;
 }
 

@@ -1,4 +1,5 @@
-/* ACPI tables (RSDP, XSDT, FADT, FACS, MADT, MCFG, DSDT) built at start from the VM's shape. */
+/* ACPI tables (RSDP, XSDT, FADT, FACS, MADT, MCFG, TPM2, DSDT) built at start from the VM's shape.
+ */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,9 @@ struct acpi_vm {
 	 * NULL: none. */
 	void (*sb_devices)(void *opaque, struct aml *a);
 	void *sb_opaque;
+	/* The TPM's CRB control area (its device is in the DSDT from sb_devices): a TPM2 table
+	 * with start method "Command Response Buffer" points at it; 0: no TPM, no table. */
+	uint64_t tpm_crb_ctrl;
 };
 
 /* A legacy ISA device: fixed ports and one edge-triggered IRQ. */

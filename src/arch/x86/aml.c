@@ -46,6 +46,8 @@ enum {
 
 /* Large resource descriptor tags: 0x80 | item name. */
 enum {
+	RES_MEM32_FIXED = 0x86,
+	RES_MEM32_FIXED_LEN = 9,
 	RES_DWORD_ADDR = 0x87,
 	RES_WORD_ADDR = 0x88,
 	RES_QWORD_ADDR = 0x8A,
@@ -501,6 +503,17 @@ void aml_res_dword_mem(struct aml *a, enum aml_res_use use, uint32_t min, uint32
 void aml_res_qword_mem(struct aml *a, enum aml_res_use use, uint64_t min, uint64_t max)
 {
 	res_addr(a, RES_QWORD_ADDR, 8, ADDR_TYPE_MEM, use_flags(use), ADDR_MEM_RW, min, max);
+}
+
+/* A large item (6.4.3): tag 0x86, a 16-bit length (9), the information byte (bit 0:
+ * writable), base and length. */
+void aml_res_mem32_fixed(struct aml *a, bool writable, uint32_t base, uint32_t len)
+{
+	aml_byte(a, RES_MEM32_FIXED);
+	aml_le(a, RES_MEM32_FIXED_LEN, 2);
+	aml_byte(a, writable ? 1 : 0);
+	aml_le(a, base, 4);
+	aml_le(a, len, 4);
 }
 
 void aml_res_irq_noflags(struct aml *a, unsigned irq)

@@ -55,6 +55,8 @@ void aml_restemplate_close(struct aml *a, struct aml_obj o);
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
 /* IRQNoFlags(){irq}: edge-triggered, active-high, exclusive ISA irq 0..15. */
 void aml_res_irq_noflags(struct aml *a, unsigned irq);
+/* Memory32Fixed(ReadWrite or ReadOnly, base, len) (6.4.3.4): a device's fixed MMIO block. */
+void aml_res_mem32_fixed(struct aml *a, bool writable, uint32_t base, uint32_t len);
 
 /* Address space descriptors (6.4.3.5.1-3) for one fixed range [min, max] (_MIF and _MAF
  * set, granularity and translation 0, positive decode). A bridge produces the windows it
