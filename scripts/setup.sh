@@ -21,7 +21,8 @@ SUDO=
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
 # benchmark; mmdebstrap: the rig's Debian system test guest (tests/guests/build-debian.sh);
 # zlib: qcow2's compressed clusters; qemu-utils (qemu-img): the qcow2 tests make and check
-# images with it (a test tool only).
+# images with it, and the manager makes image overlays and commits with it; libcurl: the
+# manager's image downloads; gpgv: checking publishers' signatures, gpg: the image tests' key.
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -34,6 +35,7 @@ PACKAGES=(
 	xvfb x11-apps chromium novnc vncsnapshot
 	dpkg-dev libaio-dev
 	mmdebstrap zlib1g-dev qemu-utils
+	libcurl4-openssl-dev gpgv gpg
 )
 
 missing=()
