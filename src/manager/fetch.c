@@ -27,6 +27,7 @@ struct xfer {
 	bool show;
 	const char *label;
 	struct timespec t0, last;
+	curl_off_t shown; /* bytes when the bar was last drawn */
 };
 
 static double secs(const struct timespec *a, const struct timespec *b)
@@ -93,9 +94,11 @@ static int on_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t u
 	(void)ut;
 	(void)un;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	if (!x->show || (secs(&x->last, &t) < 0.25 && (!total || now < total)))
+	if (!x->show || now == x->shown ||
+	    (secs(&x->last, &t) < 0.25 && (!total || now < total)))
 		return 0;
 	x->last = t;
+	x->shown = now;
 	el = secs(&x->t0, &t);
 	speed = el > 0 ? (double)now / el : 0;
 	mgr_human_size(x->offset + (uint64_t)now, have, sizeof(have));
@@ -180,6 +183,7 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 		x.checked = false;
 		clock_gettime(CLOCK_MONOTONIC, &x.t0);
 		x.last = (struct timespec){0, 0};
+		x.shown = -1;
 		curl_easy_setopt(x.c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x.offset);
 		rc = curl_easy_perform(x.c);
 		curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);

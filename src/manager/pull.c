@@ -153,11 +153,16 @@ static int get_keyring(struct pull *p, char *err, size_t errlen)
 			snprintf(err, errlen, "keyring %.200s: %s", where, strerror(errno));
 			return -1;
 		}
+		if (strchr(abs, ':')) { /* gpgv would read "a:b" as a resource URL */
+			snprintf(err, errlen, "keyring %.200s: gpgv cannot take a path with ':'",
+				 abs);
+			return -1;
+		}
 		strcpy(p->keyring, abs);
 		return 0;
 	}
-	if (snprintf(p->keyring, sizeof(p->keyring), "%s/images/.partial/%s.keyring", p->s->root,
-		     p->label) >= (int)sizeof(p->keyring)) {
+	if (snprintf(p->keyring, sizeof(p->keyring), "%s/images/.partial/%s@%s.keyring", p->s->root,
+		     p->e->name, p->e->tag) >= (int)sizeof(p->keyring)) {
 		snprintf(err, errlen, "the state folder's path is too long");
 		return -1;
 	}
@@ -299,7 +304,8 @@ static int pull_entry(struct store *s, const struct cat_entry *e, const char *ca
 		mgr_error("cannot create %s: %s", dir, strerror(errno));
 		return EXIT_FAIL;
 	}
-#define PART(f, ext) (snprintf(p.f, sizeof(p.f), "%s/%s." ext, dir, p.label) >= (int)sizeof(p.f))
+#define PART(f, ext)                                                                               \
+	(snprintf(p.f, sizeof(p.f), "%s/%s@%s." ext, dir, e->name, e->tag) >= (int)sizeof(p.f))
 	if (PART(part, "part") || PART(urlfile, "url") || PART(sums, "sums") || PART(sig, "sig") ||
 	    PART(plain, "plain")) {
 		mgr_error("the state folder's path is too long");
