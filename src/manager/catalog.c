@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manager/sums.h"
 #include "manager/util.h"
 
 bool cat_word_valid(const char *s)
@@ -97,18 +98,6 @@ static int pick(const char *v, const char *const *names, int n, int dflt)
 	return -1;
 }
 
-static bool hex_ok(const char *h)
-{
-	size_t n = strlen(h);
-
-	if (n != 64 && n != 128)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static int get_size(json_t *o, const char *key, uint64_t dflt, uint64_t *out, const char **bad)
 {
 	json_t *v = json_object_get(o, key);
@@ -134,6 +123,7 @@ static int parse_entry(json_t *o, struct cat_entry *e, const char **bad)
 	static const char *const sigs[] = {"none", "checksums", "inline", "image"};
 	static const char *const fmts[] = {"raw", "qcow2", "iso"};
 	char kind[16], boot[16], sig_of[16];
+	struct sums_hit sum;
 	json_t *v;
 	int k;
 
@@ -199,10 +189,7 @@ static int parse_entry(json_t *o, struct cat_entry *e, const char **bad)
 	if (!e->url[0] && !e->get[0]) /* either a download or where to get it */
 		return -EINVAL;
 	*bad = "checksum";
-	if (e->checksum[0] &&
-	    (strncmp(e->checksum, "sha256:", 7) && strncmp(e->checksum, "sha512:", 7)))
-		return -EINVAL;
-	if (e->checksum[0] && !hex_ok(e->checksum + 7))
+	if (e->checksum[0] && sums_parse_inline(e->checksum, &sum) < 0)
 		return -EINVAL;
 	*bad = "checksums";
 	/* Nothing downloaded unverified (a file:// URL: a file a Debian package installed) */

@@ -94,8 +94,7 @@ static int on_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t u
 	(void)ut;
 	(void)un;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	if (!x->show || now == x->shown ||
-	    (secs(&x->last, &t) < 0.25 && (!total || now < total)))
+	if (!x->show || now == x->shown || (secs(&x->last, &t) < 0.25 && (!total || now < total)))
 		return 0;
 	x->last = t;
 	x->shown = now;
