@@ -126,7 +126,7 @@ int cmd_pull(int argc, char **argv)
 	rc = EXIT_FAIL;
 	if (mgr_store(&s) < 0)
 		goto out;
-	rc = mgr_pull(&s, pos[0], a.catalog, a.from, im);
+	rc = mgr_pull(&s, pos[0], a.catalog, a.from, stdout, im);
 	store_close(&s);
 out:
 	free(im);

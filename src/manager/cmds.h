@@ -1,6 +1,7 @@
 /* The manager's commands (one function per verb) and what they share. */
 #pragma once
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "manager/store.h"
@@ -55,8 +56,9 @@ struct run_opts;
 struct image;
 /* Pulls NAME[:TAG] or a URL unless it is stored already (catalog: --catalog, else
  * $PHYLLOME_CATALOG, else the one installed; from: the user's own copy of a catalogue entry,
- * a file or URL, or NULL). 0 or an exit status (printed). */
-int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *from,
+ * a file or URL, or NULL). "NAME:TAG: pulled (how it was verified)" goes to report, and
+ * "NAME:TAG: up to date" too when report is stdout (`pull`; run and create say nothing then). 0 or an exit status (printed). */
+int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *from, FILE *report,
 	     struct image *out);
 /* run/create NAME: pulls the image and sets the VM up from it (firmware, an overlay or an empty
  * disk and the ISO, cloud-init user-data, a forwarded SSH port). 0 or an exit status. */

@@ -203,7 +203,7 @@ int mgr_image_setup(struct store *s, struct run_opts *ro)
 
 	if (!im)
 		return EXIT_FAIL;
-	rc = mgr_pull(s, ro->image, ro->catalog, NULL, im);
+	rc = mgr_pull(s, ro->image, ro->catalog, NULL, stderr, im); /* stdout: the id */
 	if (rc)
 		goto out;
 	rc = EXIT_USAGE;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,13 +299,7 @@ static int pull_entry(struct store *s, const struct cat_entry *e, const char *ca
 
 	snprintf(p.label, sizeof(p.label), "%s:%s", e->name, e->tag);
 	snprintf(p.image_url, sizeof(p.image_url), "%s", e->url);
-	snprintf(dir, sizeof(dir), "%s/images", s->root);
-	mkdir(dir, 0700);
 	snprintf(dir, sizeof(dir), "%s/images/.partial", s->root);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		mgr_error("cannot create %s: %s", dir, strerror(errno));
-		return EXIT_FAIL;
-	}
 #define PART(f, ext)                                                                               \
 	(snprintf(p.f, sizeof(p.f), "%s/%s@%s." ext, dir, e->name, e->tag) >= (int)sizeof(p.f))
 	if (PART(part, "part") || PART(urlfile, "url") || PART(sums, "sums") || PART(sig, "sig") ||
@@ -379,7 +375,44 @@ static int use_from(struct cat_entry *e, const char *from)
 	return 0;
 }
 
-int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *from,
+/* One pull at a time (a flock on images/.partial): a second pull of the same image waits, then
+ * finds it stored. */
+static int pull_once(struct store *s, const struct cat_entry *e, const char *catalog, FILE *report,
+		     struct image *out)
+{
+	char dir[VMDEF_PATH + 32], err[512];
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s/images", s->root);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/images/.partial", s->root);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		mgr_error("cannot create %s: %s", dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (flock(fd, LOCK_EX | LOCK_NB) < 0 &&
+		       (fprintf(stderr, "phyllome: waiting for another pull to finish\n"),
+			flock(fd, LOCK_EX) < 0))) {
+		mgr_error("cannot lock %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_FAIL;
+	}
+	if (image_get(s, e->name, e->tag, out, err, sizeof(err)) == 0) { /* stored once */
+		if (report == stdout)
+			fprintf(report, "%s:%s: up to date\n", e->name, e->tag);
+		rc = EXIT_OK;
+	} else {
+		rc = pull_entry(s, e, catalog, out);
+		if (rc == 0)
+			fprintf(report, "%s:%s: pulled (%s)\n", e->name, e->tag, out->verified);
+	}
+	close(fd);
+	return rc;
+}
+
+int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *from, FILE *report,
 	     struct image *out)
 {
 	char src[VMDEF_PATH], name[CAT_NAME], tag[CAT_NAME], err[512];
@@ -404,6 +437,9 @@ int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *
 		}
 		/* stored already (NAME alone: as "latest", from a URL or a commit) */
 		if (image_get(s, name, tag[0] ? tag : "latest", out, err, sizeof(err)) == 0) {
+			if (report == stdout)
+				fprintf(report, "%s:%s: up to date\n", out->meta.name,
+					out->meta.tag);
 			rc = 0;
 			goto out;
 		}
@@ -427,12 +463,7 @@ int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *
 			goto out;
 		}
 	}
-	rc = EXIT_OK;
-	if (image_get(s, ce->name, ce->tag, out, err, sizeof(err)) == 0)
-		goto out; /* stored once */
-	rc = pull_entry(s, ce, src, out);
-	if (rc == 0)
-		printf("%s:%s: pulled (%s)\n", ce->name, ce->tag, out->verified);
+	rc = pull_once(s, ce, src, report, out);
 out:
 	catalog_free(&c);
 	free(e);

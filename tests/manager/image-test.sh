@@ -74,6 +74,8 @@ SIG='"checksums": "SHA256SUMS", "signature": "SHA256SUMS.sig", "keyring": "keyri
 	echo '{"images": ['
 	entry good "$U/base.qcow2" "$SIG, \"default\": true"; echo ,
 	entry resume "$U/resume.qcow2" "$SIG"; echo ,
+	entry twice "$U/base.qcow2" "$SIG"; echo ,
+	entry lazy "$U/resume.qcow2" "$SIG"; echo ,
 	entry tampered "$U/tampered.qcow2" "$SIG"; echo ,
 	entry forged "$U/forged.qcow2" '"checksums": "FORGED", "signature": "FORGED.sig", "keyring": "keyring.gpg"'; echo ,
 	entry fedoralike "$U/base.qcow2" '"checksums": "CHECKSUM", "signature": "inline", "keyring": "keyring.gpg"'; echo ,
@@ -92,9 +94,16 @@ check "the dropped connection was resumed with a Range request" \
 	'grep -q "^GET /base.qcow2 -$" "$T/log" && grep -qE "^GET /base.qcow2 bytes=[1-9][0-9]*-$" "$T/log"' "$(cat "$T/log")"
 check "not a terminal: no progress bar" '! grep -q "MiB/s" "$T/err"' "$ERR"
 ph images; expect "images lists it" 0 "^good +1 +qcow2 +[0-9.]+MiB +.*ago"
-ph pull good; expect "a second pull: stored once, nothing fetched" 0 ""
+ph pull good; expect "a second pull: stored once, nothing fetched" 0 "^good:1: up to date$"
 check "... no new request" '[ "$(grep -c "base.qcow2" "$T/log")" = 2 ]' "$(cat "$T/log")"
 check "nothing left in .partial" '[ "$(part)" = 0 ]'
+("$PH" pull twice:1 >"$T/p1" 2>&1; echo "rc=$?" >>"$T/p1") &
+P1=$!
+("$PH" pull twice:1 >"$T/p2" 2>&1; echo "rc=$?" >>"$T/p2") &
+wait $P1 $!
+check "two pulls of one image at once: both succeed, one download" \
+	'grep -q rc=0 "$T/p1" && grep -q rc=0 "$T/p2" && cat "$T/p1" "$T/p2" | grep -q "twice:1: pulled" && cat "$T/p1" "$T/p2" | grep -q "twice:1: up to date" && [ "$(grep -c "^GET /base.qcow2 -" "$T/log")" = 2 ]' \
+	"$(cat "$T/p1" "$T/p2" "$T/log")"
 
 # 2. The progress bar on a terminal; a clearsigned BSD-form SHA-512 CHECKSUM.
 script -qec "$PH pull fedoralike:1" /dev/null >"$T/tty" 2>&1
@@ -118,11 +127,14 @@ ph pull forged:1; expect "a bad signature is refused" 1 "^phyllome: forged:1: ba
 check "... nothing stored, the image never fetched" \
 	'[ ! -e "$PHYLLOME_STATE/images/forged@1" ] && [ "$(part)" = 0 ] && ! grep -q forged.qcow2 "$T/log"'
 ph images -q; expect "images: only the verified ones" 0 ""
-check "... good, resume, fedoralike" '[ "$(echo "$OUT" | sort | tr "\n" " ")" = "fedoralike:1 good:1 resume:1 " ]' "$OUT"
+check "... good, resume, fedoralike, twice" '[ "$(echo "$OUT" | sort | tr "\n" " ")" = "fedoralike:1 good:1 resume:1 twice:1 " ]' "$OUT"
 ph pull nosuch; expect "an unknown name" 1 "nosuch is not in the catalogue"
 ph pull ownos:1; expect "an entry that is not downloaded says where to get it" 1 "from its vendor; then: phyllome pull --from FILE ownos:1"
 
 # 5. run NAME: a qcow2 overlay on the image; cloud-init; SSH port.
+ph run -d --net none --name lazy1 lazy:1
+check "run -d of an image not pulled yet: pulls it; stdout is only the VM's id" \
+	'[ "$RC" = 0 ] && echo "$OUT" | grep -qE "^[0-9a-f]{16}$" && [ "$(echo "$OUT" | wc -l)" = 1 ] && echo "$ERR" | grep -q "lazy:1: pulled"' "$OUT / $ERR"
 ph run -d --net none --name vm1 good; expect "run -d good: a VM on the image" 0 '^[0-9a-f]{16}$'
 D=$PHYLLOME_STATE/vms/$OUT
 INFO=$(qemu-img info "$D/disk0.qcow2" 2>&1)
@@ -161,7 +173,7 @@ check "the ISO in the CD-ROM, an empty qcow2 disk" \
 ph rmi inst:1; expect "rmi of an ISO in a CD-ROM is refused" 1 "VM inst1 uses it"
 
 # 8. rmi once unused; pull URL; a catalogue from a URL (its keyring relative to it).
-"$PH" rm -f vm1 vm2 vm3 inst1 >/dev/null 2>&1
+"$PH" rm -f vm1 vm2 vm3 inst1 lazy1 >/dev/null 2>&1
 ph rmi good:1 inst; expect "rmi once no VM uses them" 0 "Deleted: good:1"
 check "... gone" '[ ! -e "$PHYLLOME_STATE/images/good@1" ] && [ ! -e "$PHYLLOME_STATE/images/inst@1" ]'
 ph pull "$U/base.qcow2"; expect "pull URL: stored as base:latest, unverified" 0 "base:latest: pulled \(not verified\)"
