@@ -57,7 +57,8 @@ struct image;
 /* Pulls NAME[:TAG] or a URL unless it is stored already (catalog: --catalog, else
  * $PHYLLOME_CATALOG, else the one installed; from: the user's own copy of a catalogue entry,
  * a file or URL, or NULL). "NAME:TAG: pulled (how it was verified)" goes to report, and
- * "NAME:TAG: up to date" too when report is stdout (`pull`; run and create say nothing then). 0 or an exit status (printed). */
+ * "NAME:TAG: up to date" too when report is stdout (`pull`; run and create say nothing then). 0 or
+ * an exit status (printed). */
 int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *from, FILE *report,
 	     struct image *out);
 /* run/create NAME: pulls the image and sets the VM up from it (firmware, an overlay or an empty
