@@ -21,8 +21,10 @@ SUDO=
 # the static fio that bench/build-io-tools.sh builds from Debian's source package for the I/O
 # benchmark; mmdebstrap: the rig's Debian system test guest (tests/guests/build-debian.sh);
 # zlib: qcow2's compressed clusters; qemu-utils (qemu-img): the qcow2 tests make and check
-# images with it (a test tool only); swtpm and swtpm-tools: the TPM emulator behind --tpm
-# (docs/tpm.md; the unit tests and the rig start one).
+# images with it, and the manager makes image overlays and commits with it; libcurl: the
+# manager's image downloads; gpgv: checking publishers' signatures, gpg: the image tests' key;
+# swtpm and swtpm-tools: the TPM emulator behind --tpm (docs/tpm.md; the unit tests and the rig
+# start one).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -36,6 +38,7 @@ PACKAGES=(
 	dpkg-dev libaio-dev
 	mmdebstrap zlib1g-dev qemu-utils
 	swtpm swtpm-tools
+	libcurl4-openssl-dev gpgv gpg
 )
 
 missing=()

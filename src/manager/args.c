@@ -137,6 +137,7 @@ enum {
 	RO_RM,
 	RO_CLOUD_INIT,
 	RO_DISK_BUS,
+	RO_CATALOG,
 	RO_HELP,
 };
 
@@ -160,6 +161,7 @@ static const struct mgr_opt run_defs[] = {
     {"rm", 0, false, RO_RM},
     {"cloud-init", 0, true, RO_CLOUD_INIT},
     {"disk-bus", 0, true, RO_DISK_BUS},
+    {"catalog", 0, true, RO_CATALOG},
     {"help", 'h', false, RO_HELP},
     {NULL, 0, false, 0},
 };
@@ -221,9 +223,14 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		strcpy(d->name, v);
 		return 0;
 	case RO_CPUS:
+		ro->cpus_set = true;
 		return mgr_parse_cpus(v, &d->cpus, err, errlen);
 	case RO_MEMORY:
+		ro->memory_set = true;
 		return mgr_parse_memory(v, &d->memory, err, errlen);
+	case RO_CATALOG:
+		ro->catalog = v;
+		return 0;
 	case RO_DISK:
 		if (ro->ndisk_specs == VMDEF_MAX_DISKS - 2) { /* room for the ISO and the seed */
 			snprintf(err, errlen, "--disk: at most %d disks", VMDEF_MAX_DISKS - 2);
@@ -302,9 +309,13 @@ int args_parse_run(struct run_opts *ro, bool allow_detach, int argc, char *const
 
 	memset(ro, 0, sizeof(*ro));
 	vmdef_init(&ro->def);
-	rc = args_parse(run_defs, argc, argv, run_cb, ro, pos, 0, &npos, err, errlen);
+	rc = args_parse(run_defs, argc, argv, run_cb, ro, pos, 1, &npos, err, errlen);
 	if (rc < 0 || ro->help)
 		return rc;
+	ro->image = npos ? pos[0] : NULL;
+	/* An image's VM has user-mode networking unless told otherwise (as Docker's bridge). */
+	if (ro->image && !ro->net_spec)
+		ro->def.net = VMDEF_NET_USER;
 	if (ro->detach && !allow_detach) {
 		snprintf(err, errlen, "unknown shorthand flag: 'd' (create never attaches)");
 		return -EINVAL;
@@ -317,8 +328,9 @@ int args_parse_run(struct run_opts *ro, bool allow_detach, int argc, char *const
 		snprintf(err, errlen, "-p needs --net user (passt forwards the ports)");
 		return -EINVAL;
 	}
-	if (!ro->def.kernel[0] && !ro->def.firmware[0]) {
-		snprintf(err, errlen, "nothing to boot: give --kernel PATH or --firmware PATH");
+	if (!ro->def.kernel[0] && !ro->def.firmware[0] && !ro->image) {
+		snprintf(err, errlen,
+			 "nothing to boot: give an IMAGE, --kernel PATH or --firmware PATH");
 		return -EINVAL;
 	}
 	if (ro->def.kernel[0] && ro->def.firmware[0]) {

@@ -29,6 +29,10 @@ struct run_opts {
 	const char *disk_specs[VMDEF_MAX_DISKS]; /* FILE or SIZE, as given */
 	unsigned ndisk_specs;
 	const char *net_spec;
+	const char *image;   /* run/create NAME[:TAG] or URL (the positional word) */
+	const char *catalog; /* --catalog FILE|URL */
+	bool cpus_set, memory_set;
+	char *user_data; /* cloud-init user-data made for an image's VM (malloc'd), or NULL */
 };
 
 /* Parses the options of `run`/`create` (allow_detach: `run` only). Paths stay as given;

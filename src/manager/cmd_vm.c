@@ -104,8 +104,25 @@ static int pick_name(struct store *s, struct vm_def *d)
 	return -1;
 }
 
+/* One disk made from SIZE: a sparse raw image, or a qcow2 image (an image's overlay, or an
+ * empty one for an installer). */
+static int make_disk(struct vm_entry *e, unsigned i, char *err, size_t errlen)
+{
+	struct vmdef_disk *k = &e->def.disks[i];
+	const char *fmt = strrchr(k->backing, '.'); /* the store's disk.FORMAT */
+
+	if (snprintf(k->path, sizeof(k->path), "%s/disk%u.%s", e->dir, i,
+		     k->qcow2 ? "qcow2" : "img") >= (int)sizeof(k->path))
+		return -1;
+	k->owned = true;
+	if (!k->qcow2)
+		return mgr_make_image(k->path, k->size, err, errlen);
+	return mgr_make_qcow2(k->path, k->backing[0] ? k->backing : NULL, fmt ? fmt + 1 : "raw",
+			      k->size, err, errlen);
+}
+
 /* Images from SIZE and the cloud-init seed, in the VM's new folder. */
-static int make_files(struct vm_entry *e)
+static int make_files(struct vm_entry *e, const struct run_opts *ro)
 {
 	char err[512];
 
@@ -114,12 +131,16 @@ static int make_files(struct vm_entry *e)
 
 		if (!k->size || k->path[0])
 			continue;
-		if (snprintf(k->path, sizeof(k->path), "%s/disk%u.img", e->dir, i) >=
-		    (int)sizeof(k->path))
-			return -1;
-		k->owned = true;
-		if (mgr_make_image(k->path, k->size, err, sizeof(err)) < 0) {
+		if (make_disk(e, i, err, sizeof(err)) < 0) {
 			mgr_error("%s", err);
+			return -1;
+		}
+	}
+	if (ro->user_data) { /* made for an image's VM: its cloud-init user */
+		if (store_write_file(e->dir, "user-data", ro->user_data) < 0 ||
+		    snprintf(e->def.cloud_init, sizeof(e->def.cloud_init), "%s/user-data",
+			     e->dir) >= (int)sizeof(e->def.cloud_init)) {
+			mgr_error("cannot write %s/user-data", e->dir);
 			return -1;
 		}
 	}
@@ -156,6 +177,9 @@ static int create_vm(struct store *s, struct run_opts *ro, struct vm_entry *e)
 {
 	int rc = EXIT_USAGE;
 
+	if (ro->image && (rc = mgr_image_setup(s, ro)) != 0)
+		return rc;
+	rc = EXIT_USAGE;
 	if (resolve_paths(ro) < 0)
 		return EXIT_USAGE;
 	memset(e, 0, sizeof(*e));
@@ -183,7 +207,7 @@ static int create_vm(struct store *s, struct run_opts *ro, struct vm_entry *e)
 		goto out;
 	}
 	vmstate_init(&e->st);
-	if (make_files(e) < 0 || check_dump(&e->def) < 0) {
+	if (make_files(e, ro) < 0 || check_dump(&e->def) < 0) {
 		rc = EXIT_USAGE;
 		store_remove(s, e);
 		goto out;
@@ -226,6 +250,8 @@ int cmd_create(int argc, char **argv)
 		printf("%s\n", e->def.id);
 	store_close(&s);
 out:
+	if (ro)
+		free(ro->user_data);
 	free(ro);
 	free(e);
 	return rc;
@@ -353,6 +379,8 @@ int cmd_run(int argc, char **argv)
 	}
 	store_close(&s);
 out:
+	if (ro)
+		free(ro->user_data);
 	free(ro);
 	free(e);
 	return rc;

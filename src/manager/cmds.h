@@ -1,6 +1,7 @@
 /* The manager's commands (one function per verb) and what they share. */
 #pragma once
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "manager/store.h"
@@ -45,6 +46,28 @@ int cmd_logs(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_screenshot(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
+int cmd_ssh(int argc, char **argv);
+
+struct run_opts;
+struct image;
+/* Pulls NAME[:TAG] or a URL unless it is stored already (catalog: --catalog, else
+ * $PHYLLOME_CATALOG, else the one installed; from: the user's own copy of a catalogue entry,
+ * a file or URL, or NULL). "NAME:TAG: pulled (how it was verified)" goes to report, and
+ * "NAME:TAG: up to date" too when report is stdout (`pull`; run and create say nothing then). 0 or
+ * an exit status (printed). */
+int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *from, FILE *report,
+	     struct image *out);
+/* run/create NAME: pulls the image and sets the VM up from it (firmware, an overlay or an empty
+ * disk and the ISO, cloud-init user-data, a forwarded SSH port). 0 or an exit status. */
+int mgr_image_setup(struct store *s, struct run_opts *ro);
+/* Makes a qcow2 image at path (qemu-img): an overlay on backing (of format fmt) when backing is
+ * not NULL, of size bytes (0: the backing's). */
+int mgr_make_qcow2(const char *path, const char *backing, const char *fmt, unsigned long long size,
+		   char *err, size_t errlen);
 
 /* Used by run and restart. */
 int mgr_start_one(struct store *s, const char *ref, bool quiet, struct vm_entry *out);
@@ -52,6 +75,10 @@ int mgr_stop_one(struct store *s, struct vm_entry *e, int timeout_s);
 
 /* Makes a sparse raw image of size bytes at path (refuses an existing file). */
 int mgr_make_image(const char *path, unsigned long long size, char *err, size_t errlen);
+/* Runs argv (stdout to /dev/null) and waits: 0, or -ENOENT ("DOING needs TOOL (Debian
+ * PACKAGE)") or -EIO ("TOOL failed while DOING") with err set. */
+int mgr_run_tool(const char *const argv[], const char *package, const char *doing, char *err,
+		 size_t errlen);
 /* Builds the cloud-init NoCloud seed (vfat, label cidata: user-data, meta-data). */
 int mgr_make_seed(const char *dir, const char *user_data, const char *id, const char *name,
 		  char *err, size_t errlen);

@@ -133,49 +133,60 @@ void mgr_api_state(const struct vm_entry *e, char *out, size_t len)
 
 static void usage(FILE *f)
 {
-	fputs("Usage: phyllome COMMAND [OPTIONS] [ARGS]\n\n"
-	      "Runs virtual machines as detached phyllome-vmm processes (no daemon).\n\n"
-	      "Commands:\n"
-	      "  run [OPTIONS]           create and start a VM (attached unless -d)\n"
-	      "  create [OPTIONS]        create a VM without starting it\n"
-	      "  start VM...             start VMs\n"
-	      "  stop [-t SECS] VM...    press the power button; cut the power after SECS (30)\n"
-	      "  restart [-t SECS] VM... stop, then start\n"
-	      "  kill [-s SIGNAL] VM...  kill the VMM (default SIGKILL)\n"
-	      "  rm [-f] VM...           remove VMs (-f: also running ones)\n"
-	      "  ps [-a] [-q] [--format table|json]\n"
-	      "                          list running VMs (-a: all)\n"
-	      "  inspect VM...           everything about VMs, as JSON\n"
-	      "  logs [-f] VM            the guest's serial output (-f: follow)\n"
-	      "  console VM              attach to the serial console (Ctrl-] detaches)\n"
-	      "  pause VM... / resume VM...\n"
-	      "  screenshot VM FILE      the VM's screen as a PNG (needs a display)\n"
-	      "  disk create FILE SIZE   a sparse raw disk image\n"
-	      "  version\n\n"
-	      "Options of run and create:\n"
-	      "  -d, --detach            run in the background, print the VM's id (run only)\n"
-	      "      --name NAME         a unique name (default: a generated one)\n"
-	      "  -c, --cpus N            vCPUs (default 1)\n"
-	      "  -m, --memory SIZE       RAM, e.g. 512M, 4G (default 512M)\n"
-	      "      --disk FILE|SIZE    a raw image, or a new sparse one of SIZE (up to 6)\n"
-	      "      --cdrom ISO         an ISO image, read-only\n"
-	      "      --kernel PATH, --initramfs PATH, --cmdline STR\n"
-	      "                          direct Linux boot (cmdline default: console=ttyS0)\n"
-	      "      --firmware PATH     boot firmware instead (e.g. OVMF)\n"
-	      "      --disk-bus virtio|nvme  the bus of the --disk disks (default virtio)\n"
-	      "      --net user|tap:IF   user-mode networking (passt) or a tap interface\n"
-	      "      --net-model virtio|e1000e\n"
-	      "                          the NIC: virtio-net (default) or an Intel 82574L\n"
-	      "  -p, --publish HOST:GUEST[/udp]\n"
-	      "                          forward a host port into the guest (--net user)\n"
-	      "      --display MODE      none | vnc=HOST:PORT | vnc=unix:PATH | window\n"
-	      "      --usb               a USB tablet and keyboard (xHCI), for guests without "
-	      "virtio\n"
-	      "      --cloud-init FILE   user-data for a NoCloud seed (vfat, label cidata)\n"
-	      "      --rm                remove the VM when it ends\n\n"
-	      "VM: a name, an id, or a unique prefix of an id. State: $PHYLLOME_STATE, else\n"
-	      "/var/lib/phyllome (root) or $XDG_DATA_HOME/phyllome. See docs/manager.md.\n",
-	      f);
+	fputs(
+	    "Usage: phyllome COMMAND [OPTIONS] [ARGS]\n\n"
+	    "Runs virtual machines as detached phyllome-vmm processes (no daemon).\n\n"
+	    "Commands:\n"
+	    "  run [OPTIONS] [IMAGE]   create and start a VM (attached unless -d)\n"
+	    "  create [OPTIONS] [IMAGE] create a VM without starting it\n"
+	    "  start VM...             start VMs\n"
+	    "  stop [-t SECS] VM...    press the power button; cut the power after SECS (30)\n"
+	    "  restart [-t SECS] VM... stop, then start\n"
+	    "  kill [-s SIGNAL] VM...  kill the VMM (default SIGKILL)\n"
+	    "  rm [-f] VM...           remove VMs (-f: also running ones)\n"
+	    "  ps [-a] [-q] [--format table|json]\n"
+	    "                          list running VMs (-a: all)\n"
+	    "  inspect VM...           everything about VMs, as JSON\n"
+	    "  logs [-f] VM            the guest's serial output (-f: follow)\n"
+	    "  console VM              attach to the serial console (Ctrl-] detaches)\n"
+	    "  pause VM... / resume VM...\n"
+	    "  screenshot VM FILE      the VM's screen as a PNG (needs a display)\n"
+	    "  disk create FILE SIZE   a sparse raw disk image\n"
+	    "  pull [--catalog FILE|URL] [--from FILE|URL] NAME[:TAG]|URL\n"
+	    "                          download and verify an image (see the catalogue)\n"
+	    "  images [-q]             the stored images\n"
+	    "  rmi NAME[:TAG]...       remove images no VM uses\n"
+	    "  commit VM NAME[:TAG]    a new image from a stopped VM's first disk\n"
+	    "  ssh VM [COMMAND...]     ssh into an image's VM through its forwarded port\n"
+	    "  version\n\n"
+	    "Options of run and create:\n"
+	    "  -d, --detach            run in the background, print the VM's id (run only)\n"
+	    "      --name NAME         a unique name (default: a generated one)\n"
+	    "  -c, --cpus N            vCPUs (default 1)\n"
+	    "  -m, --memory SIZE       RAM, e.g. 512M, 4G (default 512M)\n"
+	    "      --disk FILE|SIZE    a raw image, or a new sparse one of SIZE (up to 6)\n"
+	    "      --cdrom ISO         an ISO image, read-only\n"
+	    "      --kernel PATH, --initramfs PATH, --cmdline STR\n"
+	    "                          direct Linux boot (cmdline default: console=ttyS0)\n"
+	    "      --firmware PATH     boot firmware instead (e.g. OVMF)\n"
+	    "      --disk-bus virtio|nvme  the bus of the --disk disks (default virtio)\n"
+	    "      --net user|tap:IF   user-mode networking (passt) or a tap interface\n"
+	    "      --net-model virtio|e1000e\n"
+	    "                          the NIC: virtio-net (default) or an Intel 82574L\n"
+	    "  -p, --publish HOST:GUEST[/udp]\n"
+	    "                          forward a host port into the guest (--net user)\n"
+	    "      --display MODE      none | vnc=HOST:PORT | vnc=unix:PATH | window\n"
+	    "      --usb               a USB tablet and keyboard (xHCI), for guests without "
+	    "virtio\n"
+	    "      --cloud-init FILE   user-data for a NoCloud seed (vfat, label cidata)\n"
+	    "      --rm                remove the VM when it ends\n"
+	    "      --catalog FILE|URL  the catalogue IMAGE is looked up in\n\n"
+	    "IMAGE: NAME[:TAG] from the catalogue ($PHYLLOME_CATALOG), a pulled image, or a URL.\n"
+	    "The VM gets a qcow2 overlay on it (a cloud image: with a cloud-init user and an\n"
+	    "SSH port) or, for an ISO, the ISO in its CD-ROM drive and an empty disk.\n\n"
+	    "VM: a name, an id, or a unique prefix of an id. State: $PHYLLOME_STATE, else\n"
+	    "/var/lib/phyllome (root) or $XDG_DATA_HOME/phyllome. See docs/manager.md.\n",
+	    f);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -210,6 +221,11 @@ int main(int argc, char **argv)
 	    {"attach", cmd_console},
 	    {"screenshot", cmd_screenshot},
 	    {"disk", cmd_disk},
+	    {"pull", cmd_pull},
+	    {"images", cmd_images},
+	    {"rmi", cmd_rmi},
+	    {"commit", cmd_commit},
+	    {"ssh", cmd_ssh},
 	    {"version", cmd_version},
 	};
 

@@ -10,7 +10,11 @@
 
 #include "manager/cmds.h"
 
-static int run_tool(const char *const argv[], char *err, size_t errlen)
+#define SEED_PKGS  "packages dosfstools and mtools"
+#define SEED_DOING "building the cloud-init seed"
+
+int mgr_run_tool(const char *const argv[], const char *package, const char *doing, char *err,
+		 size_t errlen)
 {
 	int status;
 	pid_t pid = fork();
@@ -28,12 +32,11 @@ static int run_tool(const char *const argv[], char *err, size_t errlen)
 		return -EIO;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		snprintf(err, errlen,
-			 "--cloud-init needs %s (Debian packages dosfstools and mtools)", argv[0]);
+		snprintf(err, errlen, "%s needs %s (Debian %s)", doing, argv[0], package);
 		return -ENOENT;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		snprintf(err, errlen, "%s failed while building the cloud-init seed", argv[0]);
+		snprintf(err, errlen, "%s failed while %s", argv[0], doing);
 		return -EIO;
 	}
 	return 0;
@@ -57,16 +60,16 @@ int mgr_make_seed(const char *dir, const char *user_data, const char *id, const 
 		return -EIO;
 	}
 	unlink(img);
-	rc = run_tool(mkfs, err, errlen);
+	rc = mgr_run_tool(mkfs, SEED_PKGS, SEED_DOING, err, errlen);
 	if (!rc) {
 		const char *copy_ud[] = {"mcopy", "-i", img, ud, "::user-data", NULL};
 
-		rc = run_tool(copy_ud, err, errlen);
+		rc = mgr_run_tool(copy_ud, SEED_PKGS, SEED_DOING, err, errlen);
 	}
 	if (!rc) {
 		const char *copy_md[] = {"mcopy", "-i", img, md, "::meta-data", NULL};
 
-		rc = run_tool(copy_md, err, errlen);
+		rc = mgr_run_tool(copy_md, SEED_PKGS, SEED_DOING, err, errlen);
 	}
 	return rc;
 }

@@ -151,7 +151,11 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 	add(&b, "%s/api.sock", e->dir);
 	for (unsigned i = 0; i < d->ndisks; i++) {
 		add(&b, "--disk");
-		add(&b, "path=%s%s%s", d->disks[i].path, d->disks[i].readonly ? ",readonly=on" : "",
+		add(&b, "path=%s%s%s%s", d->disks[i].path,
+		    d->disks[i].readonly ? ",readonly=on" : "",
+		    d->disks[i].qcow2
+			? (d->disks[i].backing[0] ? ",format=qcow2,backing=on" : ",format=qcow2")
+			: "",
 		    d->disk_bus == VMDEF_BUS_NVME ? ",bus=nvme" : "");
 	}
 	if (d->cdrom[0]) {

@@ -26,11 +26,16 @@ char *vmdef_dump(const struct vm_def *d)
 	json_t *o = json_object(), *disks = json_array(), *ports = json_array();
 	char *out;
 
-	for (unsigned i = 0; i < d->ndisks; i++)
-		json_array_append_new(disks,
-				      json_pack("{s:s, s:I, s:b, s:b}", "path", d->disks[i].path,
-						"size", (json_int_t)d->disks[i].size, "readonly",
-						d->disks[i].readonly, "owned", d->disks[i].owned));
+	for (unsigned i = 0; i < d->ndisks; i++) {
+		json_t *k = json_pack("{s:s, s:I, s:b, s:b, s:s}", "path", d->disks[i].path, "size",
+				      (json_int_t)d->disks[i].size, "readonly",
+				      d->disks[i].readonly, "owned", d->disks[i].owned, "format",
+				      d->disks[i].qcow2 ? "qcow2" : "raw");
+
+		if (d->disks[i].backing[0])
+			json_object_set_new(k, "backing", json_string(d->disks[i].backing));
+		json_array_append_new(disks, k);
+	}
 	for (unsigned i = 0; i < d->nports; i++)
 		json_array_append_new(ports, json_pack("{s:i, s:i, s:s}", "host", d->ports[i].host,
 						       "guest", d->ports[i].guest, "proto",
@@ -55,6 +60,8 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "usb", json_boolean(d->usb));
 	json_object_set_new(o, "auto_remove", json_boolean(d->auto_remove));
 	json_object_set_new(o, "created", json_integer(d->created));
+	json_object_set_new(o, "image", str_or_null(d->image));
+	json_object_set_new(o, "ssh_user", str_or_null(d->ssh_user));
 	out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	json_decref(o);
 	return out;
@@ -97,11 +104,18 @@ static int load_disks(struct vm_def *d, json_t *arr)
 		struct vmdef_disk *k = &d->disks[i];
 		int64_t size;
 		json_t *ro = json_object_get(v, "readonly"), *own = json_object_get(v, "owned");
+		char fmt[8];
 
+		/* format and backing: absent in folders made before images (raw, none) */
 		if (!json_is_object(v) || get_str(v, "path", k->path, sizeof(k->path), true) < 0 ||
 		    !k->path[0] || get_int(v, "size", 0, (int64_t)MGR_MAX_DISK, &size) < 0 ||
-		    !json_is_boolean(ro) || !json_is_boolean(own))
+		    !json_is_boolean(ro) || !json_is_boolean(own) ||
+		    get_str(v, "format", fmt, sizeof(fmt), false) < 0 ||
+		    (fmt[0] && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) ||
+		    get_str(v, "backing", k->backing, sizeof(k->backing), false) < 0 ||
+		    (k->backing[0] && strcmp(fmt, "qcow2")))
 			return -EINVAL;
+		k->qcow2 = !strcmp(fmt, "qcow2");
 		k->size = (uint64_t)size;
 		k->readonly = json_is_true(ro);
 		k->owned = json_is_true(own);
@@ -214,6 +228,10 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	if (usb && !json_is_boolean(usb))
 		return -EINVAL;
 	d->usb = json_is_true(usb);
+	*what = "image";
+	if (get_str(o, "image", d->image, sizeof(d->image), false) < 0 ||
+	    get_str(o, "ssh_user", d->ssh_user, sizeof(d->ssh_user), false) < 0)
+		return -EINVAL;
 	*what = "created";
 	return get_int(o, "created", 0, INT64_MAX, &d->created);
 }

@@ -23,7 +23,9 @@ struct vmdef_disk {
 				*/
 	uint64_t size;	       /* from --disk SIZE: the image is made at create time; 0: a file */
 	bool readonly;
-	bool owned; /* made by phyllome: removed with the VM */
+	bool owned;		  /* made by phyllome: removed with the VM */
+	bool qcow2;		  /* format=qcow2 (else raw) */
+	char backing[VMDEF_PATH]; /* a qcow2 overlay's backing image (an image of the store) */
 };
 
 struct vm_def {
@@ -46,9 +48,11 @@ struct vm_def {
 	char tap[16];
 	struct port_map ports[VMDEF_MAX_PORTS];
 	unsigned nports;
-	bool auto_remove; /* --rm */
-	bool usb;	  /* --usb: the xHCI controller with a USB tablet and keyboard */
-	int64_t created;  /* seconds since the epoch */
+	bool auto_remove;  /* --rm */
+	bool usb;	   /* --usb: the xHCI controller with a USB tablet and keyboard */
+	int64_t created;   /* seconds since the epoch */
+	char image[128];   /* NAME:TAG of the image `run NAME` made the VM from ("" if none) */
+	char ssh_user[64]; /* the cloud-init user `phyllome ssh` logs in as ("" if none) */
 };
 
 /* The run state. status: "created", "running" or "exited" as last written; whether the

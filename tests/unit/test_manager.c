@@ -311,7 +311,7 @@ static void test_run_options(void **state)
 	    {"--kernel|k|--net|bridge", "is not user"},
 	    {"--kernel|k|--firmware|f", "cannot be used together"},
 	    {"--firmware|f|--cmdline|x", "need --kernel"},
-	    {"--kernel|k|vm", "unexpected argument"},
+	    {"--kernel|k|vm|vm2", "unexpected argument"},
 	    {"--kernel|k|--cpus|0", "invalid CPU count"},
 	    {"--kernel|k|--net|user|--net|user", "given twice"},
 	    {"--kernel|k|--disk-bus|scsi", "is not virtio or nvme"},
@@ -335,6 +335,20 @@ static void test_run_options(void **state)
 		assert_int_equal(rc, -EINVAL);
 		assert_non_null(strstr(err, bad[i].msg));
 	}
+
+	/* run IMAGE: nothing else needed to boot; user networking unless --net says otherwise */
+	argv = words("debian:12|-c|2|--catalog|c.json", &argc);
+	assert_int_equal(args_parse_run(ro, true, argc, argv, err, sizeof(err)), 0);
+	assert_string_equal(ro->image, "debian:12");
+	assert_string_equal(ro->catalog, "c.json");
+	free_words(argv);
+	assert_true(ro->cpus_set);
+	assert_false(ro->memory_set);
+	assert_int_equal(ro->def.net, VMDEF_NET_USER);
+	argv = words("--net|none|debian", &argc);
+	assert_int_equal(args_parse_run(ro, true, argc, argv, err, sizeof(err)), 0);
+	free_words(argv);
+	assert_int_equal(ro->def.net, VMDEF_NET_NONE);
 	free(ro);
 }
 
