@@ -313,6 +313,10 @@ int args_parse_run(struct run_opts *ro, bool allow_detach, int argc, char *const
 	if (rc < 0 || ro->help)
 		return rc;
 	ro->image = npos ? pos[0] : NULL;
+	if (ro->image && !ro->image[0]) {
+		snprintf(err, errlen, "an empty IMAGE name");
+		return -EINVAL;
+	}
 	/* An image's VM has user-mode networking unless told otherwise (as Docker's bridge). */
 	if (ro->image && !ro->net_spec)
 		ro->def.net = VMDEF_NET_USER;

@@ -1,7 +1,7 @@
 /* libFuzzer: the manager's HTTP response parser (what a VMM, or anything listening on a VM's
  * API socket path, answers), and the manager's argument parser for run/create (the words are
  * the input split on NUL). A parsed response's body lies within the input; a parse that
- * succeeds leaves a definition within create's rules. */
+ * succeeds leaves a definition within create's rules (a kernel, a firmware or an image name). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,7 +52,7 @@ static void fuzz_args(const char *buf, size_t len)
 		check(ro.def.cpus >= 1 && ro.def.cpus <= MGR_MAX_CPUS);
 		check(ro.def.memory >= MGR_MIN_MEM && ro.def.memory <= MGR_MAX_MEM);
 		check(!ro.def.name[0] || mgr_name_valid(ro.def.name));
-		check(ro.def.kernel[0] || ro.def.firmware[0]);
+		check(ro.def.kernel[0] || ro.def.firmware[0] || (ro.image && ro.image[0]));
 		check(ro.def.nports == 0 || ro.def.net == VMDEF_NET_USER);
 	}
 	free(copy);
