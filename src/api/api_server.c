@@ -18,6 +18,7 @@
 #include "api/api_json.h"
 #include "api/api_parse.h"
 #include "common/log.h"
+#include "common/unix_sock.h"
 #include "ui/display.h"
 
 #define API_CALL_TIMEOUT_MS 30000 /* a request the VMM thread hasn't taken by then fails */
@@ -334,75 +335,18 @@ static void *api_thread(void *arg)
 	return NULL;
 }
 
-/* A socket file left at path by a VMM that died is replaced; a live one, or anything else,
- * is not. */
-static int clear_stale(const struct sockaddr_un *a, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(a->sun_path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "--api-socket: cannot check '%s': %s", a->sun_path,
-			 strerror(errno));
-		return -errno;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "--api-socket: '%s' exists and is not a socket", a->sun_path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "--api-socket: socket: %s", strerror(errno));
-		return -errno;
-	}
-	rc = connect(fd, (const struct sockaddr *)a, sizeof(*a));
-	rc = rc == 0 ? -EADDRINUSE : errno == ECONNREFUSED ? 0 : -errno;
-	close(fd);
-	if (rc == 0 && unlink(a->sun_path) < 0 && errno != ENOENT)
-		rc = -errno;
-	if (rc < 0)
-		snprintf(err, errlen, "--api-socket: '%s' %s", a->sun_path,
-			 rc == -EADDRINUSE ? "is in use by another process"
-					   : "is a socket that can't be replaced");
-	return rc;
-}
-
-/* The listening socket, mode 0600 from the start (umask around bind: no window in which
- * another user could connect). */
+/* The listening socket (src/common/unix_sock.c): mode 0600 from the start; a stale socket
+ * left by a VMM that died is replaced, a live one or anything else is not. */
 static int listen_unix(struct api_server *s, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct stat st;
-	mode_t old;
-	int fd, rc;
+	int fd = unix_sock_listen(path, SOCK_CLOEXEC | SOCK_NONBLOCK, API_MAX_CLIENTS);
 
-	if (!*path || strlen(path) >= sizeof(a.sun_path)) {
-		snprintf(err, errlen, "--api-socket: path must be 1 to %zu bytes",
-			 sizeof(a.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(a.sun_path, path);
-	rc = clear_stale(&a, err, errlen);
-	if (rc < 0)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "--api-socket: socket: %s", strerror(errno));
-		return -errno;
+		snprintf(err, errlen, "--api-socket: '%s' %s", path, unix_sock_strerror(fd));
+		return fd;
 	}
-	old = umask(0177);
-	rc = bind(fd, (const struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (rc < 0 || listen(fd, API_MAX_CLIENTS) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "--api-socket: cannot listen on '%s': %s", path,
-			 strerror(-rc));
-		close(fd);
-		return rc;
-	}
-	strcpy(s->path, path);
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (lstat(path, &st) == 0) {
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
