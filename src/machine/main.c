@@ -101,7 +101,8 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	/* glibc opens /etc/localtime the first time it converts a time (the RTC does):
 	 * do it now, before the filters forbid opening files in vCPU threads. */
 	tzset();
-	if (seccomp_install(SECCOMP_VMM, cfg->seccomp) < 0) {
+	if (seccomp_install(cfg->display.kind == DISPLAY_WINDOW ? SECCOMP_VMM_WINDOW : SECCOMP_VMM,
+			    cfg->seccomp) < 0) {
 		pr_err("cannot install the seccomp filter (--seccomp off runs without)");
 		free(vm);
 		return 1;
