@@ -69,16 +69,19 @@ int console_open(struct console *c, enum serial_mode mode, const char *path, cha
 			return -EIO;
 		}
 		return 0;
-	case SERIAL_FILE:
-		/* 0600: what a guest prints (boot logs, passwords typed at its console) is
-		 * the VM owner's. A file that exists keeps its mode. */
-		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (c->out_fd < 0) {
+	case SERIAL_FILE: {
+		/* Mode 0600, capped at --log-max with one rotated copy (PATH.1): a guest
+		 * printing forever does not fill the host's disk. */
+		int rc = capfile_open(&c->file, path, log_file_max(), 0);
+
+		if (rc < 0) {
 			snprintf(err, errlen, "cannot open serial output file %s: %s", path,
-				 strerror(errno));
-			return -errno;
+				 strerror(-rc));
+			return rc;
 		}
+		c->out_fd = c->file.fd;
 		return 0;
+	}
 	case SERIAL_SOCKET:
 		return open_socket(c, path, err, errlen);
 	default:
@@ -95,7 +98,7 @@ void console_close(struct console *c)
 		raw_console = NULL;
 	}
 	if (c->mode == SERIAL_FILE && c->out_fd >= 0)
-		close(c->out_fd);
+		capfile_close(&c->file);
 	if (c->client_fd >= 0)
 		close(c->client_fd);
 	if (c->listen_fd >= 0)
@@ -121,6 +124,11 @@ void console_output(void *opaque, const uint8_t *buf, size_t n)
 {
 	struct console *c = opaque;
 
+	if (c->mode == SERIAL_FILE) {
+		if (c->out_fd >= 0)
+			capfile_write(&c->file, buf, n);
+		return;
+	}
 	if (c->mode != SERIAL_SOCKET) {
 		if (c->out_fd >= 0)
 			write_all(c->out_fd, buf, n);

@@ -16,17 +16,41 @@
 /* What every thread does: memory (malloc, thread stacks), locks, signals, time, logging
  * to stderr, and ending (abort included). The vDSO's clocks fall back to system calls when the
  * host's clocksource can't be read from user space (the rig's L1 after its TSC is marked
- * unstable): gettimeofday and time are listed for that. */
+ * unstable): gettimeofday and time are listed for that. Logs and file= outputs are capped
+ * files that rotate in place (below). */
 static const int common_calls[] = {
-    SCMP_SYS(read),	     SCMP_SYS(write),		SCMP_SYS(writev),
-    SCMP_SYS(close),	     SCMP_SYS(futex),		SCMP_SYS(mmap),
-    SCMP_SYS(munmap),	     SCMP_SYS(mprotect),	SCMP_SYS(madvise),
-    SCMP_SYS(brk),	     SCMP_SYS(rt_sigreturn),	SCMP_SYS(rt_sigprocmask),
-    SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-    SCMP_SYS(gettid),	     SCMP_SYS(getpid),		SCMP_SYS(tgkill),
-    SCMP_SYS(exit),	     SCMP_SYS(exit_group),	SCMP_SYS(sched_yield),
-    SCMP_SYS(fstat),	     SCMP_SYS(newfstatat),	SCMP_SYS(restart_syscall),
-    SCMP_SYS(getrandom),     SCMP_SYS(gettimeofday),	SCMP_SYS(time),
+    SCMP_SYS(read),
+    SCMP_SYS(write),
+    SCMP_SYS(writev),
+    SCMP_SYS(close),
+    SCMP_SYS(futex),
+    SCMP_SYS(mmap),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mprotect),
+    SCMP_SYS(madvise),
+    SCMP_SYS(brk),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(nanosleep),
+    SCMP_SYS(gettid),
+    SCMP_SYS(getpid),
+    SCMP_SYS(tgkill),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(time),
+    /* A capped log (src/common/capfile.c) rotates on the thread that writes the line that
+     * fills it: the file is copied into PATH.1 and truncated, both already open. */
+    SCMP_SYS(pread64),
+    SCMP_SYS(pwrite64),
+    SCMP_SYS(ftruncate),
 };
 
 /* vCPU threads: KVM_RUN and the ioctls around it, device emulation (which writes to the

@@ -394,7 +394,8 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 {
 	struct ready_msg m = {.sup = getpid()};
 	char path[VMDEF_PATH + 32];
-	int log_fd, serial_log, listen_fd = -1, sv[2] = {-1, -1}, status = 0;
+	struct capfile serial_log;
+	int log_fd, serial_rc, listen_fd = -1, sv[2] = {-1, -1}, status = 0;
 	char **argv = NULL;
 	pid_t passt = 0, vm;
 
@@ -407,11 +408,13 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	snprintf(path, sizeof(path), "%s/vmm.log", e->dir);
 	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	snprintf(path, sizeof(path), "%s/serial.log", e->dir);
-	serial_log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (log_fd < 0 || serial_log < 0) {
-		m.rc = -errno;
+	/* A guest printing forever fills serial.log up to the cap, then serial.log.1 keeps
+	 * the previous 64 MiB: the host's disk is not filled. */
+	serial_rc = log_fd < 0 ? -errno : capfile_open(&serial_log, path, CAPFILE_DEFAULT_MAX, 1);
+	if (serial_rc < 0) {
+		m.rc = serial_rc;
 		snprintf(m.err, sizeof(m.err), "cannot open the logs in %.200s: %s", e->dir,
-			 strerror(errno));
+			 strerror(-serial_rc));
 		goto fail;
 	}
 	{
@@ -452,7 +455,7 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	m.vmm = vm;
 	m.passt = passt;
 	send_ready(ready_fd, &m);
-	relay_run(sv[0], listen_fd, serial_log, vm, &status);
+	relay_run(sv[0], listen_fd, &serial_log, vm, &status);
 	close(listen_fd);
 	close(sv[0]);
 	stop_passt(passt);
