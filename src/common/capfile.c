@@ -9,7 +9,6 @@
 int capfile_open(struct capfile *f, const char *path, uint64_t max, int append)
 {
 	int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC);
-	char old[4096];
 	struct stat st;
 
 	*f = (struct capfile){.fd = -1, .old_fd = -1, .max = max};
@@ -21,6 +20,8 @@ int capfile_open(struct capfile *f, const char *path, uint64_t max, int append)
 	if (fstat(f->fd, &st) == 0)
 		f->size = (uint64_t)st.st_size;
 	if (max) {
+		char old[4096];
+
 		if (snprintf(old, sizeof(old), "%s.1", path) >= (int)sizeof(old)) {
 			close(f->fd);
 			return -ENAMETOOLONG;
