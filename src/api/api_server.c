@@ -21,7 +21,7 @@
 #include "common/unix_sock.h"
 #include "ui/display.h"
 
-#define API_CALL_TIMEOUT_MS 30000 /* a request the VMM thread hasn't taken by then fails */
+#define API_CALL_TIMEOUT_MS 30000 /* a request the VMM thread hasn't answered by then: 504 */
 #define API_IDLE_TIMEOUT_S  60	  /* idle keep-alive connections are closed */
 #define API_MAX_CLIENTS	    16
 #define API_DRAIN_MS	    1000 /* at the end, how long answers may take to leave */
@@ -31,6 +31,7 @@ struct api_server {
 	int mhd_fd;  /* libmicrohttpd's epoll fd */
 	int stop_fd; /* eventfd: the API thread ends */
 	struct ctl_channel *ch;
+	int call_timeout_ms;	 /* how long a request waits for the VMM thread's answer */
 	struct display *display; /* for vm.screenshot, or NULL */
 	enum seccomp_mode seccomp;
 	pthread_t thread;
@@ -105,10 +106,15 @@ static unsigned refusal_status(int result)
 	case -ESHUTDOWN:
 		return MHD_HTTP_CONFLICT;
 	case -ETIMEDOUT:
-		return MHD_HTTP_SERVICE_UNAVAILABLE;
+		return MHD_HTTP_GATEWAY_TIMEOUT;
 	default:
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
+}
+
+void api_server_set_call_timeout(struct api_server *s, int ms)
+{
+	__atomic_store_n(&s->call_timeout_ms, ms, __ATOMIC_RELAXED);
 }
 
 void api_server_set_display(struct api_server *s, struct display *d)
@@ -158,14 +164,16 @@ static enum MHD_Result perform(struct api_server *s, struct MHD_Connection *c,
 
 	if (action == CTL_SCREENSHOT)
 		return screenshot(s, c);
-	rc = ctl_call(s->ch, &r, API_CALL_TIMEOUT_MS);
+	rc = ctl_call(s->ch, &r, __atomic_load_n(&s->call_timeout_ms, __ATOMIC_RELAXED));
 
 	if (rc == -ESHUTDOWN)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the VMM is shutting down",
 				     NULL);
+	if (rc == -ETIMEDOUT)
+		return respond_error(c, MHD_HTTP_GATEWAY_TIMEOUT,
+				     "the VMM thread did not answer in time", NULL);
 	if (rc < 0)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "the VMM thread did not take the request in time", NULL);
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc), NULL);
 	if (a->result < 0)
 		return respond_error(c, refusal_status(a->result), a->msg, NULL);
 	switch (action) {
@@ -439,6 +447,7 @@ int api_server_start(struct api_server **out, const char *path, struct ctl_chann
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->ch = ch;
+	s->call_timeout_ms = API_CALL_TIMEOUT_MS;
 	s->seccomp = seccomp;
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
