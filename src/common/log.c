@@ -79,7 +79,8 @@ static void log_line(enum log_level level, const char *line)
 		capfile_write(log_file, out, n < (int)sizeof(out) ? (size_t)n : sizeof(out) - 1);
 }
 
-static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void log_vmsg(enum log_level level, const char *fmt,
+							   va_list ap)
 {
 	char line[1024];
 

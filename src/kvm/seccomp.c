@@ -286,10 +286,10 @@ static unsigned ioctls_of(enum seccomp_thread kind, struct ioctl_list out[5])
 	case SECCOMP_VMM_WINDOW:
 		out[n++] = (struct ioctl_list)LIST(vmm_ioctls);
 		out[n++] = (struct ioctl_list)LIST(vcpu_ioctls);
-		/* fall through */
+		__attribute__((fallthrough));
 	case SECCOMP_VIRTIO:
 		out[n++] = (struct ioctl_list)LIST(device_ioctls);
-		/* fall through */
+		__attribute__((fallthrough));
 	case SECCOMP_DISPLAY:
 		out[n++] = (struct ioctl_list)LIST(kvm_running);
 		out[n++] = (struct ioctl_list)LIST(fd_queries);
