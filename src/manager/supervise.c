@@ -149,6 +149,10 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 	add(&b, "tty");
 	add(&b, "--api-socket");
 	add(&b, "%s/api.sock", e->dir);
+	/* The VMM's log (its stderr is vmm.log already) capped at --log-max's default, with one
+	 * rotated copy vmm.log.1: a guest that makes the VMM warn cannot fill the disk. */
+	add(&b, "--log-file");
+	add(&b, "%s/vmm.log", e->dir);
 	for (unsigned i = 0; i < d->ndisks; i++) {
 		add(&b, "--disk");
 		add(&b, "path=%s%s%s", d->disks[i].path, d->disks[i].readonly ? ",readonly=on" : "",
