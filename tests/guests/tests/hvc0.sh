@@ -20,6 +20,8 @@ flood)
 	# A guest printing without end: hvc.mib MiB, then the word (the rig runs the VMM with a
 	# small --log-max and checks what is left on disk).
 	mib=$(arg hvc.mib) || fail "hvc.mib= missing from the command line"
+	# raw: no output processing byte by byte in the tty layer (slow under the rig's TCG)
+	stty -F /dev/hvc0 raw -echo 2>/dev/null
 	yes "PHYLLOME-FLOOD $word" | head -c $((mib * 1048576)) >/dev/hvc0 ||
 		fail "write to /dev/hvc0 failed"
 	echo "PHYLLOME-HVC0 $word" >/dev/hvc0 || fail "write to /dev/hvc0 failed"
