@@ -1,7 +1,6 @@
 #!/bin/sh
 # virtio-console (rig scenario hvc0). hvc.mode=file: writes "PHYLLOME-HVC0 hvc.word" to /dev/hvc0
-# (the rig finds it in the VMM's --console file). hvc.mode=flood: hvc.mib MiB, then that line.
-# hvc.mode=socket: prints
+# (the rig finds it in the VMM's --console file). hvc.mode=socket: prints
 # "PHYLLOME-STEP hvc0 waiting", reads a line from /dev/hvc0 (60 s at most), checks it is hvc.word,
 # and answers "PHYLLOME-HVC0-REPLY <line>" on /dev/hvc0.
 NAME=hvc0
@@ -15,18 +14,6 @@ file)
 	echo "PHYLLOME-HVC0 $word" >/dev/hvc0 || fail "write to /dev/hvc0 failed"
 	sleep 1 # let the VMM take it before the power goes
 	echo "PHYLLOME-TEST $NAME PASS wrote to /dev/hvc0"
-	;;
-flood)
-	# A guest printing without end: hvc.mib MiB, then the word (the rig runs the VMM with a
-	# small --log-max and checks what is left on disk).
-	mib=$(arg hvc.mib) || fail "hvc.mib= missing from the command line"
-	# raw: no output processing byte by byte in the tty layer (slow under the rig's TCG)
-	stty -F /dev/hvc0 raw -echo 2>/dev/null
-	yes "PHYLLOME-FLOOD $word" | head -c $((mib * 1048576)) >/dev/hvc0 ||
-		fail "write to /dev/hvc0 failed"
-	echo "PHYLLOME-HVC0 $word" >/dev/hvc0 || fail "write to /dev/hvc0 failed"
-	sleep 1
-	echo "PHYLLOME-TEST $NAME PASS wrote $mib MiB to /dev/hvc0"
 	;;
 socket)
 	exec 3<>/dev/hvc0 || fail "cannot open /dev/hvc0"

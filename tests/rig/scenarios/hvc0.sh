@@ -1,6 +1,5 @@
-# virtio-console (the guest's /dev/hvc0): output into --console file=PATH (hvc0/file), 8 MiB of
-# it capped by --log-max (hvc0/flood), and input and output through --console socket=PATH with
-# socat as the client (hvc0/socket).
+# virtio-console (the guest's /dev/hvc0): output into --console file=PATH (hvc0/file), and input and
+# output through --console socket=PATH with socat as the client (hvc0/socket).
 # rig-tools: socat
 # shellcheck shell=sh
 w=$(rand_word)
@@ -11,26 +10,6 @@ if guest_test_end hvc0/file hvc0 "$T_TEST"; then
 		rig_ok hvc0/file "the guest's line is in the console file; userspace after ${GT_T_USER}s, exit 0 after ${GT_T_EXIT}s"
 	else
 		rig_fail hvc0/file "no 'PHYLLOME-HVC0 $w' in the console file; it holds: $(head -c 200 "$f" | tr -d '\r' | tr '\n' ' ')"
-	fi
-fi
-
-# hvc0/flood: a guest printing 8 MiB into --console file= with --log-max 1M leaves the file
-# and one rotated copy, each at most 1 MiB, the newest output last (a guest cannot fill L1's disk).
-w=$(rand_word)
-f=$RIG_WORK/hvc0-flood.out
-if [ "$RIG_L2_VMM" = qemu ]; then
-	rig_skip hvc0/flood "phyllome-vmm's --log-max"
-else
-	vmm_start hvc0-flood 1 256M "$L2_BASE_CMDLINE phyllome.test=hvc0 hvc.mode=flood hvc.mib=8 hvc.word=$w" \
-		"console:file=$f" "log-max:1M"
-	if guest_test_end hvc0/flood hvc0 300; then
-		s0=$(wc -c <"$f") s1=$(wc -c <"$f.1" 2>/dev/null || echo 0)
-		if [ "$s0" -le 1048576 ] && [ "$s1" -le 1048576 ] && [ "$s1" -gt 900000 ] &&
-			tail -c 200 "$f" | grep -q "PHYLLOME-HVC0 $w"; then
-			rig_ok hvc0/flood "8 MiB from the guest left $s0 + $s1 bytes (cap 1 MiB), its last line last; exit 0 after ${GT_T_EXIT}s"
-		else
-			rig_fail hvc0/flood "file $s0 bytes, .1 $s1 bytes (cap 1048576); tail: $(tail -c 100 "$f" | tr -d '\r' | tr '\n' ' ')"
-		fi
 	fi
 fi
 
