@@ -18,9 +18,10 @@
 #include "api/api_json.h"
 #include "api/api_parse.h"
 #include "common/log.h"
+#include "common/unix_sock.h"
 #include "ui/display.h"
 
-#define API_CALL_TIMEOUT_MS 30000 /* a request the VMM thread hasn't taken by then fails */
+#define API_CALL_TIMEOUT_MS 30000 /* a request the VMM thread hasn't answered by then: 504 */
 #define API_IDLE_TIMEOUT_S  60	  /* idle keep-alive connections are closed */
 #define API_MAX_CLIENTS	    16
 #define API_DRAIN_MS	    1000 /* at the end, how long answers may take to leave */
@@ -30,6 +31,7 @@ struct api_server {
 	int mhd_fd;  /* libmicrohttpd's epoll fd */
 	int stop_fd; /* eventfd: the API thread ends */
 	struct ctl_channel *ch;
+	int call_timeout_ms;	 /* how long a request waits for the VMM thread's answer */
 	struct display *display; /* for vm.screenshot, or NULL */
 	enum seccomp_mode seccomp;
 	pthread_t thread;
@@ -104,10 +106,15 @@ static unsigned refusal_status(int result)
 	case -ESHUTDOWN:
 		return MHD_HTTP_CONFLICT;
 	case -ETIMEDOUT:
-		return MHD_HTTP_SERVICE_UNAVAILABLE;
+		return MHD_HTTP_GATEWAY_TIMEOUT;
 	default:
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
+}
+
+void api_server_set_call_timeout(struct api_server *s, int ms)
+{
+	__atomic_store_n(&s->call_timeout_ms, ms, __ATOMIC_RELAXED);
 }
 
 void api_server_set_display(struct api_server *s, struct display *d)
@@ -157,14 +164,16 @@ static enum MHD_Result perform(struct api_server *s, struct MHD_Connection *c,
 
 	if (action == CTL_SCREENSHOT)
 		return screenshot(s, c);
-	rc = ctl_call(s->ch, &r, API_CALL_TIMEOUT_MS);
+	rc = ctl_call(s->ch, &r, __atomic_load_n(&s->call_timeout_ms, __ATOMIC_RELAXED));
 
 	if (rc == -ESHUTDOWN)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the VMM is shutting down",
 				     NULL);
+	if (rc == -ETIMEDOUT)
+		return respond_error(c, MHD_HTTP_GATEWAY_TIMEOUT,
+				     "the VMM thread did not answer in time", NULL);
 	if (rc < 0)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "the VMM thread did not take the request in time", NULL);
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc), NULL);
 	if (a->result < 0)
 		return respond_error(c, refusal_status(a->result), a->msg, NULL);
 	switch (action) {
@@ -334,75 +343,18 @@ static void *api_thread(void *arg)
 	return NULL;
 }
 
-/* A socket file left at path by a VMM that died is replaced; a live one, or anything else,
- * is not. */
-static int clear_stale(const struct sockaddr_un *a, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(a->sun_path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "--api-socket: cannot check '%s': %s", a->sun_path,
-			 strerror(errno));
-		return -errno;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "--api-socket: '%s' exists and is not a socket", a->sun_path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "--api-socket: socket: %s", strerror(errno));
-		return -errno;
-	}
-	rc = connect(fd, (const struct sockaddr *)a, sizeof(*a));
-	rc = rc == 0 ? -EADDRINUSE : errno == ECONNREFUSED ? 0 : -errno;
-	close(fd);
-	if (rc == 0 && unlink(a->sun_path) < 0 && errno != ENOENT)
-		rc = -errno;
-	if (rc < 0)
-		snprintf(err, errlen, "--api-socket: '%s' %s", a->sun_path,
-			 rc == -EADDRINUSE ? "is in use by another process"
-					   : "is a socket that can't be replaced");
-	return rc;
-}
-
-/* The listening socket, mode 0600 from the start (umask around bind: no window in which
- * another user could connect). */
+/* The listening socket (src/common/unix_sock.c): mode 0600 from the start; a stale socket
+ * left by a VMM that died is replaced, a live one or anything else is not. */
 static int listen_unix(struct api_server *s, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct stat st;
-	mode_t old;
-	int fd, rc;
+	int fd = unix_sock_listen(path, SOCK_CLOEXEC | SOCK_NONBLOCK, API_MAX_CLIENTS);
 
-	if (!*path || strlen(path) >= sizeof(a.sun_path)) {
-		snprintf(err, errlen, "--api-socket: path must be 1 to %zu bytes",
-			 sizeof(a.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(a.sun_path, path);
-	rc = clear_stale(&a, err, errlen);
-	if (rc < 0)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "--api-socket: socket: %s", strerror(errno));
-		return -errno;
+		snprintf(err, errlen, "--api-socket: '%s' %s", path, unix_sock_strerror(fd));
+		return fd;
 	}
-	old = umask(0177);
-	rc = bind(fd, (const struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (rc < 0 || listen(fd, API_MAX_CLIENTS) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "--api-socket: cannot listen on '%s': %s", path,
-			 strerror(-rc));
-		close(fd);
-		return rc;
-	}
-	strcpy(s->path, path);
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (lstat(path, &st) == 0) {
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
@@ -495,6 +447,7 @@ int api_server_start(struct api_server **out, const char *path, struct ctl_chann
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->ch = ch;
+	s->call_timeout_ms = API_CALL_TIMEOUT_MS;
 	s->seccomp = seccomp;
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {

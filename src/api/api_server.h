@@ -20,3 +20,5 @@ int api_server_start(struct api_server **out, const char *path, struct ctl_chann
 void api_server_stop(struct api_server *s);
 /* The display that vm.screenshot reads (NULL: none). Set before the first request. */
 void api_server_set_display(struct api_server *s, struct display *d);
+/* How long a request waits for the VMM thread's answer before it gets 504 (default 30 s). */
+void api_server_set_call_timeout(struct api_server *s, int ms);

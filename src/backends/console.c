@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/unix_sock.h"
 
 /* Only one terminal per process can be in raw mode; atexit needs to find it. */
 static struct console *raw_console;
@@ -39,31 +39,19 @@ static int open_tty(struct console *c)
 	return 0;
 }
 
+/* Mode 0600; a stale socket from an earlier run is replaced, never a file or a socket that
+ * another process still serves (src/common/unix_sock.c). */
 static int open_socket(struct console *c, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "serial socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->listen_fd < 0)
-		goto fail;
-	unlink(path); /* a stale socket from an earlier run */
-	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(c->listen_fd, 1) < 0)
-		goto fail;
-	return 0;
-fail:;
-	int e = errno;
-
-	snprintf(err, errlen, "cannot listen on serial socket %s: %s", path, strerror(e));
+	c->listen_fd = unix_sock_listen(path, SOCK_CLOEXEC | SOCK_NONBLOCK, 1);
 	if (c->listen_fd >= 0)
-		close(c->listen_fd);
+		return 0;
+	snprintf(err, errlen, "cannot listen on serial socket %s: %s", path,
+		 unix_sock_strerror(c->listen_fd));
+	int rc = c->listen_fd;
+
 	c->listen_fd = -1;
-	return -e;
+	return rc;
 }
 
 int console_open(struct console *c, enum serial_mode mode, const char *path, char *err,
@@ -81,14 +69,19 @@ int console_open(struct console *c, enum serial_mode mode, const char *path, cha
 			return -EIO;
 		}
 		return 0;
-	case SERIAL_FILE:
-		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (c->out_fd < 0) {
+	case SERIAL_FILE: {
+		/* Mode 0600, capped at --log-max with one rotated copy (PATH.1): a guest
+		 * printing forever does not fill the host's disk. */
+		int rc = capfile_open(&c->file, path, log_file_max(), 0);
+
+		if (rc < 0) {
 			snprintf(err, errlen, "cannot open serial output file %s: %s", path,
-				 strerror(errno));
-			return -errno;
+				 strerror(-rc));
+			return rc;
 		}
+		c->out_fd = c->file.fd;
 		return 0;
+	}
 	case SERIAL_SOCKET:
 		return open_socket(c, path, err, errlen);
 	default:
@@ -105,7 +98,7 @@ void console_close(struct console *c)
 		raw_console = NULL;
 	}
 	if (c->mode == SERIAL_FILE && c->out_fd >= 0)
-		close(c->out_fd);
+		capfile_close(&c->file);
 	if (c->client_fd >= 0)
 		close(c->client_fd);
 	if (c->listen_fd >= 0)
@@ -131,6 +124,11 @@ void console_output(void *opaque, const uint8_t *buf, size_t n)
 {
 	struct console *c = opaque;
 
+	if (c->mode == SERIAL_FILE) {
+		if (c->out_fd >= 0)
+			capfile_write(&c->file, buf, n);
+		return;
+	}
 	if (c->mode != SERIAL_SOCKET) {
 		if (c->out_fd >= 0)
 			write_all(c->out_fd, buf, n);

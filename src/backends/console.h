@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "common/capfile.h"
 #include "common/vm_config.h"
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
@@ -16,6 +17,7 @@ struct console {
 	int in_fd, out_fd, listen_fd, client_fd;
 	bool raw, in_eof, escape;
 	struct termios saved;
+	struct capfile file;  /* SERIAL_FILE: out_fd is its descriptor */
 	pthread_mutex_t lock; /* guards client_fd against output from vCPU threads */
 	uint8_t pending[512]; /* input read but not yet taken by the UART */
 	size_t npending, pend_off;

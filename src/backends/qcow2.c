@@ -466,8 +466,9 @@ void qcow2_set_hook(struct qcow2 *q, qcow2_hook_fn fn, void *arg)
 int q2_bad(struct qcow2 *q, const char *what, uint64_t value)
 {
 	if (!q->warned)
-		pr_warn("disk '%s': corrupt qcow2 metadata: %s (0x%llx); failing the request",
-			q->name, what, (unsigned long long)value);
+		pr_warn_limited(
+		    "disk '%s': corrupt qcow2 metadata: %s (0x%llx); failing the request", q->name,
+		    what, (unsigned long long)value);
 	q->warned = true;
 	return -EIO;
 }

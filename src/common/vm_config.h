@@ -93,6 +93,8 @@ struct vm_config {
 	int cdrom_bootindex;	      /* its place in the firmware boot order; -1: not listed */
 	char tpm_socket[VM_PATH_MAX]; /* --tpm socket=: swtpm's control socket; empty: no TPM */
 	const char *api_socket;	      /* --api-socket PATH, or NULL */
+	const char *log_file;	      /* --log-file PATH, or NULL: stderr */
+	uint64_t log_max;	      /* --log-max: cap of the log and file= outputs; 0: none */
 	struct display_config display;
 	enum seccomp_mode seccomp;
 	int verbose;

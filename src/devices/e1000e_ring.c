@@ -55,8 +55,9 @@ static bool ring_get(struct e1000e *e, uint32_t off, struct ring *r)
 	if (r->n && r->head < r->n && r->tail < r->n)
 		return true;
 	if (len && !e->ring_warned) {
-		pr_warn("e1000e%u: ring at 0x%x has %u descriptors, head %u, tail %u: stopped",
-			e->index, off, r->n, r->head, r->tail);
+		pr_warn_limited(
+		    "e1000e%u: ring at 0x%x has %u descriptors, head %u, tail %u: stopped",
+		    e->index, off, r->n, r->head, r->tail);
 		e->ring_warned = true;
 	}
 	return false;
@@ -273,8 +274,8 @@ static int tx_send_tso(struct e1000e *e)
 
 	if (!tso_ok(e)) {
 		if (!e->ring_warned)
-			pr_warn("e1000e%u: dropping a TSO packet its context doesn't fit",
-				e->index);
+			pr_warn_limited("e1000e%u: dropping a TSO packet its context doesn't fit",
+					e->index);
 		e->ring_warned = true;
 		return 0;
 	}
@@ -421,9 +422,10 @@ void e1000e_tx_run(struct e1000e *e)
 		}
 		if (gm_read(e->env.gm, desc_addr(&r, r.head), d, DESC) < 0) {
 			if (!e->ring_warned)
-				pr_warn("e1000e%u: transmit ring at 0x%llx is not in guest RAM: "
-					"stopped",
-					e->index, (unsigned long long)r.base);
+				pr_warn_limited(
+				    "e1000e%u: transmit ring at 0x%llx is not in guest RAM: "
+				    "stopped",
+				    e->index, (unsigned long long)r.base);
 			e->ring_warned = true;
 			break;
 		}
@@ -628,8 +630,8 @@ static bool rx_place(struct e1000e *e, uint32_t *causes)
 	if (rc < 0) {
 		stat_add(e, ST_MPC, 1);
 		if (!e->ring_warned)
-			pr_warn("e1000e%u: receive ring unusable%s: frames dropped", e->index,
-				rc == -2 ? " (packet split, not offered)" : "");
+			pr_warn_limited("e1000e%u: receive ring unusable%s: frames dropped",
+					e->index, rc == -2 ? " (packet split, not offered)" : "");
 		e->ring_warned = true;
 		return true;
 	}

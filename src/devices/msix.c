@@ -116,7 +116,7 @@ void msix_table_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bo
 	v->data = get_le32(e + 8);
 	v->ctrl = get_le32(e + 12) & VEC_MASKED;
 	if (o < 12 && irq_msi_set(m->routes, (uint32_t)v->gsi, v->addr, v->data) < 0)
-		pr_warn("MSI-X vector %u: cannot update its KVM route", i);
+		pr_warn_limited("MSI-X vector %u: cannot update its KVM route", i);
 	deliver_pending(m);
 	pthread_mutex_unlock(&m->lock);
 }

@@ -161,7 +161,8 @@ static void fire_irqs(struct nvme *n)
 void nvme_fatal(struct nvme *n, const char *why)
 {
 	if (!n->fatal_logged)
-		pr_warn("nvme: controller failed (%s); the guest's driver must reset it", why);
+		pr_warn_limited("nvme: controller failed (%s); the guest's driver must reset it",
+				why);
 	n->fatal_logged = true;
 	n->csts |= CSTS_CFS;
 }

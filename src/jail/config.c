@@ -445,6 +445,7 @@ int jail_plan_add(struct jail_plan *p, enum jail_mount_kind kind, const char *sr
 	}
 	m = &p->m[p->n];
 	m->kind = kind;
+	m->user_file = false;
 	m->src = strdup(src);
 	m->dest = strdup(dest);
 	if (!m->src || !m->dest) {
@@ -484,6 +485,9 @@ int jail_plan_build(struct jail_plan *p, const struct jail_config *cfg, char *co
 
 		rc = jail_plan_add(p, f->readonly ? JAIL_MOUNT_RO : JAIL_MOUNT_RW, f->src, f->dest,
 				   err, errlen);
+		for (unsigned j = 0; rc == 0 && j < p->n; j++)
+			if (!strcmp(p->m[j].dest, f->dest))
+				p->m[j].user_file = true;
 	}
 	return rc;
 }

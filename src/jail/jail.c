@@ -141,24 +141,60 @@ static int make_mount_point(const char *path, bool dir)
 	return 0;
 }
 
+/* A bind mount of what fd names (open_tree + move_mount: no path is looked up again). */
+static int bind_fd(int fd, const char *target)
+{
+	int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	int rc;
+
+	if (tree < 0)
+		return -errno;
+	rc = move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0 ? -errno : 0;
+	close(tree);
+	return rc;
+}
+
+/* Binds the source at p; a --file's source is opened without following links first and
+ * bound from that descriptor. */
+static int bind_source(const struct jail_mount *m, const char *root, char *p, size_t plen)
+{
+	struct stat st;
+	int fd = -1, rc;
+
+	if (m->user_file) {
+		fd = jail_source_open(m->src);
+		if (fd < 0) {
+			errno = -fd;
+			return fail(fd == -ELOOP ? "a symbolic link is on the path of"
+						 : "cannot put into the jail:",
+				    m->src);
+		}
+	}
+	if (fd >= 0 ? fstat(fd, &st) < 0 : stat(m->src, &st) < 0)
+		rc = fail("cannot put into the jail:", m->src);
+	else if ((rc = make_parents(root, m->dest)) == 0) {
+		jail_inner_path(root, m->dest, p, plen); /* fits: make_parents checked it */
+		rc = make_mount_point(p, S_ISDIR(st.st_mode));
+	}
+	if (rc == 0 && fd >= 0 && (rc = bind_fd(fd, p)) < 0) {
+		errno = -rc;
+		rc = fail("cannot bind-mount", m->src);
+	} else if (rc == 0 && fd < 0 && mount(m->src, p, NULL, MS_BIND, NULL) < 0) {
+		rc = fail("cannot bind-mount", m->src);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int bind_one(const struct jail_mount *m, const char *root)
 {
 	unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
 	char p[JAIL_PATH_MAX];
-	struct stat st;
-	int rc;
+	int rc = bind_source(m, root, p, sizeof(p));
 
-	if (stat(m->src, &st) < 0)
-		return fail("cannot put into the jail:", m->src);
-	rc = make_parents(root, m->dest);
 	if (rc < 0)
 		return rc;
-	jail_inner_path(root, m->dest, p, sizeof(p)); /* fits: make_parents checked it */
-	rc = make_mount_point(p, S_ISDIR(st.st_mode));
-	if (rc < 0)
-		return rc;
-	if (mount(m->src, p, NULL, MS_BIND, NULL) < 0)
-		return fail("cannot bind-mount", m->src);
 	if (m->kind != JAIL_MOUNT_RW)
 		flags |= MS_RDONLY;
 	if (m->kind != JAIL_MOUNT_EXEC)
@@ -364,6 +400,11 @@ int jail_enter(const struct jail_config *cfg, const struct jail_plan *plan, cons
 
 	/* Should the parent die while the jail is built. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* A session of its own: the VMM has no controlling terminal, so it cannot push input
+	 * into the terminal it was started from (TIOCSTI) nor be signalled from it; the jail's
+	 * parent passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on. */
+	if (setsid() < 0)
+		return fail("cannot start a session", NULL);
 	rc = enter_namespaces(cfg);
 	if (rc == 0)
 		rc = build(cfg, plan, root);

@@ -85,6 +85,7 @@ struct jail_mount {
 	enum jail_mount_kind kind;
 	char *src;
 	char *dest;
+	bool user_file; /* a --file or --file-ro: opened with no symbolic link on its path */
 };
 
 struct jail_plan {
@@ -105,6 +106,13 @@ int jail_plan_add(struct jail_plan *p, enum jail_mount_kind kind, const char *sr
 int jail_plan_build(struct jail_plan *p, const struct jail_config *cfg, char *const *libs,
 		    unsigned nlibs, bool have_ldcache, char *err, size_t errlen);
 void jail_plan_free(struct jail_plan *p);
+
+/* Opens a file handed to the jail (--file, --file-ro) as an O_PATH descriptor, refusing a
+ * symbolic link anywhere on its path (openat2 RESOLVE_NO_SYMLINKS; before Linux 5.6, only the
+ * last component is checked): whoever can write a folder on the path cannot swap in a link to
+ * another file between the check and the bind mount, which is made from the descriptor.
+ * Returns the descriptor or -errno (-ELOOP: a link). (source.c) */
+int jail_source_open(const char *path);
 
 /* Privileged steps (jail.c). jail_make_root creates BASE/ID (0755) and BASE/ID/root (0700,
  * root's until jail_enter hands it to the user) and refuses a root that is not empty.

@@ -30,7 +30,6 @@ static int plan_jail(const struct jail_config *cfg, struct jail_plan *plan)
 {
 	struct elf_deps deps = {.n = 0};
 	char err[512] = "";
-	struct stat st;
 	int rc;
 
 	if (access(cfg->vmm, X_OK) < 0) {
@@ -38,11 +37,16 @@ static int plan_jail(const struct jail_config *cfg, struct jail_plan *plan)
 		return -1;
 	}
 	for (unsigned i = 0; i < cfg->nfiles; i++) {
-		if (stat(cfg->files[i].src, &st) < 0) {
+		int fd = jail_source_open(cfg->files[i].src);
+
+		if (fd < 0) {
 			pr_err("--file%s %s: %s", cfg->files[i].readonly ? "-ro" : "",
-			       cfg->files[i].src, strerror(errno));
+			       cfg->files[i].src,
+			       fd == -ELOOP ? "a symbolic link is on its path (give the real path)"
+					    : strerror(-fd));
 			return -1;
 		}
+		close(fd);
 	}
 	rc = elf_deps_collect(cfg->vmm, &deps, err, sizeof(err));
 	if (rc == 0)

@@ -1,6 +1,7 @@
 #include "kvm/control.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -46,12 +47,25 @@ static void unlink_request(struct ctl_channel *ch, struct ctl_request *r)
 		ch->tail = p;
 }
 
+/* Read under the lock, after a wait that may have changed it. */
+static enum ctl_stage stage_of(const struct ctl_request *q)
+{
+	return __atomic_load_n(&q->stage, __ATOMIC_RELAXED);
+}
+
+/* The request the VMM thread sees is a copy on the heap: a caller that gives up after the
+ * VMM thread took it leaves it behind, and ctl_reply frees it (abandoned). */
 int ctl_call(struct ctl_channel *ch, struct ctl_request *r, int timeout_ms)
 {
+	struct ctl_request *q = calloc(1, sizeof(*q));
 	uint64_t one = 1;
 	struct timespec dl;
+	bool left;
 	int rc = 0;
 
+	if (!q)
+		return -ENOMEM;
+	q->action = r->action;
 	clock_gettime(CLOCK_MONOTONIC, &dl);
 	dl.tv_sec += timeout_ms / 1000;
 	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
@@ -63,28 +77,33 @@ int ctl_call(struct ctl_channel *ch, struct ctl_request *r, int timeout_ms)
 	pthread_mutex_lock(&ch->lock);
 	if (ch->closed) {
 		pthread_mutex_unlock(&ch->lock);
+		free(q);
 		return -ESHUTDOWN;
 	}
-	r->stage = CTL_QUEUED;
-	r->next = NULL;
-	*ch->tail = r;
-	ch->tail = &r->next;
-	/* Under the lock, so that the write can't land after the VM loop has taken r and
+	q->stage = CTL_QUEUED;
+	*ch->tail = q;
+	ch->tail = &q->next;
+	/* Under the lock, so that the write can't land after the VM loop has taken q and
 	 * returned: a left-over wake-up is harmless anyway (the queue is then empty). */
 	if (write(ch->event_fd, &one, sizeof(one)) < 0)
 		rc = -errno;
-	while (rc == 0 && r->stage != CTL_DONE) {
-		int w = pthread_cond_timedwait(&ch->answered, &ch->lock, &dl);
-
-		/* Once taken, the answer comes: the VMM thread only does short work per request. */
-		if (w == ETIMEDOUT && r->stage == CTL_QUEUED)
+	/* A bounded wait, taken or not: an API request never hangs (a VMM thread stuck in a
+	 * long device operation makes it fail with -ETIMEDOUT, and the client gets 504). */
+	while (rc == 0 && q->stage != CTL_DONE)
+		if (pthread_cond_timedwait(&ch->answered, &ch->lock, &dl) == ETIMEDOUT)
 			rc = -ETIMEDOUT;
-		else if (w == ETIMEDOUT)
-			dl.tv_sec += 1;
+	if (stage_of(q) == CTL_DONE) { /* answered, maybe just as the time ran out */
+		rc = 0;
+		r->answer = q->answer;
 	}
-	if (rc < 0 && r->stage == CTL_QUEUED)
-		unlink_request(ch, r);
+	left = rc < 0 && stage_of(q) == CTL_TAKEN;
+	if (left)
+		q->abandoned = true; /* ctl_reply frees it: q is not ours from here */
+	else if (rc < 0)
+		unlink_request(ch, q);
 	pthread_mutex_unlock(&ch->lock);
+	if (!left)
+		free(q);
 	return rc;
 }
 
@@ -112,6 +131,11 @@ struct ctl_request *ctl_take(struct ctl_channel *ch)
 void ctl_reply(struct ctl_channel *ch, struct ctl_request *r)
 {
 	pthread_mutex_lock(&ch->lock);
+	if (r->abandoned) { /* its caller gave up waiting */
+		pthread_mutex_unlock(&ch->lock);
+		free(r);
+		return;
+	}
 	r->stage = CTL_DONE;
 	pthread_cond_broadcast(&ch->answered);
 	pthread_mutex_unlock(&ch->lock);

@@ -56,6 +56,7 @@ struct ctl_request {
 	enum ctl_action action;
 	struct ctl_answer answer;
 	enum ctl_stage stage; /* the channel's */
+	bool abandoned;	      /* the caller timed out after the VMM thread took it */
 	struct ctl_request *next;
 };
 
@@ -70,9 +71,10 @@ struct ctl_channel {
 int ctl_init(struct ctl_channel *ch);
 void ctl_destroy(struct ctl_channel *ch);
 
-/* Caller's side: queues r and sleeps until the VMM thread has answered it. If the VMM thread
- * has not taken it within timeout_ms, takes it back and returns -ETIMEDOUT; returns
- * -ESHUTDOWN at once when the channel is closed. Otherwise 0, with r->answer filled. */
+/* Caller's side: queues a copy of r and sleeps until the VMM thread has answered it, for at
+ * most timeout_ms: then -ETIMEDOUT (a request not yet taken is taken back; one the VMM thread
+ * is working on is left to it, and freed when answered). -ESHUTDOWN at once when the channel
+ * is closed, -ENOMEM. Otherwise 0, with r->answer filled. */
 int ctl_call(struct ctl_channel *ch, struct ctl_request *r, int timeout_ms);
 
 /* VMM thread's side: the next request (NULL if none; also resets the eventfd), then its

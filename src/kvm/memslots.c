@@ -106,15 +106,15 @@ void memslot_dirty_map(struct memslot_dirty *d, uint64_t gpa)
 	int rc = old ? memslot_set(d->ms, d->slot, old, d->host, 0, 0) : 0;
 
 	if (rc < 0)
-		pr_warn("cannot unmap a dirty-logged slot: %s", strerror(-rc));
+		pr_warn_limited("cannot unmap a dirty-logged slot: %s", strerror(-rc));
 	__atomic_store_n(&d->gpa, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&d->moved, true, __ATOMIC_RELEASE);
 	if (!gpa)
 		return;
 	rc = memslot_set(d->ms, d->slot, gpa, d->host, d->size, KVM_MEM_LOG_DIRTY_PAGES);
 	if (rc < 0)
-		pr_warn("cannot map a dirty-logged slot at 0x%llx: %s", (unsigned long long)gpa,
-			strerror(-rc));
+		pr_warn_limited("cannot map a dirty-logged slot at 0x%llx: %s",
+				(unsigned long long)gpa, strerror(-rc));
 	else
 		__atomic_store_n(&d->gpa, gpa, __ATOMIC_RELEASE);
 }

@@ -4,29 +4,58 @@
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <linux/fs.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "common/bytes.h"
 
 /* What every thread does: memory (malloc, thread stacks), locks, signals, time, logging
  * to stderr, and ending (abort included). The vDSO's clocks fall back to system calls when the
  * host's clocksource can't be read from user space (the rig's L1 after its TSC is marked
- * unstable): gettimeofday and time are listed for that. */
+ * unstable): gettimeofday and time are listed for that. Logs and file= outputs are capped
+ * files that rotate in place (below). */
 static const int common_calls[] = {
-    SCMP_SYS(read),	     SCMP_SYS(write),		SCMP_SYS(writev),
-    SCMP_SYS(close),	     SCMP_SYS(futex),		SCMP_SYS(mmap),
-    SCMP_SYS(munmap),	     SCMP_SYS(mprotect),	SCMP_SYS(madvise),
-    SCMP_SYS(brk),	     SCMP_SYS(rt_sigreturn),	SCMP_SYS(rt_sigprocmask),
-    SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-    SCMP_SYS(gettid),	     SCMP_SYS(getpid),		SCMP_SYS(tgkill),
-    SCMP_SYS(exit),	     SCMP_SYS(exit_group),	SCMP_SYS(sched_yield),
-    SCMP_SYS(fstat),	     SCMP_SYS(newfstatat),	SCMP_SYS(restart_syscall),
-    SCMP_SYS(getrandom),     SCMP_SYS(gettimeofday),	SCMP_SYS(time),
+    SCMP_SYS(read),
+    SCMP_SYS(write),
+    SCMP_SYS(writev),
+    SCMP_SYS(close),
+    SCMP_SYS(futex),
+    SCMP_SYS(mmap),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mprotect),
+    SCMP_SYS(madvise),
+    SCMP_SYS(brk),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(nanosleep),
+    SCMP_SYS(gettid),
+    SCMP_SYS(getpid),
+    SCMP_SYS(tgkill),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(time),
+    /* A capped log (src/common/capfile.c) rotates on the thread that writes the line that
+     * fills it: the file is copied into PATH.1 and truncated, both already open. */
+    SCMP_SYS(pread64),
+    SCMP_SYS(pwrite64),
+    SCMP_SYS(ftruncate),
 };
 
 /* vCPU threads: KVM_RUN and the ioctls around it, device emulation (which writes to the
  * console, eventfds, and sockets), and nothing that opens anything. */
 static const int vcpu_calls[] = {
-    SCMP_SYS(ioctl),
     SCMP_SYS(sendto),
     SCMP_SYS(sendmsg),
     /* A driver's status write runs the device's activate/reset on the vCPU thread: these
@@ -43,9 +72,9 @@ static const int virtio_calls[] = {
     SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),	   SCMP_SYS(readv),
     SCMP_SYS(pread64),	  SCMP_SYS(pwrite64),	 SCMP_SYS(preadv),	   SCMP_SYS(pwritev),
     SCMP_SYS(preadv2),	  SCMP_SYS(pwritev2),	 SCMP_SYS(io_uring_enter), SCMP_SYS(fsync),
-    SCMP_SYS(fdatasync),  SCMP_SYS(fallocate),	 SCMP_SYS(ioctl),	   SCMP_SYS(sendto),
-    SCMP_SYS(sendmsg),	  SCMP_SYS(recvfrom),	 SCMP_SYS(recvmsg),	   SCMP_SYS(accept4),
-    SCMP_SYS(fcntl),	  SCMP_SYS(lseek),
+    SCMP_SYS(fdatasync),  SCMP_SYS(fallocate),	 SCMP_SYS(sendto),	   SCMP_SYS(sendmsg),
+    SCMP_SYS(recvfrom),	  SCMP_SYS(recvmsg),	 SCMP_SYS(accept4),	   SCMP_SYS(fcntl),
+    SCMP_SYS(lseek),
 };
 
 /* The API thread (--api-socket): libmicrohttpd's epoll loop on the listening socket and its
@@ -59,11 +88,10 @@ static const int api_calls[] = {
  * KVM_IRQ_LINE for keys (ioctl), and libvncserver's clients: select, accept (we hand it sockets),
  * reads and writes, socket options on new clients. */
 static const int display_calls[] = {
-    SCMP_SYS(ioctl),	  SCMP_SYS(poll),	 SCMP_SYS(ppoll),	SCMP_SYS(select),
-    SCMP_SYS(pselect6),	  SCMP_SYS(accept4),	 SCMP_SYS(accept),	SCMP_SYS(recvfrom),
-    SCMP_SYS(recvmsg),	  SCMP_SYS(sendto),	 SCMP_SYS(sendmsg),	SCMP_SYS(setsockopt),
-    SCMP_SYS(getsockopt), SCMP_SYS(getpeername), SCMP_SYS(getsockname), SCMP_SYS(fcntl),
-    SCMP_SYS(shutdown),
+    SCMP_SYS(poll),	   SCMP_SYS(ppoll),	  SCMP_SYS(select),	SCMP_SYS(pselect6),
+    SCMP_SYS(accept4),	   SCMP_SYS(accept),	  SCMP_SYS(recvfrom),	SCMP_SYS(recvmsg),
+    SCMP_SYS(sendto),	   SCMP_SYS(sendmsg),	  SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+    SCMP_SYS(getpeername), SCMP_SYS(getsockname), SCMP_SYS(fcntl),	SCMP_SYS(shutdown),
 };
 
 /* The VNC port's gate (vnc-gate, src/ui/vnc_gate.c): its poll loop over the clients that have
@@ -89,7 +117,6 @@ static const int gate_calls[] = {
  * the tap and sockets, creates memory and threads, and runs the poll loop. */
 static const int vmm_calls[] = {
     SCMP_SYS(openat),
-    SCMP_SYS(ioctl),
     SCMP_SYS(memfd_create),
     SCMP_SYS(ftruncate),
     SCMP_SYS(eventfd2),
@@ -158,32 +185,145 @@ static const int vmm_calls[] = {
     SCMP_SYS(dup2),
 };
 
+/* ioctl is allowed by request number (the low 32 bits: the kernel's ioctl takes an unsigned
+ * int, so the upper half of the register is ignored by it and by these rules), per thread.
+ * What KVM does while the guest runs: KVM_RUN and a failed exit's register dump (vCPU
+ * threads), interrupts (lines, MSIs, routing, irqfds), ioeventfds and memory slots (a BAR or
+ * the flash moving), capability checks and the display's dirty log. Devices run on vCPU
+ * threads (register writes) and on their own I/O threads, so both may make these. */
+static const unsigned long kvm_running[] = {
+    KVM_IRQ_LINE,	 KVM_SIGNAL_MSI,    KVM_SET_GSI_ROUTING,
+    KVM_IRQFD,		 KVM_IOEVENTFD,	    KVM_SET_USER_MEMORY_REGION,
+    KVM_CHECK_EXTENSION, KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG,
+};
+
+/* A device's back end while the guest runs: the tap's offloads follow the driver's features,
+ * and a discard from the guest punches the block device. */
+static const unsigned long device_ioctls[] = {TUNSETOFFLOAD, BLKDISCARD};
+
+/* Reads of a descriptor's state that libraries and the virtio console make: the terminal's
+ * attributes (isatty) and size, bytes waiting, non-blocking and close-on-exec flags. */
+static const unsigned long fd_queries[] = {TCGETS,  TIOCGWINSZ, FIONREAD,
+					   FIONBIO, FIOCLEX,	FIONCLEX};
+
+static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS};
+
+/* Building the VM (and rebuilding it on a reboot), on the VMM thread only: KVM's set-up, the
+ * tap's, the block device's size, and the terminal put in raw mode and restored. */
+static const unsigned long vmm_ioctls[] = {
+    KVM_GET_API_VERSION,
+    KVM_CREATE_VM,
+    KVM_GET_VCPU_MMAP_SIZE,
+    KVM_GET_SUPPORTED_CPUID,
+    KVM_GET_SUPPORTED_HV_CPUID,
+    KVM_SET_TSS_ADDR,
+    KVM_SET_IDENTITY_MAP_ADDR,
+    KVM_CREATE_IRQCHIP,
+    KVM_CREATE_PIT2,
+    KVM_ENABLE_CAP,
+    KVM_CREATE_VCPU,
+    KVM_SET_CPUID2,
+    KVM_SET_MSRS,
+    KVM_GET_LAPIC,
+    KVM_SET_LAPIC,
+    KVM_GET_SREGS,
+    KVM_SET_SREGS,
+    KVM_SET_REGS,
+    KVM_SET_FPU,
+    TUNSETIFF,
+    TUNSETVNETHDRSZ,
+    BLKGETSIZE64,
+    BLKSSZGET,
+    TCSETS,
+    TCSETSW,
+    TCSETSF,
+};
+
+/* Never, on any thread: pushing bytes into a terminal's input (TIOCSTI) or a console's
+ * selection (TIOCLINUX) would type commands into the shell that started the VMM. */
+static const unsigned long forbidden_ioctls[] = {TIOCSTI, TIOCLINUX};
+
 struct call_list {
 	const int *calls;
 	unsigned n;
 };
 
+struct ioctl_list {
+	const unsigned long *reqs;
+	unsigned n;
+};
+
+#define LIST(a)                                                                                    \
+	{                                                                                          \
+		a, ARRAY_SIZE(a)                                                                   \
+	}
+
 static struct call_list calls_of(enum seccomp_thread kind)
 {
 	switch (kind) {
 	case SECCOMP_VCPU:
-		return (struct call_list){vcpu_calls, ARRAY_SIZE(vcpu_calls)};
+		return (struct call_list)LIST(vcpu_calls);
 	case SECCOMP_VIRTIO:
-		return (struct call_list){virtio_calls, ARRAY_SIZE(virtio_calls)};
+		return (struct call_list)LIST(virtio_calls);
 	case SECCOMP_API:
-		return (struct call_list){api_calls, ARRAY_SIZE(api_calls)};
+		return (struct call_list)LIST(api_calls);
 	case SECCOMP_DISPLAY:
-		return (struct call_list){display_calls, ARRAY_SIZE(display_calls)};
+		return (struct call_list)LIST(display_calls);
 	case SECCOMP_GATE:
-		return (struct call_list){gate_calls, ARRAY_SIZE(gate_calls)};
+		return (struct call_list)LIST(gate_calls);
 	default:
-		return (struct call_list){vmm_calls, ARRAY_SIZE(vmm_calls)};
+		return (struct call_list)LIST(vmm_calls);
 	}
+}
+
+/* The ioctl requests a kind of thread may make: up to five lists (none for the API thread
+ * and the gate). The VMM thread's filter holds every thread's, as the threads it starts
+ * inherit it. */
+static unsigned ioctls_of(enum seccomp_thread kind, struct ioctl_list out[5])
+{
+	unsigned n = 0;
+
+	switch (kind) {
+	case SECCOMP_VMM:
+	case SECCOMP_VMM_WINDOW:
+		out[n++] = (struct ioctl_list)LIST(vmm_ioctls);
+		out[n++] = (struct ioctl_list)LIST(vcpu_ioctls);
+		__attribute__((fallthrough));
+	case SECCOMP_VIRTIO:
+		out[n++] = (struct ioctl_list)LIST(device_ioctls);
+		__attribute__((fallthrough));
+	case SECCOMP_DISPLAY:
+		out[n++] = (struct ioctl_list)LIST(kvm_running);
+		out[n++] = (struct ioctl_list)LIST(fd_queries);
+		break;
+	case SECCOMP_VCPU:
+		out[n++] = (struct ioctl_list)LIST(vcpu_ioctls);
+		out[n++] = (struct ioctl_list)LIST(device_ioctls);
+		out[n++] = (struct ioctl_list)LIST(kvm_running);
+		out[n++] = (struct ioctl_list)LIST(fd_queries);
+		break;
+	default:
+		break;
+	}
+	return n;
 }
 
 unsigned seccomp_rule_count(enum seccomp_thread kind)
 {
-	return (unsigned)ARRAY_SIZE(common_calls) + calls_of(kind).n;
+	struct ioctl_list l[5];
+	unsigned n = (unsigned)ARRAY_SIZE(common_calls) + calls_of(kind).n;
+	unsigned k = ioctls_of(kind, l);
+
+	for (unsigned i = 0; i < k; i++)
+		n += l[i].n;
+	return n;
+}
+
+/* libseccomp refuses a rule it already has (the VMM thread's lists overlap) with -EEXIST. */
+static bool rule_rc_ok(int rc)
+{
+	/* A call this kernel's tables do not know is simply not allowed. */
+	return rc == 0 || rc == -EEXIST || rc == -EDOM || rc == -EFAULT;
 }
 
 static int add_all(scmp_filter_ctx ctx, const int *calls, unsigned n)
@@ -191,43 +331,97 @@ static int add_all(scmp_filter_ctx ctx, const int *calls, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
 
-		/* A call this kernel's tables do not know is simply not allowed. */
-		if (rc < 0 && rc != -EDOM && rc != -EFAULT)
+		if (!rule_rc_ok(rc))
 			return rc;
 	}
 	return 0;
 }
 
+static int add_ioctls(scmp_filter_ctx ctx, enum seccomp_thread kind)
+{
+	struct ioctl_list l[5];
+	unsigned k = ioctls_of(kind, l);
+
+	/* The window's libraries (SDL2, X11, Mesa) make requests of their own (FIONREAD on the X
+	 * socket, DRM on a render node): that thread's filter allows any but the forbidden ones,
+	 * which the denial filter refuses. */
+	if (kind == SECCOMP_VMM_WINDOW)
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
+	for (unsigned i = 0; i < k; i++) {
+		for (unsigned j = 0; j < l[i].n; j++) {
+			int rc = seccomp_rule_add(
+			    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, l[i].reqs[j]));
+
+			if (!rule_rc_ok(rc))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* A second filter on every thread, whose default allows (the allow-list above does the
+ * rest; filters stack, and the kernel takes the strictest answer): the forbidden ioctls end
+ * the VMM (fail with EPERM under --seccomp log), and memory is never mapped or made
+ * executable after start-up (EPERM: a library that tries to load another, such as an NSS
+ * module for a host name, then does without it). The VMM thread's filter with --display
+ * window allows executable memory: SDL2 is loaded then, and Mesa compiles its shaders. */
+static int install_denials(enum seccomp_thread kind, enum seccomp_mode mode)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	uint32_t never = mode == SECCOMP_LOG ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_KILL_PROCESS;
+	int rc = 0;
+
+	if (!ctx)
+		return -ENOMEM;
+	for (unsigned i = 0; rc == 0 && i < ARRAY_SIZE(forbidden_ioctls); i++)
+		rc =
+		    seccomp_rule_add(ctx, never, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, forbidden_ioctls[i]));
+	if (rc == 0 && kind != SECCOMP_VMM_WINDOW)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mmap), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+	if (rc == 0 && kind != SECCOMP_VMM_WINDOW)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mprotect), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc;
+}
+
 int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 {
+	static const enum seccomp_thread others[] = {SECCOMP_VCPU, SECCOMP_VIRTIO, SECCOMP_API,
+						     SECCOMP_DISPLAY, SECCOMP_GATE};
+	bool vmm = kind == SECCOMP_VMM || kind == SECCOMP_VMM_WINDOW;
 	struct call_list l = calls_of(kind);
 	scmp_filter_ctx ctx;
 	int rc;
 
 	if (mode == SECCOMP_OFF)
 		return 0;
+	rc = install_denials(kind, mode);
+	if (rc < 0)
+		return rc;
 	ctx = seccomp_init(mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
 	rc = add_all(ctx, common_calls, ARRAY_SIZE(common_calls));
 	if (rc == 0)
 		rc = add_all(ctx, l.calls, l.n);
+	if (rc == 0)
+		rc = add_ioctls(ctx, kind);
 	/* Threads inherit the VMM thread's filter (filters stack), and it creates them after
 	 * installing its own, so it must also allow what they need. */
-	if (rc == 0 && kind == SECCOMP_VMM)
-		rc = add_all(ctx, vcpu_calls, ARRAY_SIZE(vcpu_calls));
-	if (rc == 0 && kind == SECCOMP_VMM)
-		rc = add_all(ctx, virtio_calls, ARRAY_SIZE(virtio_calls));
-	if (rc == 0 && kind == SECCOMP_VMM)
-		rc = add_all(ctx, api_calls, ARRAY_SIZE(api_calls));
-	if (rc == 0 && kind == SECCOMP_VMM)
-		rc = add_all(ctx, display_calls, ARRAY_SIZE(display_calls));
-	if (rc == 0 && kind == SECCOMP_VMM)
-		rc = add_all(ctx, gate_calls, ARRAY_SIZE(gate_calls));
+	for (unsigned i = 0; vmm && rc == 0 && i < ARRAY_SIZE(others); i++) {
+		l = calls_of(others[i]);
+		rc = add_all(ctx, l.calls, l.n);
+	}
 	/* glibc's free() in a thread's own arena reads /proc/sys/vm/overcommit_memory the first
 	 * time it shrinks a heap: in the threads that may not open files that open fails instead
 	 * of ending the VMM, and glibc carries on without it. */
-	if (rc == 0 && kind != SECCOMP_VMM)
+	if (rc == 0 && !vmm)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	/* The VMM makes no directories, but libraries the window loads try to (Mesa creates
 	 * ~/.cache/mesa_shader_cache the first time): that fails, and Mesa runs without its cache,

@@ -1,11 +1,16 @@
 /* Per-thread seccomp filters (libseccomp): each kind of thread may make only the system
- * calls it needs; anything else kills the whole VMM (or is only logged, with --seccomp
- * log). A filter is installed by the thread itself before it touches guest state. */
+ * calls (and ioctl requests) it needs; anything else kills the whole VMM (or is only logged,
+ * with --seccomp log). TIOCSTI is never allowed, and memory never becomes executable (but
+ * with the window). A filter is installed by the thread itself before it touches guest
+ * state. */
 #pragma once
 #include "common/vm_config.h" /* enum seccomp_mode */
 
 enum seccomp_thread {
 	SECCOMP_VMM,
+	/* The VMM thread's filter when it will show a window (--display window): SDL2 and the
+	 * libraries it loads need executable memory and make ioctl requests of their own. */
+	SECCOMP_VMM_WINDOW,
 	SECCOMP_VCPU,
 	SECCOMP_VIRTIO,
 	SECCOMP_API,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/capfile.h"
 #include "common/opts.h"
 
 enum {
@@ -25,6 +26,8 @@ enum {
 	OPT_API_SOCKET,
 	OPT_DISPLAY,
 	OPT_SECCOMP,
+	OPT_LOG_FILE,
+	OPT_LOG_MAX,
 	OPT_VERBOSE,
 	OPT_HELP,
 	OPT_VERSION,
@@ -70,6 +73,12 @@ static const struct opt_def vmm_opts[] = {
      "[,tls-cert=FILE,tls-key=FILE]",
      "display device and its front end (docs/display.md)", OPT_DISPLAY},
     {"seccomp", 0, "on|log|off", "system call filters per thread (default on)", OPT_SECCOMP},
+    {"log-file", 0, "PATH", "the VMM's log (and stderr) into PATH, capped at --log-max",
+     OPT_LOG_FILE},
+    {"log-max", 0, "SIZE",
+     "cap of --log-file and of file= outputs, each with one rotated copy PATH.1 "
+     "(default 64M; 0: no cap)",
+     OPT_LOG_MAX},
     {"verbose", 'v', NULL, "more log output (twice: debug, incl. port 0x80 timings)", OPT_VERBOSE},
     {"help", 'h', NULL, "show this help and exit", OPT_HELP},
     {"version", 'V', NULL, "show the version and exit", OPT_VERSION},
@@ -618,6 +627,21 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		}
 		snprintf(err, errlen, "--seccomp: '%s' is not on, log or off", arg);
 		return -EINVAL;
+	case OPT_LOG_FILE:
+		if (!*arg) {
+			snprintf(err, errlen, "--log-file: empty path");
+			return -EINVAL;
+		}
+		cfg->log_file = arg;
+		return 0;
+	case OPT_LOG_MAX:
+		if (opts_parse_size(arg, &cfg->log_max) < 0 ||
+		    (cfg->log_max && cfg->log_max < CAPFILE_MIN_MAX)) {
+			snprintf(err, errlen, "--log-max: '%s' is not 0 or a size of at least 64K",
+				 arg);
+			return -EINVAL;
+		}
+		return 0;
 	case OPT_VERBOSE:
 		cfg->verbose++;
 		return 0;
@@ -666,6 +690,7 @@ int config_parse(struct vm_config *cfg, int argc, char *const argv[], char *err,
 	cfg->console = SERIAL_OFF;
 	cfg->cmdline = "";
 	cfg->cdrom_bootindex = -1;
+	cfg->log_max = CAPFILE_DEFAULT_MAX;
 	rc = opts_parse(vmm_opts, argc, argv, config_opt, cfg, err, errlen);
 	if (rc < 0 || cfg->action != CONFIG_RUN)
 		return rc;

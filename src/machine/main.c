@@ -1,6 +1,7 @@
 /* phyllome-vmm: runs one VM. The guest powering off ends the process with status 0; a
  * reboot starts the guest again in a fresh VM; errors end it with one line on stderr. The API
  * server (--api-socket) lives across reboots; each VM loop answers its requests. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api_server.h"
+#include "common/capfile.h"
 #include "common/log.h"
 #include "ui/display.h"
 #include "machine/config.h"
@@ -101,7 +103,8 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	/* glibc opens /etc/localtime the first time it converts a time (the RTC does):
 	 * do it now, before the filters forbid opening files in vCPU threads. */
 	tzset();
-	if (seccomp_install(SECCOMP_VMM, cfg->seccomp) < 0) {
+	if (seccomp_install(cfg->display.kind == DISPLAY_WINDOW ? SECCOMP_VMM_WINDOW : SECCOMP_VMM,
+			    cfg->seccomp) < 0) {
 		pr_err("cannot install the seccomp filter (--seccomp off runs without)");
 		free(vm);
 		return 1;
@@ -170,8 +173,32 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	return status;
 }
 
+/* --log-file: our lines through the capped file, and stderr onto it too (libraries' lines,
+ * an abort's message), before anything runs. */
+static int open_log(const struct vm_config *cfg, struct capfile *f)
+{
+	int rc;
+
+	if (!cfg->log_file)
+		return 0;
+	rc = capfile_open(f, cfg->log_file, cfg->log_max, 1);
+	if (rc < 0) {
+		pr_err("--log-file %s: %s", cfg->log_file, strerror(-rc));
+		return rc;
+	}
+	if (dup2(f->fd, STDERR_FILENO) < 0) {
+		rc = -errno;
+		pr_err("--log-file %s: %s", cfg->log_file, strerror(errno));
+		capfile_close(f);
+		return rc;
+	}
+	log_set_file(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	static struct capfile log_file; /* lives until the process ends */
 	struct vm_config cfg;
 	char err[512] = "";
 	int sig_fd;
@@ -194,6 +221,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level(cfg.verbose >= 2 ? LOG_DEBUG : cfg.verbose ? LOG_INFO : LOG_WARN);
+	log_set_file_max(cfg.log_max);
+	if (open_log(&cfg, &log_file) < 0)
+		return 1;
 	vcpu_signals_init();
 	sig_fd = signals_fd();
 	if (sig_fd < 0) {

@@ -11,27 +11,14 @@
 #include <unistd.h>
 
 struct relay {
-	int serial, listen, log;
+	int serial, listen;
+	struct capfile *log;
 	int clients[RELAY_MAX_CLIENTS];
 	int nclients;
 	char in[4096]; /* typed by clients, not yet taken by the VMM */
 	size_t in_len;
 	bool serial_eof;
 };
-
-static void write_log(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		buf += w;
-		n -= (size_t)w;
-	}
-}
 
 static void drop_client(struct relay *r, int i)
 {
@@ -52,7 +39,7 @@ static void from_vmm(struct relay *r)
 		r->serial_eof = true;
 		return;
 	}
-	write_log(r->log, buf, (size_t)n);
+	capfile_write(r->log, buf, (size_t)n);
 	for (int i = r->nclients - 1; i >= 0; i--)
 		if (send(r->clients[i], buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		    errno != EAGAIN)
@@ -101,9 +88,9 @@ static void to_vmm(struct relay *r)
 	r->in_len -= (size_t)w;
 }
 
-void relay_run(int serial_fd, int listen_fd, int log_fd, pid_t vmm, int *status)
+void relay_run(int serial_fd, int listen_fd, struct capfile *log, pid_t vmm, int *status)
 {
-	struct relay r = {.serial = serial_fd, .listen = listen_fd, .log = log_fd};
+	struct relay r = {.serial = serial_fd, .listen = listen_fd, .log = log};
 	int pidfd = (int)syscall(SYS_pidfd_open, vmm, 0);
 	bool exited = false;
 

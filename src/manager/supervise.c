@@ -149,6 +149,10 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 	add(&b, "tty");
 	add(&b, "--api-socket");
 	add(&b, "%s/api.sock", e->dir);
+	/* The VMM's log (its stderr is vmm.log already) capped at --log-max's default, with one
+	 * rotated copy vmm.log.1: a guest that makes the VMM warn cannot fill the disk. */
+	add(&b, "--log-file");
+	add(&b, "%s/vmm.log", e->dir);
 	for (unsigned i = 0; i < d->ndisks; i++) {
 		add(&b, "--disk");
 		add(&b, "path=%s%s%s%s", d->disks[i].path,
@@ -398,7 +402,8 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 {
 	struct ready_msg m = {.sup = getpid()};
 	char path[VMDEF_PATH + 32];
-	int log_fd, serial_log, listen_fd = -1, sv[2] = {-1, -1}, status = 0;
+	struct capfile serial_log;
+	int log_fd, serial_rc, listen_fd = -1, sv[2] = {-1, -1}, status = 0;
 	char **argv = NULL;
 	pid_t passt = 0, vm;
 
@@ -411,11 +416,13 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	snprintf(path, sizeof(path), "%s/vmm.log", e->dir);
 	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	snprintf(path, sizeof(path), "%s/serial.log", e->dir);
-	serial_log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (log_fd < 0 || serial_log < 0) {
-		m.rc = -errno;
+	/* A guest printing forever fills serial.log up to the cap, then serial.log.1 keeps
+	 * the previous 64 MiB: the host's disk is not filled. */
+	serial_rc = log_fd < 0 ? -errno : capfile_open(&serial_log, path, CAPFILE_DEFAULT_MAX, 1);
+	if (serial_rc < 0) {
+		m.rc = serial_rc;
 		snprintf(m.err, sizeof(m.err), "cannot open the logs in %.200s: %s", e->dir,
-			 strerror(errno));
+			 strerror(-serial_rc));
 		goto fail;
 	}
 	{
@@ -456,7 +463,7 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	m.vmm = vm;
 	m.passt = passt;
 	send_ready(ready_fd, &m);
-	relay_run(sv[0], listen_fd, serial_log, vm, &status);
+	relay_run(sv[0], listen_fd, &serial_log, vm, &status);
 	close(listen_fd);
 	close(sv[0]);
 	stop_passt(passt);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/unix_sock.h"
 #include "ui/display.h"
 #include "ui/vnc_gate.h"
 #include "ui/web.h"
@@ -161,32 +162,14 @@ static int listen_tcp(const char *host, unsigned port, char *err, size_t errlen)
 	return fd;
 }
 
+/* Mode 0600; a stale socket is replaced, never anything else (src/common/unix_sock.c). */
 static int listen_unix(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd, rc;
-	mode_t old;
+	int fd = unix_sock_listen(path, SOCK_CLOEXEC, VNC_BACKLOG);
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	/* Replace a stale socket, never anything else. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "--display vnc=unix:%s: socket: %s", path, strerror(errno));
-		return -errno;
-	}
-	old = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (rc < 0 || listen(fd, VNC_BACKLOG) < 0) {
-		rc = -errno;
+	if (fd < 0)
 		snprintf(err, errlen, "--display vnc=unix:%s: cannot listen: %s", path,
-			 strerror(errno));
-		close(fd);
-		return rc;
-	}
+			 unix_sock_strerror(fd));
 	return fd;
 }
 

@@ -112,7 +112,8 @@ void virtio_dev_set_needs_reset(struct virtio_dev *d)
 {
 	if (d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
 		return;
-	pr_warn("%s: the guest's driver broke the device's rules; it needs a reset", d->ops->name);
+	pr_warn_limited("%s: the guest's driver broke the device's rules; it needs a reset",
+			d->ops->name);
 	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	if (d->status & VIRTIO_STATUS_DRIVER_OK)
 		virtio_dev_config_changed(d);

@@ -80,8 +80,8 @@ static void store16(const struct virtq *vq, uint64_t area, uint32_t off, uint16_
 static int vq_fail(struct virtq *vq, const char *why, uint64_t value)
 {
 	if (!vq->broken)
-		pr_warn("virtqueue: %s (0x%llx) at avail entry %u; queue marked broken", why,
-			(unsigned long long)value, vq->last_avail);
+		pr_warn_limited("virtqueue: %s (0x%llx) at avail entry %u; queue marked broken",
+				why, (unsigned long long)value, vq->last_avail);
 	vq->broken = true;
 	return -EINVAL;
 }

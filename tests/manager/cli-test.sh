@@ -141,6 +141,17 @@ else
 	N=$((N + 1)); echo "ok $N - cloud-init seed # SKIP mtools or dosfstools missing"
 fi
 
+# A guest printing without end: 200 MiB through the supervisor leave serial.log and one
+# rotated serial.log.1, each at most 64 MiB.
+ph run -d --name flood --kernel $K --cmdline fake.flood=200; expect "run -d (flood)" 0
+FD=$(vmdir flood) CAP=$((64 << 20))
+for _ in $(seq 600); do tail -c 100 "$FD/serial.log" 2>/dev/null | grep -q FAKE-FLOOD-DONE && break; sleep 0.1; done
+S0=$(stat -c %s "$FD/serial.log" 2>/dev/null || echo none) S1=$(stat -c %s "$FD/serial.log.1" 2>/dev/null || echo none)
+if tail -c 100 "$FD/serial.log" | grep -q FAKE-FLOOD-DONE && [ "$S0" -le "$CAP" ] && [ "$S1" -le "$CAP" ] &&
+	[ "$S1" -gt $((CAP - (1 << 20))) ]; then ok "200 MiB of guest output: serial.log $S0 and serial.log.1 $S1 bytes"
+else nok "200 MiB of guest output: capped serial.log" "serial.log $S0, serial.log.1 $S1 (cap $CAP)"; fi
+ph rm -f flood; expect "rm -f flood" 0
+
 ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create" 0 "sparse raw"
 ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create over a file: 1" 1 "File exists"
 ph disk create "$PHYLLOME_STATE/e.img" lots; expect "disk create bad size: 125" 125 "invalid size"

@@ -6,7 +6,8 @@ real guest would read from SMBIOS) and FAKE-READY, then answers each line with
 "ECHO: line"; the line "exit N" ends it with status N. The API on --api-socket, in
 phyllome-vmm's shapes (docs/api.md): vmm.ping, vm.info, vm.pause/resume (409 when already so),
 vm.power-button (prints FAKE-POWER-BUTTON and exits 0, unless the command line holds
-fake.ignore_button), vm.shutdown (exits 0). A command line holding fake.fail makes it exit 1
+fake.ignore_button), vm.shutdown (exits 0). fake.flood=N on the command line prints N MiB after
+FAKE-READY, then FAKE-FLOOD-DONE (a guest printing without end). A command line holding fake.fail makes it exit 1
 at once with one line on stderr, like a VMM that cannot start.
 """
 import json
@@ -102,6 +103,14 @@ srv = Server(sock, Handler)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 out("FAKE-BOOT" + (" uuid=" + opts["--uuid"] if "--uuid" in opts else ""))
 out("FAKE-READY")
+flood = [w[len("fake.flood="):] for w in cmdline.split() if w.startswith("fake.flood=")]
+if flood:  # a guest printing without end: N MiB of output, then a marker
+    chunk = (b"x" * 1023 + b"\n") * 1024
+    with lock:
+        for _ in range(int(flood[0])):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+    out("FAKE-FLOOD-DONE")
 for line in sys.stdin:
     line = line.rstrip("\n")
     if line.startswith("exit "):

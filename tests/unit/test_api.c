@@ -300,7 +300,8 @@ struct fake_vmm {
 	pthread_t thread;
 	bool paused, shut;
 	unsigned answered, presses;
-	int delay_ms; /* before taking each request */
+	int delay_ms;	     /* before taking each request */
+	int answer_delay_ms; /* after taking it, before answering (a VMM thread that is busy) */
 };
 
 static void fake_answer(struct fake_vmm *f, struct ctl_request *r)
@@ -349,6 +350,10 @@ static void *fake_vmm_thread(void *arg)
 		if (f->delay_ms)
 			usleep((useconds_t)f->delay_ms * 1000);
 		while ((r = ctl_take(f->ch))) {
+			int d = __atomic_load_n(&f->answer_delay_ms, __ATOMIC_RELAXED);
+
+			if (d)
+				usleep((useconds_t)d * 1000);
 			fake_answer(f, r);
 			ctl_reply(f->ch, r);
 		}
@@ -395,6 +400,19 @@ static void test_channel(void **state)
 	/* Nobody takes it: the request is taken back after the timeout. */
 	assert_int_equal(ctl_call(&ch, &r, 50), -ETIMEDOUT);
 	assert_null(ctl_take(&ch));
+	/* Taken but not answered in time: the caller gives up (bounded), the late answer
+	 * goes nowhere (the VMM thread frees the request), and the channel still works. */
+	fake_start(&f, &ch, 0);
+	f.answer_delay_ms = 300;
+	r.action = CTL_POWER_BUTTON;
+	assert_int_equal(ctl_call(&ch, &r, 50), -ETIMEDOUT);
+	assert_int_equal(r.answer.result, 0);
+	usleep(400 * 1000);
+	assert_int_equal(__atomic_load_n(&f.answered, __ATOMIC_RELAXED), 1);
+	__atomic_store_n(&f.answer_delay_ms, 0, __ATOMIC_RELAXED);
+	assert_int_equal(ctl_call(&ch, &r, 5000), 0);
+	assert_int_equal(r.answer.counters.pwrbtn_presses, 2);
+	fake_stop(&f);
 	/* Closed: refused at once; what was queued before is still taken. */
 	ctl_close(&ch);
 	assert_int_equal(ctl_call(&ch, &r, 5000), -ESHUTDOWN);
@@ -754,6 +772,23 @@ static void test_server_closed(void **state)
 	assert_string_equal(error_of(&rp), "the VMM is shutting down");
 }
 
+/* A VMM thread that takes a request and does not answer (stuck in a long device operation):
+ * the client gets 504 after the server's deadline, not a connection that hangs; the next
+ * request, answered in time, is served. */
+static void test_server_deadline(void **state)
+{
+	struct srv *s = *state;
+	struct reply rp;
+
+	api_server_set_call_timeout(s->api, 100);
+	__atomic_store_n(&s->vmm.answer_delay_ms, 600, __ATOMIC_RELAXED);
+	assert_int_equal(http(s, "GET", "/api/v1/vm.info", NULL, &rp), 504);
+	assert_string_equal(error_of(&rp), "the VMM thread did not answer in time");
+	usleep(700 * 1000);
+	__atomic_store_n(&s->vmm.answer_delay_ms, 0, __ATOMIC_RELAXED);
+	assert_int_equal(http(s, "GET", "/api/v1/vm.info", NULL, &rp), 200);
+}
+
 #define SRV_TEST(f) cmocka_unit_test_setup_teardown(f, srv_setup, srv_teardown)
 
 int main(void)
@@ -773,6 +808,7 @@ int main(void)
 	    SRV_TEST(test_server_keepalive),
 	    SRV_TEST(test_socket_file),
 	    SRV_TEST(test_server_closed),
+	    SRV_TEST(test_server_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

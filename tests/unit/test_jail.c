@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -383,6 +385,10 @@ static void test_plan(void **state)
 	assert_string_equal(p->m[6].src, "/img/a.raw");
 	assert_string_equal(p->m[6].dest, "/a.raw");
 	assert_int_equal(p->m[7].kind, JAIL_MOUNT_RO);
+	/* Only the --file entries are opened without following links (libraries are reached
+	 * through the loader's links). */
+	for (unsigned i = 0; i < p->n; i++)
+		assert_int_equal(p->m[i].user_file, i >= 6);
 	jail_plan_free(p);
 	assert_int_equal(p->n, 0);
 	free(p);
@@ -671,6 +677,52 @@ static void test_elf_deps_errors(void **state)
 	unlink(path);
 }
 
+/* Files handed to the jail are opened with no symbolic link anywhere on their path: a link
+ * as the last component or as a folder on the way is refused (-ELOOP); the real path works,
+ * for a file and a folder, and the descriptor names the file itself. */
+static void test_source_no_symlinks(void **state)
+{
+	char dir[64], file[96], sub[96], link[96], via[128], dlink[96];
+	struct stat a, b;
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/phyllome-jailsrc-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(file, sizeof(file), "%s/sub/disk.img", dir);
+	snprintf(link, sizeof(link), "%s/link.img", dir);
+	snprintf(dlink, sizeof(dlink), "%s/dlink", dir);
+	snprintf(via, sizeof(via), "%s/dlink/disk.img", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(symlink(sub, dlink), 0);
+
+	fd = jail_source_open(file);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(file, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	close(fd);
+	fd = jail_source_open(sub);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(jail_source_open(link), -ELOOP);
+	assert_int_equal(jail_source_open(via), -ELOOP);
+	assert_int_equal(jail_source_open(dlink), -ELOOP);
+	snprintf(via, sizeof(via), "%s/missing", dir);
+	assert_int_equal(jail_source_open(via), -ENOENT);
+
+	unlink(link);
+	unlink(dlink);
+	unlink(file);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +745,7 @@ int main(void)
 	    cmocka_unit_test(test_elf_hostile),
 	    cmocka_unit_test(test_elf_deps_self),
 	    cmocka_unit_test(test_elf_deps_errors),
+	    cmocka_unit_test(test_source_no_symlinks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -648,6 +648,7 @@ static void test_vmm_argv(void **state)
 	assert_true(has_pair(argv, "--memory", "size=2048M"));
 	assert_true(has_pair(argv, "--serial", "tty"));
 	assert_true(has_pair(argv, "--api-socket", "/st/vms/0123456789abcdef/api.sock"));
+	assert_true(has_pair(argv, "--log-file", "/st/vms/0123456789abcdef/vmm.log"));
 	/* --disk-bus nvme (sample_def) */
 	assert_true(has_pair(argv, "--disk", "path=/vms/web/disk0.img,bus=nvme"));
 	assert_true(has_pair(argv, "--disk", "path=/data/ro.img,readonly=on,bus=nvme"));

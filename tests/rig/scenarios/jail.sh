@@ -1,7 +1,8 @@
 # phyllome-vmm through phyllome-jail (uid 3000, the kernel and initramfs read-only, a raw disk
 # read-write): while the guest runs, the VMM must be in mount, pid, net, IPC and UTS namespaces
-# of its own (pid 1 in its pid namespace), run as 3000:3000 with no capabilities, no_new_privs
-# and its seccomp filters, and see none of L1's files; the guest writes the disk and its poweroff
+# of its own (pid 1 in its pid namespace) and a session of its own, run as 3000:3000 with no
+# capabilities, no_new_privs and its seccomp filters, and see none of L1's files; the guest
+# writes the disk and its poweroff
 # ends the jail with status 0. Then jail-sigterm: SIGTERM to the jail reaches the VMM (pid 1,
 # which ignores what it has no handler for) and the jail ends with the VMM's 128+15.
 # L1's root is an initramfs, so the jail takes its switch_root path there, not pivot_root.
@@ -52,13 +53,16 @@ jail_check() {
 	[ "$(field NoNewPrivs "$1")" = 1 ] || JC_WHY="$JC_WHY NoNewPrivs $(field NoNewPrivs "$1");"
 	[ "$(field Seccomp "$1")" = 2 ] || JC_WHY="$JC_WHY Seccomp $(field Seccomp "$1");"
 	[ "${_nspid##* }" = 1 ] || JC_WHY="$JC_WHY NSpid $_nspid (not pid 1 of its namespace);"
+	# a session of its own (setsid): no controlling terminal to push input into
+	_sid=$(sed -E 's/^.*\) [A-Za-z] -?[0-9]+ -?[0-9]+ ([0-9]+) .*/\1/' "/proc/$1/stat")
+	[ "$_sid" = "$1" ] || JC_WHY="$JC_WHY session $_sid (not its own);"
 	_root=/proc/$1/root
 	[ -e "$_root/rig/scenarios" ] && JC_WHY="$JC_WHY sees L1's /rig/scenarios;"
 	[ -e "$_root/tmp/cores" ] && JC_WHY="$JC_WHY sees L1's /tmp;"
 	[ -r "$_root$L2_KERNEL" ] || JC_WHY="$JC_WHY no $L2_KERNEL in its root;"
 	_dev=$(cd "$_root/dev" && echo *)
 	[ "$_dev" = "kvm urandom" ] || JC_WHY="$JC_WHY its /dev holds: $_dev;"
-	JC_OK="own mnt/pid/net/ipc/uts namespaces (NSpid $_nspid), Uid/Gid $J_ID, no capabilities, NoNewPrivs 1, Seccomp 2, root: $(cd "$_root" && echo *)"
+	JC_OK="own mnt/pid/net/ipc/uts namespaces (NSpid $_nspid), own session, Uid/Gid $J_ID, no capabilities, NoNewPrivs 1, Seccomp 2, root: $(cd "$_root" && echo *)"
 }
 
 if [ "$RIG_L2_VMM" = qemu ]; then
