@@ -8,6 +8,7 @@
 
 #include "manager/sums.h"
 #include "manager/util.h"
+#include "manager/vmdef.h"
 
 bool cat_word_valid(const char *s)
 {
@@ -79,12 +80,10 @@ static int get_str(json_t *o, const char *key, char *dst, size_t n, const char *
 	dst[0] = 0;
 	if (!v)
 		return 0;
-	if (!json_is_string(v) || json_string_length(v) >= n ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
+	if (mgr_json_copy_str(v, dst, n)) {
 		*bad = key;
 		return -EINVAL;
 	}
-	strcpy(dst, json_string_value(v));
 	return 0;
 }
 

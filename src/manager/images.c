@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manager/vmdef.h"
+
 char *image_dump(const struct image *im)
 {
 	const struct cat_entry *m = &im->meta;
@@ -36,23 +38,7 @@ char *image_dump(const struct image *im)
 
 static int get_s(json_t *o, const char *key, char *dst, size_t n)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (!json_is_string(v) || json_string_length(v) >= n ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return -EINVAL;
-	strcpy(dst, json_string_value(v));
-	return 0;
-}
-
-static int get_i(json_t *o, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return -EINVAL;
-	*out = json_integer_value(v);
-	return 0;
+	return mgr_json_copy_str(json_object_get(o, key), dst, n);
 }
 
 int image_load(struct image *im, const char *json, size_t len, char *err, size_t errlen)
@@ -68,14 +54,16 @@ int image_load(struct image *im, const char *json, size_t len, char *err, size_t
 	    get_s(o, "tag", m->tag, sizeof(m->tag)) || !cat_word_valid(m->name) ||
 	    !cat_word_valid(m->tag) || get_s(o, "format", m->format, sizeof(m->format)) ||
 	    (strcmp(m->format, "raw") && strcmp(m->format, "qcow2") && strcmp(m->format, "iso")) ||
-	    get_i(o, "size", 0, INT64_MAX, &size) || get_i(o, "created", 0, INT64_MAX, &created) ||
+	    mgr_json_int(o, "size", 0, INT64_MAX, &size) ||
+	    mgr_json_int(o, "created", 0, INT64_MAX, &created) ||
 	    get_s(o, "url", m->url, sizeof(m->url)) ||
 	    get_s(o, "digest", im->digest, sizeof(im->digest)) ||
 	    get_s(o, "verified", im->verified, sizeof(im->verified)) ||
 	    get_s(o, "kind", kind, sizeof(kind)) || get_s(o, "boot", boot, sizeof(boot)) ||
-	    get_s(o, "os", m->os, sizeof(m->os)) || get_i(o, "cpus", 1, MGR_MAX_CPUS, &cpus) ||
-	    get_i(o, "memory", (int64_t)MGR_MIN_MEM, (int64_t)MGR_MAX_MEM, &mem) ||
-	    (mem & ((1 << 20) - 1)) || get_i(o, "disk", 0, (int64_t)MGR_MAX_DISK, &disk) ||
+	    get_s(o, "os", m->os, sizeof(m->os)) ||
+	    mgr_json_int(o, "cpus", 1, MGR_MAX_CPUS, &cpus) ||
+	    mgr_json_int(o, "memory", (int64_t)MGR_MIN_MEM, (int64_t)MGR_MAX_MEM, &mem) ||
+	    (mem & ((1 << 20) - 1)) || mgr_json_int(o, "disk", 0, (int64_t)MGR_MAX_DISK, &disk) ||
 	    get_s(o, "login", m->login, sizeof(m->login))) {
 		snprintf(err, errlen, "image.json: a member is missing or out of range");
 		goto out;

@@ -75,6 +75,11 @@ static int get_str(json_t *o, const char *key, char *dst, size_t n, bool require
 	dst[0] = 0;
 	if (!v || json_is_null(v))
 		return required ? -EINVAL : 0;
+	return mgr_json_copy_str(v, dst, n);
+}
+
+int mgr_json_copy_str(json_t *v, char *dst, size_t n)
+{
 	if (!json_is_string(v) || json_string_length(v) >= n ||
 	    strlen(json_string_value(v)) != json_string_length(v))
 		return -EINVAL;
@@ -82,7 +87,7 @@ static int get_str(json_t *o, const char *key, char *dst, size_t n, bool require
 	return 0;
 }
 
-static int get_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *out)
+int mgr_json_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *out)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -108,7 +113,7 @@ static int load_disks(struct vm_def *d, json_t *arr)
 
 		/* format and backing: absent in folders made before images (raw, none) */
 		if (!json_is_object(v) || get_str(v, "path", k->path, sizeof(k->path), true) < 0 ||
-		    !k->path[0] || get_int(v, "size", 0, (int64_t)MGR_MAX_DISK, &size) < 0 ||
+		    !k->path[0] || mgr_json_int(v, "size", 0, (int64_t)MGR_MAX_DISK, &size) < 0 ||
 		    !json_is_boolean(ro) || !json_is_boolean(own) ||
 		    get_str(v, "format", fmt, sizeof(fmt), false) < 0 ||
 		    (fmt[0] && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) ||
@@ -136,8 +141,8 @@ static int load_ports(struct vm_def *d, json_t *arr)
 		int64_t h, g;
 		const char *proto = json_string_value(json_object_get(v, "proto"));
 
-		if (!json_is_object(v) || get_int(v, "host", 1, 65535, &h) < 0 ||
-		    get_int(v, "guest", 1, 65535, &g) < 0 || !proto ||
+		if (!json_is_object(v) || mgr_json_int(v, "host", 1, 65535, &h) < 0 ||
+		    mgr_json_int(v, "guest", 1, 65535, &g) < 0 || !proto ||
 		    (strcmp(proto, "tcp") && strcmp(proto, "udp")))
 			return -EINVAL;
 		d->ports[i] = (struct port_map){(uint16_t)h, (uint16_t)g, !strcmp(proto, "udp")};
@@ -178,11 +183,11 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	if (get_str(o, "name", d->name, sizeof(d->name), true) < 0 || !mgr_name_valid(d->name))
 		return -EINVAL;
 	*what = "cpus";
-	if (get_int(o, "cpus", 1, MGR_MAX_CPUS, &v) < 0)
+	if (mgr_json_int(o, "cpus", 1, MGR_MAX_CPUS, &v) < 0)
 		return -EINVAL;
 	d->cpus = (unsigned)v;
 	*what = "memory";
-	if (get_int(o, "memory", (int64_t)MGR_MIN_MEM, (int64_t)MGR_MAX_MEM, &v) < 0 ||
+	if (mgr_json_int(o, "memory", (int64_t)MGR_MIN_MEM, (int64_t)MGR_MAX_MEM, &v) < 0 ||
 	    (v & ((1 << 20) - 1)))
 		return -EINVAL;
 	d->memory = (uint64_t)v;
@@ -233,7 +238,7 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	    get_str(o, "ssh_user", d->ssh_user, sizeof(d->ssh_user), false) < 0)
 		return -EINVAL;
 	*what = "created";
-	return get_int(o, "created", 0, INT64_MAX, &d->created);
+	return mgr_json_int(o, "created", 0, INT64_MAX, &d->created);
 }
 
 static json_t *parse_object(const char *json, size_t len, char *err, size_t errlen)
@@ -318,7 +323,7 @@ int vmstate_load(struct vm_state *s, const char *json, size_t len, char *err, si
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (get_int(o, keys[i], mins[i], maxs[i], &v[i]) < 0) {
+		if (mgr_json_int(o, keys[i], mins[i], maxs[i], &v[i]) < 0) {
 			snprintf(err, errlen, "bad or missing \"%s\"", keys[i]);
 			json_decref(o);
 			return -EINVAL;

@@ -76,4 +76,11 @@ int vmdef_load(struct vm_def *d, const char *json, size_t len, char *err, size_t
 
 void vmstate_init(struct vm_state *s);
 char *vmstate_dump(const struct vm_state *s);
+/* The JSON readers every manager file uses (jansson's json_t is struct json_t): copies a string
+ * value into dst (size n); -EINVAL if v is not a string, is too long or holds a NUL. */
+struct json_t;
+int mgr_json_copy_str(struct json_t *v, char *dst, size_t n);
+/* Member key of o as an integer within [min, max] into *out; -EINVAL otherwise. */
+int mgr_json_int(struct json_t *o, const char *key, int64_t min, int64_t max, int64_t *out);
+
 int vmstate_load(struct vm_state *s, const char *json, size_t len, char *err, size_t errlen);
