@@ -2,6 +2,7 @@
 """Counts test results from Meson's testlog.json files: a TAP test counts each of its
 subtests (so every rig scenario and cmocka case is one result), any other test counts one.
 Prints a last line 'N passed, N failed' and exits non-zero if anything failed."""
+import itertools
 import json
 import re
 import sys
@@ -14,16 +15,21 @@ def count(path):
     with open(path) as f:
         for line in f:
             t = json.loads(line)
-            tap = [m for m in (TAP_LINE.match(l) for l in (t.get("stdout") or "").splitlines()) if m]
+            out = (t.get("stdout") or "").splitlines()
+            tap = [(i, m) for i, m in ((i, TAP_LINE.match(l)) for i, l in enumerate(out)) if m]
             if tap:
-                for m in tap:
+                for i, m in tap:
                     if m.group(1) == "ok":
                         passed += 1
                     else:
                         failed += 1
                         print(f"FAILED: {t['name']}: {m.group(0)}")
+                        # Its reason: the TAP comment lines right after it (the rig's detail).
+                        for why in itertools.takewhile(lambda l: l.startswith("# "),
+                                                       out[i + 1:i + 4]):
+                            print(f"    {why[2:][:300]}")
                 if t["result"] not in ("OK", "EXPECTEDFAIL", "SKIP") and not any(
-                        m.group(1) == "not ok" for m in tap):
+                        m.group(1) == "not ok" for _, m in tap):
                     failed += 1  # crashed or timed out after its last TAP line
                     print(f"FAILED: {t['name']}: {t['result']}")
             elif t["result"] in ("OK", "EXPECTEDFAIL"):
