@@ -521,8 +521,9 @@ def run_tests(args, initrd, log_path):
     rep = Reporter(args.tap, log_path)
     rep.comment(host_kvm_note() + "; guests run nested: L1 = QEMU TCG, L2 on L1's kvm-amd")
     # The outer QEMU (TCG) has been seen to stop for good, rarely: no console output and no CPU
-    # use, with scenarios half done. Such an L1 is killed and the scenarios it did not finish
-    # run once more in a new one (a second stall fails them).
+    # use, with scenarios half done. Such an L1 is killed, and the scenarios an L1 that stalled,
+    # panicked or ended early did not finish run once more in a new one (a second time fails
+    # them; an L1 out of time is not retried).
     t0 = time.monotonic()
     outcome = run_l1(args, initrd, log_path, rep, retry_left=args.stall > 0)
     if outcome is not None:
@@ -652,8 +653,12 @@ def run_l1(args, initrd, log_path, rep, retry_left):
     if not finished and not why_end:
         why_end = f"L1 ended (QEMU exit status {proc.returncode}) before finishing"
     rep.l1_finished = finished
-    if stalled and retry_left:
-        rep.comment(f"L1 console log: {log_path}")
+    # An L1 that stalled, panicked or exited early (not one out of time) gets one more chance.
+    early = not finished and not why_end.startswith("global timeout")
+    if (stalled or early) and retry_left:
+        rep.comment(f"L1 console log: {log_path}; its last lines:")
+        for text in lines[-12:]:
+            rep.comment(f"| {text[:200]}")
         return [s for s in args.scenarios if s not in ended], why_end
     for s in args.scenarios:
         if s not in ended:
