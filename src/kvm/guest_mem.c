@@ -56,6 +56,11 @@ int gm_init_hole(struct guest_mem *gm, uint64_t size, uint64_t hole)
 	gm->host = aligned;
 	gm->owned = true;
 	madvise(aligned, size, MADV_HUGEPAGE);
+	/* Except the first 2 MiB (the real-mode area, boot tables, firmware's first steps): a guest
+	 * that only touches a few pages there (a tiny guest, a firmware that has not reached its
+	 * RAM yet) does not pay 2 MiB of host memory for them. */
+	if (size > GM_HUGE)
+		madvise(aligned, GM_HUGE, MADV_NOHUGEPAGE);
 	/* Guest RAM has no place in a core dump of the VMM, nor in a process it forks. */
 	madvise(aligned, size, MADV_DONTDUMP);
 	madvise(aligned, size, MADV_DONTFORK);

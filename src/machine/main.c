@@ -13,6 +13,7 @@
 #include "common/capfile.h"
 #include "common/log.h"
 #include "ui/display.h"
+#include "ui/uilibs.h"
 #include "machine/config.h"
 #include "backends/console.h"
 #include "kvm/seccomp.h"
@@ -103,6 +104,13 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	/* glibc opens /etc/localtime the first time it converts a time (the RTC does):
 	 * do it now, before the filters forbid opening files in vCPU threads. */
 	tzset();
+	/* The display's libraries (VNC, TLS, PNG), only if there is a display: before the filter,
+	 * which forbids mapping code. */
+	if (ui_libs_load(ui_libs_for(&cfg->display), err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		free(vm);
+		return 1;
+	}
 	if (seccomp_install(cfg->display.kind == DISPLAY_WINDOW ? SECCOMP_VMM_WINDOW : SECCOMP_VMM,
 			    cfg->seccomp) < 0) {
 		pr_err("cannot install the seccomp filter (--seccomp off runs without)");

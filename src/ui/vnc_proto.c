@@ -10,6 +10,7 @@
 
 #include "common/bytes.h"
 #include "common/http_head.h"
+#include "ui/uilibs.h"
 
 enum { SEC_NONE = 1, SEC_VNC = 2 };
 
@@ -168,13 +169,15 @@ void vncp_rfb_result(struct vncp_rfb *r, bool ok, const char *reason, uint8_t *o
 bool vncp_vnc_auth_ok(const uint8_t challenge[16], const uint8_t response[16], const char *password)
 {
 	unsigned char expect[16];
-	char key[9] = {0};
+	char key[9] = {0}, err[200];
 	uint8_t diff = 0;
 
+	if (ui_libs_load(UI_LIB_VNC, err, sizeof(err)) < 0)
+		return false;
 	/* rfbEncryptBytes reads 8 bytes of the key: give it exactly that, zero-padded. */
 	strncpy(key, password, 8);
 	memcpy(expect, challenge, 16);
-	rfbEncryptBytes(expect, key);
+	ui_vnc.rfbEncryptBytes(expect, key);
 	for (int i = 0; i < 16; i++)
 		diff |= (uint8_t)(expect[i] ^ response[i]);
 	explicit_bzero(key, sizeof(key));
@@ -259,12 +262,14 @@ int vncp_ws_accept(const char *key, char out[29])
 	uint8_t sha[20];
 	size_t n = strlen(key);
 
+	char err[200];
+
 	/* A key is 16 bytes in base64: 24 characters. */
-	if (n != 24)
+	if (n != 24 || ui_libs_load(UI_LIB_TLS, err, sizeof(err)) < 0)
 		return -EINVAL;
 	memcpy(cat, key, n);
 	memcpy(cat + n, guid, sizeof(guid));
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA1, cat, n + sizeof(guid) - 1, sha) < 0)
+	if (ui_tls.gnutls_hash_fast(GNUTLS_DIG_SHA1, cat, n + sizeof(guid) - 1, sha) < 0)
 		return -EINVAL;
 	base64(sha, sizeof(sha), out);
 	return 0;

@@ -549,6 +549,11 @@ static void http_raw(const char *path, const char *req, size_t len, struct reply
 	rp->body += 4;
 }
 
+static void http_str(const char *path, const char *req, struct reply *rp)
+{
+	http_raw(path, req, strlen(req), rp);
+}
+
 static int http(struct srv *s, const char *method, const char *url, const char *body,
 		struct reply *rp)
 {
@@ -669,9 +674,9 @@ static void test_server_framing(void **state)
 	struct reply rp;
 	int n;
 
-	http_raw(s->path, "GET /api/v1/vmm.ping HTTP/1.1\r\nno colon here\r\n\r\n", 49, &rp);
+	http_str(s->path, "GET /api/v1/vmm.ping HTTP/1.1\r\nno colon here\r\n\r\n", &rp);
 	assert_int_equal(rp.status, 400);
-	http_raw(s->path, "GET /api/v1/vmm.ping HTTP/2.0\r\n\r\n", 35, &rp);
+	http_str(s->path, "GET /api/v1/vmm.ping HTTP/2.0\r\n\r\n", &rp);
 	assert_int_equal(rp.status, 400);
 	n = snprintf(req, sizeof(req), "GET /api/v1/vmm.ping HTTP/1.1\r\nX-Pad: ");
 	memset(req + n, 'a', API_HEAD_MAX);
@@ -684,7 +689,7 @@ static void test_server_framing(void **state)
 	assert_int_equal(rp.status, 400);
 	assert_int_equal(s->vmm.answered, 0);
 	/* HTTP/1.0: answered, then closed by the server (http_raw reads to the end). */
-	http_raw(s->path, "GET /api/v1/vmm.ping HTTP/1.0\r\n\r\n", 35, &rp);
+	http_str(s->path, "GET /api/v1/vmm.ping HTTP/1.0\r\n\r\n", &rp);
 	assert_int_equal(rp.status, 200);
 	assert_non_null(strstr(rp.head, "Connection: close"));
 	assert_int_equal(s->vmm.answered, 1);

@@ -225,8 +225,12 @@ static void test_anon(void **state)
 	/* Private memory ("sh" absent), asking for transparent huge pages ("hg", on kernels that
 	 * have them), kept out of core dumps ("dd") and out of forked children ("dc"). */
 	assert_false(vma_has_flag(gm.host, "sh"));
-	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0)
-		assert_true(vma_has_flag(gm.host, "hg"));
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0) {
+		assert_true(vma_has_flag(gm.host + 2 * MiB, "hg"));
+		assert_true(vma_has_flag(gm.host + 64 * MiB - 1, "hg"));
+		assert_true(vma_has_flag(gm.host, "nh")); /* the first 2 MiB: small pages */
+		assert_true(vma_has_flag(gm.host + 2 * MiB - 1, "nh"));
+	}
 	assert_true(vma_has_flag(gm.host, "dd"));
 	assert_true(vma_has_flag(gm.host, "dc"));
 	assert_true(vma_has_flag(gm.host + 64 * MiB - 1, "dc"));
