@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "ui/uilib_names.h"
+
 struct ui_vnc_lib ui_vnc;
 struct ui_tls_lib ui_tls;
 struct ui_png_lib ui_png;
@@ -31,8 +33,8 @@ static int load_vnc(char *err, size_t errlen)
 					{"rfbErr", (void **)&ui_vnc.rfbErr},
 					{NULL, NULL}};
 #undef ROW
-	return lazylib_load(&handles[0], "libvncserver.so.1", "--display vnc", "libvncserver1",
-			    syms, err, errlen);
+	return lazylib_load(&handles[0], UI_VNC_SONAME, "--display vnc", "libvncserver1", syms, err,
+			    errlen);
 }
 
 static int load_tls(char *err, size_t errlen)
@@ -40,8 +42,8 @@ static int load_tls(char *err, size_t errlen)
 #define ROW(f) LAZY_ROW(ui_tls, f)
 	const struct lazy_sym syms[] = {UI_TLS_FUNCS(ROW){NULL, NULL}};
 #undef ROW
-	return lazylib_load(&handles[1], "libgnutls.so.30", "--display vnc", "libgnutls30", syms,
-			    err, errlen);
+	return lazylib_load(&handles[1], UI_TLS_SONAME, "--display vnc", "libgnutls30", syms, err,
+			    errlen);
 }
 
 static int load_png(char *err, size_t errlen)
@@ -49,8 +51,8 @@ static int load_png(char *err, size_t errlen)
 #define ROW(f) LAZY_ROW(ui_png, f)
 	const struct lazy_sym syms[] = {UI_PNG_FUNCS(ROW){NULL, NULL}};
 #undef ROW
-	return lazylib_load(&handles[2], "libpng16.so.16", "display screenshots", "libpng16-16",
-			    syms, err, errlen);
+	return lazylib_load(&handles[2], UI_PNG_SONAME, "display screenshots", "libpng16-16", syms,
+			    err, errlen);
 }
 
 int ui_libs_load(unsigned mask, char *err, size_t errlen)
