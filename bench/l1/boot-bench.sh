@@ -85,10 +85,12 @@ boot_microvm() {
 }
 
 # The tiny guest: time to PHYLLOME-TINY-READY and peak RSS. phyllome-vmm exits by itself (the
-# guest writes S5 to 0x604); QEMU's guest halts, so QEMU is killed at the marker.
+# guest writes S5 to 0x604); QEMU's guest halts, so QEMU is killed at the marker. phyllome-vmm
+# runs as `phyllome` starts it: with its API socket.
 tiny_phyllome() {
 	run_one tiny phyllome-tiny "$1" -m PHYLLOME-TINY-READY -t 60 -- \
-		"$RIG_VMM" --kernel "$TINY" --cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty
+		"$RIG_VMM" --kernel "$TINY" --cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty \
+		--api-socket "$RIG_WORK/bench-api.sock"
 }
 tiny_microvm() {
 	# shellcheck disable=SC2086
