@@ -5,10 +5,9 @@
 # Method and results: docs/benchmarks.md. Not a test: nothing asserts on timings.
 #
 #   bench/run-boot-bench.sh [--vmm build/phyllome-vmm] [--runs 5] [--tiny-runs 9] [--warmup 1]
-#                           [--mem 512] [--thp] [--trace] [--vv] [--out DIR]
+#                           [--mem 512] [--trace] [--vv] [--out DIR]
 #                           [-- extra run-rig.sh options]
 #
-#   --thp    a fourth VMM per round: phyllome-vmm with L1's shmem THP "always" (an experiment)
 #   --trace  afterwards, one untimed boot of each VMM with L1's KVM exits and
 #            port I/O counted by reason, port and guest RIP (kernel tracepoint histograms)
 #   --vv     afterwards, one phyllome-vmm boot with -v -v, its log summarised
@@ -22,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 vmm=$repo/build/phyllome-vmm
-runs=5 tiny_runs=9 warmup=1 mem=512 vv=0 thp=0 trace=0 out=
+runs=5 tiny_runs=9 warmup=1 mem=512 vv=0 trace=0 out=
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -32,7 +31,6 @@ while [ $# -gt 0 ]; do
 	--warmup) warmup=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--vv) vv=1; shift ;;
-	--thp) thp=1; shift ;;
 	--trace) trace=1; shift ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
@@ -70,7 +68,7 @@ rm -f "$log" "$out/hostcpu.txt"
 	--add-file "rig/bench/tiny.bzImage=$out/tiny.bzImage" \
 	--l1-append "rig.env.BENCH_RUNS=$runs" --l1-append "rig.env.BENCH_TINY_RUNS=$tiny_runs" \
 	--l1-append "rig.env.BENCH_WARMUP=$warmup" --l1-append "rig.env.BENCH_MEM=$mem" \
-	--l1-append "rig.env.BENCH_VV=$vv" --l1-append "rig.env.BENCH_THP=$thp" \
+	--l1-append "rig.env.BENCH_VV=$vv" \
 	--l1-append "rig.env.BENCH_TRACE=$trace" \
 	--log-dir "$out" --log-name boot-bench --timeout 3600 "${extra[@]}" >&2 &
 rig=$!

@@ -10,10 +10,7 @@
 #                         libraries run once before anything is measured
 #   BENCH_MEM (512)       guest RAM in MiB
 #   BENCH_VV (0)          1: one more phyllome-vmm boot with -v -v, its log summarised (BENCH-VV)
-#   BENCH_THP (0)         1: a fourth boot per round, phyllome-vmm with L1's shmem THP set to
-#                         "always" for that run only (an experiment: its memfd RAM in 2 MiB pages,
-#                         as QEMU's anonymous RAM gets them through MADV_HUGEPAGE)
-#   BENCH_TRACE (0)       1: after the measured runs, one more boot of each VMM (not the THP one)
+#   BENCH_TRACE (0)       1: after the measured runs, one more boot of each VMM
 #                         with L1's kvm_exit and kvm_pio tracepoints counted in kernel histograms
 #                         (exits by reason, port I/O by port): BENCH-TRACE lines. Not timed.
 # shellcheck shell=sh
@@ -23,7 +20,6 @@ BENCH_TINY_RUNS=${BENCH_TINY_RUNS:-9}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_MEM=${BENCH_MEM:-512}
 BENCH_VV=${BENCH_VV:-0}
-BENCH_THP=${BENCH_THP:-0}
 BENCH_TRACE=${BENCH_TRACE:-0}
 THP=/sys/kernel/mm/transparent_hugepage
 BR=/rig/bench/benchrun
@@ -73,15 +69,6 @@ boot_phyllome() {
 		"$RIG_VMM" --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" --cmdline "$CMDLINE" \
 		--cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty
 }
-boot_phyllome_thp() {
-	_old=$(sed 's/.*\[\(.*\)\].*/\1/' $THP/shmem_enabled)
-	echo always >$THP/shmem_enabled
-	run_one boot phyllome-shmem-thp "$1" -m PHYLLOME-USERSPACE -r PHYLLOME-SHELL -s "$GUEST_LINE" \
-		-g "$BENCH_MEM" -t 300 -- \
-		"$RIG_VMM" --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" --cmdline "$CMDLINE" \
-		--cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty
-	echo "$_old" >$THP/shmem_enabled
-}
 boot_q35() {
 	# shellcheck disable=SC2086 # QEMU_COMMON is a list of words
 	run_one boot qemu-q35 "$1" -m PHYLLOME-USERSPACE -r PHYLLOME-SHELL -s "$GUEST_LINE" \
@@ -98,10 +85,12 @@ boot_microvm() {
 }
 
 # The tiny guest: time to PHYLLOME-TINY-READY and peak RSS. phyllome-vmm exits by itself (the
-# guest writes S5 to 0x604); QEMU's guest halts, so QEMU is killed at the marker.
+# guest writes S5 to 0x604); QEMU's guest halts, so QEMU is killed at the marker. phyllome-vmm
+# runs as `phyllome` starts it: with its API socket.
 tiny_phyllome() {
 	run_one tiny phyllome-tiny "$1" -m PHYLLOME-TINY-READY -t 60 -- \
-		"$RIG_VMM" --kernel "$TINY" --cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty
+		"$RIG_VMM" --kernel "$TINY" --cpus boot=1 --memory "size=${BENCH_MEM}M" --serial tty \
+		--api-socket "$RIG_WORK/bench-api.sock"
 }
 tiny_microvm() {
 	# shellcheck disable=SC2086
@@ -121,7 +110,6 @@ while [ $i -le "$BENCH_RUNS" ]; do
 	boot_phyllome $i
 	boot_q35 $i
 	boot_microvm $i
-	[ "$BENCH_THP" = 1 ] && boot_phyllome_thp $i
 	i=$((i + 1))
 done
 i=1

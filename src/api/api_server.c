@@ -1,10 +1,7 @@
 #include "api/api_server.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <microhttpd.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api_http.h"
 #include "api/api_json.h"
 #include "api/api_parse.h"
 #include "common/log.h"
@@ -22,13 +20,24 @@
 #include "ui/display.h"
 
 #define API_CALL_TIMEOUT_MS 30000 /* a request the VMM thread hasn't answered by then: 504 */
-#define API_IDLE_TIMEOUT_S  60	  /* idle keep-alive connections are closed */
+#define API_IDLE_TIMEOUT_MS 60000 /* idle keep-alive connections are closed */
 #define API_MAX_CLIENTS	    16
 #define API_DRAIN_MS	    1000 /* at the end, how long answers may take to leave */
+#define API_IN_MAX	    (API_HEAD_MAX + API_MAX_BODY) /* one request, at most */
+
+/* One client connection: its input until a whole request is in, then its answer going out. */
+struct api_conn {
+	int fd; /* -1: a free slot */
+	char *in;
+	size_t inlen, incap;
+	char *out; /* the answer being written (head and body), or NULL */
+	size_t outlen, outoff;
+	bool close_after; /* close once out has left */
+	uint64_t last_ms; /* last activity, for the idle timeout */
+};
 
 struct api_server {
-	struct MHD_Daemon *mhd;
-	int mhd_fd;  /* libmicrohttpd's epoll fd */
+	int listen_fd;
 	int stop_fd; /* eventfd: the API thread ends */
 	struct ctl_channel *ch;
 	int call_timeout_ms;	 /* how long a request waits for the VMM thread's answer */
@@ -39,63 +48,58 @@ struct api_server {
 	pthread_cond_t cond;
 	int start_rc;
 	bool started;
-	unsigned inflight; /* requests begun and not yet answered (API thread only) */
+	struct api_conn conns[API_MAX_CLIENTS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev; /* the socket file we made: removed at the end if it's still ours */
 	ino_t ino;
 };
 
-/* One request's upload. */
-struct api_req {
-	char *body;
-	size_t len;  /* bytes kept in body (at most API_MAX_BODY) */
-	size_t seen; /* bytes received */
-};
-
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+static uint64_t mono_ms(void)
 {
-	char line[256];
-	size_t n;
+	struct timespec ts;
 
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n && line[n - 1] == '\n')
-		line[--n] = 0;
-	pr_warn("api: %s", line);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Queues the answer on c: the head, then len bytes of body (taken: freed here). */
+static void respond_raw(struct api_conn *c, unsigned status, const char *ctype, void *body,
+			size_t len, const char *allow)
+{
+	char head[512];
+	size_t hn =
+	    api_http_response_head(head, sizeof(head), status, ctype, len, allow, c->close_after);
+	char *out = malloc(hn + len);
+
+	if (!out) {
+		free(body);
+		c->close_after = true; /* nothing can be said: the connection ends */
+		return;
+	}
+	memcpy(out, head, hn);
+	if (len)
+		memcpy(out + hn, body, len);
+	free(body);
+	c->out = out;
+	c->outlen = hn + len;
+	c->outoff = 0;
 }
 
 /* Queues status with body (malloc'd JSON, or NULL for none). */
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body,
-			       const char *allow)
+static void respond(struct api_conn *c, unsigned status, char *body, const char *allow)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	if (!body && status != MHD_HTTP_NO_CONTENT) {
-		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	if (!body && status != 204) {
+		status = 500;
 		body = strdup("{\"error\":\"out of memory\"}");
 	}
-	r = body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)
-		 : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	if (body)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	respond_raw(c, status, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
+		    allow);
 }
 
-static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg,
-				     const char *allow)
+static void respond_error(struct api_conn *c, unsigned status, const char *msg, const char *allow)
 {
 	pr_info("api: error %u: %s", status, msg);
-	return respond(c, status, api_json_error(msg), allow);
+	respond(c, status, api_json_error(msg), allow);
 }
 
 /* The HTTP status for an action the VMM thread refused. */
@@ -104,11 +108,11 @@ static unsigned refusal_status(int result)
 	switch (result) {
 	case -EALREADY:
 	case -ESHUTDOWN:
-		return MHD_HTTP_CONFLICT;
+		return 409;
 	case -ETIMEDOUT:
-		return MHD_HTTP_GATEWAY_TIMEOUT;
+		return 504;
 	default:
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+		return 500;
 	}
 }
 
@@ -123,207 +127,281 @@ void api_server_set_display(struct api_server *s, struct display *d)
 }
 
 /* vm.screenshot: the display's current frame, PNG (or PPM with ?format=ppm), from this thread. */
-static enum MHD_Result screenshot(struct api_server *s, struct MHD_Connection *c)
+static void screenshot(struct api_server *s, struct api_conn *c, const char *query)
 {
 	struct display *d = __atomic_load_n(&s->display, __ATOMIC_ACQUIRE);
-	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
-	bool ppm = f && !strcmp(f, "ppm");
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	char f[8];
+	bool has_f = http_query_get(query, "format", f, sizeof(f));
+	bool ppm = has_f && !strcmp(f, "ppm");
 	uint8_t *img = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (!d)
-		return respond_error(c, MHD_HTTP_CONFLICT, "this VM has no display (--display)",
-				     NULL);
-	if (f && !ppm && strcmp(f, "png"))
-		return respond_error(c, MHD_HTTP_BAD_REQUEST, "format must be png or ppm", NULL);
-	rc = display_screenshot(d, ppm ? DISPLAY_PPM : DISPLAY_PNG, &img, &len);
-	if (rc < 0)
-		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc), NULL);
-	r = MHD_create_response_from_buffer(len, img, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(img);
-		return MHD_NO;
+	if (!d) {
+		respond_error(c, 409, "this VM has no display (--display)", NULL);
+		return;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				ppm ? "image/x-portable-pixmap" : "image/png");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	if ((has_f || strstr(query, "format=")) && !ppm && !(has_f && !strcmp(f, "png"))) {
+		respond_error(c, 400, "format must be png or ppm", NULL);
+		return;
+	}
+	rc = display_screenshot(d, ppm ? DISPLAY_PPM : DISPLAY_PNG, &img, &len);
+	if (rc < 0) {
+		respond_error(c, 500, strerror(-rc), NULL);
+		return;
+	}
+	respond_raw(c, 200, ppm ? "image/x-portable-pixmap" : "image/png", img, len, NULL);
 }
 
-/* Hands the action to the VMM thread and writes its answer. */
-static enum MHD_Result perform(struct api_server *s, struct MHD_Connection *c,
-			       enum ctl_action action)
+/* Hands the action to the VMM thread and queues its answer. */
+static void perform(struct api_server *s, struct api_conn *c, enum ctl_action action,
+		    const char *query)
 {
 	struct ctl_request r = {.action = action};
 	const struct ctl_answer *a = &r.answer;
 	int rc;
 
-	if (action == CTL_SCREENSHOT)
-		return screenshot(s, c);
+	if (action == CTL_SCREENSHOT) {
+		screenshot(s, c, query);
+		return;
+	}
 	rc = ctl_call(s->ch, &r, __atomic_load_n(&s->call_timeout_ms, __ATOMIC_RELAXED));
-
 	if (rc == -ESHUTDOWN)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the VMM is shutting down",
-				     NULL);
-	if (rc == -ETIMEDOUT)
-		return respond_error(c, MHD_HTTP_GATEWAY_TIMEOUT,
-				     "the VMM thread did not answer in time", NULL);
-	if (rc < 0)
-		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc), NULL);
-	if (a->result < 0)
-		return respond_error(c, refusal_status(a->result), a->msg, NULL);
-	switch (action) {
-	case CTL_PING:
-		return respond(c, MHD_HTTP_OK, api_json_ping(a), NULL);
-	case CTL_INFO:
-		return respond(c, MHD_HTTP_OK, api_json_info(a), NULL);
-	case CTL_COUNTERS:
-		return respond(c, MHD_HTTP_OK, api_json_counters(a), NULL);
-	default:
+		respond_error(c, 503, "the VMM is shutting down", NULL);
+	else if (rc == -ETIMEDOUT)
+		respond_error(c, 504, "the VMM thread did not answer in time", NULL);
+	else if (rc < 0)
+		respond_error(c, 500, strerror(-rc), NULL);
+	else if (a->result < 0)
+		respond_error(c, refusal_status(a->result), a->msg, NULL);
+	else if (action == CTL_PING)
+		respond(c, 200, api_json_ping(a), NULL);
+	else if (action == CTL_INFO)
+		respond(c, 200, api_json_info(a), NULL);
+	else if (action == CTL_COUNTERS)
+		respond(c, 200, api_json_counters(a), NULL);
+	else {
 		pr_info("api: %s", api_action_name(action)); /* a change of state: worth a line */
-		return respond(c, MHD_HTTP_NO_CONTENT, NULL, NULL);
+		respond(c, 204, NULL, NULL);
 	}
 }
 
-static enum MHD_Result route(struct api_server *s, struct MHD_Connection *c, const char *url,
-			     const char *method, const char *body, size_t len)
+static void conn_close(struct api_conn *c)
 {
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->in);
+	free(c->out);
+	*c = (struct api_conn){.fd = -1};
+}
+
+/* With no answer pending: frames the next request in c's input and answers it. */
+static void process(struct api_server *s, struct api_conn *c)
+{
+	struct api_http_req rq;
 	struct api_route rt;
+	long n;
 
-	api_parse(method, url, body, len, &rt);
+	if (c->out || !c->inlen)
+		return;
+	n = api_http_frame(c->in, c->inlen, &rq);
+	if (n == 0) {
+		if (c->inlen >= API_IN_MAX) /* cannot happen: a head is refused at API_HEAD_MAX */
+			c->close_after = true;
+		return;
+	}
+	if (n < 0) {
+		c->close_after = true;
+		c->inlen = 0;
+		respond_error(c, (unsigned)-n,
+			      n == -431 ? "request head too long"
+			      : n == -501
+				  ? "Transfer-Encoding is not supported: send Content-Length"
+				  : "malformed HTTP request",
+			      NULL);
+		return;
+	}
+	c->close_after = rq.close;
+	api_parse(rq.head.method, rq.head.path, rq.body_unread ? NULL : rq.body,
+		  rq.length > SIZE_MAX ? SIZE_MAX : (size_t)rq.length, &rt);
 	if (rt.status)
-		return respond_error(c, (unsigned)rt.status, rt.error, rt.allow);
-	return perform(s, c, rt.action);
+		respond_error(c, (unsigned)rt.status, rt.error, rt.allow);
+	else
+		perform(s, c, rt.action, rq.head.query);
+	/* This request's bytes go; a pipelined next one stays for after the answer. */
+	if (rq.body_unread)
+		c->inlen = 0;
+	else {
+		memmove(c->in, c->in + n, c->inlen - (size_t)n);
+		c->inlen -= (size_t)n;
+	}
 }
 
-/* The first call for a request (headers only): refuses a body announced as too large at
- * once, rather than after reading it. */
-static enum MHD_Result first_call(struct api_server *s, struct MHD_Connection *c, const char *url,
-				  const char *method)
+/* Reads what c's client sent. false: the connection is over. */
+static bool conn_read(struct api_conn *c)
 {
-	const char *cl =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+	ssize_t n;
 
-	if (n <= API_MAX_BODY)
-		return MHD_YES;
-	return route(s, c, url, method, NULL, n > SIZE_MAX ? SIZE_MAX : (size_t)n);
+	if (c->incap - c->inlen < 4096 && c->incap < API_IN_MAX) {
+		size_t cap = c->incap ? c->incap * 2 : 4096;
+		char *in = realloc(c->in, cap < API_IN_MAX ? cap : API_IN_MAX);
+
+		if (!in)
+			return false;
+		c->in = in;
+		c->incap = cap < API_IN_MAX ? cap : API_IN_MAX;
+	}
+	if (c->inlen == c->incap)
+		return true; /* full until the answer goes: process() frames or refuses it */
+	n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		return false;
+	if (n > 0)
+		c->inlen += (size_t)n;
+	return true;
 }
 
-static void take_upload(struct api_req *rq, const char *data, size_t n)
+/* Writes what it can of c's answer. false: the connection is over. */
+static bool conn_write(struct api_conn *c)
 {
-	size_t keep = rq->len < API_MAX_BODY ? API_MAX_BODY - rq->len : 0;
+	ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
 
-	rq->seen = rq->seen + n < rq->seen ? SIZE_MAX : rq->seen + n;
-	if (keep > n)
-		keep = n;
-	if (!keep)
-		return;
-	if (!rq->body) {
-		rq->body = malloc(API_MAX_BODY);
-		if (!rq->body) {
-			rq->seen = SIZE_MAX; /* answered as too large: better than a wrong answer */
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	c->outoff += (size_t)n;
+	if (c->outoff < c->outlen)
+		return true;
+	free(c->out);
+	c->out = NULL;
+	return !c->close_after;
+}
+
+/* Answers every request that is whole in c's input, as long as each answer leaves at once.
+ * false: the connection is over. */
+static bool conn_serve(struct api_server *s, struct api_conn *c)
+{
+	while (!c->out) {
+		process(s, c);
+		if (!c->out)
+			return !c->close_after; /* more input needed (or no answer could be made) */
+		if (!conn_write(c))
+			return false;
+	}
+	return true;
+}
+
+static void accept_clients(struct api_server *s, uint64_t now)
+{
+	for (int i = 0; i < API_MAX_CLIENTS; i++) {
+		struct api_conn *c = &s->conns[i];
+		int fd;
+
+		if (c->fd >= 0)
+			continue;
+		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
 			return;
+		*c = (struct api_conn){.fd = fd, .last_ms = now};
+	}
+}
+
+static unsigned nclients(const struct api_server *s)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < API_MAX_CLIENTS; i++)
+		n += s->conns[i].fd >= 0;
+	return n;
+}
+
+/* One round of the loop: waits up to timeout_ms for the sockets, then serves them. Returns
+ * false when stop_fd was written. listening: new clients are taken. */
+static bool serve_once(struct api_server *s, bool listening, int timeout_ms)
+{
+	struct pollfd p[API_MAX_CLIENTS + 2];
+	int idx[API_MAX_CLIENTS];
+	unsigned np = 0;
+	uint64_t now;
+
+	p[np++] = (struct pollfd){.fd = s->stop_fd, .events = POLLIN};
+	p[np++] = (struct pollfd){
+	    .fd = listening && nclients(s) < API_MAX_CLIENTS ? s->listen_fd : -1, .events = POLLIN};
+	for (int i = 0; i < API_MAX_CLIENTS; i++) {
+		struct api_conn *c = &s->conns[i];
+
+		idx[i] = -1;
+		if (c->fd < 0)
+			continue;
+		idx[i] = (int)np;
+		p[np++] = (struct pollfd){.fd = c->fd, .events = c->out ? POLLOUT : POLLIN};
+	}
+	if (poll(p, np, timeout_ms) < 0 && errno != EINTR) {
+		pr_warn("api: poll: %s", strerror(errno));
+		return false;
+	}
+	if (p[0].revents & POLLIN)
+		return false;
+	now = mono_ms();
+	if (p[1].revents & POLLIN)
+		accept_clients(s, now);
+	for (int i = 0; i < API_MAX_CLIENTS; i++) {
+		struct api_conn *c = &s->conns[i];
+		short ev = idx[i] >= 0 ? p[idx[i]].revents : 0;
+		bool alive = true;
+
+		if (c->fd < 0 || idx[i] < 0)
+			continue;
+		if (ev & (POLLIN | POLLHUP | POLLERR)) {
+			alive = c->out ? !(ev & (POLLHUP | POLLERR)) : conn_read(c);
+			c->last_ms = now;
 		}
+		if (alive && (ev & POLLOUT)) {
+			alive = conn_write(c);
+			c->last_ms = now;
+		}
+		if (alive)
+			alive = conn_serve(s, c);
+		if (!alive || now - c->last_ms > API_IDLE_TIMEOUT_MS)
+			conn_close(c);
 	}
-	memcpy(rq->body + rq->len, data, keep);
-	rq->len += keep;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct api_server *s = cls;
-	struct api_req *rq = *con_cls;
-
-	(void)version;
-	if (!rq) {
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		*con_cls = rq;
-		s->inflight++;
-		return first_call(s, c, url, method);
-	}
-	if (*upload_size) {
-		take_upload(rq, upload, *upload_size);
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	return route(s, c, url, method, rq->seen > API_MAX_BODY ? NULL : rq->body, rq->seen);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode why)
-{
-	struct api_server *s = cls;
-	struct api_req *rq = *con_cls;
-
-	(void)c;
-	(void)why;
-	if (!rq)
-		return;
-	free(rq->body);
-	free(rq);
-	*con_cls = NULL;
-	s->inflight--;
-}
-
-static int mhd_timeout(struct api_server *s, int cap_ms)
-{
-	MHD_UNSIGNED_LONG_LONG t;
-
-	if (MHD_get_timeout(s->mhd, &t) != MHD_YES)
-		return cap_ms;
-	return cap_ms >= 0 && t > (MHD_UNSIGNED_LONG_LONG)cap_ms ? cap_ms
-	       : t > INT_MAX					 ? INT_MAX
-								 : (int)t;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return true;
 }
 
 /* The API thread's loop: until stop_fd is written. */
 static void serve(struct api_server *s)
 {
-	for (;;) {
-		struct pollfd p[2] = {{.fd = s->mhd_fd, .events = POLLIN},
-				      {.fd = s->stop_fd, .events = POLLIN}};
-
-		if (poll(p, 2, mhd_timeout(s, -1)) < 0 && errno != EINTR) {
-			pr_warn("api: poll: %s", strerror(errno));
-			return;
-		}
-		if (p[1].revents & POLLIN)
-			return;
-		MHD_run(s->mhd);
-	}
+	while (serve_once(s, true, 1000))
+		;
 }
 
-/* At the end: no new connections; answers already given still go out. */
+/* At the end: no new connections; answers already queued still go out. */
 static void drain(struct api_server *s)
 {
-	MHD_socket l = MHD_quiesce_daemon(s->mhd);
 	uint64_t end = mono_ms() + API_DRAIN_MS;
+	bool pending = true;
 
-	if (l != MHD_INVALID_SOCKET)
-		close(l);
-	while (s->inflight && mono_ms() < end) {
-		struct pollfd p = {.fd = s->mhd_fd, .events = POLLIN};
+	close(s->listen_fd);
+	s->listen_fd = -1;
+	while (pending && mono_ms() < end) {
+		pending = false;
+		for (int i = 0; i < API_MAX_CLIENTS; i++) {
+			struct api_conn *c = &s->conns[i];
 
-		poll(&p, 1, mhd_timeout(s, 20));
-		MHD_run(s->mhd);
+			if (c->fd >= 0 && c->out)
+				pending = true;
+			else if (c->fd >= 0)
+				conn_close(c);
+		}
+		if (pending) {
+			uint64_t zero;
+
+			if (read(s->stop_fd, &zero, sizeof(zero)) < 0 && errno != EAGAIN)
+				break;
+			serve_once(s, false, 20);
+		}
 	}
+	for (int i = 0; i < API_MAX_CLIENTS; i++)
+		conn_close(&s->conns[i]);
 }
 
 static void *api_thread(void *arg)
@@ -370,31 +448,6 @@ static void remove_socket(struct api_server *s)
 		unlink(s->path);
 }
 
-static int start_mhd(struct api_server *s, int fd, char *err, size_t errlen)
-{
-	const union MHD_DaemonInfo *info;
-
-	/* The logger first: libmicrohttpd logs options it reads before it to stderr. */
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET,
-				  (MHD_socket)fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CLIENTS,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
-				  MHD_OPTION_END);
-	if (!s->mhd) {
-		close(fd);
-		snprintf(err, errlen, "--api-socket: libmicrohttpd did not start");
-		return -EIO;
-	}
-	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	s->mhd_fd = info ? info->epoll_fd : -1;
-	if (s->mhd_fd < 0) {
-		snprintf(err, errlen, "--api-socket: libmicrohttpd has no epoll fd");
-		return -EIO;
-	}
-	return 0;
-}
-
 /* Starts the thread and waits until its filter is in place. */
 static int start_thread(struct api_server *s, char *err, size_t errlen)
 {
@@ -419,8 +472,10 @@ static int start_thread(struct api_server *s, char *err, size_t errlen)
 
 static void free_server(struct api_server *s)
 {
-	if (s->mhd)
-		MHD_stop_daemon(s->mhd);
+	for (int i = 0; i < API_MAX_CLIENTS; i++)
+		conn_close(&s->conns[i]);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
 	if (s->path[0])
 		remove_socket(s);
 	if (s->stop_fd >= 0)
@@ -441,11 +496,11 @@ int api_server_start(struct api_server **out, const char *path, struct ctl_chann
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	/* libmicrohttpd writes a Date header: glibc opens /etc/localtime on its first time
-	 * conversion, which the API thread's filter forbids. */
-	tzset();
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	s->listen_fd = -1;
+	for (int i = 0; i < API_MAX_CLIENTS; i++)
+		s->conns[i].fd = -1;
 	s->ch = ch;
 	s->call_timeout_ms = API_CALL_TIMEOUT_MS;
 	s->seccomp = seccomp;
@@ -456,9 +511,8 @@ int api_server_start(struct api_server **out, const char *path, struct ctl_chann
 		return -EMFILE;
 	}
 	fd = listen_unix(s, path, err, errlen);
-	rc = fd < 0 ? fd : start_mhd(s, fd, err, errlen);
-	if (rc == 0)
-		rc = start_thread(s, err, errlen);
+	s->listen_fd = fd;
+	rc = fd < 0 ? fd : start_thread(s, err, errlen);
 	if (rc < 0) {
 		free_server(s);
 		return rc;

@@ -420,7 +420,29 @@ static int add_needed(const char *object, const struct elf_info *info, const str
 	return rc;
 }
 
-int elf_deps_collect(const char *program, struct elf_deps *deps, char *err, size_t errlen)
+/* Adds the optional libraries that are found in the program's search order. */
+static int add_optional(const char *program, const struct elf_info *info, const char *const *names,
+			const struct search *sys, uint16_t machine, struct elf_deps *deps,
+			char *err, size_t errlen)
+{
+	struct elf_info *scratch = malloc(sizeof(*scratch));
+	char *found = malloc(ELF_PATH_MAX);
+	char skip[256];
+	int rc = scratch && found ? 0 : -ENOMEM;
+
+	if (rc < 0)
+		snprintf(err, errlen, "out of memory");
+	for (unsigned i = 0; rc == 0 && names && names[i]; i++)
+		if (find_lib(names[i], program, info, sys, machine, scratch, found, skip,
+			     sizeof(skip)) == 0)
+			rc = deps_add(deps, found, err, errlen);
+	free(scratch);
+	free(found);
+	return rc;
+}
+
+int elf_deps_collect(const char *program, const char *const *optional, struct elf_deps *deps,
+		     char *err, size_t errlen)
 {
 	struct elf_info *info = malloc(sizeof(*info));
 	struct search sys = {.n = 0};
@@ -441,6 +463,8 @@ int elf_deps_collect(const char *program, struct elf_deps *deps, char *err, size
 		rc = deps_add(deps, info->interp, err, errlen);
 	if (rc == 0)
 		rc = add_needed(program, info, &sys, machine, deps, err, errlen);
+	if (rc == 0)
+		rc = add_optional(program, info, optional, &sys, machine, deps, err, errlen);
 	/* deps grows as it is walked: each library's own needs are appended after it. The
 	 * interpreter needs nothing; reading it anyway is harmless. */
 	for (unsigned i = 0; rc == 0 && i < deps->n; i++) {

@@ -31,7 +31,10 @@ struct elf_deps {
 	unsigned n;
 };
 
-/* The interpreter and every library that program loads (none for a static program). Returns
- * 0, or a negative errno with a message in err (a library that cannot be found is one). */
-int elf_deps_collect(const char *program, struct elf_deps *deps, char *err, size_t errlen);
+/* The interpreter and every library that program loads (none for a static program), plus the
+ * libraries named in optional (NULL-terminated sonames, or NULL) that it may load with dlopen,
+ * those found, with what they need. Returns 0, or a negative errno with a message in err (a
+ * library the program or one it loads needs that cannot be found is one). */
+int elf_deps_collect(const char *program, const char *const *optional, struct elf_deps *deps,
+		     char *err, size_t errlen);
 void elf_deps_free(struct elf_deps *deps);

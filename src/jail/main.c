@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "jail/elf.h"
 #include "jail/jail.h"
+#include "ui/uilib_names.h"
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
 /* The jailed child, for the signal handler (this process runs one jail). */
@@ -28,6 +29,7 @@ static void forward(int sig)
  * the files, and the plan of mounts. */
 static int plan_jail(const struct jail_config *cfg, struct jail_plan *plan)
 {
+	static const char *const optional[] = UI_LIB_SONAMES;
 	struct elf_deps deps = {.n = 0};
 	char err[512] = "";
 	int rc;
@@ -48,7 +50,8 @@ static int plan_jail(const struct jail_config *cfg, struct jail_plan *plan)
 		}
 		close(fd);
 	}
-	rc = elf_deps_collect(cfg->vmm, &deps, err, sizeof(err));
+	/* What phyllome-vmm loads with dlopen when a display uses it is visible too. */
+	rc = elf_deps_collect(cfg->vmm, optional, &deps, err, sizeof(err));
 	if (rc == 0)
 		rc = jail_plan_build(plan, cfg, deps.paths, deps.n,
 				     deps.n > 0 && access("/etc/ld.so.cache", R_OK) == 0, err,

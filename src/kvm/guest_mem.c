@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 void gm_layout(struct guest_mem *gm, uint64_t size)
 {
@@ -15,7 +14,6 @@ void gm_layout_hole(struct guest_mem *gm, uint64_t size, uint64_t hole)
 	uint64_t low = size < hole ? size : hole;
 
 	memset(gm, 0, sizeof(*gm));
-	gm->fd = -1;
 	gm->size = size;
 	gm->regions[0] = (struct gm_region){.gpa = 0, .size = low, .offset = 0};
 	gm->nregions = 1;
@@ -31,35 +29,42 @@ int gm_init(struct guest_mem *gm, uint64_t size)
 	return gm_init_hole(gm, size, GM_HOLE_START);
 }
 
+/* Huge-page size KVM can map guest RAM with (2 MiB nested pages). */
+#define GM_HUGE (2ULL << 20)
+
 int gm_init_hole(struct guest_mem *gm, uint64_t size, uint64_t hole)
 {
-	void *p;
+	uint8_t *p, *aligned;
+	size_t head;
 
 	gm_layout_hole(gm, size, hole);
-	gm->fd = memfd_create("phyllome-guest-ram", MFD_CLOEXEC);
-	if (gm->fd < 0)
-		return -errno;
-	if (ftruncate(gm->fd, (off_t)size) < 0)
-		goto fail;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, gm->fd, 0);
+	/* Private anonymous memory, as nothing else maps guest RAM: the host's transparent huge
+	 * pages serve it on request (Debian's default transparent_hugepage/enabled is "madvise";
+	 * shared memory such as a memfd gets them only with shmem_enabled, "never" by default).
+	 * Aligned to 2 MiB so that guest-physical and host-virtual huge pages coincide and KVM
+	 * maps them with 2 MiB nested pages: fewer nested-page faults and TLB misses
+	 * (docs/benchmarks.md, finding 2 of the boot benchmark). */
+	p = mmap(NULL, size + GM_HUGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
-		goto fail;
-	gm->host = p;
-	/* Guest RAM has no place in a core dump of the VMM. */
-	madvise(p, size, MADV_DONTDUMP);
-	/* Transparent huge pages for the memfd, where the host allows them for shmem on request
-	 * (transparent_hugepage/shmem_enabled "advise"; "always" needs no request; Debian's
-	 * default "never" ignores it). KVM then maps guest RAM with 2 MiB nested pages: fewer
-	 * nested-page faults and TLB misses (docs/benchmarks.md, "Display over VNC" and finding 2
-	 * of the boot benchmark). */
-	madvise(p, size, MADV_HUGEPAGE);
+		return -errno;
+	aligned = (uint8_t *)(((uintptr_t)p + GM_HUGE - 1) & ~(uintptr_t)(GM_HUGE - 1));
+	head = (size_t)(aligned - p);
+	if (head)
+		munmap(p, head);
+	munmap(aligned + size, GM_HUGE - head);
+	gm->host = aligned;
+	gm->owned = true;
+	madvise(aligned, size, MADV_HUGEPAGE);
+	/* Except the first 2 MiB (the real-mode area, boot tables, firmware's first steps): a guest
+	 * that only touches a few pages there (a tiny guest, a firmware that has not reached its
+	 * RAM yet) does not pay 2 MiB of host memory for them. */
+	if (size > GM_HUGE)
+		madvise(aligned, GM_HUGE, MADV_NOHUGEPAGE);
+	/* Guest RAM has no place in a core dump of the VMM, nor in a process it forks. */
+	madvise(aligned, size, MADV_DONTDUMP);
+	madvise(aligned, size, MADV_DONTFORK);
 	return 0;
-fail:;
-	int err = -errno;
-
-	close(gm->fd);
-	gm->fd = -1;
-	return err;
 }
 
 void gm_init_buffer(struct guest_mem *gm, void *buf, uint64_t size)
@@ -70,13 +75,10 @@ void gm_init_buffer(struct guest_mem *gm, void *buf, uint64_t size)
 
 void gm_destroy(struct guest_mem *gm)
 {
-	if (gm->fd >= 0) {
-		if (gm->host)
-			munmap(gm->host, gm->size);
-		close(gm->fd);
-	}
+	if (gm->owned && gm->host)
+		munmap(gm->host, gm->size);
 	gm->host = NULL;
-	gm->fd = -1;
+	gm->owned = false;
 }
 
 void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)

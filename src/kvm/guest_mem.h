@@ -1,6 +1,8 @@
-/* Guest physical memory: one memfd, mapped once, and the single checked accessor
- * through which every device and loader turns a guest address into a host pointer. */
+/* Guest physical memory: one private anonymous mapping, 2 MiB-aligned and asking for transparent
+ * huge pages, and the single checked accessor through which every device and loader turns a
+ * guest address into a host pointer. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,12 +11,12 @@
 struct gm_region {
 	uint64_t gpa;	 /* guest physical start */
 	uint64_t size;	 /* bytes */
-	uint64_t offset; /* offset into the memfd and into host mapping */
+	uint64_t offset; /* offset into the host mapping */
 };
 
 struct guest_mem {
-	int fd;	       /* memfd backing all guest RAM */
-	uint8_t *host; /* mapping of the whole memfd */
+	bool owned;    /* host is our mapping (gm_init), not a caller's buffer */
+	uint8_t *host; /* all guest RAM, regions at their offsets */
 	uint64_t size; /* total RAM bytes */
 	unsigned nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
@@ -28,10 +30,10 @@ struct guest_mem {
 void gm_layout(struct guest_mem *gm, uint64_t size);
 /* The same with the hole starting at hole (below 4 GiB): firmware guests have theirs lower. */
 void gm_layout_hole(struct guest_mem *gm, uint64_t size, uint64_t hole);
-/* Create the memfd and mapping for a laid-out gm. Returns 0 or -errno. */
+/* Lay out and map guest RAM. Returns 0 or -errno. */
 int gm_init(struct guest_mem *gm, uint64_t size);
 int gm_init_hole(struct guest_mem *gm, uint64_t size, uint64_t hole);
-/* Use caller-provided host memory (tests, fuzzing): no memfd. */
+/* Use caller-provided host memory (tests, fuzzing). */
 void gm_init_buffer(struct guest_mem *gm, void *buf, uint64_t size);
 void gm_destroy(struct guest_mem *gm);
 

@@ -77,11 +77,13 @@ static const int virtio_calls[] = {
     SCMP_SYS(lseek),
 };
 
-/* The API thread (--api-socket): libmicrohttpd's epoll loop on the listening socket and its
- * clients. It opens nothing (see seccomp_install) and creates no threads. */
+/* The API thread (--api-socket): its poll loop on the listening socket and its clients
+ * (src/api/api_server.c). It opens nothing (see seccomp_install) and creates no threads. */
 static const int api_calls[] = {
-    SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl), SCMP_SYS(poll),	  SCMP_SYS(accept4),
-    SCMP_SYS(recvfrom),	  SCMP_SYS(sendto),    SCMP_SYS(sendmsg), SCMP_SYS(shutdown),
+    SCMP_SYS(poll),
+    SCMP_SYS(accept4),
+    SCMP_SYS(recvfrom),
+    SCMP_SYS(sendto),
 };
 
 /* The display thread (--display): KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG on the VRAM slot,
@@ -155,12 +157,12 @@ static const int vmm_calls[] = {
     SCMP_SYS(rt_sigaction),
     SCMP_SYS(fsync),
     SCMP_SYS(fdatasync),
-    SCMP_SYS(seccomp),	  /* the threads it starts add their own filters */
-    SCMP_SYS(umask),	  /* the API socket: created with mode 0600, */
-    SCMP_SYS(getsockopt), /* checked by libmicrohttpd, */
+    SCMP_SYS(seccomp), /* the threads it starts add their own filters */
+    SCMP_SYS(umask),   /* the API socket: created with mode 0600, */
+    SCMP_SYS(getsockopt),
     SCMP_SYS(getsockname),
-    SCMP_SYS(shutdown), /* whose clients are closed at the end */
-    SCMP_SYS(uname),	/* libvncserver asks for the host name */
+    SCMP_SYS(shutdown),
+    SCMP_SYS(uname), /* libvncserver asks for the host name */
     /* --display window: SDL2 and the X11/Wayland libraries it loads (the window thread runs
      * under this filter only: they open files and sockets when they please). */
     SCMP_SYS(getresuid),

@@ -2,6 +2,7 @@
  * reboot starts the guest again in a fresh VM; errors end it with one line on stderr. The API
  * server (--api-socket) lives across reboots; each VM loop answers its requests. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "common/capfile.h"
 #include "common/log.h"
 #include "ui/display.h"
+#include "ui/uilibs.h"
 #include "machine/config.h"
 #include "backends/console.h"
 #include "kvm/seccomp.h"
@@ -103,6 +105,13 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	/* glibc opens /etc/localtime the first time it converts a time (the RTC does):
 	 * do it now, before the filters forbid opening files in vCPU threads. */
 	tzset();
+	/* The display's libraries (VNC, TLS, PNG), only if there is a display: before the filter,
+	 * which forbids mapping code. */
+	if (ui_libs_load(ui_libs_for(&cfg->display), err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		free(vm);
+		return 1;
+	}
 	if (seccomp_install(cfg->display.kind == DISPLAY_WINDOW ? SECCOMP_VMM_WINDOW : SECCOMP_VMM,
 			    cfg->seccomp) < 0) {
 		pr_err("cannot install the seccomp filter (--seccomp off runs without)");
@@ -196,6 +205,22 @@ static int open_log(const struct vm_config *cfg, struct capfile *f)
 	return 0;
 }
 
+/* Every thread the VMM starts gets a 1 MiB stack instead of glibc's 8 MiB: less than the 2 MiB
+ * of a transparent huge page, so that on a host whose THP setting is "always" (Debian's kernel)
+ * a thread's first stack page does not take 2 MiB of RAM. The VMM's own deepest frame is a
+ * 64 KiB buffer. Not with --display window: Mesa's shader compiler runs in threads it starts
+ * and may want deep stacks. */
+static void small_thread_stacks(const struct vm_config *cfg)
+{
+	pthread_attr_t a;
+
+	if (cfg->display.kind == DISPLAY_WINDOW || pthread_attr_init(&a))
+		return;
+	if (pthread_attr_setstacksize(&a, 1 << 20) == 0)
+		pthread_setattr_default_np(&a);
+	pthread_attr_destroy(&a);
+}
+
 int main(int argc, char **argv)
 {
 	static struct capfile log_file; /* lives until the process ends */
@@ -224,6 +249,7 @@ int main(int argc, char **argv)
 	log_set_file_max(cfg.log_max);
 	if (open_log(&cfg, &log_file) < 0)
 		return 1;
+	small_thread_stacks(&cfg);
 	vcpu_signals_init();
 	sig_fd = signals_fd();
 	if (sig_fd < 0) {

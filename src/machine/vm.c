@@ -328,7 +328,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	vm->con = host->con;
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = -1;
-	vm->mem.fd = -1;
 	boot_order_init(&vm->boot);
 	vm_pause_init(vm);
 	/* Until it runs, a VM counts as failed (what vm_answer reports if it never does). */

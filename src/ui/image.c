@@ -1,10 +1,11 @@
 #include "ui/image.h"
 
 #include <errno.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ui/uilibs.h"
 
 struct membuf {
 	uint8_t *p;
@@ -14,7 +15,7 @@ struct membuf {
 
 static void mem_write(png_structp png, png_bytep data, png_size_t n)
 {
-	struct membuf *m = png_get_io_ptr(png);
+	struct membuf *m = ui_png.png_get_io_ptr(png);
 
 	if (m->err)
 		return;
@@ -45,12 +46,12 @@ static void mem_flush(png_structp png)
 static int encode(png_structp png, png_infop info, const uint32_t *px, unsigned w, unsigned h,
 		  uint8_t *row)
 {
-	if (setjmp(png_jmpbuf(png)))
+	if (setjmp(*ui_png.png_set_longjmp_fn(png, longjmp, sizeof(jmp_buf))))
 		return -EIO;
-	png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_set_compression_level(png, 3);
-	png_write_info(png, info);
+	ui_png.png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+			    PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	ui_png.png_set_compression_level(png, 3);
+	ui_png.png_write_info(png, info);
 	for (unsigned y = 0; y < h; y++) {
 		const uint32_t *s = px + (size_t)y * w;
 
@@ -59,29 +60,36 @@ static int encode(png_structp png, png_infop info, const uint32_t *px, unsigned 
 			row[3 * x + 1] = (uint8_t)(s[x] >> 8);
 			row[3 * x + 2] = (uint8_t)s[x];
 		}
-		png_write_row(png, row);
+		ui_png.png_write_row(png, row);
 	}
-	png_write_end(png, info);
+	ui_png.png_write_end(png, info);
 	return 0;
 }
 
 int image_png(const uint32_t *px, unsigned w, unsigned h, uint8_t **out, size_t *len)
 {
 	struct membuf m = {0};
-	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-	png_infop info = png ? png_create_info_struct(png) : NULL;
-	uint8_t *row = malloc((size_t)w * 3 + 1);
+	png_structp png;
+	png_infop info;
+	uint8_t *row;
+	char err[200];
 	int rc = -ENOMEM;
 
+	if (ui_libs_load(UI_LIB_PNG, err, sizeof(err)) < 0)
+		return -ENOENT;
+	png = ui_png.png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	info = png ? ui_png.png_create_info_struct(png) : NULL;
+	row = malloc((size_t)w * 3 + 1);
+
 	if (png && info && row && w && h) {
-		png_set_write_fn(png, &m, mem_write, mem_flush);
+		ui_png.png_set_write_fn(png, &m, mem_write, mem_flush);
 		rc = encode(png, info, px, w, h, row);
 		if (rc == 0 && m.err)
 			rc = m.err;
 	} else if (png && info && row) {
 		rc = -EINVAL;
 	}
-	png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
+	ui_png.png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
 	free(row);
 	if (rc < 0) {
 		free(m.p);

@@ -20,6 +20,7 @@
 #include "ui/display.h"
 #include "ui/vnc_gate.h"
 #include "ui/web.h"
+#include "ui/uilibs.h"
 
 struct vnc {
 	rfbScreenInfoPtr screen;
@@ -42,10 +43,10 @@ struct vnc {
  */
 static void catch_up_sizes(struct vnc *v)
 {
-	rfbClientIteratorPtr it = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr it = ui_vnc.rfbGetClientIterator(v->screen);
 	rfbClientPtr cl;
 
-	while ((cl = rfbClientIteratorNext(it)) != NULL) {
+	while ((cl = ui_vnc.rfbClientIteratorNext(it)) != NULL) {
 		/* Before RFB_NORMAL its ServerInit has not gone out: it will carry the size as it
 		 * is now. (Telling it once more would answer its first request with a DesktopSize
 		 * alone and then send the picture unasked: a test client that reads one message per
@@ -58,7 +59,7 @@ static void catch_up_sizes(struct vnc *v)
 		cl->newFBSizePending = TRUE;
 		cl->clientData = (void *)v->size_gen;
 	}
-	rfbReleaseClientIterator(it);
+	ui_vnc.rfbReleaseClientIterator(it);
 }
 
 __attribute__((format(printf, 1, 2))) static void vnc_log(const char *fmt, ...)
@@ -290,20 +291,23 @@ static void setup_screen(struct vnc *v)
 	 * write gives up after this long, not the 20 s of libvncserver's default. */
 	s->maxClientWait = VNC_MAX_CLIENT_WAIT_MS;
 	/* No cursor drawn into the picture: the guest draws its own (and a client its own). */
-	rfbSetCursor(s, NULL);
+	ui_vnc.rfbSetCursor(s, NULL);
 	if (v->passwords[0]) {
 		/* The gate checks the password; libvncserver gets clients past that. */
 		s->authPasswdData = v->passwords;
-		s->passwordCheck = rfbCheckPasswordByList;
+		s->passwordCheck = ui_vnc.rfbCheckPasswordByList;
 	}
 }
 
 int vnc_start(struct vnc **out, const struct display_config *cfg, struct display *d, uint32_t *fb,
 	      unsigned w, unsigned h, enum seccomp_mode mode, char *err, size_t errlen)
 {
-	struct vnc *v = calloc(1, sizeof(*v));
-	int rc = 0;
+	struct vnc *v;
+	int rc = ui_libs_load(UI_LIB_VNC | UI_LIB_TLS, err, errlen);
 
+	if (rc < 0)
+		return rc;
+	v = calloc(1, sizeof(*v));
 	if (!v) {
 		snprintf(err, errlen, "vnc: out of memory");
 		return -ENOMEM;
@@ -323,9 +327,9 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 		rc = check_exposure(v, cfg, err, errlen);
 	if (rc == 0 && cfg->web_dir[0])
 		rc = web_load(&v->web, cfg->web_dir, err, errlen);
-	rfbLog = vnc_log;
-	rfbErr = vnc_log;
-	v->screen = rc == 0 ? rfbGetScreen(NULL, NULL, (int)w, (int)h, 8, 3, 4) : NULL;
+	*ui_vnc.rfbLog = vnc_log;
+	*ui_vnc.rfbErr = vnc_log;
+	v->screen = rc == 0 ? ui_vnc.rfbGetScreen(NULL, NULL, (int)w, (int)h, 8, 3, 4) : NULL;
 	if (!v->screen) {
 		if (rc == 0)
 			snprintf(err, errlen, "vnc: cannot create the server");
@@ -334,7 +338,7 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 	}
 	v->screen->frameBuffer = (char *)fb;
 	setup_screen(v);
-	rfbInitServer(v->screen);
+	ui_vnc.rfbInitServer(v->screen);
 	rc = start_gate(v, cfg, mode, err, errlen);
 	if (rc < 0) {
 		vnc_stop(v);
@@ -347,18 +351,18 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 /* The oldest of the clients libvncserver still serves, or NULL. */
 static rfbClientPtr oldest_client(struct vnc *v, unsigned *live)
 {
-	rfbClientIteratorPtr it = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr it = ui_vnc.rfbGetClientIterator(v->screen);
 	rfbClientPtr cl, oldest = NULL;
 
 	*live = 0;
 	/* The list starts with the newest. */
-	while ((cl = rfbClientIteratorNext(it)) != NULL) {
+	while ((cl = ui_vnc.rfbClientIteratorNext(it)) != NULL) {
 		if (cl->sock == RFB_INVALID_SOCKET)
 			continue;
 		(*live)++;
 		oldest = cl;
 	}
-	rfbReleaseClientIterator(it);
+	ui_vnc.rfbReleaseClientIterator(it);
 	return oldest;
 }
 
@@ -389,9 +393,9 @@ static void install(struct vnc *v, struct gate_client *gc)
 	if (live >= VNC_MAX_CLIENTS && old) {
 		pr_info("vnc: %d clients: %s makes way for %s", VNC_MAX_CLIENTS, old->host,
 			gc->peer);
-		rfbCloseClient(old);
+		ui_vnc.rfbCloseClient(old);
 	}
-	cl = rfbNewClient(v->screen, gc->sp[0]); /* on failure it closed sp[0] */
+	cl = ui_vnc.rfbNewClient(v->screen, gc->sp[0]); /* on failure it closed sp[0] */
 	close(gc->sp[1]);
 	if (!cl) {
 		close(gc->fd);
@@ -440,13 +444,13 @@ void vnc_poll(struct vnc *v, long usec, int stop_fd, int wake_fd)
 	}
 	watch(v, stop_fd);
 	watch(v, wake_fd);
-	rfbProcessEvents(v->screen, usec < 100000 ? usec : 100000);
+	ui_vnc.rfbProcessEvents(v->screen, usec < 100000 ? usec : 100000);
 	catch_up_sizes(v);
 }
 
 void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h)
 {
-	rfbNewFramebuffer(v->screen, (char *)fb, (int)w, (int)h, 8, 3, 4);
+	ui_vnc.rfbNewFramebuffer(v->screen, (char *)fb, (int)w, (int)h, 8, 3, 4);
 	set_format(v->screen);
 	v->size_gen++;
 	catch_up_sizes(v);
@@ -454,7 +458,7 @@ void vnc_resize(struct vnc *v, uint32_t *fb, unsigned w, unsigned h)
 
 void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h)
 {
-	rfbMarkRectAsModified(v->screen, (int)x, (int)y, (int)(x + w), (int)(y + h));
+	ui_vnc.rfbMarkRectAsModified(v->screen, (int)x, (int)y, (int)(x + w), (int)(y + h));
 }
 
 unsigned vnc_clients(struct vnc *v)
@@ -478,10 +482,10 @@ bool vnc_wants_update(struct vnc *v)
 
 	if (!v->nclients)
 		return false;
-	it = rfbGetClientIterator(v->screen);
-	while (!wants && (cl = rfbClientIteratorNext(it)) != NULL)
-		wants = cl->state == RFB_NORMAL && !sraRgnEmpty(cl->requestedRegion);
-	rfbReleaseClientIterator(it);
+	it = ui_vnc.rfbGetClientIterator(v->screen);
+	while (!wants && (cl = ui_vnc.rfbClientIteratorNext(it)) != NULL)
+		wants = cl->state == RFB_NORMAL && !ui_vnc.sraRgnEmpty(cl->requestedRegion);
+	ui_vnc.rfbReleaseClientIterator(it);
 	return wants;
 }
 
@@ -489,8 +493,8 @@ void vnc_stop(struct vnc *v)
 {
 	gate_stop(v->gate);
 	if (v->screen) {
-		rfbShutdownServer(v->screen, TRUE);
-		rfbScreenCleanup(v->screen);
+		ui_vnc.rfbShutdownServer(v->screen, TRUE);
+		ui_vnc.rfbScreenCleanup(v->screen);
 	}
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);

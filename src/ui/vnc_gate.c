@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "ui/vnc_gate_int.h"
 #include "kvm/seccomp.h"
+#include "ui/uilibs.h"
 
 uint64_t gate_now_ms(void)
 {
@@ -153,7 +154,7 @@ static unsigned sniff_ms(struct gate *g, const uint8_t key[16], uint64_t now)
 static void conn_free(struct conn *c)
 {
 	if (c->tls)
-		gnutls_deinit(c->tls);
+		ui_tls.gnutls_deinit(c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->relay >= 0)
@@ -279,7 +280,7 @@ ssize_t gate_recv(struct conn *c, void *b, size_t n)
 	ssize_t r;
 
 	if (c->tls) {
-		r = gnutls_record_recv(c->tls, b, n);
+		r = ui_tls.gnutls_record_recv(c->tls, b, n);
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
 			return -EAGAIN;
 		return r < 0 ? -EIO : r;
@@ -297,7 +298,7 @@ ssize_t gate_send(struct conn *c, const void *b, size_t n)
 			n = IO_CHUNK;
 		if (c->tls_retry)
 			n = c->tls_retry;
-		r = gnutls_record_send(c->tls, b, n);
+		r = ui_tls.gnutls_record_send(c->tls, b, n);
 		c->tls_retry = 0;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			c->tls_retry = n;
@@ -573,7 +574,7 @@ static void service(struct gate *g, struct conn *c, short rev, bool relay, uint6
 		input(g, c, now);
 	/* TLS may hold records it has already read from the socket. */
 	for (int i = 0; i < 8 && !c->dead && c->tls && c->st != C_TLS && c->st != C_DRAIN &&
-			gnutls_record_check_pending(c->tls);
+			ui_tls.gnutls_record_check_pending(c->tls);
 	     i++)
 		input(g, c, now);
 	if (!c->dead && gate_pending(&c->out))
@@ -684,9 +685,12 @@ static void *gate_thread(void *arg)
 
 int gate_start(struct gate **out, const struct gate_params *p, char *err, size_t errlen)
 {
-	struct gate *g = calloc(1, sizeof(*g));
-	int rc;
+	struct gate *g;
+	int rc = ui_libs_load(UI_LIB_VNC | UI_LIB_TLS, err, errlen);
 
+	if (rc < 0)
+		return rc;
+	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
 	g->p = *p;
@@ -711,13 +715,13 @@ int gate_start(struct gate **out, const struct gate_params *p, char *err, size_t
 		return -ENOMEM;
 	}
 	if (p->tls_cert) {
-		rc = gnutls_certificate_allocate_credentials(&g->cred);
+		rc = ui_tls.gnutls_certificate_allocate_credentials(&g->cred);
 		if (rc == 0)
-			rc = gnutls_certificate_set_x509_key_file(g->cred, p->tls_cert, p->tls_key,
-								  GNUTLS_X509_FMT_PEM);
+			rc = ui_tls.gnutls_certificate_set_x509_key_file(
+			    g->cred, p->tls_cert, p->tls_key, GNUTLS_X509_FMT_PEM);
 		if (rc < 0) {
 			snprintf(err, errlen, "--display tls-cert=%s,tls-key=%s: %s", p->tls_cert,
-				 p->tls_key, gnutls_strerror(rc));
+				 p->tls_key, ui_tls.gnutls_strerror(rc));
 			gate_stop(g);
 			return -EINVAL;
 		}
@@ -775,7 +779,7 @@ void gate_stop(struct gate *g)
 		close(c.sp[1]);
 	}
 	if (g->cred)
-		gnutls_certificate_free_credentials(g->cred);
+		ui_tls.gnutls_certificate_free_credentials(g->cred);
 	if (g->stop_fd >= 0)
 		close(g->stop_fd);
 	if (g->password) {

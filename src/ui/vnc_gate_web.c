@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "ui/vnc_gate_int.h"
 #include "ui/web.h"
+#include "ui/uilibs.h"
 
 /* ---- WebSocket ---- */
 
@@ -216,37 +217,37 @@ void gate_http_input(struct gate *g, struct conn *c, uint64_t now)
 
 void gate_tls_input(struct gate *g, struct conn *c, uint64_t now)
 {
-	int rc = gnutls_handshake(c->tls);
+	int rc = ui_tls.gnutls_handshake(c->tls);
 
 	c->tls_out = false;
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-		c->tls_out = gnutls_record_get_direction(c->tls) == 1;
+		c->tls_out = ui_tls.gnutls_record_get_direction(c->tls) == 1;
 		return;
 	}
 	if (rc < 0) {
-		pr_debug("vnc-gate: %s: TLS: %s", c->peer, gnutls_strerror(rc));
+		pr_debug("vnc-gate: %s: TLS: %s", c->peer, ui_tls.gnutls_strerror(rc));
 		gate_kill(c);
 		return;
 	}
 	c->progress = now;
 	c->st = C_HTTP;
-	if (gnutls_record_check_pending(c->tls))
+	if (ui_tls.gnutls_record_check_pending(c->tls))
 		gate_http_input(g, c, now);
 }
 
 void gate_tls_start(struct gate *g, struct conn *c, uint64_t now)
 {
-	if (gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
+	if (ui_tls.gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
 		c->tls = NULL;
 		gate_kill(c);
 		return;
 	}
-	if (gnutls_set_default_priority(c->tls) < 0 ||
-	    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, g->cred) < 0) {
+	if (ui_tls.gnutls_set_default_priority(c->tls) < 0 ||
+	    ui_tls.gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, g->cred) < 0) {
 		gate_kill(c);
 		return;
 	}
-	gnutls_transport_set_int(c->tls, c->fd);
+	ui_tls.gnutls_transport_set_int2(c->tls, c->fd, c->fd);
 	c->st = C_TLS;
 	gate_tls_input(g, c, now);
 }

@@ -9,32 +9,10 @@
 #include <strings.h>
 
 #include "common/bytes.h"
+#include "common/http_head.h"
+#include "ui/uilibs.h"
 
 enum { SEC_NONE = 1, SEC_VNC = 2 };
-
-/* A small decimal number in v[0..n) (spaces around it allowed), or -1. */
-static int atoi_n(const char *v, size_t n)
-{
-	int x = 0, digits = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] >= '0' && v[i] <= '9' && digits < 6)
-			x = x * 10 + (v[i] - '0'), digits++;
-		else if (v[i] != ' ' && v[i] != '\t')
-			return -1;
-	}
-	return digits ? x : -1;
-}
-
-/* The length of the start of s[0..n) that holds none of the characters of stop. */
-static size_t strcspn_n(const char *s, size_t n, const char *stop)
-{
-	size_t i = 0;
-
-	while (i < n && !strchr(stop, s[i]))
-		i++;
-	return i;
-}
 
 static void put(uint8_t *out, size_t *outlen, const void *p, size_t n)
 {
@@ -191,13 +169,15 @@ void vncp_rfb_result(struct vncp_rfb *r, bool ok, const char *reason, uint8_t *o
 bool vncp_vnc_auth_ok(const uint8_t challenge[16], const uint8_t response[16], const char *password)
 {
 	unsigned char expect[16];
-	char key[9] = {0};
+	char key[9] = {0}, err[200];
 	uint8_t diff = 0;
 
+	if (ui_libs_load(UI_LIB_VNC, err, sizeof(err)) < 0)
+		return false;
 	/* rfbEncryptBytes reads 8 bytes of the key: give it exactly that, zero-padded. */
 	strncpy(key, password, 8);
 	memcpy(expect, challenge, 16);
-	rfbEncryptBytes(expect, key);
+	ui_vnc.rfbEncryptBytes(expect, key);
 	for (int i = 0; i < 16; i++)
 		diff |= (uint8_t)(expect[i] ^ response[i]);
 	explicit_bzero(key, sizeof(key));
@@ -207,120 +187,52 @@ bool vncp_vnc_auth_ok(const uint8_t challenge[16], const uint8_t response[16], c
 
 /* ---- HTTP ---- */
 
-/* Copies a header's value (spaces around it trimmed) into dst, or fails if it is too long. */
-static bool copy_value(char *dst, size_t cap, const char *v, size_t n)
+struct vncp_fields {
+	struct vncp_http *h;
+	bool upgrade, conn;
+};
+
+static int vncp_field(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
 {
-	while (n && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	if (n >= cap)
-		return false;
-	memcpy(dst, v, n);
-	dst[n] = 0;
-	return true;
-}
+	struct vncp_fields *f = ctx;
+	struct vncp_http *h = f->h;
 
-/* Whether the comma-separated list v[0..n) has token tok (case-insensitive). */
-static bool has_token(const char *v, size_t n, const char *tok)
-{
-	size_t t = strlen(tok);
-
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j < n && v[j] != ',')
-			j++;
-		size_t a = i, b = j;
-		while (a < b && (v[a] == ' ' || v[a] == '\t'))
-			a++;
-		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
-			b--;
-		if (b - a == t && !strncasecmp(v + a, tok, t))
-			return true;
-		i = j + 1;
-	}
-	return false;
-}
-
-static int header(struct vncp_http *h, const char *l, size_t n, bool *upgrade, bool *conn)
-{
-	const char *colon = memchr(l, ':', n);
-	size_t k, vn;
-	const char *v;
-
-	if (!colon)
+	if (http_name_is(k, kn, "upgrade"))
+		f->upgrade = http_has_token(v, vn, "websocket");
+	else if (http_name_is(k, kn, "connection"))
+		f->conn = http_has_token(v, vn, "upgrade");
+	else if (http_name_is(k, kn, "sec-websocket-key") &&
+		 !http_copy_value(h->key, sizeof(h->key), v, vn))
 		return -EINVAL;
-	k = (size_t)(colon - l);
-	v = colon + 1;
-	vn = n - k - 1;
-#define IS(name) (k == sizeof(name) - 1 && !strncasecmp(l, name, k))
-	if (IS("upgrade"))
-		*upgrade = has_token(v, vn, "websocket");
-	else if (IS("connection"))
-		*conn = has_token(v, vn, "upgrade");
-	else if (IS("sec-websocket-key") && !copy_value(h->key, sizeof(h->key), v, vn))
+	else if (http_name_is(k, kn, "sec-websocket-version"))
+		h->ws_version = (int)http_value_num(v, vn, 999999);
+	else if (http_name_is(k, kn, "sec-websocket-protocol"))
+		h->binary = http_has_token(v, vn, "binary");
+	else if (http_name_is(k, kn, "host") && !http_copy_value(h->host, sizeof(h->host), v, vn))
 		return -EINVAL;
-	else if (IS("sec-websocket-version"))
-		h->ws_version = atoi_n(v, vn);
-	else if (IS("sec-websocket-protocol"))
-		h->binary = has_token(v, vn, "binary");
-	else if (IS("host") && !copy_value(h->host, sizeof(h->host), v, vn))
+	else if (http_name_is(k, kn, "origin") &&
+		 !http_copy_value(h->origin, sizeof(h->origin), v, vn))
 		return -EINVAL;
-	else if (IS("origin") && !copy_value(h->origin, sizeof(h->origin), v, vn))
-		return -EINVAL;
-#undef IS
-	return 0;
-}
-
-static int request_line(struct vncp_http *h, const char *l, size_t n)
-{
-	const char *sp;
-	size_t plen;
-
-	if (n < 14 || memcmp(l, "GET /", 5))
-		return -EINVAL;
-	sp = memchr(l + 4, ' ', n - 4);
-	if (!sp || (size_t)(l + n - sp) != 9 || memcmp(sp + 1, "HTTP/1.", 7))
-		return -EINVAL;
-	plen = (size_t)(sp - (l + 4));
-	plen = strcspn_n(l + 4, plen, "?#");
-	if (plen >= sizeof(h->path))
-		return -EINVAL;
-	memcpy(h->path, l + 4, plen);
-	h->path[plen] = 0;
 	return 0;
 }
 
 int vncp_http_parse(const char *buf, size_t n, struct vncp_http *h)
 {
-	size_t end = 0, i = 0;
-	bool upgrade = false, conn = false;
+	struct vncp_fields f = {.h = h};
+	struct http_head head;
+	int rc;
 
-	if (n > VNCP_HTTP_MAX)
-		n = VNCP_HTTP_MAX;
-	for (size_t j = 3; j < n && !end; j++)
-		if (!memcmp(buf + j - 3, "\r\n\r\n", 4))
-			end = j + 1;
-	if (!end)
-		return n >= VNCP_HTTP_MAX		    ? -E2BIG
-		       : (n >= 4 && memcmp(buf, "GET ", 4)) ? -EINVAL
-							    : 0;
+	if (n >= 4 && memcmp(buf, "GET ", 4))
+		return -EINVAL;
 	memset(h, 0, sizeof(*h));
-	for (unsigned line = 0; i < end - 2; line++) {
-		const char *l = buf + i;
-		const char *cr = memchr(l, '\r', end - i);
-		size_t ln = (size_t)(cr - l);
-
-		if (cr[1] != '\n' || memchr(l, 0, ln) || memchr(l, '\n', ln))
-			return -EINVAL;
-		int rc = line == 0 ? request_line(h, l, ln) : header(h, l, ln, &upgrade, &conn);
-		if (rc < 0)
-			return rc;
-		i += ln + 2;
-	}
-	h->websocket = upgrade && conn;
-	return (int)end;
+	rc = http_head_parse(buf, n, VNCP_HTTP_MAX, &head, vncp_field, &f);
+	if (rc <= 0)
+		return rc;
+	if (strcmp(head.method, "GET"))
+		return -EINVAL;
+	memcpy(h->path, head.path, sizeof(h->path));
+	h->websocket = f.upgrade && f.conn;
+	return rc;
 }
 
 static void base64(const uint8_t *in, size_t n, char *out)
@@ -350,12 +262,14 @@ int vncp_ws_accept(const char *key, char out[29])
 	uint8_t sha[20];
 	size_t n = strlen(key);
 
+	char err[200];
+
 	/* A key is 16 bytes in base64: 24 characters. */
-	if (n != 24)
+	if (n != 24 || ui_libs_load(UI_LIB_TLS, err, sizeof(err)) < 0)
 		return -EINVAL;
 	memcpy(cat, key, n);
 	memcpy(cat + n, guid, sizeof(guid));
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA1, cat, n + sizeof(guid) - 1, sha) < 0)
+	if (ui_tls.gnutls_hash_fast(GNUTLS_DIG_SHA1, cat, n + sizeof(guid) - 1, sha) < 0)
 		return -EINVAL;
 	base64(sha, sizeof(sha), out);
 	return 0;

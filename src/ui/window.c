@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/lazylib.h"
 #include "common/log.h"
 #include "ui/display.h"
 
@@ -38,9 +39,7 @@
 
 struct sdl {
 	void *lib;
-#define X(f) __typeof__(f) *f;
-	SDL_FUNCS(X)
-#undef X
+	SDL_FUNCS(LAZY_FIELD)
 };
 
 struct window {
@@ -64,22 +63,11 @@ struct window {
 
 static int load_sdl(struct sdl *s, char *err, size_t errlen)
 {
-	s->lib = dlopen("libSDL2-2.0.so.0", RTLD_NOW | RTLD_LOCAL);
-	if (!s->lib) {
-		snprintf(err, errlen,
-			 "--display window: cannot load SDL2 (Debian: libsdl2-2.0-0): %s",
-			 dlerror());
-		return -ENOENT;
-	}
-#define X(f)                                                                                       \
-	s->f = (__typeof__(f) *)dlsym(s->lib, #f);                                                 \
-	if (!s->f) {                                                                               \
-		snprintf(err, errlen, "--display window: SDL2 lacks %s", #f);                      \
-		return -ENOENT;                                                                    \
-	}
-	SDL_FUNCS(X)
-#undef X
-	return 0;
+#define ROW(f) LAZY_ROW(*s, f)
+	const struct lazy_sym syms[] = {SDL_FUNCS(ROW){NULL, NULL}};
+#undef ROW
+	return lazylib_load(&s->lib, "libSDL2-2.0.so.0", "--display window", "libsdl2-2.0-0", syms,
+			    err, errlen);
 }
 
 /* SDL's scancodes (USB HID usages: the physical key) to the X keysym that key carries on a US

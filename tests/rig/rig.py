@@ -71,6 +71,8 @@ L1_DATA = {
     "novnc": ("novnc", ["/usr/share/novnc"]),      # --display vnc=...,web=on serves it
 }
 DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
+# The libraries phyllome-vmm loads when a display uses them (src/ui/uilibs.h), always put in L1.
+VMM_DISPLAY_LIBS = ["libvncserver.so.1", "libgnutls.so.30", "libpng16.so.16"]
 
 # Host steps: a scenario prints "RIG-HOST NAME [ARG...]" on L1's console; rig.py runs the step
 # NAME on the host (a thread; L1 goes on) and types "RIG-HOST-REPLY NAME ok|fail|skip DETAIL"
@@ -317,6 +319,11 @@ def build_l1_initramfs(args):
         m.file("guest/hostile.bzImage", GUESTS / "hostile.bzImage", 0o644)
     if args.vmm:
         m.binary("rig/bin/phyllome-vmm", args.vmm)
+        # What phyllome-vmm loads when a display uses it (src/ui/uilibs.c): ldd does not list it.
+        for soname in VMM_DISPLAY_LIBS:
+            lib = find_library(soname)
+            if lib:
+                m.binary(lib.lstrip("/"), lib)
         jail = Path(args.vmm).with_name("phyllome-jail")  # built beside it (scenario jail)
         if jail.is_file():
             m.binary("rig/bin/phyllome-jail", jail)

@@ -1,7 +1,7 @@
 /* Guest memory: the layout around the 32-bit hole, and the bounds of the one accessor
  * (gm_ptr) at every edge, including sums that would overflow. */
 #include <errno.h>
-#include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -36,7 +36,7 @@ static void test_layout(void **state)
 	gm_layout(&gm, 256 * MiB);
 	assert_int_equal(gm.nregions, 1);
 	assert_int_equal(gm.size, 256 * MiB);
-	assert_int_equal(gm.fd, -1);
+	assert_false(gm.owned);
 	assert_null(gm.host);
 	assert_region(&gm.regions[0], 0, 256 * MiB, 0);
 	assert_region(&gm.regions[1], 0, 0, 0);
@@ -116,7 +116,7 @@ static void test_ptr_edges(void **state)
 	assert_null(gm_ptr(gm, high - 1, 1));
 	assert_null(gm_ptr(gm, high - 1, 2));
 	assert_null(gm_ptr(gm, low_end - 1, GiB + 2));
-	/* High region: it is the memfd from offset 3 GiB. */
+	/* High region: it is the mapping from offset 3 GiB. */
 	assert_ptr_equal(gm_ptr(gm, high, 1), b->base + low_end);
 	assert_ptr_equal(gm_ptr(gm, high, 2 * GiB), b->base + low_end);
 	assert_null(gm_ptr(gm, high, 2 * GiB + 1));
@@ -173,9 +173,9 @@ static void test_read_write(void **state)
 	assert_int_equal(gm_write(&gm, 64 * MiB - 1, out, 0), 0);
 	assert_int_equal(in[0], 0x77);
 
-	gm_destroy(&gm); /* no memfd: the buffer stays the caller's */
+	gm_destroy(&gm); /* not ours: the buffer stays the caller's */
 	assert_null(gm.host);
-	assert_int_equal(gm.fd, -1);
+	assert_false(gm.owned);
 	free(buf);
 }
 
@@ -205,56 +205,76 @@ static bool vma_has_flag(const void *addr, const char *flag)
 	return found;
 }
 
-static void test_memfd(void **state)
+static void test_anon(void **state)
 {
 	struct guest_mem gm;
-	struct stat st;
 	uint8_t b = 0;
-	int flags;
 
 	(void)state;
 	assert_int_equal(gm_init(&gm, 64 * MiB), 0);
-	assert_true(gm.fd >= 0);
+	assert_true(gm.owned);
 	assert_non_null(gm.host);
 	assert_int_equal(gm.nregions, 1);
-	assert_int_equal(fstat(gm.fd, &st), 0);
-	assert_int_equal(st.st_size, 64 * MiB);
-	flags = fcntl(gm.fd, F_GETFD);
-	assert_true(flags >= 0 && (flags & FD_CLOEXEC));
-	/* The mapping is the memfd: a write through gm_ptr is visible through the fd. */
+	/* 2 MiB-aligned, so that huge pages of the host line up with the guest's. */
+	assert_int_equal((uintptr_t)gm.host & (2 * MiB - 1), 0);
 	assert_int_equal(gm_write(&gm, 64 * MiB - 1, "\x5A", 1), 0);
-	assert_int_equal(pread(gm.fd, &b, 1, (off_t)(64 * MiB - 1)), 1);
-	assert_int_equal(b, 0x5A);
+	assert_int_equal(gm.host[64 * MiB - 1], 0x5A);
 	assert_int_equal(gm_read(&gm, 0, &b, 1), 0);
 	assert_int_equal(b, 0); /* fresh memory is zero */
 	assert_int_equal(gm_write(&gm, 64 * MiB, &b, 1), -EFAULT);
-	/* Asked for transparent huge pages (VmFlags "hg", on kernels that have them) and kept out
-	 * of core dumps ("dd"). */
-	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0)
-		assert_true(vma_has_flag(gm.host, "hg"));
+	/* Private memory ("sh" absent), asking for transparent huge pages ("hg", on kernels that
+	 * have them), kept out of core dumps ("dd") and out of forked children ("dc"). */
+	assert_false(vma_has_flag(gm.host, "sh"));
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0) {
+		assert_true(vma_has_flag(gm.host + 2 * MiB, "hg"));
+		assert_true(vma_has_flag(gm.host + 64 * MiB - 1, "hg"));
+		assert_true(vma_has_flag(gm.host, "nh")); /* the first 2 MiB: small pages */
+		assert_true(vma_has_flag(gm.host + 2 * MiB - 1, "nh"));
+	}
 	assert_true(vma_has_flag(gm.host, "dd"));
+	assert_true(vma_has_flag(gm.host, "dc"));
+	assert_true(vma_has_flag(gm.host + 64 * MiB - 1, "dc"));
 	gm_destroy(&gm);
-	assert_int_equal(gm.fd, -1);
+	assert_false(gm.owned);
 	assert_null(gm.host);
 	gm_destroy(&gm); /* twice is harmless */
 }
 
-/* 5 GiB in a memfd (sparse: only two pages are touched); the high region is the file
- * from 3 GiB on. */
-static void test_memfd_high(void **state)
+/* A child forked after guest RAM is mapped does not get it (MADV_DONTFORK): a helper process
+ * such as a file server never sees guest memory. */
+static void test_anon_not_forked(void **state)
 {
 	struct guest_mem gm;
-	uint8_t b = 0;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(gm_init(&gm, 8 * MiB), 0);
+	gm.host[0] = 1;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Reading the address in the child must fault: the mapping is not there. */
+		signal(SIGSEGV, SIG_DFL);
+		_exit(*(volatile uint8_t *)gm.host == 1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	gm_destroy(&gm);
+}
+
+/* 5 GiB (sparse: only two pages are touched); the high region is the mapping from 3 GiB on. */
+static void test_anon_high(void **state)
+{
+	struct guest_mem gm;
 
 	(void)state;
 	assert_int_equal(gm_init(&gm, 5 * GiB), 0);
 	assert_int_equal(gm.nregions, 2);
 	assert_int_equal(gm_write(&gm, 4 * GiB, "\xA5", 1), 0);
-	assert_int_equal(pread(gm.fd, &b, 1, (off_t)(3 * GiB)), 1);
-	assert_int_equal(b, 0xA5);
+	assert_int_equal(gm.host[3 * GiB], 0xA5);
 	assert_int_equal(gm_write(&gm, 6 * GiB - 1, "\x3C", 1), 0);
-	assert_int_equal(pread(gm.fd, &b, 1, (off_t)(5 * GiB - 1)), 1);
-	assert_int_equal(b, 0x3C);
+	assert_int_equal(gm.host[5 * GiB - 1], 0x3C);
 	assert_int_equal(gm_write(&gm, 3 * GiB, "\x00", 1), -EFAULT);
 	gm_destroy(&gm);
 }
@@ -265,8 +285,9 @@ int main(void)
 	    cmocka_unit_test(test_layout),
 	    cmocka_unit_test_setup_teardown(test_ptr_edges, big_setup, big_teardown),
 	    cmocka_unit_test(test_read_write),
-	    cmocka_unit_test(test_memfd),
-	    cmocka_unit_test(test_memfd_high),
+	    cmocka_unit_test(test_anon),
+	    cmocka_unit_test(test_anon_not_forked),
+	    cmocka_unit_test(test_anon_high),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
