@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api_server.h"
+#include "backends/fs_server.h"
 #include "common/capfile.h"
 #include "common/log.h"
 #include "ui/display.h"
@@ -196,6 +197,27 @@ static int open_log(const struct vm_config *cfg, struct capfile *f)
 	return 0;
 }
 
+/* --fs: each shared folder's file server, forked now, while the VMM has one thread and no
+ * filter yet (the server installs its own); they live across reboots and end with the VMM. */
+static int start_fs_servers(struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		char err[512];
+		pid_t pid;
+		int fd = fs_server_spawn(cfg->fs[i].path, cfg->fs[i].readonly, cfg->seccomp, &pid,
+					 err, sizeof(err));
+
+		if (fd < 0) {
+			pr_err("%s", err);
+			return fd;
+		}
+		cfg->fs[i].server_fd = fd;
+		pr_info("shared folder '%s' (%s%s): file server pid %d", cfg->fs[i].tag,
+			cfg->fs[i].path, cfg->fs[i].readonly ? ", read-only" : "", (int)pid);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct capfile log_file; /* lives until the process ends */
@@ -223,6 +245,8 @@ int main(int argc, char **argv)
 	log_set_level(cfg.verbose >= 2 ? LOG_DEBUG : cfg.verbose ? LOG_INFO : LOG_WARN);
 	log_set_file_max(cfg.log_max);
 	if (open_log(&cfg, &log_file) < 0)
+		return 1;
+	if (start_fs_servers(&cfg) < 0)
 		return 1;
 	vcpu_signals_init();
 	sig_fd = signals_fd();
