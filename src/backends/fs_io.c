@@ -30,8 +30,8 @@ static int op_open(struct fs_srv *s, struct fs_inode *in, const struct fuse_msg 
 static int op_create(struct fs_srv *s, struct fs_inode *dir, const struct fuse_msg *m,
 		     struct fs_reply *r)
 {
-	const int never = O_CREAT | O_EXCL | O_NOCTTY | O_DIRECTORY | O_PATH | O_TMPFILE |
-			  O_DIRECT | O_TRUNC;
+	const int never =
+	    O_CREAT | O_EXCL | O_NOCTTY | O_DIRECTORY | O_PATH | O_TMPFILE | O_DIRECT | O_TRUNC;
 	struct {
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
@@ -169,8 +169,8 @@ static int put_dirent(struct fs_srv *s, struct fs_inode *dir, const struct linux
 	return 1;
 }
 
-static int op_readdir(struct fs_srv *s, struct fs_inode *dir, const struct fuse_msg *m,
-		      bool plus, struct fs_reply *r)
+static int op_readdir(struct fs_srv *s, struct fs_inode *dir, const struct fuse_msg *m, bool plus,
+		      struct fs_reply *r)
 {
 	struct fs_handle *h = fs_handle_get(s, m->in.read.fh, true);
 	uint8_t buf[8192] __attribute__((aligned(8)));
@@ -216,8 +216,7 @@ static int op_fallocate(struct fs_srv *s, const struct fuse_msg *m)
 		return -EBADF;
 	if (a->offset > INT64_MAX || a->length > INT64_MAX)
 		return -EINVAL;
-	return fallocate(h->fd, (int)a->mode, (off_t)a->offset, (off_t)a->length) < 0 ? -errno
-										    : 0;
+	return fallocate(h->fd, (int)a->mode, (off_t)a->offset, (off_t)a->length) < 0 ? -errno : 0;
 }
 
 static int op_lseek(struct fs_srv *s, const struct fuse_msg *m, struct fs_reply *r)

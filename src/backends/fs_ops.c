@@ -93,8 +93,10 @@ static int set_times(struct fs_srv *s, struct fs_inode *in, const struct fuse_se
 		ts[1] = (struct timespec){.tv_sec = (time_t)a->mtime, .tv_nsec = a->mtimensec};
 	if (a->valid & FATTR_MTIME_NOW)
 		ts[1].tv_nsec = UTIME_NOW;
-	if ((ts[0].tv_nsec != UTIME_OMIT && ts[0].tv_nsec != UTIME_NOW && ts[0].tv_nsec >= 1000000000) ||
-	    (ts[1].tv_nsec != UTIME_OMIT && ts[1].tv_nsec != UTIME_NOW && ts[1].tv_nsec >= 1000000000))
+	if ((ts[0].tv_nsec != UTIME_OMIT && ts[0].tv_nsec != UTIME_NOW &&
+	     ts[0].tv_nsec >= 1000000000) ||
+	    (ts[1].tv_nsec != UTIME_OMIT && ts[1].tv_nsec != UTIME_NOW &&
+	     ts[1].tv_nsec >= 1000000000))
 		return -EINVAL;
 	proc_name(name, in->fd);
 	return utimensat(s->proc_fd, name, ts, 0) < 0 ? -errno : 0;
@@ -138,8 +140,7 @@ static int op_setattr(struct fs_srv *s, struct fs_inode *in, const struct fuse_m
 		rc = -errno;
 	if (rc == 0 && (a->valid & FATTR_SIZE))
 		rc = set_size(s, in, a);
-	if (rc == 0 &&
-	    (a->valid & (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)))
+	if (rc == 0 && (a->valid & (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)))
 		rc = set_times(s, in, a);
 	return rc < 0 ? rc : reply_attr(r, in->fd);
 }
@@ -258,9 +259,9 @@ static int op_access(struct fs_srv *s, struct fs_inode *in, const struct fuse_ms
 		return -EROFS;
 	if (m->h.uid == 0)
 		return !(want & 1) || (st.st_mode & 0111) || S_ISDIR(st.st_mode) ? 0 : -EACCES;
-	have = m->h.uid == st.st_uid ? (st.st_mode >> 6) & 7
+	have = m->h.uid == st.st_uid   ? (st.st_mode >> 6) & 7
 	       : m->h.gid == st.st_gid ? (st.st_mode >> 3) & 7
-				      : st.st_mode & 7;
+				       : st.st_mode & 7;
 	return (want & ~have) ? -EACCES : 0;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "common/log.h"
 #include "kvm/seccomp.h"
@@ -50,36 +51,81 @@ static int enter_userns(void)
 	if (unshare(CLONE_NEWUSER) < 0)
 		return -errno;
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if (write_file("/proc/self/uid_map", map) < 0 || write_file("/proc/self/setgroups", "deny") < 0)
+	if (write_file("/proc/self/uid_map", map) < 0 ||
+	    write_file("/proc/self/setgroups", "deny") < 0)
 		return -EPERM;
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
 	return write_file("/proc/self/gid_map", map);
 }
 
-/* The folder becomes "/" of a mount namespace of our own; FD_ROOT then refers to it there. */
+/* New user (when not root), mount, PID, network and IPC namespaces; then a fork, so that the
+ * server is PID 1 of its own PID namespace (the /proc it mounts shows no other process). The
+ * parent stays only to wait for it: the server's parent-death signal is tied to it, and its to
+ * the VMM. Returns 0 in the server; the parent never returns. */
+static int enter_namespaces(void)
+{
+	int rc = geteuid() != 0 ? enter_userns() : 0, status;
+	pid_t pid;
+
+	if (rc == 0 && unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) < 0)
+		rc = -errno;
+	if (rc < 0)
+		return rc;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		return prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ? -errno : 0;
+	close(FD_ROOT);
+	close(FD_SOCK);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+/* With the current root on an initramfs (rootfs) pivot_root() fails: the folder is then moved
+ * over "/" and made the root with chroot() (what switch_root does); the server keeps no
+ * capability that could leave it. */
+static int make_root(void)
+{
+	if (syscall(SYS_pivot_root, ".", ".") == 0)
+		return umount2(".", MNT_DETACH) < 0 ? -errno : 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+		return -errno;
+	return 0;
+}
+
+/* In the new mount namespace: a /proc of the server's PID namespace (only its own process
+ * in it), then the folder becomes "/"; FD_ROOT and FD_PROC then refer to it and to that
+ * /proc's self/fd. */
 static int enter_folder(const char *path, bool readonly)
 {
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	unsigned long pflags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	struct stat a, b;
 	int rc = 0, fd;
 
-	if (geteuid() != 0)
-		rc = enter_userns();
-	if (rc == 0 && unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC) < 0)
-		rc = -errno;
-	if (rc == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		rc = -errno;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+	if (mount("proc", "/proc", "proc", pflags, "subset=pid") < 0 &&
+	    mount("proc", "/proc", "proc", pflags, NULL) < 0)
+		return -errno;
+	fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, FD_PROC) < 0)
+		return -errno;
+	if (fd != FD_PROC)
+		close(fd);
 	/* Not MS_REC: file systems mounted below the folder are not taken along. */
-	if (rc == 0 && mount(path, path, NULL, MS_BIND, NULL) < 0)
+	if (mount(path, path, NULL, MS_BIND, NULL) < 0)
 		rc = -errno;
 	if (rc == 0 && mount(NULL, path, NULL, flags | (readonly ? MS_RDONLY : 0), NULL) < 0)
 		rc = -errno;
 	if (rc == 0 && chdir(path) < 0)
 		rc = -errno;
-	if (rc == 0 && syscall(SYS_pivot_root, ".", ".") < 0)
-		rc = -errno;
-	if (rc == 0 && umount2(".", MNT_DETACH) < 0)
-		rc = -errno;
+	if (rc == 0)
+		rc = make_root();
 	if (rc == 0 && chdir("/") < 0)
 		rc = -errno;
 	if (rc < 0)
@@ -140,18 +186,19 @@ static int server_main(const char *path, bool readonly, enum seccomp_mode mode)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, FD_PROC) < 0) {
-		pr_err("shared folder '%s': cannot open /proc/self/fd", path);
-		return 1;
-	}
-	if (fd != FD_PROC)
-		close(fd);
-	rc = enter_folder(path, readonly);
-	if (rc < 0)
+	rc = enter_namespaces();
+	if (rc == 0)
+		rc = enter_folder(path, readonly);
+	if (rc < 0) {
 		pr_warn("shared folder '%s': no namespaces of its own (%s): it is served beneath "
 			"the folder by openat2 alone",
 			path, strerror(-rc));
+		fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, FD_PROC) < 0) {
+			pr_err("shared folder '%s': cannot open /proc/self/fd", path);
+			return 1;
+		}
+	}
 	if (drop_caps() < 0)
 		pr_warn("shared folder '%s': cannot drop capabilities", path);
 	raise_nofile();

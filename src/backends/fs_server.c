@@ -20,8 +20,8 @@ int fs_openat_beneath(int dirfd, const char *name, uint64_t flags, uint64_t mode
 	struct open_how how = {
 	    .flags = flags | O_CLOEXEC,
 	    .mode = mode,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-		       RESOLVE_NO_XDEV,
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
 	};
 	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 
@@ -194,7 +194,8 @@ int fs_handle_add(struct fs_srv *s, int fd, bool dir, uint64_t *fh)
 		;
 	if (i == s->nhandles && s->nhandles == s->cap_handles) {
 		uint32_t cap = s->cap_handles ? s->cap_handles * 2 : 16;
-		struct fs_handle *n = cap <= FS_MAX_HANDLES ? realloc(s->handles, cap * sizeof(*n)) : NULL;
+		struct fs_handle *n =
+		    cap <= FS_MAX_HANDLES ? realloc(s->handles, cap * sizeof(*n)) : NULL;
 
 		if (!n) {
 			close(fd);
@@ -212,7 +213,8 @@ int fs_handle_add(struct fs_srv *s, int fd, bool dir, uint64_t *fh)
 
 struct fs_handle *fs_handle_get(struct fs_srv *s, uint64_t fh, bool dir)
 {
-	if (fh == 0 || fh > s->nhandles || s->handles[fh - 1].fd < 0 || s->handles[fh - 1].dir != dir)
+	if (fh == 0 || fh > s->nhandles || s->handles[fh - 1].fd < 0 ||
+	    s->handles[fh - 1].dir != dir)
 		return NULL;
 	return &s->handles[fh - 1];
 }
@@ -349,8 +351,7 @@ static int dispatch(struct fs_srv *s, const struct fuse_msg *m, struct fs_reply 
 	}
 }
 
-size_t fs_srv_handle(struct fs_srv *s, const uint8_t *req, size_t len, uint8_t *out,
-		     size_t outcap)
+size_t fs_srv_handle(struct fs_srv *s, const uint8_t *req, size_t len, uint8_t *out, size_t outcap)
 {
 	struct fuse_out_header oh = {0};
 	struct fuse_msg m;
@@ -426,7 +427,8 @@ int fs_srv_serve(struct fs_srv *s, int fd)
 		rc = fs_frame_read(fd, &f, req, FS_MAX_REQ);
 		if (rc < 0)
 			break;
-		n = fs_srv_handle(s, req, f.len, out, f.reply_max < FS_MAX_REPLY ? f.reply_max : FS_MAX_REPLY);
+		n = fs_srv_handle(s, req, f.len, out,
+				  f.reply_max < FS_MAX_REPLY ? f.reply_max : FS_MAX_REPLY);
 		f = (struct fs_frame){.len = (uint32_t)n};
 		rc = fs_frame_write(fd, &f, out, n);
 	}

@@ -31,8 +31,7 @@ int fs_srv_open(struct fs_srv **s, int root_fd, int proc_fd, bool readonly, bool
 void fs_srv_close(struct fs_srv *s);
 /* Answers one request of len bytes into out (outcap >= 16 bytes); returns the reply's length,
  * 0 when there is none to send. */
-size_t fs_srv_handle(struct fs_srv *s, const uint8_t *req, size_t len, uint8_t *out,
-		     size_t outcap);
+size_t fs_srv_handle(struct fs_srv *s, const uint8_t *req, size_t len, uint8_t *out, size_t outcap);
 /* Serves frames on fd until the other end closes it (0) or a frame is malformed (-EPROTO). */
 int fs_srv_serve(struct fs_srv *s, int fd);
 

@@ -14,7 +14,10 @@ struct fuse_layout {
 	enum fuse_tail tail;
 };
 
-#define L(op, type, tail) {op, sizeof(type), sizeof(type), tail}
+#define L(op, type, tail)                                                                          \
+	{                                                                                          \
+		op, sizeof(type), sizeof(type), tail                                               \
+	}
 
 static const struct fuse_layout layouts[] = {
     {FUSE_LOOKUP, 0, 0, T_NAME},

@@ -44,14 +44,14 @@ enum fuse_opcode {
 };
 
 /* INIT flags. */
-#define FUSE_ASYNC_READ		(1u << 0)
-#define FUSE_ATOMIC_O_TRUNC	(1u << 3)
-#define FUSE_BIG_WRITES		(1u << 5)
-#define FUSE_AUTO_INVAL_DATA	(1u << 12)
-#define FUSE_DO_READDIRPLUS	(1u << 13)
-#define FUSE_READDIRPLUS_AUTO	(1u << 14)
-#define FUSE_PARALLEL_DIROPS	(1u << 18)
-#define FUSE_MAX_PAGES		(1u << 22)
+#define FUSE_ASYNC_READ	      (1u << 0)
+#define FUSE_ATOMIC_O_TRUNC   (1u << 3)
+#define FUSE_BIG_WRITES	      (1u << 5)
+#define FUSE_AUTO_INVAL_DATA  (1u << 12)
+#define FUSE_DO_READDIRPLUS   (1u << 13)
+#define FUSE_READDIRPLUS_AUTO (1u << 14)
+#define FUSE_PARALLEL_DIROPS  (1u << 18)
+#define FUSE_MAX_PAGES	      (1u << 22)
 
 /* SETATTR valid bits. */
 #define FATTR_MODE	(1u << 0)

@@ -13,8 +13,8 @@
 
 void fsh_setup(struct fsh *h, bool readonly)
 {
-	struct fuse_init_in init = {.major = 7, .minor = 38, .max_readahead = 1 << 20,
-				    .flags = 0xffffffffu};
+	struct fuse_init_in init = {
+	    .major = 7, .minor = 38, .max_readahead = 1 << 20, .flags = 0xffffffffu};
 	struct fsh_part p = FSH_ARG(init);
 	int root, proc;
 
@@ -44,8 +44,11 @@ void fsh_teardown(struct fsh *h)
 
 int fsh_call(struct fsh *h, uint32_t op, uint64_t node, const struct fsh_part *parts, unsigned n)
 {
-	struct fuse_in_header ih = {.opcode = op, .nodeid = node, .unique = ++h->unique,
-				    .uid = (uint32_t)getuid(), .gid = (uint32_t)getgid()};
+	struct fuse_in_header ih = {.opcode = op,
+				    .nodeid = node,
+				    .unique = ++h->unique,
+				    .uid = (uint32_t)getuid(),
+				    .gid = (uint32_t)getgid()};
 	struct fuse_out_header oh;
 	size_t len = sizeof(ih);
 

@@ -10,9 +10,9 @@
 #include "backends/fuse_wire.h"
 
 struct fsh {
-	char base[64];	   /* the temporary folder holding both */
-	char share[96];	   /* base/share: the shared folder */
-	char outside[96];  /* base/outside: must never change */
+	char base[64];	  /* the temporary folder holding both */
+	char share[96];	  /* base/share: the shared folder */
+	char outside[96]; /* base/outside: must never change */
 	struct fs_srv *srv;
 	uint8_t req[FS_MAX_REQ];
 	uint8_t out[FS_MAX_REPLY];

@@ -221,7 +221,8 @@ static void test_names(void **state)
 		const char *t;
 
 		assert_int_equal(fsh_call(h, FUSE_SYMLINK, FUSE_ROOT_ID, q, 2), 0);
-		assert_int_equal(fsh_call(h, FUSE_READLINK, fsh_lookup(h, FUSE_ROOT_ID, "s", NULL), NULL, 0), 0);
+		assert_int_equal(
+		    fsh_call(h, FUSE_READLINK, fsh_lookup(h, FUSE_ROOT_ID, "s", NULL), NULL, 0), 0);
 		t = fsh_payload(h, &len);
 		assert_int_equal(len, 4);
 		assert_memory_equal(t, "../b", 4);
@@ -242,12 +243,14 @@ static void test_names(void **state)
 		assert_int_equal(fsh_call(h, FUSE_RMDIR, FUSE_ROOT_ID, &r, 1), -ENOTEMPTY);
 	}
 	{
-		struct fuse_setattr_in sa = {.valid = FATTR_SIZE | FATTR_MODE, .size = 3, .mode = 0600};
+		struct fuse_setattr_in sa = {
+		    .valid = FATTR_SIZE | FATTR_MODE, .size = 3, .mode = 0600};
 		struct fsh_part q = FSH_ARG(sa);
 		struct fuse_attr_out ao;
 		size_t len;
 
-		assert_int_equal(fsh_call(h, FUSE_SETATTR, fsh_lookup(h, FUSE_ROOT_ID, "b", NULL), &q, 1), 0);
+		assert_int_equal(
+		    fsh_call(h, FUSE_SETATTR, fsh_lookup(h, FUSE_ROOT_ID, "b", NULL), &q, 1), 0);
 		memcpy(&ao, fsh_payload(h, &len), sizeof(ao));
 		assert_int_equal(ao.attr.size, 3);
 		assert_int_equal(ao.attr.mode & 07777, 0600);
@@ -306,12 +309,16 @@ static void test_forget(void **state)
 	fsh_put(h, "share/x", "x");
 	n = fsh_lookup(h, FUSE_ROOT_ID, "x", NULL);
 	assert_int_equal(fsh_lookup(h, FUSE_ROOT_ID, "x", NULL), n);
-	assert_int_equal(fsh_call(h, FUSE_GETATTR, n, (struct fsh_part[]){{(uint8_t[16]){0}, 16}}, 1), 0);
+	assert_int_equal(
+	    fsh_call(h, FUSE_GETATTR, n, (struct fsh_part[]){{(uint8_t[16]){0}, 16}}, 1), 0);
 	assert_int_equal(fsh_call(h, FUSE_FORGET, n, &p, 1), 0);
-	assert_int_equal(fsh_call(h, FUSE_GETATTR, n, (struct fsh_part[]){{(uint8_t[16]){0}, 16}}, 1), -ESTALE);
+	assert_int_equal(
+	    fsh_call(h, FUSE_GETATTR, n, (struct fsh_part[]){{(uint8_t[16]){0}, 16}}, 1), -ESTALE);
 	/* The root is never forgotten. */
 	assert_int_equal(fsh_call(h, FUSE_FORGET, FUSE_ROOT_ID, &p, 1), 0);
-	assert_int_equal(fsh_call(h, FUSE_GETATTR, FUSE_ROOT_ID, (struct fsh_part[]){{(uint8_t[16]){0}, 16}}, 1), 0);
+	assert_int_equal(
+	    fsh_call(h, FUSE_GETATTR, FUSE_ROOT_ID, (struct fsh_part[]){{(uint8_t[16]){0}, 16}}, 1),
+	    0);
 }
 
 static void test_readonly(void **state)
@@ -332,8 +339,8 @@ static void test_readonly(void **state)
 	fsh_create(h, FUSE_ROOT_ID, "new", O_WRONLY, &fh, &err);
 	assert_int_equal(err, -EROFS);
 	assert_int_equal(fsh_call(h, FUSE_MKDIR, FUSE_ROOT_ID, p, 2), -EROFS);
-	assert_int_equal(fsh_call(h, FUSE_UNLINK, FUSE_ROOT_ID, (struct fsh_part[]){FSH_STR("r")}, 1),
-			 -EROFS);
+	assert_int_equal(
+	    fsh_call(h, FUSE_UNLINK, FUSE_ROOT_ID, (struct fsh_part[]){FSH_STR("r")}, 1), -EROFS);
 	assert_string_equal(fsh_get(h, "share/r", buf, sizeof(buf)), "read me");
 }
 

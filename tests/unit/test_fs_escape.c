@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "backends/fs_int.h"
+#include "filters.h"
 #include "fs_harness.h"
 
 static int setup(void **state)
@@ -65,7 +66,8 @@ static void test_dotdot(void **state)
 	fsh_lookup(h, FUSE_ROOT_ID, "..", &err);
 	assert_int_equal(err, -EINVAL);
 	assert_int_equal(fs_openat_beneath(h->srv->root_fd, "..", O_PATH, 0), -EXDEV);
-	assert_int_equal(fs_openat_beneath(h->srv->root_fd, "../outside/secret", O_RDONLY, 0), -EXDEV);
+	assert_int_equal(fs_openat_beneath(h->srv->root_fd, "../outside/secret", O_RDONLY, 0),
+			 -EXDEV);
 }
 
 /* An absolute link to a file outside: the guest may read the link, never open through it, and
@@ -208,8 +210,8 @@ static int frame_call(int fd, uint32_t op, uint64_t node, const void *body, size
 		      uint8_t *out, size_t *outlen)
 {
 	uint8_t req[512];
-	struct fuse_in_header ih = {.len = (uint32_t)(sizeof(ih) + len), .opcode = op,
-				    .nodeid = node, .unique = 1};
+	struct fuse_in_header ih = {
+	    .len = (uint32_t)(sizeof(ih) + len), .opcode = op, .nodeid = node, .unique = 1};
 	struct fs_frame f = {.len = ih.len, .reply_max = 4096};
 	struct fuse_out_header oh;
 
@@ -238,7 +240,7 @@ static void test_spawned_server(void **state)
 	int fd, status;
 
 	fsh_put(h, "share/hello", "hi");
-	fd = fs_server_spawn(h->share, false, SECCOMP_ON, &pid, err, sizeof(err));
+	fd = fs_server_spawn(h->share, false, FILTERS, &pid, err, sizeof(err));
 	assert_true(fd >= 0);
 	assert_int_equal(frame_call(fd, FUSE_INIT, 0, &init, sizeof(init), out, &len), 0);
 	assert_int_equal(len, 16 + 64);
@@ -258,7 +260,8 @@ static void test_spawned_server(void **state)
 		assert_int_equal(frame_call(fd, FUSE_OPENDIR, 1, &op, sizeof(op), out, &len), 0);
 		memcpy(&oo, out + 16, sizeof(oo));
 		rd.fh = oo.fh;
-		assert_int_equal(frame_call(fd, FUSE_READDIRPLUS, 1, &rd, sizeof(rd), out, &len), 0);
+		assert_int_equal(frame_call(fd, FUSE_READDIRPLUS, 1, &rd, sizeof(rd), out, &len),
+				 0);
 		assert_true(len > 16 + 4 * sizeof(struct fuse_direntplus));
 	}
 	close(fd);
