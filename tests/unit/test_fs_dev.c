@@ -103,7 +103,8 @@ static size_t make(uint8_t *buf, uint32_t op, uint64_t node, uint64_t unique, co
 	    .len = (uint32_t)(sizeof(h) + len), .opcode = op, .nodeid = node, .unique = unique};
 
 	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), body, len);
+	if (len)
+		memcpy(buf + sizeof(h), body, len);
 	return sizeof(h) + len;
 }
 

@@ -216,7 +216,8 @@ static int frame_call(int fd, uint32_t op, uint64_t node, const void *body, size
 	struct fuse_out_header oh;
 
 	memcpy(req, &ih, sizeof(ih));
-	memcpy(req + sizeof(ih), body, len);
+	if (len)
+		memcpy(req + sizeof(ih), body, len);
 	assert_int_equal(fs_frame_write(fd, &f, req, ih.len), 0);
 	assert_int_equal(fs_frame_read(fd, &f, out, 4096), 0);
 	assert_true(f.len >= sizeof(oh));
