@@ -17,7 +17,7 @@ struct fs_inode {
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup;
-	int32_t next; /* hash chain; -1: end */
+	int32_t next; /* hash chain (the free list for a free slot); -1: end */
 };
 
 struct fs_handle {
@@ -33,6 +33,7 @@ struct fs_srv {
 	bool readonly, chown_new;
 	struct fs_inode *inodes; /* node id = index + 1; index 0 is the root */
 	uint32_t ninodes, cap_inodes;
+	int32_t free_inodes; /* the first free slot below ninodes; -1: none */
 	int32_t hash[FS_HASH_SIZE];
 	struct fs_handle *handles; /* fh = index + 1 */
 	uint32_t nhandles, cap_handles;

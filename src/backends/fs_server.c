@@ -94,18 +94,17 @@ static void inode_free(struct fs_srv *s, uint32_t idx)
 	close(s->inodes[idx].fd);
 	s->inodes[idx].fd = -1;
 	s->inodes[idx].nlookup = 0;
+	s->inodes[idx].next = s->free_inodes;
+	s->free_inodes = (int32_t)idx;
 }
 
-/* A slot for a new inode: a free one, or a new one at the end. */
+/* A slot for a new inode: a freed one, or a new one at the end. */
 static int inode_slot(struct fs_srv *s, uint32_t *idx)
 {
-	for (uint32_t i = 1; i < s->ninodes && i < 64; i++) {
-		uint32_t j = s->ninodes - i; /* recently freed ones sit near the end */
-
-		if (s->inodes[j].fd < 0) {
-			*idx = j;
-			return 0;
-		}
+	if (s->free_inodes >= 0) {
+		*idx = (uint32_t)s->free_inodes;
+		s->free_inodes = s->inodes[*idx].next;
+		return 0;
 	}
 	if (s->ninodes == s->cap_inodes) {
 		uint32_t cap = s->cap_inodes ? s->cap_inodes * 2 : 64;
@@ -236,6 +235,7 @@ static void forget_all(struct fs_srv *s)
 		if (s->inodes[i].fd >= 0)
 			inode_free(s, i);
 	s->ninodes = 1;
+	s->free_inodes = -1;
 	s->inodes[0].nlookup = 1;
 	for (uint32_t i = 0; i < s->nhandles; i++)
 		if (s->handles[i].fd >= 0)
@@ -248,7 +248,7 @@ int fs_srv_open(struct fs_srv **out, int root_fd, int proc_fd, bool readonly, bo
 	struct fs_srv *s = calloc(1, sizeof(*s));
 	struct stat st;
 	uint64_t id;
-	int rc;
+	int rc, fd;
 
 	if (!s || fs_stat(root_fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		rc = s ? -ENOTDIR : -ENOMEM;
@@ -258,12 +258,14 @@ int fs_srv_open(struct fs_srv **out, int root_fd, int proc_fd, bool readonly, bo
 		return rc;
 	}
 	memset(s->hash, 0xff, sizeof(s->hash));
+	s->free_inodes = -1;
 	s->root_fd = root_fd;
 	s->proc_fd = proc_fd;
 	s->root_dev = st.st_dev;
 	s->readonly = readonly;
 	s->chown_new = chown_new;
-	rc = inode_ref(s, dup(root_fd), &st, &id); /* node id 1 */
+	fd = dup(root_fd);
+	rc = fd < 0 ? -errno : inode_ref(s, fd, &st, &id); /* node id 1 */
 	if (rc < 0) {
 		fs_srv_close(s);
 		return rc;
