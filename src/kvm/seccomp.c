@@ -114,15 +114,16 @@ static const int gate_calls[] = {
 };
 
 /* The shared folder's file server (--fs), a process of its own: the file system calls its
- * operations make on descriptors beneath the folder (backends/fs_ops.c, fs_io.c). Nothing
+ * operations make on descriptors beneath the folder (backends/fs_ops.c, fs_io.c; glibc's
+ * renameat2 with no flags is the renameat call). Nothing
  * that makes sockets, maps guest memory, mounts, or runs anything. */
 static const int fs_server_calls[] = {
-    SCMP_SYS(openat),	 SCMP_SYS(openat2),   SCMP_SYS(getdents64), SCMP_SYS(lseek),
-    SCMP_SYS(mkdirat),	 SCMP_SYS(mknodat),   SCMP_SYS(symlinkat),  SCMP_SYS(unlinkat),
-    SCMP_SYS(renameat2), SCMP_SYS(linkat),    SCMP_SYS(readlinkat), SCMP_SYS(fchmodat),
-    SCMP_SYS(fchownat),	 SCMP_SYS(utimensat), SCMP_SYS(fstatfs),    SCMP_SYS(fallocate),
-    SCMP_SYS(fsync),	 SCMP_SYS(fdatasync), SCMP_SYS(statx),	    SCMP_SYS(dup),
-    SCMP_SYS(fcntl),
+    SCMP_SYS(openat),	 SCMP_SYS(openat2),  SCMP_SYS(getdents64), SCMP_SYS(lseek),
+    SCMP_SYS(mkdirat),	 SCMP_SYS(mknodat),  SCMP_SYS(symlinkat),  SCMP_SYS(unlinkat),
+    SCMP_SYS(renameat2), SCMP_SYS(renameat), SCMP_SYS(linkat),	   SCMP_SYS(readlinkat),
+    SCMP_SYS(fchmodat),	 SCMP_SYS(fchownat), SCMP_SYS(utimensat),  SCMP_SYS(fstatfs),
+    SCMP_SYS(fallocate), SCMP_SYS(fsync),    SCMP_SYS(fdatasync),  SCMP_SYS(statx),
+    SCMP_SYS(dup),	 SCMP_SYS(fcntl),
 };
 
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
