@@ -93,6 +93,22 @@ static void test_absolute_symlink(void **state)
 
 		assert_int_equal(fsh_call(h, FUSE_SETATTR, n, &p, 1), -ELOOP);
 	}
+	/* Times and modes set on the link never reach the file it names. */
+	{
+		struct fuse_setattr_in sa = {.valid = FATTR_MTIME | FATTR_ATIME, .mtime = 1000};
+		struct fsh_part p = FSH_ARG(sa);
+		struct stat st, was;
+
+		assert_int_equal(stat(target, &was), 0);
+		fsh_call(h, FUSE_SETATTR, n, &p, 1);
+		assert_int_equal(stat(target, &st), 0);
+		assert_true(st.st_mtime > 1000);
+		sa.valid = FATTR_MODE;
+		sa.mode = 0777;
+		assert_int_equal(fsh_call(h, FUSE_SETATTR, n, &p, 1), -EOPNOTSUPP);
+		assert_int_equal(stat(target, &st), 0);
+		assert_int_equal(st.st_mode, was.st_mode);
+	}
 	/* Not a folder to look into either. */
 	fsh_lookup(h, n, "x", &err);
 	assert_int_equal(err, -ENOTDIR);
