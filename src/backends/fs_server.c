@@ -234,9 +234,11 @@ static void forget_all(struct fs_srv *s)
 	for (uint32_t i = 1; i < s->ninodes; i++)
 		if (s->inodes[i].fd >= 0)
 			inode_free(s, i);
-	s->ninodes = 1;
+	if (s->ninodes) { /* the root stays */
+		s->ninodes = 1;
+		s->inodes[0].nlookup = 1;
+	}
 	s->free_inodes = -1;
-	s->inodes[0].nlookup = 1;
 	for (uint32_t i = 0; i < s->nhandles; i++)
 		if (s->handles[i].fd >= 0)
 			close(s->handles[i].fd);
