@@ -48,6 +48,19 @@ struct net_config {
 	enum net_model model;
 };
 
+/* --fs: a host folder shared with the guest over virtio-fs (docs/shared-folders.md). */
+#define VM_MAX_FS     4
+#define VM_FS_TAG_MAX 36 /* virtio-fs's tag field; the guest mounts it by this name */
+
+struct fs_config {
+	char tag[VM_FS_TAG_MAX + 1];
+	char path[VM_PATH_MAX];
+	bool readonly;
+	/* The VMM's end of the socket to the folder's file server, which main forks before
+	 * anything else runs (it lives across reboots); -1 until then. */
+	int server_fd;
+};
+
 /* --display: DISPLAY_OFF has no display device at all; NONE has the device with no front end
  * (screenshots through the API); VNC serves it; WINDOW shows it in an SDL2 window. */
 enum display_kind { DISPLAY_OFF, DISPLAY_NONE, DISPLAY_VNC, DISPLAY_WINDOW };
@@ -86,6 +99,8 @@ struct vm_config {
 	unsigned ndisks;
 	struct net_config nets[VM_MAX_NETS];
 	unsigned nnets;
+	struct fs_config fs[VM_MAX_FS];
+	unsigned nfs;
 	bool rng;
 	bool rtc_localtime; /* --rtc base=localtime: the CMOS clock keeps the host's local time */
 	bool usb;	    /* --usb: xHCI controller, USB tablet and keyboard */

@@ -115,6 +115,19 @@ static const int gate_calls[] = {
     SCMP_SYS(mremap),
 };
 
+/* The shared folder's file server (--fs), a process of its own: the file system calls its
+ * operations make on descriptors beneath the folder (backends/fs_ops.c, fs_io.c; glibc's
+ * renameat2 with no flags is the renameat call). Nothing
+ * that makes sockets, maps guest memory, mounts, or runs anything. */
+static const int fs_server_calls[] = {
+    SCMP_SYS(openat),	 SCMP_SYS(openat2),  SCMP_SYS(getdents64), SCMP_SYS(lseek),
+    SCMP_SYS(mkdirat),	 SCMP_SYS(mknodat),  SCMP_SYS(symlinkat),  SCMP_SYS(unlinkat),
+    SCMP_SYS(renameat2), SCMP_SYS(renameat), SCMP_SYS(linkat),	   SCMP_SYS(readlinkat),
+    SCMP_SYS(fchmodat),	 SCMP_SYS(fchownat), SCMP_SYS(utimensat),  SCMP_SYS(fstatfs),
+    SCMP_SYS(fallocate), SCMP_SYS(fsync),    SCMP_SYS(fdatasync),  SCMP_SYS(statx),
+    SCMP_SYS(dup),	 SCMP_SYS(fcntl),
+};
+
 /* The VMM thread builds (and on reboot rebuilds) the VM: it opens /dev/kvm, the images,
  * the tap and sockets, creates memory and threads, and runs the poll loop. */
 static const int vmm_calls[] = {
@@ -273,6 +286,8 @@ static struct call_list calls_of(enum seccomp_thread kind)
 		return (struct call_list)LIST(display_calls);
 	case SECCOMP_GATE:
 		return (struct call_list)LIST(gate_calls);
+	case SECCOMP_FS_SERVER:
+		return (struct call_list)LIST(fs_server_calls);
 	default:
 		return (struct call_list)LIST(vmm_calls);
 	}
@@ -423,14 +438,16 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 	/* glibc's free() in a thread's own arena reads /proc/sys/vm/overcommit_memory the first
 	 * time it shrinks a heap: in the threads that may not open files that open fails instead
 	 * of ending the VMM, and glibc carries on without it. */
-	if (rc == 0 && !vmm)
+	bool fs = kind == SECCOMP_FS_SERVER; /* opens and makes folders: that is its job */
+
+	if (rc == 0 && !vmm && !fs)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	/* The VMM makes no directories, but libraries the window loads try to (Mesa creates
 	 * ~/.cache/mesa_shader_cache the first time): that fails, and Mesa runs without its cache,
 	 * instead of ending the VMM. */
-	if (rc == 0)
+	if (rc == 0 && !fs)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdir), 0);
-	if (rc == 0)
+	if (rc == 0 && !fs)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mkdirat), 0);
 	/* libvncserver uses libgcrypt, which nobody initialized (the display thread's libvncserver
 	 * hashed WebSocket keys with it; the gate's VNC password check, rfbEncryptBytes, runs DES

@@ -15,7 +15,9 @@ enum seccomp_thread {
 	SECCOMP_VIRTIO,
 	SECCOMP_API,
 	SECCOMP_DISPLAY,
-	SECCOMP_GATE
+	SECCOMP_GATE,
+	/* The shared folder's file server (--fs; backends/fs_sandbox.c): a process of its own. */
+	SECCOMP_FS_SERVER
 };
 
 /* Installs the filter for the calling thread. Returns 0 or -errno. */

@@ -44,6 +44,7 @@ static const struct device_model *const rows[] = {
     &ahci_cdrom_device,	    /* --cdrom */
     &xhci_device,	    /* --usb: USB tablet and keyboard */
     &tpm_crb_device,	    /* --tpm: TPM 2.0 on swtpm */
+    &virtio_fs_device,	    /* --fs: folders shared with the host */
 };
 
 _Static_assert(sizeof(rows) / sizeof(rows[0]) <= BOARD_MAX_ROWS, "BOARD_MAX_ROWS too small");

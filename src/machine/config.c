@@ -19,6 +19,7 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_FS,
 	OPT_USB,
 	OPT_CDROM,
 	OPT_TPM,
@@ -57,6 +58,10 @@ static const struct opt_def vmm_opts[] = {
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC][,model=virtio|e1000e]",
      "a NIC (up to 4): virtio-net, or an Intel 82574L (e1000e)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
+    {"fs", 0, "tag=TAG,path=DIR[,readonly=on]",
+     "share a host folder (up to 4) over virtio-fs; the guest mounts it with "
+     "`mount -t virtiofs TAG DIR` (docs/shared-folders.md)",
+     OPT_FS},
     {"usb", 0, NULL, "xHCI USB controller with a USB tablet and a USB keyboard", OPT_USB},
     {"cdrom", 0, "PATH|path=PATH",
      "ISO image (read-only) on an AHCI SATA controller's ATAPI CD/DVD drive", OPT_CDROM},
@@ -94,6 +99,7 @@ void config_usage(FILE *f)
 	    "                    [--cpus boot=N[,hyperv=on]] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
 	    "                    [--cdrom PATH] [--usb] [--tpm socket=PATH]\n"
+	    "                    [--fs tag=TAG,path=DIR[,readonly=on]]...\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
 	    "--kernel too, boots that kernel). The guest powering off ends the process\n"
@@ -288,6 +294,54 @@ static int disk_kv(struct vm_config *cfg, const char *k, const char *v, char *er
 		 "bus=virtio|nvme)",
 		 k);
 	return -EINVAL;
+}
+
+static int fs_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	struct fs_config *f = &cfg->fs[cfg->nfs];
+
+	if (!strcmp(k, "path"))
+		return copy_path("fs", f->path, v, err, errlen);
+	if (!strcmp(k, "tag") && v && *v && strlen(v) <= VM_FS_TAG_MAX) {
+		strcpy(f->tag, v);
+		return 0;
+	}
+	if (!strcmp(k, "readonly") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+		f->readonly = !strcmp(v, "on");
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "--fs: bad parameter '%s' (tag=TAG of 1 to %d bytes, path=DIR, readonly=on|off)",
+		 k, VM_FS_TAG_MAX);
+	return -EINVAL;
+}
+
+static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	struct fs_config *f = &cfg->fs[cfg->nfs];
+	int rc;
+
+	if (cfg->nfs == VM_MAX_FS) {
+		snprintf(err, errlen, "--fs: at most %d shared folders", VM_MAX_FS);
+		return -E2BIG;
+	}
+	memset(f, 0, sizeof(*f));
+	f->server_fd = -1;
+	rc = kv_each("fs", arg, cfg, fs_kv, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!f->tag[0] || !f->path[0]) {
+		snprintf(err, errlen, "--fs: tag=TAG and path=DIR are required");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		if (!strcmp(cfg->fs[i].tag, f->tag)) {
+			snprintf(err, errlen, "--fs: tag '%s' is given twice", f->tag);
+			return -EINVAL;
+		}
+	}
+	cfg->nfs++;
+	return 0;
 }
 
 static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
@@ -598,6 +652,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 	case OPT_RNG:
 		cfg->rng = true;
 		return 0;
+	case OPT_FS:
+		return parse_fs(cfg, arg, err, errlen);
 	case OPT_USB:
 		cfg->usb = true;
 		return 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/api_server.h"
+#include "backends/fs_server.h"
 #include "common/capfile.h"
 #include "common/log.h"
 #include "ui/display.h"
@@ -221,6 +222,27 @@ static void small_thread_stacks(const struct vm_config *cfg)
 	pthread_attr_destroy(&a);
 }
 
+/* --fs: each shared folder's file server, forked now, while the VMM has one thread and no
+ * filter yet (the server installs its own); they live across reboots and end with the VMM. */
+static int start_fs_servers(struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		char err[512];
+		pid_t pid;
+		int fd = fs_server_spawn(cfg->fs[i].path, cfg->fs[i].readonly, cfg->seccomp, &pid,
+					 err, sizeof(err));
+
+		if (fd < 0) {
+			pr_err("%s", err);
+			return fd;
+		}
+		cfg->fs[i].server_fd = fd;
+		pr_info("shared folder '%s' (%s%s): file server pid %d", cfg->fs[i].tag,
+			cfg->fs[i].path, cfg->fs[i].readonly ? ", read-only" : "", (int)pid);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct capfile log_file; /* lives until the process ends */
@@ -250,6 +272,8 @@ int main(int argc, char **argv)
 	if (open_log(&cfg, &log_file) < 0)
 		return 1;
 	small_thread_stacks(&cfg);
+	if (start_fs_servers(&cfg) < 0)
+		return 1;
 	vcpu_signals_init();
 	sig_fd = signals_fd();
 	if (sig_fd < 0) {

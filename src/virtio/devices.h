@@ -19,6 +19,8 @@ int virtio_console_init(struct virtio_dev *d, enum serial_mode mode, const char 
  * I/O thread with d->lock held, so it must only signal (e.g. vm_request_exit). Without
  * a cb the escape is ignored. Call after virtio_console_init, before the thread starts. */
 void virtio_console_set_quit_cb(struct virtio_dev *d, void (*cb)(void *opaque), void *opaque);
+/* virtio-fs on the folder's file server (cfg->server_fd, forked by main). */
+int virtio_fs_init(struct virtio_dev *d, const struct fs_config *cfg, char *err, size_t errlen);
 /* virtio-input as a tablet (absolute pointer, three buttons, wheel). */
 #define VIRTIO_INPUT_ABS_MAX 32767
 int virtio_input_init(struct virtio_dev *d, char *err, size_t errlen);
@@ -35,3 +37,4 @@ extern const struct device_model virtio_net_device;
 extern const struct device_model virtio_rng_device;
 extern const struct device_model virtio_console_device;
 extern const struct device_model virtio_input_device;
+extern const struct device_model virtio_fs_device;

@@ -27,6 +27,7 @@
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG	  4
 #define VIRTIO_ID_INPUT	  18
+#define VIRTIO_ID_FS	  26
 
 struct virtio_dev;
 

@@ -433,6 +433,53 @@ static void test_tpm(void **state)
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--tpm", longpath, NULL), 0);
 }
 
+/* --fs tag=TAG,path=DIR[,readonly=on]: repeatable, tags of 1 to 36 bytes and unique, no server
+ * until main forks one. */
+static void test_fs(void **state)
+{
+	static const char *const bad[] = {"tag=a",
+					  "path=/d",
+					  "tag=,path=/d",
+					  "tag=a,path=",
+					  "tag=a,path=/d,readonly=yes",
+					  "tag=a,path=/d,x=1",
+					  ""};
+	char tag[64];
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", NULL), 0);
+	assert_int_equal(cfg.nfs, 0);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--fs", "tag=work,path=/home/w", "--fs",
+			     "tag=ro,path=/srv,readonly=on", NULL),
+			 0);
+	assert_int_equal(cfg.nfs, 2);
+	assert_string_equal(cfg.fs[0].tag, "work");
+	assert_string_equal(cfg.fs[0].path, "/home/w");
+	assert_false(cfg.fs[0].readonly);
+	assert_true(cfg.fs[1].readonly);
+	assert_int_equal(cfg.fs[1].server_fd, -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--fs", bad[i], NULL) >= 0)
+			fail_msg("--fs '%s' accepted", bad[i]);
+		assert_err_has("--fs");
+	}
+	assert_true(run(&cfg, "--kernel", "/k", "--fs", "tag=a,path=/x", "--fs", "tag=a,path=/y",
+			NULL) < 0);
+	assert_err_has("twice");
+	memset(tag, 'x', sizeof(tag));
+	memcpy(tag, "tag=", 4);
+	memcpy(tag + 4 + 37, ",path=/", 8); /* a 37-byte tag */
+	assert_true(run(&cfg, "--kernel", "/k", "--fs", tag, NULL) < 0);
+	memmove(tag + 4 + 36, tag + 4 + 37, 8); /* 36: the most */
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--fs", tag, NULL), 0);
+	assert_int_equal(strlen(cfg.fs[0].tag), 36);
+	assert_true(run(&cfg, "--kernel", "/k", "--fs", "tag=1,path=/", "--fs", "tag=2,path=/",
+			"--fs", "tag=3,path=/", "--fs", "tag=4,path=/", "--fs", "tag=5,path=/",
+			NULL) < 0);
+	assert_err_has("at most");
+}
+
 static void test_cdrom(void **state)
 {
 	static const char *const bad[] = {"path=", "path=/x.iso,readonly=on", ""};
@@ -691,6 +738,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_words),	cmocka_unit_test(test_usage),
 	    cmocka_unit_test(test_disk),	cmocka_unit_test(test_uuid),
 	    cmocka_unit_test(test_cdrom),	cmocka_unit_test(test_tpm),
+	    cmocka_unit_test(test_fs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
