@@ -452,9 +452,11 @@ static void test_input_stream(void **st)
 	verb(e, 4, 0x706, 0x40);
 	e->now += 2 * MS;
 	hda_tick(&e->h);
+	assert_int_equal(e->mem[BUF_IN + 799], 0); /* 32 bytes to the end, then from 0 */
+	assert_int_equal(e->mem[BUF_IN + 767], 0x55);
 	assert_int_equal(e->mem[BUF_IN + 0], 0);
-	assert_int_equal(e->mem[BUF_IN + 383], 0);
-	assert_int_equal(e->mem[BUF_IN + 384], 0x55);
+	assert_int_equal(e->mem[BUF_IN + 351], 0);
+	assert_int_equal(e->mem[BUF_IN + 352], 0x55);
 }
 
 /* Descriptors outside RAM, empty entries, an empty buffer or a bad format fail that stream
