@@ -47,8 +47,8 @@ uint32_t audio_pace_due(struct audio_pace *p, uint64_t now, uint32_t max);
 uint64_t audio_pace_next(const struct audio_pace *p);
 
 /* A ring of samples between a device's timer thread and a back end's own thread whose clock
- * is a sound card's (a sound server's back end): the reader never waits for the writer (what is missing
- * is read as silence and counted: an underrun is a short gap, never a stall) and a writer
+ * is a sound card's (a sound server's back end): the reader never waits for the writer (what is
+ * missing is read as silence and counted: an underrun is a short gap, never a stall) and a writer
  * that finds it full drops its oldest frames (counted). Single producer, single consumer,
  * under the caller's lock. Sizes in bytes. */
 struct audio_ring {

@@ -45,7 +45,7 @@ int wav_parse(const uint8_t *buf, size_t len, struct wav_info *w, char *err, siz
 		snprintf(err, errlen, "not a RIFF WAVE file");
 		return -EINVAL;
 	}
-	while (len - off >= 8) {
+	while (off <= len && len - off >= 8) {
 		uint32_t size = get_le32(buf + off + 4);
 		const uint8_t *body = buf + off + 8;
 		size_t avail = len - off - 8;
@@ -58,7 +58,8 @@ int wav_parse(const uint8_t *buf, size_t len, struct wav_info *w, char *err, siz
 				return -EINVAL;
 			}
 			tag = get_le16(body);
-			/* PCM, or WAVE_FORMAT_EXTENSIBLE whose subformat GUID starts with PCM's 1. */
+			/* PCM, or WAVE_FORMAT_EXTENSIBLE whose subformat GUID starts with PCM's 1.
+			 */
 			if (tag == 0xFFFE && size >= 40 && avail >= 40 && get_le16(body + 24) == 1)
 				tag = 1;
 			w->channels = get_le16(body + 2);
@@ -150,9 +151,10 @@ static void wav_play(struct audio_backend *b, const struct audio_fmt *f, const i
 		w->fmt = *f;
 	if (w->fmt.rate != f->rate || w->fmt.channels != f->channels) {
 		if (!w->warned)
-			pr_warn("sound: the WAV file is %u Hz, %u channels; the guest's stream of %u "
-				"Hz, %u channels is not written",
-				w->fmt.rate, w->fmt.channels, f->rate, f->channels);
+			pr_warn(
+			    "sound: the WAV file is %u Hz, %u channels; the guest's stream of %u "
+			    "Hz, %u channels is not written",
+			    w->fmt.rate, w->fmt.channels, f->rate, f->channels);
 		w->warned = true;
 		return;
 	}

@@ -41,7 +41,7 @@
 #define R_ALIAS	    0x2000
 
 #define GCAP	  ((uint32_t)HDA_OSS << 12 | (uint32_t)HDA_ISS << 8 | 1u) /* 64OK */
-#define GCAP_DW	  (0x01u << 24 | GCAP)					   /* VMAJ 1, VMIN 0 */
+#define GCAP_DW	  (0x01u << 24 | GCAP)					  /* VMAJ 1, VMIN 0 */
 #define PAY_DW	  0x001D003Cu
 #define GCTL_CRST (1u << 0)
 #define GCTL_MASK 0x00000103u /* CRST, FCNTRL, UNSOL */
@@ -122,8 +122,8 @@ static bool msi_enabled(const struct hda *h)
 static void update_irq(struct hda *h, bool event)
 {
 	uint32_t st = intsts(h);
-	int level = (h->intctl & GIE) &&
-		    (((h->intctl & CIE) && (st & CIE)) || (st & h->intctl & 0xFFu));
+	int level =
+	    (h->intctl & GIE) && (((h->intctl & CIE) && (st & CIE)) || (st & h->intctl & 0xFFu));
 	int intx = 0;
 
 	if (msi_enabled(h)) {
@@ -407,7 +407,7 @@ static void sd_ctl_write(struct hda *h, unsigned i, uint32_t v, uint32_t m)
 	bool was = s->running;
 
 	if (m & 0xFF000000u)
-		s->sts &= (uint8_t)~(v >> 24 & (STS_BCIS | STS_FIFOE | STS_DESE));
+		s->sts &= (uint8_t) ~(v >> 24 & (STS_BCIS | STS_FIFOE | STS_DESE));
 	if (m & 0xFFFFFFu) {
 		uint32_t ctl = (s->ctl & ~(m & CTL_MASK)) | (v & m & CTL_MASK);
 
@@ -442,7 +442,7 @@ static void sd_write(struct hda *h, unsigned i, unsigned off, uint32_t v, uint32
 		break;
 	case SD_FIFOS:
 		if (m & 0xFFFF0000u) {
-			s->fmt = (uint16_t)(((s->fmt << 16 & ~m) | (v & m)) >> 16);
+			s->fmt = (uint16_t)((((uint32_t)s->fmt << 16 & ~m) | (v & m)) >> 16);
 			if (s->running)
 				stream_setup(h, s); /* a new rate starts the stream's time again */
 		}
@@ -549,7 +549,7 @@ static void immediate_command(struct hda *h, uint32_t v, uint32_t m)
 
 	if (!(m & 0xFFFF))
 		return;
-	h->icis &= (uint16_t)~(v & ICIS_IRV); /* write 1 to clear */
+	h->icis &= (uint16_t) ~(v & ICIS_IRV); /* write 1 to clear */
 	if ((v & ICIS_ICB) && (h->gctl & GCTL_CRST)) {
 		h->icii = run_verb(h, h->icoi, &answered);
 		if (answered)
@@ -578,7 +578,7 @@ static void corbctl_write(struct hda *h, uint32_t v, uint32_t m)
 	if (m & 0xFF)
 		h->corbctl = (uint8_t)(v & (CORBCTL_CMEI | CORBCTL_RUN));
 	if (m & 0xFF00)
-		h->corbsts &= (uint8_t)~(v >> 8 & 1);
+		h->corbsts &= (uint8_t) ~(v >> 8 & 1);
 	if (m & 0xFF0000)
 		h->corbsize = (uint8_t)(v >> 16 & 3);
 	if (m & 0xFF)
@@ -591,7 +591,7 @@ static void rirbctl_write(struct hda *h, uint32_t v, uint32_t m)
 	if (m & 0xFF)
 		h->rirbctl = (uint8_t)(v & (RIRBCTL_INT | RIRBCTL_DMA | RIRBCTL_OIC));
 	if (m & 0xFF00)
-		h->rirbsts &= (uint8_t)~(v >> 8 & (RIRBSTS_INT | RIRBSTS_OIS));
+		h->rirbsts &= (uint8_t) ~(v >> 8 & (RIRBSTS_INT | RIRBSTS_OIS));
 	if (m & 0xFF0000)
 		h->rirbsize = (uint8_t)(v >> 16 & 3);
 	update_irq(h, false);
@@ -636,7 +636,7 @@ static void reg_write(struct hda *h, unsigned off, uint32_t v, uint32_t m)
 	switch (off) {
 	case R_STATE:
 		h->wakeen = (uint16_t)((h->wakeen & ~m) | (v & m & 0x7FFF));
-		h->statests &= (uint16_t)~((v & m) >> 16);
+		h->statests &= (uint16_t) ~((v & m) >> 16);
 		update_irq(h, false);
 		break;
 	case R_INTCTL:
@@ -671,7 +671,8 @@ static void reg_write(struct hda *h, unsigned off, uint32_t v, uint32_t m)
 		if ((m & 0xFF00) && (v & RIRBWP_RST))
 			h->rirbwp = 0;
 		if (m & 0xFFFF0000u)
-			h->rintcnt = (uint16_t)((h->rintcnt & ~(m >> 16)) | (v >> 16 & m >> 16 & 0xFF));
+			h->rintcnt =
+			    (uint16_t)((h->rintcnt & ~(m >> 16)) | (v >> 16 & m >> 16 & 0xFF));
 		break;
 	case R_RIRBCTL:
 		rirbctl_write(h, v, m);

@@ -292,8 +292,7 @@ void hda_codec_play(struct hda_codec *c, const struct audio_fmt *f, int16_t *s, 
 	c->be->ops->play(c->be, f, s, frames);
 }
 
-void hda_codec_capture(struct hda_codec *c, const struct audio_fmt *f, int16_t *s,
-		       uint32_t frames)
+void hda_codec_capture(struct hda_codec *c, const struct audio_fmt *f, int16_t *s, uint32_t frames)
 {
 	c->be->ops->capture(c->be, f, s, frames);
 	scale(c->amp[HDA_NID_ADC], f, s, frames);

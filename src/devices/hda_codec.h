@@ -48,8 +48,7 @@ bool hda_codec_wants(const struct hda_codec *c, bool out, unsigned tag);
 /* Frames the controller's output stream carried to the DAC (scaled in place, then played). */
 void hda_codec_play(struct hda_codec *c, const struct audio_fmt *f, int16_t *s, uint32_t frames);
 /* Frames for the controller's input stream from the ADC (captured, then scaled). */
-void hda_codec_capture(struct hda_codec *c, const struct audio_fmt *f, int16_t *s,
-		       uint32_t frames);
+void hda_codec_capture(struct hda_codec *c, const struct audio_fmt *f, int16_t *s, uint32_t frames);
 
 /* An HD Audio stream format (the controller's SDnFMT, the converters' verb 2): rate, channels
  * and bytes per sample container (8-bit: 1, 16: 2, 20/24/32: 4). 0, or -EINVAL for a

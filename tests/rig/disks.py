@@ -20,7 +20,8 @@ GUESTS_DIR = Path(__file__).resolve().parent.parent / "guests"
 # their own (tests/guests/debian-extra: phyllome.tests=, so that they are not in the image).
 DEBIAN_FILES = {"guest/debian-vmlinuz": "debian-vmlinuz",
                 "guest/debian-initrd.img": "debian-initrd.img",
-                "guest/debian-extra/root.sh": GUESTS_DIR / "debian-extra" / "root.sh"}
+                "guest/debian-extra/root.sh": GUESTS_DIR / "debian-extra" / "root.sh",
+                "guest/debian-extra/sound.sh": GUESTS_DIR / "debian-extra" / "sound.sh"}
 # NAME: (recipe, image file in the guest cache, {L1 path: file in the guest cache, or a path})
 L1_DISKS = {
     # tests/guests/build-debian.sh: Debian 12 with systemd, its kernel and initramfs-tools initrd.

@@ -78,7 +78,7 @@ static void test_pace_late(void **st)
 	(void)st;
 	audio_pace_start(&p, 48000, 0);
 	assert_int_equal(audio_pace_due(&p, 10 * MS, 9600), 480);
-	assert_int_equal(audio_pace_due(&p, 160 * MS, 9600), 7200); /* 150 ms late: all of it */
+	assert_int_equal(audio_pace_due(&p, 160 * MS, 9600), 7200);  /* 150 ms late: all of it */
 	assert_int_equal(audio_pace_due(&p, 1160 * MS, 9600), 9600); /* 1 s: 200 ms of it */
 	assert_int_equal(p.skipped, 48000 - 9600);
 	assert_int_equal(audio_pace_due(&p, 1170 * MS, 9600), 480);

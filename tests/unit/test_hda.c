@@ -154,8 +154,8 @@ static void chip_init(struct env *e)
 /* One verb through the CORB; its response from the RIRB. */
 static uint32_t verb(struct env *e, unsigned nid, unsigned v, unsigned payload)
 {
-	uint32_t cmd = (uint32_t)nid << 20 | (v < 0x10 ? (uint32_t)v << 16 | payload
-						      : (uint32_t)v << 8 | payload);
+	uint32_t cmd = (uint32_t)nid << 20 |
+		       (v < 0x10 ? (uint32_t)v << 16 | payload : (uint32_t)v << 8 | payload);
 	uint8_t ex;
 
 	e->corbwp = (uint16_t)((e->corbwp + 1) & 0xFF);
@@ -165,7 +165,7 @@ static uint32_t verb(struct env *e, unsigned nid, unsigned v, unsigned payload)
 	e->rirbrp = (uint8_t)(e->rirbrp + 1);
 	assert_int_equal(rd(e, 0x58, 2), e->rirbrp);
 	ex = e->mem[RIRB + 8 * e->rirbrp + 4];
-	assert_int_equal(ex, 0); /* codec 0, solicited */
+	assert_int_equal(ex, 0);	 /* codec 0, solicited */
 	assert_true(rd(e, 0x5D, 1) & 1); /* RINTFL */
 	assert_int_equal(e->level, !e->msi);
 	assert_true(rd(e, 0x24, 4) & 0xC0000000u);
@@ -242,17 +242,17 @@ static void test_corb_rirb(void **st)
 {
 	struct env *e = *st;
 
-	assert_int_equal(verb(e, 0, 0xF00, 0x00), 0x1AF40101u); /* vendor */
-	assert_int_equal(verb(e, 0, 0xF00, 0x04), 0x00010001u); /* root: the AFG */
-	assert_int_equal(verb(e, 1, 0xF00, 0x04), 0x00020004u); /* AFG: nodes 2..5 */
-	assert_int_equal(verb(e, 1, 0xF00, 0x05), 1);		/* audio function group */
-	assert_int_equal(verb(e, 2, 0xF00, 0x09) >> 20, 0);	/* DAC: output converter */
-	assert_int_equal(verb(e, 4, 0xF00, 0x09) >> 20, 1);	/* ADC: input converter */
-	assert_int_equal(verb(e, 3, 0xF00, 0x09) >> 20, 4);	/* pin */
-	assert_int_equal(verb(e, 3, 0xF00, 0x0E), 1);		/* one connection, */
-	assert_int_equal(verb(e, 3, 0xF02, 0), 2);		/* the DAC */
-	assert_int_equal(verb(e, 4, 0xF02, 0), 5);		/* the ADC's: the mic pin */
-	assert_int_equal(verb(e, 3, 0xF1C, 0) >> 20 & 0xF, 0);	/* line out */
+	assert_int_equal(verb(e, 0, 0xF00, 0x00), 0x1AF40101u);	 /* vendor */
+	assert_int_equal(verb(e, 0, 0xF00, 0x04), 0x00010001u);	 /* root: the AFG */
+	assert_int_equal(verb(e, 1, 0xF00, 0x04), 0x00020004u);	 /* AFG: nodes 2..5 */
+	assert_int_equal(verb(e, 1, 0xF00, 0x05), 1);		 /* audio function group */
+	assert_int_equal(verb(e, 2, 0xF00, 0x09) >> 20, 0);	 /* DAC: output converter */
+	assert_int_equal(verb(e, 4, 0xF00, 0x09) >> 20, 1);	 /* ADC: input converter */
+	assert_int_equal(verb(e, 3, 0xF00, 0x09) >> 20, 4);	 /* pin */
+	assert_int_equal(verb(e, 3, 0xF00, 0x0E), 1);		 /* one connection, */
+	assert_int_equal(verb(e, 3, 0xF02, 0), 2);		 /* the DAC */
+	assert_int_equal(verb(e, 4, 0xF02, 0), 5);		 /* the ADC's: the mic pin */
+	assert_int_equal(verb(e, 3, 0xF1C, 0) >> 20 & 0xF, 0);	 /* line out */
 	assert_int_equal(verb(e, 5, 0xF1C, 0) >> 20 & 0xF, 0xA); /* mic in */
 	assert_true(verb(e, 2, 0xF00, 0x0A) & (1u << 17 | 1u << 5 | 1u << 6));
 	/* A verb for an absent codec gets no response. */
@@ -300,7 +300,7 @@ static void test_codec_verbs(void **st)
 	assert_int_equal(verb(e, 2, 0xB, 0x8000), 0x80 | HDA_AMP_STEPS);
 	assert_int_equal(verb(e, 2, 0xB, 0xA000), 0x20);
 	assert_int_equal(verb(e, 2, 0xB, 0x2000), 0); /* it has no input amp */
-	verb(e, 4, 0x3, 0x7000 | 0x10);		       /* the ADC's input amp */
+	verb(e, 4, 0x3, 0x7000 | 0x10);		      /* the ADC's input amp */
 	assert_int_equal(verb(e, 4, 0xB, 0x2000), 0x10);
 	/* Format, stream, power state, pin control. */
 	verb(e, 2, 0x2, 0x4011);
@@ -445,7 +445,7 @@ static void test_input_stream(void **st)
 	hda_tick(&e->h);
 	assert_int_equal(rd(e, SD(0) + 4, 4), 768);
 	assert_int_equal(get_le16(e->mem + BUF_IN + 400), 200); /* frame 100's left sample */
-	assert_true(e->level); /* the first entry's IOC */
+	assert_true(e->level);					/* the first entry's IOC */
 	wr(e, SD(0) + 3, 4, 1);
 	/* A stream whose tag no converter has gets silence. */
 	memset(e->mem + BUF_IN, 0x55, 800);
