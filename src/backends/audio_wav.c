@@ -217,13 +217,14 @@ int audio_wav_open_fd(int out_fd, const uint8_t *in, size_t in_len, struct audio
 		      char *err, size_t errlen)
 {
 	struct wav_backend *w = calloc(1, sizeof(*w));
-	char why[128];
 
 	if (!w)
 		return -ENOMEM;
 	w->b.ops = &wav_ops;
 	w->fd = out_fd;
 	if (in) {
+		char why[128];
+
 		if (wav_parse(in, in_len, &w->in_info, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "--sound: in=: %s", why);
 			free(w);

@@ -273,7 +273,7 @@ static int32_t amp_factor(uint8_t amp)
 
 static void scale(const uint8_t amp[2], const struct audio_fmt *f, int16_t *s, uint32_t frames)
 {
-	int32_t k[2] = {amp_factor(amp[0]), amp_factor(amp[1])};
+	const int32_t k[2] = {amp_factor(amp[0]), amp_factor(amp[1])};
 
 	if (k[0] == 32768 && k[1] == 32768)
 		return;
