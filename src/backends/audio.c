@@ -168,6 +168,8 @@ int audio_open(const struct sound_config *c, struct audio_backend **out, char *e
 	switch (c->kind) {
 	case SOUND_WAV:
 		return audio_wav_open(c->out, c->in[0] ? c->in : NULL, out, err, errlen);
+	case SOUND_PULSE:
+		return audio_pulse_open(out, err, errlen);
 	case SOUND_NONE:
 		break;
 	}

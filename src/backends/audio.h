@@ -5,7 +5,7 @@
  * host clock says are due (audio_pace), never as fast as the guest fills its buffers: the
  * back end sees the guest's stream at its nominal rate measured by the host's monotonic clock.
  * Back ends: none (discards, gives silence), wav (the output into a RIFF WAV file; a WAV file
- * looped into the capture). docs/sound.md. */
+ * looped into the capture), pulse (the desktop's sound server). docs/sound.md. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -94,6 +94,11 @@ int wav_parse(const uint8_t *buf, size_t len, struct wav_info *w, char *err, siz
  * its first stream; in (optional) is read whole and looped into the capture. */
 int audio_wav_open(const char *out, const char *in, struct audio_backend **b, char *err,
 		   size_t errlen);
+/* audio_pulse.c: --sound pulse. audio_pulse_load loads libpulse (dlopen) and must run before
+ * the VMM thread's seccomp filter is installed; audio_pulse_open then starts the back end's two
+ * threads (they inherit the VMM thread's filter). 0 or -errno with one line in err. */
+int audio_pulse_load(char *err, size_t errlen);
+int audio_pulse_open(struct audio_backend **b, char *err, size_t errlen);
 /* The same on an open file descriptor for the output (tests). */
 int audio_wav_open_fd(int out_fd, const uint8_t *in, size_t in_len, struct audio_backend **b,
 		      char *err, size_t errlen);

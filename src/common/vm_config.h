@@ -64,7 +64,7 @@ struct display_config {
 };
 
 /* --sound: the HD Audio device's host end (none: no sound device). */
-enum sound_kind { SOUND_NONE, SOUND_WAV };
+enum sound_kind { SOUND_NONE, SOUND_WAV, SOUND_PULSE };
 struct sound_config {
 	enum sound_kind kind;
 	char out[VM_PATH_MAX]; /* wav=: the guest's output as a RIFF WAV file */

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "ui/display.h"
 #include "machine/config.h"
+#include "backends/audio.h"
 #include "backends/console.h"
 #include "kvm/seccomp.h"
 #include "devices/bochs_display.h"
@@ -103,6 +104,12 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	/* glibc opens /etc/localtime the first time it converts a time (the RTC does):
 	 * do it now, before the filters forbid opening files in vCPU threads. */
 	tzset();
+	/* --sound pulse: libpulse is loaded now, while code may still be mapped. */
+	if (cfg->sound.kind == SOUND_PULSE && audio_pulse_load(err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		free(vm);
+		return 1;
+	}
 	if (seccomp_install(cfg->display.kind == DISPLAY_WINDOW ? SECCOMP_VMM_WINDOW : SECCOMP_VMM,
 			    cfg->seccomp) < 0) {
 		pr_err("cannot install the seccomp filter (--seccomp off runs without)");
