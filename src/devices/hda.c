@@ -4,14 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
 #include "common/log.h"
 #include "devices/device.h"
-#include "kvm/seccomp.h"
 
 /* Global registers (HD Audio 1.0a section 3.3), as dwords. */
 #define R_GCAP	    0x00 /* GCAP, VMIN, VMAJ */
@@ -62,34 +59,18 @@
 #define ICIS_IRV     (1u << 1)
 
 /* Stream descriptor registers (offsets in the descriptor) and bits. */
-#define SD_CTL	  0x00 /* CTL (3 bytes), STS */
-#define SD_LPIB	  0x04
-#define SD_CBL	  0x08
-#define SD_LVI	  0x0C
-#define SD_FIFOS  0x10 /* FIFOS, FMT */
-#define SD_BDPL	  0x18
-#define SD_BDPU	  0x1C
-#define CTL_SRST  (1u << 0)
-#define CTL_RUN	  (1u << 1)
-#define CTL_IOCE  (1u << 2)
-#define CTL_FEIE  (1u << 3)
-#define CTL_DEIE  (1u << 4)
-#define CTL_MASK  0x00FF001Fu /* SRST, RUN, IE bits, stripe, TP, DIR, stream tag */
-#define STS_BCIS  (1u << 2)
-#define STS_FIFOE (1u << 3)
-#define STS_DESE  (1u << 4)
-#define STS_RDY	  (1u << 5)
-#define FIFOS	  0x3Fu
-#define BDLE_LEN  16
+#define SD_CTL	 0x00 /* CTL (3 bytes), STS */
+#define SD_LPIB	 0x04
+#define SD_CBL	 0x08
+#define SD_LVI	 0x0C
+#define SD_FIFOS 0x10 /* FIFOS, FMT */
+#define SD_BDPL	 0x18
+#define SD_BDPU	 0x1C
+#define FIFOS	 0x3Fu
 
 #define PCI_CMD	   0x04
 #define INTX_OFF   0x0400
 #define MSI_CAP_ID 0x05
-
-static bool is_out(unsigned i)
-{
-	return i >= HDA_ISS;
-}
 
 /* ---- interrupts ---- */
 
@@ -119,7 +100,7 @@ static bool msi_enabled(const struct hda *h)
 }
 
 /* INTx follows the level; an MSI goes out when the level rises or a new event finds it up. */
-static void update_irq(struct hda *h, bool event)
+void hda_update_irq(struct hda *h, bool event)
 {
 	uint32_t st = intsts(h);
 	int level =
@@ -206,172 +187,7 @@ static void corb_run(struct hda *h)
 		h->rirbsts |= RIRBSTS_INT;
 		h->rirb_count = 0;
 	}
-	update_irq(h, true);
-}
-
-/* ---- streams ---- */
-
-static void stream_reset(struct hda_stream *s)
-{
-	memset(s, 0, sizeof(*s));
-}
-
-static void stream_fail(struct hda *h, struct hda_stream *s)
-{
-	s->failed = true;
-	s->sts |= STS_DESE;
-	h->stream_errors++;
-}
-
-static void stream_setup(struct hda *h, struct hda_stream *s)
-{
-	s->failed = false;
-	if (hda_fmt_decode(s->fmt, &s->af, &s->sample_bytes) < 0 || !s->cbl) {
-		stream_fail(h, s);
-		return;
-	}
-	s->frame_bytes = s->af.channels * s->sample_bytes;
-	if (s->lpib >= s->cbl)
-		s->lpib = 0;
-	audio_pace_start(&s->pace, s->af.rate, audio_clock_now(h->clock));
-}
-
-static void posbuf_update(struct hda *h, unsigned i)
-{
-	uint8_t v[4];
-
-	if (!(h->dplbase & 1))
-		return;
-	put_le32(v, h->sd[i].lpib);
-	/* A position buffer outside RAM is the guest's loss: no position there. */
-	(void)gm_write(h->mem, ((uint64_t)h->dpubase << 32 | (h->dplbase & ~0x7Fu)) + 8ull * i, v,
-		       sizeof(v));
-}
-
-/* Moves len bytes between buf and the stream's buffers (to_guest: an input stream), entry by
- * entry, wrapping the descriptor list after LVI and LPIB at CBL. -EFAULT: a descriptor or
- * buffer is not in RAM or an entry is empty. */
-static int dma(struct hda *h, struct hda_stream *s, uint8_t *buf, uint32_t len, bool to_guest)
-{
-	while (len) {
-		uint8_t e[BDLE_LEN];
-		uint64_t addr;
-		uint32_t blen, k;
-		uint8_t *p;
-
-		if (gm_read(h->mem, s->bdl + (uint64_t)BDLE_LEN * s->bde, e, sizeof(e)) < 0)
-			return -EFAULT;
-		addr = get_le64(e);
-		blen = get_le32(e + 8);
-		if (!blen)
-			return -EFAULT;
-		if (s->bde_off >= blen) { /* the guest shortened the entry in use */
-			s->bde = s->bde >= (s->lvi & 0xFFu) ? 0 : s->bde + 1;
-			s->bde_off = 0;
-			continue;
-		}
-		k = blen - s->bde_off;
-		if (k > len)
-			k = len;
-		if (k > s->cbl - s->lpib)
-			k = s->cbl - s->lpib;
-		p = gm_ptr(h->mem, addr + s->bde_off, k);
-		if (!p)
-			return -EFAULT;
-		if (to_guest)
-			memcpy(p, buf, k);
-		else
-			memcpy(buf, p, k);
-		buf += k;
-		len -= k;
-		s->bde_off += k;
-		s->lpib += k;
-		if (s->bde_off == blen) {
-			if (get_le32(e + 12) & 1)
-				s->sts |= STS_BCIS;
-			s->bde = s->bde >= (s->lvi & 0xFFu) ? 0 : s->bde + 1;
-			s->bde_off = 0;
-		}
-		if (s->lpib >= s->cbl)
-			s->lpib = 0;
-	}
-	return 0;
-}
-
-/* 16-bit PCM goes to and from the codec; other containers are moved as silence. */
-static void stream_piece(struct hda *h, unsigned i, uint32_t frames)
-{
-	struct hda_stream *s = &h->sd[i];
-	uint32_t bytes = frames * s->frame_bytes;
-	uint8_t *buf = (uint8_t *)h->bounce;
-	bool codec = hda_codec_wants(&h->codec, is_out(i), s->ctl >> 20) && s->sample_bytes == 2;
-
-	if (is_out(i)) {
-		if (dma(h, s, buf, bytes, false) < 0) {
-			stream_fail(h, s);
-			return;
-		}
-		if (codec)
-			hda_codec_play(&h->codec, &s->af, h->bounce, frames);
-		h->frames_out += frames;
-		return;
-	}
-	if (codec)
-		hda_codec_capture(&h->codec, &s->af, h->bounce, frames);
-	else
-		memset(buf, 0, bytes);
-	if (dma(h, s, buf, bytes, true) < 0)
-		stream_fail(h, s);
-	else
-		h->frames_in += frames;
-}
-
-static bool stream_tick(struct hda *h, unsigned i, uint64_t now)
-{
-	struct hda_stream *s = &h->sd[i];
-	uint32_t due, sts = s->sts;
-
-	if (!s->running || s->failed)
-		return false;
-	due = audio_pace_due(&s->pace, now, s->af.rate * HDA_CATCHUP_MS / 1000);
-	while (due && !s->failed) {
-		uint32_t k = due < HDA_CHUNK_FRAMES ? due : HDA_CHUNK_FRAMES;
-
-		stream_piece(h, i, k);
-		due -= k;
-	}
-	posbuf_update(h, i);
-	return s->sts != sts;
-}
-
-void hda_tick(struct hda *h)
-{
-	bool event = false;
-	uint64_t now;
-
-	pthread_mutex_lock(&h->lock);
-	now = audio_clock_now(h->clock);
-	for (unsigned i = 0; i < HDA_STREAMS; i++)
-		event |= stream_tick(h, i, now);
-	if (event)
-		update_irq(h, true);
-	pthread_mutex_unlock(&h->lock);
-}
-
-static bool any_running(struct hda *h)
-{
-	for (unsigned i = 0; i < HDA_STREAMS; i++)
-		if (h->sd[i].running && !h->sd[i].failed)
-			return true;
-	return false;
-}
-
-static void wake(struct hda *h)
-{
-	uint64_t one = 1;
-
-	if (h->thread_started && write(h->wake_fd, &one, sizeof(one)) < 0)
-		pr_warn("hda: cannot wake the timer thread: %s", strerror(errno));
+	hda_update_irq(h, true);
 }
 
 /* ---- register access ---- */
@@ -412,18 +228,18 @@ static void sd_ctl_write(struct hda *h, unsigned i, uint32_t v, uint32_t m)
 		uint32_t ctl = (s->ctl & ~(m & CTL_MASK)) | (v & m & CTL_MASK);
 
 		if (ctl & CTL_SRST) {
-			stream_reset(s);
+			hda_stream_reset(s);
 			s->ctl = CTL_SRST;
 		} else {
 			s->ctl = ctl;
 			s->running = ctl & CTL_RUN;
 			if (s->running && !was) {
-				stream_setup(h, s);
-				wake(h);
+				hda_stream_setup(h, s);
+				hda_wake(h);
 			}
 		}
 	}
-	update_irq(h, false);
+	hda_update_irq(h, false);
 }
 
 static void sd_write(struct hda *h, unsigned i, unsigned off, uint32_t v, uint32_t m)
@@ -444,7 +260,8 @@ static void sd_write(struct hda *h, unsigned i, unsigned off, uint32_t v, uint32
 		if (m & 0xFFFF0000u) {
 			s->fmt = (uint16_t)((((uint32_t)s->fmt << 16 & ~m) | (v & m)) >> 16);
 			if (s->running)
-				stream_setup(h, s); /* a new rate starts the stream's time again */
+				hda_stream_setup(h,
+						 s); /* a new rate starts the stream's time again */
 		}
 		break;
 	case SD_BDPL: /* 128-byte aligned */
@@ -539,7 +356,7 @@ static void controller_reset(struct hda *h)
 	h->rirb_count = 0;
 	h->icoi = h->icii = 0;
 	for (unsigned i = 0; i < HDA_STREAMS; i++)
-		stream_reset(&h->sd[i]);
+		hda_stream_reset(&h->sd[i]);
 	hda_codec_init(&h->codec, be);
 }
 
@@ -583,7 +400,7 @@ static void corbctl_write(struct hda *h, uint32_t v, uint32_t m)
 		h->corbsize = (uint8_t)(v >> 16 & 3);
 	if (m & 0xFF)
 		corb_run(h);
-	update_irq(h, false);
+	hda_update_irq(h, false);
 }
 
 static void rirbctl_write(struct hda *h, uint32_t v, uint32_t m)
@@ -594,7 +411,7 @@ static void rirbctl_write(struct hda *h, uint32_t v, uint32_t m)
 		h->rirbsts &= (uint8_t) ~(v >> 8 & (RIRBSTS_INT | RIRBSTS_OIS));
 	if (m & 0xFF0000)
 		h->rirbsize = (uint8_t)(v >> 16 & 3);
-	update_irq(h, false);
+	hda_update_irq(h, false);
 }
 
 static void set_lo(uint64_t *r, uint32_t v, uint32_t m, uint32_t keep)
@@ -618,7 +435,7 @@ static void gctl_write(struct hda *h, uint32_t v, uint32_t m)
 		h->statests |= 1; /* the codec at address 0 asks for its state change */
 	}
 	h->gctl = g;
-	update_irq(h, true);
+	hda_update_irq(h, true);
 }
 
 static void reg_write(struct hda *h, unsigned off, uint32_t v, uint32_t m)
@@ -637,11 +454,11 @@ static void reg_write(struct hda *h, unsigned off, uint32_t v, uint32_t m)
 	case R_STATE:
 		h->wakeen = (uint16_t)((h->wakeen & ~m) | (v & m & 0x7FFF));
 		h->statests &= (uint16_t) ~((v & m) >> 16);
-		update_irq(h, false);
+		hda_update_irq(h, false);
 		break;
 	case R_INTCTL:
 		h->intctl = (h->intctl & ~m) | (v & m & (GIE | CIE | 0xFFu));
-		update_irq(h, false);
+		hda_update_irq(h, false);
 		break;
 	case R_SSYNC_OLD:
 		h->ssync_old = (h->ssync_old & ~m) | (v & m & 0xFFu);
@@ -727,10 +544,10 @@ void hda_mmio(struct hda *h, uint64_t off, uint8_t *data, uint32_t len, bool is_
 		}
 		i += n;
 	}
-	run = is_write && any_running(h);
+	run = is_write && hda_any_running(h);
 	pthread_mutex_unlock(&h->lock);
 	if (run)
-		wake(h);
+		hda_wake(h);
 }
 
 static void hda_bar_io(struct pci_dev *d, unsigned bar, uint64_t off, uint8_t *data, uint32_t len,
@@ -751,7 +568,7 @@ static void hda_cfg_write(struct pci_dev *d, uint32_t off, uint32_t len)
 	(void)off;
 	(void)len;
 	pthread_mutex_lock(&h->lock);
-	update_irq(h, false);
+	hda_update_irq(h, false);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -786,7 +603,7 @@ void hda_destroy(struct hda *h)
 {
 	if (h->thread_started) {
 		__atomic_store_n(&h->stopping, true, __ATOMIC_RELEASE);
-		wake(h);
+		hda_wake(h);
 		pthread_join(h->thread, NULL);
 	}
 	if (h->wake_fd >= 0)
@@ -794,57 +611,6 @@ void hda_destroy(struct hda *h)
 	if (h->epfd >= 0)
 		close(h->epfd);
 	pthread_mutex_destroy(&h->lock);
-}
-
-/* ---- the timer thread: a tick every HDA_TICK_MS while a stream runs, else asleep ---- */
-
-static void *hda_thread(void *arg)
-{
-	struct hda *h = arg;
-	struct epoll_event ev;
-	uint64_t n;
-
-	/* The device I/O threads' filter: epoll, eventfd reads, the WAV file's pwrite,
-	 * KVM_IRQ_LINE and KVM_SIGNAL_MSI (ioctl). */
-	if (seccomp_install(SECCOMP_VIRTIO, h->seccomp) < 0) {
-		pr_err("hda: cannot install its thread's seccomp filter: no sound");
-		return NULL;
-	}
-	while (!__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) {
-		bool run;
-		int k;
-
-		pthread_mutex_lock(&h->lock);
-		run = any_running(h);
-		pthread_mutex_unlock(&h->lock);
-		k = epoll_wait(h->epfd, &ev, 1, run ? HDA_TICK_MS : -1);
-		if (k < 0 && errno != EINTR) {
-			pr_err("hda: epoll_wait: %s: no more sound", strerror(errno));
-			return NULL;
-		}
-		if (k > 0 && read(h->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-			return NULL;
-		hda_tick(h);
-	}
-	return NULL;
-}
-
-int hda_start(struct hda *h, enum seccomp_mode seccomp)
-{
-	struct epoll_event ev = {.events = EPOLLIN};
-	int rc;
-
-	h->seccomp = seccomp;
-	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	h->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (h->wake_fd < 0 || h->epfd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wake_fd, &ev) < 0)
-		return -errno;
-	rc = pthread_create(&h->thread, NULL, hda_thread, h);
-	if (rc)
-		return -rc;
-	pthread_setname_np(h->thread, "hda");
-	h->thread_started = true;
-	return 0;
 }
 
 /* ---- on the board: --sound ---- */

@@ -85,6 +85,26 @@ struct hda {
 	enum seccomp_mode seccomp;
 };
 
+/* Between hda.c (registers) and hda_stream.c (the DMA engine and the timer thread). */
+#define CTL_SRST  (1u << 0)
+#define CTL_RUN	  (1u << 1)
+#define CTL_IOCE  (1u << 2)
+#define CTL_FEIE  (1u << 3)
+#define CTL_DEIE  (1u << 4)
+#define CTL_MASK  0x00FF001Fu /* SRST, RUN, IE bits, stripe, TP, DIR, stream tag */
+#define STS_BCIS  (1u << 2)
+#define STS_FIFOE (1u << 3)
+#define STS_DESE  (1u << 4)
+#define STS_RDY	  (1u << 5)
+#define BDLE_LEN  16
+void hda_update_irq(struct hda *h, bool event);
+void hda_stream_reset(struct hda_stream *s);
+/* RUN 0->1 or a new format: checks the stream and starts its time now (or fails it, DESE). */
+void hda_stream_setup(struct hda *h, struct hda_stream *s);
+bool hda_any_running(struct hda *h);
+/* Wakes the timer thread (a stream started, or a register moved while one runs). */
+void hda_wake(struct hda *h);
+
 /* Sets up the PCI function (not plugged), its codec on back end be (not owned) and clock. */
 void hda_init(struct hda *h, const struct guest_mem *mem, struct audio_backend *be,
 	      const struct audio_clock *clock, irq_set_fn set_irq,
