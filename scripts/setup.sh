@@ -24,7 +24,8 @@ SUDO=
 # images with it, and the manager makes image overlays and commits with it; libcurl: the
 # manager's image downloads; gpgv: checking publishers' signatures, gpg: the image tests' key;
 # swtpm and swtpm-tools: the TPM emulator behind --tpm (docs/tpm.md; the unit tests and the rig
-# start one).
+# start one); libpulse-dev: the headers of the libpulse that --sound pulse loads (libpulse0), and
+# pulseaudio: the sound server tests/pulse/run.sh checks it against (a null sink).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -38,6 +39,7 @@ PACKAGES=(
 	dpkg-dev libaio-dev
 	mmdebstrap zlib1g-dev qemu-utils
 	swtpm swtpm-tools
+	libpulse-dev pulseaudio
 	libcurl4-openssl-dev gpgv gpg
 )
 

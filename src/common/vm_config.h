@@ -76,6 +76,14 @@ struct display_config {
 	char tls_key[VM_PATH_MAX];
 };
 
+/* --sound: the HD Audio device's host end (none: no sound device). */
+enum sound_kind { SOUND_NONE, SOUND_WAV, SOUND_PULSE };
+struct sound_config {
+	enum sound_kind kind;
+	char out[VM_PATH_MAX]; /* wav=: the guest's output as a RIFF WAV file */
+	char in[VM_PATH_MAX];  /* in=: a WAV file played (looped) into the guest's capture */
+};
+
 struct vm_config {
 	const char *kernel;
 	/* --firmware: UEFI code image (read-only) and optional variable store (read-write). */
@@ -107,6 +115,7 @@ struct vm_config {
 	char cdrom[VM_PATH_MAX];      /* --cdrom: ISO image on an AHCI ATAPI drive; empty: none */
 	int cdrom_bootindex;	      /* its place in the firmware boot order; -1: not listed */
 	char tpm_socket[VM_PATH_MAX]; /* --tpm socket=: swtpm's control socket; empty: no TPM */
+	struct sound_config sound;    /* --sound */
 	const char *api_socket;	      /* --api-socket PATH, or NULL */
 	const char *log_file;	      /* --log-file PATH, or NULL: stderr */
 	uint64_t log_max;	      /* --log-max: cap of the log and file= outputs; 0: none */

@@ -67,7 +67,8 @@ static const int vcpu_calls[] = {
 };
 
 /* Device I/O threads: epoll, block I/O (io_uring, positional I/O, flush, discard), network
- * and console sockets. The RTC's timer thread uses this filter too (epoll_wait, KVM_IRQ_LINE). */
+ * and console sockets. The RTC's timer thread uses this filter too (epoll_wait, KVM_IRQ_LINE), and
+ * so does the HD Audio controller's (epoll_wait, pwrite64 into the WAV file, KVM_SIGNAL_MSI). */
 static const int virtio_calls[] = {
     SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),	   SCMP_SYS(readv),
     SCMP_SYS(pread64),	  SCMP_SYS(pwrite64),	 SCMP_SYS(preadv),	   SCMP_SYS(pwritev),

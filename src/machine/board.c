@@ -9,6 +9,7 @@
 #include "devices/debugport.h"
 #include "devices/e1000e.h"
 #include "devices/fw_cfg.h"
+#include "devices/hda.h"
 #include "devices/i8042.h"
 #include "devices/lpc.h"
 #include "devices/nvme_pci.h"
@@ -45,6 +46,7 @@ static const struct device_model *const rows[] = {
     &xhci_device,	    /* --usb: USB tablet and keyboard */
     &tpm_crb_device,	    /* --tpm: TPM 2.0 on swtpm */
     &virtio_fs_device,	    /* --fs: folders shared with the host */
+    &hda_device,	    /* --sound: HD Audio controller and codec */
 };
 
 _Static_assert(sizeof(rows) / sizeof(rows[0]) <= BOARD_MAX_ROWS, "BOARD_MAX_ROWS too small");

@@ -24,6 +24,7 @@ enum {
 	OPT_CDROM,
 	OPT_TPM,
 	OPT_RTC,
+	OPT_SOUND,
 	OPT_API_SOCKET,
 	OPT_DISPLAY,
 	OPT_SECCOMP,
@@ -72,6 +73,12 @@ static const struct opt_def vmm_opts[] = {
     {"rtc", 0, "base=utc|localtime",
      "what the guest's CMOS clock keeps: UTC (default) or the host's local time (Windows)",
      OPT_RTC},
+    {"sound", 0, "pulse|wav=PATH[,in=PATH]|none",
+     "HD Audio (ICH9) with a duplex codec: pulse plays and records through the desktop's sound "
+     "server (PulseAudio or PipeWire); wav=PATH records the guest's output as a WAV file, "
+     "in=PATH plays a 16-bit WAV file (looped) into its microphone; none: no sound device "
+     "(the default; docs/sound.md)",
+     OPT_SOUND},
     {"api-socket", 0, "PATH", "HTTP API on this Unix socket (docs/api.md)", OPT_API_SOCKET},
     {"display", 0,
      "none|window|vnc=HOST:PORT|vnc=unix:PATH[,password=FILE][,web=on|DIR]"
@@ -98,7 +105,7 @@ void config_usage(FILE *f)
 	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
 	    "                    [--cpus boot=N[,hyperv=on]] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
-	    "                    [--cdrom PATH] [--usb] [--tpm socket=PATH]\n"
+	    "                    [--cdrom PATH] [--usb] [--tpm socket=PATH] [--sound SPEC]\n"
 	    "                    [--fs tag=TAG,path=DIR[,readonly=on]]...\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
@@ -519,6 +526,45 @@ static int tpm_kv(struct vm_config *cfg, const char *k, const char *v, char *err
 	return 0;
 }
 
+/* --sound wav=PATH[,in=PATH] | none */
+static int sound_kv(struct vm_config *cfg, const char *k, const char *v, char *err, size_t errlen)
+{
+	struct sound_config *s = &cfg->sound;
+
+	if (!strcmp(k, "none") && !v) {
+		memset(s, 0, sizeof(*s));
+		return 0;
+	}
+	if (!strcmp(k, "pulse") && !v) {
+		s->kind = SOUND_PULSE;
+		return 0;
+	}
+	if (!strcmp(k, "wav") || !strcmp(k, "in")) {
+		if (!v || !*v) {
+			snprintf(err, errlen, "--sound: %s= needs a path", k);
+			return -EINVAL;
+		}
+		if (!strcmp(k, "wav"))
+			s->kind = SOUND_WAV;
+		return copy_path("sound", !strcmp(k, "wav") ? s->out : s->in, v, err, errlen);
+	}
+	snprintf(err, errlen, "--sound: bad parameter '%s' (pulse, wav=PATH[,in=PATH] or none)", k);
+	return -EINVAL;
+}
+
+static int parse_sound(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(&cfg->sound, 0, sizeof(cfg->sound));
+	rc = kv_each("sound", arg, cfg, sound_kv, err, errlen);
+	if (rc == 0 && cfg->sound.in[0] && cfg->sound.kind != SOUND_WAV) {
+		snprintf(err, errlen, "--sound: in= goes with wav=PATH");
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
 static int firmware_kv(struct vm_config *cfg, const char *k, const char *v, char *err,
 		       size_t errlen)
 {
@@ -663,6 +709,8 @@ static int config_opt(void *ctx, int id, const char *arg, char *err, size_t errl
 		return kv_each("tpm", arg, cfg, tpm_kv, err, errlen);
 	case OPT_RTC:
 		return kv_each("rtc", arg, cfg, rtc_kv, err, errlen);
+	case OPT_SOUND:
+		return parse_sound(cfg, arg, err, errlen);
 	case OPT_API_SOCKET:
 		/* sockaddr_un's sun_path holds 108 bytes with the NUL */
 		if (!*arg || strlen(arg) > 107) {

@@ -17,6 +17,7 @@
 #include "ui/display.h"
 #include "ui/uilibs.h"
 #include "machine/config.h"
+#include "backends/audio.h"
 #include "backends/console.h"
 #include "kvm/seccomp.h"
 #include "devices/bochs_display.h"
@@ -106,9 +107,10 @@ static int run(const struct vm_config *cfg, int sig_fd)
 	/* glibc opens /etc/localtime the first time it converts a time (the RTC does):
 	 * do it now, before the filters forbid opening files in vCPU threads. */
 	tzset();
-	/* The display's libraries (VNC, TLS, PNG), only if there is a display: before the filter,
-	 * which forbids mapping code. */
-	if (ui_libs_load(ui_libs_for(&cfg->display), err, sizeof(err)) < 0) {
+	/* The display's libraries (VNC, TLS, PNG), only if there is a display, and libpulse for
+	 * --sound pulse: now, before the filter, which forbids mapping code. */
+	if (ui_libs_load(ui_libs_for(&cfg->display), err, sizeof(err)) < 0 ||
+	    (cfg->sound.kind == SOUND_PULSE && audio_pulse_load(err, sizeof(err)) < 0)) {
 		pr_err("%s", err);
 		free(vm);
 		return 1;

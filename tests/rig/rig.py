@@ -330,8 +330,9 @@ def build_l1_initramfs(args):
         mgr = Path(args.vmm).with_name("phyllome")  # the manager (scenario manager)
         if mgr.is_file():
             m.binary("rig/bin/phyllome", mgr)
-        # The display scenarios' VNC client and X window dump converter.
-        for tool in ("rfbtool", "xwd2ppm"):
+        # The display scenarios' VNC client and X window dump converter; the sound scenario's
+        # WAV tool.
+        for tool in ("rfbtool", "xwd2ppm", "wavtool"):
             path = Path(args.vmm).parent / "tests" / tool
             if path.is_file():
                 m.binary(f"rig/bin/{tool}", path)

@@ -480,6 +480,34 @@ static void test_fs(void **state)
 	assert_err_has("at most");
 }
 
+/* --sound pulse | wav=PATH[,in=PATH] | none: the last one given counts; in= only with wav=. */
+static void test_sound(void **state)
+{
+	static const char *const bad[] = {"wav=", "in=/i.wav", "pulse=1",    "wav",
+					  "alsa", "",	       "wav=/o,x=1", "pulse,in=/i.wav"};
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(run(&cfg, "--kernel", "/k", NULL), 0);
+	assert_int_equal(cfg.sound.kind, SOUND_NONE);
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--sound", "wav=/o.wav,in=/i.wav", NULL), 0);
+	assert_int_equal(cfg.sound.kind, SOUND_WAV);
+	assert_string_equal(cfg.sound.out, "/o.wav");
+	assert_string_equal(cfg.sound.in, "/i.wav");
+	assert_int_equal(
+	    run(&cfg, "--kernel", "/k", "--sound", "wav=/o.wav", "--sound", "pulse", NULL), 0);
+	assert_int_equal(cfg.sound.kind, SOUND_PULSE);
+	assert_string_equal(cfg.sound.out, "");
+	assert_int_equal(run(&cfg, "--kernel", "/k", "--sound", "pulse", "--sound", "none", NULL),
+			 0);
+	assert_int_equal(cfg.sound.kind, SOUND_NONE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(&cfg, "--kernel", "/k", "--sound", bad[i], NULL) >= 0)
+			fail_msg("--sound '%s' accepted", bad[i]);
+		assert_err_has("--sound");
+	}
+}
+
 static void test_cdrom(void **state)
 {
 	static const char *const bad[] = {"path=", "path=/x.iso,readonly=on", ""};
@@ -738,7 +766,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_words),	cmocka_unit_test(test_usage),
 	    cmocka_unit_test(test_disk),	cmocka_unit_test(test_uuid),
 	    cmocka_unit_test(test_cdrom),	cmocka_unit_test(test_tpm),
-	    cmocka_unit_test(test_fs),
+	    cmocka_unit_test(test_fs),		cmocka_unit_test(test_sound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,8 +14,9 @@ gcc $cflags -c -o "$tmp/entry.o" "$here/entry.S"
 gcc $cflags -c -o "$tmp/hostile.o" "$here/hostile.c"
 gcc $cflags -c -o "$tmp/hostile_nvme.o" "$here/hostile_nvme.c"
 gcc $cflags -c -o "$tmp/hostile_e1000e.o" "$here/hostile_e1000e.c"
+gcc $cflags -c -o "$tmp/hostile_hda.o" "$here/hostile_hda.c"
 ld -m elf_x86_64 -nostdlib --build-id=none -no-pie --no-warn-rwx-segments -T "$here/payload.ld" -o "$tmp/payload.elf" \
-	"$tmp/entry.o" "$tmp/hostile.o" "$tmp/hostile_nvme.o" "$tmp/hostile_e1000e.o"
+	"$tmp/entry.o" "$tmp/hostile.o" "$tmp/hostile_nvme.o" "$tmp/hostile_e1000e.o" "$tmp/hostile_hda.o"
 objcopy -O binary -R .bss "$tmp/payload.elf" "$tmp/payload.bin"
 start=$(nm "$tmp/payload.elf" | awk '/ entry32$/ {print $1}')
 end=$(nm "$tmp/payload.elf" | awk '/ _payload_end$/ {print $1}')

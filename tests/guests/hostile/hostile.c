@@ -4,7 +4,8 @@
  * BAR and to every I/O port, attacks the xHCI controller when there is one (commands, contexts,
  * rings and registers full of garbage), and finally checks that a well-behaved request still
  * works on each. NVMe controllers get malformed queues, PRP lists and commands (hostile_nvme.c),
- * the e1000e NIC malformed rings, descriptors and buffers (hostile_e1000e.c).
+ * the e1000e NIC malformed rings, descriptors and buffers (hostile_e1000e.c), the HD Audio
+ * controller malformed rings, descriptor lists and streams (hostile_hda.c).
  * It reports on COM1 ("PHYLLOME-HOSTILE PASS|FAIL ...") and powers off through ACPI.
  * Runs in 64-bit mode with the first 4 GiB identity-mapped, interrupts off. */
 #include "hostile.h"
@@ -705,6 +706,20 @@ void hostile_main(void)
 			puts_("PHYLLOME-HOSTILE-STEP e1000e: rings and buffers outside RAM, "
 			      "malformed descriptors and register garbage refused; ARP with L1 "
 			      "works afterwards\n");
+		}
+	}
+	{
+		int r = hostile_hda();
+
+		if (r == 0) {
+			puts_(
+			    "PHYLLOME-HOSTILE hda: a malformed request was not refused, or a verb "
+			    "got no answer afterwards\n");
+			failures++;
+		} else if (r > 0) {
+			puts_("PHYLLOME-HOSTILE-STEP hda: CORB, RIRB and descriptor lists outside "
+			      "RAM, garbage streams and registers refused; a verb is answered "
+			      "afterwards\n");
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {

@@ -82,3 +82,7 @@ unsigned hostile_nvme(void);
  * bad request failed alone and the NIC still exchanges ARP with L1 afterwards, 0 when not, -1
  * when there is none (hostile_e1000e.c). */
 int hostile_e1000e(void);
+/* The HD Audio controller (8086:293E): CORB/RIRB and descriptor lists outside RAM, garbage
+ * streams and registers; 1 when a well-formed verb is still answered afterwards, 0 when not,
+ * -1 when there is none (hostile_hda.c). */
+int hostile_hda(void);

@@ -3,7 +3,8 @@
 # with the spec's status), the xHCI controller (--usb) with garbage commands, contexts, rings and
 # registers, the e1000e NIC (on a tap, L1 192.168.78.1) with rings and buffers outside RAM,
 # malformed descriptors and register garbage (each bad request failing alone, then an ARP exchange
-# with L1 through it), and writes garbage to every BAR register and I/O port; the VMM must stay up,
+# with L1 through it), the HD Audio controller (--sound) with CORB, RIRB and descriptor lists
+# outside RAM and garbage streams and registers (a verb still answered afterwards), and writes garbage to every BAR register and I/O port; the VMM must stay up,
 # refuse each bad request with DEVICE_NEEDS_RESET, still answer well-formed requests, and
 # exit 0 when the guest powers off.
 # shellcheck shell=sh
@@ -23,7 +24,7 @@ elif tap_setup hostile htap0 192.168.78.1/24; then
 	t0=$(now_cs)
 	"$RIG_VMM" --kernel /guest/hostile.bzImage --memory size=256M --serial "file=$VMM_OUT" \
 		--disk "path=$d/disk.img" --disk "path=$d/nvme.img,bus=nvme" --rng --console "file=$VMM_DIR/hvc" --display none --usb \
-		--net tap=htap0,model=e1000e \
+		--net tap=htap0,model=e1000e --sound "wav=$d/sound.wav" \
 		>/dev/null 2>"$VMM_ERR" &
 	pid=$!
 	end=$(($(now_cs) + T_BOOT * 100))

@@ -1,0 +1,53 @@
+# The Debian system (tests/guests/build-debian.sh) with --sound wav=OUT,in=IN: the HD Audio
+# controller and codec with the guest's inbox drivers (snd_hda_intel, snd_hda_codec_generic).
+# The guest (tests/guests/debian-extra/sound.sh) plays speaker-test's 1 kHz sine at 48 kHz: the
+# VMM's WAV file must say 48000 Hz and hold 1 kHz by zero crossings (wavtool measure, within
+# 1 %); then it records 3 s with arecord onto a raw disk while the VMM plays a 440 Hz WAV
+# file into its microphone: the recording must be loud and 440 Hz (within 2 %). Then the power
+# button, and exit status 0.
+# rig-disk: debian
+# rig-tools: curl socat mke2fs
+# shellcheck shell=sh
+N=debian-sound
+SOCK=$RIG_WORK/api.sock
+OUT=$RIG_WORK/sound-out.wav IN=$RIG_WORK/sound-in.wav REC=$RIG_WORK/sound-rec.img
+WAVTOOL=/rig/bin/wavtool
+
+# hz_near MEASURE WANT PERCENT: MEASURE's hz= is within PERCENT of WANT.
+hz_near() {
+	echo "$1" | awk -v w="$2" -v p="$3" '{ for (i = 1; i <= NF; i++) if ($i ~ /^hz=/) h = substr($i, 4) }
+		END { d = h - w; if (d < 0) d = -d; exit !(h != "" && d <= w * p / 100) }'
+}
+
+if [ ! -x "$WAVTOOL" ]; then
+	rig_fail $N "no wavtool beside the VMM (build/tests/wavtool)"
+elif ! "$WAVTOOL" tone "$IN" 48000 440 1 || ! dd if=/dev/zero of="$REC" bs=1M count=2 2>/dev/null; then
+	rig_fail $N "could not make the input WAV or the recording disk"
+elif ! td=$(debian_tests_disk); then
+	rig_fail $N "could not make the tests' disk (mke2fs)"
+elif debian_start $N 2 1G "phyllome.test=sound phyllome.tests=LABEL=phyllome-tests" \
+	"api-socket:$SOCK" "disk:path=$td,readonly=on" "disk:path=$REC,serial=rec" \
+	"sound:wav=$OUT,in=$IN" && step_wait $N sound started "$T_DEBIAN"; then
+	if ! wait_for 'PHYLLOME-TEST sound ' "$VMM_OUT" "$T_DEBIAN"; then
+		rig_fail $N "$WAIT_WHY"
+		vmm_kill
+	elif ! grep -q 'PHYLLOME-TEST sound PASS' "$VMM_OUT"; then
+		wait_exit "$T_EXIT"
+		rig_fail $N "$(guest_why sound) (VMM exit status $VMM_STATUS)"
+	else
+		detail=$(grep -o 'PHYLLOME-TEST sound PASS.*' "$VMM_OUT" | head -n 1 | tr -d '\r' | sed 's/^PHYLLOME-TEST sound PASS //')
+		played=$(step_line sound played)
+		out=$("$WAVTOOL" measure "$OUT" 2>&1)
+		rec=$("$WAVTOOL" measure "$REC" 2>&1)
+		echo "rig: $N: output $out; recording $rec; $played"
+		if ! debian_power_off $N "$SOCK" sound; then
+			:
+		elif ! echo "$out" | grep -q '^rate=48000 channels=2 ' || ! hz_near "$out" 1000 1; then
+			rig_fail $N "the VMM's WAV file is not 1 kHz at 48 kHz stereo: $out"
+		elif ! hz_near "$rec" 440 2; then
+			rig_fail $N "the guest's recording is not the 440 Hz played into it: $rec"
+		else
+			rig_ok $N "$detail; output WAV: $out; recording: $rec; $played"
+		fi
+	fi
+fi
