@@ -76,10 +76,10 @@ struct fw_cfg {
 	/* Guest-visible state. */
 	uint16_t selector;
 	uint32_t offset;
-	uint32_t dma_hi;	       /* high half of the DMA address, written first */
-	uint64_t dma_ops;	       /* DMA transfers done (counters) */
-	uint64_t dma_errors;	       /* transfers refused: bad address, write, overflow */
-	struct fw_cfg_item *cur;       /* the selected item, or NULL */
+	uint32_t dma_hi;	 /* high half of the DMA address, written first */
+	uint64_t dma_ops;	 /* DMA transfers done (counters) */
+	uint64_t dma_errors;	 /* transfers refused: bad address, write, overflow */
+	struct fw_cfg_item *cur; /* the selected item, or NULL */
 };
 
 /* Sets up the signature, ID and file directory. mem NULL: no DMA (ID without the DMA bit). */

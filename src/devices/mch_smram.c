@@ -73,14 +73,14 @@ static void apply(struct mch_smram *s)
 	uint64_t len = mch_smram_tseg_len(s), base = s->low_end - len;
 	uint64_t win = s->low_end - MCH_TSEG_WINDOW;
 	bool closed = mch_smram_tseg_closed(s);
-	int rc = 0;
 
 	if (closed) {
 		__atomic_store_n(&s->latched, true, __ATOMIC_RELEASE);
 		gm_hide(s->mem, base, len);
 	}
 	if (s->slots && (len != s->mapped_len || closed != s->mapped_closed)) {
-		rc = unmap(s, s->below_slot);
+		int rc = unmap(s, s->below_slot);
+
 		rc = rc ? rc : unmap(s, s->tseg_slot);
 		rc = rc ? rc : map_ram(s, s->below_slot, win, base - win);
 		rc = rc ? rc : map_ram(s, s->tseg_slot, base, closed ? 0 : len);

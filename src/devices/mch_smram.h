@@ -30,14 +30,14 @@
 #define ESMRAMC_TSEG_SZ	 0x06 /* 00: 1 MiB, 01: 2 MiB, 10: 8 MiB, 11: the extended size */
 #define ESMRAMC_T_EN	 0x01
 
-#define MCH_TSEG_EXT_MB 16			/* the extended TSEG (QEMU's default too) */
+#define MCH_TSEG_EXT_MB 16 /* the extended TSEG (QEMU's default too) */
 #define MCH_TSEG_WINDOW ((uint64_t)MCH_TSEG_EXT_MB << 20) /* the largest TSEG */
 
 struct mch_smram {
 	struct pci_dev *host; /* 00:00.0, whose registers these are */
 	struct guest_mem *mem;
-	struct memslots *slots; /* NULL: registers only (tests) */
-	uint64_t low_end;	/* end of RAM below 4 GiB: TSEG ends here */
+	struct memslots *slots;	   /* NULL: registers only (tests) */
+	uint64_t low_end;	   /* end of RAM below 4 GiB: TSEG ends here */
 	int below_slot, tseg_slot; /* normal address space: the window below TSEG, and TSEG */
 	uint64_t mapped_len;	   /* TSEG as mapped now (0: not yet) */
 	bool mapped_closed;
