@@ -35,7 +35,8 @@ OVMF_FILES = {"OVMF_CODE.fd": "/usr/share/OVMF/OVMF_CODE.fd",
               "OVMF.fd": "/usr/share/ovmf/OVMF.fd",
               # Secure Boot: the SMM build and the store with Microsoft's keys (uefi-secboot*)
               "OVMF_CODE_4M.secboot.fd": "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
-              "OVMF_VARS_4M.ms.fd": "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"}
+              "OVMF_VARS_4M.ms.fd": "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+              "OVMF_VARS_4M.fd": "/usr/share/OVMF/OVMF_VARS_4M.fd"}
 SB_ESP_BUILD = REPO / "tests" / "guests" / "build-sb-esp.sh"
 CACHE = Path(os.environ.get("PHYLLOME_CACHE") or Path.home() / ".cache" / "phyllome")
 GUESTS = CACHE / "guests"
