@@ -34,7 +34,10 @@ trap 'rm -rf "$tmp"' EXIT
 for d in "$DEBS"/*.deb; do dpkg-deb -x "$d" "$tmp/x"; done
 shim=$tmp/x/usr/lib/shim/shimx64.efi.signed
 grub=$tmp/x/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed
-[ -f "$shim" ] && [ -f "$grub" ] || { echo "build-sb-esp: no shim or GRUB in the packages" >&2; exit 1; }
+if [ ! -f "$shim" ] || [ ! -f "$grub" ]; then
+	echo "build-sb-esp: no shim or GRUB in the packages" >&2
+	exit 1
+fi
 # Debian's signed GRUB looks for $prefix/grub.cfg (prefix /EFI/debian), then $cmdpath/grub.cfg.
 cat >"$tmp/grub.cfg" <<CFG
 set timeout=0

@@ -18,6 +18,7 @@ SB_GUID=5c3a9f2e-1b4d-4e6a-8f0c-2d7b9e1a3c55
 EFIVARS=/sys/firmware/efi/efivars
 # sb_boot NAME DISK VARS: starts the SMM firmware on VARS with DISK.
 sb_boot() {
+	# shellcheck disable=SC2034 # read by vmm_exec (lib.sh)
 	L2_FW_CODE=$SB_CODE L2_FW_VARS=$3 L2_FW_SMM=1
 	vmm_start "$1" 1 512M "" "disk:path=$2"
 	unset L2_FW_CODE L2_FW_VARS L2_FW_SMM
@@ -42,6 +43,7 @@ else
 	sb_boot uefi-secboot "$RIG_WORK/sb.img" "$RIG_WORK/vars.fd"
 	if sb_ready uefi-secboot; then
 		t_grub=$(grep -q PHYLLOME-SB-GRUB "$VMM_OUT" && echo seen || echo "not seen")
+		# shellcheck disable=SC2016 # the guest's shell expands it
 		sb_msg=$(guest_val sbmsg '$(dmesg | grep -c "Secure boot enabled")')
 		sb_var=$(guest_val sbvar "\$(od -An -tu1 $EFIVARS/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | tr -s ' ')")
 		vmm_send "printf '\\007\\000\\000\\000PHYLLOME-VAR-OK' >$EFIVARS/PhyllomeTest-$SB_GUID"

@@ -13,6 +13,7 @@
 flash_poke() {
 	cp "$3" "$RIG_WORK/$1.fd"
 	FLASH_BEFORE=$(od -An -tx1 -j "$5" -N1 "$RIG_WORK/$1.fd" | tr -d ' ')
+	# shellcheck disable=SC2034 # read by vmm_exec (lib.sh)
 	L2_FW_CODE=$2 L2_FW_VARS=$RIG_WORK/$1.fd L2_FW_SMM=$6
 	[ -n "$6" ] || unset L2_FW_SMM
 	vmm_start "$1" 1 512M "" "disk:path=$RIG_WORK/grub.img"
