@@ -6,6 +6,7 @@
 
 #include "arch/x86/acpi.h"
 #include "common/bytes.h"
+#include "common/log.h"
 #include "devices/device.h"
 #include "devices/lpc.h"
 #include "kvm/memslots.h"
@@ -114,6 +115,8 @@ static void features_ok_hook(void *opaque, uint8_t *data, uint32_t len, bool wri
 	if (!s->features_ok && !(s->requested & ~(uint64_t)ICH9_SMI_SUPPORTED)) {
 		s->features = s->requested;
 		s->features_ok = true;
+		pr_info("SMM: SMI features 0x%llx accepted%s", (unsigned long long)s->features,
+			s->features & ICH9_SMI_F_BCAST ? " (broadcast SMIs)" : "");
 	}
 	data[0] = s->features_ok;
 	pthread_mutex_unlock(&s->lock);

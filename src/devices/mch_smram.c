@@ -75,7 +75,10 @@ static void apply(struct mch_smram *s)
 	bool closed = mch_smram_tseg_closed(s);
 
 	if (closed) {
-		__atomic_store_n(&s->latched, true, __ATOMIC_RELEASE);
+		if (!__atomic_exchange_n(&s->latched, true, __ATOMIC_ACQ_REL))
+			pr_info("SMM: the firmware closed SMRAM (TSEG %llu MiB at 0x%llx): the "
+				"flash is SMM's alone from now on",
+				(unsigned long long)(len >> 20), (unsigned long long)base);
 		gm_hide(s->mem, base, len);
 	}
 	if (s->slots && (len != s->mapped_len || closed != s->mapped_closed)) {
@@ -104,7 +107,8 @@ void mch_smram_cfg_write(struct pci_dev *p, uint32_t off, uint32_t len)
 		put_le16(p->cfg + MCH_EXT_TSEG_MB, MCH_TSEG_EXT_MB);
 	if (off > MCH_ESMRAMC || off + len <= MCH_SMRAM)
 		return;
-	if (p->cfg[MCH_SMRAM] & SMRAM_D_LCK) {
+	if ((p->cfg[MCH_SMRAM] & SMRAM_D_LCK) && p->wmask[MCH_ESMRAMC]) {
+		pr_info("SMM: SMRAM locked (D_LCK)");
 		/* Locked until reset: D_OPEN cleared, the rest read-only (D_CLS stays). */
 		p->cfg[MCH_SMRAM] &= (uint8_t)~SMRAM_D_OPEN;
 		p->wmask[MCH_SMRAM] = SMRAM_D_CLS;
