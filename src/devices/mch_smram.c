@@ -11,6 +11,12 @@
 
 static const struct pci_dev_ops mch_smram_ops = {.cfg_write = mch_smram_cfg_write};
 
+/* TSEGMB: where TSEG is, read-only (the VMM places it at the top of low RAM). */
+static void put_tsegmb(struct mch_smram *s)
+{
+	put_le32(s->host->cfg + MCH_TSEGMB, (uint32_t)(s->low_end - mch_smram_tseg_len(s)));
+}
+
 void mch_smram_init(struct mch_smram *s, struct pci_dev *host, struct guest_mem *mem,
 		    struct memslots *slots, uint64_t low_end)
 {
@@ -30,6 +36,8 @@ void mch_smram_init(struct mch_smram *s, struct pci_dev *host, struct guest_mem 
 	put_le16(host->wmask + MCH_EXT_TSEG_MB, 0xFFFF);
 	host->ops = &mch_smram_ops;
 	host->opaque = s;
+	put_le16(host->cfg + MCH_TOLUD, (uint16_t)(low_end >> 20 << 4));
+	put_tsegmb(s);
 }
 
 uint64_t mch_smram_tseg_len(const struct mch_smram *s)
@@ -107,6 +115,7 @@ void mch_smram_cfg_write(struct pci_dev *p, uint32_t off, uint32_t len)
 		put_le16(p->cfg + MCH_EXT_TSEG_MB, MCH_TSEG_EXT_MB);
 	if (off > MCH_ESMRAMC || off + len <= MCH_SMRAM)
 		return;
+	put_tsegmb(s);
 	if ((p->cfg[MCH_SMRAM] & SMRAM_D_LCK) && p->wmask[MCH_ESMRAMC]) {
 		pr_info("SMM: SMRAM locked (D_LCK)");
 		/* Locked until reset: D_OPEN cleared, the rest read-only (D_CLS stays). */

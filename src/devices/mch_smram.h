@@ -3,7 +3,8 @@
  * behind them: SMM's own KVM address space (all of memory, TSEG always RAM) and, outside SMM,
  * TSEG (the top of RAM below 4 GiB) taken away once the firmware closes it (G_SMRAME and T_EN),
  * for the CPU (its slot removed: accesses read all ones) and for devices (gm_hide). D_LCK locks
- * the registers until reset. docs/firmware.md, "Secure Boot and SMM". */
+ * the registers until reset. TSEGMB and TOLUD read what the VMM's layout is (OVMF writes the
+ * same values, and takes TSEG's place from TSEGMB). docs/firmware.md, "Secure Boot and SMM". */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@
 #define MCH_EXT_TSEG_MB 0x50 /* 16-bit: the extended TSEG's size in MiB, after a query write */
 #define MCH_SMRAM	0x9D
 #define MCH_ESMRAMC	0x9E
+#define MCH_TSEGMB	0xAC /* 32-bit: TSEG's base (bits 31:20), which OVMF reads back */
+#define MCH_TOLUD	0xB0 /* 16-bit: top of low usable DRAM (bits 15:4, in MiB) */
 
 #define SMRAM_D_OPEN	 0x40
 #define SMRAM_D_CLS	 0x20

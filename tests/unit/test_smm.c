@@ -93,6 +93,14 @@ static void test_smram_regs(void **state)
 	assert_int_equal(rd8(&e.bus, 0, MCH_ESMRAMC), 0x38 | ESMRAMC_TSEG_SZ | ESMRAMC_T_EN);
 	assert_int_equal(mch_smram_tseg_len(&e.smram), MCH_TSEG_WINDOW);
 	assert_false(mch_smram_tseg_closed(&e.smram));
+	/* OVMF writes TSEGMB and TOLUD and reads TSEGMB back for TSEG's place: they say where
+	 * the VMM put TSEG, whatever is written. */
+	q[0] = q[1] = 0;
+	cfg_rw(&e.bus, 0, MCH_TSEGMB, q, 2, true);
+	assert_int_equal(rd8(&e.bus, 0, MCH_TSEGMB + 3), (uint8_t)(tseg >> 24));
+	assert_int_equal(rd8(&e.bus, 0, MCH_TSEGMB + 2), (uint8_t)(tseg >> 16));
+	cfg_rw(&e.bus, 0, MCH_TOLUD, q, 2, false);
+	assert_int_equal(get_le16(q), (RAM >> 20) << 4);
 	assert_false(mch_smram_latched(&e.smram));
 	assert_non_null(gm_ptr(&e.gm, tseg, 4096));
 	wr8(&e.bus, 0, MCH_SMRAM, SMRAM_G_SMRAME | 0x07); /* C_BASE_SEG is read-only */
