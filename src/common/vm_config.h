@@ -90,6 +90,9 @@ struct vm_config {
 	char fw_code[VM_PATH_MAX];
 	char fw_vars[VM_PATH_MAX];
 	bool firmware;
+	/* --firmware ...,smm=: System Management Mode (Q35's SMRAM, SMIs; the flash SMM's alone
+	 * once the firmware uses SMRAM). 0: when KVM has it (the default), 1: on, -1: off. */
+	signed char fw_smm;
 	const char *initramfs;
 	const char *cmdline;
 	/* --uuid: the machine's UUID (SMBIOS type 1), in the string's (RFC 4122) byte order. */

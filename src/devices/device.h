@@ -38,7 +38,13 @@ struct board {
 	irq_set_fn set_irq;	   /* a GSI line of the in-kernel irqchip */
 	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
 	void (*stop)(void *opaque, enum board_stop why, const char *msg); /* msg: for FAILED */
-	void *opaque; /* for set_irq, send_msi and stop */
+	/* System Management Mode (firmware with SMM): an SMI for the vCPU whose exit is being
+	 * handled (all: for every vCPU); whether that vCPU is in SMM; whether the firmware has
+	 * closed SMRAM (TSEG enabled: an SMM firmware runs, and the flash is SMM's alone). */
+	void (*smi)(void *opaque, bool all);
+	bool (*in_smm)(void *opaque);
+	bool (*smram_closed)(void *opaque);
+	void *opaque; /* for set_irq, send_msi, stop and the SMM hooks */
 };
 
 struct device_model {

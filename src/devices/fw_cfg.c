@@ -108,6 +108,20 @@ static int rebuild_dir(struct fw_cfg *f)
 	return 0;
 }
 
+int fw_cfg_add_file_hook(struct fw_cfg *f, const char *name, const void *data, uint32_t len,
+			 bool writable, fw_cfg_hook hook, void *opaque)
+{
+	int rc = fw_cfg_add_file(f, name, data, len);
+	struct fw_cfg_item *it = rc == 0 ? find_key(f, (uint16_t)(f->next_file_key - 1)) : NULL;
+
+	if (it) {
+		it->writable = writable;
+		it->hook = hook;
+		it->hook_opaque = opaque;
+	}
+	return rc;
+}
+
 int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t len)
 {
 	size_t nl = name ? strlen(name) : 0;
@@ -166,12 +180,30 @@ void fw_cfg_destroy(struct fw_cfg *f)
 }
 
 /* Caller holds the lock. Bit 14 (write) and bit 15 (arch) are part of the key here: the
- * items phyllome-vmm has are all read-only, generic or arch-specific by their number. */
+ * items phyllome-vmm has are generic or arch-specific by their number, and written by DMA. */
 static void select_item(struct fw_cfg *f, uint16_t key)
 {
 	f->selector = key;
 	f->offset = 0;
 	f->cur = find_key(f, key);
+	if (f->cur && f->cur->hook)
+		f->cur->hook(f->cur->hook_opaque, f->cur->data, f->cur->len, false);
+}
+
+/* Caller holds the lock. A DMA write into the selected item: only a writable one, only within
+ * its length (QEMU's rule too); its device hears of it. */
+static bool dma_write(struct fw_cfg *f, uint64_t addr, uint32_t len)
+{
+	struct fw_cfg_item *it = f->cur;
+	const uint8_t *src = gm_ptr(f->mem, addr, len);
+
+	if (!it || !it->writable || !src || f->offset > it->len || len > it->len - f->offset)
+		return false;
+	memcpy(it->data + f->offset, src, len);
+	f->offset += len;
+	if (it->hook)
+		it->hook(it->hook_opaque, it->data, it->len, true);
+	return true;
 }
 
 static uint8_t next_byte(struct fw_cfg *f)
@@ -214,7 +246,7 @@ static void dma_transfer(struct fw_cfg *f, uint64_t gpa)
 			f->offset += n;
 		}
 	} else if (ctl & FW_CFG_DMA_WRITE) {
-		err = true; /* every item is read-only */
+		err = !dma_write(f, addr, len);
 	} else if (ctl & FW_CFG_DMA_SKIP) {
 		uint32_t avail = f->cur && f->offset < f->cur->len ? f->cur->len - f->offset : 0;
 

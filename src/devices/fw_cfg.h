@@ -1,6 +1,7 @@
 /* QEMU's firmware configuration interface (fw_cfg), which UEFI firmware (OVMF) reads: the
  * selector (0x510) and data (0x511) ports, the DMA address register (0x514..0x51B), and
- * read-only items: numbered ones and named files listed in the file directory (0x19).
+ * items: numbered ones and named files listed in the file directory (0x19), read-only but for
+ * the files a device makes writable (DMA writes).
  * The layout of the interface is in QEMU's docs/specs/fw_cfg.rst; docs/firmware.md says
  * which items phyllome-vmm provides. A guest drives it: every DMA address goes through gm_ptr. */
 #pragma once
@@ -50,11 +51,18 @@
 #define FW_CFG_NAME_MAX	 56 /* including the NUL */
 #define FW_CFG_MAX_FILES (FW_CFG_MAX_ITEMS - 8)
 
+/* A file's device (fw_cfg_add_file_hook): called under fw_cfg's lock when the guest selects the
+ * file (written false: refresh data) and after it wrote into it by DMA (written true). */
+typedef void (*fw_cfg_hook)(void *opaque, uint8_t *data, uint32_t len, bool written);
+
 struct fw_cfg_item {
 	uint16_t key;
 	char name[FW_CFG_NAME_MAX]; /* empty for numbered items */
 	uint8_t *data;		    /* owned (a copy) */
 	uint32_t len;
+	bool writable; /* DMA writes land in data (within len) */
+	fw_cfg_hook hook;
+	void *hook_opaque;
 };
 
 struct fw_cfg {
@@ -68,10 +76,10 @@ struct fw_cfg {
 	/* Guest-visible state. */
 	uint16_t selector;
 	uint32_t offset;
-	uint32_t dma_hi;	       /* high half of the DMA address, written first */
-	uint64_t dma_ops;	       /* DMA transfers done (counters) */
-	uint64_t dma_errors;	       /* transfers refused: bad address, write, overflow */
-	const struct fw_cfg_item *cur; /* the selected item, or NULL */
+	uint32_t dma_hi;	 /* high half of the DMA address, written first */
+	uint64_t dma_ops;	 /* DMA transfers done (counters) */
+	uint64_t dma_errors;	 /* transfers refused: bad address, write, overflow */
+	struct fw_cfg_item *cur; /* the selected item, or NULL */
 };
 
 /* Sets up the signature, ID and file directory. mem NULL: no DMA (ID without the DMA bit). */
@@ -85,6 +93,10 @@ int fw_cfg_add_u64(struct fw_cfg *f, uint16_t key, uint64_t v);
 /* Adds a named file (a copy of data) at the next free key and lists it in the directory.
  * Returns 0 or a negative errno (-EINVAL for a name of 0 or more than 55 bytes). */
 int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t len);
+/* The same for a file a device answers: writable by DMA (e.g. QEMU's "etc/smi/requested-
+ * features"), and hook (may be NULL) told of selects and writes. */
+int fw_cfg_add_file_hook(struct fw_cfg *f, const char *name, const void *data, uint32_t len,
+			 bool writable, fw_cfg_hook hook, void *opaque);
 /* The item a name or key refers to, or NULL (for tests and the table loader). */
 const struct fw_cfg_item *fw_cfg_find_file(const struct fw_cfg *f, const char *name);
 

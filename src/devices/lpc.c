@@ -10,6 +10,21 @@
 #define LPC_ACPI_CNTL 0x44
 #define ACPI_EN	      0x80
 
+/* GEN_PMCON_1's SMI_LOCK: once set, SMI_EN's GBL_SMI_EN can't change until reset. */
+static void lpc_cfg_write(struct pci_dev *d, uint32_t off, uint32_t len)
+{
+	if (off <= LPC_GEN_PMCON_1 && off + len > LPC_GEN_PMCON_1 &&
+	    (d->cfg[LPC_GEN_PMCON_1] & LPC_SMI_LOCK))
+		d->wmask[LPC_GEN_PMCON_1] &= (uint8_t)~LPC_SMI_LOCK; /* write-once */
+}
+
+static const struct pci_dev_ops lpc_ops = {.cfg_write = lpc_cfg_write};
+
+bool lpc_smi_locked(const struct pci_dev *d)
+{
+	return __atomic_load_n(&d->cfg[LPC_GEN_PMCON_1], __ATOMIC_RELAXED) & LPC_SMI_LOCK;
+}
+
 void lpc_init(struct pci_dev *d)
 {
 	/* Intel 82801IB (ICH9) LPC interface, class ISA bridge, as QEMU's q35 has it. */
@@ -20,6 +35,8 @@ void lpc_init(struct pci_dev *d)
 	 * OVMF's SioBusDxe only takes an ISA bridge that decodes both, and the firmware's
 	 * serial console and PS/2 keyboard hang off it. */
 	put_le16(d->cfg + 0x04, 0x0003);
+	d->wmask[LPC_GEN_PMCON_1] = LPC_SMI_LOCK;
+	d->ops = &lpc_ops;
 }
 
 /* ---- on the board: Q35's LPC bridge at 00:1f.0, for firmware ---- */

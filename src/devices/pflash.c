@@ -40,6 +40,25 @@ void pflash_init(struct pflash *p, uint8_t *mem, size_t size,
 	p->opaque = opaque;
 }
 
+void pflash_set_smm(struct pflash *p, bool (*smm_only)(void *opaque), bool (*in_smm)(void *opaque),
+		    void *opaque)
+{
+	p->smm_only = smm_only;
+	p->in_smm = in_smm;
+	p->smm_opaque = opaque;
+}
+
+/* Whether a write may reach the chip: always without SMM; with SMRAM closed, only from SMM. */
+static bool write_allowed(struct pflash *p, uint64_t off)
+{
+	if (!p->smm_only || !p->smm_only(p->smm_opaque) || (p->in_smm && p->in_smm(p->smm_opaque)))
+		return true;
+	p->dropped++;
+	pr_warn_limited("firmware flash: a write from outside SMM at offset 0x%llx dropped",
+			(unsigned long long)off);
+	return false;
+}
+
 void pflash_destroy(struct pflash *p)
 {
 	pthread_mutex_destroy(&p->lock);
@@ -181,7 +200,8 @@ void pflash_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_
 	}
 	pthread_mutex_lock(&p->lock);
 	if (is_write) {
-		write_access(p, off, data, len);
+		if (write_allowed(p, off))
+			write_access(p, off, data, len);
 	} else {
 		for (uint32_t i = 0; i < len; i++)
 			data[i] = read_byte(p, off + i);
@@ -242,6 +262,8 @@ static int fw_flash_map(struct fw_flash *f, struct board *b)
 			    "fw-code");
 	if (rc == 0 && fw->vars) {
 		pflash_init(&f->chip, fw->vars, fw->vars_len, fw_flash_romd, f);
+		if (b->cfg->fw_smm >= 0 && b->smram_closed && b->in_smm)
+			pflash_set_smm(&f->chip, b->smram_closed, b->in_smm, b->opaque);
 		f->chip_ready = true;
 		rc = iobus_register(b->bus, IOBUS_MMIO, firmware_vars_gpa(fw), fw->vars_len,
 				    pflash_io, &f->chip, "fw-vars");

@@ -4,7 +4,10 @@
  * register (0x70, 0x50), read the device id (0x90) and the CFI query (0x98). In read-array
  * mode the guest reads the store straight from memory (a read-only KVM slot: only writes
  * exit); in the other modes reads must exit too, so the device asks for the slot to be
- * taken away and put back (romd). A guest drives this: offsets are checked against size. */
+ * taken away and put back (romd). A guest drives this: offsets are checked against size.
+ * With SMM: once the firmware has closed SMRAM (an SMM build, Secure Boot's), the chip takes
+ * writes only from a vCPU in SMM; others are dropped (counted, logged rate-limited), so the
+ * authenticated variables (Secure Boot's keys) are the SMM variable driver's alone. */
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
@@ -33,12 +36,21 @@ struct pflash {
 	void (*set_romd)(void *opaque, bool on);
 	void *opaque;
 	uint64_t writes, erases; /* counters */
+	/* SMM (NULL: none): whether writes must come from SMM now, and whether this one does
+	 * (asked on the writing vCPU's thread). */
+	bool (*smm_only)(void *opaque);
+	bool (*in_smm)(void *opaque);
+	void *smm_opaque;
+	uint64_t dropped; /* writes from outside SMM */
 };
 
 /* mem stays owned by the caller. set_romd may be NULL (tests). */
 void pflash_init(struct pflash *p, uint8_t *mem, size_t size,
 		 void (*set_romd)(void *opaque, bool on), void *opaque);
 void pflash_destroy(struct pflash *p);
+/* The SMM rule (see above): smm_only and in_smm are asked on each write. */
+void pflash_set_smm(struct pflash *p, bool (*smm_only)(void *opaque), bool (*in_smm)(void *opaque),
+		    void *opaque);
 /* iobus handler for the store's guest range (off from its start). */
 void pflash_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 

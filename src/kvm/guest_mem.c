@@ -1,6 +1,7 @@
 #include "kvm/guest_mem.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -81,6 +82,25 @@ void gm_destroy(struct guest_mem *gm)
 	gm->owned = false;
 }
 
+void gm_hide(struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	__atomic_store_n(&gm->hidden_len, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&gm->hidden_gpa, gpa, __ATOMIC_RELEASE);
+	__atomic_store_n(&gm->hidden_len, len, __ATOMIC_RELEASE);
+}
+
+/* Whether [gpa, gpa + len), which lies inside a region, touches the hidden range. */
+static bool hidden(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	uint64_t hl = __atomic_load_n(&gm->hidden_len, __ATOMIC_ACQUIRE);
+	uint64_t hg = __atomic_load_n(&gm->hidden_gpa, __ATOMIC_ACQUIRE);
+
+	if (!hl)
+		return false;
+	/* len 0 still names an address: treat it as one byte. */
+	return gpa < hg + hl && hg < gpa + (len ? len : 1);
+}
+
 void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
 	for (unsigned i = 0; i < gm->nregions; i++) {
@@ -90,6 +110,8 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 			continue;
 		/* Written so that no sum can overflow: gpa - r->gpa < r->size here. */
 		if (len > r->size - (gpa - r->gpa))
+			return NULL;
+		if (hidden(gm, gpa, len))
 			return NULL;
 		return gm->host + r->offset + (gpa - r->gpa);
 	}

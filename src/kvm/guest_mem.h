@@ -20,6 +20,8 @@ struct guest_mem {
 	uint64_t size; /* total RAM bytes */
 	unsigned nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
+	/* RAM that devices may not reach (SMRAM while it is closed: TSEG); atomic, 0: none. */
+	uint64_t hidden_gpa, hidden_len;
 };
 
 /* Start of the 32-bit device hole: RAM above this goes above 4 GiB. */
@@ -40,6 +42,9 @@ void gm_destroy(struct guest_mem *gm);
 /* The accessor: host pointer for [gpa, gpa+len) if it lies wholly inside one RAM
  * region (overflow-safe), else NULL. len 0 is allowed (returns pointer if gpa valid). */
 void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Hides [gpa, gpa + len) from gm_ptr (len 0: nothing hidden): RAM that only the CPU in SMM
+ * reaches (a closed TSEG), which no device DMA and no loader may touch, as on a Q35 chipset. */
+void gm_hide(struct guest_mem *gm, uint64_t gpa, uint64_t len);
 /* Copy helpers built on gm_ptr. Return 0 or -EFAULT. */
 int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);

@@ -27,18 +27,80 @@ int memslot_alloc(struct memslots *ms)
 	return -ENOSPC;
 }
 
-int memslot_set(struct memslots *ms, unsigned slot, uint64_t gpa, void *host, uint64_t size,
-		uint32_t flags)
+int memslot_set_as(struct memslots *ms, unsigned as_id, unsigned slot, uint64_t gpa, void *host,
+		   uint64_t size, uint32_t flags)
 {
 	struct kvm_userspace_memory_region r = {
-	    .slot = slot,
+	    .slot = slot | as_id << 16,
 	    .flags = flags,
 	    .guest_phys_addr = gpa,
 	    .memory_size = size,
 	    .userspace_addr = (uintptr_t)host,
 	};
 
-	return ioctl(ms->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+	if (ioctl(ms->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -errno;
+	if (as_id == 0 && slot < MEMSLOTS_MAX)
+		ms->map[slot] = (struct memslot_map){gpa, size, host, flags};
+	return 0;
+}
+
+/* The SMM address space's copy of a slot (none for dirty-logged memory). */
+static int mirror(struct memslots *ms, unsigned slot, uint64_t gpa, void *host, uint64_t size,
+		  uint32_t flags)
+{
+	bool want = size && !(flags & KVM_MEM_LOG_DIRTY_PAGES);
+	int rc = 0;
+
+	if (slot >= MEMSLOTS_MAX || (!want && !(ms->smm_set & 1u << slot)))
+		return 0;
+	if (ms->smm_set & 1u << slot) /* KVM changes only flags in place */
+		rc = memslot_set_as(ms, MEMSLOT_AS_SMM, slot, gpa, host, 0, 0);
+	if (rc == 0)
+		ms->smm_set &= ~(1u << slot);
+	if (rc == 0 && want)
+		rc = memslot_set_as(ms, MEMSLOT_AS_SMM, slot, gpa, host, size, flags);
+	if (rc == 0 && want)
+		ms->smm_set |= 1u << slot;
+	return rc;
+}
+
+int memslot_set(struct memslots *ms, unsigned slot, uint64_t gpa, void *host, uint64_t size,
+		uint32_t flags)
+{
+	int rc = memslot_set_as(ms, 0, slot, gpa, host, size, flags);
+
+	return rc == 0 && ms->smm ? mirror(ms, slot, gpa, host, size, flags) : rc;
+}
+
+int memslots_smm_mirror(struct memslots *ms)
+{
+	ms->smm = true;
+	for (unsigned i = 0; i < MEMSLOTS_MAX; i++) {
+		const struct memslot_map *m = &ms->map[i];
+		int rc = m->size ? mirror(ms, i, m->gpa, m->host, m->size, m->flags) : 0;
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int memslot_find(const struct memslots *ms, uint64_t gpa)
+{
+	for (unsigned i = 0; i < MEMSLOTS_MAX; i++) {
+		const struct memslot_map *m = &ms->map[i];
+
+		if (m->size && gpa >= m->gpa && gpa - m->gpa < m->size)
+			return (int)i;
+	}
+	return -ENOENT;
+}
+
+bool memslots_smm_ok(const struct memslots *ms)
+{
+	return ioctl(ms->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_SMM) > 0 &&
+	       ioctl(ms->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MULTI_ADDRESS_SPACE) >= 2;
 }
 
 bool memslots_readonly_ok(const struct memslots *ms)

@@ -7,19 +7,43 @@
 
 #define MEMSLOTS_MAX 32
 
+/* What a slot maps in the normal address space (0), as last set. */
+struct memslot_map {
+	uint64_t gpa, size; /* size 0: nothing mapped */
+	void *host;
+	uint32_t flags;
+};
+
 struct memslots {
 	int vm_fd;
 	uint32_t used;	/* bit n: slot n is handed out */
 	int manual_log; /* manual dirty-log protection: -1 not tried yet, 0 off, 1 on */
+	struct memslot_map map[MEMSLOTS_MAX];
+	bool smm;	  /* memslot_set mirrors into SMM's address space */
+	uint32_t smm_set; /* bit n: slot n is mapped in SMM's address space */
 };
+
+/* KVM's address spaces on x86: 0 is what the CPU sees normally, 1 what it sees in System
+ * Management Mode (RAM with SMRAM open), which needs KVM_CAP_X86_SMM. */
+#define MEMSLOT_AS_SMM 1
 
 void memslots_init(struct memslots *ms, int vm_fd);
 /* Hands out a free slot number, or -ENOSPC. */
 int memslot_alloc(struct memslots *ms);
 /* Maps host[0, size) at gpa in slot (size 0: removes the slot's mapping). flags: KVM_MEM_*.
- * 0 or -errno. */
+ * 0 or -errno. With SMM (memslots_smm_mirror), in both address spaces. */
 int memslot_set(struct memslots *ms, unsigned slot, uint64_t gpa, void *host, uint64_t size,
 		uint32_t flags);
+/* The same in address space as_id (MEMSLOT_AS_SMM: slot | 1 << 16 for KVM). */
+int memslot_set_as(struct memslots *ms, unsigned as_id, unsigned slot, uint64_t gpa, void *host,
+		   uint64_t size, uint32_t flags);
+/* From now on memslot_set maps each slot in SMM's address space too (dirty-logged slots
+ * excepted: SMM code has no business with the display), starting with those already set. */
+int memslots_smm_mirror(struct memslots *ms);
+/* The slot whose mapping in address space 0 holds gpa, or -ENOENT. */
+int memslot_find(const struct memslots *ms, uint64_t gpa);
+/* Whether this KVM has System Management Mode with its own address space. */
+bool memslots_smm_ok(const struct memslots *ms);
 /* Whether this KVM maps read-only memory (KVM_MEM_READONLY: ROM and flash in read mode). */
 bool memslots_readonly_ok(const struct memslots *ms);
 

@@ -222,7 +222,8 @@ static const unsigned long device_ioctls[] = {TUNSETOFFLOAD, BLKDISCARD};
 static const unsigned long fd_queries[] = {TCGETS,  TIOCGWINSZ, FIONREAD,
 					   FIONBIO, FIOCLEX,	FIONCLEX};
 
-static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS};
+/* KVM_SMI: a vCPU raises its own SMI (the APM port's, or one another vCPU broadcast). */
+static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_SMI};
 
 /* Building the VM (and rebuilding it on a reboot), on the VMM thread only: KVM's set-up, the
  * tap's, the block device's size, and the terminal put in raw mode and restored. */

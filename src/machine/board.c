@@ -11,7 +11,9 @@
 #include "devices/fw_cfg.h"
 #include "devices/hda.h"
 #include "devices/i8042.h"
+#include "devices/ich9_smi.h"
 #include "devices/lpc.h"
+#include "devices/mch_smram.h"
 #include "devices/nvme_pci.h"
 #include "devices/pflash.h"
 #include "devices/pm.h"
@@ -31,6 +33,8 @@ static const struct device_model *const rows[] = {
     &pm_device,		    /* ACPI PM block: power button, poweroff */
     &debugport_device,	    /* port 0x80 */
     &lpc_device,	    /* Q35's LPC bridge at 00:1f.0 (firmware) */
+    &mch_smram_device,	    /* Q35's SMRAM, KVM's SMM address space (firmware, SMM) */
+    &ich9_smi_device,	    /* the APM port's SMIs, SMI_EN (firmware, SMM) */
     &fw_cfg_device,	    /* the firmware's configuration (firmware) */
     &fw_flash_device,	    /* the firmware's ROM and variable store (firmware) */
     &debugcon_device,	    /* the firmware's log on port 0x402 (firmware, -v) */

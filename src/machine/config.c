@@ -37,8 +37,10 @@ enum {
 
 static const struct opt_def vmm_opts[] = {
     {"kernel", 0, "PATH", "Linux bzImage to boot (64-bit boot protocol)", OPT_KERNEL},
-    {"firmware", 0, "PATH|code=PATH[,vars=PATH]",
-     "UEFI firmware (OVMF.fd, or OVMF_CODE.fd + a per-VM copy of OVMF_VARS.fd)", OPT_FIRMWARE},
+    {"firmware", 0, "PATH|code=PATH[,vars=PATH][,smm=on|off]",
+     "UEFI firmware (OVMF.fd, or OVMF_CODE.fd + a per-VM copy of OVMF_VARS.fd); SMM (Secure "
+     "Boot builds) is on where KVM has it",
+     OPT_FIRMWARE},
     {"initramfs", 0, "PATH", "initial ramdisk for the kernel", OPT_INITRAMFS},
     {"cmdline", 0, "STR", "kernel command line", OPT_CMDLINE},
     {"uuid", 0, "UUID", "the machine's UUID (SMBIOS system UUID), e.g. from uuidgen", OPT_UUID},
@@ -101,7 +103,7 @@ void config_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: phyllome-vmm [--firmware PATH|code=PATH[,vars=PATH]]\n"
+	    "Usage: phyllome-vmm [--firmware PATH|code=PATH[,vars=PATH][,smm=on|off]]\n"
 	    "                    [--kernel PATH [--initramfs PATH] [--cmdline STR]] [--uuid UUID]\n"
 	    "                    [--cpus boot=N[,hyperv=on]] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
@@ -572,7 +574,12 @@ static int firmware_kv(struct vm_config *cfg, const char *k, const char *v, char
 		return copy_path("firmware", cfg->fw_code, v, err, errlen);
 	if (!strcmp(k, "vars"))
 		return copy_path("firmware", cfg->fw_vars, v, err, errlen);
-	snprintf(err, errlen, "--firmware: bad parameter '%s' (PATH, or code=PATH[,vars=PATH])", k);
+	if (!strcmp(k, "smm") && on_off(v) >= 0) {
+		cfg->fw_smm = on_off(v) ? 1 : -1;
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "--firmware: bad parameter '%s' (PATH, or code=PATH[,vars=PATH][,smm=on|off])", k);
 	return -EINVAL;
 }
 
@@ -584,6 +591,7 @@ static int parse_firmware(struct vm_config *cfg, const char *arg, char *err, siz
 
 	cfg->firmware = true;
 	cfg->fw_code[0] = cfg->fw_vars[0] = 0;
+	cfg->fw_smm = 0;
 	if (strncmp(arg, "code=", 5) && strncmp(arg, "vars=", 5))
 		return copy_path("firmware", cfg->fw_code, arg, err, errlen);
 	rc = kv_each("firmware", arg, cfg, firmware_kv, err, errlen);

@@ -14,6 +14,10 @@
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
+/* The vCPU whose thread this is (NULL elsewhere): devices ask about "their" vCPU (an SMI, the
+ * flash asking whether the write came from SMM) from within its exit. */
+static __thread struct vcpu *this_vcpu;
+
 static void kick_handler(int sig)
 {
 	(void)sig; /* only here to make KVM_RUN return with EINTR */
@@ -208,6 +212,52 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
+static void raise_smi(struct vcpu *v)
+{
+	if (ioctl(v->fd, KVM_SMI, 0) < 0)
+		pr_warn_limited("vCPU %u: KVM_SMI: %s", v->id, strerror(errno));
+}
+
+void vcpu_smi(struct vm *vm, bool all)
+{
+	struct vcpu *self = this_vcpu;
+
+	if (self)
+		raise_smi(self);
+	for (unsigned i = 0; all && i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v == self || !v->started)
+			continue;
+		__atomic_store_n(&v->smi_pending, 1, __ATOMIC_RELEASE);
+		pthread_mutex_lock(&vm->run_lock);
+		vcpu_kick(v);
+		pthread_mutex_unlock(&vm->run_lock);
+	}
+}
+
+bool vcpu_in_smm(void)
+{
+	const struct vcpu *v = this_vcpu;
+
+	return v && (v->run->flags & KVM_RUN_X86_SMM);
+}
+
+/* An SMI another vCPU asked for: undo its kick (unless a pause or stop wants the kick too,
+ * under run_lock as they make theirs) and raise it here, before KVM_RUN. */
+static void take_smi(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (!__atomic_exchange_n(&v->smi_pending, 0, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_lock(&vm->run_lock);
+	if (!vm->pause_req && __atomic_load_n(&vm->exit_reason, __ATOMIC_ACQUIRE) == VM_RUNNING)
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&vm->run_lock);
+	raise_smi(v);
+}
+
 /* Waits while the VM is paused (vm_control.c), then makes KVM_RUN run again. */
 static void park(struct vcpu *v)
 {
@@ -233,6 +283,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	this_vcpu = v;
 	if (seccomp_install(SECCOMP_VCPU, v->vm->cfg->seccomp) < 0) {
 		vm_request_exit(v->vm, VM_FAILED, "cannot install the vCPU seccomp filter");
 		return NULL;
@@ -242,6 +293,7 @@ static void *vcpu_thread(void *arg)
 			park(v);
 			continue;
 		}
+		take_smi(v);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				stat_inc(&v->stats.intr);

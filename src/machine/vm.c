@@ -17,6 +17,7 @@
 #include "arch/x86/firmware.h"
 #include "arch/x86/hyperv.h"
 #include "common/log.h"
+#include "devices/mch_smram.h"
 #include "devices/scsi_cd.h"
 #include "devices/serial.h"
 
@@ -152,6 +153,24 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+static void board_smi(void *opaque, bool all)
+{
+	vcpu_smi(opaque, all);
+}
+
+static bool board_in_smm(void *opaque)
+{
+	(void)opaque;
+	return vcpu_in_smm();
+}
+
+static bool board_smram_closed(void *opaque)
+{
+	const struct mch_smram *s = board_state(opaque, &mch_smram_device);
+
+	return s && mch_smram_latched(s);
+}
+
 /* The board itself: the PCI host bridge with its windows, the irq routes, and what the
  * devices are lent. */
 static int setup_board(struct vm *vm, char *err, size_t errlen)
@@ -193,6 +212,9 @@ static int setup_board(struct vm *vm, char *err, size_t errlen)
 	    .set_irq = vm_set_irq,
 	    .send_msi = vm_send_msi,
 	    .stop = board_stop,
+	    .smi = board_smi,
+	    .in_smm = board_in_smm,
+	    .smram_closed = board_smram_closed,
 	    .opaque = vm,
 	};
 	return board_plug(vm, err, errlen);

@@ -29,6 +29,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	int smi_pending; /* an SMI another thread asked for (broadcast); atomic */
 	struct vcpu_stats stats;
 };
 
@@ -136,4 +137,10 @@ int vcpu_setup_firmware(struct vcpu *v, char *err, size_t errlen);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
+/* System Management Mode, from a device on a vCPU thread: an SMI for this thread's vCPU
+ * (KVM_SMI, taken when the current instruction completes), or for every vCPU (the others are
+ * kicked and raise theirs before they run again). */
+void vcpu_smi(struct vm *vm, bool all);
+/* Whether the vCPU running this thread is in SMM (false on any other thread). */
+bool vcpu_in_smm(void);
 void vcpu_signals_init(void);

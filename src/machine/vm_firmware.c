@@ -1,5 +1,6 @@
 /* Booting UEFI firmware (--firmware): what the firmware reads through fw_cfg (CPU count, RAM
- * size, the e820 map, the ACPI tables with their loader script, SMBIOS, the boot order), once
+ * size, the e820 map, the ACPI tables with their loader script, SMBIOS, the boot order, SMM's
+ * feature negotiation), once
  * the board's devices are plugged (the images themselves are the board's "firmware" row,
  * devices/pflash.c). See docs/firmware.md. */
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "devices/fw_cfg.h"
+#include "devices/ich9_smi.h"
 #include "machine/vm.h"
 
 #define E820_ENTRY_LEN 20
@@ -98,6 +100,8 @@ int vm_load_firmware(struct vm *vm, char *err, size_t errlen)
 		rc = fw_cfg_add(fc, FW_CFG_UUID, c->uuid, sizeof(c->uuid));
 	if (rc == 0)
 		rc = add_boot_order(vm, fc);
+	if (rc == 0 && board_state(vm, &ich9_smi_device))
+		rc = ich9_smi_add_fw_cfg(board_state(vm, &ich9_smi_device), fc);
 	if (rc < 0)
 		snprintf(err, errlen, "cannot set up fw_cfg for the firmware: %s", strerror(-rc));
 	return rc;

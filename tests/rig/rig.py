@@ -32,7 +32,12 @@ QEMU_BUILD = HERE / "build-qemu.sh"
 # --firmware: Debian's OVMF (package ovmf) into L1's /guest/, with the ESP disk image.
 OVMF_FILES = {"OVMF_CODE.fd": "/usr/share/OVMF/OVMF_CODE.fd",
               "OVMF_VARS.fd": "/usr/share/OVMF/OVMF_VARS.fd",
-              "OVMF.fd": "/usr/share/ovmf/OVMF.fd"}
+              "OVMF.fd": "/usr/share/ovmf/OVMF.fd",
+              # Secure Boot: the SMM build and the store with Microsoft's keys (uefi-secboot*)
+              "OVMF_CODE_4M.secboot.fd": "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+              "OVMF_VARS_4M.ms.fd": "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+              "OVMF_VARS_4M.fd": "/usr/share/OVMF/OVMF_VARS_4M.fd"}
+SB_ESP_BUILD = REPO / "tests" / "guests" / "build-sb-esp.sh"
 CACHE = Path(os.environ.get("PHYLLOME_CACHE") or Path.home() / ".cache" / "phyllome")
 GUESTS = CACHE / "guests"
 RIG_CACHE = CACHE / "rig"
@@ -310,6 +315,8 @@ def build_l1_initramfs(args):
             m.file("guest/grub.img", GUESTS / "grub.img", 0o644)
         if (GUESTS / "grub-b.img").exists():  # the boot order test's second loader
             m.file("guest/grub-b.img", GUESTS / "grub-b.img", 0o644)
+        if (GUESTS / "sb.img").exists():  # tests/guests/build-sb-esp.sh: the signed chain
+            m.file("guest/sb.img", GUESTS / "sb.img", 0o644)
         for iso in ("efi.iso", "efi-hybrid.iso", "efi-grub.iso"):  # tests/guests/build-iso.sh (uefi-cdrom)
             if (GUESTS / iso).exists():
                 m.file(f"guest/{iso}", GUESTS / iso, 0o644)
@@ -789,6 +796,8 @@ def main():
         r = subprocess.run(["bash", str(ESP_BUILD)], stdout=subprocess.DEVNULL)
         if r.returncode != 0:
             sys.exit("rig: tests/guests/build-esp.sh failed")
+        # The signed chain (shim, GRUB from Debian's packages): its scenarios skip without it.
+        subprocess.run(["bash", str(SB_ESP_BUILD)], stdout=subprocess.DEVNULL)
         r = subprocess.run(["nice", "bash", str(QEMU_BUILD)], stdout=subprocess.PIPE, text=True)
         if r.returncode != 0:
             sys.exit("rig: tests/rig/build-qemu.sh failed (the patched outer QEMU)")

@@ -10,7 +10,8 @@
 #   L2_KERNEL    L2 bzImage;  L2_INITRD: L2 initramfs (tests/guests)
 #   RIG_WORK     this scenario's work dir (tmpfs)
 #   L2_FW_CODE   set: vmm_exec boots UEFI firmware (this code image; L2_FW_VARS: a variable
-#                store, written) instead of the kernel; CMDLINE is then unused
+#                store, written) instead of the kernel; CMDLINE is then unused; L2_FW_SMM set:
+#                the firmware needs SMM (QEMU: smm=on and a secure flash; phyllome-vmm: smm=on)
 # shellcheck shell=sh
 
 L2_BASE_CMDLINE=${L2_BASE_CMDLINE:-console=ttyS0 quiet}
@@ -77,6 +78,9 @@ vmm_exec() {
 		_devs=$(qemu_devices "$@") || exit 2
 		if [ -n "${L2_FW_CODE:-}" ]; then
 			_boot="-drive if=pflash,format=raw,readonly=on,file=$L2_FW_CODE"
+			# L2_FW_SMM: OVMF's SMM build (Secure Boot): SMM, and the flash writable only in it
+			[ -z "${L2_FW_SMM:-}" ] ||
+				_boot="-machine smm=on -global driver=cfi.pflash01,property=secure,value=on $_boot"
 			[ -z "${L2_FW_VARS:-}" ] || _boot="$_boot -drive if=pflash,format=raw,file=$L2_FW_VARS"
 			if [ -n "${L2_FW_KERNEL:-}" ]; then
 				# shellcheck disable=SC2086 # RIG_QEMU_EXTRA, _boot and _devs are lists of words
@@ -105,7 +109,7 @@ vmm_exec() {
 			esac
 		done
 		if [ -n "${L2_FW_CODE:-}" ]; then
-			_fw=code=$L2_FW_CODE${L2_FW_VARS:+,vars=$L2_FW_VARS}
+			_fw=code=$L2_FW_CODE${L2_FW_VARS:+,vars=$L2_FW_VARS}${L2_FW_SMM:+,smm=on}
 			if [ -n "${L2_FW_KERNEL:-}" ]; then
 				# shellcheck disable=SC2086 # RIG_VMM_EXTRA is a list of words
 				exec "$RIG_VMM" --firmware "$_fw" --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" \
