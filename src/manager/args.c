@@ -275,6 +275,12 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		d->cmdline_set = true;
 		return 0;
 	case RO_FIRMWARE:
+		/* none: no firmware even where a preset has it (a kernel booted directly) */
+		ro->no_firmware = !strcmp(v, "none");
+		if (ro->no_firmware) {
+			d->firmware[0] = 0;
+			return 0;
+		}
 		return copy_arg("--firmware", d->firmware, sizeof(d->firmware), v, err, errlen);
 	case RO_NET:
 		return run_net(ro, v, err, errlen);

@@ -37,6 +37,7 @@ struct run_opts {
 	const char *os;		   /* --os NAME (checked), or NULL */
 	const char *vars_template; /* the UEFI variable store the VM's own copy is made from */
 	bool want_screen;	   /* the preset wants a display and none was given */
+	bool no_firmware;	   /* --firmware none */
 	char *user_data; /* cloud-init user-data made for an image's VM (malloc'd), or NULL */
 };
 

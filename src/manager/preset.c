@@ -52,7 +52,8 @@ static void apply_firmware(struct run_opts *ro, const struct os_preset *p)
 	struct vm_def *d = &ro->def;
 	const char *single = getenv("PHYLLOME_FIRMWARE");
 
-	if (d->firmware[0] || (p->uefi == PRESET_UEFI_UNLESS_KERNEL && d->kernel[0]))
+	if (d->firmware[0] || ro->no_firmware ||
+	    (p->uefi == PRESET_UEFI_UNLESS_KERNEL && d->kernel[0]))
 		return;
 	if (single && *single && !ro->vars_template) {
 		/* One image (code and variables together): variables live in RAM. */

@@ -150,6 +150,14 @@ static void test_overrides(void **state)
 	assert_true(ro->def.tpm && ro->def.hyperv && ro->def.rtc_local);
 	assert_string_equal(ro->def.os, "");
 
+	/* --firmware none: the kernel booted directly, the rest of the machine as it was */
+	assert_int_equal(parse(ro, "--os|windows|--kernel|k|--firmware|none", err, sizeof(err)), 0);
+	assert_string_equal(ro->def.firmware, "");
+	assert_null(ro->vars_template);
+	assert_true(ro->def.tpm && ro->def.usb);
+	assert_int_equal(parse(ro, "--os|windows|--firmware|none", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "nothing to boot"));
+
 	/* $PHYLLOME_FIRMWARE: one image instead of Debian's code + vars */
 	setenv("PHYLLOME_FIRMWARE", "/fw/ONE.fd", 1);
 	assert_int_equal(parse(ro, "--os|windows", err, sizeof(err)), 0);
