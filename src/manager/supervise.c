@@ -479,6 +479,9 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	/* The VM's TPM: its own swtpm, state in tpm/ (kept across starts: each start is a TPM
 	 * power-on), stopped with the VM. */
 	if (e->def.tpm) {
+		/* made at create; again if the user cleared the TPM by deleting the folder */
+		snprintf(path, sizeof(path), "%s/tpm", e->dir);
+		mkdir(path, 0700);
 		m.rc = start_helper(e, sup_swtpm_argv, "swtpm", "PHYLLOME_SWTPM", "swtpm",
 				    "tpm.sock", log_fd, &swtpm, m.err, sizeof(m.err));
 		if (m.rc < 0)
