@@ -35,5 +35,7 @@ set -- $(cpuid_leaf 0x40000000)
 set -- $(cpuid_leaf 0x40000001)
 [ "$1" = 31237648 ] || fail "0x40000001 eax is $1, not Hv#1"
 [ -e /dev/rtc0 ] || fail "no /dev/rtc0"
-echo "PHYLLOME-TEST $NAME PASS nvme0n1 ($nvme_model), $nic on e1000e, USB tablet + keyboard, /dev/tpm0 on tpm_crb (GetRandom $(od -An -tx1 </tmp/r1.rnd | tr -d ' \n' | cut -c1-8)...), CPUID Microsoft Hv / Hv#1"
+uefi=
+[ -d /sys/firmware/efi ] && uefi=", booted by UEFI"
+echo "PHYLLOME-TEST $NAME PASS nvme0n1 ($nvme_model), $nic on e1000e, USB tablet + keyboard, /dev/tpm0 on tpm_crb (GetRandom $(od -An -tx1 </tmp/r1.rnd | tr -d ' \n' | cut -c1-8)...), CPUID Microsoft Hv / Hv#1$uefi"
 poweroff -f

@@ -2,8 +2,10 @@
 # preset's 64 GiB, an e1000e NIC, the USB tablet and keyboard, a TPM 2.0 on the VM's own swtpm,
 # Hyper-V enlightenments, the RTC in local time, a VNC screen) seen by the Linux test guest
 # (tests/guests/tests/winmachine.sh: nvme0n1, e1000e, the USB devices, /dev/tpm0 on tpm_crb
-# answering TPM2_GetRandom, CPUID "Microsoft Hv"). The kernel is booted directly (--firmware none,
-# an override of the preset: OVMF is what the rig-firmware groups test, and takes minutes here);
+# answering TPM2_GetRandom, CPUID "Microsoft Hv"). Without the rig's --firmware the kernel is
+# booted directly (--firmware none, an override of the preset); with it (group rig-firmware-boot)
+# OVMF boots the kernel from the VM's own variable store (--firmware OVMF_CODE.fd --firmware-vars
+# OVMF_VARS.fd: the rig has Debian's 2 MiB pair), which the firmware then has written to;
 # the NIC is on a tap (--net tap:IF) rather than passt. The manager's part: swtpm runs while the
 # VM does, with its state in the VM's folder, and is gone once the guest powered off; rm says
 # it deletes the TPM state.
@@ -40,8 +42,13 @@ if [ "$RIG_L2_VMM" = qemu ]; then
 fi
 need_tools "$M" swtpm || exit 0
 tap_setup "$M" tapos 192.168.79.1/24 || exit 0
+FW="--firmware none" UEFI=
+if [ -f /guest/OVMF_CODE.fd ] && [ -f /guest/OVMF_VARS.fd ]; then
+	FW="--firmware /guest/OVMF_CODE.fd --firmware-vars /guest/OVMF_VARS.fd" UEFI=1
+fi
 T0=$(now_cs)
-"$PH" run -d --name win --os windows --firmware none --memory 512M --net tap:tapos \
+# shellcheck disable=SC2086 # FW is two or four words
+"$PH" run -d --name win --os windows $FW --memory 512M --net tap:tapos \
 	--kernel "$L2_KERNEL" --initramfs "$L2_INITRD" \
 	--cmdline "$L2_BASE_CMDLINE phyllome.test=winmachine" >"$RIG_WORK/os.out" 2>"$RIG_WORK/os.err" ||
 	fail "run --os windows: $(cat "$RIG_WORK/os.out" "$RIG_WORK/os.err")"
@@ -64,6 +71,11 @@ for _ in $(seq 100); do "$PH" ps -a | grep -q 'win .*Exited (0)' && break; sleep
 for _ in $(seq 50); do kill -0 "$SW" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$SW" 2>/dev/null && fail "the VM's swtpm ($SW) still runs after the VM ended"
 [ -s "$D/tpm/tpm2-00.permall" ] || fail "no TPM state (tpm2-00.permall) in the VM's folder"
+if [ -n "$UEFI" ]; then
+	grep -q 'PHYLLOME-TEST winmachine PASS.*UEFI' "$LOG" || fail "the guest was not booted by UEFI firmware"
+	cmp -s /guest/OVMF_VARS.fd "$D/vars.fd" && fail "the VM's variable store is the template still: the firmware wrote nothing to it"
+	DETAIL="$DETAIL; the firmware wrote its variables to the VM's vars.fd"
+fi
 "$PH" rm win >"$RIG_WORK/rm.out" 2>&1 || fail "rm: $(cat "$RIG_WORK/rm.out")"
 grep -q "deleted its TPM state" "$RIG_WORK/rm.out" || fail "rm did not say it deletes the TPM state: $(cat "$RIG_WORK/rm.out")"
 [ ! -e "$D" ] || fail "the VM's folder is still there after rm"
