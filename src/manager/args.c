@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "manager/preset.h"
 #include "manager/util.h"
 
 static const struct mgr_opt *find_long(const struct mgr_opt *defs, const char *name, size_t n)
@@ -138,6 +139,14 @@ enum {
 	RO_CLOUD_INIT,
 	RO_DISK_BUS,
 	RO_CATALOG,
+	RO_OS,
+	RO_TPM,
+	RO_NO_TPM,
+	RO_HYPERV,
+	RO_NO_HYPERV,
+	RO_NO_USB,
+	RO_RTC,
+	RO_FIRMWARE_VARS,
 	RO_HELP,
 };
 
@@ -162,6 +171,14 @@ static const struct mgr_opt run_defs[] = {
     {"cloud-init", 0, true, RO_CLOUD_INIT},
     {"disk-bus", 0, true, RO_DISK_BUS},
     {"catalog", 0, true, RO_CATALOG},
+    {"os", 0, true, RO_OS},
+    {"tpm", 0, false, RO_TPM},
+    {"no-tpm", 0, false, RO_NO_TPM},
+    {"hyperv", 0, false, RO_HYPERV},
+    {"no-hyperv", 0, false, RO_NO_HYPERV},
+    {"no-usb", 0, false, RO_NO_USB},
+    {"rtc", 0, true, RO_RTC},
+    {"firmware-vars", 0, true, RO_FIRMWARE_VARS},
     {"help", 'h', false, RO_HELP},
     {NULL, 0, false, 0},
 };
@@ -258,6 +275,12 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		d->cmdline_set = true;
 		return 0;
 	case RO_FIRMWARE:
+		/* none: no firmware even where a preset has it (a kernel booted directly) */
+		ro->no_firmware = !strcmp(v, "none");
+		if (ro->no_firmware) {
+			d->firmware[0] = 0;
+			return 0;
+		}
 		return copy_arg("--firmware", d->firmware, sizeof(d->firmware), v, err, errlen);
 	case RO_NET:
 		return run_net(ro, v, err, errlen);
@@ -267,6 +290,7 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		d->nic = !strcmp(v, "e1000e") ? VMDEF_NIC_E1000E : VMDEF_NIC_VIRTIO;
+		ro->nic_set = true;
 		return 0;
 	case RO_PUBLISH:
 		if (d->nports == VMDEF_MAX_PORTS) {
@@ -277,7 +301,42 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 	case RO_DISPLAY:
 		return copy_arg("--display", d->display, sizeof(d->display), v, err, errlen);
 	case RO_USB:
-		d->usb = true;
+	case RO_NO_USB:
+		d->usb = id == RO_USB;
+		ro->usb_set = true;
+		return 0;
+	case RO_TPM:
+	case RO_NO_TPM:
+		d->tpm = id == RO_TPM;
+		ro->tpm_set = true;
+		return 0;
+	case RO_HYPERV:
+	case RO_NO_HYPERV:
+		d->hyperv = id == RO_HYPERV;
+		ro->hyperv_set = true;
+		return 0;
+	case RO_RTC:
+		if (strcmp(v, "utc") && strcmp(v, "localtime")) {
+			snprintf(err, errlen, "--rtc: \"%.40s\" is not utc or localtime", v);
+			return -EINVAL;
+		}
+		d->rtc_local = !strcmp(v, "localtime");
+		ro->rtc_set = true;
+		return 0;
+	case RO_OS:
+		if (!preset_find(v)) {
+			snprintf(err, errlen, "--os: \"%.40s\" is not one of %s", v,
+				 preset_names());
+			return -EINVAL;
+		}
+		ro->os = v;
+		return 0;
+	case RO_FIRMWARE_VARS:
+		if (!*v) {
+			snprintf(err, errlen, "--firmware-vars: empty value");
+			return -EINVAL;
+		}
+		ro->vars_template = v;
 		return 0;
 	case RO_RM:
 		d->auto_remove = true;
@@ -291,6 +350,7 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		d->disk_bus = !strcmp(v, "nvme") ? VMDEF_BUS_NVME : VMDEF_BUS_VIRTIO;
+		ro->bus_set = true;
 		return 0;
 	case RO_HELP:
 		ro->help = true;
@@ -320,6 +380,13 @@ int args_parse_run(struct run_opts *ro, bool allow_detach, int argc, char *const
 	/* An image's VM has user-mode networking unless told otherwise (as Docker's bridge). */
 	if (ro->image && !ro->net_spec)
 		ro->def.net = VMDEF_NET_USER;
+	/* An image's preset is applied once its catalogue entry is known (mgr_image_setup). */
+	if (ro->os && !ro->image)
+		preset_apply(ro, preset_find(ro->os), false);
+	if (ro->vars_template && !ro->def.firmware[0] && !ro->image) {
+		snprintf(err, errlen, "--firmware-vars needs --firmware CODE (or an --os preset)");
+		return -EINVAL;
+	}
 	if (ro->detach && !allow_detach) {
 		snprintf(err, errlen, "unknown shorthand flag: 'd' (create never attaches)");
 		return -EINVAL;
@@ -335,10 +402,6 @@ int args_parse_run(struct run_opts *ro, bool allow_detach, int argc, char *const
 	if (!ro->def.kernel[0] && !ro->def.firmware[0] && !ro->image) {
 		snprintf(err, errlen,
 			 "nothing to boot: give an IMAGE, --kernel PATH or --firmware PATH");
-		return -EINVAL;
-	}
-	if (ro->def.kernel[0] && ro->def.firmware[0]) {
-		snprintf(err, errlen, "--kernel and --firmware cannot be used together");
 		return -EINVAL;
 	}
 	if ((ro->def.initramfs[0] || ro->def.cmdline_set) && !ro->def.kernel[0]) {

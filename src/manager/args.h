@@ -32,6 +32,12 @@ struct run_opts {
 	const char *image;   /* run/create NAME[:TAG] or URL (the positional word) */
 	const char *catalog; /* --catalog FILE|URL */
 	bool cpus_set, memory_set;
+	/* What an --os preset must not change: set by an explicit option. */
+	bool bus_set, nic_set, usb_set, tpm_set, hyperv_set, rtc_set;
+	const char *os;		   /* --os NAME (checked), or NULL */
+	const char *vars_template; /* the UEFI variable store the VM's own copy is made from */
+	bool want_screen;	   /* the preset wants a display and none was given */
+	bool no_firmware;	   /* --firmware none */
 	char *user_data; /* cloud-init user-data made for an image's VM (malloc'd), or NULL */
 };
 

@@ -189,6 +189,19 @@ static json_t *inspect_one(struct vm_entry *e)
 		snprintf(path, sizeof(path), "%s/%s", e->dir, names[i][1]);
 		json_object_set_new(files, names[i][0], json_string(path));
 	}
+	/* The machine's own state, which rm deletes: the TPM (BitLocker's keys) and the UEFI
+	 * variables. */
+	if (e->def.tpm) {
+		snprintf(path, sizeof(path), "%s/tpm", e->dir);
+		json_object_set_new(files, "TpmState", json_string(path));
+		snprintf(path, sizeof(path), "%s/tpm.sock", e->dir);
+		json_object_set_new(files, "TpmSocket", json_string(path));
+		if (st)
+			json_object_set_new(st, "SwtpmPid",
+					    json_integer(running ? e->st.swtpm_pid : 0));
+	}
+	if (e->def.vars[0])
+		json_object_set_new(files, "UefiVars", json_string(e->def.vars));
 	json_object_set_new(o, "Files", files);
 	if (running) {
 		char sock[VMDEF_PATH + 16], err[256];

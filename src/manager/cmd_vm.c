@@ -69,6 +69,11 @@ static int resolve_paths(struct run_opts *ro)
 	    (d->cloud_init[0] &&
 	     resolve_file("--cloud-init", d->cloud_init, sizeof(d->cloud_init), false)))
 		return -1;
+	if (ro->vars_template && access(ro->vars_template, R_OK) < 0) {
+		mgr_error("--firmware-vars %s: %s (Debian's ovmf has OVMF_VARS_4M.fd)",
+			  ro->vars_template, strerror(errno));
+		return -1;
+	}
 	for (unsigned i = 0; i < ro->ndisk_specs; i++) {
 		struct vmdef_disk *k = &d->disks[d->ndisks++];
 
@@ -125,6 +130,9 @@ static int make_disk(struct vm_entry *e, unsigned i, char *err, size_t errlen)
 static int make_files(struct vm_entry *e, const struct run_opts *ro)
 {
 	char err[512];
+
+	if (mgr_make_machine(e, ro) < 0)
+		return -1;
 
 	for (unsigned i = 0; i < e->def.ndisks; i++) {
 		struct vmdef_disk *k = &e->def.disks[i];
@@ -246,8 +254,10 @@ int cmd_create(int argc, char **argv)
 	if (mgr_store(&s) < 0)
 		goto out;
 	rc = create_vm(&s, ro, e);
-	if (rc == 0)
+	if (rc == 0) {
 		printf("%s\n", e->def.id);
+		mgr_say_screen(e, ro, false);
+	}
 	store_close(&s);
 out:
 	if (ro)
@@ -359,6 +369,8 @@ int cmd_run(int argc, char **argv)
 	rc = create_vm(&s, ro, e);
 	if (rc == 0 && mgr_start_one(&s, e->def.id, true, e) < 0)
 		rc = EXIT_USAGE; /* Docker's "the container could not start" */
+	if (rc == 0)
+		mgr_say_screen(e, ro, true);
 	if (rc == 0 && ro->detach) {
 		printf("%s\n", e->def.id);
 	} else if (rc == 0) {
@@ -596,6 +608,20 @@ int cmd_kill(int argc, char **argv)
 	return for_each_vm(argc, argv, first, kill_action, &sig);
 }
 
+/* The machine state rm deletes with the VM: its TPM (with any keys BitLocker sealed to it) and
+ * its UEFI variables. */
+static void say_machine_removed(const struct vm_entry *e)
+{
+	if (e->def.tpm)
+		fprintf(stderr,
+			"phyllome: %s: deleted its TPM state (%s/tpm): keys sealed to this TPM "
+			"(BitLocker's) are gone\n",
+			e->def.name, e->dir);
+	if (e->def.vars[0])
+		fprintf(stderr, "phyllome: %s: deleted its UEFI variable store (%s)\n", e->def.name,
+			e->def.vars);
+}
+
 static int rm_action(struct store *s, struct vm_entry *e, const char *ref, void *ctx)
 {
 	bool force = *(bool *)ctx;
@@ -615,8 +641,11 @@ static int rm_action(struct store *s, struct vm_entry *e, const char *ref, void 
 	}
 	store_lock(s, true);
 	r = store_load(s, e->def.id, e, (char[256]){0}, 256);
-	if (r == 0 && !mgr_running(e))
+	if (r == 0 && !mgr_running(e)) {
 		r = store_remove(s, e);
+		if (r == 0)
+			say_machine_removed(e);
+	}
 	store_unlock(s);
 	if (r < 0 && r != -ENOENT) {
 		mgr_error("cannot remove %s: %s", ref, strerror(-r));

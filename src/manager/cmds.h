@@ -64,6 +64,14 @@ int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *
 /* run/create NAME: pulls the image and sets the VM up from it (firmware, an overlay or an empty
  * disk and the ISO, cloud-init user-data, a forwarded SSH port). 0 or an exit status. */
 int mgr_image_setup(struct store *s, struct run_opts *ro);
+/* In a new VM's folder: its own UEFI variable store (a copy of ro->vars_template), its TPM's
+ * state folder, a VNC display on a free port for a preset that wants a screen. 0 or -1
+ * (printed). */
+int mgr_make_machine(struct vm_entry *e, const struct run_opts *ro);
+/* For a VM made with --os: where its screen is (stderr). */
+void mgr_say_screen(const struct vm_entry *e, const struct run_opts *ro, bool started);
+/* A free TCP port on 127.0.0.1 (for a forwarded SSH port or a VNC display), or -1. */
+int mgr_free_port(void);
 /* Makes a qcow2 image at path (qemu-img): an overlay on backing (of format fmt) when backing is
  * not NULL, of size bytes (0: the backing's). */
 int mgr_make_qcow2(const char *path, const char *backing, const char *fmt, unsigned long long size,

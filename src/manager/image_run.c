@@ -15,6 +15,7 @@
 #include "manager/args.h"
 #include "manager/cmds.h"
 #include "manager/images.h"
+#include "manager/preset.h"
 
 #define DEFAULT_FIRMWARE "/usr/share/ovmf/OVMF.fd"
 
@@ -47,7 +48,7 @@ static int virtual_size(const struct image *im, uint64_t *out)
 }
 
 /* A free TCP port on the loopback for the guest's SSH. */
-static int free_port(void)
+int mgr_free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
@@ -187,7 +188,7 @@ static int cloud_setup(struct run_opts *ro, const struct image *im, uint64_t siz
 		for (unsigned i = 0; i < d->nports; i++)
 			if (d->ports[i].guest == 22 && !d->ports[i].udp)
 				return 0;
-		port = free_port();
+		port = mgr_free_port();
 		if (port > 0 && d->nports < VMDEF_MAX_PORTS)
 			d->ports[d->nports++] = (struct port_map){(uint16_t)port, 22, false};
 	}
@@ -212,12 +213,15 @@ int mgr_image_setup(struct store *s, struct run_opts *ro)
 			  im->meta.name, im->meta.tag);
 		goto out;
 	}
-	if (pick_firmware(d) < 0)
-		goto out;
 	if (!ro->cpus_set)
 		d->cpus = im->meta.cpus;
 	if (!ro->memory_set)
 		d->memory = im->meta.memory;
+	/* --os, else the entry's os field, picks the machine (an unknown name: none). */
+	if (preset_find(ro->os ? ro->os : im->meta.os))
+		preset_apply(ro, preset_find(ro->os ? ro->os : im->meta.os), true);
+	if (pick_firmware(d) < 0)
+		goto out;
 	/* The first --disk SIZE sizes the image's disk; the rest are extra disks. */
 	if (ro->ndisk_specs && args_disk_is_size(ro->disk_specs[0], &size)) {
 		memmove(&ro->disk_specs[0], &ro->disk_specs[1],

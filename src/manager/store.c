@@ -378,31 +378,38 @@ bool store_name_taken(const struct store *s, const char *name, char *id_out)
 	return taken;
 }
 
+/* Stops a helper (passt, swtpm) left behind, if pid is still that program (its comm). */
+static void stop_stale(pid_t pid, const char *comm_want)
+{
+	char comm[64] = "", cpath[64];
+	FILE *f;
+
+	if (pid <= 0 || !mgr_proc_alive(pid, 0))
+		return;
+	snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
+	f = fopen(cpath, "re");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	if (!strncmp(comm, comm_want, strlen(comm_want)))
+		kill(pid, SIGTERM);
+}
+
 static void cleanup_runtime(struct vm_entry *e)
 {
-	static const char *const files[] = {"api.sock", "console.sock", "passt.sock"};
+	static const char *const files[] = {"api.sock", "console.sock", "passt.sock", "tpm.sock"};
 	char path[VMDEF_PATH + 32];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", e->dir, files[i]);
 		unlink(path);
 	}
-	if (e->st.passt_pid > 0 && mgr_proc_alive(e->st.passt_pid, 0)) {
-		/* passt's pid file is its own; we only kill a passt still holding our socket. */
-		char comm[64] = "", cpath[64];
-		FILE *f;
-
-		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)e->st.passt_pid);
-		f = fopen(cpath, "re");
-		if (f) {
-			if (!fgets(comm, sizeof(comm), f))
-				comm[0] = 0;
-			fclose(f);
-		}
-		if (!strncmp(comm, "passt", 5))
-			kill(e->st.passt_pid, SIGTERM);
-	}
-	e->st.passt_pid = 0;
+	/* Their pid files are their own; we only stop one that is still that program. */
+	stop_stale(e->st.passt_pid, "passt");
+	stop_stale(e->st.swtpm_pid, "swtpm");
+	e->st.passt_pid = e->st.swtpm_pid = 0;
 }
 
 bool store_refresh(struct store *s, struct vm_entry *e)

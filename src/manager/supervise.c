@@ -125,6 +125,15 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 
 	mgr_vm_uuid(d->id, uuid);
 	add(&b, "%s", vmm);
+	/* Firmware (with the VM's own variable store, if it has one), a kernel, or both: the
+	 * firmware then boots the kernel through its EFI stub. */
+	if (d->firmware[0]) {
+		add(&b, "--firmware");
+		if (d->vars[0])
+			add(&b, "code=%s,vars=%s", d->firmware, d->vars);
+		else
+			add(&b, "%s", d->firmware);
+	}
 	if (d->kernel[0]) {
 		add(&b, "--kernel");
 		add(&b, "%s", d->kernel);
@@ -134,14 +143,11 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		}
 		add(&b, "--cmdline");
 		add(&b, "%s", d->cmdline_set ? d->cmdline : "console=ttyS0");
-	} else {
-		add(&b, "--firmware");
-		add(&b, "%s", d->firmware);
 	}
 	add(&b, "--uuid");
 	add(&b, "%s", uuid);
 	add(&b, "--cpus");
-	add(&b, "boot=%u", d->cpus);
+	add(&b, "boot=%u%s", d->cpus, d->hyperv ? ",hyperv=on" : "");
 	add(&b, "--memory");
 	add(&b, "size=%lluM", (unsigned long long)(d->memory >> 20));
 	/* The serial line is the VMM's stdin/stdout, a socket pair to the supervisor. */
@@ -187,6 +193,14 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 	}
 	if (d->usb)
 		add(&b, "--usb");
+	if (d->tpm) {
+		add(&b, "--tpm");
+		add(&b, "socket=%s/tpm.sock", e->dir);
+	}
+	if (d->rtc_local) {
+		add(&b, "--rtc");
+		add(&b, "base=localtime");
+	}
 	add(&b, "--rng");
 	return finish(&b);
 }
@@ -214,10 +228,26 @@ char **sup_passt_argv(const struct vm_entry *e, const char *passt)
 	return finish(&b);
 }
 
+char **sup_swtpm_argv(const struct vm_entry *e, const char *swtpm)
+{
+	struct argv_b b = {0};
+
+	add(&b, "%s", swtpm);
+	add(&b, "socket");
+	add(&b, "--tpm2");
+	add(&b, "--ctrl");
+	add(&b, "type=unixio,path=%s/tpm.sock", e->dir);
+	add(&b, "--tpmstate");
+	add(&b, "dir=%s/tpm", e->dir);
+	add(&b, "--flags");
+	add(&b, "startup-clear");
+	return finish(&b);
+}
+
 /* What the supervisor tells the starting `phyllome` through a pipe. */
 struct ready_msg {
 	int rc;
-	pid_t sup, vmm, passt;
+	pid_t sup, vmm, passt, swtpm;
 	char err[400];
 };
 
@@ -276,10 +306,12 @@ static int listen_unix(const char *path)
 	return fd;
 }
 
-static char *find_passt(void)
+/* A helper program: $ENV, else on PATH (absolute: the supervisor runs from /). */
+static char *find_tool(const char *env_name, const char *name)
 {
-	const char *env = getenv("PHYLLOME_PASST"), *path = getenv("PATH");
+	const char *env = getenv(env_name), *path = getenv("PATH");
 	char buf[PATH_MAX];
+	struct stat st;
 
 	if (env && *env)
 		return realpath(env, NULL);
@@ -287,31 +319,35 @@ static char *find_passt(void)
 		const char *colon = strchr(path, ':');
 		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
 
-		snprintf(buf, sizeof(buf), "%.*s/passt", (int)dl, path);
-		if (dl && access(buf, X_OK) == 0)
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)dl, path, name);
+		/* A file: /usr/lib/x86_64-linux-gnu/swtpm is a folder, and some PATHs hold that. */
+		if (dl && access(buf, X_OK) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
 			return realpath(buf, NULL);
 		path = colon ? colon + 1 : NULL;
 	}
 	return NULL;
 }
 
-/* Starts passt and waits (10 s at most) for its socket. */
-static int start_passt(const struct vm_entry *e, int log_fd, pid_t *pid, char *err, size_t errlen)
+/* Starts a helper (argv, made by mk for the tool found through env_name or on PATH) and waits
+ * (10 s at most) for the socket it creates, sock_name in the VM's folder. */
+static int start_helper(const struct vm_entry *e,
+			char **(*mk)(const struct vm_entry *, const char *), const char *name,
+			const char *env_name, const char *package, const char *sock_name,
+			int log_fd, pid_t *pid, char *err, size_t errlen)
 {
-	char sock[VMDEF_PATH + 16], *passt = find_passt();
+	char sock[VMDEF_PATH + 16], *tool = find_tool(env_name, name);
 	char **argv;
 
-	if (!passt) {
-		snprintf(err, errlen,
-			 "--net user needs passt (Debian package passt; or set "
-			 "PHYLLOME_PASST)");
+	if (!tool) {
+		snprintf(err, errlen, "the VM needs %s (Debian package %s; or set %s)", name,
+			 package, env_name);
 		return -ENOENT;
 	}
-	argv = sup_passt_argv(e, passt);
-	free(passt);
+	argv = mk(e, tool);
+	free(tool);
 	if (!argv)
 		return -ENOMEM;
-	snprintf(sock, sizeof(sock), "%s/passt.sock", e->dir);
+	snprintf(sock, sizeof(sock), "%s/%s", e->dir, sock_name);
 	unlink(sock);
 	*pid = spawn(argv, -1, log_fd, log_fd);
 	sup_free_argv(argv);
@@ -324,21 +360,21 @@ static int start_passt(const struct vm_entry *e, int log_fd, pid_t *pid, char *e
 		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
 			return 0;
 		if (waitpid(*pid, &status, WNOHANG) == *pid) {
-			snprintf(err, errlen, "passt ended at once (status %d): see %.200s/vmm.log",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1, e->dir);
+			snprintf(err, errlen, "%s ended at once (status %d): see %.200s/vmm.log",
+				 name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, e->dir);
 			*pid = 0;
 			return -EIO;
 		}
 		usleep(50000);
 	}
-	snprintf(err, errlen, "passt did not create its socket within 10 s");
+	snprintf(err, errlen, "%s did not create its socket within 10 s", name);
 	kill(*pid, SIGKILL);
 	waitpid(*pid, NULL, 0);
 	*pid = 0;
 	return -ETIMEDOUT;
 }
 
-static void stop_passt(pid_t pid)
+static void stop_helper(pid_t pid)
 {
 	if (pid <= 0)
 		return;
@@ -358,7 +394,7 @@ static void record_exit(const struct vm_entry *e, pid_t vmm, int status)
 	struct store store, *s = &store;
 	struct vm_entry cur;
 	char err[256];
-	static const char *const files[] = {"api.sock", "console.sock", "passt.sock"};
+	static const char *const files[] = {"api.sock", "console.sock", "passt.sock", "tpm.sock"};
 
 	if (store_open(s, err, sizeof(err)) < 0)
 		return;
@@ -373,7 +409,7 @@ static void record_exit(const struct vm_entry *e, pid_t vmm, int status)
 				   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 							 : -1;
 		cur.st.finished = time(NULL);
-		cur.st.vmm_pid = cur.st.sup_pid = cur.st.passt_pid = 0;
+		cur.st.vmm_pid = cur.st.sup_pid = cur.st.passt_pid = cur.st.swtpm_pid = 0;
 		cur.st.vmm_start = cur.st.sup_start = 0;
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			char path[VMDEF_PATH + 32];
@@ -405,7 +441,7 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	struct capfile serial_log;
 	int log_fd, serial_rc, listen_fd = -1, sv[2] = {-1, -1}, status = 0;
 	char **argv = NULL;
-	pid_t passt = 0, vm;
+	pid_t passt = 0, swtpm = 0, vm;
 
 	prctl(PR_SET_NAME, "phyllome-sup");
 	if (chdir("/") < 0) /* not keep the caller's folder busy */
@@ -435,7 +471,19 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	}
 	dprintf(log_fd, "phyllome: starting VM %s (%s)\n", e->def.name, e->def.id);
 	if (e->def.net == VMDEF_NET_USER) {
-		m.rc = start_passt(e, log_fd, &passt, m.err, sizeof(m.err));
+		m.rc = start_helper(e, sup_passt_argv, "passt", "PHYLLOME_PASST", "passt",
+				    "passt.sock", log_fd, &passt, m.err, sizeof(m.err));
+		if (m.rc < 0)
+			goto fail;
+	}
+	/* The VM's TPM: its own swtpm, state in tpm/ (kept across starts: each start is a TPM
+	 * power-on), stopped with the VM. */
+	if (e->def.tpm) {
+		/* made at create; again if the user cleared the TPM by deleting the folder */
+		snprintf(path, sizeof(path), "%s/tpm", e->dir);
+		mkdir(path, 0700);
+		m.rc = start_helper(e, sup_swtpm_argv, "swtpm", "PHYLLOME_SWTPM", "swtpm",
+				    "tpm.sock", log_fd, &swtpm, m.err, sizeof(m.err));
 		if (m.rc < 0)
 			goto fail;
 	}
@@ -462,18 +510,21 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 	}
 	m.vmm = vm;
 	m.passt = passt;
+	m.swtpm = swtpm;
 	send_ready(ready_fd, &m);
 	relay_run(sv[0], listen_fd, &serial_log, vm, &status);
 	close(listen_fd);
 	close(sv[0]);
-	stop_passt(passt);
+	stop_helper(passt);
+	stop_helper(swtpm);
 	dprintf(log_fd, "phyllome: VM %s ended (%s %d)\n", e->def.name,
 		WIFSIGNALED(status) ? "signal" : "status",
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	record_exit(e, vm, status);
 	_exit(0);
 fail:
-	stop_passt(passt);
+	stop_helper(passt);
+	stop_helper(swtpm);
 	send_ready(ready_fd, &m);
 	_exit(1);
 }
@@ -545,6 +596,7 @@ int sup_start(struct store *s, struct vm_entry *e, char *err, size_t errlen)
 	e->st.sup_pid = m.sup;
 	e->st.vmm_pid = m.vmm;
 	e->st.passt_pid = m.passt;
+	e->st.swtpm_pid = m.swtpm;
 	e->st.sup_start = mgr_proc_start(m.sup);
 	e->st.vmm_start = mgr_proc_start(m.vmm);
 	e->st.started = time(NULL);

@@ -16,6 +16,8 @@ int sup_find_vmm(char *out, size_t len, char *err, size_t errlen);
 char **sup_vmm_argv(const struct vm_entry *e, const char *vmm);
 /* passt's argv for a --net user VM (foreground, socket in the VM's folder, -t/-u forwards). */
 char **sup_passt_argv(const struct vm_entry *e, const char *passt);
+/* swtpm's argv for a VM with a TPM: its control socket tpm.sock, its state in tpm/. */
+char **sup_swtpm_argv(const struct vm_entry *e, const char *swtpm);
 void sup_free_argv(char **argv);
 
 /* Starts VM e; the caller holds the exclusive lock and has checked that e is not running.

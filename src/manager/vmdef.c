@@ -58,6 +58,11 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "net_model", json_string(nic_names[d->nic]));
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "usb", json_boolean(d->usb));
+	json_object_set_new(o, "os", str_or_null(d->os));
+	json_object_set_new(o, "tpm", json_boolean(d->tpm));
+	json_object_set_new(o, "hyperv", json_boolean(d->hyperv));
+	json_object_set_new(o, "rtc", json_string(d->rtc_local ? "localtime" : "utc"));
+	json_object_set_new(o, "vars", str_or_null(d->vars));
 	json_object_set_new(o, "auto_remove", json_boolean(d->auto_remove));
 	json_object_set_new(o, "created", json_integer(d->created));
 	json_object_set_new(o, "image", str_or_null(d->image));
@@ -168,6 +173,32 @@ static int load_nic(struct vm_def *d, json_t *v)
 	return -EINVAL;
 }
 
+/* A boolean member; absent: false. */
+static int get_bool(json_t *o, const char *key, bool *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v && !json_is_boolean(v))
+		return -EINVAL;
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int load_os(struct vm_def *d, json_t *o)
+{
+	json_t *rtc = json_object_get(o, "rtc");
+	const char *r = json_string_value(rtc);
+
+	if (get_str(o, "os", d->os, sizeof(d->os), false) < 0 || get_bool(o, "tpm", &d->tpm) < 0 ||
+	    get_bool(o, "hyperv", &d->hyperv) < 0 ||
+	    get_str(o, "vars", d->vars, sizeof(d->vars), false) < 0 ||
+	    (d->vars[0] && !d->firmware[0]) ||
+	    (rtc && (!r || (strcmp(r, "utc") && strcmp(r, "localtime")))))
+		return -EINVAL;
+	d->rtc_local = r && !strcmp(r, "localtime");
+	return 0;
+}
+
 static int load_def(struct vm_def *d, json_t *o, const char **what)
 {
 	int64_t v;
@@ -233,6 +264,9 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	if (usb && !json_is_boolean(usb))
 		return -EINVAL;
 	d->usb = json_is_true(usb);
+	*what = "os, tpm, hyperv, rtc or vars"; /* absent in folders made before --os */
+	if (load_os(d, o) < 0)
+		return -EINVAL;
 	*what = "image";
 	if (get_str(o, "image", d->image, sizeof(d->image), false) < 0 ||
 	    get_str(o, "ssh_user", d->ssh_user, sizeof(d->ssh_user), false) < 0)
@@ -294,6 +328,7 @@ char *vmstate_dump(const struct vm_state *s)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "has_exit", json_boolean(s->has_exit));
+	json_object_set_new(o, "swtpm_pid", json_integer(s->swtpm_pid));
 	out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return out;
@@ -344,6 +379,15 @@ int vmstate_load(struct vm_state *s, const char *json, size_t len, char *err, si
 	s->restarts = (unsigned)v[7];
 	s->exit_code = (int)v[8];
 	s->has_exit = json_is_true(has_exit);
+	/* absent in state written before the manager ran swtpm */
+	if (json_object_get(o, "swtpm_pid")) {
+		if (mgr_json_int(o, "swtpm_pid", 0, INT32_MAX, &v[0]) < 0) {
+			snprintf(err, errlen, "bad \"swtpm_pid\"");
+			json_decref(o);
+			return -EINVAL;
+		}
+		s->swtpm_pid = (pid_t)v[0];
+	}
 	json_decref(o);
 	return 0;
 }

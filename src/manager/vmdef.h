@@ -48,18 +48,24 @@ struct vm_def {
 	char tap[16];
 	struct port_map ports[VMDEF_MAX_PORTS];
 	unsigned nports;
-	bool auto_remove;  /* --rm */
-	bool usb;	   /* --usb: the xHCI controller with a USB tablet and keyboard */
-	int64_t created;   /* seconds since the epoch */
-	char image[128];   /* NAME:TAG of the image `run NAME` made the VM from ("" if none) */
-	char ssh_user[64]; /* the cloud-init user `phyllome ssh` logs in as ("" if none) */
+	bool auto_remove;      /* --rm */
+	bool usb;	       /* --usb: the xHCI controller with a USB tablet and keyboard */
+	char os[16];	       /* the --os preset it was made with ("" if none) */
+	bool tpm;	       /* a TPM 2.0 on the VM's own swtpm (state in tpm/ in its folder) */
+	bool hyperv;	       /* Hyper-V enlightenments (--cpus ...,hyperv=on) */
+	bool rtc_local;	       /* the CMOS clock in local time (--rtc base=localtime) */
+	char vars[VMDEF_PATH]; /* the VM's own UEFI variable store ("" if none): firmware is then
+				* the code image (--firmware code=FIRMWARE,vars=VARS) */
+	int64_t created;       /* seconds since the epoch */
+	char image[128];       /* NAME:TAG of the image `run NAME` made the VM from ("" if none) */
+	char ssh_user[64];     /* the cloud-init user `phyllome ssh` logs in as ("" if none) */
 };
 
 /* The run state. status: "created", "running" or "exited" as last written; whether the
  * processes still live is checked by the reader (store.c). */
 struct vm_state {
 	char status[16];
-	pid_t sup_pid, vmm_pid, passt_pid;
+	pid_t sup_pid, vmm_pid, passt_pid, swtpm_pid;
 	unsigned long long sup_start, vmm_start; /* /proc start times (pid reuse) */
 	int64_t started, finished;
 	int exit_code; /* -1: unknown (the supervisor died with the VMM) */

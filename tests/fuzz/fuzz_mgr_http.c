@@ -54,6 +54,9 @@ static void fuzz_args(const char *buf, size_t len)
 		check(!ro.def.name[0] || mgr_name_valid(ro.def.name));
 		check(ro.def.kernel[0] || ro.def.firmware[0] || (ro.image && ro.image[0]));
 		check(ro.def.nports == 0 || ro.def.net == VMDEF_NET_USER);
+		/* a variable store is a copy for a code image */
+		check(!ro.vars_template || ro.def.firmware[0] || ro.image);
+		check(ro.ndisk_specs <= VMDEF_MAX_DISKS - 2);
 	}
 	free(copy);
 }

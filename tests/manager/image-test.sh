@@ -151,6 +151,19 @@ check "... its own overlay, grown to 1 GiB" 'qemu-img info "$D2/disk0.qcow2" | g
 check "... user networking with a forwarded SSH port" \
 	'"$PH" inspect vm2 | tr -d " \n" | grep -qE "\"net\":\"user\".*\"guest\":22"' "$("$PH" inspect vm2)"
 ph ssh vm1; expect "ssh without a forwarded port says so" 1 "no forwarded SSH port"
+# Two VMs from one image: each its own seed (instance-id, hostname); ssh reaches the running one
+# through its forwarded port as its cloud-init user (ssh itself stood in for: it records argv).
+check "vm1 and vm2 have their own cloud-init instance and hostname" \
+	'grep -qx "instance-id: $(basename "$D")" "$D/meta-data" && grep -qx "local-hostname: vm2" "$D2/meta-data" && grep -qx "instance-id: $(basename "$D2")" "$D2/meta-data"'
+mkdir -p "$T/fakebin" && printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s/ssh.argv"\n' "$T" >"$T/fakebin/ssh" && chmod +x "$T/fakebin/ssh"
+if command -v passt >/dev/null; then
+	ph start vm2; expect "start vm2 (user networking: passt)" 0 ""
+	SSH_PORT=$(sed -n 's/.*"host": \([0-9]*\),.*/\1/p' "$D2/config.json" | head -n 1)
+	PATH=$T/fakebin:$PATH ph ssh vm2 uname -a; expect "ssh vm2 uname -a" 0 ""
+	check "ssh -p PORT tester@127.0.0.1 uname -a (the VM's forwarded port, its user)" \
+		'[ -n "$SSH_PORT" ] && [ "$(head -n 2 "$T/ssh.argv" | tr "\n" " ")" = "-p $SSH_PORT " ] && [ "$(tail -n 3 "$T/ssh.argv" | tr "\n" " ")" = "tester@127.0.0.1 uname -a " ]' "$(tr '\n' ' ' <"$T/ssh.argv" 2>&1)"
+	"$PH" kill vm2 >/dev/null 2>&1
+fi
 check "the image is unchanged" '[ "$(sha256sum <"$PHYLLOME_STATE/images/good@1/disk.qcow2")" = "$BASE_SUM" ]'
 
 # 6. rmi refused while used; commit.

@@ -22,6 +22,7 @@
 #include "manager/supervise.h"
 #include "manager/util.h"
 #include "manager/vmdef.h"
+#include "mgr_words.h"
 
 static void test_names(void **state)
 {
@@ -182,26 +183,6 @@ static void test_human(void **state)
 
 /* ---- the argument parser ---- */
 
-/* argv from words separated by '|' (the words are writable copies; free with free_words). */
-static char **words(const char *line, int *argc)
-{
-	char *copy = strdup(line), *save = NULL, **v = calloc(64, sizeof(*v));
-	int n = 0;
-
-	for (char *w = strtok_r(copy, "|", &save); w && n < 63; w = strtok_r(NULL, "|", &save))
-		v[n++] = strdup(w);
-	free(copy);
-	*argc = n;
-	return v;
-}
-
-static void free_words(char **v)
-{
-	for (size_t i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 struct seen {
 	int ids[16], n;
 	const char *args[16];
@@ -309,7 +290,7 @@ static void test_run_options(void **state)
 	    {"--kernel|k|--name|a/b", "invalid VM name"},
 	    {"--kernel|k|-p|80:80", "needs --net user"},
 	    {"--kernel|k|--net|bridge", "is not user"},
-	    {"--kernel|k|--firmware|f", "cannot be used together"},
+	    {"--kernel|k|--os|beos", "is not one of"},
 	    {"--firmware|f|--cmdline|x", "need --kernel"},
 	    {"--kernel|k|vm|vm2", "unexpected argument"},
 	    {"--kernel|k|--cpus|0", "invalid CPU count"},
@@ -612,14 +593,6 @@ static void test_detach_key(void **state)
 	assert_memory_equal(out, "ab", 2);
 	assert_int_equal(attach_filter((const uint8_t *)"\x1d", 1, out, &detach), 0);
 	assert_true(detach);
-}
-
-static bool has_pair(char **argv, const char *opt, const char *val)
-{
-	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
-		if (!strcmp(argv[i], opt) && !strcmp(argv[i + 1], val))
-			return true;
-	return false;
 }
 
 static void test_vmm_argv(void **state)

@@ -6,30 +6,23 @@
 NAME=hyperv
 . /tests/lib.sh
 
-# The file's offset is the leaf: dd seeks to it exactly (busybox's hexdump -s seeks to a block
-# boundary and reads on, which the cpuid device counts in leaves, not bytes).
-leaf() {
-	dd if=/dev/cpu/0/cpuid bs=16 count=1 skip="$(($1))" iflag=skip_bytes 2>/dev/null |
-		hexdump -e '4/4 "%08x " "\n"'
-}
-
 wait_path /dev/cpu/0/cpuid 10 || fail "no /dev/cpu/0/cpuid (cpuid module)"
 want_kvm=$(arg phyllome.hv_kvm) || fail "no phyllome.hv_kvm= on the command line"
-set -- $(leaf 0x40000000)
+set -- $(cpuid_leaf 0x40000000)
 [ "$2 $3 $4" = "7263694d 666f736f 76482074" ] || fail "0x40000000 is '$*', not Microsoft Hv"
 max=$1
-set -- $(leaf 0x40000001)
+set -- $(cpuid_leaf 0x40000001)
 [ "$1" = 31237648 ] || fail "0x40000001 eax is $1, not Hv#1"
-set -- $(leaf 0x40000003)
+set -- $(cpuid_leaf 0x40000003)
 feat=$1 feat_edx=$4
 # Hypercall page, VP index, reference counter and TSC page are what every Hyper-V guest uses.
 for bit in 1 5 6 9; do
 	[ $((0x$feat >> bit & 1)) = 1 ] || fail "0x40000003 eax $feat lacks bit $bit"
 done
-set -- $(leaf 0x40000004)
+set -- $(cpuid_leaf 0x40000004)
 enl=$1 spins=$2
 [ $((0x$enl >> 5 & 1)) = 1 ] || fail "0x40000004 eax $enl: relaxed timing not recommended"
-set -- $(leaf 0x40000100)
+set -- $(cpuid_leaf 0x40000100)
 kvm_sig="$2 $3 $4"
 cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
 if [ "$want_kvm" = 1 ]; then

@@ -12,20 +12,6 @@ drv=${drv##*/}
 major=$(cat /sys/class/tpm/tpm0/tpm_version_major 2>/dev/null)
 [ "$major" = 2 ] || fail "tpm_version_major is '$major'"
 
-# TPM2_GetRandom(16): tag 8001 (no sessions), size 12, command code 0000017B, 16 bytes asked for.
-# The answer: 8001, size 28 (0000001C), response code 0, a TPM2B of 16 bytes (0010 + 16 bytes).
-# /dev/tpm0 takes one open at a time: no busybox timeout here (its watcher process keeps the
-# descriptor open for a while after dd ends); the scenario's own timeout bounds a hang.
-get_random() {
-	command exec 3<>/dev/tpm0 || fail "cannot open /dev/tpm0"
-	printf '\200\001\000\000\000\014\000\000\001\173\000\020' >&3 || fail "write to /dev/tpm0 failed"
-	dd bs=4096 count=1 <&3 >"$1" 2>/dev/null || fail "reading the answer failed"
-	exec 3>&-
-	hdr=$(head -c 12 "$1" | od -An -tx1 | tr -d ' \n')
-	[ "$hdr" = 80010000001c000000000010 ] || fail "GetRandom answered header $hdr ($(wc -c <"$1") bytes)"
-	[ "$(wc -c <"$1")" = 28 ] || fail "GetRandom answered $(wc -c <"$1") bytes, not 28"
-	tail -c 16 "$1" >"$1.rnd"
-}
 get_random /tmp/r1
 get_random /tmp/r2
 cmp -s /tmp/r1.rnd /tmp/r2.rnd && fail "two GetRandom calls gave the same 16 bytes"
