@@ -158,6 +158,8 @@ static void usage(FILE *f)
 	    "  rmi NAME[:TAG]...       remove images no VM uses\n"
 	    "  commit VM NAME[:TAG]    a new image from a stopped VM's first disk\n"
 	    "  ssh VM [COMMAND...]     ssh into an image's VM through its forwarded port\n"
+	    "  ui [--listen HOST:PORT|unix:PATH] [--open]\n"
+	    "                          the desktop app in a browser (127.0.0.1:7380)\n"
 	    "  version\n\n"
 	    "Options of run and create:\n"
 	    "  -d, --detach            run in the background, print the VM's id (run only)\n"
@@ -226,6 +228,7 @@ int main(int argc, char **argv)
 	    {"rmi", cmd_rmi},
 	    {"commit", cmd_commit},
 	    {"ssh", cmd_ssh},
+	    {"ui", cmd_ui},
 	    {"version", cmd_version},
 	};
 

@@ -21,7 +21,7 @@
 
 /* Where the catalogue is: --catalog, $PHYLLOME_CATALOG, data/catalog.json of the source tree the
  * binary was built in (build/phyllome -> data/), else the installed one. */
-static void catalog_source(const char *opt, char *out, size_t len)
+void mgr_catalog_source(const char *opt, char *out, size_t len)
 {
 	const char *env = getenv("PHYLLOME_CATALOG");
 	char exe[PATH_MAX];
@@ -48,7 +48,7 @@ static void catalog_source(const char *opt, char *out, size_t len)
 }
 
 /* Loads the catalogue from src (a file or a URL). 0 or -1 (printed). */
-static int catalog_load(const char *src, struct catalog *c)
+int mgr_catalog_load(const char *src, struct catalog *c)
 {
 	char err[512], *data;
 	size_t n;
@@ -423,7 +423,7 @@ int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *
 
 	if (!e)
 		return EXIT_FAIL;
-	catalog_source(catalog, src, sizeof(src));
+	mgr_catalog_source(catalog, src, sizeof(src));
 	if (strstr(ref, "://")) {
 		if (entry_from_url(ref, e) < 0)
 			goto out;
@@ -444,7 +444,7 @@ int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *
 			goto out;
 		}
 		rc = EXIT_FAIL;
-		if (catalog_load(src, &c) < 0)
+		if (mgr_catalog_load(src, &c) < 0)
 			goto out;
 		ce = catalog_find(&c, name, tag);
 		if (!ce) {

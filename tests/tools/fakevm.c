@@ -1,5 +1,5 @@
-/* fakevm HOST:PORT [NOVNC-DIR [TLS-CERT TLS-KEY]]: the display of a VM without the VM, for
- * front-end tests that need no KVM (the browser console test): a bochs display device at
+/* fakevm HOST:PORT|unix:PATH [NOVNC-DIR [TLS-CERT TLS-KEY]]: the display of a VM without the VM,
+ * for front-end tests that need no KVM (the browser console test): a bochs display device at
  * 640x400 showing four coloured quadrants (red, green / blue, 0x804020), served over VNC (and
  * the browser console when NOVNC-DIR is given, over TLS with a certificate and key), and a PS/2
  * keyboard whose scancode bytes are printed as they arrive
@@ -37,11 +37,17 @@ int main(int argc, char **argv)
 	char err[256];
 
 	if (!colon || !vram || argc == 4) {
-		fprintf(stderr, "usage: fakevm HOST:PORT [NOVNC-DIR [TLS-CERT TLS-KEY]]\n");
+		fprintf(stderr,
+			"usage: fakevm HOST:PORT|unix:PATH [NOVNC-DIR [TLS-CERT TLS-KEY]]\n");
 		return 2;
 	}
-	snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "%.*s", (int)(colon - argv[1]), argv[1]);
-	cfg.vnc_port = (unsigned)atoi(colon + 1);
+	if (!strncmp(argv[1], "unix:", 5)) {
+		snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "%s", argv[1] + 5);
+	} else {
+		snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "%.*s", (int)(colon - argv[1]),
+			 argv[1]);
+		cfg.vnc_port = (unsigned)atoi(colon + 1);
+	}
 	if (argc > 2)
 		snprintf(cfg.web_dir, sizeof(cfg.web_dir), "%s", argv[2]);
 	if (argc > 4) {
