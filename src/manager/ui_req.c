@@ -260,7 +260,7 @@ int ui_vnc_target(const char *display, struct ui_vnc_target *t)
 		strcpy(t->host, "::1");
 	else if (t->host[0] == '[') {
 		n = strlen(t->host);
-		if (t->host[n - 1] != ']')
+		if (n < 3 || t->host[n - 1] != ']')
 			return -EINVAL;
 		memmove(t->host, t->host + 1, n - 2);
 		t->host[n - 2] = 0;
