@@ -18,7 +18,7 @@ bool ui_cookie_get(const char *header, const char *name, char *out, size_t len)
 	const char *p = header;
 
 	while (p && *p) {
-		const char *end = strchr(p, ';'), *v;
+		const char *end = strchr(p, ';');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 
 		while (n && (*p == ' ' || *p == '\t')) {
@@ -26,7 +26,8 @@ bool ui_cookie_get(const char *header, const char *name, char *out, size_t len)
 			n--;
 		}
 		if (n > nl && !strncmp(p, name, nl) && p[nl] == '=') {
-			v = p + nl + 1;
+			const char *v = p + nl + 1;
+
 			n -= nl + 1;
 			while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 				n--;
