@@ -149,15 +149,21 @@ try {
   // Accessibility (axe-core) and the phone-width layout.
   const require = createRequire(import.meta.url);
   // Evaluated through the debugger, which the page's CSP does not govern (a <script> would be).
-  await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  let axePath = null;
+  try { axePath = require.resolve('axe-core/axe.min.js'); } catch (e) { /* not installed */ }
+  if (axePath) await page.evaluate(readFileSync(axePath, 'utf8'));
   const axeRun = async () => page.evaluate(async () => (await window.axe.run()).violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.length})`));
-  let axe = await axeRun();
-  await page.click('#new-vm');
-  await until(async () => (await page.locator('#new-image option').count()) > 0, 10000, 'the dialog');
-  axe = axe.concat((await axeRun()).map((v) => `new-VM dialog: ${v}`));
-  await page.click('#new-cancel');
-  check(axe.length === 0, 'axe-core finds no serious or critical violation (the list, the new-VM dialog)', axe.join('; '));
+  if (!axePath) {
+    console.log(`ok ${++n} # SKIP axe-core is not installed (npm install in tests/browser)`);
+  } else {
+    let axe = await axeRun();
+    await page.click('#new-vm');
+    await until(async () => (await page.locator('#new-image option').count()) > 0, 10000, 'the dialog');
+    axe = axe.concat((await axeRun()).map((v) => `new-VM dialog: ${v}`));
+    await page.click('#new-cancel');
+    check(axe.length === 0, 'axe-core finds no serious or critical violation (the list, the new-VM dialog)', axe.join('; '));
+  }
   await page.setViewportSize({ width: 390, height: 800 });
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
   check(wide <= 390, 'at phone width (390 px) nothing overflows sideways', `scrollWidth ${wide}`);
