@@ -509,7 +509,7 @@ def host_browser_ui(args, ports, words):
     cmd = ["node", str(here / "ui-guest.mjs"), url, chrome]
     if os.environ.get("PHYLLOME_UI_SHOTS"):
         cmd.append(os.environ["PHYLLOME_UI_SHOTS"])
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1400)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1000)
     out = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
     ok = r.returncode == 0 and any(ln.startswith("DONE") for ln in out)
     return ("ok" if ok else "fail"), "; ".join(out[-8:]) or f"exit status {r.returncode}"

@@ -58,7 +58,7 @@ ui_scenario() {
 		done
 	) &
 	_ps=$!
-	rig_host browser-ui 1500 "$_url"
+	rig_host browser-ui 1100 "$_url"
 	touch "$RIG_WORK/ps.stop"
 	wait "$_ps"
 	_states=$(tr '\n' ',' <"$RIG_WORK/ps.states" | sed 's/,$//')
