@@ -49,6 +49,7 @@ const ACTIONS = [
   ['Pause', 'pause', ['running']],
   ['Resume', 'resume', ['paused']],
   ['Restart', 'restart', ['running']],
+  ['Edit', 'edit', ['created', 'exited']],
   ['Serial log', 'logs', null],
   ['Screenshot', 'screenshot', ['running', 'paused']],
   ['Delete', 'rm', null],
@@ -187,6 +188,7 @@ async function act(vm, action) {
   if (action === 'console') return openConsole(vm);
   if (action === 'logs') return showLog(vm);
   if (action === 'screenshot') return saveScreenshot(vm);
+  if (action === 'edit') return openEdit(vm);
   if (action === 'rm') {
     const running = vm.State === 'running' || vm.State === 'paused';
     const sure = await confirmDialog(`Delete ${vm.Name}?`,
@@ -240,6 +242,34 @@ async function showLog(vm) {
   d.addEventListener('close', () => clearInterval(logTimer), { once: true });
   d.showModal();
 }
+
+// ---- the Edit dialog (a stopped VM's CPUs and memory: `phyllome update`) ----
+let editVm = null;
+function openEdit(vm) {
+  editVm = vm;
+  $('edit-title').textContent = `Edit ${vm.Name}`;
+  $('edit-cpus').value = vm.CPUs;
+  $('edit-memory').value = Math.round(vm.Memory / 1048576);
+  $('edit-error').hidden = true;
+  $('edit-dialog').showModal();
+  $('edit-cpus').focus();
+}
+
+async function saveEdit(ev) {
+  ev.preventDefault();
+  if (!$('edit-form').reportValidity() || !editVm) return;
+  const body = { cpus: Number($('edit-cpus').value), memory_mib: Number($('edit-memory').value) };
+  try {
+    await api(`/api/vms/${encodeURIComponent(editVm.ID)}/update`, { method: 'POST', body });
+    $('edit-dialog').close();
+    await refresh();
+  } catch (e) {
+    $('edit-error').textContent = e.message;
+    $('edit-error').hidden = false;
+  }
+}
+$('edit-form').addEventListener('submit', saveEdit);
+$('edit-cancel').addEventListener('click', () => $('edit-dialog').close());
 
 // ---- the new-VM dialog ----
 async function openNew() {

@@ -52,6 +52,7 @@ int cmd_rmi(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_ssh(int argc, char **argv);
 int cmd_ui(int argc, char **argv);
+int cmd_update(int argc, char **argv);
 
 struct run_opts;
 struct image;

@@ -362,6 +362,26 @@ void ui_api_post(const char *vm, const char *action, struct ui_reply *r)
 	ui_reply_error(r, 404, "no such action on a VM: %s", action);
 }
 
+void ui_api_update(const char *vm, const char *body, size_t len, struct ui_reply *r)
+{
+	char err[256] = "", store[256];
+	char *words[8];
+	int n = ui_update_args(body, len, vm, words, 7, store, sizeof(store), err, sizeof(err));
+
+	if (n < 0) {
+		ui_reply_error(r, 400, "%s", err);
+		return;
+	}
+	words[n] = NULL;
+	verb(cmd_update, n, words, OUT_LOG, "text/plain", r);
+	if (r->status == 200) {
+		free(r->body);
+		r->body = strdup("{}");
+		r->len = 2;
+		r->type = "application/json";
+	}
+}
+
 void ui_api_create(const char *body, size_t len, const char *vnc_dir, struct ui_reply *r)
 {
 	char err[256] = "", store[2048], sock[128], id[MGR_ID_LEN + 1];

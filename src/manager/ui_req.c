@@ -227,6 +227,47 @@ int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **wo
 	return rc < 0 ? rc : n;
 }
 
+int ui_update_args(const char *json, size_t len, const char *vm, char **words, int max, char *store,
+		   size_t storelen, char *err, size_t errlen)
+{
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	bool has_c = json_object_get(o, "cpus"), has_m = json_object_get(o, "memory_mib");
+	int64_t c = 0, m = 0;
+	char cpus[8], memory[24];
+	size_t used = 0;
+	int n = 0, rc = -EINVAL;
+
+	err[0] = 0;
+	if (!json_is_object(o) || (!has_c && !has_m))
+		snprintf(err, errlen, "give the VM's CPUs or memory");
+	else if (has_c && mgr_json_int(o, "cpus", 1, MGR_MAX_CPUS, &c) < 0)
+		snprintf(err, errlen, "CPUs: a whole number from 1 to %d", MGR_MAX_CPUS);
+	else if (has_m && mgr_json_int(o, "memory_mib", (int64_t)(MGR_MIN_MEM >> 20),
+				       (int64_t)(MGR_MAX_MEM >> 20), &m) < 0)
+		snprintf(err, errlen, "memory: whole MiB from %llu to %llu", MGR_MIN_MEM >> 20,
+			 MGR_MAX_MEM >> 20);
+	else
+		rc = 0;
+	snprintf(cpus, sizeof(cpus), "%d", (int)c);
+	snprintf(memory, sizeof(memory), "%lldM", (long long)m);
+	if (rc == 0 && c) {
+		rc = add_word(words, &n, max, store, storelen, &used, "--cpus");
+		if (rc == 0)
+			rc = add_word(words, &n, max, store, storelen, &used, cpus);
+	}
+	if (rc == 0 && m) {
+		rc = add_word(words, &n, max, store, storelen, &used, "--memory");
+		if (rc == 0)
+			rc = add_word(words, &n, max, store, storelen, &used, memory);
+	}
+	if (rc == 0)
+		rc = add_word(words, &n, max, store, storelen, &used, vm);
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "the VM's settings are too long");
+	json_decref(o);
+	return rc < 0 ? rc : n;
+}
+
 int ui_vnc_target(const char *display, struct ui_vnc_target *t)
 {
 	const char *p, *end, *colon;

@@ -313,6 +313,8 @@ static enum MHD_Result api_post(struct ui_server *s, struct MHD_Connection *c, c
 		return send_error(c, 413, "the request is too large");
 	if (!strcmp(url, "/api/vms"))
 		ui_api_create(q->body ? q->body : "", q->len, s->vnc_dir, &r);
+	else if (ui_vm_path(url, vm, action) == 0 && !strcmp(action, "update"))
+		ui_api_update(vm, q->body ? q->body : "", q->len, &r);
 	else if (ui_vm_path(url, vm, action) == 0 && action[0])
 		ui_api_post(vm, action, &r);
 	else

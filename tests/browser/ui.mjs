@@ -137,6 +137,13 @@ try {
   await press('Stop');
   await until(() => stateOf('web') === 'exited', 40000, 'ps to say exited');
   ok('Stop in the page: the power button; ps -a says exited');
+  await press('Edit');
+  await page.fill('#edit-cpus', '3');
+  await page.fill('#edit-memory', '768');
+  await page.click('#edit-save');
+  await until(() => ps().some((v) => v.Name === 'web' && v.CPUs === 3 && v.Memory === 768 << 20), 10000, 'ps -a to show 3 CPUs, 768 MiB');
+  await until(async () => /3 CPUs · 768 MiB/.test(await card.locator('.res').textContent()), 8000, 'the card to show them');
+  ok('Edit (stopped): 3 CPUs, 768 MiB in ps -a and on the card');
   await press('Start');
   await until(() => stateOf('web') === 'running', 20000, 'ps to say running again');
   ok('Start in the page: ps -a says running');

@@ -87,8 +87,12 @@ ws http://evil.example | grep -q '^HTTP/1.1 403' && ok "the console's WebSocket 
 out=$(ws "$B")
 echo "$out" | grep -q '^Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=' && echo "$out" | grep -aq 'RFB 003.008' &&
 	ok "the console's WebSocket: 101, the VMM's accept key, then its RFB greeting" || nok "the console's WebSocket" "$out"
+req "update a running VM: refused with the verb's line" 409 'cannot update web: it is running' -- "${C[@]}" "${P[@]}" -d '{"cpus":3}' "$B/api/vms/web/update"
 req "stop" 200 '' -- "${C[@]}" "${P[@]}" "$B/api/vms/web/stop"
 [ "$(state web)" = exited ] && ok "ps -a says exited" || nok "ps -a says exited" "$(state web)"
+req "update a stopped VM" 200 '' -- "${C[@]}" "${P[@]}" -d '{"cpus":3,"memory_mib":768}' "$B/api/vms/web/update"
+"$PH" ps -a --format json | grep -q '"Name":"web","CPUs":3,"Memory":805306368' && ok "ps -a shows 3 CPUs, 768 MiB" || nok "ps -a after update" "$("$PH" ps -a --format json)"
+req "update with a bad value" 400 'CPUs: a whole number' -- "${C[@]}" "${P[@]}" -d '{"cpus":0}' "$B/api/vms/web/update"
 req "rm" 200 '' -- "${C[@]}" "${P[@]}" "$B/api/vms/web/rm"
 [ -z "$(state web)" ] && ok "ps -a no longer lists web" || nok "ps -a no longer lists web" "$(state web)"
 kill "$UI"

@@ -148,6 +148,39 @@ static void test_new_vm(void **state)
 	}
 }
 
+static void test_update(void **state)
+{
+	char *w[8], store[256], err[256];
+	static const char *const bad[] = {"{}",
+					  "[]",
+					  "{\"cpus\":0}",
+					  "{\"memory_mib\":1}",
+					  "{\"cpus\":\"2\"}",
+					  "{\"cpus\":1,\"cpus\":2}",
+					  "{"};
+
+	(void)state;
+	assert_int_equal(ui_update_args("{\"cpus\":2,\"memory_mib\":1024}", 28, "web", w, 8, store,
+					sizeof(store), err, sizeof(err)),
+			 5);
+	assert_string_equal(w[0], "--cpus");
+	assert_string_equal(w[1], "2");
+	assert_string_equal(w[2], "--memory");
+	assert_string_equal(w[3], "1024M");
+	assert_string_equal(w[4], "web");
+	assert_int_equal(ui_update_args("{\"memory_mib\":64}", 17, "web", w, 8, store,
+					sizeof(store), err, sizeof(err)),
+			 3);
+	assert_string_equal(w[1], "64M");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(ui_update_args(bad[i], strlen(bad[i]), "web", w, 8, store,
+						sizeof(store), err, sizeof(err)),
+				 -EINVAL);
+		assert_true(err[0] != 0);
+	}
+}
+
 static void test_vnc_target(void **state)
 {
 	struct ui_vnc_target t;
@@ -181,7 +214,7 @@ int main(void)
 	    cmocka_unit_test(test_cookie),     cmocka_unit_test(test_secret_eq),
 	    cmocka_unit_test(test_origin),     cmocka_unit_test(test_vm_path),
 	    cmocka_unit_test(test_file_path),  cmocka_unit_test(test_new_vm),
-	    cmocka_unit_test(test_vnc_target),
+	    cmocka_unit_test(test_vnc_target), cmocka_unit_test(test_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
