@@ -38,9 +38,11 @@ cat >"$work/catalog.json" <<EOF
 EOF
 ph run -d --name web --kernel "$work/kernel" --display "vnc=unix:$work/web.vnc" >/dev/null || {
 	echo "1..0 # SKIP phyllome run -d failed"; exit 0; }
+echo sesame12 >"$work/vnc-password"
+ph run -d --name locked --kernel "$work/kernel" --display "vnc=unix:$work/locked.vnc,password=$work/vnc-password" >/dev/null
 ph ui --listen 127.0.0.1:0 >"$work/ui.out" 2>"$work/ui.err" &
 ui=$!
-for _ in $(seq 50); do grep -q 'login?token=' "$work/ui.out" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q 'login?token=' "$work/ui.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/.*open \(http[^ ]*login?token=[0-9a-f]*\).*/\1/p' "$work/ui.out")
 if [ -z "$url" ]; then
 	echo "not ok 1 - phyllome ui did not print its link: $(cat "$work/ui.err")"

@@ -111,6 +111,16 @@ try {
   if (shots) await page.screenshot({ path: join(shots, 'ui-console.png') });
   await page.click('#console-back');
 
+  // A display with a VNC password: noVNC asks for it in the page's dialog; the VMM checks it.
+  const locked = page.locator('li.card', { hasText: 'locked' });
+  await locked.getByRole('button', { name: 'Console locked', exact: true }).click();
+  await until(async () => page.locator('#password-dialog').evaluate((d) => d.open), 20000, 'the password dialog');
+  await page.fill('#password', 'sesame12');
+  await page.click('#password-dialog button[value="ok"]');
+  await until(async () => (await page.textContent('#console-status')) === 'connected', 20000, 'the console to connect with the password');
+  ok('a display with a VNC password: the page asks for it, and connects with it (the VMM checks it)');
+  await page.click('#console-back');
+
   // Changes made with the CLI show in the page within seconds.
   cli('pause', 'web');
   await until(async () => (await card.locator('.state').textContent()) === 'paused', 8000, 'the page to show a pause made with the CLI');

@@ -9,7 +9,7 @@ vm.power-button (prints FAKE-POWER-BUTTON and exits 0, unless the command line h
 fake.ignore_button), vm.shutdown (exits 0). fake.flood=N on the command line prints N MiB after
 FAKE-READY, then FAKE-FLOOD-DONE (a guest printing without end). A command line holding fake.fail makes it exit 1
 at once with one line on stderr, like a VMM that cannot start.
-With --display vnc=... and $PHYLLOME_FAKEVM (tests/fakevm), the display is fakevm's (its VNC
+With --display vnc=...[,password=FILE] and $PHYLLOME_FAKEVM (tests/fakevm), the display is fakevm's (its VNC
 and WebSocket on that address; the scancodes it receives, "KBD 1e", go to the serial port) and
 vm.screenshot answers a small PNG whose colour changes every second (a screen that changes).
 """
@@ -116,11 +116,15 @@ def png(shade):
             + chunk(b"IDAT", zlib.compress(row * 40)) + chunk(b"IEND", b""))
 
 
-display = opts.get("--display", "none").split(",")[0]
-display = display[4:] if display.startswith("vnc=") else ""
+display_opts = opts.get("--display", "none").split(",")
+display = display_opts[0][4:] if display_opts[0].startswith("vnc=") else ""
 if display and os.environ.get("PHYLLOME_FAKEVM"):
+    env = dict(os.environ)
+    for o in display_opts[1:]:
+        if o.startswith("password="):
+            env["FAKEVM_PASSWORD_FILE"] = o[len("password="):]
     fake = subprocess.Popen([os.environ["PHYLLOME_FAKEVM"], display], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, env=env)
 
     def keys():
         for kline in fake.stdout:

@@ -3,7 +3,8 @@
  * 640x400 showing four coloured quadrants (red, green / blue, 0x804020), served over VNC (and
  * the browser console when NOVNC-DIR is given, over TLS with a certificate and key), and a PS/2
  * keyboard whose scancode bytes are printed as they arrive
- * ("KBD 1e"). Prints "READY" once serving; runs until its standard input closes. */
+ * ("KBD 1e"); $FAKEVM_PASSWORD_FILE: a VNC password, as --display's password=. Prints "READY" once
+ * serving; runs until its standard input closes. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,10 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2)
 		snprintf(cfg.web_dir, sizeof(cfg.web_dir), "%s", argv[2]);
+	/* A VNC password, as --display vnc=...,password=FILE gives one. */
+	if (getenv("FAKEVM_PASSWORD_FILE"))
+		snprintf(cfg.password_file, sizeof(cfg.password_file), "%s",
+			 getenv("FAKEVM_PASSWORD_FILE"));
 	if (argc > 4) {
 		snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "%s", argv[3]);
 		snprintf(cfg.tls_key, sizeof(cfg.tls_key), "%s", argv[4]);
