@@ -111,7 +111,8 @@ function updateCard(c) {
     const a = ACTIONS.find((x) => x[1] === b.dataset.action);
     let ok = !a[2] || a[2].includes(vm.State);
     if ((a[1] === 'console' || a[1] === 'screenshot') && !hasScreen(vm)) ok = false;
-    b.disabled = !ok || c.busy;
+    b.hidden = !ok; // only what the state allows, as a desktop VM manager shows it
+    b.disabled = c.busy;
     b.setAttribute('aria-label', `${a[0]} ${vm.Name}`);
   }
 }
