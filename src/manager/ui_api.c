@@ -116,7 +116,7 @@ static void collect(pid_t pid, int fds[2], size_t max, struct ui_out *o)
 {
 	char buf[65536], errbuf[sizeof(o->err)];
 	size_t errlen = 0;
-	int status, open_fds = 2;
+	int status = 0, open_fds = 2;
 	bool gone = false;
 
 	while (open_fds) {

@@ -233,6 +233,17 @@ int cmd_ui(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	find_dirs(&s);
+	snprintf(url, sizeof(url), "%.400s/index.html", s.ui_dir);
+	if (access(url, R_OK) < 0) {
+		mgr_error("ui: the app's files are not in %s (set PHYLLOME_UI_DIR)", s.ui_dir);
+		return EXIT_FAIL;
+	}
+	snprintf(url, sizeof(url), "%.400s/core/rfb.js", s.novnc_dir);
+	if (access(url, R_OK) < 0)
+		fprintf(stderr,
+			"phyllome: ui: no noVNC in %s (Debian's novnc, or set PHYLLOME_NOVNC): "
+			"the console will not open\n",
+			s.novnc_dir);
 	fd = listen_on(where, shown, sizeof(shown));
 	if (fd < 0)
 		return EXIT_FAIL;
