@@ -120,8 +120,9 @@ function updateCard(c) {
 async function refreshThumb(c) {
   const { vm } = c;
   if (!((vm.State === 'running' || vm.State === 'paused') && hasScreen(vm))) return;
-  if (Date.now() - (c.thumbAt || 0) < THUMB_MS) return;
+  if (c.thumbBusy || Date.now() - (c.thumbAt || 0) < THUMB_MS) return;
   c.thumbAt = Date.now();
+  c.thumbBusy = true; // a slow screenshot is not asked for again before it comes
   try {
     const r = await api(`/api/vms/${encodeURIComponent(vm.ID)}/screenshot`);
     const url = URL.createObjectURL(await r.blob());
@@ -138,17 +139,30 @@ async function refreshThumb(c) {
   } catch (e) {
     // A VM still starting has no picture yet: leave the old one; say it in the tooltip.
     c.li.querySelector('.thumb').title = e.message;
+  } finally {
+    c.thumbBusy = false;
+    c.thumbAt = Date.now();
   }
 }
 
-async function refresh() {
+let refreshing = null;
+function refresh() { // one list request at a time, however slow the host
+  if (!refreshing) refreshing = refreshList().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+let listFailed = false; // the error line shows the list's failure until it works again
+async function refreshList() {
   let vms;
   try {
     vms = await (await api('/api/vms')).json();
   } catch (e) {
     showError(e.message);
+    listFailed = true;
     return;
   }
+  if (listFailed) showError('');
+  listFailed = false;
   const seen = new Set();
   const ul = $('vms');
   for (const vm of vms) {
