@@ -95,6 +95,22 @@ req "update a stopped VM" 200 '' -- "${C[@]}" "${P[@]}" -d '{"cpus":3,"memory_mi
 req "update with a bad value" 400 'CPUs: a whole number' -- "${C[@]}" "${P[@]}" -d '{"cpus":0}' "$B/api/vms/web/update"
 req "rm" 200 '' -- "${C[@]}" "${P[@]}" "$B/api/vms/web/rm"
 [ -z "$(state web)" ] && ok "ps -a no longer lists web" || nok "ps -a no longer lists web" "$(state web)"
+# --open: Chromium as an app window when there is one, else xdg-open (stand-ins record their words).
+mkdir -p "$W/bin1" "$W/bin2"
+printf '#!/bin/sh\necho "$@" >%s/opened\n' "$W" >"$W/bin1/chromium"
+printf '#!/bin/sh\necho "xdg $*" >%s/opened\n' "$W" >"$W/bin2/xdg-open"
+chmod +x "$W/bin1/chromium" "$W/bin2/xdg-open"
+for b in bin1 bin2; do
+	rm -f "$W/opened"
+	PATH="$W/$b" "$PH" ui --open --listen 127.0.0.1:0 >"$W/open.out" 2>&1 &
+	O=$!
+	for _ in $(seq 50); do [ -s "$W/opened" ] && break; sleep 0.1; done
+	kill "$O"; wait "$O" 2>/dev/null
+	link=$(sed -n 's/.*open \(http[^ ]*token=[0-9a-f]*\).*/\1/p' "$W/open.out")
+	want="--app=$link"; [ $b = bin2 ] && want="xdg $link"
+	[ -n "$link" ] && [ "$(cat "$W/opened" 2>/dev/null)" = "$want" ] && ok "--open runs $([ $b = bin1 ] && echo 'chromium --app=LINK' || echo 'xdg-open LINK (no chromium)')" ||
+		nok "--open ($b)" "opened: $(cat "$W/opened" 2>/dev/null)" "printed: $(cat "$W/open.out")"
+done
 kill "$UI"
 for _ in $(seq 50); do kill -0 "$UI" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$UI" 2>/dev/null; then nok "SIGTERM ends phyllome ui within 5 s"
