@@ -24,27 +24,11 @@
 void mgr_catalog_source(const char *opt, char *out, size_t len)
 {
 	const char *env = getenv("PHYLLOME_CATALOG");
-	char exe[PATH_MAX];
-	ssize_t n;
 
-	if (opt || (env && *env)) {
+	if (opt || (env && *env))
 		snprintf(out, len, "%s", opt ? opt : env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			if (snprintf(out, len, "%s/../data/catalog.json", exe) < (int)len &&
-			    access(out, R_OK) == 0)
-				return;
-		}
-	}
-	snprintf(out, len, "%s", PHYLLOME_CATALOG_DEFAULT);
+	else if (!mgr_beside_exe("catalog.json", out, len))
+		snprintf(out, len, "%s", PHYLLOME_CATALOG_DEFAULT);
 }
 
 /* Loads the catalogue from src (a file or a URL). 0 or -1 (printed). */

@@ -49,6 +49,21 @@ static void reply_take(struct ui_reply *r, const char *type, struct ui_out *o)
 	o->out = NULL;
 }
 
+/* A change's answer: {} (the verb's own output, the VM's name, is not the answer). */
+static void reply_empty(struct ui_reply *r)
+{
+	free(r->body);
+	r->body = strdup("{}");
+	r->len = r->body ? 2 : 0;
+	r->type = "application/json";
+}
+
+/* The verb's error line without the "phyllome: " every one starts with. */
+static void set_err(struct ui_out *o, const char *line)
+{
+	snprintf(o->err, sizeof(o->err), "%s", strncmp(line, "phyllome: ", 10) ? line : line + 10);
+}
+
 void ui_out_free(struct ui_out *o)
 {
 	free(o->out);
@@ -84,9 +99,7 @@ static void take(struct ui_out *o, size_t max, const char *d, size_t n, bool is_
 			if (d[i] == '\n') {
 				if (*errlen) {
 					errbuf[*errlen] = 0;
-					snprintf(o->err, sizeof(o->err), "%s",
-						 strncmp(errbuf, "phyllome: ", 10) ? errbuf
-										   : errbuf + 10);
+					set_err(o, errbuf);
 				}
 				*errlen = 0;
 			} else if (*errlen < sizeof(o->err) - 1) {
@@ -147,8 +160,7 @@ static void collect(pid_t pid, int fds[2], size_t max, struct ui_out *o)
 	}
 	if (errlen) {
 		errbuf[errlen] = 0;
-		snprintf(o->err, sizeof(o->err), "%s",
-			 strncmp(errbuf, "phyllome: ", 10) ? errbuf : errbuf + 10);
+		set_err(o, errbuf);
 	}
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
@@ -350,13 +362,8 @@ void ui_api_post(const char *vm, const char *action, struct ui_reply *r)
 			argv[argc++] = (char *)verbs[i].flag;
 		argv[argc++] = (char *)vm;
 		verb(verbs[i].fn, argc, argv, OUT_LOG, "text/plain", r);
-		if (r->status ==
-		    200) { /* the verb's own output (the VM's name) is not the answer */
-			free(r->body);
-			r->body = strdup("{}");
-			r->len = 2;
-			r->type = "application/json";
-		}
+		if (r->status == 200)
+			reply_empty(r);
 		return;
 	}
 	ui_reply_error(r, 404, "no such action on a VM: %s", action);
@@ -374,12 +381,8 @@ void ui_api_update(const char *vm, const char *body, size_t len, struct ui_reply
 	}
 	words[n] = NULL;
 	verb(cmd_update, n, words, OUT_LOG, "text/plain", r);
-	if (r->status == 200) {
-		free(r->body);
-		r->body = strdup("{}");
-		r->len = 2;
-		r->type = "application/json";
-	}
+	if (r->status == 200)
+		reply_empty(r);
 }
 
 void ui_api_create(const char *body, size_t len, const char *vnc_dir, struct ui_reply *r)

@@ -17,6 +17,7 @@
 #include "common/unix_sock.h"
 #include "manager/cmds.h"
 #include "manager/ui_server.h"
+#include "manager/util.h"
 
 #define UI_PORT "7380"
 
@@ -147,31 +148,12 @@ static int listen_on(const char *where, char *shown, size_t len)
 static void find_dirs(struct ui_server *s)
 {
 	const char *env = getenv("PHYLLOME_UI_DIR"), *nv = getenv("PHYLLOME_NOVNC");
-	char exe[PATH_MAX];
-	ssize_t n;
 
 	snprintf(s->novnc_dir, sizeof(s->novnc_dir), "%s", nv && *nv ? nv : "/usr/share/novnc");
-	if (env && *env) {
+	if (env && *env)
 		snprintf(s->ui_dir, sizeof(s->ui_dir), "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			if (snprintf(s->ui_dir, sizeof(s->ui_dir), "%s/../data/ui/index.html",
-				     exe) < (int)sizeof(s->ui_dir) &&
-			    access(s->ui_dir, R_OK) == 0) {
-				s->ui_dir[strlen(s->ui_dir) - 11] = 0;
-				return;
-			}
-		}
-	}
-	snprintf(s->ui_dir, sizeof(s->ui_dir), "%s", PHYLLOME_UI_DEFAULT);
+	else if (!mgr_beside_exe("ui", s->ui_dir, sizeof(s->ui_dir)))
+		snprintf(s->ui_dir, sizeof(s->ui_dir), "%s", PHYLLOME_UI_DEFAULT);
 }
 
 /* --open: an app window of Chromium if there is one, else the desktop's browser. */
