@@ -326,7 +326,7 @@ void ui_api_images(struct ui_reply *r)
 
 void ui_api_get(const char *vm, const char *action, struct ui_reply *r)
 {
-	char out[] = "/dev/stdout";
+	char out[] = "/proc/self/fd/1"; /* not /dev/stdout: a bare devtmpfs has no such link */
 	char *argv[] = {(char *)vm, out, NULL};
 
 	if (!strcmp(action, "screenshot"))

@@ -43,7 +43,8 @@ try {
     g.drawImage(img, 0, 0);
     return img.naturalWidth ? `${img.naturalWidth}x${img.naturalHeight}:` + Array.from(g.getImageData(4, 4, 1, 1).data.slice(0, 3)).join(',') : '';
   }).catch(() => '');
-  await until(async () => (await pixel()) !== '', 60000, 'the thumbnail');
+  const why = async () => `the thumbnail (${await card.locator('.thumb').getAttribute('title') || 'no error'})`;
+  await until(async () => (await pixel()) !== '', 60000, 'the thumbnail').catch(async () => { throw new Error(`timed out waiting for ${await why()}`); });
   const before = await pixel();
   if (shots) await page.screenshot({ path: join(shots, 'ui-list.png') });
 
