@@ -34,7 +34,8 @@ void ui_reply_error(struct ui_reply *r, int status, const char *fmt, ...)
 void ui_api_list(struct ui_reply *r);
 /* GET /api/images: the stored images and the catalogue's entries. */
 void ui_api_images(struct ui_reply *r);
-/* GET /api/vms/VM/ACTION: screenshot (a PNG: `screenshot VM /proc/self/fd/1`), logs (the serial log's end), inspect. */
+/* GET /api/vms/VM/ACTION: screenshot (a PNG: `screenshot VM /proc/self/fd/1`), logs (the serial
+ * log's end), inspect. */
 void ui_api_get(const char *vm, const char *action, struct ui_reply *r);
 /* POST /api/vms/VM/ACTION: start, stop, kill, restart, pause, resume, rm. */
 void ui_api_post(const char *vm, const char *action, struct ui_reply *r);
