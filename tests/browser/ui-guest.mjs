@@ -58,7 +58,9 @@ try {
   await press('Console');
   await until(async () => (await page.textContent('#console-status')) === 'connected', 60000, 'the console to connect');
   await page.click('#screen canvas');
-  await page.keyboard.type('dd if=/dev/urandom of=/dev/fb0 bs=4096 count=64');
+  // Typed at a person's pace: at full speed under the rig's emulation a key went missing once
+  // (busybox dd then printed its usage on the serial port).
+  await page.keyboard.type('dd if=/dev/urandom of=/dev/fb0 bs=4096 count=64', { delay: 80 });
   await page.keyboard.press('Enter');
   await sleep(2000);
   if (shots) await page.screenshot({ path: join(shots, 'ui-console.png') });
