@@ -57,7 +57,8 @@ fi
 
 # The browser console test drives Debian's chromium with playwright-core (npm); without node/npm
 # that test is skipped.
-if command -v npm >/dev/null 2>&1 && [ ! -d tests/browser/node_modules/playwright-core ]; then
+if command -v npm >/dev/null 2>&1 && { [ ! -d tests/browser/node_modules/playwright-core ] ||
+	[ ! -d tests/browser/node_modules/axe-core ]; }; then
 	(cd tests/browser && npm install --no-audit --no-fund) || echo "setup: npm install failed (the browser test will be skipped)"
 fi
 

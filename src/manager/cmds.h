@@ -51,6 +51,8 @@ int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_ssh(int argc, char **argv);
+int cmd_ui(int argc, char **argv);
+int cmd_update(int argc, char **argv);
 
 struct run_opts;
 struct image;
@@ -61,6 +63,12 @@ struct image;
  * an exit status (printed). */
 int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *from, FILE *report,
 	     struct image *out);
+struct catalog;
+/* Where the catalogue is: --catalog (opt), $PHYLLOME_CATALOG, the source tree's data/ beside
+ * the binary, else the installed one. */
+void mgr_catalog_source(const char *opt, char *out, size_t len);
+/* Loads the catalogue from src (a file or a URL). 0 or -1 (printed). */
+int mgr_catalog_load(const char *src, struct catalog *c);
 /* run/create NAME: pulls the image and sets the VM up from it (firmware, an overlay or an empty
  * disk and the ISO, cloud-init user-data, a forwarded SSH port). 0 or an exit status. */
 int mgr_image_setup(struct store *s, struct run_opts *ro);

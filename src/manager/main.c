@@ -157,7 +157,11 @@ static void usage(FILE *f)
 	    "  images [-q]             the stored images\n"
 	    "  rmi NAME[:TAG]...       remove images no VM uses\n"
 	    "  commit VM NAME[:TAG]    a new image from a stopped VM's first disk\n"
+	    "  update [--cpus N] [--memory SIZE] VM\n"
+	    "                          change a stopped VM's CPUs and memory\n"
 	    "  ssh VM [COMMAND...]     ssh into an image's VM through its forwarded port\n"
+	    "  ui [--listen HOST:PORT|unix:PATH] [--open]\n"
+	    "                          the desktop app in a browser (127.0.0.1:7380)\n"
 	    "  version\n\n"
 	    "Options of run and create:\n"
 	    "  -d, --detach            run in the background, print the VM's id (run only)\n"
@@ -236,6 +240,8 @@ int main(int argc, char **argv)
 	    {"rmi", cmd_rmi},
 	    {"commit", cmd_commit},
 	    {"ssh", cmd_ssh},
+	    {"ui", cmd_ui},
+	    {"update", cmd_update},
 	    {"version", cmd_version},
 	};
 

@@ -21,34 +21,18 @@
 
 /* Where the catalogue is: --catalog, $PHYLLOME_CATALOG, data/catalog.json of the source tree the
  * binary was built in (build/phyllome -> data/), else the installed one. */
-static void catalog_source(const char *opt, char *out, size_t len)
+void mgr_catalog_source(const char *opt, char *out, size_t len)
 {
 	const char *env = getenv("PHYLLOME_CATALOG");
-	char exe[PATH_MAX];
-	ssize_t n;
 
-	if (opt || (env && *env)) {
+	if (opt || (env && *env))
 		snprintf(out, len, "%s", opt ? opt : env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			if (snprintf(out, len, "%s/../data/catalog.json", exe) < (int)len &&
-			    access(out, R_OK) == 0)
-				return;
-		}
-	}
-	snprintf(out, len, "%s", PHYLLOME_CATALOG_DEFAULT);
+	else if (!mgr_beside_exe("catalog.json", out, len))
+		snprintf(out, len, "%s", PHYLLOME_CATALOG_DEFAULT);
 }
 
 /* Loads the catalogue from src (a file or a URL). 0 or -1 (printed). */
-static int catalog_load(const char *src, struct catalog *c)
+int mgr_catalog_load(const char *src, struct catalog *c)
 {
 	char err[512], *data;
 	size_t n;
@@ -423,7 +407,7 @@ int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *
 
 	if (!e)
 		return EXIT_FAIL;
-	catalog_source(catalog, src, sizeof(src));
+	mgr_catalog_source(catalog, src, sizeof(src));
 	if (strstr(ref, "://")) {
 		if (entry_from_url(ref, e) < 0)
 			goto out;
@@ -444,7 +428,7 @@ int mgr_pull(struct store *s, const char *ref, const char *catalog, const char *
 			goto out;
 		}
 		rc = EXIT_FAIL;
-		if (catalog_load(src, &c) < 0)
+		if (mgr_catalog_load(src, &c) < 0)
 			goto out;
 		ce = catalog_find(&c, name, tag);
 		if (!ce) {

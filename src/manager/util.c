@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,4 +295,20 @@ int mgr_connect_unix(const char *path, int flags, const char *what, char *err, s
 		return rc;
 	}
 	return fd;
+}
+
+bool mgr_beside_exe(const char *rel, char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	return snprintf(out, len, "%s/../data/%s", exe, rel) < (int)len && access(out, R_OK) == 0;
 }

@@ -55,6 +55,9 @@ void mgr_human_size(uint64_t bytes, char *out, size_t len);
 unsigned long long mgr_proc_start(pid_t pid);
 /* True if pid runs and started at start (start 0: any start time). */
 bool mgr_proc_alive(pid_t pid, unsigned long long start);
+/* The source tree's data beside the binary that runs (build/phyllome -> data/REL) into out:
+ * true if it is there (readable), so a build runs with its own catalogue and app files. */
+bool mgr_beside_exe(const char *rel, char *out, size_t len);
 /* Connects a stream socket to the Unix socket at path; flags are added to socket()'s type
  * (SOCK_NONBLOCK). Returns the fd, or -errno with "cannot <what> PATH: reason" in err. */
 int mgr_connect_unix(const char *path, int flags, const char *what, char *err, size_t errlen);

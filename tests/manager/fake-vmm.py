@@ -9,9 +9,15 @@ vm.power-button (prints FAKE-POWER-BUTTON and exits 0, unless the command line h
 fake.ignore_button), vm.shutdown (exits 0). fake.flood=N on the command line prints N MiB after
 FAKE-READY, then FAKE-FLOOD-DONE (a guest printing without end). A command line holding fake.fail makes it exit 1
 at once with one line on stderr, like a VMM that cannot start.
+With --display vnc=...[,password=FILE] and $PHYLLOME_FAKEVM (tests/fakevm), the display is fakevm's (its VNC
+and WebSocket on that address; the scancodes it receives, "KBD 1e", go to the serial port) and
+vm.screenshot answers a small PNG whose colour changes every second (a screen that changes).
 """
 import json
 import os
+import struct
+import subprocess
+import zlib
 import socketserver
 import sys
 import threading
@@ -63,7 +69,16 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def do_GET(self):
-        if self.path == "/api/v1/vmm.ping":
+        if self.path.startswith("/api/v1/vm.screenshot") and display:
+            data = png(int(time.time()) % 256)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        elif self.path.startswith("/api/v1/vm.screenshot"):
+            self.reply(409, {"error": "the VM has no display"})
+        elif self.path == "/api/v1/vmm.ping":
             self.reply(200, {"version": "fake", "pid": os.getpid()})
         elif self.path == "/api/v1/vm.info":
             self.reply(200, {"state": "Paused" if state["paused"] else "Running"})
@@ -89,6 +104,33 @@ class Handler(BaseHTTPRequestHandler):
             quit_soon(0)
             return self.reply(204)
         self.reply(404, {"error": "no such endpoint"})
+
+
+def png(shade):
+    """A 64x40 RGB PNG of one colour that depends on shade."""
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c))
+    row = b"\0" + bytes([shade, 255 - shade, 128]) * 64
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 40, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * 40)) + chunk(b"IEND", b""))
+
+
+display_opts = opts.get("--display", "none").split(",")
+display = display_opts[0][4:] if display_opts[0].startswith("vnc=") else ""
+if display and os.environ.get("PHYLLOME_FAKEVM"):
+    env = dict(os.environ)
+    for o in display_opts[1:]:
+        if o.startswith("password="):
+            env["FAKEVM_PASSWORD_FILE"] = o[len("password="):]
+    fake = subprocess.Popen([os.environ["PHYLLOME_FAKEVM"], display], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
+
+    def keys():
+        for kline in fake.stdout:
+            if kline.startswith("KBD "):
+                out(kline.rstrip("\n"))
+    threading.Thread(target=keys, daemon=True).start()
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

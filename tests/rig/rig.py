@@ -74,6 +74,7 @@ L1_DATA = {
     # libX11's locale data: without it XSupportsLocale() fails and SDL's windows get no WM_NAME.
     "sdl2": ("libsdl2-2.0-0 libx11-data", ["libSDL2-2.0.so.0", "/usr/share/X11/locale"]),
     "novnc": ("novnc", ["/usr/share/novnc"]),      # --display vnc=...,web=on serves it
+    "phyllome-ui": ("(this repository)", []),       # data/ui at /rig/data/ui, for `phyllome ui`
 }
 DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
 # The libraries phyllome-vmm loads when a display uses them (src/ui/uilibs.h), always put in L1.
@@ -89,6 +90,8 @@ VMM_DISPLAY_LIBS = ["libvncserver.so.1", "libgnutls.so.30", "libpng16.so.16"]
 HOST_STEPS = {
     # tests/browser/guest.mjs: headless Chromium opens the browser console on L1's port 5900.
     "browser-console": [5900],
+    # tests/browser/ui-guest.mjs: headless Chromium opens `phyllome ui` on L1's port 7380.
+    "browser-ui": [7380],
 }
 HOST_RE = re.compile(r"^#\s*rig-host:(.*)$", re.M)
 HOST_LINE_RE = re.compile(r"RIG-HOST (\S+) ?(.*)$")
@@ -356,6 +359,8 @@ def build_l1_initramfs(args):
         if path and tool in L1_TOOL_LINKS:
             m.symlink(L1_TOOL_LINKS[tool].lstrip("/"), f"/usr/local/bin/{tool}")
     for name in scenario_wants(args.scenarios, DATA_RE, L1_DATA, "data"):
+        if name == "phyllome-ui":  # beside /rig/bin/phyllome, where it looks (../data/ui)
+            m.tree("rig/data/ui", str(REPO / "data" / "ui"))
         pkg, items = L1_DATA[name]
         for item in items:
             if item.startswith("/"):
@@ -503,7 +508,29 @@ def host_browser_console(args, ports, words):
     return ("ok" if ok else "fail"), "; ".join(out[-8:]) or f"exit status {r.returncode}"
 
 
-HOST_STEP_RUN = {"browser-console": host_browser_console}
+def host_browser_ui(args, ports, words):
+    """Host step browser-ui /login?token=T: tests/browser/ui-guest.mjs drives `phyllome ui` on
+    L1's port 7380 in headless Chromium (screenshots into $PHYLLOME_UI_SHOTS when set)."""
+    here = REPO / "tests" / "browser"
+    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    missing = [what for what, ok in (("node", shutil.which("node")), ("chromium", chrome),
+               ("playwright-core (npm install in tests/browser)",
+                (here / "node_modules" / "playwright-core").is_dir())) if not ok]
+    if missing:
+        return "skip", "missing on the host: " + ", ".join(missing)
+    if len(words) != 1 or not re.fullmatch(r"/login\?token=[0-9a-f]+", words[0]):
+        return "fail", f"browser-ui: expected '/login?token=HEX', got {' '.join(words)!r}"
+    url = f"http://127.0.0.1:{ports[7380]}{words[0]}"
+    cmd = ["node", str(here / "ui-guest.mjs"), url, chrome]
+    if os.environ.get("PHYLLOME_UI_SHOTS"):
+        cmd.append(os.environ["PHYLLOME_UI_SHOTS"])
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1000)
+    out = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    ok = r.returncode == 0 and any(ln.startswith("DONE") for ln in out)
+    return ("ok" if ok else "fail"), "; ".join(out[-8:]) or f"exit status {r.returncode}"
+
+
+HOST_STEP_RUN = {"browser-console": host_browser_console, "browser-ui": host_browser_ui}
 
 
 def run_host_step(args, ports, line, reply):

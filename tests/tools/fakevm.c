@@ -1,9 +1,10 @@
-/* fakevm HOST:PORT [NOVNC-DIR [TLS-CERT TLS-KEY]]: the display of a VM without the VM, for
- * front-end tests that need no KVM (the browser console test): a bochs display device at
+/* fakevm HOST:PORT|unix:PATH [NOVNC-DIR [TLS-CERT TLS-KEY]]: the display of a VM without the VM,
+ * for front-end tests that need no KVM (the browser console test): a bochs display device at
  * 640x400 showing four coloured quadrants (red, green / blue, 0x804020), served over VNC (and
  * the browser console when NOVNC-DIR is given, over TLS with a certificate and key), and a PS/2
  * keyboard whose scancode bytes are printed as they arrive
- * ("KBD 1e"). Prints "READY" once serving; runs until its standard input closes. */
+ * ("KBD 1e"); $FAKEVM_PASSWORD_FILE: a VNC password, as --display's password=. Prints "READY" once
+ * serving; runs until its standard input closes. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,13 +38,23 @@ int main(int argc, char **argv)
 	char err[256];
 
 	if (!colon || !vram || argc == 4) {
-		fprintf(stderr, "usage: fakevm HOST:PORT [NOVNC-DIR [TLS-CERT TLS-KEY]]\n");
+		fprintf(stderr,
+			"usage: fakevm HOST:PORT|unix:PATH [NOVNC-DIR [TLS-CERT TLS-KEY]]\n");
 		return 2;
 	}
-	snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "%.*s", (int)(colon - argv[1]), argv[1]);
-	cfg.vnc_port = (unsigned)atoi(colon + 1);
+	if (!strncmp(argv[1], "unix:", 5)) {
+		snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "%s", argv[1] + 5);
+	} else {
+		snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "%.*s", (int)(colon - argv[1]),
+			 argv[1]);
+		cfg.vnc_port = (unsigned)atoi(colon + 1);
+	}
 	if (argc > 2)
 		snprintf(cfg.web_dir, sizeof(cfg.web_dir), "%s", argv[2]);
+	/* A VNC password, as --display vnc=...,password=FILE gives one. */
+	if (getenv("FAKEVM_PASSWORD_FILE"))
+		snprintf(cfg.password_file, sizeof(cfg.password_file), "%s",
+			 getenv("FAKEVM_PASSWORD_FILE"));
 	if (argc > 4) {
 		snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "%s", argv[3]);
 		snprintf(cfg.tls_key, sizeof(cfg.tls_key), "%s", argv[4]);

@@ -1,0 +1,259 @@
+/* `phyllome ui [--listen 127.0.0.1:PORT|HOST:PORT|unix:PATH] [--open]`: the desktop app's
+ * server (docs/ui.md). Runs until Ctrl-C (SIGINT) or SIGTERM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/unix_sock.h"
+#include "manager/cmds.h"
+#include "manager/ui_server.h"
+#include "manager/util.h"
+
+#define UI_PORT "7380"
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static int random_hex(char out[UI_SECRET_HEX + 1])
+{
+	unsigned char b[UI_SECRET_HEX / 2];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -1;
+	hex(b, sizeof(b), out);
+	return 0;
+}
+
+/* The per-user secret: ROOT/ui-secret (0600), made on first use. */
+static int load_secret(const struct store *st, struct ui_server *s)
+{
+	char path[VMDEF_PATH + 16], *data = NULL, fresh[UI_SECRET_HEX + 1];
+	unsigned char sum[32];
+	size_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ui-secret", st->root);
+	if (random_hex(fresh) < 0) {
+		mgr_error("ui: no random numbers: %s", strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		bool ok = write(fd, fresh, UI_SECRET_HEX) == UI_SECRET_HEX && fsync(fd) == 0;
+
+		close(fd);
+		if (!ok) {
+			unlink(path);
+			mgr_error("ui: cannot write %s", path);
+			return -1;
+		}
+	}
+	chmod(path, 0600);
+	if (store_read_file(path, &data, &n) < 0 || n < UI_SECRET_HEX) {
+		free(data);
+		mgr_error("ui: cannot read the secret %s (remove it to make a new one)", path);
+		return -1;
+	}
+	memcpy(s->secret, data, UI_SECRET_HEX);
+	s->secret[UI_SECRET_HEX] = 0;
+	free(data);
+	/* The CSRF token: derived from the secret, so a page stays valid across restarts. */
+	snprintf(path, sizeof(path), "phyllome-ui-csrf:%s", s->secret);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, path, strlen(path), sum);
+	hex(sum, sizeof(sum), s->csrf);
+	return random_hex(s->token);
+}
+
+static bool loopback(const char *host)
+{
+	return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+}
+
+/* Listens on HOST:PORT or unix:PATH; fills shown with what the URL names. */
+static int listen_on(const char *where, char *shown, size_t len)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+	char host[256], *colon;
+	int fd = -1, rc, one = 1;
+
+	if (!strncmp(where, "unix:", 5)) {
+		fd = unix_sock_listen(where + 5, SOCK_CLOEXEC, 16);
+		if (fd < 0)
+			mgr_error("ui: cannot listen on %s: %s", where, unix_sock_strerror(fd));
+		snprintf(shown, len, "localhost");
+		return fd;
+	}
+	snprintf(host, sizeof(host), "%s", where);
+	colon = strrchr(host, ':');
+	if (!colon || colon == host) {
+		mgr_error("ui: --listen takes HOST:PORT or unix:PATH, not \"%s\"", where);
+		return -1;
+	}
+	*colon = 0;
+	if (host[0] == '[' && colon[-1] == ']') {
+		colon[-1] = 0;
+		memmove(host, host + 1, strlen(host));
+	}
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc) {
+		mgr_error("ui: cannot listen on %s: %s", where, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		mgr_error("ui: cannot listen on %s: %s", where, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	if (!loopback(host))
+		fprintf(stderr,
+			"phyllome: ui: listening on %s: reachable from other machines, "
+			"over plain HTTP (the secret cookie still guards it)\n",
+			where);
+	{
+		struct sockaddr_storage sa;
+		socklen_t sl = sizeof(sa);
+		char h[64], p[8];
+
+		getsockname(fd, (struct sockaddr *)&sa, &sl);
+		getnameinfo((struct sockaddr *)&sa, sl, h, sizeof(h), p, sizeof(p),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+		if (!strcmp(h, "0.0.0.0") || !strcmp(h, "::"))
+			snprintf(h, sizeof(h), "%s", strchr(h, ':') ? "::1" : "127.0.0.1");
+		snprintf(shown, len, strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, p);
+	}
+	return fd;
+}
+
+/* Where the page's files are: $PHYLLOME_UI_DIR, the source tree's data/ui beside the binary
+ * (build/phyllome -> data/ui), else the installed one. */
+static void find_dirs(struct ui_server *s)
+{
+	const char *env = getenv("PHYLLOME_UI_DIR"), *nv = getenv("PHYLLOME_NOVNC");
+
+	snprintf(s->novnc_dir, sizeof(s->novnc_dir), "%s", nv && *nv ? nv : "/usr/share/novnc");
+	if (env && *env)
+		snprintf(s->ui_dir, sizeof(s->ui_dir), "%s", env);
+	else if (!mgr_beside_exe("ui", s->ui_dir, sizeof(s->ui_dir)))
+		snprintf(s->ui_dir, sizeof(s->ui_dir), "%s", PHYLLOME_UI_DEFAULT);
+}
+
+/* --open: an app window of Chromium if there is one, else the desktop's browser. */
+static void open_browser(const char *url)
+{
+	char app[1200];
+	pid_t pid;
+
+	snprintf(app, sizeof(app), "--app=%s", url);
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		int null = open("/dev/null", O_RDWR);
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid();
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (fork() == 0) {
+			execlp("chromium", "chromium", app, (char *)NULL);
+			execlp("xdg-open", "xdg-open", url, (char *)NULL);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+int cmd_ui(int argc, char **argv)
+{
+	static struct ui_server s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	const char *where = "127.0.0.1:" UI_PORT;
+	char shown[300], url[512], err[512];
+	bool open = false;
+	struct store st;
+	sigset_t sigs;
+	int fd, sig = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--open")) {
+			open = true;
+		} else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
+			where = argv[++i];
+		} else {
+			mgr_error("ui: usage: phyllome ui [--listen HOST:PORT|unix:PATH] [--open]");
+			return EXIT_USAGE;
+		}
+	}
+	if (mgr_store(&st) < 0)
+		return EXIT_FAIL;
+	if (load_secret(&st, &s) < 0)
+		return EXIT_FAIL;
+	snprintf(s.vnc_dir, sizeof(s.vnc_dir), "%s/ui-displays", st.root);
+	if (mkdir(s.vnc_dir, 0700) < 0 && errno != EEXIST) {
+		mgr_error("ui: cannot make %s: %s", s.vnc_dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	find_dirs(&s);
+	snprintf(url, sizeof(url), "%.400s/index.html", s.ui_dir);
+	if (access(url, R_OK) < 0) {
+		mgr_error("ui: the app's files are not in %s (set PHYLLOME_UI_DIR)", s.ui_dir);
+		return EXIT_FAIL;
+	}
+	snprintf(url, sizeof(url), "%.400s/core/rfb.js", s.novnc_dir);
+	if (access(url, R_OK) < 0)
+		fprintf(stderr,
+			"phyllome: ui: no noVNC in %s (Debian's novnc, or set PHYLLOME_NOVNC): "
+			"the console will not open\n",
+			s.novnc_dir);
+	fd = listen_on(where, shown, sizeof(shown));
+	if (fd < 0)
+		return EXIT_FAIL;
+	/* Signals are taken by sigwait below; every thread inherits the mask, and every
+	 * child (ui_call) clears it. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (ui_server_start(&s, fd, err, sizeof(err)) < 0) {
+		mgr_error("ui: %s", err);
+		close(fd);
+		return EXIT_FAIL;
+	}
+	snprintf(url, sizeof(url), "http://%s/login?token=%s", shown, s.token);
+	printf("phyllome ui: open %s%s\n", url,
+	       strncmp(where, "unix:", 5) ? "" : " (through the Unix socket)");
+	printf("phyllome ui: the link works once; Ctrl-C stops the app (the VMs keep running)\n");
+	fflush(stdout);
+	if (open)
+		open_browser(url);
+	sigwait(&sigs, &sig);
+	ui_server_stop(&s);
+	close(fd);
+	if (!strncmp(where, "unix:", 5))
+		unlink(where + 5);
+	store_close(&st);
+	return EXIT_OK;
+}

@@ -1,0 +1,311 @@
+/* The ui server's pure checks (ui_req.h): no I/O, so a fuzzer can drive them. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "manager/catalog.h"
+#include "manager/ui_req.h"
+#include "manager/util.h"
+#include "manager/vmdef.h"
+
+bool ui_cookie_get(const char *header, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+	const char *p = header;
+
+	while (p && *p) {
+		const char *end = strchr(p, ';');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		while (n && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		if (n > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+			const char *v = p + nl + 1;
+
+			n -= nl + 1;
+			while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+				n--;
+			if (!n || n >= len)
+				return false;
+			memcpy(out, v, n);
+			out[n] = 0;
+			return true;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+bool ui_secret_eq(const char *a, const char *b)
+{
+	size_t n;
+	unsigned char diff = 0;
+
+	if (!a || !b || !*a || (n = strlen(a)) != strlen(b))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+bool ui_origin_ok(const char *origin, const char *host)
+{
+	if (!origin || !host || !*host || strncasecmp(origin, "http://", 7))
+		return false;
+	return !strcasecmp(origin + 7, host);
+}
+
+static bool word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+int ui_vm_path(const char *url, char vm[64], char action[16])
+{
+	static const char prefix[] = "/api/vms/";
+	const char *p, *slash;
+	size_t n;
+
+	if (strncmp(url, prefix, sizeof(prefix) - 1))
+		return -EINVAL;
+	p = url + sizeof(prefix) - 1;
+	slash = strchr(p, '/');
+	n = slash ? (size_t)(slash - p) : strlen(p);
+	if (!n || n > 63 || p[0] == '.' || p[0] == '-')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!word_char(p[i]))
+			return -EINVAL;
+	memcpy(vm, p, n);
+	vm[n] = 0;
+	action[0] = 0;
+	if (!slash)
+		return 0;
+	p = slash + 1;
+	n = strlen(p);
+	if (!n || n > 15)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 'a' || p[i] > 'z')
+			return -EINVAL;
+	memcpy(action, p, n + 1);
+	return 0;
+}
+
+bool ui_file_path_ok(const char *rel)
+{
+	size_t n = strlen(rel);
+	bool word_start = true;
+
+	if (!n || n > 200)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (rel[i] == '/') {
+			if (word_start)
+				return false; /* "//", or a leading '/' */
+			word_start = true;
+			continue;
+		}
+		if (!word_char(rel[i]) || (word_start && rel[i] == '.'))
+			return false;
+		word_start = false;
+	}
+	return !word_start;
+}
+
+/* Appends one word to store (NUL-terminated) and to words. */
+static int add_word(char **words, int *n, int max, char *store, size_t storelen, size_t *used,
+		    const char *w)
+{
+	size_t l = strlen(w) + 1;
+
+	if (*n >= max || l > storelen - *used)
+		return -EINVAL;
+	memcpy(store + *used, w, l);
+	words[(*n)++] = store + *used;
+	*used += l;
+	return 0;
+}
+
+static const char *str_member(json_t *o, const char *key, const char *dflt)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : v ? NULL : dflt;
+}
+
+/* Checks the dialog's members; fills the words' values. */
+static int new_vm_values(json_t *o, const char **image, const char **name, char cpus[8],
+			 char memory[24], bool *vnc, bool *net, char *err, size_t errlen)
+{
+	char n[CAT_NAME], t[CAT_NAME];
+	const char *display = str_member(o, "display", "vnc"), *netw = str_member(o, "net", "none");
+	int64_t c = 1, m = 512;
+
+	*image = str_member(o, "image", NULL);
+	*name = str_member(o, "name", "");
+	if (!*image || !**image || cat_parse_ref(*image, n, t) < 0) {
+		snprintf(err, errlen, "pick an image or a catalogue entry");
+		return -EINVAL;
+	}
+	if (!*name || (**name && !mgr_name_valid(*name))) {
+		snprintf(err, errlen, "a name is letters, digits, '_', '.' and '-' (at most 63)");
+		return -EINVAL;
+	}
+	if (json_object_get(o, "cpus") && mgr_json_int(o, "cpus", 1, MGR_MAX_CPUS, &c) < 0) {
+		snprintf(err, errlen, "CPUs: a whole number from 1 to %d", MGR_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (json_object_get(o, "memory_mib") &&
+	    mgr_json_int(o, "memory_mib", (int64_t)(MGR_MIN_MEM >> 20),
+			 (int64_t)(MGR_MAX_MEM >> 20), &m) < 0) {
+		snprintf(err, errlen, "memory: whole MiB from %llu to %llu", MGR_MIN_MEM >> 20,
+			 MGR_MAX_MEM >> 20);
+		return -EINVAL;
+	}
+	if (!display || (strcmp(display, "vnc") && strcmp(display, "none")) || !netw ||
+	    (strcmp(netw, "user") && strcmp(netw, "none"))) {
+		snprintf(err, errlen, "display is vnc or none; network is user or none");
+		return -EINVAL;
+	}
+	snprintf(cpus, 8, "%d", (int)c);
+	snprintf(memory, 24, "%lldM", (long long)m);
+	*vnc = !strcmp(display, "vnc");
+	*net = !strcmp(netw, "user");
+	return 0;
+}
+
+int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **words, int max,
+		   char *store, size_t storelen, char *err, size_t errlen)
+{
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *image, *name;
+	char cpus[8], memory[24], display[160];
+	bool vnc = false, net = false;
+	size_t used = 0;
+	int n = 0, rc;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		snprintf(err, errlen, "the new VM's settings are not a JSON object");
+		return -EINVAL;
+	}
+	rc = new_vm_values(o, &image, &name, cpus, memory, &vnc, &net, err, errlen);
+	if (rc == 0 &&
+	    snprintf(display, sizeof(display), "vnc=unix:%s", vnc_sock) >= (int)sizeof(display)) {
+		snprintf(err, errlen, "the display's socket path is too long");
+		rc = -EINVAL;
+	}
+	const char *w[] = {"-d",
+			   "--cpus",
+			   cpus,
+			   "--memory",
+			   memory,
+			   "--display",
+			   vnc ? display : "none",
+			   "--net",
+			   net ? "user" : "none"};
+	for (size_t i = 0; rc == 0 && i < sizeof(w) / sizeof(w[0]); i++)
+		rc = add_word(words, &n, max, store, storelen, &used, w[i]);
+	if (rc == 0 && *name) {
+		rc = add_word(words, &n, max, store, storelen, &used, "--name");
+		if (rc == 0)
+			rc = add_word(words, &n, max, store, storelen, &used, name);
+	}
+	if (rc == 0)
+		rc = add_word(words, &n, max, store, storelen, &used, image);
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "the new VM's settings are too long");
+	json_decref(o);
+	return rc < 0 ? rc : n;
+}
+
+int ui_update_args(const char *json, size_t len, const char *vm, char **words, int max, char *store,
+		   size_t storelen, char *err, size_t errlen)
+{
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	bool has_c = json_object_get(o, "cpus"), has_m = json_object_get(o, "memory_mib");
+	int64_t c = 0, m = 0;
+	char cpus[8], memory[24];
+	size_t used = 0;
+	int n = 0, rc = -EINVAL;
+
+	err[0] = 0;
+	if (!json_is_object(o) || (!has_c && !has_m))
+		snprintf(err, errlen, "give the VM's CPUs or memory");
+	else if (has_c && mgr_json_int(o, "cpus", 1, MGR_MAX_CPUS, &c) < 0)
+		snprintf(err, errlen, "CPUs: a whole number from 1 to %d", MGR_MAX_CPUS);
+	else if (has_m && mgr_json_int(o, "memory_mib", (int64_t)(MGR_MIN_MEM >> 20),
+				       (int64_t)(MGR_MAX_MEM >> 20), &m) < 0)
+		snprintf(err, errlen, "memory: whole MiB from %llu to %llu", MGR_MIN_MEM >> 20,
+			 MGR_MAX_MEM >> 20);
+	else
+		rc = 0;
+	snprintf(cpus, sizeof(cpus), "%d", (int)c);
+	snprintf(memory, sizeof(memory), "%lldM", (long long)m);
+	if (rc == 0 && c) {
+		rc = add_word(words, &n, max, store, storelen, &used, "--cpus");
+		if (rc == 0)
+			rc = add_word(words, &n, max, store, storelen, &used, cpus);
+	}
+	if (rc == 0 && m) {
+		rc = add_word(words, &n, max, store, storelen, &used, "--memory");
+		if (rc == 0)
+			rc = add_word(words, &n, max, store, storelen, &used, memory);
+	}
+	if (rc == 0)
+		rc = add_word(words, &n, max, store, storelen, &used, vm);
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "the VM's settings are too long");
+	json_decref(o);
+	return rc < 0 ? rc : n;
+}
+
+int ui_vnc_target(const char *display, struct ui_vnc_target *t)
+{
+	const char *p, *end, *colon;
+	size_t n;
+	char *e;
+	unsigned long port;
+
+	memset(t, 0, sizeof(*t));
+	if (strncmp(display, "vnc=", 4))
+		return -ENOENT;
+	p = display + 4;
+	end = strchr(p, ',');
+	n = end ? (size_t)(end - p) : strlen(p);
+	if (!strncmp(p, "unix:", 5)) {
+		if (n <= 5 || n - 5 >= sizeof(t->path) || p[5] != '/')
+			return -EINVAL;
+		memcpy(t->path, p + 5, n - 5);
+		return 0;
+	}
+	colon = memrchr(p, ':', n);
+	if (!colon || colon == p || (size_t)(colon - p) >= sizeof(t->host))
+		return -EINVAL;
+	port = strtoul(colon + 1, &e, 10);
+	if (e != p + n || e == colon + 1 || port == 0 || port > 65535)
+		return -EINVAL;
+	memcpy(t->host, p, (size_t)(colon - p));
+	t->port = (unsigned)port;
+	/* A VNC server listening on every address is reached on loopback. */
+	if (!strcmp(t->host, "0.0.0.0"))
+		strcpy(t->host, "127.0.0.1");
+	else if (!strcmp(t->host, "[::]") || !strcmp(t->host, "::"))
+		strcpy(t->host, "::1");
+	else if (t->host[0] == '[') {
+		n = strlen(t->host);
+		if (n < 3 || t->host[n - 1] != ']')
+			return -EINVAL;
+		memmove(t->host, t->host + 1, n - 2);
+		t->host[n - 2] = 0;
+	}
+	return 0;
+}

@@ -1,0 +1,55 @@
+#!/bin/sh
+# The desktop app's test (TAP): `phyllome ui` on a throwaway state folder, VMs run by
+# tests/manager/fake-vmm.py with tests/fakevm's display, driven in headless Chromium by ui.mjs.
+# Needs what run-browser-test.sh needs; skips (a TAP plan of 0) when one is missing.
+#   run-ui-test.sh BUILD-DIR [SHOT-DIR]
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+shots=$2
+chrome=$(command -v chromium || command -v chromium-browser)
+for need in node "$chrome" /usr/share/novnc/core/rfb.js "$here/node_modules/playwright-core" python3; do
+	if [ -z "$need" ] || { [ ! -e "$need" ] && ! command -v "$need" >/dev/null 2>&1; }; then
+		echo "1..0 # SKIP missing ${need:-chromium} (apt-get install chromium novnc; npm install in tests/browser)"
+		exit 0
+	fi
+done
+work=$(mktemp -d /tmp/phyllome-ui.XXXXXX)
+export PHYLLOME_STATE="$work/state" PHYLLOME_VMM="$here/../manager/fake-vmm.py"
+export PHYLLOME_FAKEVM="$build/tests/fakevm" PHYLLOME_CATALOG="$work/catalog.json"
+export PHYLLOME_FIRMWARE="$work/firmware.fd" PHYLLOME_UI_DIR="$here/../../data/ui"
+ph() { "$build/phyllome" "$@"; }
+cleanup() {
+	[ -n "$ui" ] && kill "$ui" 2>/dev/null
+	for p in $(cat "$PHYLLOME_STATE"/vms/*/state.json 2>/dev/null |
+		sed -n 's/.*"\(vmm\|supervisor\)_pid": \([0-9]*\).*/\2/p'); do
+		[ "$p" != 0 ] && kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+# A local catalogue entry (a file:// URL with its SHA-256): what the new-VM dialog offers.
+head -c 1048576 /dev/zero >"$work/tiny.iso"
+echo fw >"$work/firmware.fd"
+echo kernel >"$work/kernel"
+sum=$(sha256sum "$work/tiny.iso" | cut -d' ' -f1)
+cat >"$work/catalog.json" <<EOF
+{"images": [{"name": "tiny", "tag": "1", "url": "file://$work/tiny.iso", "checksum": "sha256:$sum",
+  "format": "iso", "boot": "uefi", "kind": "live", "os": "linux", "cpus": 1, "memory": "256M"}]}
+EOF
+ph run -d --name web --kernel "$work/kernel" --display "vnc=unix:$work/web.vnc" >/dev/null || {
+	echo "1..0 # SKIP phyllome run -d failed"; exit 0; }
+echo sesame12 >"$work/vnc-password"
+ph run -d --name locked --kernel "$work/kernel" --display "vnc=unix:$work/locked.vnc,password=$work/vnc-password" >/dev/null
+ph ui --listen 127.0.0.1:0 >"$work/ui.out" 2>"$work/ui.err" &
+ui=$!
+for _ in $(seq 50); do grep -q 'login?token=' "$work/ui.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/.*open \(http[^ ]*login?token=[0-9a-f]*\).*/\1/p' "$work/ui.out")
+if [ -z "$url" ]; then
+	echo "not ok 1 - phyllome ui did not print its link: $(cat "$work/ui.err")"
+	echo "1..1"
+	exit 1
+fi
+node "$here/ui.mjs" "$url" "$build/phyllome" "$chrome" $shots
+rc=$?
+[ -s "$work/ui.err" ] && sed 's/^/# ui: /' "$work/ui.err"
+exit $rc

@@ -1,0 +1,97 @@
+/* libFuzzer: what a browser (or anything reaching `phyllome ui`'s port) sends its server:
+ * the Cookie header, Origin and Host, the request path, a served file's name, the new-VM
+ * dialog's JSON, and a VM's --display as the console reads it. The first byte picks which; the
+ * rest is the input (NUL-split where two strings are needed). What is accepted keeps the
+ * server's promises: no path escapes its folder, the new VM's image is never a path or a URL. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/ui_req.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(int ok)
+{
+	if (!ok)
+		__builtin_trap();
+}
+
+static bool word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+static void fuzz_new_vm(const char *s, size_t n)
+{
+	char *w[24], store[2048], err[256] = "";
+	int k = ui_new_vm_args(s, n, "/state/ui-displays/x.sock", w, 24, store, sizeof(store), err,
+			       sizeof(err));
+
+	if (k < 0) {
+		check(k == -EINVAL && err[0] && !strchr(err, '\n'));
+		return;
+	}
+	check(k >= 10 && k <= 24 && !strcmp(w[0], "-d"));
+	check(w[k - 1][0] != '/' && w[k - 1][0] != '.' && !strstr(w[k - 1], "://"));
+	for (int i = 1; i < k - 1; i++)
+		check(w[i][0] != 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s, vm[64], action[16], v[UI_SECRET_HEX + 2], *w[8], store[256], err[256];
+	struct ui_vnc_target t;
+	size_t n;
+
+	if (size < 1 || size > 8192)
+		return 0;
+	n = size - 1;
+	s = malloc(n + 1);
+	if (!s)
+		return 0;
+	memcpy(s, data + 1, n);
+	s[n] = 0;
+	switch (data[0] % 6) {
+	case 0:
+		if (ui_cookie_get(s, UI_COOKIE, v, sizeof(v)))
+			check(v[0] && strlen(v) < sizeof(v) && !strchr(v, ';'));
+		break;
+	case 1: {
+		const char *host = s + strlen(s) + 1 <= s + n ? s + strlen(s) + 1 : "";
+
+		if (ui_origin_ok(s, host))
+			check(strlen(s) == strlen(host) + 7);
+		check(ui_secret_eq(s, s) == (s[0] != 0));
+		break;
+	}
+	case 2:
+		if (ui_vm_path(s, vm, action) == 0) {
+			check(vm[0] && vm[0] != '.' && vm[0] != '-' && strlen(vm) <= 63);
+			for (size_t i = 0; vm[i]; i++)
+				check(word_char(vm[i]));
+			for (size_t i = 0; action[i]; i++)
+				check(action[i] >= 'a' && action[i] <= 'z');
+		}
+		break;
+	case 3:
+		if (ui_file_path_ok(s))
+			check(s[0] != '/' && s[0] != '.' && !strstr(s, "/.") && !strstr(s, "//"));
+		break;
+	case 4:
+		fuzz_new_vm(s, n);
+		if (ui_update_args(s, n, "web", w, 8, store, sizeof(store), err, sizeof(err)) > 0)
+			check(!strcmp(w[0], "--cpus") || !strcmp(w[0], "--memory"));
+		break;
+	default:
+		if (ui_vnc_target(s, &t) == 0)
+			check(t.path[0] == '/' || (t.port >= 1 && t.port <= 65535 && t.host[0]));
+		break;
+	}
+	free(s);
+	return 0;
+}
