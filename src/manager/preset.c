@@ -20,7 +20,8 @@ static const struct os_preset presets[] = {
      .hyperv = true,
      .rtc_local = true,
      .screen = true,
-     .uefi = PRESET_UEFI_ALWAYS},
+     .uefi = PRESET_UEFI_ALWAYS,
+     .secure_boot = true},
     /* Today's virtio machine. */
     {.name = "linux", .bus = VMDEF_BUS_VIRTIO, .nic = VMDEF_NIC_VIRTIO},
     /* FreeBSD has virtio-blk and vtnet in its GENERIC kernel. */
@@ -60,9 +61,10 @@ static void apply_firmware(struct run_opts *ro, const struct os_preset *p)
 		snprintf(d->firmware, sizeof(d->firmware), "%s", single);
 		return;
 	}
-	snprintf(d->firmware, sizeof(d->firmware), "%s", PRESET_OVMF_CODE);
+	snprintf(d->firmware, sizeof(d->firmware), "%s",
+		 p->secure_boot ? PRESET_OVMF_SB_CODE : PRESET_OVMF_CODE);
 	if (!ro->vars_template)
-		ro->vars_template = PRESET_OVMF_VARS;
+		ro->vars_template = p->secure_boot ? PRESET_OVMF_SB_VARS : PRESET_OVMF_VARS;
 }
 
 void preset_apply(struct run_opts *ro, const struct os_preset *p, bool from_image)

@@ -11,6 +11,10 @@
  * store is copied from. */
 #define PRESET_OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define PRESET_OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+/* The Secure Boot build (it needs SMM, which phyllome-vmm gives it) and the template with
+ * Microsoft's keys enrolled and Secure Boot on. */
+#define PRESET_OVMF_SB_CODE "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+#define PRESET_OVMF_SB_VARS "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 
 enum preset_uefi {
 	PRESET_UEFI_UNLESS_KERNEL, /* UEFI firmware unless --kernel boots Linux directly */
@@ -28,6 +32,7 @@ struct os_preset {
 	bool usb, tpm, hyperv, rtc_local;
 	bool screen;	       /* a display from the start (VNC on 127.0.0.1 unless --display) */
 	enum preset_uefi uefi; /* code + a per-VM copy of the variable store */
+	bool secure_boot;      /* the Secure Boot build and the template with Microsoft's keys */
 };
 
 /* The preset called name, or NULL. */

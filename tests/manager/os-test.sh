@@ -16,8 +16,13 @@ ok() { N=$((N + 1)); echo "ok $N - $1"; }
 nok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 for t in swtpm swtpm_ioctl passt python3; do command -v $t >/dev/null || skip_all "$t missing"; done
-CODE=/usr/share/OVMF/OVMF_CODE_4M.fd VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
-[ -f $CODE ] && [ -f $VARS ] || skip_all "Debian's ovmf (OVMF_CODE_4M.fd) missing"
+# The windows preset: the Secure Boot build with Microsoft's keys (Debian's .ms pair; the
+# manager passes the code image's real path: Debian's .ms.fd is a link to .secboot.fd); the
+# other presets: the build without Secure Boot.
+SB_CODE=/usr/share/OVMF/OVMF_CODE_4M.ms.fd SB_VARS=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+[ -f $SB_CODE ] && [ -f $SB_VARS ] && [ -f $CODE ] || skip_all "Debian's ovmf (OVMF_CODE_4M.ms.fd, OVMF_CODE_4M.fd) missing"
+SB_CODE=$(readlink -f $SB_CODE)
 
 T=$(mktemp -d /tmp/phyllome-os.XXXXXX)
 cleanup() {
@@ -68,8 +73,8 @@ expect "create --os windows --cdrom Win11.iso" 0 "^[0-9a-f]{16}phyllome: win.s s
 check "it says where the screen will be (VNC on 127.0.0.1, or --display window)" \
 	"echo \"\$ERR\" | grep -q 'screen: VNC on 127.0.0.1:[0-9]* (e.g. vncviewer 127.0.0.1::[0-9]*), or run it with --display window'" "$ERR"
 D=$PHYLLOME_STATE/vms/$OUT
-check "its own UEFI variable store, a copy of OVMF_VARS_4M.fd, mode 0600" \
-	"cmp -s $VARS $D/vars.fd && [ \$(stat -c %a $D/vars.fd) = 600 ]"
+check "its own UEFI variable store, a copy of OVMF_VARS_4M.ms.fd, mode 0600" \
+	"cmp -s $SB_VARS $D/vars.fd && [ \$(stat -c %a $D/vars.fd) = 600 ]"
 check "its TPM state folder (0700)" "[ \$(stat -c %a $D/tpm) = 700 ]"
 check "a sparse 64 GiB disk" "[ \$(stat -c %s $D/disk0.img) = 68719476736 ] && [ \$(stat -c %b $D/disk0.img) = 0 ]"
 check "config.json records the machine" \
@@ -77,7 +82,7 @@ check "config.json records the machine" \
 
 ph start win; expect "start win" 0 "" || cat "$D/vmm.log" | sed "s/^/# /"
 A=0
-check "VMM: --firmware code=OVMF_CODE_4M.fd,vars=the VM's copy" "argv_has $D $A --firmware code=$CODE,vars=$D/vars.fd" "$(cat $D/argv.0 | tr '\n' ' ')"
+check "VMM: --firmware code=OVMF_CODE_4M.ms.fd,vars=the VM's copy" "argv_has $D $A --firmware code=$SB_CODE,vars=$D/vars.fd" "$(cat $D/argv.0 | tr '\n' ' ')"
 check "VMM: --cpus boot=2,hyperv=on" "argv_has $D $A --cpus boot=2,hyperv=on"
 check "VMM: --memory size=4096M" "argv_has $D $A --memory size=4096M"
 check "VMM: the disk on NVMe" "argv_has $D $A --disk path=$D/disk0.img,bus=nvme"
