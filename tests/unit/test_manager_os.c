@@ -68,7 +68,8 @@ static void test_windows(void **state)
 	assert_int_equal(ro->def.net, VMDEF_NET_USER);
 	assert_int_equal(ro->def.nic, VMDEF_NIC_E1000E);
 	assert_true(ro->def.usb && ro->def.tpm && ro->def.hyperv && ro->def.rtc_local);
-	assert_string_equal(ro->def.firmware, PRESET_OVMF_SB_CODE); /* Secure Boot, Microsoft's keys */
+	assert_string_equal(ro->def.firmware,
+			    PRESET_OVMF_SB_CODE); /* Secure Boot, Microsoft's keys */
 	assert_string_equal(ro->vars_template, PRESET_OVMF_SB_VARS);
 	assert_string_equal(ro->def.display, "window");
 	assert_false(ro->want_screen); /* --display given */
@@ -76,7 +77,8 @@ static void test_windows(void **state)
 	entry_of(e, ro);
 	argv = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
 	assert_non_null(argv);
-	assert_true(has_pair(argv, "--firmware", "code=" PRESET_OVMF_SB_CODE ",vars=" DIR "/vars.fd"));
+	assert_true(
+	    has_pair(argv, "--firmware", "code=" PRESET_OVMF_SB_CODE ",vars=" DIR "/vars.fd"));
 	assert_false(has_word(argv, "--kernel"));
 	assert_true(has_pair(argv, "--cpus", "boot=2,hyperv=on"));
 	assert_true(has_pair(argv, "--memory", "size=4096M"));
