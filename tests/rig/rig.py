@@ -629,6 +629,7 @@ def run_l1(args, initrd, log_path, rep, retry_left):
     why_end = None
     stalled = False
     quiet_since, cpu_then = t0, 0.0
+    silent_since = t0  # the last console line, whatever the CPU did since
     i = 0
     while True:
         with cond:
@@ -640,6 +641,13 @@ def run_l1(args, initrd, log_path, rep, retry_left):
         now = time.monotonic()
         if batch:
             quiet_since, cpu_then = now, cpu_seconds(proc.pid) or 0.0
+            silent_since = now
+        elif args.stuck > 0 and now - silent_since > args.stuck:
+            # Busy but saying nothing for longer than any scenario's timeouts add up to: the
+            # outer QEMU was seen spinning so (CI, rig-debian, 2026-12-07), L1 silent for good.
+            stalled = True
+            why_end = f"L1 stuck: no console output for {now - silent_since:.0f}s"
+            break
         elif args.stall > 0 and now - quiet_since > args.stall:
             cpu = cpu_seconds(proc.pid)
             if cpu is not None and cpu - cpu_then < 0.01 * (now - quiet_since):
@@ -762,6 +770,10 @@ def main():
     ap.add_argument("--stall", type=int, default=300,
                     help="an L1 silent and idle this many seconds has stalled: kill it and run "
                          "its unfinished scenarios once more in a new L1 (0: never; default 300)")
+    ap.add_argument("--stuck", type=int, default=600,
+                    help="an L1 silent this many seconds, busy or not, is stuck: killed and its "
+                         "unfinished scenarios run once more, as for --stall (0: never; "
+                         "default 600: a scenario's waits add up to less)")
     ap.add_argument("--log-dir", default=os.environ.get("RIG_LOG_DIR"),
                     help="where L1's console log goes (default build/rig-logs in the repository"
                          " if build/ exists, else ./rig-logs)")
