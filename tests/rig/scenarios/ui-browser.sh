@@ -73,11 +73,26 @@ ui_scenario() {
 		rig_fail "$M" "host step browser-ui ($HOST_STATUS): $HOST_DETAIL; ps -a states: $_states"
 		"$PH" rm -f web >/dev/null 2>&1; return ;;
 	esac
-	# ps -a went running -> paused -> running -> exited -> running -> gone (a short state may
-	# fall between two samples, so this asks for that order, not for every step).
-	if ! echo ",$_states," | grep -q ',running,.*paused,.*running,.*exited,.*running,.*gone,$'; then
-		rig_fail "$M" "ps -a states while the page worked: $_states (host step: $HOST_DETAIL)"; return
+	# The page saw the VM go running -> paused -> running -> exited -> running -> gone (its list
+	# is `phyllome ps -a --format json` through the app's server; the host step waits for each).
+	# ps -a sampled here, independently, must tell the same story: every state it saw in that
+	# order, from running to gone. Under a loaded emulator one sample can take seconds, so it
+	# may miss short states (seen in CI: only running,gone), which is not asked of it.
+	_page=$(echo "$HOST_DETAIL" | sed -n 's/.*STATES \([a-z,]*\).*/\1/p')
+	if [ "$_page" != running,paused,running,exited,running,gone ]; then
+		rig_fail "$M" "the page's states: '$_page' (host step: $HOST_DETAIL)"; return
 	fi
+	_rest=",$_page,"
+	for _s in $(echo "$_states" | tr ',' ' '); do
+		case $_rest in
+		*",$_s,"*) _rest=",${_rest#*,"$_s",}" ;;
+		*) rig_fail "$M" "ps -a states $_states are not in the page's order $_page"; return ;;
+		esac
+	done
+	case ",$_states," in
+	,running,*gone,) ;;
+	*) rig_fail "$M" "ps -a states while the page worked: $_states (not running first and gone last)"; return ;;
+	esac
 	if [ "$_again" != 403 ]; then
 		rig_fail "$M" "the sign-in link worked twice (HTTP $_again)"; return
 	fi
