@@ -64,6 +64,12 @@ else
 fi
 read -r up _ </proc/uptime
 echo "rig: L1 userspace at ${up}s of L1 uptime; L2 VMM: $RIG_L2_VMM"
+# Huge pages for the VMMs' guest RAM (phyllome-vmm's and QEMU's ask with MADV_HUGEPAGE) only
+# when one is free, never by compacting memory in the page fault: under TCG, compaction of a
+# memory full of disk images' page cache took minutes on L1's one CPU, with L1 silent and busy
+# (seen twice in rig-debian after a few Debian boots). kcompactd compacts in the background.
+THP_DEFRAG=/sys/kernel/mm/transparent_hugepage/defrag
+[ -w $THP_DEFRAG ] && echo defer >$THP_DEFRAG
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . /rig/lib.sh
