@@ -283,6 +283,18 @@ show_fw_output() {
 # vmm_running: true while the last started VMM has not exited.
 vmm_running() { [ -n "${VMM_DIR:-}" ] && [ ! -e "$VMM_DIR/status" ]; }
 
+# file_wait FILE PATTERN SECONDS [COUNT]: waits until FILE holds COUNT (default 1) lines
+# matching PATTERN; 1 after SECONDS. For files no VMM of vmm_start writes (the manager's VMs).
+file_wait() {
+	_end=$(($(now_cs) + $3 * 100))
+	while :; do
+		_n=$(grep -c -- "$2" "$1" 2>/dev/null)
+		[ "${_n:-0}" -ge "${4:-1}" ] && return 0
+		[ "$(now_cs)" -ge "$_end" ] && return 1
+		sleep 0.3
+	done
+}
+
 # wait_for PATTERN FILE TIMEOUT [COUNT]: waits until FILE has COUNT (default 1) lines matching the
 # basic regex PATTERN. Fails at TIMEOUT seconds, or at once when the VMM has exited or the guest
 # kernel panicked.

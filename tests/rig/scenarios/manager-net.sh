@@ -21,13 +21,6 @@ fail() {
 	exit 0
 }
 
-file_wait() {
-	_end=$(($(now_cs) + $3 * 100))
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ "$(now_cs)" -ge "$_end" ] && return 1
-		sleep 0.3
-	done
-}
 
 need_tools "$M" passt || exit 0
 # passt takes its addresses from a template interface with a default route (as in passt_start).

@@ -28,13 +28,6 @@ fail() {
 	exit 0
 }
 
-file_wait() {
-	_end=$(($(now_cs) + $3 * 100))
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ "$(now_cs)" -ge "$_end" ] && return 1
-		sleep 0.3
-	done
-}
 
 if [ "$RIG_L2_VMM" = qemu ]; then
 	rig_skip "$M" "the scenario drives phyllome"

@@ -52,14 +52,6 @@ log_wait() {
 }
 
 # file_wait FILE PATTERN TIMEOUT [COUNT]
-file_wait() {
-	_end=$(($(now_cs) + $3 * 100))
-	while [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -lt "${4:-1}" ]; do
-		[ "$(now_cs)" -ge "$_end" ] && return 1
-		sleep 0.3
-	done
-	return 0
-}
 
 nvms() { ls "$PHYLLOME_STATE/vms" 2>/dev/null | grep -c '^[0-9a-f]*$'; }
 
