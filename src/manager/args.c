@@ -134,6 +134,8 @@ enum {
 	RO_NET_MODEL,
 	RO_PUBLISH,
 	RO_DISPLAY,
+	RO_SOUND,
+	RO_NO_SOUND,
 	RO_USB,
 	RO_RM,
 	RO_CLOUD_INIT,
@@ -166,6 +168,8 @@ static const struct mgr_opt run_defs[] = {
     {"net-model", 0, true, RO_NET_MODEL},
     {"publish", 'p', true, RO_PUBLISH},
     {"display", 0, true, RO_DISPLAY},
+    {"sound", 0, true, RO_SOUND},
+    {"no-sound", 0, false, RO_NO_SOUND},
     {"usb", 0, false, RO_USB},
     {"rm", 0, false, RO_RM},
     {"cloud-init", 0, true, RO_CLOUD_INIT},
@@ -300,6 +304,19 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		return mgr_parse_port(v, &d->ports[d->nports++], err, errlen);
 	case RO_DISPLAY:
 		return copy_arg("--display", d->display, sizeof(d->display), v, err, errlen);
+	case RO_SOUND:
+	case RO_NO_SOUND:
+		ro->sound_set = true;
+		d->sound[0] = 0;
+		if (id == RO_NO_SOUND || !strcmp(v, "none"))
+			return 0;
+		if (strcmp(v, "pulse") && (strncmp(v, "wav=/", 5) || strchr(v, ','))) {
+			snprintf(err, errlen,
+				 "--sound: \"%.60s\" is not pulse, none or wav=/ABSOLUTE/PATH.wav",
+				 v);
+			return -EINVAL;
+		}
+		return copy_arg("--sound", d->sound, sizeof(d->sound), v, err, errlen);
 	case RO_USB:
 	case RO_NO_USB:
 		d->usb = id == RO_USB;

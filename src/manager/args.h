@@ -33,7 +33,7 @@ struct run_opts {
 	const char *catalog; /* --catalog FILE|URL */
 	bool cpus_set, memory_set;
 	/* What an --os preset must not change: set by an explicit option. */
-	bool bus_set, nic_set, usb_set, tpm_set, hyperv_set, rtc_set;
+	bool bus_set, nic_set, usb_set, tpm_set, hyperv_set, rtc_set, sound_set;
 	const char *os;		   /* --os NAME (checked), or NULL */
 	const char *vars_template; /* the UEFI variable store the VM's own copy is made from */
 	bool want_screen;	   /* the preset wants a display and none was given */

@@ -72,6 +72,9 @@ int mgr_make_machine(struct vm_entry *e, const struct run_opts *ro)
 		if (port > 0)
 			snprintf(d->display, sizeof(d->display), "vnc=127.0.0.1:%d", port);
 	}
+	/* A VM with a screen gets sound where the desktop has a sound server. */
+	if (!ro->sound_set && d->display[0] && strcmp(d->display, "none") && mgr_sound_server())
+		snprintf(d->sound, sizeof(d->sound), "pulse");
 	return 0;
 }
 

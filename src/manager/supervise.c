@@ -191,6 +191,10 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		add(&b, "--display");
 		add(&b, "%s", d->display);
 	}
+	if (d->sound[0]) {
+		add(&b, "--sound");
+		add(&b, "%s", d->sound);
+	}
 	if (d->usb)
 		add(&b, "--usb");
 	if (d->tpm) {

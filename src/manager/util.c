@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -311,4 +312,18 @@ bool mgr_beside_exe(const char *rel, char *out, size_t len)
 		return false;
 	*slash = 0;
 	return snprintf(out, len, "%s/../data/%s", exe, rel) < (int)len && access(out, R_OK) == 0;
+}
+
+bool mgr_sound_server(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (getenv("PULSE_SERVER") && *getenv("PULSE_SERVER"))
+		return true;
+	if (!rt || !*rt ||
+	    (size_t)snprintf(path, sizeof(path), "%s/pulse/native", rt) >= sizeof(path))
+		return false;
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }

@@ -61,3 +61,6 @@ bool mgr_beside_exe(const char *rel, char *out, size_t len);
 /* Connects a stream socket to the Unix socket at path; flags are added to socket()'s type
  * (SOCK_NONBLOCK). Returns the fd, or -errno with "cannot <what> PATH: reason" in err. */
 int mgr_connect_unix(const char *path, int flags, const char *what, char *err, size_t errlen);
+/* Whether the desktop has a sound server for --sound pulse: $PULSE_SERVER is set, or
+ * $XDG_RUNTIME_DIR/pulse/native is a socket (PulseAudio's, or PipeWire's pipewire-pulse). */
+bool mgr_sound_server(void);

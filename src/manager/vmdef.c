@@ -49,6 +49,7 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "cmdline", d->cmdline_set ? json_string(d->cmdline) : json_null());
 	json_object_set_new(o, "firmware", str_or_null(d->firmware));
 	json_object_set_new(o, "display", str_or_null(d->display));
+	json_object_set_new(o, "sound", str_or_null(d->sound));
 	json_object_set_new(o, "cdrom", str_or_null(d->cdrom));
 	json_object_set_new(o, "cloud_init", str_or_null(d->cloud_init));
 	json_object_set_new(o, "disks", disks);
@@ -227,6 +228,7 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	    get_str(o, "initramfs", d->initramfs, sizeof(d->initramfs), false) < 0 ||
 	    get_str(o, "firmware", d->firmware, sizeof(d->firmware), false) < 0 ||
 	    get_str(o, "display", d->display, sizeof(d->display), false) < 0 ||
+	    get_str(o, "sound", d->sound, sizeof(d->sound), false) < 0 ||
 	    get_str(o, "cdrom", d->cdrom, sizeof(d->cdrom), false) < 0 ||
 	    get_str(o, "cloud_init", d->cloud_init, sizeof(d->cloud_init), false) < 0 ||
 	    get_str(o, "tap", d->tap, sizeof(d->tap), false) < 0 ||

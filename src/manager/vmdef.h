@@ -37,6 +37,7 @@ struct vm_def {
 	char cmdline[4096];
 	bool cmdline_set;
 	char display[256];
+	char sound[VMDEF_PATH + 8]; /* --sound for the VMM: pulse, wav=PATH ("": none) */
 	char cdrom[VMDEF_PATH];
 	char cloud_init[VMDEF_PATH]; /* user-data given with --cloud-init (its copy is in the seed)
 				      */

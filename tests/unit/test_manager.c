@@ -253,11 +253,12 @@ static void test_run_options(void **state)
 	char **argv =
 	    words("-d|--name|web|-c|2|-m|1G|--kernel|vmlinuz|--initrd|initrd|--cmdline|"
 		  "quiet|--disk|10G|--disk|a.img|--net|user|-p|8080:80|-p53/udp|"
-		  "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso|--disk-bus|nvme|--usb",
+		  "--display|vnc=:1|--rm|--cloud-init|ud.yaml|--cdrom|x.iso|--disk-bus|nvme|--usb|"
+		  "--sound|wav=/tmp/out.wav",
 		  &argc);
 
 	(void)state;
-	assert_int_equal(argc, 32);
+	assert_int_equal(argc, 34);
 	assert_int_equal(args_parse_run(ro, true, argc, argv, err, sizeof(err)), 0);
 	assert_true(ro->detach);
 	assert_string_equal(ro->def.name, "web");
@@ -276,6 +277,8 @@ static void test_run_options(void **state)
 	assert_string_equal(ro->def.cdrom, "x.iso");
 	assert_int_equal(ro->def.disk_bus, VMDEF_BUS_NVME);
 	assert_true(ro->def.usb);
+	assert_true(ro->sound_set);
+	assert_string_equal(ro->def.sound, "wav=/tmp/out.wav");
 
 	/* create has no -d */
 	assert_int_equal(args_parse_run(ro, false, argc, argv, err, sizeof(err)), -EINVAL);
@@ -296,6 +299,9 @@ static void test_run_options(void **state)
 	    {"--kernel|k|--cpus|0", "invalid CPU count"},
 	    {"--kernel|k|--net|user|--net|user", "given twice"},
 	    {"--kernel|k|--disk-bus|scsi", "is not virtio or nvme"},
+	    {"--kernel|k|--sound|alsa", "is not pulse, none or wav="},
+	    {"--kernel|k|--sound|wav=out.wav", "ABSOLUTE"},
+	    {"--kernel|k|--sound|wav=/a.wav,in=/b.wav", "ABSOLUTE"},
 	    {"--kernel|k|--net-model|e1000e", "needs a network"},
 	    {"--kernel|k|--net|user|--net-model|rtl8139", "is not virtio or e1000e"},
 	};
@@ -383,11 +389,14 @@ static void test_vmdef_roundtrip(void **state)
 
 	(void)state;
 	sample_def(a);
+	strcpy(a->sound, "wav=/vms/web/out.wav");
 	json = vmdef_dump(a);
 	assert_non_null(json);
 	assert_int_equal(vmdef_load(b, json, strlen(json), err, sizeof(err)), 0);
 	again = vmdef_dump(b);
 	assert_string_equal(json, again);
+	assert_string_equal(b->sound, "wav=/vms/web/out.wav");
+	a->sound[0] = 0;
 	assert_int_equal(b->ndisks, 2);
 	assert_true(b->disks[0].owned);
 	assert_true(b->disks[1].readonly);
@@ -608,10 +617,13 @@ static void test_vmm_argv(void **state)
 	strcpy(e->def.display, "vnc=unix:/run/v.sock");
 	strcpy(e->dir, "/st/vms/0123456789abcdef");
 	argv = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
-	for (size_t i = 0; argv && argv[i]; i++)
+	for (size_t i = 0; argv && argv[i]; i++) {
 		assert_string_not_equal(argv[i], "--usb"); /* not asked for */
+		assert_string_not_equal(argv[i], "--sound");
+	}
 	sup_free_argv(argv);
 	e->def.usb = true;
+	strcpy(e->def.sound, "pulse");
 	argv = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
 	assert_non_null(argv);
 	assert_string_equal(argv[0], "/usr/bin/phyllome-vmm");
@@ -637,6 +649,7 @@ static void test_vmm_argv(void **state)
 	    has_pair(argv, "--net", "passt=/st/vms/0123456789abcdef/passt.sock,model=e1000e"));
 	e->def.nic = VMDEF_NIC_VIRTIO;
 	assert_true(has_pair(argv, "--display", "vnc=unix:/run/v.sock"));
+	assert_true(has_pair(argv, "--sound", "pulse"));
 	assert_true(has_pair(argv, "--usb", "--rng")); /* a flag of its own */
 	assert_true(has_pair(argv, "--uuid", "01234567-89ab-8cde-8f70-68796c6c6f6d"));
 	sup_free_argv(argv);
