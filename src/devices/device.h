@@ -18,6 +18,7 @@
 struct pci_bus;
 struct boot_order;
 struct console;
+struct audio_tap;
 struct ctl_counters;
 
 /* Why a device asks the machine to stop (the machine maps these to its own exit reasons). */
@@ -29,13 +30,14 @@ struct board {
 	int vm_fd;
 	struct guest_mem *mem;
 	struct iobus *bus;
-	struct memslots *slots;	   /* the KVM memory slots' one owner */
-	struct irq_routes *routes; /* MSI routes and irqfds */
-	struct pci_bus *pci;	   /* the root bus, with its windows set */
-	struct console *con;	   /* the serial line's host end (lives across reboots) */
-	struct boot_order *boot;   /* the firmware's boot order (NULL: direct Linux boot) */
-	bool q35_lpc;		   /* the LPC bridge is at 00:1f.0: Q35's functions go beside it */
-	irq_set_fn set_irq;	   /* a GSI line of the in-kernel irqchip */
+	struct memslots *slots;	     /* the KVM memory slots' one owner */
+	struct irq_routes *routes;   /* MSI routes and irqfds */
+	struct pci_bus *pci;	     /* the root bus, with its windows set */
+	struct console *con;	     /* the serial line's host end (lives across reboots) */
+	struct audio_tap *sound_tap; /* a sound device also plays into it (NULL: none) */
+	struct boot_order *boot;     /* the firmware's boot order (NULL: direct Linux boot) */
+	bool q35_lpc;	    /* the LPC bridge is at 00:1f.0: Q35's functions go beside it */
+	irq_set_fn set_irq; /* a GSI line of the in-kernel irqchip */
 	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
 	void (*stop)(void *opaque, enum board_stop why, const char *msg); /* msg: for FAILED */
 	/* System Management Mode (firmware with SMM): an SMI for the vCPU whose exit is being

@@ -8,6 +8,7 @@
 
 #include "common/bytes.h"
 #include "common/log.h"
+#include "backends/audio_tap.h"
 #include "devices/device.h"
 
 /* Global registers (HD Audio 1.0a section 3.3), as dwords. */
@@ -645,6 +646,16 @@ static int hda_plug(struct board *b, void **state, char *err, size_t errlen)
 	if (rc < 0) {
 		free(hb);
 		return rc;
+	}
+	if (b->sound_tap) { /* the browser console's pages listen too */
+		struct audio_backend *tee = audio_tee_new(hb->be, b->sound_tap);
+
+		if (!tee) {
+			audio_close(hb->be);
+			free(hb);
+			return -ENOMEM;
+		}
+		hb->be = tee;
 	}
 	hda_init(&hb->h, b->mem, hb->be, &audio_host_clock, b->set_irq, b->send_msi, b->opaque);
 	*state = hb;

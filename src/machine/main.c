@@ -18,6 +18,7 @@
 #include "ui/uilibs.h"
 #include "machine/config.h"
 #include "backends/audio.h"
+#include "backends/audio_tap.h"
 #include "backends/console.h"
 #include "kvm/seccomp.h"
 #include "devices/bochs_display.h"
@@ -93,6 +94,9 @@ static void stop_api(struct api_server *api, struct ctl_channel *ctl, struct vm 
 	ctl_destroy(ctl);
 }
 
+/* The browser console's pages get the guest's sound through a ring of about a second. */
+#define SOUND_TAP_BYTES (256u << 10)
+
 static int run(const struct vm_config *cfg, int sig_fd)
 {
 	char err[512] = "";
@@ -126,15 +130,24 @@ static int run(const struct vm_config *cfg, int sig_fd)
 		free(vm);
 		return 1;
 	}
+	/* The browser console's pages hear the guest: a second of its sound for them. */
+	if (cfg->sound.kind != SOUND_NONE && cfg->display.kind == DISPLAY_VNC &&
+	    cfg->display.web_dir[0] && !(host.sound_tap = audio_tap_new(SOUND_TAP_BYTES))) {
+		pr_err("out of memory");
+		console_close(&con);
+		free(vm);
+		return 1;
+	}
 	if (cfg->display.kind != DISPLAY_OFF) {
 		disp = malloc(sizeof(*disp));
-		if (!disp ||
-		    display_start(disp, &cfg->display, cfg->seccomp, err, sizeof(err)) < 0) {
+		if (!disp || display_start(disp, &cfg->display, host.sound_tap, cfg->seccomp, err,
+					   sizeof(err)) < 0) {
 			pr_err("%s", disp ? err : "out of memory");
 			if (disp)
 				display_stop(disp);
 			free(disp);
 			console_close(&con);
+			audio_tap_free(host.sound_tap);
 			free(vm);
 			return 1;
 		}
@@ -144,6 +157,7 @@ static int run(const struct vm_config *cfg, int sig_fd)
 			display_stop(disp);
 		free(disp);
 		console_close(&con);
+		audio_tap_free(host.sound_tap);
 		free(vm);
 		return 1;
 	}
@@ -181,6 +195,7 @@ static int run(const struct vm_config *cfg, int sig_fd)
 		display_stop(disp);
 	free(disp);
 	console_close(&con);
+	audio_tap_free(host.sound_tap);
 	free(vm);
 	return status;
 }

@@ -207,6 +207,7 @@ static int setup_board(struct vm *vm, char *err, size_t errlen)
 	    .routes = &vm->routes,
 	    .pci = &vm->pci,
 	    .con = vm->con,
+	    .sound_tap = vm->host->sound_tap,
 	    .boot = vm->cfg->firmware ? &vm->boot : NULL,
 	    .q35_lpc = p->q35_lpc,
 	    .set_irq = vm_set_irq,

@@ -21,6 +21,7 @@
 enum vm_exit { VM_RUNNING, VM_POWEROFF, VM_REBOOT, VM_QUIT, VM_SIGNAL, VM_FAILED };
 
 struct vm;
+struct audio_tap;
 
 struct vcpu {
 	struct vm *vm;
@@ -35,7 +36,9 @@ struct vcpu {
 
 /* What the process gives each VM it runs (main.c); outlives the VM. */
 struct vm_host {
-	struct console *con;	 /* the serial line's host end (lives across reboots) */
+	struct console *con; /* the serial line's host end (lives across reboots) */
+	struct audio_tap
+	    *sound_tap;		 /* the sound output's listeners (the browser console), or NULL */
 	int sig_fd;		 /* signalfd for the signals that end the VMM */
 	struct ctl_channel *ctl; /* requests from the API, or NULL */
 	unsigned boots;		 /* 1 for the first boot, one more per reboot */

@@ -489,8 +489,8 @@ static void *display_thread(void *arg)
 	return NULL;
 }
 
-int display_start(struct display *d, const struct display_config *cfg, enum seccomp_mode seccomp,
-		  char *err, size_t errlen)
+int display_start(struct display *d, const struct display_config *cfg, struct audio_tap *sound,
+		  enum seccomp_mode seccomp, char *err, size_t errlen)
 {
 	pthread_condattr_t ca;
 	int rc;
@@ -514,7 +514,8 @@ int display_start(struct display *d, const struct display_config *cfg, enum secc
 		return -ENOMEM;
 	}
 	if (cfg->kind == DISPLAY_VNC) {
-		rc = vnc_start(&d->vnc, cfg, d, d->fb, d->width, d->height, seccomp, err, errlen);
+		rc = vnc_start(&d->vnc, cfg, d, d->fb, d->width, d->height, sound, seccomp, err,
+			       errlen);
 		if (rc < 0)
 			return rc;
 	}

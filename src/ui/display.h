@@ -18,6 +18,8 @@
 #include "virtio/virtio_dev.h"
 #include "common/vm_config.h"
 
+struct audio_tap;
+
 #define DISPLAY_HZ 30
 
 /* What a running VM gives the display. */
@@ -77,10 +79,11 @@ struct display {
 	enum seccomp_mode seccomp;
 };
 
-/* Starts the display thread and the front ends cfg asks for. Returns 0, or -errno with one
- * line in err. */
-int display_start(struct display *d, const struct display_config *cfg, enum seccomp_mode seccomp,
-		  char *err, size_t errlen);
+/* Starts the display thread and the front ends cfg asks for; sound (or NULL): the guest's sound
+ * output, which the browser console streams to its pages. Returns 0, or -errno with one line
+ * in err. */
+int display_start(struct display *d, const struct display_config *cfg, struct audio_tap *sound,
+		  enum seccomp_mode seccomp, char *err, size_t errlen);
 void display_stop(struct display *d);
 void display_attach(struct display *d, const struct display_src *src);
 void display_detach(struct display *d);

@@ -28,8 +28,9 @@ struct vnc {
 	int listen_fd;
 	char unix_path[108];
 	char *passwords[2];
-	struct web *web;   /* the browser console (web=), or NULL */
-	struct gate *gate; /* accepts and authenticates clients (vnc_gate.c) */
+	struct web *web;	 /* the browser console (web=), or NULL */
+	struct audio_tap *sound; /* the guest's sound for the console's pages, or NULL */
+	struct gate *gate;	 /* accepts and authenticates clients (vnc_gate.c) */
 	unsigned nclients;
 	uintptr_t size_gen; /* counts the frame's size changes */
 };
@@ -261,6 +262,7 @@ static int start_gate(struct vnc *v, const struct display_config *cfg, enum secc
 	    .listen_fd = v->listen_fd,
 	    .password = v->passwords[0],
 	    .web = v->web,
+	    .sound = v->web ? v->sound : NULL,
 	    .tls_cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL,
 	    .tls_key = cfg->tls_key[0] ? cfg->tls_key : NULL,
 	    .seccomp = mode,
@@ -300,7 +302,8 @@ static void setup_screen(struct vnc *v)
 }
 
 int vnc_start(struct vnc **out, const struct display_config *cfg, struct display *d, uint32_t *fb,
-	      unsigned w, unsigned h, enum seccomp_mode mode, char *err, size_t errlen)
+	      unsigned w, unsigned h, struct audio_tap *sound, enum seccomp_mode mode, char *err,
+	      size_t errlen)
 {
 	struct vnc *v;
 	int rc = ui_libs_load(UI_LIB_VNC | UI_LIB_TLS, err, errlen);
@@ -313,6 +316,7 @@ int vnc_start(struct vnc **out, const struct display_config *cfg, struct display
 		return -ENOMEM;
 	}
 	v->d = d;
+	v->sound = sound;
 	v->listen_fd = cfg->vnc_unix[0] ? listen_unix(cfg->vnc_unix, err, errlen)
 					: listen_tcp(cfg->vnc_host, cfg->vnc_port, err, errlen);
 	if (v->listen_fd < 0) {

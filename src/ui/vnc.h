@@ -18,12 +18,14 @@ struct gate_stats;
 
 struct vnc;
 struct display;
+struct audio_tap;
 
 /* Listens where cfg says (TCP HOST:PORT or a Unix socket made with mode 0600) over the frame fb
  * (0x00RRGGBB, w x h); the gate's thread runs under mode's seccomp filter. A TCP address other
  * machines can reach without a password is refused. Returns 0 or -errno with one line in err. */
 int vnc_start(struct vnc **out, const struct display_config *cfg, struct display *d, uint32_t *fb,
-	      unsigned w, unsigned h, enum seccomp_mode mode, char *err, size_t errlen);
+	      unsigned w, unsigned h, struct audio_tap *sound, enum seccomp_mode mode, char *err,
+	      size_t errlen);
 /* Accepts new clients and serves the others for up to usec microseconds (returns early when
  * stop_fd or wake_fd becomes readable, or after serving some client's message). */
 void vnc_poll(struct vnc *v, long usec, int stop_fd, int wake_fd);

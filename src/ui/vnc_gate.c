@@ -475,6 +475,8 @@ size_t gate_rfb_input(struct gate *g, struct conn *c, const uint8_t *in, size_t 
 	gate_say(c, out, olen);
 	if (c->rfb.state == VNCP_RFB_FAIL)
 		gate_drain(c, now);
+	else if (c->rfb.state == VNCP_RFB_DONE && c->audio)
+		gate_audio_begin(g, c, now);
 	else if (c->rfb.state == VNCP_RFB_DONE)
 		hand_over(g, c);
 	return took;
@@ -544,6 +546,7 @@ static void input(struct gate *g, struct conn *c, uint64_t now)
 		rfb_raw_input(g, c, now);
 		break;
 	case C_WSRFB:
+	case C_AUDIO:
 		gate_ws_input(g, c, now);
 		break;
 	case C_RELAY:
@@ -622,6 +625,8 @@ static unsigned build_poll(struct gate *g, uint64_t now, int *timeout)
 			g->pconn[np] = c;
 			g->pfd[np++] = (struct pollfd){.fd = c->relay, .events = ev};
 		}
+		if (c->st == C_AUDIO && now + GATE_AUDIO_MS < next)
+			next = now + GATE_AUDIO_MS;
 		if (c->deadline < next)
 			next = c->deadline;
 	}
@@ -638,7 +643,7 @@ static void reap(struct gate *g)
 			conn_free(g->c[i]);
 			continue;
 		}
-		pre += g->c[i]->st != C_RELAY;
+		pre += g->c[i]->st != C_RELAY && g->c[i]->st != C_AUDIO;
 		rel += g->c[i]->st == C_RELAY;
 		g->c[j++] = g->c[i];
 	}
@@ -675,8 +680,11 @@ static void *gate_thread(void *arg)
 			if (g->pfd[i].revents && !c->dead)
 				service(g, c, g->pfd[i].revents, g->pfd[i].fd == c->relay, now);
 		}
-		for (unsigned i = 0; i < g->n; i++)
+		for (unsigned i = 0; i < g->n; i++) {
 			expire(g, g->c[i], now);
+			if (g->c[i]->st == C_AUDIO && !g->c[i]->dead)
+				gate_audio_pump(g, g->c[i]);
+		}
 		reap(g);
 		if (g->pfd[1].revents & POLLIN)
 			accept_some(g, now);

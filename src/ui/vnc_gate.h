@@ -13,12 +13,14 @@
 #include "common/vm_config.h"
 
 struct gate;
+struct audio_tap;
 struct web;
 
 struct gate_params {
 	int listen_fd;
 	const char *password;		/* VNC authentication; NULL: None */
 	const struct web *web;		/* the browser console's page and files, or NULL */
+	struct audio_tap *sound;	/* the guest's sound, streamed on /audio, or NULL */
 	const char *tls_cert, *tls_key; /* PEM files: TLS for the browser console, or NULL */
 	enum seccomp_mode seccomp;
 	void (*ready)(void *opaque); /* an authenticated client waits (gate_take) */
@@ -31,6 +33,7 @@ struct gate_params {
 #define GATE_MAX_PREAUTH       128   /* connections not yet authenticated, in all */
 #define GATE_MAX_PER_SOURCE    16    /* ... from one address (IPv4) or /64 (IPv6) */
 #define GATE_MAX_RELAYS	       32    /* clients past authentication (vnc.c keeps 16) */
+#define GATE_MAX_AUDIO	       8     /* pages listening to the guest's sound */
 #define GATE_HANDSHAKE_MS      10000 /* to send the version, security type, HTTP head, TLS */
 #define GATE_AUTH_MS	       60000 /* to answer VNC's challenge (a viewer asks its user now) */
 #define GATE_SNIFF_MS	       150   /* a client silent this long is an RFB client (it waits) */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "backends/audio_tap.h"
 #include "ui/vnc_gate.h"
 #include "ui/vnc_proto.h"
 
@@ -19,6 +20,7 @@ enum cstate {
 	C_WSRFB, /* RFB handshake inside WebSocket frames */
 	C_DRAIN, /* sending what is left, then closing */
 	C_RELAY, /* authenticated: the client <-> libvncserver (through WebSocket frames or not) */
+	C_AUDIO, /* authenticated on /audio: the guest's sound to a page (vnc_gate_audio.c) */
 };
 
 struct buf {
@@ -46,6 +48,8 @@ struct conn {
 	const char *body;
 	size_t body_len, body_off;
 	struct buf rin; /* from a relayed client, for libvncserver */
+	bool audio;	/* a WebSocket on /audio: past the handshake, C_AUDIO */
+	struct audio_tap_reader ar;
 };
 
 struct src {
@@ -105,7 +109,7 @@ void gate_start_rfb(struct gate *g, struct conn *c, enum cstate st);
 /* Feeds the handshake; returns how many bytes it took. */
 size_t gate_rfb_input(struct gate *g, struct conn *c, const uint8_t *in, size_t n, uint64_t now);
 
-/* vnc_gate_web.c */
+/* vnc_gate_web.c (and the WebSocket frames of vnc_gate_audio.c's listeners) */
 void gate_http_input(struct gate *g, struct conn *c, uint64_t now);
 void gate_tls_start(struct gate *g, struct conn *c, uint64_t now);
 void gate_tls_input(struct gate *g, struct conn *c, uint64_t now);
@@ -114,3 +118,13 @@ void gate_ws_frames(struct gate *g, struct conn *c, const uint8_t *in, size_t n,
 void gate_relay_read(struct conn *c, uint64_t now);
 void gate_relay_write(struct conn *c);
 void gate_raw_input(struct conn *c);
+
+/* vnc_gate_audio.c: the guest's sound to the console's pages (a WebSocket on /audio that passes
+ * the same RFB handshake and password as the screen's, then gets binary messages: 0x01, the
+ * rate (u32 LE) and channels (u8) of what follows; 0x02, S16LE interleaved frames). */
+#define GATE_AUDIO_MS 20 /* how often the gate sends a listener what the guest played */
+/* Past the handshake: a listener, or refused when there are GATE_MAX_AUDIO. */
+void gate_audio_begin(struct gate *g, struct conn *c, uint64_t now);
+/* Sends a listener what it has not had, as far as its queue allows (the rest is skipped once it
+ * falls a ring behind: a slow page never holds the guest or the others). */
+void gate_audio_pump(struct gate *g, struct conn *c);

@@ -46,7 +46,7 @@ void gate_ws_frames(struct gate *g, struct conn *c, const uint8_t *in, size_t n,
 	static const uint8_t protocol_error[2] = {0x03, 0xea}; /* 1002 */
 	uint8_t data[IO_CHUNK];
 
-	while (n && !c->dead && (c->st == C_WSRFB || c->st == C_RELAY)) {
+	while (n && !c->dead && (c->st == C_WSRFB || c->st == C_RELAY || c->st == C_AUDIO)) {
 		size_t used = 0, dlen = 0, take = n < sizeof(data) ? n : sizeof(data);
 		enum vncp_ws_event ev = vncp_ws_decode(&c->wsd, in, take, &used, data, &dlen);
 
@@ -159,6 +159,11 @@ static void upgrade(struct gate *g, struct conn *c, const struct vncp_http *h, s
 		error_reply(c, 400, "a WebSocket needs version 13 and a key\n", now);
 		return;
 	}
+	if (!strcmp(h->path, "/audio") && !g->p.sound) {
+		error_reply(c, 404, "this console has no sound (--sound)\n", now);
+		return;
+	}
+	c->audio = !strcmp(h->path, "/audio");
 	if (!vncp_origin_ok(h)) {
 		pr_warn("vnc: refused a WebSocket from a page of %s (the console is at %s)",
 			h->origin, h->host);

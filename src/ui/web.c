@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "console_sound_js.h" /* src/ui/console_sound.js, made a string by the build */
 
 #define WEB_MAX_FILES 256
 #define WEB_MAX_BYTES (8u << 20)
@@ -27,28 +28,34 @@ struct web {
 };
 
 /* The console page: noVNC's RFB over a WebSocket to this same address, scaled to the window.
- * Typing in the page goes to the guest (noVNC sends keysyms; our map is the US layout). */
+ * Typing in the page goes to the guest (noVNC sends keysyms; our map is the US layout). Once
+ * the screen is connected, the page listens to the guest's sound (sound.js, when the VM has
+ * --sound) with a mute button. */
 static const char page[] =
     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Phyllome console</title>\n"
     "<style>html,body{margin:0;height:100%;background:#222;color:#ccc;font:13px sans-serif}"
     "#bar{height:22px;padding:3px 8px}#screen{position:absolute;top:28px;bottom:0;left:0;"
-    "right:0}</style></head>\n<body><div id=\"bar\">Phyllome: <span id=\"status\">connecting"
-    "</span></div><div id=\"screen\"></div>\n<script type=\"module\">\n"
-    "import RFB from './novnc/core/rfb.js';\n"
+    "right:0}#sound{margin-left:12px;font:inherit}</style></head>\n<body><div id=\"bar\">"
+    "Phyllome: <span id=\"status\" role=\"status\">connecting</span><button id=\"sound\" "
+    "hidden aria-pressed=\"true\" title=\"the guest's sound\">Sound: on</button></div>"
+    "<div id=\"screen\"></div>\n<script type=\"module\">\n"
+    "import RFB from './novnc/core/rfb.js';\nimport { startSound } from './sound.js';\n"
     "const status = document.getElementById('status');\n"
     "const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + "
     "'/websockify';\n"
     "const rfb = new RFB(document.getElementById('screen'), url);\n"
+    "let password = '', sound = null;\n"
     "rfb.scaleViewport = true;\nrfb.focusOnClick = true;\n"
-    "rfb.addEventListener('connect', () => { status.textContent = 'connected'; rfb.focus(); "
-    "});\n"
+    "rfb.addEventListener('connect', () => {\n  status.textContent = 'connected';\n  rfb.focus();\n"
+    "  if (!sound) sound = startSound(url.replace(/\\/websockify$/, '/audio'), () => password, "
+    "document.getElementById('sound'));\n});\n"
     "rfb.addEventListener('disconnect', () => { status.textContent = 'disconnected'; });\n"
     /* With password=, the page asks for it (or takes it from the address's #password=...,
      * which never reaches the server: the test's way in). */
     "rfb.addEventListener('credentialsrequired', () => {\n"
     "  const m = /[#&]password=([^&]*)/.exec(location.hash);\n"
     "  const p = m ? decodeURIComponent(m[1]) : prompt('Password');\n"
-    "  if (p !== null) rfb.sendCredentials({password: p});\n});\n"
+    "  if (p !== null) { password = p; rfb.sendCredentials({password: p}); }\n});\n"
     "window.rfb = rfb;\n</script></body></html>\n";
 
 static int add_file(struct web *w, const char *urlpath, const char *fspath)
@@ -149,6 +156,12 @@ int web_find(const struct web *w, const char *path, const char **type, const cha
 		*type = "text/html; charset=utf-8";
 		*data = page;
 		*len = sizeof(page) - 1;
+		return 0;
+	}
+	if (!strcmp(path, "/sound.js")) {
+		*type = "text/javascript";
+		*data = console_sound_js;
+		*len = sizeof(console_sound_js) - 1;
 		return 0;
 	}
 	for (unsigned i = 0; i < w->n; i++) {

@@ -1,10 +1,11 @@
 // The browser console in real headless Chromium (Debian's), driven by playwright-core: the page
 // served on the VNC port of tests/tools/fakevm shows the screen (noVNC's canvas has fakevm's four
 // quadrants), and keys typed into the page reach the PS/2 keyboard as their scancodes; then the
-// same page over TLS (https, wss) with a certificate made with openssl.
+// same page over TLS (https, wss) with a certificate made with openssl; then the guest's sound:
+// a fakevm playing a 1 kHz sine behind a password, whose page decodes the stream at 1 kHz.
 //   node console.mjs FAKEVM HOST:PORT NOVNC-DIR CHROMIUM
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -56,14 +57,17 @@ try {
   const got = out.split('\n').filter((l) => l.startsWith('KBD ')).map((l) => l.slice(4));
   if (got.join(' ') !== expect.join(' ')) fail(`scancodes ${got.join(' ')}, expected ${expect.join(' ')}`);
   else console.log(`ok 3 - keys typed in the page reach the PS/2 keyboard (${got.join(' ')})`);
+  const noSound = await page.evaluate(() => [window.phyllomeSound?.state, document.getElementById('sound').hidden]);
+  if (noSound[1] !== true) fail(`a console without sound shows the sound button (${noSound})`);
   vm.stdin.end();
   await tlsConsole();
+  await soundConsole();
 } catch (e) {
   fail(e.message);
 } finally {
   if (browser) await browser.close();
   vm.stdin.end();
-  console.log('1..4');
+  console.log('1..5');
 }
 
 // The console over TLS (tls-cert=, tls-key=): a self-signed certificate made with openssl; the
@@ -84,7 +88,7 @@ async function tlsConsole() {
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await ctx.newPage();
     let wss = '';
-    page.on('websocket', (ws) => { wss = ws.url(); });
+    page.on('websocket', (ws) => { if (!wss) wss = ws.url(); });
     await page.goto(`https://${tlsAddr}/`);
     await until(async () => (await page.textContent('#status')) === 'connected', 20000, 'noVNC over wss');
     const px = await page.evaluate(() => Array.from(document.querySelector('#screen canvas')
@@ -94,6 +98,45 @@ async function tlsConsole() {
     else console.log(`ok 4 - the console over TLS: https page, ${wss}, first pixel ${px}`);
   } finally {
     tvm.stdin.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The guest's sound in the page: fakevm plays a 1 kHz sine at 48 kHz stereo (FAKEVM_TONE) with a
+// VNC password; the page passes the password on its /audio WebSocket too, decodes the samples
+// (window.phyllomeSound: their zero crossings give the tone's frequency), shows the mute button,
+// and muting it stops nothing but the sound (the stream goes on).
+async function soundConsole() {
+  const dir = mkdtempSync(join(tmpdir(), 'phyllome-sound-'));
+  const pw = join(dir, 'password');
+  writeFileSync(pw, 'hear-me1\n');
+  const [host, port] = addr.split(':');
+  const sAddr = `${host}:${Number(port) + 2}`;
+  const svm = spawn(fakevmPath, [sAddr, novnc], { stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, FAKEVM_TONE: '1000', FAKEVM_PASSWORD_FILE: pw } });
+  let sout = '';
+  svm.stdout.on('data', (d) => { sout += d.toString(); });
+  try {
+    await until(() => sout.includes('READY'), 10000, 'fakevm with sound');
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`http://${sAddr}/#password=hear-me1`).catch(() => page.goto(`http://${sAddr}/#password=hear-me1`));
+    const st = () => page.evaluate(() => ({ ...window.phyllomeSound }));
+    await until(async () => ((await st()).loud || 0) >= 96000, 30000, 'two seconds of the guest\'s sound in the page');
+    const s = await st();
+    const hz = s.crossings / 2 / (s.loud / s.rate);
+    const button = await page.evaluate(() => { const b = document.getElementById('sound'); return [b.hidden, b.getAttribute('aria-pressed')]; });
+    await page.click('#sound');
+    const before = (await st()).frames;
+    await until(async () => (await st()).frames > before + 24000, 10000, 'the stream to go on while muted');
+    const muted = await page.evaluate(() => [window.phyllomeSound.muted, document.getElementById('sound').getAttribute('aria-pressed')]);
+    if (s.state !== 'streaming' || s.rate !== 48000 || s.channels !== 2) fail(`the page's sound: ${JSON.stringify(s)}`);
+    else if (Math.abs(hz - 1000) > 10) fail(`the page decoded ${hz.toFixed(1)} Hz, not 1000 (${JSON.stringify(s)})`);
+    else if (button[0] !== false || button[1] !== 'true') fail(`the sound button is ${button}`);
+    else if (muted[0] !== true || muted[1] !== 'false') fail(`after a click the sound is ${muted}, not muted`);
+    else console.log(`ok 5 - the guest's sound in the page: ${s.rate} Hz x ${s.channels}, ${s.loud} loud frames decoded at ${hz.toFixed(1)} Hz (1 kHz played), behind the console's password; mute keeps the stream`);
+  } finally {
+    svm.stdin.end();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "backends/audio.h"
+#include "backends/audio_tap.h"
 #include "common/bytes.h"
 
 #define MS 1000000ull
@@ -225,13 +226,100 @@ static void test_ring(void **st)
 	audio_ring_free(&r);
 }
 
+/* Frames n of a stereo stream whose samples count up from v. */
+static void frames_from(int16_t *s, uint32_t n, int16_t v)
+{
+	for (uint32_t i = 0; i < 2 * n; i++)
+		s[i] = (int16_t)(v + (int16_t)i);
+}
+
+/* A tap's readers: each from where it began, the format told once per run, whole frames only,
+ * a reader a ring behind skips ahead (counted) and never holds the writer. */
+static void test_tap(void **st)
+{
+	const struct audio_fmt f48 = {.rate = 48000, .channels = 2},
+			       f44 = {.rate = 44100, .channels = 1};
+	struct audio_tap *t = audio_tap_new(256);
+	struct audio_tap_reader a, b;
+	struct audio_fmt f;
+	int16_t in[200], out[200];
+	bool nf;
+
+	(void)st;
+	assert_non_null(t);
+	audio_tap_follow(t, &a);
+	assert_int_equal(audio_tap_get(t, &a, &f, &nf, (uint8_t *)out, sizeof(out)), 0);
+	frames_from(in, 10, 100);
+	audio_tap_put(t, &f48, in, 10); /* 40 bytes */
+	audio_tap_follow(t, &b);	/* b starts after them */
+	assert_int_equal(audio_tap_get(t, &a, &f, &nf, (uint8_t *)out, 22), 20); /* whole frames */
+	assert_true(nf);
+	assert_int_equal(f.rate, 48000);
+	assert_int_equal(f.channels, 2);
+	assert_memory_equal(out, in, 20);
+	assert_int_equal(audio_tap_get(t, &a, &f, &nf, (uint8_t *)out, sizeof(out)), 20);
+	assert_false(nf);
+	assert_memory_equal(out, in + 10, 20);
+	assert_int_equal(audio_tap_get(t, &b, &f, &nf, (uint8_t *)out, sizeof(out)), 0);
+	/* b falls behind: 2 x 40 frames (320 bytes > 256): it skips to half a ring ago. */
+	frames_from(in, 40, 1000);
+	audio_tap_put(t, &f48, in, 40);
+	frames_from(in, 40, 2000);
+	audio_tap_put(t, &f48, in, 40);
+	assert_int_equal(audio_tap_get(t, &b, &f, &nf, (uint8_t *)out, sizeof(out)), 128);
+	assert_true(nf);
+	assert_int_equal(b.skipped, 320 - 128);
+	assert_memory_equal(out, in + 80 - 64, 128); /* the newest 32 frames */
+	/* A new format: the readers are told, and get only the new run. */
+	frames_from(in, 5, -50);
+	audio_tap_put(t, &f44, in, 5);
+	assert_int_equal(audio_tap_get(t, &b, &f, &nf, (uint8_t *)out, sizeof(out)), 10);
+	assert_true(nf);
+	assert_int_equal(f.rate, 44100);
+	assert_int_equal(f.channels, 1);
+	assert_memory_equal(out, in, 10);
+	/* More than the ring at once: the tap keeps the newest whole frames, and a reader that was
+	 * in the old run goes on from half a ring ago. */
+	frames_from(in, 100, 7);
+	audio_tap_put(t, &f48, in, 100); /* 400 bytes */
+	assert_int_equal(audio_tap_get(t, &b, &f, &nf, (uint8_t *)out, sizeof(out)), 128);
+	assert_true(nf);
+	assert_memory_equal(out, in + 200 - 64, 128);
+	audio_tap_free(t);
+}
+
+/* The tee plays into its back end and into the tap; capture is the back end's. */
+static void test_tee(void **st)
+{
+	const struct audio_fmt f = {.rate = 48000, .channels = 2};
+	struct audio_tap *t = audio_tap_new(4096);
+	struct audio_backend *b = audio_tee_new(audio_none_new(), t);
+	struct audio_tap_reader r;
+	struct audio_fmt got;
+	int16_t in[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[8];
+	bool nf;
+
+	(void)st;
+	assert_non_null(b);
+	audio_tap_follow(t, &r);
+	b->ops->play(b, &f, in, 4);
+	assert_int_equal(audio_tap_get(t, &r, &got, &nf, (uint8_t *)out, sizeof(out)), 16);
+	assert_memory_equal(out, in, 16);
+	b->ops->capture(b, &f, out, 4); /* the silent back end's silence */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(out[i], 0);
+	audio_close(b);
+	audio_tap_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pace_no_drift), cmocka_unit_test(test_pace_tracks_clock),
 	    cmocka_unit_test(test_pace_late),	  cmocka_unit_test(test_wav_parse),
 	    cmocka_unit_test(test_wav_out),	  cmocka_unit_test(test_wav_in_loop),
-	    cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_ring),	  cmocka_unit_test(test_tap),
+	    cmocka_unit_test(test_tee),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -379,7 +379,7 @@ static void test_vnc(void **state)
 	for (unsigned i = 0; i < 320 * 200; i++)
 		put_le32(f->vram + 4 * i, i < 320 * 100 ? 0x00FF8000 : 0x000080FF);
 	/* Under the display thread's own filter, as in the VMM: a call it lacks ends the test. */
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), 0);
 	display_attach(d, &src);
 	assert_int_equal(rfb_connect(&c, addr, err, sizeof(err)), 0);
 	/* Several clients at once. */
@@ -464,7 +464,7 @@ static void test_vnc_throttle(void **state)
 	snprintf(addr, sizeof(addr), "unix:%s", cfg.vnc_unix);
 	set_mode(&f->dev, 320, 200, 32);
 	fill(f, 0, 320 * 200, 0x00112233);
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), 0);
 	display_attach(d, &src);
 	assert_int_equal(rfb_connect(&c, addr, err, sizeof(err)), 0);
 	for (int tries = 0; tries < 20 && (c.width != 320 || c.fb[320 * 199] != 0x112233); tries++)
@@ -536,7 +536,7 @@ static void test_vnc_late_encodings(void **state)
 
 	snprintf(cfg.vnc_unix, sizeof(cfg.vnc_unix), "/tmp/phyllome-test-vncl-%d.sock", getpid());
 	snprintf(addr, sizeof(addr), "unix:%s", cfg.vnc_unix);
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), 0);
 	/* Connected while nothing is attached: the blank screen's size. */
 	assert_int_equal(rfb_connect_held(&c, addr, err, sizeof(err)), 0);
 	assert_int_not_equal(c.width, 320);
@@ -586,7 +586,7 @@ static void test_vnc_password(void **state)
 	assert_non_null(pw);
 	fputs("s3cret\n", pw);
 	fclose(pw);
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), 0);
 	unlink(cfg.password_file);
 	assert_int_equal(rfb_connect(&c, addr, err, sizeof(err)), -EACCES);
 	assert_non_null(strstr(err, "password"));
@@ -595,7 +595,7 @@ static void test_vnc_password(void **state)
 	(void)f;
 	/* An unreadable password file is refused at start. */
 	d = calloc(1, sizeof(*d));
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), -EINVAL);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "password="));
 	display_stop(d);
 	free(d);
@@ -628,7 +628,7 @@ static void test_websocket(void **state)
 	set_mode(&f->dev, 320, 200, 32);
 	for (unsigned i = 0; i < 320 * 200; i++)
 		put_le32(f->vram + 4 * i, 0x123456);
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), 0);
 	display_attach(d, &src);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_true(fd >= 0);

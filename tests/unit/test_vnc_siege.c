@@ -139,7 +139,7 @@ static int setup(void **state)
 	for (int try = 0;; try++) {
 		f->port = free_port();
 		cfg.vnc_port = f->port;
-		if (display_start(f->d, &cfg, FILTERS, err, sizeof(err)) == 0)
+		if (display_start(f->d, &cfg, NULL, FILTERS, err, sizeof(err)) == 0)
 			break;
 		display_stop(f->d);
 		memset(f->d, 0, sizeof(*f->d));
@@ -218,7 +218,7 @@ static void test_exposed_needs_password(void **state)
 	(void)state;
 	snprintf(cfg.vnc_host, sizeof(cfg.vnc_host), "0.0.0.0");
 	cfg.vnc_port = free_port();
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), -EINVAL);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "needs password=FILE"));
 	assert_null(strchr(err, '\n'));
 	display_stop(d);
@@ -229,7 +229,7 @@ static void test_exposed_needs_password(void **state)
 	fputs("s3cret\n", pw);
 	fclose(pw);
 	memset(d, 0, sizeof(*d));
-	assert_int_equal(display_start(d, &cfg, FILTERS, err, sizeof(err)), 0);
+	assert_int_equal(display_start(d, &cfg, NULL, FILTERS, err, sizeof(err)), 0);
 	unlink(cfg.password_file);
 	display_stop(d);
 	free(d);

@@ -58,7 +58,7 @@ static void *start_filtered(void *arg)
 	/* WLOG=1: only log what the filter would refuse (dmesg), to find what a new SDL needs. */
 	s->rc = seccomp_install(SECCOMP_VMM_WINDOW, getenv("WLOG") ? SECCOMP_LOG : FILTERS);
 	if (s->rc == 0)
-		s->rc = display_start(s->d, s->cfg, FILTERS, s->err, sizeof(s->err));
+		s->rc = display_start(s->d, s->cfg, NULL, FILTERS, s->err, sizeof(s->err));
 	return NULL;
 }
 
