@@ -92,6 +92,8 @@ HOST_STEPS = {
     "browser-console": [5900],
     # tests/browser/ui-guest.mjs: headless Chromium opens `phyllome ui` on L1's port 7380.
     "browser-ui": [7380],
+    # tests/browser/sound-guest.mjs: the console page on L1's port 5900 decodes the guest's sound.
+    "browser-sound": [5900],
 }
 HOST_RE = re.compile(r"^#\s*rig-host:(.*)$", re.M)
 HOST_LINE_RE = re.compile(r"RIG-HOST (\S+) ?(.*)$")
@@ -485,10 +487,10 @@ def host_net(args):
             "-device", "virtio-net-pci,netdev=rignet,romfile="], ports
 
 
-def host_browser_console(args, ports, words):
-    """Host step browser-console WxH TEXT...: tests/browser/guest.mjs opens the console page on
-    L1's port 5900 in headless Chromium, checks the canvas against the guest's four bands and
-    types TEXT + Enter into the page. Returns (status, detail)."""
+def browser_node(script, *argv, timeout=600):
+    """Runs tests/browser/SCRIPT ARGV... with node and Debian's Chromium (its path where ARGV has
+    None): ("ok"|"fail", the output's last lines), or ("skip", why) when the host lacks what it
+    needs."""
     here = REPO / "tests" / "browser"
     chrome = shutil.which("chromium") or shutil.which("chromium-browser")
     missing = [what for what, ok in (("node", shutil.which("node")), ("chromium", chrome),
@@ -496,41 +498,48 @@ def host_browser_console(args, ports, words):
                 (here / "node_modules" / "playwright-core").is_dir())) if not ok]
     if missing:
         return "skip", "missing on the host: " + ", ".join(missing)
+    argv = [chrome if a is None else a for a in argv]
+    r = subprocess.run(["node", str(here / script), *argv], capture_output=True, text=True,
+                       timeout=timeout)
+    out = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    ok = r.returncode == 0 and any(ln.startswith("DONE") for ln in out)
+    return ("ok" if ok else "fail"), "; ".join(out[-8:]) or f"exit status {r.returncode}"
+
+
+def host_browser_console(args, ports, words):
+    """Host step browser-console WxH TEXT...: tests/browser/guest.mjs opens the console page on
+    L1's port 5900 in headless Chromium, checks the canvas against the guest's four bands and
+    types TEXT + Enter into the page. Returns (status, detail)."""
     if len(words) < 2 or not re.fullmatch(r"\d+x\d+", words[0]):
         return "fail", f"browser-console: expected 'WxH TEXT...', got {' '.join(words)!r}"
     # The console listens on L1's 0.0.0.0, which needs a password (the scenario sets this one);
     # the page takes it from the address's fragment, which never reaches the server.
     url = f"http://127.0.0.1:{ports[5900]}/#password=rigpass1"
-    r = subprocess.run(["node", str(here / "guest.mjs"), url, words[0], " ".join(words[1:]), chrome],
-                       capture_output=True, text=True, timeout=600)
-    out = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
-    ok = r.returncode == 0 and any(ln.startswith("DONE") for ln in out)
-    return ("ok" if ok else "fail"), "; ".join(out[-8:]) or f"exit status {r.returncode}"
+    return browser_node("guest.mjs", url, words[0], " ".join(words[1:]), None)
+
+
+def host_browser_sound(args, ports, words):
+    """Host step browser-sound SECS: tests/browser/sound-guest.mjs opens the console page on L1's
+    port 5900 (password rigpass1, as browser-console) and waits for SECS seconds of the guest's
+    sound in the page's decoder."""
+    if len(words) != 1 or not re.fullmatch(r"\d+(\.\d+)?", words[0]):
+        return "fail", f"browser-sound: expected 'SECS', got {' '.join(words)!r}"
+    return browser_node("sound-guest.mjs", f"http://127.0.0.1:{ports[5900]}/#password=rigpass1",
+                        words[0], None)
 
 
 def host_browser_ui(args, ports, words):
     """Host step browser-ui /login?token=T: tests/browser/ui-guest.mjs drives `phyllome ui` on
     L1's port 7380 in headless Chromium (screenshots into $PHYLLOME_UI_SHOTS when set)."""
-    here = REPO / "tests" / "browser"
-    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
-    missing = [what for what, ok in (("node", shutil.which("node")), ("chromium", chrome),
-               ("playwright-core (npm install in tests/browser)",
-                (here / "node_modules" / "playwright-core").is_dir())) if not ok]
-    if missing:
-        return "skip", "missing on the host: " + ", ".join(missing)
     if len(words) != 1 or not re.fullmatch(r"/login\?token=[0-9a-f]+", words[0]):
         return "fail", f"browser-ui: expected '/login?token=HEX', got {' '.join(words)!r}"
-    url = f"http://127.0.0.1:{ports[7380]}{words[0]}"
-    cmd = ["node", str(here / "ui-guest.mjs"), url, chrome]
-    if os.environ.get("PHYLLOME_UI_SHOTS"):
-        cmd.append(os.environ["PHYLLOME_UI_SHOTS"])
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1000)
-    out = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
-    ok = r.returncode == 0 and any(ln.startswith("DONE") for ln in out)
-    return ("ok" if ok else "fail"), "; ".join(out[-8:]) or f"exit status {r.returncode}"
+    shots = [os.environ["PHYLLOME_UI_SHOTS"]] if os.environ.get("PHYLLOME_UI_SHOTS") else []
+    return browser_node("ui-guest.mjs", f"http://127.0.0.1:{ports[7380]}{words[0]}", None, *shots,
+                        timeout=1000)
 
 
-HOST_STEP_RUN = {"browser-console": host_browser_console, "browser-ui": host_browser_ui}
+HOST_STEP_RUN = {"browser-console": host_browser_console, "browser-ui": host_browser_ui,
+                 "browser-sound": host_browser_sound}
 
 
 def run_host_step(args, ports, line, reply):
