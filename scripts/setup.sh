@@ -25,7 +25,8 @@ SUDO=
 # manager's image downloads; gpgv: checking publishers' signatures, gpg: the image tests' key;
 # swtpm and swtpm-tools: the TPM emulator behind --tpm (docs/tpm.md; the unit tests and the rig
 # start one); libpulse-dev: the headers of the libpulse that --sound pulse loads (libpulse0), and
-# pulseaudio: the sound server tests/pulse/run.sh checks it against (a null sink).
+# pulseaudio: the sound server tests/pulse/run.sh and the rig's debian-pulse check it against (a
+# null sink), and pulseaudio-utils' parec, which records the null sink's monitor in the rig.
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -39,7 +40,7 @@ PACKAGES=(
 	dpkg-dev libaio-dev
 	mmdebstrap zlib1g-dev qemu-utils
 	swtpm swtpm-tools
-	libpulse-dev pulseaudio
+	libpulse-dev pulseaudio pulseaudio-utils
 	libcurl4-openssl-dev gpgv gpg
 )
 

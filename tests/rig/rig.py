@@ -8,6 +8,7 @@ Python 3.11 standard library only.
 """
 
 import argparse
+import glob
 import hashlib
 import os
 import re
@@ -59,6 +60,8 @@ L1_TOOLS = {
     "xdotool": "xdotool",    # keys and pointer moves into a window (XTEST)
     "qemu-img": "qemu-utils",  # qcow2 images: made and checked in L1 (a test tool only)
     "swtpm": "swtpm",        # the TPM emulator behind --tpm socket=PATH
+    "pulseaudio": "pulseaudio",  # a sound server with a null sink for --sound pulse
+    "parec": "pulseaudio-utils",  # records the null sink's monitor (pacat under that name)
 }
 # Where a tool must also be, besides /usr/local/bin: programs that run it by its full path.
 L1_TOOL_LINKS = {"xkbcomp": "/usr/bin/xkbcomp"}  # Xvfb runs "/usr/bin/xkbcomp"
@@ -75,6 +78,9 @@ L1_DATA = {
     "sdl2": ("libsdl2-2.0-0 libx11-data", ["libSDL2-2.0.so.0", "/usr/share/X11/locale"]),
     "novnc": ("novnc", ["/usr/share/novnc"]),      # --display vnc=...,web=on serves it
     "phyllome-ui": ("(this repository)", []),       # data/ui at /rig/data/ui, for `phyllome ui`
+    # --sound pulse dlopens libpulse-simple; the server loads its modules from their folder.
+    "pulse": ("pulseaudio libpulse0", ["libpulse-simple.so.0"]
+              + (sorted(glob.glob("/usr/lib/pulse-*/modules")) or ["/usr/lib/pulse-16.1+dfsg1/modules"])[-1:]),
 }
 DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
 # The libraries phyllome-vmm loads when a display uses them (src/ui/uilibs.h), always put in L1.

@@ -871,3 +871,10 @@ net_scenario() {
 	fi
 	return 0
 }
+
+# hz_near MEASURE WANT PERCENT [KEY]: wavtool's MEASURE has KEY= (default hz) within PERCENT of
+# WANT.
+hz_near() {
+	echo "$1" | awk -v w="$2" -v p="$3" -v k="${4:-hz}=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) h = substr($i, length(k) + 1) }
+		END { d = h - w; if (d < 0) d = -d; exit !(h != "" && d <= w * p / 100) }'
+}

@@ -43,11 +43,6 @@ web_heard() {
 	fi
 }
 
-# hz_near MEASURE WANT PERCENT: MEASURE's hz= is within PERCENT of WANT.
-hz_near() {
-	echo "$1" | awk -v w="$2" -v p="$3" '{ for (i = 1; i <= NF; i++) if ($i ~ /^hz=/) h = substr($i, 4) }
-		END { d = h - w; if (d < 0) d = -d; exit !(h != "" && d <= w * p / 100) }'
-}
 
 if [ ! -x "$WAVTOOL" ]; then
 	rig_fail $N "no wavtool beside the VMM (build/tests/wavtool)"
