@@ -157,6 +157,13 @@ qemu_devices() {
 			_q="$_q -rtc $_opts"
 			continue
 		fi
+		if [ "$_kind" = sound ]; then
+			# sound:wav=FILE: QEMU's ICH9-era HD Audio with its duplex codec into a WAV file
+			# (QEMU's wav back end has no input: in= is not translated)
+			case $_opts in wav=*) ;; *) echo "qemu_devices: cannot translate '$_d'" >&2; return 1 ;; esac
+			_q="$_q -audiodev wav,id=snd$_n,path=${_opts#wav=} -device intel-hda -device hda-duplex,audiodev=snd$_n"
+			continue
+		fi
 		if [ "$_kind" = cpus ]; then
 			# cpus:hyperv=on[,kvm=off]: QEMU's hv-* flags for what phyllome-vmm's hyperv=on offers
 			_cpu=host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time
