@@ -265,6 +265,9 @@ function openEdit(vm) {
   $('edit-title').textContent = `Edit ${vm.Name}`;
   $('edit-cpus').value = vm.CPUs;
   $('edit-memory').value = Math.round(vm.Memory / 1048576);
+  $('edit-display').value = hasScreen(vm) ? 'vnc' : 'none';
+  $('edit-sound').value = vm.Sound ? 'pulse' : 'none';
+  $('edit-disk').value = '';
   $('edit-error').hidden = true;
   $('edit-dialog').showModal();
   $('edit-cpus').focus();
@@ -274,6 +277,10 @@ async function saveEdit(ev) {
   ev.preventDefault();
   if (!$('edit-form').reportValidity() || !editVm) return;
   const body = { cpus: Number($('edit-cpus').value), memory_mib: Number($('edit-memory').value) };
+  // Display and sound only when changed: a VM made elsewhere keeps its own (a TCP VNC, a WAV file).
+  if ($('edit-display').value !== (hasScreen(editVm) ? 'vnc' : 'none')) body.display = $('edit-display').value;
+  if ($('edit-sound').value !== (editVm.Sound ? 'pulse' : 'none')) body.sound = $('edit-sound').value;
+  if ($('edit-disk').value) body.disk_gib = Number($('edit-disk').value);
   try {
     await api(`/api/vms/${encodeURIComponent(editVm.ID)}/update`, { method: 'POST', body });
     $('edit-dialog').close();

@@ -197,6 +197,31 @@ static int copy_arg(const char *flag, char *dst, size_t n, const char *v, char *
 	return 0;
 }
 
+int args_sound(struct vm_def *d, const char *v, char *err, size_t errlen)
+{
+	d->sound[0] = 0;
+	if (!strcmp(v, "none"))
+		return 0;
+	if (strcmp(v, "pulse") && (strncmp(v, "wav=/", 5) || strchr(v, ','))) {
+		snprintf(err, errlen,
+			 "--sound: \"%.60s\" is not pulse, none or wav=/ABSOLUTE/PATH.wav", v);
+		return -EINVAL;
+	}
+	return copy_arg("--sound", d->sound, sizeof(d->sound), v, err, errlen);
+}
+
+int args_display(struct vm_def *d, const char *v, char *err, size_t errlen)
+{
+	d->display[0] = 0;
+	if (!strcmp(v, "none"))
+		return 0;
+	if (strcmp(v, "window") && strncmp(v, "vnc=", 4)) {
+		snprintf(err, errlen, "--display: \"%.60s\" is not none, window or vnc=...", v);
+		return -EINVAL;
+	}
+	return copy_arg("--display", d->display, sizeof(d->display), v, err, errlen);
+}
+
 static int run_net(struct run_opts *ro, const char *v, char *err, size_t errlen)
 {
 	struct vm_def *d = &ro->def;
@@ -307,16 +332,7 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 	case RO_SOUND:
 	case RO_NO_SOUND:
 		ro->sound_set = true;
-		d->sound[0] = 0;
-		if (id == RO_NO_SOUND || !strcmp(v, "none"))
-			return 0;
-		if (strcmp(v, "pulse") && (strncmp(v, "wav=/", 5) || strchr(v, ','))) {
-			snprintf(err, errlen,
-				 "--sound: \"%.60s\" is not pulse, none or wav=/ABSOLUTE/PATH.wav",
-				 v);
-			return -EINVAL;
-		}
-		return copy_arg("--sound", d->sound, sizeof(d->sound), v, err, errlen);
+		return args_sound(d, id == RO_NO_SOUND ? "none" : v, err, errlen);
 	case RO_USB:
 	case RO_NO_USB:
 		d->usb = id == RO_USB;

@@ -48,3 +48,8 @@ int args_parse_run(struct run_opts *ro, bool allow_detach, int argc, char *const
 /* A --disk word is a size ("10G") unless it names a path: anything holding a '/' or a '.' or
  * not parsing as a size is a file. Sets *size for a size. */
 bool args_disk_is_size(const char *word, uint64_t *size);
+/* --sound MODE into d->sound (pulse, wav=/ABSOLUTE/PATH; none clears it), for run and update.
+ * 0 or -EINVAL with err set. */
+int args_sound(struct vm_def *d, const char *v, char *err, size_t errlen);
+/* --display MODE for update: none clears it; window or vnc=... as the VMM takes them. */
+int args_display(struct vm_def *d, const char *v, char *err, size_t errlen);

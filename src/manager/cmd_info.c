@@ -65,12 +65,12 @@ static json_t *ps_json(const struct vm_entry *e, const char *api_state)
 
 	status_text(e, api_state, status, sizeof(status));
 	ports_text(&e->def, ports, sizeof(ports));
-	return json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "ID", e->def.id,
-			 "Name", e->def.name, "CPUs", (int)e->def.cpus, "Memory",
+	return json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "ID",
+			 e->def.id, "Name", e->def.name, "CPUs", (int)e->def.cpus, "Memory",
 			 (json_int_t)e->def.memory, "State", state_word(e, api_state), "Status",
 			 status, "Ports", ports, "Created", (json_int_t)e->def.created, "Image",
-			 e->def.image, "Display", e->def.display, "StartedAt",
-			 (json_int_t)(mgr_running(e) ? e->st.started : 0));
+			 e->def.image, "Display", e->def.display, "Sound", e->def.sound,
+			 "StartedAt", (json_int_t)(mgr_running(e) ? e->st.started : 0));
 }
 
 int cmd_ps(int argc, char **argv)

@@ -1,82 +1,155 @@
-/* update: changes a stopped VM's CPUs and memory (Docker's `update`), for the CLI and the
- * desktop app's Edit dialog alike. */
+/* update: changes a stopped VM's CPUs, memory, display, sound and disk size (Docker's `update`),
+ * for the CLI and the desktop app's Edit dialog alike. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "manager/args.h"
 #include "manager/cmds.h"
 #include "manager/util.h"
 
-#define UPDATE_USAGE "update: usage: phyllome update [--cpus N] [--memory SIZE] VM"
+#define UPDATE_USAGE                                                                               \
+	"update: usage: phyllome update [--cpus N] [--memory SIZE] [--display MODE]\n"             \
+	"                       [--sound MODE | --no-sound] [--disk-size SIZE] VM"
 
-/* Reads the options; ref is the VM. EXIT_OK or EXIT_USAGE (printed). */
-static int update_args(int argc, char **argv, unsigned *cpus, uint64_t *memory, const char **ref)
+struct update {
+	unsigned cpus;
+	uint64_t memory, disk_size;
+	const char *display, *sound, *ref;
+};
+
+/* Reads the options; u->ref is the VM. EXIT_OK or EXIT_USAGE (printed). */
+static int update_args(int argc, char **argv, struct update *u)
 {
-	char err[256];
+	char err[256] = UPDATE_USAGE;
+	int rc = 0;
 
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
+	for (int i = 0; i < argc && rc == 0; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if ((!strcmp(a, "--cpus") || !strcmp(a, "-c")) && i + 1 < argc) {
-			if (mgr_parse_cpus(argv[++i], cpus, err, sizeof(err)) < 0) {
-				mgr_error("%s", err);
-				return EXIT_USAGE;
+		if ((!strcmp(a, "--cpus") || !strcmp(a, "-c")) && v)
+			rc = mgr_parse_cpus(argv[++i], &u->cpus, err, sizeof(err));
+		else if ((!strcmp(a, "--memory") || !strcmp(a, "-m")) && v)
+			rc = mgr_parse_memory(argv[++i], &u->memory, err, sizeof(err));
+		else if (!strcmp(a, "--display") && v)
+			u->display = argv[++i];
+		else if (!strcmp(a, "--sound") && v)
+			u->sound = argv[++i];
+		else if (!strcmp(a, "--no-sound"))
+			u->sound = "none";
+		else if (!strcmp(a, "--disk-size") && v) {
+			i++;
+			if (mgr_parse_size(v, MGR_MAX_DISK, &u->disk_size) < 0 || !u->disk_size) {
+				snprintf(err, sizeof(err), "--disk-size: not a size: %.60s", v);
+				rc = -EINVAL;
 			}
-		} else if ((!strcmp(a, "--memory") || !strcmp(a, "-m")) && i + 1 < argc) {
-			if (mgr_parse_memory(argv[++i], memory, err, sizeof(err)) < 0) {
-				mgr_error("%s", err);
-				return EXIT_USAGE;
-			}
-		} else if (a[0] != '-' && !*ref) {
-			*ref = a;
+		} else if (a[0] != '-' && !u->ref) {
+			u->ref = a;
 		} else {
-			mgr_error(UPDATE_USAGE);
-			return EXIT_USAGE;
+			rc = -EINVAL;
 		}
 	}
-	if (!*ref || (!*cpus && !*memory)) {
-		mgr_error(UPDATE_USAGE);
-		return EXIT_USAGE;
+	if (rc == 0 &&
+	    (!u->ref || (!u->cpus && !u->memory && !u->display && !u->sound && !u->disk_size)))
+		rc = -EINVAL;
+	if (rc < 0)
+		mgr_error("%s", err);
+	return rc < 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+/* Grows the VM's first disk, which must be its own raw image, to size (never shrinks it). */
+static int grow_disk(struct vm_entry *e, uint64_t size, char *err, size_t errlen)
+{
+	struct vmdef_disk *k = &e->def.disks[0];
+	struct stat st;
+
+	if (!e->def.ndisks || !k->owned || k->qcow2) {
+		snprintf(
+		    err, errlen, "--disk-size grows the VM's own raw disk; its first disk is %s",
+		    !e->def.ndisks ? "missing"
+		    : !k->owned	   ? "a file it was given (grow that file yourself)"
+				   : "a qcow2 overlay (not grown yet: make a new VM with a size)");
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	if (stat(k->path, &st) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", k->path, strerror(errno));
+		return -errno;
+	}
+	if (size < (uint64_t)st.st_size) {
+		snprintf(err, errlen, "--disk-size: the disk is %llu bytes: it only grows",
+			 (unsigned long long)st.st_size);
+		return -EINVAL;
+	}
+	if (truncate(k->path, (off_t)size) < 0) {
+		snprintf(err, errlen, "cannot grow %s: %s", k->path, strerror(errno));
+		return -errno;
+	}
+	k->size = size;
+	return 0;
+}
+
+/* Applies u to the stopped VM e. 0, or -errno with err set. */
+static int apply(struct vm_entry *e, const struct update *u, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (u->display && !strcmp(u->display, "vnc")) { /* the app's choice: VNC on a free port */
+		int port = mgr_free_port();
+
+		if (port < 0) {
+			snprintf(err, errlen, "no free port for VNC on 127.0.0.1");
+			return -EADDRINUSE;
+		}
+		snprintf(e->def.display, sizeof(e->def.display), "vnc=127.0.0.1:%d", port);
+	} else if (u->display) {
+		rc = args_display(&e->def, u->display, err, errlen);
+	}
+	if (rc == 0 && u->sound)
+		rc = args_sound(&e->def, u->sound, err, errlen);
+	if (rc == 0 && u->disk_size)
+		rc = grow_disk(e, u->disk_size, err, errlen);
+	if (rc == 0 && u->cpus)
+		e->def.cpus = u->cpus;
+	if (rc == 0 && u->memory)
+		e->def.memory = u->memory;
+	return rc;
 }
 
 int cmd_update(int argc, char **argv)
 {
 	struct vm_entry *e = malloc(sizeof(*e));
-	const char *ref = NULL;
-	uint64_t memory = 0;
-	unsigned cpus = 0;
+	struct update u = {0};
 	struct store s;
+	char err[1536];
 	int rc;
 
 	if (!e)
 		return EXIT_FAIL;
-	rc = update_args(argc, argv, &cpus, &memory, &ref);
+	rc = update_args(argc, argv, &u);
 	if (rc != EXIT_OK || mgr_store(&s) < 0) {
 		free(e);
 		return rc != EXIT_OK ? rc : EXIT_FAIL;
 	}
 	store_lock(&s, true);
 	rc = EXIT_FAIL;
-	if (mgr_resolve(&s, ref, e) < 0) {
+	if (mgr_resolve(&s, u.ref, e) < 0) {
 		/* said */
 	} else if (mgr_running(e)) {
-		mgr_error("cannot update %s: it is running (stop it first)", ref);
+		mgr_error("cannot update %s: it is running (stop it first)", u.ref);
+	} else if (apply(e, &u, err, sizeof(err)) < 0) {
+		mgr_error("cannot update %s: %s", u.ref, err);
+	} else if (store_save_def(e) < 0) {
+		mgr_error("cannot update %s: cannot write its config.json", u.ref);
 	} else {
-		if (cpus)
-			e->def.cpus = cpus;
-		if (memory)
-			e->def.memory = memory;
-		if (store_save_def(e) < 0)
-			mgr_error("cannot update %s: cannot write its config.json", ref);
-		else
-			rc = EXIT_OK;
+		rc = EXIT_OK;
 	}
 	store_unlock(&s);
 	store_close(&s);
 	if (rc == EXIT_OK)
-		printf("%s\n", ref);
+		printf("%s\n", u.ref);
 	free(e);
 	return rc;
 }

@@ -369,12 +369,19 @@ void ui_api_post(const char *vm, const char *action, struct ui_reply *r)
 	ui_reply_error(r, 404, "no such action on a VM: %s", action);
 }
 
-void ui_api_update(const char *vm, const char *body, size_t len, struct ui_reply *r)
+void ui_api_update(const char *vm, const char *body, size_t len, const char *vnc_dir,
+		   struct ui_reply *r)
 {
-	char err[256] = "", store[256];
-	char *words[8];
-	int n = ui_update_args(body, len, vm, words, 7, store, sizeof(store), err, sizeof(err));
+	char err[256] = "", store[512], sock[128];
+	char *words[12];
+	int n;
 
+	/* A display shown in the app: a socket of the app's folder, named as a new VM's is. */
+	if (snprintf(sock, sizeof(sock), "%s/%.12s.sock", vnc_dir, vm) >= (int)sizeof(sock)) {
+		ui_reply_error(r, 500, "the display's socket path is too long: %s", vnc_dir);
+		return;
+	}
+	n = ui_update_args(body, len, vm, sock, words, 11, store, sizeof(store), err, sizeof(err));
 	if (n < 0) {
 		ui_reply_error(r, 400, "%s", err);
 		return;

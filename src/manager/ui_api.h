@@ -40,7 +40,8 @@ void ui_api_get(const char *vm, const char *action, struct ui_reply *r);
 /* POST /api/vms/VM/ACTION: start, stop, kill, restart, pause, resume, rm. */
 void ui_api_post(const char *vm, const char *action, struct ui_reply *r);
 /* POST /api/vms/VM/update: `update --cpus N --memory NM VM` from the Edit dialog's JSON. */
-void ui_api_update(const char *vm, const char *body, size_t len, struct ui_reply *r);
+void ui_api_update(const char *vm, const char *body, size_t len, const char *vnc_dir,
+		   struct ui_reply *r);
 /* POST /api/vms: `run -d` from the new-VM dialog's JSON; vnc_dir is where a display's
  * socket goes. */
 void ui_api_create(const char *body, size_t len, const char *vnc_dir, struct ui_reply *r);

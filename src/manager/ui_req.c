@@ -227,38 +227,66 @@ int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **wo
 	return rc < 0 ? rc : n;
 }
 
-int ui_update_args(const char *json, size_t len, const char *vm, char **words, int max, char *store,
-		   size_t storelen, char *err, size_t errlen)
+/* The Edit dialog's one-of-a-few string member: its index in names, -1 when absent, -2 when bad. */
+static int pick(json_t *o, const char *key, const char *const *names, size_t n)
 {
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; json_is_string(v) && i < n; i++)
+		if (!strcmp(json_string_value(v), names[i]))
+			return (int)i;
+	return -2;
+}
+
+int ui_update_args(const char *json, size_t len, const char *vm, const char *vnc_sock, char **words,
+		   int max, char *store, size_t storelen, char *err, size_t errlen)
+{
+	static const char *const displays[] = {"none", "vnc"}, *const sounds[] = {"none", "pulse"};
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
-	bool has_c = json_object_get(o, "cpus"), has_m = json_object_get(o, "memory_mib");
-	int64_t c = 0, m = 0;
-	char cpus[8], memory[24];
+	bool has_c = json_object_get(o, "cpus"), has_m = json_object_get(o, "memory_mib"),
+	     has_d = json_object_get(o, "disk_gib");
+	int disp = pick(o, "display", displays, 2), snd = pick(o, "sound", sounds, 2);
+	int64_t c = 0, m = 0, d = 0;
+	char cpus[8], memory[24], disk[24], display[160];
 	size_t used = 0;
 	int n = 0, rc = -EINVAL;
 
 	err[0] = 0;
-	if (!json_is_object(o) || (!has_c && !has_m))
-		snprintf(err, errlen, "give the VM's CPUs or memory");
+	if (!json_is_object(o) || (!has_c && !has_m && !has_d && disp == -1 && snd == -1))
+		snprintf(err, errlen, "give the VM's CPUs, memory, disk size, display or sound");
 	else if (has_c && mgr_json_int(o, "cpus", 1, MGR_MAX_CPUS, &c) < 0)
 		snprintf(err, errlen, "CPUs: a whole number from 1 to %d", MGR_MAX_CPUS);
 	else if (has_m && mgr_json_int(o, "memory_mib", (int64_t)(MGR_MIN_MEM >> 20),
 				       (int64_t)(MGR_MAX_MEM >> 20), &m) < 0)
 		snprintf(err, errlen, "memory: whole MiB from %llu to %llu", MGR_MIN_MEM >> 20,
 			 MGR_MAX_MEM >> 20);
+	else if (has_d && mgr_json_int(o, "disk_gib", 1, 65536, &d) < 0)
+		snprintf(err, errlen, "disk size: whole GiB from 1 to 65536");
+	else if (disp == -2)
+		snprintf(err, errlen, "display: \"vnc\" (shown here) or \"none\"");
+	else if (snd == -2)
+		snprintf(err, errlen, "sound: \"pulse\" (the desktop's sound server) or \"none\"");
+	else if (snprintf(display, sizeof(display), "vnc=unix:%s", vnc_sock) >=
+		 (int)sizeof(display))
+		snprintf(err, errlen, "the display's socket path is too long");
 	else
 		rc = 0;
 	snprintf(cpus, sizeof(cpus), "%d", (int)c);
 	snprintf(memory, sizeof(memory), "%lldM", (long long)m);
-	if (rc == 0 && c) {
-		rc = add_word(words, &n, max, store, storelen, &used, "--cpus");
+	snprintf(disk, sizeof(disk), "%lldG", (long long)d);
+	const char *w[][2] = {{c ? "--cpus" : NULL, cpus},
+			      {m ? "--memory" : NULL, memory},
+			      {d ? "--disk-size" : NULL, disk},
+			      {disp >= 0 ? "--display" : NULL, disp == 1 ? display : "none"},
+			      {snd >= 0 ? "--sound" : NULL, sounds[snd > 0]}};
+	for (size_t i = 0; rc == 0 && i < sizeof(w) / sizeof(w[0]); i++) {
+		if (!w[i][0])
+			continue;
+		rc = add_word(words, &n, max, store, storelen, &used, w[i][0]);
 		if (rc == 0)
-			rc = add_word(words, &n, max, store, storelen, &used, cpus);
-	}
-	if (rc == 0 && m) {
-		rc = add_word(words, &n, max, store, storelen, &used, "--memory");
-		if (rc == 0)
-			rc = add_word(words, &n, max, store, storelen, &used, memory);
+			rc = add_word(words, &n, max, store, storelen, &used, w[i][1]);
 	}
 	if (rc == 0)
 		rc = add_word(words, &n, max, store, storelen, &used, vm);

@@ -32,10 +32,11 @@ bool ui_file_path_ok(const char *rel);
 int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **words, int max,
 		   char *store, size_t storelen, char *err, size_t errlen);
 
-/* The Edit dialog's body, {"cpus": 2, "memory_mib": 1024} (either may be absent, not both), as
- * the words of `update ... VM`. Same returns as ui_new_vm_args. */
-int ui_update_args(const char *json, size_t len, const char *vm, char **words, int max, char *store,
-		   size_t storelen, char *err, size_t errlen);
+/* The Edit dialog's body, {"cpus": 2, "memory_mib": 1024, "disk_gib": 20, "display": "vnc"|"none",
+ * "sound": "pulse"|"none"} (any of them, at least one), as the words of `update ... VM`; "vnc" is
+ * the Unix socket vnc_sock, as for a new VM. Same returns as ui_new_vm_args. */
+int ui_update_args(const char *json, size_t len, const char *vm, const char *vnc_sock, char **words,
+		   int max, char *store, size_t storelen, char *err, size_t errlen);
 
 /* Where `--display` (a VM's display option) listens for VNC: "vnc=unix:PATH[,...]" ->
  * path set, port 0; "vnc=HOST:PORT[,...]" -> host and port. -ENOENT when the VM has no VNC

@@ -314,7 +314,7 @@ static enum MHD_Result api_post(struct ui_server *s, struct MHD_Connection *c, c
 	if (!strcmp(url, "/api/vms"))
 		ui_api_create(q->body ? q->body : "", q->len, s->vnc_dir, &r);
 	else if (ui_vm_path(url, vm, action) == 0 && !strcmp(action, "update"))
-		ui_api_update(vm, q->body ? q->body : "", q->len, &r);
+		ui_api_update(vm, q->body ? q->body : "", q->len, s->vnc_dir, &r);
 	else if (ui_vm_path(url, vm, action) == 0 && action[0])
 		ui_api_post(vm, action, &r);
 	else

@@ -150,10 +150,18 @@ try {
   await press('Edit');
   await page.fill('#edit-cpus', '3');
   await page.fill('#edit-memory', '768');
+  const { Sound: soundBefore, Display: displayBefore } = ps().find((v) => v.Name === 'web');
+  await page.selectOption('#edit-sound', soundBefore ? 'none' : 'pulse');
   await page.click('#edit-save');
   await until(() => ps().some((v) => v.Name === 'web' && v.CPUs === 3 && v.Memory === 768 << 20), 10000, 'ps -a to show 3 CPUs, 768 MiB');
   await until(async () => /3 CPUs · 768 MiB/.test(await card.locator('.res').textContent()), 8000, 'the card to show them');
-  ok('Edit (stopped): 3 CPUs, 768 MiB in ps -a and on the card');
+  const edited = ps().find((v) => v.Name === 'web');
+  check(edited.Sound === (soundBefore ? '' : 'pulse') && edited.Display === displayBefore && displayBefore,
+    `Edit (stopped): 3 CPUs, 768 MiB in ps -a and on the card; sound ${soundBefore || 'none'} -> ${edited.Sound || 'none'}, the display kept (${edited.Display})`,
+    `ps -a says ${JSON.stringify(edited)}`);
+  // A disk that is an image's overlay or that the VM was given is not grown: one clear line.
+  r = await fetch(`${base}/api/vms/web/update`, { method: 'POST', headers: { cookie, 'X-Phyllome-CSRF': csrf, Origin: base }, body: '{"display":"vnc=0.0.0.0:1"}' });
+  check(r.status === 400 && /display/.test((await r.json()).error), 'a display other than the app\'s own is refused from the page', `status ${r.status}`);
   await press('Start');
   await until(() => stateOf('web') === 'running', 20000, 'ps to say running again');
   ok('Start in the page: ps -a says running');

@@ -44,7 +44,7 @@ static void fuzz_new_vm(const char *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s, vm[64], action[16], v[UI_SECRET_HEX + 2], *w[8], store[256], err[256];
+	char *s, vm[64], action[16], v[UI_SECRET_HEX + 2], *w[12], store[256], err[256];
 	struct ui_vnc_target t;
 	size_t n;
 
@@ -84,8 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		fuzz_new_vm(s, n);
-		if (ui_update_args(s, n, "web", w, 8, store, sizeof(store), err, sizeof(err)) > 0)
-			check(!strcmp(w[0], "--cpus") || !strcmp(w[0], "--memory"));
+		if (ui_update_args(s, n, "web", "/r/web.sock", w, 12, store, sizeof(store), err,
+				   sizeof(err)) > 0)
+			check(!strcmp(w[0], "--cpus") || !strcmp(w[0], "--memory") ||
+			      !strcmp(w[0], "--disk-size") || !strcmp(w[0], "--display") ||
+			      !strcmp(w[0], "--sound"));
 		break;
 	default:
 		if (ui_vnc_target(s, &t) == 0)

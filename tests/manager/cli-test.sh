@@ -152,6 +152,25 @@ if tail -c 100 "$FD/serial.log" | grep -q FAKE-FLOOD-DONE && [ "$S0" -le "$CAP" 
 else nok "200 MiB of guest output: capped serial.log" "serial.log $S0, serial.log.1 $S1 (cap $CAP)"; fi
 ph rm -f flood; expect "rm -f flood" 0
 
+# update of a stopped VM: its display, sound and its own raw disk (grown, never shrunk); a
+# disk the VM was given is not grown.
+ph create --name upd --kernel $K --disk 64M --sound wav=/tmp/upd.wav; expect "create with --sound wav=" 0
+ph inspect upd; expect "inspect shows the sound" 0 '"sound": "wav=/tmp/upd.wav"'
+ph update --display window --no-sound --disk-size 128M upd; expect "update --display --no-sound --disk-size" 0 upd
+UD=$(vmdir upd)
+ph inspect upd
+if echo "$OUT" | grep -q '"display": "window"' && echo "$OUT" | grep -q '"sound": null' &&
+	[ "$(stat -c %s "$UD/disk0.img")" = $((128 << 20)) ]; then ok "update: display window, no sound, disk0.img 128 MiB"
+else nok "update: display, sound, disk" "$OUT" "disk0.img: $(stat -c %s "$UD/disk0.img")"; fi
+ph update --disk-size 64M upd; expect "update --disk-size smaller: 1" 1 "it only grows"
+ph update --sound alsa upd; expect "update --sound alsa: 1" 1 "is not pulse, none or wav="
+ph update --display sdl upd; expect "update --display sdl: 1" 1 "is not none, window or vnc="
+ph rm upd; expect "rm upd" 0
+truncate -s 64M "$PHYLLOME_STATE/given.img"
+ph create --name given --kernel $K --disk "$PHYLLOME_STATE/given.img"
+ph update --disk-size 1G given; expect "update --disk-size of a given disk: 1" 1 "a file it was given"
+ph rm given; expect "rm given" 0
+
 ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create" 0 "sparse raw"
 ph disk create "$PHYLLOME_STATE/d.img" 1G; expect "disk create over a file: 1" 1 "File exists"
 ph disk create "$PHYLLOME_STATE/e.img" lots; expect "disk create bad size: 125" 125 "invalid size"

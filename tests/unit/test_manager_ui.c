@@ -150,32 +150,60 @@ static void test_new_vm(void **state)
 
 static void test_update(void **state)
 {
-	char *w[8], store[256], err[256];
+	char *w[12], store[256], err[256];
 	static const char *const bad[] = {"{}",
 					  "[]",
 					  "{\"cpus\":0}",
 					  "{\"memory_mib\":1}",
 					  "{\"cpus\":\"2\"}",
 					  "{\"cpus\":1,\"cpus\":2}",
+					  "{\"display\":\"vnc=0.0.0.0:5900\"}",
+					  "{\"display\":\"window\"}",
+					  "{\"sound\":\"wav=/etc/passwd\"}",
+					  "{\"disk_gib\":0}",
 					  "{"};
 
 	(void)state;
-	assert_int_equal(ui_update_args("{\"cpus\":2,\"memory_mib\":1024}", 28, "web", w, 8, store,
-					sizeof(store), err, sizeof(err)),
+	assert_int_equal(ui_update_args("{\"cpus\":2,\"memory_mib\":1024}", 28, "web",
+					"/r/web.sock", w, 8, store, sizeof(store), err,
+					sizeof(err)),
 			 5);
 	assert_string_equal(w[0], "--cpus");
 	assert_string_equal(w[1], "2");
 	assert_string_equal(w[2], "--memory");
 	assert_string_equal(w[3], "1024M");
 	assert_string_equal(w[4], "web");
-	assert_int_equal(ui_update_args("{\"memory_mib\":64}", 17, "web", w, 8, store,
-					sizeof(store), err, sizeof(err)),
+	assert_int_equal(ui_update_args("{\"memory_mib\":64}", 17, "web", "/r/web.sock", w, 8,
+					store, sizeof(store), err, sizeof(err)),
 			 3);
 	assert_string_equal(w[1], "64M");
+	{
+		static const char j[] = "{\"disk_gib\":20,\"display\":\"vnc\",\"sound\":\"pulse\"}";
+
+		assert_int_equal(ui_update_args(j, strlen(j), "web", "/r/web.sock", w, 12, store,
+						sizeof(store), err, sizeof(err)),
+				 7);
+		assert_string_equal(w[0], "--disk-size");
+		assert_string_equal(w[1], "20G");
+		assert_string_equal(w[2], "--display");
+		assert_string_equal(w[3], "vnc=unix:/r/web.sock");
+		assert_string_equal(w[4], "--sound");
+		assert_string_equal(w[5], "pulse");
+		assert_string_equal(w[6], "web");
+	}
+	{
+		static const char j[] = "{\"display\":\"none\",\"sound\":\"none\"}";
+
+		assert_int_equal(ui_update_args(j, strlen(j), "web", "/r/web.sock", w, 12, store,
+						sizeof(store), err, sizeof(err)),
+				 5);
+	}
+	assert_string_equal(w[1], "none");
+	assert_string_equal(w[3], "none");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		assert_int_equal(ui_update_args(bad[i], strlen(bad[i]), "web", w, 8, store,
-						sizeof(store), err, sizeof(err)),
+		assert_int_equal(ui_update_args(bad[i], strlen(bad[i]), "web", "/r/web.sock", w, 8,
+						store, sizeof(store), err, sizeof(err)),
 				 -EINVAL);
 		assert_true(err[0] != 0);
 	}
