@@ -341,6 +341,7 @@ async function runNew(ev) {
     net: $('new-net').value,
   };
   if ($('new-name').value) body.name = $('new-name').value;
+  if ($('new-disk').value) body.disk_gib = Number($('new-disk').value);
   const run = $('new-run');
   run.disabled = true;
   run.textContent = 'Creating…';

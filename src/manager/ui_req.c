@@ -143,7 +143,8 @@ static const char *str_member(json_t *o, const char *key, const char *dflt)
 
 /* Checks the dialog's members; fills the words' values. */
 static int new_vm_values(json_t *o, const char **image, const char **name, char cpus[8],
-			 char memory[24], bool *vnc, bool *net, char *err, size_t errlen)
+			 char memory[24], char disk[24], bool *vnc, bool *net, char *err,
+			 size_t errlen)
 {
 	char n[CAT_NAME], t[CAT_NAME];
 	const char *display = str_member(o, "display", "vnc"), *netw = str_member(o, "net", "none");
@@ -170,6 +171,16 @@ static int new_vm_values(json_t *o, const char **image, const char **name, char 
 			 MGR_MAX_MEM >> 20);
 		return -EINVAL;
 	}
+	disk[0] = 0;
+	if (json_object_get(o, "disk_gib")) {
+		int64_t g;
+
+		if (mgr_json_int(o, "disk_gib", 1, 65536, &g) < 0) {
+			snprintf(err, errlen, "disk size: whole GiB from 1 to 65536");
+			return -EINVAL;
+		}
+		snprintf(disk, 24, "%lldG", (long long)g);
+	}
 	if (!display || (strcmp(display, "vnc") && strcmp(display, "none")) || !netw ||
 	    (strcmp(netw, "user") && strcmp(netw, "none"))) {
 		snprintf(err, errlen, "display is vnc or none; network is user or none");
@@ -187,7 +198,7 @@ int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **wo
 {
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	const char *image, *name;
-	char cpus[8], memory[24], display[160];
+	char cpus[8], memory[24], disk[24], display[160];
 	bool vnc = false, net = false;
 	size_t used = 0;
 	int n = 0, rc;
@@ -197,7 +208,7 @@ int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **wo
 		snprintf(err, errlen, "the new VM's settings are not a JSON object");
 		return -EINVAL;
 	}
-	rc = new_vm_values(o, &image, &name, cpus, memory, &vnc, &net, err, errlen);
+	rc = new_vm_values(o, &image, &name, cpus, memory, disk, &vnc, &net, err, errlen);
 	if (rc == 0 &&
 	    snprintf(display, sizeof(display), "vnc=unix:%s", vnc_sock) >= (int)sizeof(display)) {
 		snprintf(err, errlen, "the display's socket path is too long");
@@ -218,6 +229,11 @@ int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **wo
 		rc = add_word(words, &n, max, store, storelen, &used, "--name");
 		if (rc == 0)
 			rc = add_word(words, &n, max, store, storelen, &used, name);
+	}
+	if (rc == 0 && disk[0]) { /* the first --disk SIZE sizes the image's disk */
+		rc = add_word(words, &n, max, store, storelen, &used, "--disk");
+		if (rc == 0)
+			rc = add_word(words, &n, max, store, storelen, &used, disk);
 	}
 	if (rc == 0)
 		rc = add_word(words, &n, max, store, storelen, &used, image);

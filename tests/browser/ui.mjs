@@ -134,12 +134,17 @@ try {
   await page.selectOption('#new-image', 'tiny:1');
   await page.fill('#new-name', 'made-in-page');
   await page.fill('#new-memory', '256');
+  await page.fill('#new-disk', '3');
   await page.selectOption('#new-net', 'none');
   if (shots) await page.screenshot({ path: join(shots, 'ui-new-vm.png') });
   await page.click('#new-run');
   await until(() => stateOf('made-in-page') === 'running', 30000, 'ps to show made-in-page running');
   await until(async () => (await page.locator('li.card', { hasText: 'made-in-page' }).count()) === 1, 8000, 'its card');
-  ok('the new-VM dialog pulls the catalogue entry tiny:1 and runs it: ps -a shows made-in-page running');
+  const made = JSON.parse(execFileSync(phyllome, ['inspect', 'made-in-page']).toString());
+  const disk = made[0].Config.disks[0]; // inspect: an array of VMs, each with its config.json
+  check(disk && disk.size === 3 * 2 ** 30,
+    'the new-VM dialog pulls the catalogue entry tiny:1 and runs it: ps -a shows made-in-page running, with the 3 GiB disk asked for beside the ISO',
+    `inspect: ${JSON.stringify(made).slice(0, 400)}`);
   r = await fetch(`${base}/api/vms`, { method: 'POST', headers: { cookie, 'X-Phyllome-CSRF': csrf, Origin: base }, body: '{"image":"/etc/passwd"}' });
   check(r.status === 400 && /pick an image/.test((await r.json()).error), 'a path for the image is refused (only the store and the catalogue)', `status ${r.status}`);
 

@@ -115,6 +115,11 @@ static void test_new_vm(void **state)
 	assert_string_equal(w[8], "user");
 	assert_string_equal(w[10], "web");
 	assert_string_equal(w[11], "debian:12");
+	n = args("{\"image\":\"debian:12\",\"disk_gib\":40}", w, err);
+	assert_int_equal(n, 12);
+	assert_string_equal(w[9], "--disk");
+	assert_string_equal(w[10], "40G");
+	assert_string_equal(w[11], "debian:12");
 	n = args("{\"image\":\"alpine\"}", w, err);
 	assert_int_equal(n, 10);
 	assert_string_equal(w[2], "1");
@@ -132,6 +137,8 @@ static void test_new_vm(void **state)
 	    "{\"image\":\"a\",\"cpus\":65}",
 	    "{\"image\":\"a\",\"cpus\":\"2\"}",
 	    "{\"image\":\"a\",\"memory_mib\":16}",
+	    "{\"image\":\"a\",\"disk_gib\":0}",
+	    "{\"image\":\"a\",\"disk_gib\":\"9\"}",
 	    "{\"image\":\"a\",\"name\":\"-rm\"}",
 	    "{\"image\":\"a\",\"name\":\"a b\"}",
 	    "{\"image\":\"a\",\"name\":7}",
