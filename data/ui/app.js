@@ -329,6 +329,22 @@ function showNewError(msg) {
   $('new-error').hidden = !msg;
 }
 
+// While a new VM waits for its image, the pull's progress (GET /api/pulls: every download under
+// way in the state folder, the CLI's too): size, speed, time left. window.phyllomePulls: what
+// the bar showed (the test reads it).
+window.phyllomePulls = [];
+async function showPulls() {
+  let pulls = [];
+  try { pulls = await (await api('/api/pulls')).json(); } catch (e) { return; }
+  const p = pulls[0];
+  $('new-pull').hidden = !p;
+  if (!p) return;
+  window.phyllomePulls.push(p);
+  if (p.total) $('new-progress').value = p.done / p.total; else $('new-progress').removeAttribute('value');
+  const left = p.total && p.bytes_per_s ? `, ${Math.round((p.total - p.done) / p.bytes_per_s)} s left` : '';
+  $('new-pull-text').textContent = `${p.label}: ${human(p.done)} of ${p.total ? human(p.total) : '?'}, ${human(p.bytes_per_s)}/s${left}`;
+}
+
 async function runNew(ev) {
   ev.preventDefault();
   const f = $('new-form');
@@ -345,6 +361,7 @@ async function runNew(ev) {
   const run = $('new-run');
   run.disabled = true;
   run.textContent = 'Creating…';
+  const poll = setInterval(showPulls, 400);
   try {
     await api('/api/vms', { method: 'POST', body });
     $('new-dialog').close();
@@ -352,6 +369,8 @@ async function runNew(ev) {
   } catch (e) {
     showNewError(e.message);
   } finally {
+    clearInterval(poll);
+    $('new-pull').hidden = true;
     run.disabled = false;
     run.textContent = 'Create and start';
   }

@@ -26,6 +26,7 @@ struct xfer {
 	/* progress */
 	bool show;
 	const char *label;
+	char progress[4096 + 16]; /* PATH.progress for others to read ("": none) */
 	struct timespec t0, last;
 	curl_off_t shown; /* bytes when the bar was last drawn */
 };
@@ -83,6 +84,29 @@ static size_t on_mem(char *p, size_t sz, size_t nm, void *ctx)
 	return n;
 }
 
+/* PATH.progress: what the app shows while it waits for a pull, replaced whole each time. */
+static void write_progress(const struct xfer *x, uint64_t have, uint64_t all, double speed)
+{
+	char tmp[sizeof(x->progress) + 8], body[512];
+	int n = snprintf(body, sizeof(body),
+			 "{\"label\": \"%.200s\", \"done\": %llu, \"total\": %llu, "
+			 "\"bytes_per_s\": %.0f}\n",
+			 x->label, (unsigned long long)have, (unsigned long long)all, speed);
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", x->progress) >= (int)sizeof(tmp) || n <= 0 ||
+	    strpbrk(x->label, "\"\\"))
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, body, (size_t)n) == n)
+		(void)rename(tmp, x->progress);
+	else
+		(void)unlink(tmp);
+	close(fd);
+}
+
 static int on_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t ut, curl_off_t un)
 {
 	struct xfer *x = ctx;
@@ -94,7 +118,8 @@ static int on_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t u
 	(void)ut;
 	(void)un;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	if (!x->show || now == x->shown || (secs(&x->last, &t) < 0.25 && (!total || now < total)))
+	if ((!x->show && !x->progress[0]) || now == x->shown ||
+	    (secs(&x->last, &t) < 0.25 && (!total || now < total)))
 		return 0;
 	x->last = t;
 	x->shown = now;
@@ -110,6 +135,11 @@ static int on_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t u
 			snprintf(left, sizeof(left), "%.0f s left",
 				 (double)(total - now) / speed + 0.5);
 	}
+	if (x->progress[0])
+		write_progress(x, x->offset + (uint64_t)now, total > 0 ? x->offset + (uint64_t)total : 0,
+			       speed);
+	if (!x->show)
+		return 0;
 	fprintf(stderr, "\r\033[K%s [%.*s%*s] %s / %s  %s/s  %s", x->label, bar,
 		"==============================", 30 - bar, "", have, total > 0 ? all : "?", rate,
 		left);
@@ -156,6 +186,11 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 	CURLcode rc = CURLE_OK;
 	struct stat st;
 	int ret = -EIO;
+
+	/* A resumable download (an image) says how far it is in PATH.progress while it runs. */
+	if (resume &&
+	    snprintf(x.progress, sizeof(x.progress), "%s.progress", path) >= (int)sizeof(x.progress))
+		x.progress[0] = 0;
 
 	x.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0600);
 	if (x.fd < 0) {
@@ -210,6 +245,8 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 			snprintf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
 	}
 	curl_easy_cleanup(x.c);
+	if (x.progress[0])
+		unlink(x.progress);
 	if (close(x.fd) < 0 && ret == 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		ret = -EIO;

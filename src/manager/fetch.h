@@ -1,7 +1,9 @@
 /* Downloads with libcurl: HTTP, HTTPS (certificates checked) and file://, redirects followed
  * (to HTTP(S) only), a progress bar on a terminal, and resuming: a file that is already partly
  * there is continued with a Range request, and a connection that drops is retried (resuming)
- * up to 4 times. */
+ * up to 4 times. A resumable download (resume: an image) also writes PATH.progress while it
+ * runs, {"label": ..., "done": BYTES, "total": BYTES (0: unknown), "bytes_per_s": N}, replaced
+ * whole about 4 times a second and removed at its end: the desktop app's progress bar. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

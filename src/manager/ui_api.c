@@ -1,5 +1,6 @@
 /* The desktop app's JSON API (ui_api.h): every verb is the CLI's own cmd_* function, run in a
  * child process whose stdout is the answer and whose last stderr line is the error. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -322,6 +323,49 @@ void ui_api_images(struct ui_reply *r)
 	json_decref(o);
 	free(imgs.body);
 	free(cat.body);
+}
+
+void ui_api_pulls(struct ui_reply *r)
+{
+	json_t *a = json_array();
+	struct store s;
+	char dir[VMDEF_PATH + 32];
+	struct dirent *d;
+	DIR *dp = NULL;
+
+	if (mgr_store(&s) == 0) {
+		snprintf(dir, sizeof(dir), "%s/images/.partial", s.root);
+		dp = opendir(dir);
+		store_close(&s);
+	}
+	while (dp && (d = readdir(dp))) {
+		size_t n = strlen(d->d_name);
+		char buf[512];
+		ssize_t got;
+		json_t *o;
+		int fd;
+
+		if (n < 10 || strcmp(d->d_name + n - 9, ".progress"))
+			continue;
+		fd = openat(dirfd(dp), d->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		got = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = 0;
+		o = json_loads(buf, 0, NULL);
+		if (json_is_object(o))
+			json_array_append(a, o);
+		json_decref(o);
+	}
+	if (dp)
+		closedir(dp);
+	r->status = 200;
+	r->type = "application/json";
+	r->body = json_dumps(a, JSON_COMPACT);
+	r->len = r->body ? strlen(r->body) : 0;
+	json_decref(a);
 }
 
 void ui_api_get(const char *vm, const char *action, struct ui_reply *r)

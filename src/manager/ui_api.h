@@ -33,6 +33,9 @@ void ui_reply_error(struct ui_reply *r, int status, const char *fmt, ...)
 /* GET /api/vms: every VM (`ps -a --format json`) as a JSON array. */
 void ui_api_list(struct ui_reply *r);
 /* GET /api/images: the stored images and the catalogue's entries. */
+/* GET /api/pulls: the downloads under way (any pull's PATH.progress in the store: fetch.h), as
+ * [{"label", "done", "total", "bytes_per_s"}]: the new-VM dialog's progress bar. */
+void ui_api_pulls(struct ui_reply *r);
 void ui_api_images(struct ui_reply *r);
 /* GET /api/vms/VM/ACTION: screenshot (a PNG: `screenshot VM /proc/self/fd/1`), logs (the serial
  * log's end), inspect. */

@@ -288,6 +288,8 @@ static enum MHD_Result api_get(struct ui_server *s, struct MHD_Connection *c, co
 		ui_api_list(&r);
 	} else if (!strcmp(url, "/api/images")) {
 		ui_api_images(&r);
+	} else if (!strcmp(url, "/api/pulls")) {
+		ui_api_pulls(&r);
 	} else if (ui_vm_path(url, vm, action) == 0 && !strcmp(action, "vnc")) {
 		const char *why = change_refused(s, c, false);
 

@@ -20,6 +20,7 @@ export PHYLLOME_FIRMWARE="$work/firmware.fd" PHYLLOME_UI_DIR="$here/../../data/u
 ph() { "$build/phyllome" "$@"; }
 cleanup() {
 	[ -n "$ui" ] && kill "$ui" 2>/dev/null
+	[ -n "$www" ] && kill "$www" 2>/dev/null
 	for p in $(cat "$PHYLLOME_STATE"/vms/*/state.json 2>/dev/null |
 		sed -n 's/.*"\(vmm\|supervisor\)_pid": \([0-9]*\).*/\2/p'); do
 		[ "$p" != 0 ] && kill -9 "$p" 2>/dev/null
@@ -32,9 +33,20 @@ head -c 1048576 /dev/zero >"$work/tiny.iso"
 echo fw >"$work/firmware.fd"
 echo kernel >"$work/kernel"
 sum=$(sha256sum "$work/tiny.iso" | cut -d' ' -f1)
+# And one served over HTTP at 2 MiB/s (tests/manager/image-server.py): 6 MiB, a pull slow
+# enough for the dialog's progress bar.
+mkdir -p "$work/www"
+head -c 6291456 /dev/urandom >"$work/www/slow.iso"
+slowsum=$(sha256sum "$work/www/slow.iso" | cut -d' ' -f1)
+python3 "$here/../manager/image-server.py" --rate 2097152 "$work/www" "$work/www.port" "$work/www.log" &
+www=$!
+for _ in $(seq 50); do [ -s "$work/www.port" ] && break; sleep 0.1; done
 cat >"$work/catalog.json" <<EOF
 {"images": [{"name": "tiny", "tag": "1", "url": "file://$work/tiny.iso", "checksum": "sha256:$sum",
-  "format": "iso", "boot": "uefi", "kind": "live", "os": "linux", "cpus": 1, "memory": "256M"}]}
+  "format": "iso", "boot": "uefi", "kind": "live", "os": "linux", "cpus": 1, "memory": "256M"},
+ {"name": "slow", "tag": "1", "url": "http://127.0.0.1:$(cat "$work/www.port")/slow.iso",
+  "checksum": "sha256:$slowsum", "format": "iso", "boot": "uefi", "kind": "live", "os": "linux",
+  "cpus": 1, "memory": "256M"}]}
 EOF
 ph run -d --name web --kernel "$work/kernel" --display "vnc=unix:$work/web.vnc" >/dev/null || {
 	echo "1..0 # SKIP phyllome run -d failed"; exit 0; }

@@ -145,6 +145,23 @@ try {
   check(disk && disk.size === 3 * 2 ** 30,
     'the new-VM dialog pulls the catalogue entry tiny:1 and runs it: ps -a shows made-in-page running, with the 3 GiB disk asked for beside the ISO',
     `inspect: ${JSON.stringify(made).slice(0, 400)}`);
+  // A slow pull (6 MiB at 2 MiB/s): the dialog shows its progress while the VM waits for it.
+  await page.click('#new-vm');
+  await until(async () => (await page.locator('#new-image option').count()) > 1, 10000, 'the dialog\'s images');
+  await page.selectOption('#new-image', 'slow:1');
+  await page.fill('#new-name', 'slow-pull');
+  await page.selectOption('#new-net', 'none');
+  await page.click('#new-run');
+  let barSeen = false;
+  await until(async () => {
+    barSeen ||= await page.locator('#new-pull').isVisible();
+    return stateOf('slow-pull') === 'running' && !(await page.locator('#new-dialog').evaluate((d) => d.open));
+  }, 60000, 'slow-pull to run and the dialog to close');
+  const pulls = await page.evaluate(() => window.phyllomePulls);
+  const mid = pulls.find((p) => p.total === 6291456 && p.done > 0 && p.done < p.total && p.bytes_per_s > 0);
+  check(barSeen && mid, `a slow pull shows its progress in the dialog (${pulls.length} updates, e.g. ${mid ? `${mid.done} of ${mid.total} bytes at ${mid.bytes_per_s} B/s` : 'none midway'})`,
+    `bar seen: ${barSeen}, updates: ${JSON.stringify(pulls.slice(0, 3))}, dialog open: ${await page.locator('#new-dialog').evaluate((d) => d.open)}, error: ${await page.textContent('#new-error')}`);
+  execFileSync(phyllome, ['rm', '-f', 'slow-pull']);
   r = await fetch(`${base}/api/vms`, { method: 'POST', headers: { cookie, 'X-Phyllome-CSRF': csrf, Origin: base }, body: '{"image":"/etc/passwd"}' });
   check(r.status === 400 && /pick an image/.test((await r.json()).error), 'a path for the image is refused (only the store and the catalogue)', `status ${r.status}`);
 

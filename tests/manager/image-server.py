@@ -3,12 +3,14 @@
 ("bytes=N-" and "bytes=N-M"), writes its port to PORTFILE, logs each request (path and Range)
 to LOG, and, for every name given with --drop, answers the first full GET of that file with
 its whole Content-Length but only half the body, then closes the connection (an interrupted
-download)."""
+download). --rate BYTES: bodies are sent at about that many bytes a second (a download slow
+enough to watch its progress)."""
 import argparse
 import http.server
 import os
 import re
 import socketserver
+import time
 
 
 def main():
@@ -17,6 +19,7 @@ def main():
     ap.add_argument("portfile")
     ap.add_argument("log")
     ap.add_argument("--drop", action="append", default=[])
+    ap.add_argument("--rate", type=int, default=0)
     a = ap.parse_args()
     dropped = set()
 
@@ -65,7 +68,14 @@ def main():
                 self.wfile.flush()
                 self.close_connection = True
                 return
-            self.wfile.write(body)
+            if not a.rate:
+                self.wfile.write(body)
+                return
+            step = max(1, a.rate // 10)
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
+                self.wfile.flush()
+                time.sleep(0.1)
 
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
