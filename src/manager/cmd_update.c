@@ -60,20 +60,39 @@ static int update_args(int argc, char **argv, struct update *u)
 	return rc < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
-/* Grows the VM's first disk, which must be its own raw image, to size (never shrinks it). */
+/* A qcow2 disk of the VM's own (an image's overlay, an installer's disk) grown to size with
+ * qemu-img, which made it (the guest sees the new size at its next start). */
+static int grow_qcow2(struct vmdef_disk *k, uint64_t size, char *err, size_t errlen)
+{
+	char sz[32];
+	const char *argv[] = {"qemu-img", "resize", "-q", "-f", "qcow2", k->path, sz, NULL};
+
+	if (size < k->size) {
+		snprintf(err, errlen, "--disk-size: the disk is %llu bytes: it only grows",
+			 (unsigned long long)k->size);
+		return -EINVAL;
+	}
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	if (mgr_run_tool(argv, "package qemu-utils", "growing a qcow2 disk", err, errlen) < 0)
+		return -EIO;
+	k->size = size;
+	return 0;
+}
+
+/* Grows the VM's first disk, which must be its own, to size (never shrinks it). */
 static int grow_disk(struct vm_entry *e, uint64_t size, char *err, size_t errlen)
 {
 	struct vmdef_disk *k = &e->def.disks[0];
 	struct stat st;
 
-	if (!e->def.ndisks || !k->owned || k->qcow2) {
-		snprintf(
-		    err, errlen, "--disk-size grows the VM's own raw disk; its first disk is %s",
-		    !e->def.ndisks ? "missing"
-		    : !k->owned	   ? "a file it was given (grow that file yourself)"
-				   : "a qcow2 overlay (not grown yet: make a new VM with a size)");
+	if (!e->def.ndisks || !k->owned) {
+		snprintf(err, errlen, "--disk-size grows the VM's own disk; its first disk is %s",
+			 !e->def.ndisks ? "missing"
+					: "a file it was given (grow that file yourself)");
 		return -EINVAL;
 	}
+	if (k->qcow2)
+		return grow_qcow2(k, size, err, errlen);
 	if (stat(k->path, &st) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", k->path, strerror(errno));
 		return -errno;

@@ -148,6 +148,9 @@ check "cloud-init user-data: the user and their ~/.ssh key" \
 ph create --name vm2 good -m 512M --disk 1G; expect "create good with --disk 1G" 0 ""
 D2=$PHYLLOME_STATE/vms/$OUT
 check "... its own overlay, grown to 1 GiB" 'qemu-img info "$D2/disk0.qcow2" | grep -q "(1073741824 bytes)"'
+ph update --disk-size 2G vm2; expect "update --disk-size 2G of a stopped image VM" 0 vm2
+check "... its overlay grown to 2 GiB by update, its backing file kept" 'qemu-img info "$D2/disk0.qcow2" | grep -q "(2147483648 bytes)" && qemu-img info "$D2/disk0.qcow2" | grep -q "backing file"'
+ph update --disk-size 1G vm2; expect "update --disk-size smaller: refused" 1 "it only grows"
 check "... user networking with a forwarded SSH port" \
 	'"$PH" inspect vm2 | tr -d " \n" | grep -qE "\"net\":\"user\".*\"guest\":22"' "$("$PH" inspect vm2)"
 ph ssh vm1; expect "ssh without a forwarded port says so" 1 "no forwarded SSH port"
