@@ -4,7 +4,8 @@
 # (-device intel-hda -device hda-duplex with -audiodev wav), in turn, BENCH_SOUND_RUNS rounds. For
 # each run: the VMM process's CPU time (user + system, /proc/PID/stat; its vCPU threads, so the
 # guest's own work too, which is the same for both) from the guest's "sound started" to its
-# "sound played" line, and the seconds of sound the VMM wrote into its WAV file (wavtool):
+# "sound played" line (the denominator: the guest's own time of play, the same sine on both), and
+# the seconds of sound the VMM wrote into its WAV file (wavtool, after the VMM's exit):
 # "BENCH-SOUND vmm=V round=R cpu_s=C audio_s=A hz=H" lines for bench/run-sound-bench.sh.
 # Not a test: one RIG-RESULT, ok if every run measured.
 # rig-disk: debian
@@ -33,12 +34,14 @@ one_run() {
 		failed=$((failed + 1)); vmm_kill; return
 	fi
 	_c1=$(cpu_ticks "$VMM_PID")
+	_played=$(step_line sound played | tr ' ' _)
+	debian_power_off $N "$SOCK" sound || failed=$((failed + 1))
+	# After the VMM's exit: QEMU writes its WAV header's sizes only then.
 	_m=$("$WAVTOOL" measure "$_out" 2>&1)
 	_a=$(echo "$_m" | awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^frames=/) f = substr($i, 8); if ($i ~ /^rate=/) r = substr($i, 6) } } END { if (r) printf "%.2f", f / r }')
 	_hz=$(echo "$_m" | sed -n 's/.* hz=\([0-9.]*\).*/\1/p')
 	_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
-	echo "BENCH-SOUND vmm=$_vmm round=$_r cpu_s=$(awk -v a="$_c0" -v b="$_c1" -v t="$_tck" 'BEGIN { printf "%.2f", (b - a) / t }') audio_s=${_a:-0} hz=${_hz:-0} $(step_line sound played | tr ' ' _)"
-	debian_power_off $N "$SOCK" sound || failed=$((failed + 1))
+	echo "BENCH-SOUND vmm=$_vmm round=$_r cpu_s=$(awk -v a="$_c0" -v b="$_c1" -v t="$_tck" 'BEGIN { printf "%.2f", (b - a) / t }') audio_s=${_a:-0} hz=${_hz:-0} $_played"
 }
 
 if ! dd if=/dev/zero of="$REC" bs=1M count=2 2>/dev/null || ! td=$(debian_tests_disk); then
