@@ -46,8 +46,7 @@ struct ctx {
 	unsigned sent[MSIX_MAX_VECTORS]; /* what the model says went out since the last read */
 };
 
-static void bar_io(struct pci_dev *p, unsigned bar, uint64_t off, uint8_t *d, uint32_t len,
-		   bool wr)
+static void bar_io(struct pci_dev *p, unsigned bar, uint64_t off, uint8_t *d, uint32_t len, bool wr)
 {
 	struct ctx *c = p->opaque;
 
@@ -180,8 +179,8 @@ static void control(struct ctx *c, uint16_t v, bool byte_hi)
 		pci_ecam_io(&c->bus, reg + 1, b + 1, 1, true);
 	else
 		pci_ecam_io(&c->bus, reg, b, 2, true);
-	c->s.ctrl = byte_hi ? (uint16_t)((c->s.ctrl & 0xFF) | (v & 0xC000))
-			    : (uint16_t)(v & 0xC000);
+	c->s.ctrl =
+	    byte_hi ? (uint16_t)((c->s.ctrl & 0xFF) | (v & 0xC000)) : (uint16_t)(v & 0xC000);
 	pci_ecam_io(&c->bus, reg, r, 2, false);
 	check(get_le16(r) == (c->s.ctrl | (c->s.nvec - 1)));
 	check(msix_enabled(&c->m) == !!(c->s.ctrl & CTRL_ENABLE));

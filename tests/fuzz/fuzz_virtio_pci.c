@@ -143,7 +143,7 @@ static void check_reset(struct ctx *c)
 	check(bar_r(c, 0x10, 2) == 0xFFFF);
 	for (unsigned q = 0; q < c->nq; q++) {
 		bar_w(c, 0x16, q, 2);
-		check(bar_r(c, 0x1C, 2) == 0);	   /* not ready */
+		check(bar_r(c, 0x1C, 2) == 0);	    /* not ready */
 		check(bar_r(c, 0x1A, 2) == 0xFFFF); /* no vector */
 		check(bar_r(c, 0x18, 2) == c->qmax);
 	}
@@ -219,8 +219,8 @@ static void offer(struct ctx *c, struct in *in)
 static void op(struct ctx *c, struct in *in)
 {
 	static const uint32_t widths[4] = {1, 2, 4, 8};
-	static const uint32_t regions[] = {0, OFF_ISR, OFF_DEVICE, OFF_NOTIFY, OFF_MSIX_TAB,
-					   OFF_MSIX_PBA};
+	static const uint32_t regions[] = {0,	       OFF_ISR,	     OFF_DEVICE,
+					   OFF_NOTIFY, OFF_MSIX_TAB, OFF_MSIX_PBA};
 	uint8_t k = (uint8_t)take(in, 1), b[8] = {0};
 	uint32_t len = widths[(k >> 4) & 3];
 	bool wr = k & 0x40;
