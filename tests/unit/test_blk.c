@@ -804,7 +804,7 @@ static int hold_lock(const char *path)
 static void test_lock_released_late(void **state)
 {
 	struct env *e = *state;
-	struct late_unlock u = {hold_lock(e->path), 40};
+	struct late_unlock u = {hold_lock(e->path), 10};
 	struct timespec t0, t1;
 	struct block b;
 	pthread_t t;
