@@ -34,6 +34,8 @@ for t in openssl sbsign sbattach sbverify virt-fw-vars; do
 	command -v "$t" >/dev/null || { echo "build-sb-own: no $t (scripts/setup.sh installs it)" >&2; exit 1; }
 done
 mkdir -p "$KEYS"
+exec 9>"$KEYS/.lock"
+flock 9 # one at a time: meson runs the firmware groups' rig.py in parallel
 for k in PK KEK db other; do
 	[ -f "$KEYS/$k.key" ] && [ -f "$KEYS/$k.crt" ] && continue
 	openssl req -new -x509 -newkey rsa:2048 -nodes -sha256 -days 36500 \
@@ -48,7 +50,7 @@ if [ -f "$OUT/sb-own.img" ] && [ -f "$OUT/sb-other.img" ] && [ -f "$OUT/OVMF_VAR
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-virt-fw-vars -i "$VARS_IN" -o "$tmp/vars.fd" --set-pk "$OWNER" "$KEYS/PK.crt" \
+virt-fw-vars -l warning -i "$VARS_IN" -o "$tmp/vars.fd" --set-pk "$OWNER" "$KEYS/PK.crt" \
 	--add-kek "$OWNER" "$KEYS/KEK.crt" --add-db "$OWNER" "$KEYS/db.crt" --secure-boot >/dev/null
 # The loader: systemd-boot (systemd-boot-efi), whose entry boots the L2 kernel; both signed with
 # the test db key (the kernel's Debian signature removed first), so the firmware checks both
