@@ -26,7 +26,11 @@ SUDO=
 # swtpm and swtpm-tools: the TPM emulator behind --tpm (docs/tpm.md; the unit tests and the rig
 # start one); libpulse-dev: the headers of the libpulse that --sound pulse loads (libpulse0), and
 # pulseaudio: the sound server tests/pulse/run.sh and the rig's debian-pulse check it against (a
-# null sink), and pulseaudio-utils' parec, which records the null sink's monitor in the rig.
+# null sink), and pulseaudio-utils' parec, which records the null sink's monitor in the rig;
+# openssl, sbsigntool (sbsign), python3-virt-firmware (virt-fw-vars, from bookworm-backports,
+# which scripts/apt-backports.sh adds) and systemd-boot-efi: the Secure Boot test with the test's
+# own keys (tests/guests/build-sb-own.sh: keys, an enrolled variable store, signed loader and
+# kernel).
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libcmocka-dev liburing-dev libseccomp-dev libmicrohttpd-dev libjansson-dev
@@ -42,6 +46,7 @@ PACKAGES=(
 	swtpm swtpm-tools
 	libpulse-dev pulseaudio pulseaudio-utils
 	libcurl4-openssl-dev gpgv gpg
+	openssl sbsigntool python3-virt-firmware systemd-boot-efi
 )
 
 missing=()
@@ -51,6 +56,7 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "setup: installing Debian packages: ${missing[*]}"
+	scripts/apt-backports.sh # python3-virt-firmware is only in bookworm-backports
 	$SUDO apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
 		"${missing[@]}"

@@ -346,6 +346,8 @@ static int cd_read(struct scsi_cd *p, const struct scsi_sink *sink, uint64_t lba
 
 	if (lba > p->sectors || count > p->sectors - lba)
 		return sense(p, SK_ILLEGAL_REQUEST, ASC_LBA_RANGE, 0);
+	if (count > SCSI_CD_MAX_READ)
+		return invalid_field(p);
 	rc = sink->pread(sink->opaque, p->fd, lba * SCSI_CD_SECTOR, count * SCSI_CD_SECTOR);
 	if (rc == -EIO)
 		return sense(p, SK_MEDIUM_ERROR, ASC_READ_ERROR, 0);

@@ -13,6 +13,11 @@
 #include <stdint.h>
 
 #define SCSI_CD_SECTOR 2048u
+/* The most sectors one READ may ask for: READ (10)'s largest, 128 MiB. The transport runs a
+ * command to its end on the thread that issued it (AHCI: a vCPU thread, which a pause or a stop
+ * waits for), so a READ (12) of a whole DVD image in one command is refused (ILLEGAL REQUEST,
+ * INVALID FIELD IN CDB) rather than holding that thread for as long as the image takes. */
+#define SCSI_CD_MAX_READ 0xFFFFu
 
 struct scsi_cd {
 	int fd;		  /* the image (read-only), owned by the caller */

@@ -12,6 +12,10 @@ typedef void (*irq_set_fn)(void *opaque, unsigned irq, int level);
 
 #define IRQ_MAX_ROUTES	  512
 #define IRQ_FIRST_MSI_GSI 24
+/* A vm_fd for routes kept without a VM (tests and fuzz targets that drive devices' MSI-X from
+ * the guest's side): the table is kept as usual, committing it and binding irqfds do nothing
+ * and succeed. A VM always has a real descriptor, so this never hides a failure there. */
+#define IRQ_NO_VM (-1)
 
 struct irq_routes {
 	pthread_mutex_t lock;

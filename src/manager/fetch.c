@@ -136,8 +136,8 @@ static int on_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t u
 				 (double)(total - now) / speed + 0.5);
 	}
 	if (x->progress[0])
-		write_progress(x, x->offset + (uint64_t)now, total > 0 ? x->offset + (uint64_t)total : 0,
-			       speed);
+		write_progress(x, x->offset + (uint64_t)now,
+			       total > 0 ? x->offset + (uint64_t)total : 0, speed);
 	if (!x->show)
 		return 0;
 	fprintf(stderr, "\r\033[K%s [%.*s%*s] %s / %s  %s/s  %s", x->label, bar,
@@ -188,8 +188,8 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 	int ret = -EIO;
 
 	/* A resumable download (an image) says how far it is in PATH.progress while it runs. */
-	if (resume &&
-	    snprintf(x.progress, sizeof(x.progress), "%s.progress", path) >= (int)sizeof(x.progress))
+	if (resume && snprintf(x.progress, sizeof(x.progress), "%s.progress", path) >=
+			  (int)sizeof(x.progress))
 		x.progress[0] = 0;
 
 	x.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0600);

@@ -329,11 +329,12 @@ void ui_api_pulls(struct ui_reply *r)
 {
 	json_t *a = json_array();
 	struct store s;
-	char dir[VMDEF_PATH + 32];
 	struct dirent *d;
 	DIR *dp = NULL;
 
 	if (mgr_store(&s) == 0) {
+		char dir[VMDEF_PATH + 32];
+
 		snprintf(dir, sizeof(dir), "%s/images/.partial", s.root);
 		dp = opendir(dir);
 		store_close(&s);

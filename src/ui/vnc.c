@@ -101,7 +101,7 @@ static void on_gone(rfbClientPtr cl)
 {
 	struct vnc *v = cl->screen->screenData;
 
-	v->nclients--;
+	__atomic_sub_fetch(&v->nclients, 1, __ATOMIC_RELAXED); /* vnc_clients: any thread */
 	/* libvncserver 0.9.14 (Debian 12's) never frees a WebSocket client's state (about 45 KiB,
 	 * one allocation): every browser console connection leaked it. Later releases free it
 	 * after this hook when it is not NULL (LibVNC/libvncserver#571). */
@@ -113,7 +113,7 @@ static enum rfbNewClientAction on_client(rfbClientPtr cl)
 {
 	struct vnc *v = cl->screen->screenData;
 
-	v->nclients++;
+	__atomic_add_fetch(&v->nclients, 1, __ATOMIC_RELAXED);
 	cl->clientGoneHook = on_gone;
 	/* Its ServerInit comes later, with the size as it is then (catch_up_sizes keeps this
 	 * current until then). */
@@ -467,7 +467,7 @@ void vnc_mark(struct vnc *v, unsigned x, unsigned y, unsigned w, unsigned h)
 
 unsigned vnc_clients(struct vnc *v)
 {
-	return v->nclients;
+	return __atomic_load_n(&v->nclients, __ATOMIC_RELAXED);
 }
 
 void vnc_gate_stats(struct vnc *v, struct gate_stats *s)

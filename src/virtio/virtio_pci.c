@@ -185,38 +185,65 @@ static void handle_watch(struct virtio_transport *t, unsigned slot, uint32_t eve
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* One turn of the I/O thread's loop: waits up to timeout ms, handles what came. Returns 1 when
+ * the stop eventfd fired, -1 when epoll failed, 0 otherwise. */
+static int io_turn(struct virtio_transport *t, int timeout)
+{
+	struct epoll_event ev[16];
+	int n = epoll_wait(t->epfd, ev, 16, timeout);
+
+	for (int i = 0; i < n; i++) {
+		uint64_t tag = ev[i].data.u64;
+
+		if (tag == UINT64_MAX)
+			return 1;
+		if (tag < VIRTIO_MAX_QUEUES)
+			handle_kick(t, (unsigned)tag);
+		else
+			handle_watch(t, (unsigned)(tag - VIRTIO_MAX_QUEUES), ev[i].events);
+	}
+	return n < 0 && errno != EINTR ? -1 : 0;
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_transport *t = arg;
-	struct epoll_event ev[16];
 
 	if (seccomp_install(SECCOMP_VIRTIO, (enum seccomp_mode)t->env.seccomp_mode) < 0) {
 		pr_err("%s: cannot install the I/O thread's seccomp filter: the device stops",
 		       t->dev.ops->name);
 		return NULL;
 	}
-	for (;;) {
-		int n = epoll_wait(t->epfd, ev, 16, -1);
+	while (io_turn(t, -1) == 0)
+		;
+	return NULL;
+}
 
-		for (int i = 0; i < n; i++) {
-			uint64_t tag = ev[i].data.u64;
+int virtio_pci_poll(struct virtio_transport *t)
+{
+	int rc = 0;
 
-			if (tag == UINT64_MAX)
-				return NULL;
-			if (tag < VIRTIO_MAX_QUEUES)
-				handle_kick(t, (unsigned)tag);
-			else
-				handle_watch(t, (unsigned)(tag - VIRTIO_MAX_QUEUES), ev[i].events);
-		}
-		if (n < 0 && errno != EINTR)
-			return NULL;
+	for (int turns = 0; turns < 64 && rc == 0; turns++) {
+		struct epoll_event ev;
+
+		if (epoll_wait(t->epfd, &ev, 1, 0) != 1)
+			return 0;
+		rc = io_turn(t, 0);
 	}
+	return rc < 0 ? -1 : 0;
+}
+
+struct pci_dev *virtio_pci_dev(struct virtio_transport *t)
+{
+	return &t->pci;
 }
 
 /* ---- ioeventfds: kicks never go through a vCPU thread ------------------------------------ */
 
 static void ioeventfds(struct virtio_transport *t, uint64_t base, bool assign)
 {
+	if (t->env.vm_fd == IRQ_NO_VM)
+		return; /* no VM: notifies reach the BAR (kick) */
 	for (unsigned q = 0; q < t->dev.ops->num_queues; q++) {
 		struct kvm_ioeventfd io = {
 		    .addr = base + OFF_NOTIFY + q * NOTIFY_MULT,
@@ -618,6 +645,8 @@ int virtio_pci_plug(struct virtio_transport *t, struct pci_bus *bus, char *err, 
 		snprintf(err, errlen, "%s: no room left on the PCI bus", d->ops->name);
 		return -ENOSPC;
 	}
+	if (t->env.no_thread)
+		return 0; /* the caller turns the loop (virtio_pci_poll) */
 	rc = pthread_create(&t->thread, NULL, io_thread, t);
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot start its I/O thread", d->ops->name);
@@ -660,8 +689,12 @@ void virtio_pci_free(struct virtio_transport *t)
 int virtio_board_add(struct board *b, struct virtio_set *set, virtio_init_fn init, unsigned i,
 		     unsigned *slot, char *err, size_t errlen)
 {
-	struct virtio_pci_env env = {b->vm_fd,	 b->routes, b->mem,
-				     b->set_irq, b->opaque, (int)b->cfg->seccomp};
+	struct virtio_pci_env env = {.vm_fd = b->vm_fd,
+				     .routes = b->routes,
+				     .gm = b->mem,
+				     .set_irq = b->set_irq,
+				     .irq_opaque = b->opaque,
+				     .seccomp_mode = (int)b->cfg->seccomp};
 	struct virtio_dev *d;
 	struct virtio_transport *t;
 	int rc;

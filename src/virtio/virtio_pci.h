@@ -2,6 +2,7 @@
  * common/notify/ISR/device/pci-cfg capabilities in BAR 0, MSI-X (INTx as a fallback),
  * kicks through ioeventfds, interrupts through irqfds, and one I/O thread per device. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "devices/pci.h"
@@ -16,6 +17,9 @@ struct virtio_pci_env {
 	irq_set_fn set_irq; /* INTx */
 	void *irq_opaque;
 	int seccomp_mode; /* enum seccomp_mode for the I/O thread */
+	/* Tests and fuzz targets (with vm_fd IRQ_NO_VM: no KVM): no I/O thread; the caller runs
+	 * its loop with virtio_pci_poll. */
+	bool no_thread;
 };
 
 /* Allocates a transport; its device is returned through *dev for the device's init. */
@@ -26,6 +30,11 @@ struct virtio_transport *virtio_pci_alloc(const struct virtio_pci_env *env,
 int virtio_pci_plug(struct virtio_transport *t, struct pci_bus *bus, char *err, size_t errlen);
 /* The PCI slot the device was plugged into (after virtio_pci_plug). */
 unsigned virtio_pci_slot(const struct virtio_transport *t);
+/* Without an I/O thread (env.no_thread): handles the kicks and watched fds that are ready, on
+ * the calling thread, as the I/O thread would; returns 0, or -1 if epoll failed. */
+int virtio_pci_poll(struct virtio_transport *t);
+/* The PCI function (for a test that drives it without a bus). */
+struct pci_dev *virtio_pci_dev(struct virtio_transport *t);
 /* Stops the thread, lets the device free its state, frees the transport. */
 void virtio_pci_free(struct virtio_transport *t);
 

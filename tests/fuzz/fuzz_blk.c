@@ -300,7 +300,10 @@ static void setup(struct fuzz *f, uint8_t flags)
 	f->readonly = cfg.readonly;
 	f->d.gm = &f->gm;
 	snprintf(cfg.path, sizeof(cfg.path), "/proc/self/fd/%d", image_fd());
-	check(virtio_blk_init(&f->d, &cfg, 0, err, sizeof(err)) == 0);
+	if (virtio_blk_init(&f->d, &cfg, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_blk: the device did not start: %s\n", err); /* then trap */
+		check(0);
+	}
 	vq->gm = &f->gm;
 	vq->size = QSIZE;
 	vq->desc_gpa = DESC_GPA;

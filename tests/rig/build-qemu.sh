@@ -40,18 +40,10 @@ LOG=$CACHE/build.log
 say() { echo "build-qemu: $*" >&2; }
 
 # bookworm-backports: QEMU 10.0.2's source, and meson 1.7 + pycotap for its build.
-SRCLIST=/etc/apt/sources.list.d/phyllome-backports.sources
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ ||
 	! apt-cache showsrc qemu 2>/dev/null | grep -c "^Version: 1:$VERSION" >/dev/null; then
 	say "adding bookworm-backports (deb, deb-src) to apt's sources"
-	$SUDO tee "$SRCLIST" >/dev/null <<'EOF'
-Types: deb deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-	$SUDO apt-get update -q >>"$LOG" 2>&1
+	"$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt-backports.sh" --force >>"$LOG" 2>&1
 fi
 
 PACKAGES=(build-essential ninja-build pkg-config python3-venv dpkg-dev xz-utils seabios

@@ -39,6 +39,9 @@ OVMF_FILES = {"OVMF_CODE.fd": "/usr/share/OVMF/OVMF_CODE.fd",
               "OVMF_VARS_4M.ms.fd": "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
               "OVMF_VARS_4M.fd": "/usr/share/OVMF/OVMF_VARS_4M.fd"}
 SB_ESP_BUILD = REPO / "tests" / "guests" / "build-sb-esp.sh"
+SB_OWN_BUILD = REPO / "tests" / "guests" / "build-sb-own.sh"
+# build-sb-own.sh's output: the store with the test's own keys and its two disks (uefi-secboot-own)
+SB_OWN_FILES = ("OVMF_VARS_4M.own.fd", "sb-own.img", "sb-other.img")
 CACHE = Path(os.environ.get("PHYLLOME_CACHE") or Path.home() / ".cache" / "phyllome")
 GUESTS = CACHE / "guests"
 RIG_CACHE = CACHE / "rig"
@@ -328,6 +331,9 @@ def build_l1_initramfs(args):
             m.file("guest/grub-b.img", GUESTS / "grub-b.img", 0o644)
         if (GUESTS / "sb.img").exists():  # tests/guests/build-sb-esp.sh: the signed chain
             m.file("guest/sb.img", GUESTS / "sb.img", 0o644)
+        for name in SB_OWN_FILES:
+            if (GUESTS / name).exists():
+                m.file(f"guest/{name}", GUESTS / name, 0o644)
         for iso in ("efi.iso", "efi-hybrid.iso", "efi-grub.iso"):  # tests/guests/build-iso.sh (uefi-cdrom)
             if (GUESTS / iso).exists():
                 m.file(f"guest/{iso}", GUESTS / iso, 0o644)
@@ -852,6 +858,9 @@ def main():
             sys.exit("rig: tests/guests/build-esp.sh failed")
         # The signed chain (shim, GRUB from Debian's packages): its scenarios skip without it.
         subprocess.run(["bash", str(SB_ESP_BUILD)], stdout=subprocess.DEVNULL)
+        # The test's own keys (openssl, sbsigntool, python3-virt-firmware): without them the
+        # uefi-secboot-own scenarios skip.
+        subprocess.run(["bash", str(SB_OWN_BUILD)], stdout=subprocess.DEVNULL)
         r = subprocess.run(["nice", "bash", str(QEMU_BUILD)], stdout=subprocess.PIPE, text=True)
         if r.returncode != 0:
             sys.exit("rig: tests/rig/build-qemu.sh failed (the patched outer QEMU)")

@@ -436,6 +436,49 @@ static void test_read_out_of_range(void **state)
 	assert_false(tfd_err(e));
 }
 
+/* One READ reads at most SCSI_CD_MAX_READ sectors (128 MiB): the command runs on the vCPU
+ * thread that wrote PxCI, and a pause or a stop waits for it. 65,535 sectors of a sparse 130 MiB
+ * image through 128 PRDs that all point at the same 1 MiB are read; 65,536 are refused before
+ * any byte moves, as is a READ (12) of the whole 4 GiB disc. */
+static void test_read_bounded(void **state)
+{
+	struct env *e = *state;
+	uint8_t most[12] = {0xA8, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+	uint8_t more[12] = {0xA8, 0, 0, 0, 0, 0, 0, 1, 0, 0};
+	uint8_t disc[12] = {0xA8, 0, 0, 0, 0, 0, 0, 0x20, 0, 0};
+	char path[] = "/tmp/phyllome-test-ahci-big-XXXXXX";
+	struct prd prd[128];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 130ll << 20), 0);
+	for (unsigned i = 0; i < 128; i++)
+		prd[i] = (struct prd){DATA, 1u << 20, i == 127};
+	ahci_destroy(&e->a);
+	assert_int_equal(ahci_init(&e->a, &e->gm, fd, 130ull << 20, set_irq, send_msi, e), 0);
+	start_port(e);
+	clear_is(e);
+	assert_int_equal(issue(e, 0xA0, 0x01, most, prd, 128), SCSI_CD_MAX_READ * AHCI_SECTOR);
+	assert_false(tfd_err(e));
+	memset(e->mem + DATA, 0xCC, 4096);
+	assert_int_equal(issue(e, 0xA0, 0x01, more, prd, 128), 0);
+	assert_true(tfd_err(e));
+	assert_int_equal(e->mem[DATA], 0xCC); /* nothing was read */
+	expect_sense(e, 5, 0x24);
+	ahci_destroy(&e->a);
+	assert_int_equal(ahci_init(&e->a, &e->gm, fd, 4ull << 30, set_irq, send_msi, e), 0);
+	start_port(e);
+	assert_int_equal(issue(e, 0xA0, 0x01, disc, prd, 128), 0);
+	assert_true(tfd_err(e));
+	expect_sense(e, 5, 0x24);
+	ahci_destroy(&e->a);
+	close(fd);
+	assert_int_equal(ahci_init(&e->a, &e->gm, e->img, (uint64_t)SECTORS * AHCI_SECTOR + 4,
+				   set_irq, send_msi, e),
+			 0);
+}
+
 static void test_hostile(void **state)
 {
 	struct env *e = *state;
@@ -690,6 +733,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_identify, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_inquiry_capacity, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_read, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_read_bounded, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_read_out_of_range, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_mmc_pages, env_setup, env_teardown),

@@ -333,7 +333,7 @@ static void fake_answer(struct fake_vmm *f, struct ctl_request *r)
 	a->counters.ncpus = 1;
 	a->counters.pwrbtn_presses = f->presses;
 	a->state = f->shut ? CTL_STATE_SHUTDOWN : f->paused ? CTL_STATE_PAUSED : CTL_STATE_RUNNING;
-	f->answered++;
+	__atomic_add_fetch(&f->answered, 1, __ATOMIC_RELAXED);
 }
 
 static void *fake_vmm_thread(void *arg)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -772,6 +774,57 @@ static void test_lock(void **state)
 	assert_int_equal(vfake.nw, 0);
 }
 
+/* A lock released a moment after the open (what a closed block's lock does while the kernel
+ * still drops the last reference of an io_uring request: block.c, block_lock) is waited for; one
+ * that stays is refused after LOCK_WAIT_MS (200 ms), not waited for without end. */
+struct late_unlock {
+	int fd;
+	unsigned ms;
+};
+
+static void *unlock_later(void *arg)
+{
+	struct late_unlock *u = arg;
+
+	usleep(u->ms * 1000);
+	close(u->fd);
+	return NULL;
+}
+
+static int hold_lock(const char *path)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	return fd;
+}
+
+static void test_lock_released_late(void **state)
+{
+	struct env *e = *state;
+	struct late_unlock u = {hold_lock(e->path), 10};
+	struct timespec t0, t1;
+	struct block b;
+	pthread_t t;
+	char err[256];
+	int fd;
+
+	assert_int_equal(pthread_create(&t, NULL, unlock_later, &u), 0);
+	assert_int_equal(block_open(&b, e->path, false, false, 16, err, sizeof(err)), 0);
+	pthread_join(t, NULL);
+	block_close(&b);
+	fd = hold_lock(e->path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(block_open(&b, e->path, false, false, 16, err, sizeof(err)), -EBUSY);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_non_null(strstr(err, "is in use by another VM"));
+	assert_in_range((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 150,
+			3000);
+	close(fd);
+}
+
 /* format=qcow2 under virtio-blk: the image made from the raw one by qemu-img, written, read,
  * zeroed and flushed through the device, then checked and read back by qemu-img. */
 static void test_qcow2(void **state)
@@ -909,6 +962,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_in_flight, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_direct, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_released_late, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_qcow2, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_restricted, env_setup, env_teardown),
 	};

@@ -363,6 +363,17 @@ static void test_images(void **state)
 	assert_int_equal(image_png(px, 0, 2, &out, &len), -EINVAL);
 }
 
+/* The keyboard's queue, filled by the display thread: read under the controller's lock. */
+static unsigned kbd_queued(struct i8042 *k)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&k->lock);
+	n = k->q_count;
+	pthread_mutex_unlock(&k->lock);
+	return n;
+}
+
 static void test_vnc(void **state)
 {
 	struct fixture *f = *state;
@@ -397,7 +408,7 @@ static void test_vnc(void **state)
 	/* A key through VNC reaches the PS/2 keyboard as its set-1 scancodes. */
 	rfb_key(&c, 'a', true);
 	rfb_key(&c, 'a', false);
-	for (int tries = 0; tries < 100 && f->kbd.q_count < 2; tries++)
+	for (int tries = 0; tries < 100 && kbd_queued(&f->kbd) < 2; tries++)
 		usleep(10000);
 	i8042_data_io(&f->kbd, 0, &b, 1, false);
 	assert_int_equal(b, 0x1E);

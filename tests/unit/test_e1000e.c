@@ -527,14 +527,16 @@ static void test_tx_tso_tap(void **state)
 	if (!f->e)
 		skip();
 	tso_send(f);
-	do { /* the kernel's own packets on the interface (IPv6 router solicitations) go out */
+	do { /* the kernel's own packets on the interface (IPv6 router solicitations, MLD
+	      * reports: seen as 76-byte IPv6 frames) are not the NIC's IPv4 one */
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof(from);
 
 		n = recvfrom(f->peer, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
 			     &fl);
 		assert_true(n > 0);
-		if (from.sll_pkttype != PACKET_OUTGOING)
+		if (from.sll_pkttype != PACKET_OUTGOING && n >= PKT_VNET_HDR + 14 &&
+		    got[12] == 0x08 && got[13] == 0x00)
 			break;
 	} while (1);
 	assert_int_equal(n, PKT_VNET_HDR + hl + 3000);

@@ -390,6 +390,31 @@ console_boot() {
 	CONSOLE_T_READY=$(since "$VMM_T0")
 }
 
+# --- Secure Boot (OVMF's SMM build; the uefi-secboot scenarios) -----------------------------------
+SB_CODE=/guest/OVMF_CODE_4M.secboot.fd
+EFIVARS=/sys/firmware/efi/efivars
+# sb_boot NAME DISK VARS: starts the SMM firmware on VARS with DISK.
+sb_boot() {
+	# shellcheck disable=SC2034 # read by vmm_exec
+	L2_FW_CODE=$SB_CODE L2_FW_VARS=$3 L2_FW_SMM=1
+	vmm_start "$1" 1 512M "" "disk:path=$2"
+	unset L2_FW_CODE L2_FW_VARS L2_FW_SMM
+}
+# sb_ready NAME: waits for the guest kernel's userspace (the console test), mounts efivarfs; sets
+# SB_T_USER (seconds from the VMM's start). Reports NAME failed and kills the VMM if it never comes.
+sb_ready() {
+	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
+		show_fw_output
+		rig_fail "$1" "no kernel userspace: $WAIT_WHY"
+		vmm_kill
+		return 1
+	fi
+	# shellcheck disable=SC2034 # used by scenarios
+	SB_T_USER=$(since "$VMM_T0")
+	vmm_send "mount -t efivarfs none $EFIVARS"
+	return 0
+}
+
 # --- the Debian system (tests/guests/build-debian.sh) ---------------------------------------------
 # rig_disk NAME: L1's block device (/dev/vdX) for the outer QEMU's disk NAME, which a scenario
 # asks for with a "# rig-disk: NAME" line (rig.py's disks.py); status 1 if there is none.

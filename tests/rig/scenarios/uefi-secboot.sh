@@ -12,29 +12,8 @@
 # Needs rig.py --firmware (which builds sb.img when shim-signed and grub-efi-amd64-signed can be
 # downloaded). Runs with QEMU as the L2 VMM too (--l2-vmm qemu: smm=on, a secure flash).
 # shellcheck shell=sh
-SB_CODE=/guest/OVMF_CODE_4M.secboot.fd
 SB_VARS=/guest/OVMF_VARS_4M.ms.fd
 SB_GUID=5c3a9f2e-1b4d-4e6a-8f0c-2d7b9e1a3c55
-EFIVARS=/sys/firmware/efi/efivars
-# sb_boot NAME DISK VARS: starts the SMM firmware on VARS with DISK.
-sb_boot() {
-	# shellcheck disable=SC2034 # read by vmm_exec (lib.sh)
-	L2_FW_CODE=$SB_CODE L2_FW_VARS=$3 L2_FW_SMM=1
-	vmm_start "$1" 1 512M "" "disk:path=$2"
-	unset L2_FW_CODE L2_FW_VARS L2_FW_SMM
-}
-# sb_ready NAME: waits for the signed GRUB's marker and the kernel's userspace, mounts efivarfs.
-sb_ready() {
-	if ! wait_for PHYLLOME-READY "$VMM_OUT" "$T_BOOT"; then
-		show_fw_output
-		rig_fail "$1" "no kernel userspace: $WAIT_WHY"
-		vmm_kill
-		return 1
-	fi
-	SB_T_USER=$(since "$VMM_T0")
-	vmm_send "mount -t efivarfs none $EFIVARS"
-	return 0
-}
 if [ ! -f "$SB_CODE" ] || [ ! -f "$SB_VARS" ] || [ ! -f /guest/sb.img ]; then
 	rig_skip uefi-secboot "no secboot OVMF or sb.img in L1 (rig.py --firmware, build-sb-esp.sh)"
 else
