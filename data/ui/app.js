@@ -386,10 +386,13 @@ $('new-image').addEventListener('change', () => {
 let rfb = null;
 let consoleVm = null;
 
+let sound = null;
+let consolePassword = '';
 async function openConsole(vm) {
-  let RFB;
+  let RFB, startSound;
   try {
     RFB = (await import('/novnc/core/rfb.js')).default;
+    ({ startSound } = await import('/sound.js'));
   } catch (e) {
     showError(`the console needs noVNC (Debian's novnc package): ${e.message}`);
     return;
@@ -406,7 +409,13 @@ async function openConsole(vm) {
   rfb.scaleViewport = $('console-scale').checked;
   rfb.resizeSession = false;
   rfb.focusOnClick = true;
-  rfb.addEventListener('connect', () => { $('console-status').textContent = 'connected'; rfb.focus(); });
+  consolePassword = '';
+  rfb.addEventListener('connect', () => {
+    $('console-status').textContent = 'connected';
+    rfb.focus();
+    // The guest's sound (a VM with --sound), on its own WebSocket behind the same password.
+    if (!sound) sound = startSound(url.replace(/\/vnc$/, '/audio'), () => consolePassword, $('console-sound'));
+  });
   rfb.addEventListener('disconnect', (e) => {
     $('console-status').textContent = e.detail.clean ? 'disconnected' : 'the connection to the VM\'s screen was lost';
   });
@@ -418,7 +427,10 @@ async function openConsole(vm) {
     $('password').value = '';
     d.returnValue = '';
     d.addEventListener('close', () => {
-      if (d.returnValue === 'ok' && rfb) rfb.sendCredentials({ password: $('password').value });
+      if (d.returnValue === 'ok' && rfb) {
+        consolePassword = $('password').value;
+        rfb.sendCredentials({ password: consolePassword });
+      }
       else closeConsole();
     }, { once: true });
     d.showModal();
@@ -428,6 +440,7 @@ async function openConsole(vm) {
 
 function closeConsole() {
   if (rfb) { rfb.disconnect(); rfb = null; }
+  if (sound) { sound.close(); sound = null; }
   consoleVm = null;
   $('screen').replaceChildren();
   $('console-view').hidden = true;

@@ -130,9 +130,10 @@ static int run(const struct vm_config *cfg, int sig_fd)
 		free(vm);
 		return 1;
 	}
-	/* The browser console's pages hear the guest: a second of its sound for them. */
+	/* Console pages hear the guest (the browser console's, the desktop app's through the VNC
+	 * socket): a second of its sound for them. */
 	if (cfg->sound.kind != SOUND_NONE && cfg->display.kind == DISPLAY_VNC &&
-	    cfg->display.web_dir[0] && !(host.sound_tap = audio_tap_new(SOUND_TAP_BYTES))) {
+	    !(host.sound_tap = audio_tap_new(SOUND_TAP_BYTES))) {
 		pr_err("out of memory");
 		console_close(&con);
 		free(vm);

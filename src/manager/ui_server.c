@@ -220,7 +220,8 @@ static bool token_chars(const char *v, size_t max, const char *extra)
 }
 
 /* GET /api/vms/VM/vnc with Upgrade: websocket. */
-static enum MHD_Result console(struct MHD_Connection *c, const char *vm)
+/* The console's screen (path "/websockify") or sound ("/audio"), passed through to the VMM. */
+static enum MHD_Result console(struct MHD_Connection *c, const char *vm, const char *path)
 {
 	const char *key = header(c, "Sec-WebSocket-Key"), *ver = header(c, "Sec-WebSocket-Version");
 	const char *proto = header(c, "Sec-WebSocket-Protocol"), *up = header(c, "Upgrade");
@@ -235,7 +236,7 @@ static enum MHD_Result console(struct MHD_Connection *c, const char *vm)
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return MHD_NO;
-	if (ui_ws_open(vm, key, proto, &j->w, err, sizeof(err)) < 0) {
+	if (ui_ws_open(vm, path, key, proto, &j->w, err, sizeof(err)) < 0) {
 		free(j);
 		return send_error(c, 502, err);
 	}
@@ -290,10 +291,12 @@ static enum MHD_Result api_get(struct ui_server *s, struct MHD_Connection *c, co
 		ui_api_images(&r);
 	} else if (!strcmp(url, "/api/pulls")) {
 		ui_api_pulls(&r);
-	} else if (ui_vm_path(url, vm, action) == 0 && !strcmp(action, "vnc")) {
+	} else if (ui_vm_path(url, vm, action) == 0 &&
+		   (!strcmp(action, "vnc") || !strcmp(action, "audio"))) {
 		const char *why = change_refused(s, c, false);
 
-		return why ? send_error(c, 403, why) : console(c, vm);
+		return why ? send_error(c, 403, why)
+			   : console(c, vm, !strcmp(action, "vnc") ? "/websockify" : "/audio");
 	} else if (ui_vm_path(url, vm, action) == 0 && action[0]) {
 		ui_api_get(vm, action, &r);
 	} else {

@@ -153,8 +153,8 @@ static int read_answer(struct ui_ws *w, char *err, size_t errlen)
 	return 0;
 }
 
-int ui_ws_open(const char *vm, const char *key, const char *protocols, struct ui_ws *w, char *err,
-	       size_t errlen)
+int ui_ws_open(const char *vm, const char *path, const char *key, const char *protocols,
+	       struct ui_ws *w, char *err, size_t errlen)
 {
 	struct ui_vnc_target t;
 	struct timeval tv = {.tv_sec = 10};
@@ -172,11 +172,11 @@ int ui_ws_open(const char *vm, const char *key, const char *protocols, struct ui
 		return w->fd;
 	setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	n = snprintf(req, sizeof(req),
-		     "GET /websockify HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+		     "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
 		     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
 		     "%s%s%s\r\n",
-		     key, protocols ? "Sec-WebSocket-Protocol: " : "", protocols ? protocols : "",
-		     protocols ? "\r\n" : "");
+		     path, key, protocols ? "Sec-WebSocket-Protocol: " : "",
+		     protocols ? protocols : "", protocols ? "\r\n" : "");
 	if (n >= (int)sizeof(req) || !write_all(w->fd, req, (size_t)n)) {
 		snprintf(err, errlen, "cannot send the WebSocket handshake to the VM's VNC");
 		rc = -EIO;

@@ -15,8 +15,9 @@ struct ui_ws {
 };
 
 /* Connects to the VNC display of VM (a name or id) and makes the WebSocket handshake with the
- * browser's key and subprotocols. 0, or -errno with err set to one line. */
-int ui_ws_open(const char *vm, const char *key, const char *protocols, struct ui_ws *w, char *err,
-	       size_t errlen);
+ * browser's key and subprotocols, on path: "/websockify" (the screen) or "/audio" (the guest's
+ * sound, docs/sound.md). 0, or -errno with err set to one line. */
+int ui_ws_open(const char *vm, const char *path, const char *key, const char *protocols,
+	       struct ui_ws *w, char *err, size_t errlen);
 /* Relays between the browser's socket and w->fd until either side ends; closes w->fd. */
 void ui_ws_relay(int client, struct ui_ws *w, const char *extra_in, size_t n);

@@ -262,7 +262,7 @@ static int start_gate(struct vnc *v, const struct display_config *cfg, enum secc
 	    .listen_fd = v->listen_fd,
 	    .password = v->passwords[0],
 	    .web = v->web,
-	    .sound = v->web ? v->sound : NULL,
+	    .sound = v->sound,
 	    .tls_cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL,
 	    .tls_key = cfg->tls_key[0] ? cfg->tls_key : NULL,
 	    .seccomp = mode,

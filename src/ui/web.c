@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "console_sound_js.h" /* src/ui/console_sound.js, made a string by the build */
+#include "console_sound_js.h" /* data/ui/sound.js, made a string by the build */
 
 #define WEB_MAX_FILES 256
 #define WEB_MAX_BYTES (8u << 20)

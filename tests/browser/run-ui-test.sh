@@ -17,6 +17,8 @@ work=$(mktemp -d /tmp/phyllome-ui.XXXXXX)
 export PHYLLOME_STATE="$work/state" PHYLLOME_VMM="$here/../manager/fake-vmm.py"
 export PHYLLOME_FAKEVM="$build/tests/fakevm" PHYLLOME_CATALOG="$work/catalog.json"
 export PHYLLOME_FIRMWARE="$work/firmware.fd" PHYLLOME_UI_DIR="$here/../../data/ui"
+# The stand-in VMs' displays also play a 1 kHz sine (tests/tools/fakevm.c), for the console's sound.
+export FAKEVM_TONE=1000
 ph() { "$build/phyllome" "$@"; }
 cleanup() {
 	[ -n "$ui" ] && kill "$ui" 2>/dev/null

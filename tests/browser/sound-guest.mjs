@@ -2,7 +2,7 @@
 // through rig.py's host step browser-sound): headless Chromium (Debian's, driven by
 // playwright-core) opens the console page that phyllome-vmm serves in the rig's L1 while the
 // Debian guest boots and plays speaker-test's sine on its HD Audio, and waits for SECS seconds of
-// sound that is not silence in the page's decoder (window.phyllomeSound, src/ui/console_sound.js).
+// sound that is not silence in the page's decoder (window.phyllomeSound, data/ui/sound.js).
 //   node sound-guest.mjs URL SECS CHROMIUM
 // One line per finding; the last is "DONE rate=R channels=C loud=FRAMES hz=HZ" when the page
 // decoded that much sound. Exit status 0 or 1.

@@ -119,7 +119,17 @@ try {
   await page.click('#password-dialog button[value="ok"]');
   await until(async () => (await page.textContent('#console-status')) === 'connected', 20000, 'the console to connect with the password');
   ok('a display with a VNC password: the page asks for it, and connects with it (the VMM checks it)');
+  // Its sound: the app passes /api/vms/VM/audio through to the VMM, behind the same password.
+  const snd = () => page.evaluate(() => ({ ...(window.phyllomeSound || {}) }));
+  let heard = {};
+  await until(async () => { heard = await snd(); return heard.rate && heard.loud >= heard.rate; }, 20000,
+              `a second of the VM's sound in the console (${JSON.stringify(heard)})`);
+  const hz = heard.crossings / 2 / (heard.loud / heard.rate);
+  check(Math.abs(hz - 1000) <= 10 && await page.locator('#console-sound').isVisible(),
+    `the console plays the VM's sound through the app, behind its password: ${heard.rate} Hz x ${heard.channels}, ${hz.toFixed(1)} Hz decoded (1 kHz played), a Sound button`,
+    JSON.stringify(heard));
   await page.click('#console-back');
+  check(await page.locator('#console-sound').isHidden(), 'leaving the console ends its sound (the button goes)', 'the Sound button is still shown');
 
   // Changes made with the CLI show in the page within seconds.
   cli('pause', 'web');

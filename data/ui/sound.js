@@ -1,5 +1,6 @@
-// The browser console's sound (phyllome-vmm serves this file as /sound.js; the other end is
-// src/ui/vnc_gate_audio.c). A WebSocket on /audio passes the same RFB handshake and password as
+// The guest's sound in a console page: the VMM's browser console (phyllome-vmm serves this file
+// from memory as /sound.js) and the desktop app's console (`phyllome ui` serves it from data/ui,
+// and passes /api/vms/VM/audio through to the VMM); the other end is src/ui/vnc_gate_audio.c. A WebSocket on /audio passes the same RFB handshake and password as
 // the screen's, then only receives binary messages: 0x01, the rate (u32 LE) and channel count
 // (u8) of what follows; 0x02, S16LE interleaved frames as the guest plays them. They are played
 // with Web Audio a little ahead of the audio clock. window.phyllomeSound says what arrived
@@ -19,7 +20,8 @@ function concat(a, b) {
 }
 
 // url: the WebSocket's address; password(): the console's password ('' for none);
-// button: the mute button (shown once sound streams).
+// button: the mute button (shown once sound streams). Returns the stream's state, whose close()
+// ends it.
 export function startSound(url, password, button) {
     const st = {state: 'connecting', rate: 0, channels: 0, frames: 0, loud: 0, crossings: 0,
         peak: 0, muted: false, restarts: 0};
@@ -189,13 +191,23 @@ export function startSound(url, password, button) {
             st.state = 'closed';
         button.hidden = true;
     };
-    button.addEventListener('click', () => {
+    button.onclick = () => {
         st.muted = !st.muted;
         if (gain)
             gain.gain.value = st.muted ? 0 : 1;
         next = 0;
         wake();
         showButton();
-    });
+    };
+    // The page leaves the console: the stream and the audio clock end.
+    st.close = () => {
+        ws.onclose = null;
+        ws.close();
+        button.hidden = true;
+        button.onclick = null;
+        if (ctx)
+            ctx.close();
+        st.state = 'closed';
+    };
     return st;
 }
