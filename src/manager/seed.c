@@ -64,10 +64,12 @@ static int write_user_data(const char *path, const struct vm_def *d, char *err, 
 	if (rc < 0)
 		return rc;
 	f = fopen(path, "we");
-	if (!f || fwrite(ud, 1, len, f) != len || fclose(f) != 0) {
+	if (f && fwrite(ud, 1, len, f) != len) {
+		fclose(f);
+		f = NULL;
+	}
+	if (!f || fclose(f) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
 		rc = -EIO;
 	}
 	free(ud);
