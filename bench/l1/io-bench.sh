@@ -41,6 +41,7 @@
 #                        (bench/l2/fs-bench.sh; bench/l1/fs-bench.sh sets these three)
 #   IOB_PHASES           the guest's phases, in order (default the io-bench's five)
 #   IOB_FILES (2000)     fs-bench: the number of small files
+#   IOB_PHASE_SECS (300) the longest one phase may take before the VM is given up
 #   IOB_TRACE_CONFIGS    more configurations that only run in the traced round (default none)
 #   IOB_CPUS (1)  IOB_MEM (512, MiB)  IOB_DISK_MIB (320)  IOB_SEQ_MIB (256)  IOB_FIO_SECS (10)
 #   IOB_NET_SECS (5)  IOB_T_BOOT (900: seconds for all VMs to be ready)
@@ -72,6 +73,7 @@ IOB_PHYLLOME_EXTRA=$(echo "${IOB_PHYLLOME_EXTRA:-}" | tr + ' ')
 B=/rig/bench
 IOB_TEST=${IOB_TEST:-io-bench}
 IOB_FILES=${IOB_FILES:-2000}
+IOB_PHASE_SECS=${IOB_PHASE_SECS:-300}
 PHASES=${IOB_PHASES:-seqread seqwrite randread net-tx net-rx}
 KVM_STATS="exits io_exits mmio_exits halt_exits irq_exits irq_window_exits irq_injections halt_wakeup insn_emulation"
 iob_failed=0
@@ -343,7 +345,7 @@ run_round() {
 		# for bench/hostcpu.py: the outer QEMU's CPU time between the marks
 		echo "BENCH-IO-MARK begin cfg=$CFG round=$_round phase=$_p"
 		vm_send go
-		if ! wait_for "IOB-SYNC end $_round $_p" "$VMM_OUT" 300; then vm_fail "round $_round: $WAIT_WHY"; return; fi
+		if ! wait_for "IOB-SYNC end $_round $_p" "$VMM_OUT" "$IOB_PHASE_SECS"; then vm_fail "round $_round: $WAIT_WHY"; return; fi
 		_b=$(snap)
 		echo "BENCH-IO-MARK end cfg=$CFG round=$_round phase=$_p"
 		[ -n "$_sizes" ] && trace_stop "cfg=$CFG phase=$_p round=$_round"
