@@ -402,7 +402,7 @@ while [ $i -lt "$NVM" ]; do
 	eval "exec $(vm_fd $i)>&-"
 	i=$((i + 1))
 done
-for p in "$RIG_WORK"/iperf3-server*.pid; do kill "$(cat "$p")" 2>/dev/null; done
+for p in "$RIG_WORK"/iperf3-server*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
 kill "$iob_heartbeat" 2>/dev/null
 if [ $iob_failed -eq 0 ]; then
 	rig_ok "$IOB_TEST" "$IOB_RUNS rounds of $IOB_CONFIGS in $(since "$t_rounds")s (VMs booted and set up before that)"
