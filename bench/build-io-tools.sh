@@ -10,7 +10,8 @@
 #                   unchanged) followed by an uncompressed cpio overlay: /tests/io-bench.sh
 #                   (bench/l2/io-bench.sh), /usr/bin/fio, /usr/bin/iperf3 and its libraries.
 #                   The kernel unpacks concatenated archives in turn (the uncompressed one starts
-#                   on a 4-byte boundary: padding).
+#                   on a 4-byte boundary: padding). Also /tests/fs-bench.sh (bench/l2/fs-bench.sh,
+#                   the shared-folder bench) and /tests/bench-lib.sh (bench/l2/lib.sh, both use it).
 #   l1-files        DEST=SRC lines for run-rig.sh --add-file: iperf3 and its libraries for L1, brd.ko
 #
 #   bench/build-io-tools.sh OUT
@@ -100,6 +101,8 @@ base=$GUESTS/l2-initramfs.cpio.gz
 root=$(mktemp -d "$out/.overlay.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 install -D -m 0755 "$here/l2/io-bench.sh" "$root/tests/io-bench.sh"
+install -D -m 0755 "$here/l2/fs-bench.sh" "$root/tests/fs-bench.sh"
+install -D -m 0644 "$here/l2/lib.sh" "$root/tests/bench-lib.sh"
 install -D -m 0755 "$FIO" "$root/usr/bin/fio"
 while read -r dest src; do install -D -m 0755 "$src" "$root/$dest"; done <"$out/iperf3-files"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$out/io-overlay.cpio"

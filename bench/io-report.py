@@ -38,6 +38,13 @@ PHASES = [
     ("randread", "random read, 4 KiB, QD 32 (fio libaio)", "IOPS"),
     ("net-tx", "TCP guest -> L1 (iperf3)", "Mbit/s"),
     ("net-rx", "TCP L1 -> guest (iperf3 -R)", "Mbit/s"),
+    # shared folders (bench/run-fs-bench.sh): N 4 KiB files, then one big file
+    ("smallcreate", "small files: create + write + close (tar -x)", "files/s"),
+    ("smallread", "small files: open + read + close, cold (cat)", "files/s"),
+    ("smallstat", "small files: list + stat, cold (ls -l)", "files/s"),
+    ("smalldelete", "small files: delete (rm -r)", "files/s"),
+    ("bigwrite", "big file: sequential write + fsync (dd 1 MiB)", "MiB/s"),
+    ("bigread", "big file: sequential read, cold (dd 1 MiB)", "MiB/s"),
 ]
 NAMES = {
     "phyllome": "phyllome-vmm",
@@ -51,6 +58,8 @@ NAMES = {
     "qemu-e1000e": "QEMU e1000e",
     "phyllome-qcow2": "phyllome-vmm qcow2 overlay",
     "qemu-qcow2": "QEMU qcow2 overlay cache=writeback",
+    "phyllome-fs": "phyllome-vmm virtio-fs",
+    "qemu-9p": "QEMU 9p (virtio-9p-pci)",
 }
 
 
@@ -128,6 +137,8 @@ def main():
     n_host = add_host_cpu(runs, sys.argv[3]) if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else 0
     traced = [r for r in runs if r.get("trace") == 1.0]
     runs = [r for r in runs if r.get("trace") != 1.0]
+    global PHASES  # the phases this bench ran (io or fs)
+    PHASES = [p for p in PHASES if any(r["phase"] == p[0] for r in runs)] or PHASES
     cfgs = [c for c in info.get("configs", "").split(",") if c] or sorted({r["cfg"] for r in runs})
     by = defaultdict(list)  # (cfg, phase) -> runs
     for r in runs:

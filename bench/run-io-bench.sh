@@ -9,7 +9,11 @@
 #                         [--mem 512] [--seq-mib 256] [--fio-secs 10] [--net-secs 5]
 #                         [--no-drop-caches] [--phyllome-opts "OPTS"] [--trace-configs LIST2]
 #                         [--no-trace] [--pin-cpu N] [--stall S] [--out DIR]
-#                         [-- extra run-rig.sh options]
+#                         [--bench io|fs] [--files N] [-- extra run-rig.sh options]
+#
+# --bench fs (bench/run-fs-bench.sh): the shared-folder benchmark instead, bench/l1/fs-bench.sh on
+# this machinery: configurations phyllome-fs,qemu-9p (virtio-fs against 9p), no traced round,
+# --files N small files (2000) and a --seq-mib big file; out build/bench-fs, report fs-bench.md.
 #
 # LIST: comma-separated, at most 5, from phyllome, phyllome-direct, phyllome-nvme, qemu-uring,
 # qemu-threads, qemu-uring-wb, qemu-nvme (NVMe: both O_DIRECT, io_uring), and for the e1000e NIC
@@ -33,13 +37,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 vmm=$repo/build/phyllome-vmm
 runs=5 configs=phyllome,qemu-uring,qemu-threads,qemu-uring-wb cpus=1 mem=512 seq_mib=256 fio_secs=10 net_secs=5
-drop=1 out= popts= trace=1 tconfigs= pin= stall=600
+drop=1 out= popts= trace=1 tconfigs= pin= stall=600 bench=io files=2000 configs_set=
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vmm) vmm=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
-	--configs) configs=$2; shift 2 ;;
+	--configs) configs=$2; configs_set=1; shift 2 ;;
+	--bench) bench=$2; shift 2 ;;
+	--files) files=$2; shift 2 ;;
 	--cpus) cpus=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--seq-mib) seq_mib=$2; shift 2 ;;
@@ -53,12 +59,21 @@ while [ $# -gt 0 ]; do
 	--stall) stall=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
-	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-io-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
+case $bench in
+io) scen=() ;;
+fs)
+	[ -n "$configs_set" ] || configs=phyllome-fs,qemu-9p
+	trace=0
+	scen=(--extra-scenario "$here/l1/fs-bench.sh")
+	;;
+*) echo "run-io-bench.sh: --bench io or fs" >&2; exit 2 ;;
+esac
 if [ -z "$out" ]; then
-	if [ -d "$repo/build" ]; then out=$repo/build/bench-io; else out=$PWD/bench-io-out; fi
+	if [ -d "$repo/build" ]; then out=$repo/build/bench-$bench; else out=$PWD/bench-$bench-out; fi
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -79,7 +94,7 @@ if [ -n "$pin" ]; then
 	add+=(--outer-qemu "$out/outer-qemu-pinned")
 fi
 
-log=$out/rig-phyllome-io-bench.log
+log=$out/rig-phyllome-$bench-bench.log
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "host: $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -100,14 +115,15 @@ rm -f "$log" "$out/hostcpu.txt"
 sampler=$!
 trap 'kill $sampler 2>/dev/null || true' EXIT
 "$repo/tests/rig/run-rig.sh" --vmm "$vmm" --with-qemu --no-build-guests \
-	--extra-scenario "$here/l1/io-bench.sh" "${add[@]}" \
+	--extra-scenario "$here/l1/io-bench.sh" "${scen[@]}" --scenarios "$bench-bench" "${add[@]}" \
 	--l1-append "rig.env.IOB_RUNS=$runs" --l1-append "rig.env.IOB_CONFIGS=$configs" \
 	--l1-append "rig.env.IOB_CPUS=$cpus" --l1-append "rig.env.IOB_MEM=$mem" \
 	--l1-append "rig.env.IOB_SEQ_MIB=$seq_mib" --l1-append "rig.env.IOB_FIO_SECS=$fio_secs" \
 	--l1-append "rig.env.IOB_NET_SECS=$net_secs" --l1-append "rig.env.IOB_DROP_CACHES=$drop" \
 	--l1-append "rig.env.IOB_PHYLLOME_EXTRA=$(echo $popts | tr ' ' +)" \
 	--l1-append "rig.env.IOB_TRACE=$trace" --l1-append "rig.env.IOB_TRACE_CONFIGS=$tconfigs" \
-	--log-dir "$out" --log-name io-bench --timeout 3600 "${extra[@]}" >&2 &
+	--l1-append "rig.env.IOB_FILES=$files" \
+	--log-dir "$out" --log-name "$bench-bench" --timeout 3600 "${extra[@]}" >&2 &
 rig=$!
 # The outer QEMU's CPU time, sampled every 10 ms, and the arrival of each test's marks: a second
 # measure of each test, which the host's load barely moves (bench/hostcpu.py).
@@ -137,5 +153,5 @@ kill $sampler 2>/dev/null || true
 	echo "rig run (L1 boot included): $(($(date +%s) - t0)) s"
 } >>"$out/host-info.txt"
 
-python3 "$here/io-report.py" "$log" "$out/host-info.txt" "$out/hostcpu.txt" | tee "$out/io-bench.md"
-echo "run-io-bench.sh: tables in $out/io-bench.md, L1 console log $log" >&2
+python3 "$here/io-report.py" "$log" "$out/host-info.txt" "$out/hostcpu.txt" | tee "$out/$bench-bench.md"
+echo "run-io-bench.sh: tables in $out/$bench-bench.md, L1 console log $log" >&2

@@ -33,6 +33,15 @@
 #                                       VMMs go through L1's page cache)
 #                        (compare these two alone: the report pairs every phyllome with every
 #                        QEMU configuration)
+#                        phyllome-fs    phyllome-vmm --fs tag=share,path=/tmp/iob-fsI: a tmpfs of
+#                                       L1's, no disk, no NIC (the guest runs fs-bench)
+#                        qemu-9p        QEMU -fsdev local,path=/tmp/iob-fsI,security_model=none
+#                                       -device virtio-9p-pci,mount_tag=share (the same)
+#   IOB_TEST (io-bench)  the guest's test: io-bench (bench/l2/io-bench.sh) or fs-bench
+#                        (bench/l2/fs-bench.sh; bench/l1/fs-bench.sh sets these three)
+#   IOB_PHASES           the guest's phases, in order (default the io-bench's five)
+#   IOB_FILES (2000)     fs-bench: the number of small files
+#   IOB_PHASE_SECS (300) the longest one phase may take before the VM is given up
 #   IOB_TRACE_CONFIGS    more configurations that only run in the traced round (default none)
 #   IOB_CPUS (1)  IOB_MEM (512, MiB)  IOB_DISK_MIB (320)  IOB_SEQ_MIB (256)  IOB_FIO_SECS (10)
 #   IOB_NET_SECS (5)  IOB_T_BOOT (900: seconds for all VMs to be ready)
@@ -62,7 +71,10 @@ IOB_TRACE_CONFIGS=${IOB_TRACE_CONFIGS:-}
 IOB_IDLE_SECS=${IOB_IDLE_SECS:-5}
 IOB_PHYLLOME_EXTRA=$(echo "${IOB_PHYLLOME_EXTRA:-}" | tr + ' ')
 B=/rig/bench
-PHASES="seqread seqwrite randread net-tx net-rx"
+IOB_TEST=${IOB_TEST:-io-bench}
+IOB_FILES=${IOB_FILES:-2000}
+IOB_PHASE_SECS=${IOB_PHASE_SECS:-300}
+PHASES=${IOB_PHASES:-seqread seqwrite randread net-tx net-rx}
 KVM_STATS="exits io_exits mmio_exits halt_exits irq_exits irq_window_exits irq_injections halt_wakeup insn_emulation"
 iob_failed=0
 export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
@@ -100,11 +112,20 @@ fi
 t_start=$(now_cs)
 i=0
 while [ $i -lt "$NVM" ]; do
+	_cfg=
+	eval "_cfg=\${$((i + 1))}"
+	case $_cfg in
+	*-fs | *-9p)
+		# The shared folder: a tmpfs of its own (the big file and the small ones fit)
+		mkdir -p /tmp/iob-fs$i
+		mount -t tmpfs -o size=$((IOB_SEQ_MIB + 256))m tmpfs /tmp/iob-fs$i
+		i=$((i + 1))
+		continue
+		;;
+	esac
 	# Every sector written once, so that reads find real pages (brd answers sectors never written
 	# with zeroes, without a copy).
 	dd if=/dev/zero of=/dev/ram$i bs=1M count="$IOB_DISK_MIB" oflag=direct 2>/dev/null
-	_cfg=
-	eval "_cfg=\${$((i + 1))}"
 	if [ "${_cfg%-qcow2}" != "$_cfg" ]; then
 		# The qcow2 base: the RAM disk with a pattern in it (not zeroes, which qemu-img would
 		# leave unallocated), converted; the VM's disk a thin overlay on it.
@@ -215,7 +236,18 @@ vm_fail() {
 
 i=0
 for cfg in "$@"; do
+	gargs=
 	case $cfg in
+	phyllome-fs)
+		RIG_L2_VMM=phyllome
+		RIG_VMM_EXTRA="--fs tag=share,path=/tmp/iob-fs$i $IOB_PHYLLOME_EXTRA"
+		gargs=iob.fstype=virtiofs
+		;;
+	qemu-9p)
+		RIG_L2_VMM=qemu
+		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -fsdev local,id=f0,path=/tmp/iob-fs$i,security_model=none -device virtio-9p-pci,fsdev=f0,mount_tag=share"
+		gargs=iob.fstype=9p
+		;;
 	phyllome | phyllome-direct | phyllome-nvme)
 		RIG_L2_VMM=phyllome
 		d=
@@ -256,7 +288,7 @@ for cfg in "$@"; do
 	esac
 	export RIG_L2_VMM RIG_VMM_EXTRA RIG_QEMU_EXTRA
 	vmm_start "$cfg" "$IOB_CPUS" "${IOB_MEM}M" \
-		"$L2_BASE_CMDLINE phyllome.test=io-bench iob.addr=192.168.$((77 + i)).2/24 iob.peer=192.168.$((77 + i)).1 iob.seq_mib=$IOB_SEQ_MIB iob.fio_secs=$IOB_FIO_SECS iob.net_secs=$IOB_NET_SECS"
+		"$L2_BASE_CMDLINE phyllome.test=$IOB_TEST $gargs iob.files=$IOB_FILES iob.addr=192.168.$((77 + i)).2/24 iob.peer=192.168.$((77 + i)).1 iob.seq_mib=$IOB_SEQ_MIB iob.fio_secs=$IOB_FIO_SECS iob.net_secs=$IOB_NET_SECS"
 	eval "exec $(vm_fd $i)>&7"
 	eval "VM_NAME_$i=\$VMM_NAME VM_DIR_$i=\$VMM_DIR VM_OUT_$i=\$VMM_OUT VM_ERR_$i=\$VMM_ERR VM_PID_$i=\$VMM_PID VM_T0_$i=\$VMM_T0 VM_CFG_$i=\$cfg VM_DEAD_$i="
 	echo "io-bench: started $cfg (pid $VMM_PID): $(cat "$VMM_DIR/cmd")"
@@ -313,7 +345,7 @@ run_round() {
 		# for bench/hostcpu.py: the outer QEMU's CPU time between the marks
 		echo "BENCH-IO-MARK begin cfg=$CFG round=$_round phase=$_p"
 		vm_send go
-		if ! wait_for "IOB-SYNC end $_round $_p" "$VMM_OUT" 300; then vm_fail "round $_round: $WAIT_WHY"; return; fi
+		if ! wait_for "IOB-SYNC end $_round $_p" "$VMM_OUT" "$IOB_PHASE_SECS"; then vm_fail "round $_round: $WAIT_WHY"; return; fi
 		_b=$(snap)
 		echo "BENCH-IO-MARK end cfg=$CFG round=$_round phase=$_p"
 		[ -n "$_sizes" ] && trace_stop "cfg=$CFG phase=$_p round=$_round"
@@ -363,17 +395,17 @@ while [ $i -lt "$NVM" ]; do
 	if eval "[ -z \"\$VM_DEAD_$VMI\" ]"; then
 		vm_cont
 		vm_send quit
-		if ! wait_for "PHYLLOME-TEST io-bench PASS" "$VMM_OUT" 60 || ! wait_exit 60; then
+		if ! wait_for "PHYLLOME-TEST $IOB_TEST PASS" "$VMM_OUT" 60 || ! wait_exit 60; then
 			vm_fail "at the end: ${WAIT_WHY:-}"
 		fi
 	fi
 	eval "exec $(vm_fd $i)>&-"
 	i=$((i + 1))
 done
-for p in "$RIG_WORK"/iperf3-server*.pid; do kill "$(cat "$p")" 2>/dev/null; done
+for p in "$RIG_WORK"/iperf3-server*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
 kill "$iob_heartbeat" 2>/dev/null
 if [ $iob_failed -eq 0 ]; then
-	rig_ok io-bench "$IOB_RUNS rounds of $IOB_CONFIGS in $(since "$t_rounds")s (VMs booted and set up before that)"
+	rig_ok "$IOB_TEST" "$IOB_RUNS rounds of $IOB_CONFIGS in $(since "$t_rounds")s (VMs booted and set up before that)"
 else
-	rig_fail io-bench "$iob_failed VM(s) failed"
+	rig_fail "$IOB_TEST" "$iob_failed VM(s) failed"
 fi

@@ -13,35 +13,8 @@
 # phase. Results: "IOB-RESULT round=R phase=P value=V unit=U secs=S", "IOB-IRQ round=R phase=P
 # NAME=COUNT..." (the guest's interrupts per virtio vector during the phase), "IOB-ROUND-DONE R".
 NAME=io-bench
-fail() { echo "PHYLLOME-TEST $NAME FAIL $*"; poweroff -f; exit 1; }
-arg() {
-	read -r cmdline </proc/cmdline
-	for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; esac; done
-	return 1
-}
-# guest uptime in centiseconds
-now_cs() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//;s/^$/0/'; }
-secs() { awk -v d="$1" 'BEGIN { printf "%.2f", d / 100 }'; }
-# per-vector interrupt counts of the virtio devices, "NAME COUNT" lines
-irqs() {
-	awk '/virtio/ { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print $NF, s }' /proc/interrupts
-}
-sync_l1() {
-	echo "IOB-SYNC $1 $ROUND $2"
-	read -r _reply || fail "no reply from L1 at $1 $ROUND $2"
-}
-begin() {
-	irqs >/tmp/irq.before
-	sync_l1 begin "$1"
-	T0=$(now_cs)
-}
-end() {
-	T1=$(now_cs)
-	sync_l1 end "$1"
-	irqs >/tmp/irq.after
-	echo "IOB-IRQ round=$ROUND phase=$1 $(awk 'NR == FNR { b[$1] = $2; next } { printf "%s=%d ", $1, $2 - b[$1] }' /tmp/irq.before /tmp/irq.after)"
-}
-result() { echo "IOB-RESULT round=$ROUND phase=$1 value=$2 unit=$3 secs=$(secs $((T1 - T0))) $4"; }
+# fail, arg, now_cs, begin/end (the IOB-SYNC lines), result: bench/l2/lib.sh
+. /tests/bench-lib.sh
 
 addr=$(arg iob.addr) || fail "iob.addr= missing"
 peer=$(arg iob.peer) || fail "iob.peer= missing"
@@ -86,7 +59,9 @@ iperf() {
 		END { print v, (r == "" ? -1 : r) }' /tmp/iperf.out
 }
 
+# run_round [SEQ_MIB FIO_SECS NET_SECS]: optional sizes for this round (a short diagnostic round)
 run_round() {
+	seq_mib=${1:-$seq_mib0} fio_secs=${2:-$fio_secs0} net_secs=${3:-$net_secs0}
 	# 1. sequential read, 1 MiB O_DIRECT
 	begin seqread
 	dd if="$DEV" of=/dev/null bs=1M count="$seq_mib" iflag=direct 2>/tmp/dd.err || fail "dd read: $(cat /tmp/dd.err)"
@@ -123,17 +98,5 @@ run_round() {
 	echo "IOB-ROUND-DONE $ROUND"
 }
 
-echo "IOB-READY"
 seq_mib0=$seq_mib fio_secs0=$fio_secs net_secs0=$net_secs
-while read -r cmd ROUND r_seq r_fio r_net; do
-	case $cmd in
-	run)
-		# optional sizes for this round (a short diagnostic round)
-		seq_mib=${r_seq:-$seq_mib0} fio_secs=${r_fio:-$fio_secs0} net_secs=${r_net:-$net_secs0}
-		run_round
-		;;
-	quit) break ;;
-	esac
-done
-echo "PHYLLOME-TEST $NAME PASS"
-poweroff -f
+serve

@@ -20,10 +20,19 @@ struct fs_inode {
 	int32_t next; /* hash chain (the free list for a free slot); -1: end */
 };
 
+/* A folder handle keeps what getdents64 read beyond the last entry it returned (dbuf[dpos,
+ * dlen)) and that entry's offset (doff): the next READDIR at doff goes on from there without a
+ * seek, which on some file systems (tmpfs) counts entries from the start, so that entries
+ * deleted meanwhile (rm -r deleting as it reads) would make it skip others. */
 struct fs_handle {
 	int fd; /* -1: free */
 	bool dir;
+	uint8_t *dbuf; /* folders, once read: FS_DIRBUF bytes */
+	uint32_t dlen, dpos;
+	uint64_t doff;
 };
+
+#define FS_DIRBUF 8192u
 
 #define FS_HASH_SIZE 4096u
 

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -173,33 +174,40 @@ static int op_readdir(struct fs_srv *s, struct fs_inode *dir, const struct fuse_
 		      struct fs_reply *r)
 {
 	struct fs_handle *h = fs_handle_get(s, m->in.read.fh, true);
-	uint8_t buf[8192] __attribute__((aligned(8)));
 	size_t cap = m->in.read.size < r->cap ? m->in.read.size : r->cap;
 	struct fs_reply part = {.buf = r->buf, .cap = cap};
-	bool full = false;
 
 	if (!h)
 		return -EBADF;
 	if (m->in.read.offset > INT64_MAX)
 		return -EINVAL;
-	if (lseek(h->fd, (off_t)m->in.read.offset, SEEK_SET) < 0)
-		return -errno;
-	while (!full) {
-		ssize_t n = getdents64(h->fd, buf, sizeof(buf));
+	if (!h->dbuf && !(h->dbuf = malloc(FS_DIRBUF)))
+		return -ENOMEM;
+	/* Elsewhere than where the last reply ended (rewinddir, seekdir): seek there. */
+	if (m->in.read.offset != h->doff) {
+		if (lseek(h->fd, (off_t)m->in.read.offset, SEEK_SET) < 0)
+			return -errno;
+		h->doff = m->in.read.offset;
+		h->dlen = h->dpos = 0;
+	}
+	for (;;) {
+		const struct linux_dirent64 *d;
 
-		if (n < 0)
-			return part.len ? 0 : -errno;
-		if (n == 0)
-			break;
-		for (size_t off = 0; off < (size_t)n;) {
-			const struct linux_dirent64 *d = (const void *)(buf + off);
+		if (h->dpos >= h->dlen) {
+			ssize_t n = getdents64(h->fd, h->dbuf, FS_DIRBUF);
 
-			if (!put_dirent(s, dir, d, plus, &part)) {
-				full = true;
+			if (n < 0)
+				return part.len ? 0 : -errno;
+			h->dlen = (uint32_t)n;
+			h->dpos = 0;
+			if (n == 0)
 				break;
-			}
-			off += d->d_reclen;
 		}
+		d = (const void *)(h->dbuf + h->dpos);
+		if (!put_dirent(s, dir, d, plus, &part))
+			break;
+		h->doff = (uint64_t)d->d_off;
+		h->dpos += d->d_reclen;
 	}
 	r->len = part.len;
 	return 0;

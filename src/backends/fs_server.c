@@ -218,14 +218,19 @@ struct fs_handle *fs_handle_get(struct fs_srv *s, uint64_t fh, bool dir)
 	return &s->handles[fh - 1];
 }
 
+static void handle_close(struct fs_handle *h)
+{
+	close(h->fd);
+	free(h->dbuf);
+	*h = (struct fs_handle){.fd = -1};
+}
+
 void fs_handle_drop(struct fs_srv *s, uint64_t fh, bool dir)
 {
 	struct fs_handle *h = fs_handle_get(s, fh, dir);
 
-	if (h) {
-		close(h->fd);
-		h->fd = -1;
-	}
+	if (h)
+		handle_close(h);
 }
 
 /* INIT and DESTROY: a new driver (a guest's boot, or its reboot) starts from the root alone. */
@@ -241,7 +246,7 @@ static void forget_all(struct fs_srv *s)
 	s->free_inodes = -1;
 	for (uint32_t i = 0; i < s->nhandles; i++)
 		if (s->handles[i].fd >= 0)
-			close(s->handles[i].fd);
+			handle_close(&s->handles[i]);
 	s->nhandles = 0;
 }
 

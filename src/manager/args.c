@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "manager/preset.h"
+#include "manager/shares.h"
 #include "manager/util.h"
 
 static const struct mgr_opt *find_long(const struct mgr_opt *defs, const char *name, size_t n)
@@ -149,6 +150,7 @@ enum {
 	RO_NO_USB,
 	RO_RTC,
 	RO_FIRMWARE_VARS,
+	RO_VOLUME,
 	RO_HELP,
 };
 
@@ -183,6 +185,7 @@ static const struct mgr_opt run_defs[] = {
     {"no-usb", 0, false, RO_NO_USB},
     {"rtc", 0, true, RO_RTC},
     {"firmware-vars", 0, true, RO_FIRMWARE_VARS},
+    {"volume", 'v', true, RO_VOLUME},
     {"help", 'h', false, RO_HELP},
     {NULL, 0, false, 0},
 };
@@ -371,6 +374,8 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		}
 		ro->vars_template = v;
 		return 0;
+	case RO_VOLUME:
+		return shares_parse(d, v, err, errlen);
 	case RO_RM:
 		d->auto_remove = true;
 		return 0;

@@ -157,6 +157,26 @@ static json_t *file_json(const char *path)
 	return o ? o : json_null();
 }
 
+/* The shared folders as Docker's inspect shows its mounts, with the tag and the command a guest
+ * without cloud-init types. */
+static json_t *mounts_json(const struct vm_def *d)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < d->nshares; i++) {
+		const struct vmdef_share *s = &d->shares[i];
+		char cmd[VMDEF_GUEST_PATH * 2 + 96];
+
+		snprintf(cmd, sizeof(cmd), "mkdir -p %s && mount -t virtiofs %s%s %s", s->guest,
+			 s->readonly ? "-o ro " : "", s->tag, s->guest);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type",
+						   "virtiofs", "Source", s->host, "Destination",
+						   s->guest, "Tag", s->tag, "RW", !s->readonly,
+						   "MountCommand", cmd));
+	}
+	return a;
+}
+
 static json_t *inspect_one(struct vm_entry *e)
 {
 	char path[VMDEF_PATH + 32], api_state[32] = "", uuid[MGR_UUID_LEN + 1];
@@ -205,6 +225,7 @@ static json_t *inspect_one(struct vm_entry *e)
 	if (e->def.vars[0])
 		json_object_set_new(files, "UefiVars", json_string(e->def.vars));
 	json_object_set_new(o, "Files", files);
+	json_object_set_new(o, "Mounts", mounts_json(&e->def));
 	if (running) {
 		char sock[VMDEF_PATH + 16], err[256];
 		struct http_response r;

@@ -39,7 +39,7 @@ int mgr_make_image(const char *path, unsigned long long size, char *err, size_t 
 	return 0;
 }
 
-/* An existing file, made absolute; no commas (the VMM's --disk syntax). */
+/* An existing file or folder, made absolute; no commas (the VMM's --disk and --fs syntax). */
 static int resolve_file(const char *flag, char *path, size_t len, bool no_comma)
 {
 	char abs[PATH_MAX];
@@ -73,6 +73,18 @@ static int resolve_paths(struct run_opts *ro)
 		mgr_error("--firmware-vars %s: %s (Debian's ovmf has OVMF_VARS_4M.fd)",
 			  ro->vars_template, strerror(errno));
 		return -1;
+	}
+	for (unsigned i = 0; i < d->nshares; i++) {
+		struct vmdef_share *sh = &d->shares[i];
+		struct stat st;
+
+		if (resolve_file("-v", sh->host, sizeof(sh->host), true))
+			return -1;
+		if (stat(sh->host, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			mgr_error("-v %s: not a folder (a shared folder is a whole folder)",
+				  sh->host);
+			return -1;
+		}
 	}
 	for (unsigned i = 0; i < ro->ndisk_specs; i++) {
 		struct vmdef_disk *k = &d->disks[d->ndisks++];
@@ -154,8 +166,7 @@ static int make_files(struct vm_entry *e, const struct run_opts *ro)
 	}
 	if (e->def.cloud_init[0]) {
 		mgr_progress("Building the cloud-init seed...");
-		if (mgr_make_seed(e->dir, e->def.cloud_init, e->def.id, e->def.name, err,
-				  sizeof(err)) < 0) {
+		if (mgr_make_seed(e->dir, &e->def, err, sizeof(err)) < 0) {
 			mgr_error("%s", err);
 			return -1;
 		}

@@ -95,6 +95,6 @@ int mgr_make_image(const char *path, unsigned long long size, char *err, size_t 
  * PACKAGE)") or -EIO ("TOOL failed while DOING") with err set. */
 int mgr_run_tool(const char *const argv[], const char *package, const char *doing, char *err,
 		 size_t errlen);
-/* Builds the cloud-init NoCloud seed (vfat, label cidata: user-data, meta-data). */
-int mgr_make_seed(const char *dir, const char *user_data, const char *id, const char *name,
-		  char *err, size_t errlen);
+/* Builds the cloud-init NoCloud seed in dir (vfat, label cidata: user-data, meta-data) from d's
+ * cloud_init file, with the mounts of d's shared folders added (shares_user_data). */
+int mgr_make_seed(const char *dir, const struct vm_def *d, char *err, size_t errlen);

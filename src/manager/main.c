@@ -198,6 +198,7 @@ static void usage(FILE *f)
 	    "                          a TPM 2.0 (the VM's own swtpm), Hyper-V enlightenments\n"
 	    "      --rtc utc|localtime the guest's clock (Windows keeps local time)\n"
 	    "      --cloud-init FILE   user-data for a NoCloud seed (vfat, label cidata)\n"
+	    "  -v, --volume HOST_DIR:GUEST_PATH[:ro]  share a host folder (virtio-fs; up to 4)\n"
 	    "      --rm                remove the VM when it ends\n"
 	    "      --catalog FILE|URL  the catalogue IMAGE is looked up in\n\n"
 	    "IMAGE: NAME[:TAG] from the catalogue ($PHYLLOME_CATALOG), a pulled image, or a URL.\n"

@@ -201,6 +201,11 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		add(&b, "--tpm");
 		add(&b, "socket=%s/tpm.sock", e->dir);
 	}
+	for (unsigned i = 0; i < d->nshares; i++) {
+		add(&b, "--fs");
+		add(&b, "tag=%s,path=%s%s", d->shares[i].tag, d->shares[i].host,
+		    d->shares[i].readonly ? ",readonly=on" : "");
+	}
 	if (d->rtc_local) {
 		add(&b, "--rtc");
 		add(&b, "base=localtime");

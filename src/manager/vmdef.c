@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "manager/shares.h"
+
 static const char *const net_names[] = {"none", "user", "tap"};
 static const char *const bus_names[] = {"virtio", "nvme"};
 static const char *const nic_names[] = {"virtio", "e1000e"};
@@ -23,7 +25,8 @@ static json_t *str_or_null(const char *s)
 
 char *vmdef_dump(const struct vm_def *d)
 {
-	json_t *o = json_object(), *disks = json_array(), *ports = json_array();
+	json_t *o = json_object(), *disks = json_array(), *ports = json_array(),
+	       *shares = json_array();
 	char *out;
 
 	for (unsigned i = 0; i < d->ndisks; i++) {
@@ -40,6 +43,11 @@ char *vmdef_dump(const struct vm_def *d)
 		json_array_append_new(ports, json_pack("{s:i, s:i, s:s}", "host", d->ports[i].host,
 						       "guest", d->ports[i].guest, "proto",
 						       d->ports[i].udp ? "udp" : "tcp"));
+	for (unsigned i = 0; i < d->nshares; i++)
+		json_array_append_new(shares, json_pack("{s:s, s:s, s:s, s:b}", "host",
+							d->shares[i].host, "guest",
+							d->shares[i].guest, "tag", d->shares[i].tag,
+							"readonly", d->shares[i].readonly));
 	json_object_set_new(o, "id", json_string(d->id));
 	json_object_set_new(o, "name", json_string(d->name));
 	json_object_set_new(o, "cpus", json_integer(d->cpus));
@@ -58,6 +66,7 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "tap", str_or_null(d->tap));
 	json_object_set_new(o, "net_model", json_string(nic_names[d->nic]));
 	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "shares", shares);
 	json_object_set_new(o, "usb", json_boolean(d->usb));
 	json_object_set_new(o, "os", str_or_null(d->os));
 	json_object_set_new(o, "tpm", json_boolean(d->tpm));
@@ -157,6 +166,38 @@ static int load_ports(struct vm_def *d, json_t *arr)
 	return 0;
 }
 
+/* Absent in folders made before -v: none. */
+static int load_shares(struct vm_def *d, json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > VMDEF_MAX_SHARES)
+		return -EINVAL;
+	json_array_foreach(arr, i, v)
+	{
+		struct vmdef_share *s = &d->shares[i];
+		json_t *ro = json_object_get(v, "readonly");
+
+		if (!json_is_object(v) || get_str(v, "host", s->host, sizeof(s->host), true) < 0 ||
+		    s->host[0] != '/' ||
+		    get_str(v, "guest", s->guest, sizeof(s->guest), true) < 0 ||
+		    !shares_guest_ok(s->guest) ||
+		    get_str(v, "tag", s->tag, sizeof(s->tag), true) < 0 || !shares_tag_ok(s->tag) ||
+		    !json_is_boolean(ro))
+			return -EINVAL;
+		s->readonly = json_is_true(ro);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(d->shares[k].tag, s->tag) ||
+			    !strcmp(d->shares[k].guest, s->guest))
+				return -EINVAL;
+	}
+	d->nshares = (unsigned)json_array_size(arr);
+	return 0;
+}
+
 /* "virtio" or "e1000e"; absent (a VM made before there was a choice): virtio. */
 static int load_nic(struct vm_def *d, json_t *v)
 {
@@ -246,6 +287,9 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 		return -EINVAL;
 	*what = "ports";
 	if (load_ports(d, json_object_get(o, "ports")) < 0)
+		return -EINVAL;
+	*what = "shares";
+	if (load_shares(d, json_object_get(o, "shares")) < 0)
 		return -EINVAL;
 	*what = "net";
 	net = json_string_value(json_object_get(o, "net"));

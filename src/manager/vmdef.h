@@ -8,9 +8,12 @@
 
 #include "manager/util.h"
 
-#define VMDEF_MAX_DISKS 8
-#define VMDEF_MAX_PORTS 16
-#define VMDEF_PATH	1024
+#define VMDEF_MAX_DISKS	 8
+#define VMDEF_MAX_PORTS	 16
+#define VMDEF_PATH	 1024
+#define VMDEF_MAX_SHARES 4  /* phyllome-vmm's --fs limit */
+#define VMDEF_TAG_MAX	 36 /* virtio-fs's tag field */
+#define VMDEF_GUEST_PATH 256
 
 enum vmdef_net { VMDEF_NET_NONE, VMDEF_NET_USER, VMDEF_NET_TAP };
 /* The bus of the --disk disks: virtio-blk, or NVMe (Windows' inbox stornvme, every OS). */
@@ -26,6 +29,14 @@ struct vmdef_disk {
 	bool owned;		  /* made by phyllome: removed with the VM */
 	bool qcow2;		  /* format=qcow2 (else raw) */
 	char backing[VMDEF_PATH]; /* a qcow2 overlay's backing image (an image of the store) */
+};
+
+/* A shared folder (-v HOST:GUEST[:ro]): phyllome-vmm --fs tag=TAG,path=HOST[,readonly=on]. */
+struct vmdef_share {
+	char host[VMDEF_PATH];	      /* absolute, an existing folder */
+	char guest[VMDEF_GUEST_PATH]; /* where a cloud-init guest mounts it */
+	char tag[VMDEF_TAG_MAX + 1];  /* derived from guest, unique in the VM */
+	bool readonly;
 };
 
 struct vm_def {
@@ -60,6 +71,8 @@ struct vm_def {
 	int64_t created;       /* seconds since the epoch */
 	char image[128];       /* NAME:TAG of the image `run NAME` made the VM from ("" if none) */
 	char ssh_user[64];     /* the cloud-init user `phyllome ssh` logs in as ("" if none) */
+	struct vmdef_share shares[VMDEF_MAX_SHARES];
+	unsigned nshares;
 };
 
 /* The run state. status: "created", "running" or "exited" as last written; whether the

@@ -32,7 +32,9 @@ OUT=$CACHE/guests
 # the 82574L NIC; xhci_pci, usbhid, hid_generic: the USB controller with its tablet and keyboard;
 # cpuid: /dev/cpu/N/cpuid (the Hyper-V test reads the hypervisor leaves there); efivarfs: the
 # firmware's variables as files (the Secure Boot scenarios read SecureBoot, write a variable).
-L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4 button bochs evdev ahci sr_mod isofs nvme e1000e xhci_pci usbhid hid_generic cpuid efivarfs"
+# virtiofs (with fuse): shared folders (the manager scenario's -v); 9p and 9pnet_virtio: QEMU's
+# shared folders, which the shared-folder benchmark (bench/run-fs-bench.sh) measures against.
+L2_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_input crc32c_generic ext4 button bochs evdev ahci sr_mod isofs nvme e1000e xhci_pci usbhid hid_generic cpuid efivarfs virtiofs 9p 9pnet_virtio"
 # Modules L1 needs for a working /dev/kvm on QEMU TCG's emulated SVM, in this order; then tun (tap
 # devices) and dummy (the interface passt takes its addresses from) for the network scenarios;
 # virtio_pci and virtio_net for L1's own network card (only there when a scenario has a host step

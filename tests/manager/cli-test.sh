@@ -36,6 +36,9 @@ ph create --kernel $K --disk 0; expect "disk '0' is a missing file: 125" 125 "--
 ph create --kernel /nonexistent; expect "missing kernel: 125" 125 "/nonexistent: No such file"
 ph create --kernel $K -p 80; expect "-p without --net user: 125" 125 "needs --net user"
 ph create --help; expect "create --help" 0 "Usage: phyllome create"
+ph create --kernel $K -v "$K:/mnt/x"; expect "-v of a file: 125" 125 "not a folder"
+ph create --kernel $K -v /nonexistent:/mnt/x; expect "-v of a missing folder: 125" 125 "/nonexistent: No such file"
+ph create --kernel $K -v /tmp:mnt; expect "-v with a relative guest path: 125" 125 "GUEST_PATH absolute"
 [ "$(nvms)" = 0 ] && ok "bad input created nothing" || nok "bad input created nothing" "$(ls "$PHYLLOME_STATE/vms")"
 
 # Eight creates of one name at once: the lock lets exactly one through.
@@ -46,6 +49,14 @@ if [ "$WINS" = 1 ] && [ "$LOSSES" = 7 ] && [ "$(nvms)" = 1 ]; then ok "8 concurr
 else nok "8 concurrent creates of one name: 1 VM" "wins $WINS, losses $LOSSES, VMs $(nvms)"; fi
 ph ps -a --format json; expect "ps -a --format json" 0 '"Name":"same".*"State":"created"'
 ph rm same; expect "rm a created VM" 0 "same"
+# -v: the folder's path made canonical, the tag derived, both in inspect
+mkdir "$PHYLLOME_STATE/shared"
+ph create --name share --kernel $K -v "$PHYLLOME_STATE/shared/../shared:/home/me/work:ro"
+expect "-v HOST:GUEST:ro" 0
+ph inspect share; expect "-v: inspect's Mounts" 0 "\"Source\": \"$PHYLLOME_STATE/shared\""
+echo "$OUT" | grep -q '"Tag": "home-me-work"' && echo "$OUT" | grep -q '"RW": false' &&
+	ok "-v: tag home-me-work, read-only" || nok "-v: tag home-me-work, read-only" "$OUT"
+ph rm share; expect "rm the VM with a share" 0 "share"
 
 # run -d, ps, logs, console, pause/resume
 ph run -d --name v1 --kernel $K --disk 64M; expect "run -d prints the id" 0 '^[0-9a-f]{16}$'

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+const char *fsh_tmpdir = "/tmp";
+
 void fsh_setup(struct fsh *h, bool readonly)
 {
 	struct fuse_init_in init = {
@@ -19,7 +21,7 @@ void fsh_setup(struct fsh *h, bool readonly)
 	int root, proc;
 
 	memset(h, 0, sizeof(*h));
-	snprintf(h->base, sizeof(h->base), "/tmp/phyllome-fs-XXXXXX");
+	snprintf(h->base, sizeof(h->base), "%s/phyllome-fs-XXXXXX", fsh_tmpdir);
 	assert_non_null(mkdtemp(h->base));
 	snprintf(h->share, sizeof(h->share), "%s/share", h->base);
 	snprintf(h->outside, sizeof(h->outside), "%s/outside", h->base);

@@ -29,6 +29,8 @@ struct fsh_part {
 #define FSH_STR(s) ((struct fsh_part){(s), strlen(s) + 1})
 #define FSH_ARG(a) ((struct fsh_part){&(a), sizeof(a)})
 
+/* Where fsh_setup makes its temporary folder ("/tmp" unless a test sets it). */
+extern const char *fsh_tmpdir;
 /* Makes the folders and the server (readonly or not), then sends INIT. */
 void fsh_setup(struct fsh *h, bool readonly);
 void fsh_teardown(struct fsh *h);

@@ -299,6 +299,73 @@ static void test_readdir(void **state)
 	assert_int_equal(len, 32);
 }
 
+/* rm -r: each entry READDIR returns is unlinked before the next READDIR, which goes on from the
+ * last offset. On tmpfs a seek to that offset counts entries from the start, so a server that
+ * seeks on every READDIR skips as many entries as were deleted (the rig's rm -r of 2,000 files
+ * failed with ENOTEMPTY so). Run on /dev/shm (tmpfs) where there is one, else /tmp. */
+static void test_readdir_while_deleting(void **state)
+{
+	struct fsh *h = malloc(sizeof(*h));
+	struct fuse_read_in rd = {.size = 512};
+	struct fsh_part p = FSH_ARG(rd);
+	struct stat st;
+	unsigned deleted = 0, calls = 0;
+	uint64_t d;
+	int err;
+
+	(void)state;
+	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0)
+		fsh_tmpdir = "/dev/shm";
+	fsh_setup(h, false);
+	fsh_tmpdir = "/tmp";
+	assert_int_equal(mkdir(strcat(strcpy((char[160]){0}, h->share), "/d"), 0755), 0);
+	for (unsigned i = 0; i < 200; i++) {
+		char rel[32];
+
+		snprintf(rel, sizeof(rel), "share/d/f%u", i);
+		fsh_put(h, rel, "x");
+	}
+	d = fsh_lookup(h, FUSE_ROOT_ID, "d", NULL);
+	assert_true(d != 0);
+	rd.fh = fsh_open(h, d, O_RDONLY, true, &err);
+	assert_int_equal(err, 0);
+	for (;;) {
+		char names[32][64];
+		unsigned n = 0;
+		const uint8_t *b;
+		size_t len, off = 0;
+
+		assert_int_equal(fsh_call(h, FUSE_READDIR, d, &p, 1), 0);
+		b = fsh_payload(h, &len);
+		calls++;
+		if (!len)
+			break;
+		while (off < len) {
+			struct fuse_dirent e;
+
+			memcpy(&e, b + off, sizeof(e));
+			if (e.namelen &&
+			    !(e.namelen <= 2 && !memcmp(b + off + sizeof(e), "..", e.namelen))) {
+				assert_true(n < 32);
+				snprintf(names[n++], sizeof(names[0]), "%.*s", (int)e.namelen,
+					 (const char *)b + off + sizeof(e));
+			}
+			rd.offset = e.off;
+			off += (sizeof(e) + e.namelen + 7) & ~7ul;
+		}
+		for (unsigned i = 0; i < n; i++, deleted++)
+			assert_int_equal(
+			    fsh_call(h, FUSE_UNLINK, d, (struct fsh_part[]){FSH_STR(names[i])}, 1),
+			    0);
+	}
+	assert_true(calls > 10); /* many READDIRs, each after deletions */
+	assert_int_equal(deleted, 200);
+	assert_int_equal(
+	    fsh_call(h, FUSE_RMDIR, FUSE_ROOT_ID, (struct fsh_part[]){FSH_STR("d")}, 1), 0);
+	fsh_teardown(h);
+	free(h);
+}
+
 static void test_forget(void **state)
 {
 	struct fsh *h = *state;
@@ -372,6 +439,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_files, setup_rw, teardown),
 	    cmocka_unit_test_setup_teardown(test_names, setup_rw, teardown),
 	    cmocka_unit_test_setup_teardown(test_readdir, setup_rw, teardown),
+	    cmocka_unit_test(test_readdir_while_deleting),
 	    cmocka_unit_test_setup_teardown(test_forget, setup_rw, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly, setup_ro, teardown),
 	};

@@ -2,7 +2,9 @@
 # command, then the detach key), pause/resume (the guest's output stops and goes on), the API
 # with curl, two VMs at once, bad input refused with nothing changed, kill (exit 137 in ps -a),
 # stop through the ACPI power button ending in the guest's own poweroff (busybox acpid in the
-# test guest, phyllome.acpid=1), ps -a showing "Exited (0)", rm.
+# test guest, phyllome.acpid=1), ps -a showing "Exited (0)", rm. vm1 has a shared folder
+# (-v L1_DIR:/mnt/host): inspect shows its tag, the guest mounts it by hand (the busybox guest has
+# no cloud-init) and reads L1's file, L1 reads the guest's.
 # rig-tools: curl
 # shellcheck shell=sh
 
@@ -55,14 +57,19 @@ log_wait() {
 
 nvms() { ls "$PHYLLOME_STATE/vms" 2>/dev/null | grep -c '^[0-9a-f]*$'; }
 
+# run_vm NAME [OPTIONS...]
 run_vm() {
-	ph run -d --name "$1" --cpus 1 --memory 256M --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" \
-		--cmdline "$CMDL"
+	_name=$1
+	shift
+	ph run -d --name "$_name" --cpus 1 --memory 256M --kernel "$L2_KERNEL" --initramfs "$L2_INITRD" \
+		--cmdline "$CMDL" "$@"
 }
 
 # --- one VM: run -d, ps, logs ---
+mkdir -p "$RIG_WORK/share"
+echo from-L1 >"$RIG_WORK/share/hello.txt"
 T0=$(now_cs)
-run_vm vm1
+run_vm vm1 -v "$RIG_WORK/share:/mnt/host"
 [ "$PH_RC" = 0 ] || fail "run -d: status $PH_RC: $PH_ERR"
 echo "$PH_OUT" | grep -qE '^[0-9a-f]{16}$' || fail "run -d printed '$PH_OUT', not an id"
 ID1=$PH_OUT
@@ -83,6 +90,16 @@ sleep 1
 printf 'echo CONSOLE-$((6 * 7))\n' >&8
 file_wait "$RIG_WORK/con.out" '^CONSOLE-42' "$T_CMD" || fail "console: no CONSOLE-42 back: $(tail -c 300 "$RIG_WORK/con.out")"
 log_wait vm1 '^CONSOLE-42' 10 || fail "the console's output is not in logs"
+
+# --- the shared folder: the tag inspect shows, mounted by hand as docs/manager.md says ---
+TAG=$("$PH" inspect vm1 | sed -n 's/.*"Tag": "\(.*\)",/\1/p' | head -n 1)
+[ "$TAG" = mnt-host ] || fail "inspect vm1: tag '$TAG', not mnt-host"
+"$PH" inspect vm1 | grep -q '"MountCommand": "mkdir -p /mnt/host && mount -t virtiofs mnt-host /mnt/host"' ||
+	fail "inspect vm1: no MountCommand"
+printf 'mkdir -p /mnt/host && mount -t virtiofs mnt-host /mnt/host && cat /mnt/host/hello.txt && echo guest-wrote >/mnt/host/from-guest.txt && echo SHARE-OK\n' >&8
+file_wait "$RIG_WORK/con.out" '^SHARE-OK' "$T_CMD" || fail "the shared folder: no SHARE-OK: $(tail -c 300 "$RIG_WORK/con.out")"
+grep -q '^from-L1' "$RIG_WORK/con.out" || fail "the guest did not read L1's file"
+[ "$(cat "$RIG_WORK/share/from-guest.txt" 2>/dev/null)" = guest-wrote ] || fail "L1 does not see the guest's file"
 
 # --- pause / resume: a ticker stops while paused ---
 # shellcheck disable=SC2016 # the guest's shell expands it
@@ -169,4 +186,4 @@ ph rm vm1
 [ -d "$D1" ] && fail "rm left $D1"
 ph ps -a
 [ "$(echo "$PH_OUT" | wc -l)" = 1 ] || fail "ps -a after rm: $PH_OUT"
-rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, screenshot (PNG ${PNGW} wide; refused without a display), kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"
+rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, -v shared folder (tag from inspect, mounted in the guest, files both ways), pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, screenshot (PNG ${PNGW} wide; refused without a display), kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"

@@ -1,0 +1,11 @@
+#!/bin/bash
+# Shared-folder benchmark: phyllome-vmm's virtio-fs (--fs) against Debian's QEMU 9p
+# (-fsdev local + virtio-9p-pci, mounted trans=virtio,version=9p2000.L,msize=512000), in ONE rig
+# run: the same L2 kernel, vCPUs and RAM, each VM sharing a tmpfs of L1's of its own;
+# interleaved rounds, medians. Small files (--files N, 2000, of 4 KiB: create, read, stat,
+# delete; files/s) and a big file (--seq-mib 256: sequential write with fsync, then read, MiB/s),
+# the guest's caches dropped before each read. It is bench/run-io-bench.sh --bench fs (the same
+# options, see its --help); method and results: docs/benchmarks.md, "Shared folders".
+#
+#   bench/run-fs-bench.sh [--runs 5] [--files 2000] [--seq-mib 256] [--out DIR] [-- run-rig.sh options]
+exec "$(dirname "${BASH_SOURCE[0]}")/run-io-bench.sh" --bench fs "$@"
