@@ -7,7 +7,7 @@
 # the screen's socket and logs; ROOTDISK: the system's disk (writable; a copy or an overlay: the
 # guest writes to it); LISTEN: `phyllome ui --listen`'s address; TESTSDIR: tests/guests/debian-extra
 # (its demo.sh goes onto the tests' disk); RFBTOOL: the VNC client the screen is checked with.
-# Prints "demo: ..." progress lines, "DEMO-URL URL" once the app answers, and "DEMO-READY ..."
+# Prints "demo: ... [Ns]" progress lines (N: seconds since the start), "DEMO-URL URL" once the app answers, and "DEMO-READY ..."
 # once tty1's login prompt is on the screen (the guest found it in tty1's text; here its text row
 # has lit pixels in the VMM's screen and the rows below it none, and `phyllome screenshot`, what
 # the app's thumbnail shows, is a PNG of the screen's size). Then it waits for SIGINT or SIGTERM
@@ -21,8 +21,14 @@ T_WAIT=${DEMO_T_WAIT:-600} # seconds for each wait (the rig's emulated L1 is slo
 # e2fsprogs' mke2fs (-d); busybox's ash would run its own applet of that name: L1 names the path.
 MKE2FS=${MKE2FS:-mke2fs}
 
-now() { cut -d' ' -f1 /proc/uptime; }
-T0=$(now)
+# Seconds since the demo started ($DEMO_T0, date +%s.%N, from scripts/demo.sh), else since this.
+if [ -n "${DEMO_T0:-}" ]; then
+	now() { date +%s.%N; }
+	T0=$DEMO_T0
+else
+	now() { cut -d' ' -f1 /proc/uptime; }
+	T0=$(now)
+fi
 el() { awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.0fs", b - a }'; }
 say() { echo "demo: $* [$(el)]"; }
 UI_PID='' STOPPING=''
@@ -94,8 +100,8 @@ done
 BASE=${URL%%/login*}
 code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/vms")
 [ "$code" = 401 ] || die "the app at $BASE answered $code without the cookie, not 401"
-echo "DEMO-URL $URL"
 say "phyllome ui answers at $BASE"
+echo "DEMO-URL $URL"
 
 wait_serial PHYLLOME-USERSPACE "the kernel booted"
 say "guest: the kernel runs the initrd's userspace (initramfs-tools)"
@@ -130,8 +136,7 @@ png=$(head -c 24 "$WORK/screen.png" | od -An -tx1 | tr -d ' \n')
 pw=$((0x$(echo "$png" | cut -c33-40))) ph=$((0x$(echo "$png" | cut -c41-48)))
 case $png in 89504e470d0a1a0a*) ;; *) die "phyllome screenshot $VM wrote no PNG" ;; esac
 [ "${pw}x$ph" = "$fb" ] || die "phyllome screenshot $VM is ${pw}x$ph, the screen $fb"
-echo "DEMO-READY the login prompt is on the screen (${w}x$h, row $row lit in the VMM's screen; phyllome screenshot ${pw}x$ph) after $(el)"
-say "ready: Debian's login prompt is on the VM's screen"
+echo "DEMO-READY the login prompt is on the screen (${w}x$h, row $row lit in the VMM's screen; phyllome screenshot ${pw}x$ph) [$(el)]"
 
 while :; do
 	sleep 1

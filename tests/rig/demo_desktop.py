@@ -21,6 +21,7 @@ import threading
 import time
 
 URL_RE = re.compile(r"DEMO-URL http://[^/\s]+(/login\?token=[0-9a-f]+)")
+L1_TIME_RE = re.compile(r"\s*\[\d+s\]$")  # demo-vm.sh's seconds, on L1's clock
 VM = "phyllome-demo"
 
 
@@ -82,7 +83,7 @@ def run(args, cmd, port, log_path, kvm_note):
 
     say(f"demo: {kvm_note}: Phyllome runs nested here: QEMU emulates (TCG) an AMD CPU with SVM,"
         " Debian's kernel runs kvm-amd on it (L1), and phyllome-vmm runs the guest on that KVM.")
-    say(f"demo: L1 booting [{el()}] (its console: {log_path})")
+    say(f"demo: L1 booting (its console: {log_path}) [{el()}]")
     log = open(log_path, "w", errors="replace")
     log.write("# " + " ".join(cmd) + "\n# [host seconds since QEMU started] L1 console\n")
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -154,7 +155,8 @@ def run(args, cmd, port, log_path, kvm_note):
                     say("demo: opened in the desktop's browser")
         elif "DEMO-READY" in text:
             ready = True
-            say(f"demo: ready [{el()}]: {text[text.index('DEMO-READY') + 11:]}")
+            what = L1_TIME_RE.sub("", text[text.index("DEMO-READY") + 11:])
+            say(f"demo: ready: {what} [{el()}]")
             if args.demo_check:
                 try:
                     ok, detail = check_app(port, url[url.index("/login"):])
@@ -171,8 +173,8 @@ def run(args, cmd, port, log_path, kvm_note):
                 stopping = time.monotonic()
             if text.split()[-1] != "0" and result is None:
                 result = 1
-        elif "demo: " in text:
-            say(text[text.index("demo: "):])
+        elif "demo: " in text:  # on the host's clock, from the demo's start
+            say(L1_TIME_RE.sub("", text[text.index("demo: "):]) + f" [{el()}]")
         elif "Kernel panic" in text:
             say(f"demo: L1: {text}")
     try:
