@@ -86,7 +86,8 @@ say "guest booting: Debian 12 (systemd, udev, its own initrd) with a screen, as 
 VMDIR=$("$PH" inspect "$VM" | sed -n 's/.*"Path": "\(.*\)",/\1/p' | head -n 1)
 [ -d "$VMDIR" ] || die "phyllome inspect $VM names no folder"
 
-"$PH" ui --listen "$LISTEN" >"$WORK/ui.out" 2>"$WORK/ui.err" &
+# DEMO_OPEN=1: `phyllome ui --open` opens the link in the desktop's browser (scripts/demo.sh).
+"$PH" ui --listen "$LISTEN" ${DEMO_OPEN:+--open} >"$WORK/ui.out" 2>"$WORK/ui.err" &
 UI_PID=$!
 URL=
 for _ in $(seq 100); do

@@ -48,9 +48,18 @@ export PHYLLOME_STATE=$work/state
 cp --sparse=always "$cache/debian.img" "$work/root.img"
 ui_listen=127.0.0.1:7380
 if (exec 3<>/dev/tcp/127.0.0.1/7380) 2>/dev/null; then ui_listen=127.0.0.1:0; fi
-rm_work() { rm -rf "$work"; }
-trap rm_work EXIT
+vm=
+# On any exit: the VM and the app stopped (demo-vm.sh's teardown), then the folder removed.
+cleanup() {
+	if [ -n "$vm" ] && kill -TERM "$vm" 2>/dev/null; then wait "$vm" || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
 mkfifo "$work/out"
+# `phyllome ui --open` where there is a desktop to open the link in.
+DEMO_OPEN=
+[ "$check" = yes ] || [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || DEMO_OPEN=1
+export DEMO_OPEN
 # In the background, demo-vm.sh ignores the terminal's Ctrl-C: this script turns it into SIGTERM,
 # on which demo-vm.sh stops the VM and the app, and goes on showing its lines until it ends.
 scripts/demo-vm.sh build/phyllome "$work" "$cache/debian-vmlinuz" "$cache/debian-initrd.img" \
@@ -65,12 +74,8 @@ while :; do
 			url=${line#DEMO-URL }
 			if [ "$check" = yes ]; then
 				continue
-			elif [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && command -v chromium >/dev/null; then
-				setsid chromium --app="$url" </dev/null >/dev/null 2>&1 &
-				echo "demo: opened $url in Chromium (the link signs the browser in once)"
-			elif [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && command -v xdg-open >/dev/null; then
-				setsid xdg-open "$url" </dev/null >/dev/null 2>&1 &
-				echo "demo: opened $url in the desktop's browser (the link signs it in once)"
+			elif [ -n "${DEMO_OPEN:-}" ]; then
+				echo "demo: opened $url in the desktop's browser (phyllome ui --open; the link signs it in once)"
 			else
 				echo "demo: open $url  (no desktop here to open it in; the link signs a browser in once)"
 			fi
@@ -78,8 +83,16 @@ while :; do
 		"DEMO-READY "*)
 			echo "demo: ready: ${line#DEMO-READY }"
 			if [ "$check" = yes ]; then
-				echo "demo-check: ok"
-				kill -TERM "$vm"
+				# As a browser would: the link sets the cookie; with it, the app lists the VM.
+				base=${url%%/login*}
+				cookie=$(curl -s -D - -o /dev/null "$url" | sed -n 's/^set-cookie: \([^;]*\).*/\1/Ip' | tr -d '\r') || true
+				if curl -s -H "Cookie: $cookie" "$base/api/vms" | grep -q '"Name":"phyllome-demo"[^}]*"State":"running"'; then
+					echo "demo-check: ok: signed in with the link; the app lists phyllome-demo running"
+				else
+					echo "demo-check: FAILED: the link gave no cookie, or the app does not list phyllome-demo running"
+					failed=1
+				fi
+				kill -TERM "$vm" 2>/dev/null || true
 			else
 				echo "demo: Ctrl-C ends the demo (the VM and the app)"
 			fi
@@ -92,4 +105,6 @@ while :; do
 done
 rc=0
 wait "$vm" || rc=$?
+vm=
+[ -z "${failed:-}" ] || rc=1
 exit "$rc"
