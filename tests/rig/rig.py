@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+import demo_desktop
 import disks
 
 HERE = Path(__file__).resolve().parent
@@ -103,6 +104,9 @@ HOST_STEPS = {
     "browser-ui": [7380],
     # tests/browser/sound-guest.mjs: the console page on L1's port 5900 decodes the guest's sound.
     "browser-sound": [5900],
+    # The README's demo (--demo --demo-guest desktop, l1/demo.sh): `phyllome ui` on L1's 7380,
+    # for the user's browser (not a step: rig.py itself checks it).
+    "demo-ui": [7380],
 }
 HOST_RE = re.compile(r"^#\s*rig-host:(.*)$", re.M)
 HOST_LINE_RE = re.compile(r"RIG-HOST (\S+) ?(.*)$")
@@ -150,10 +154,14 @@ def find_library(soname):
     return None
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on now (QEMU's hostfwd takes it)."""
+def free_port(want=0):
+    """A TCP port on 127.0.0.1 that nothing listens on now (QEMU's hostfwd takes it): WANT if it
+    is free, else any."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", want))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
@@ -305,6 +313,9 @@ def build_l1_initramfs(args):
     m.file("bin/busybox", GUESTS / "busybox", 0o755)
     m.file("init", HERE / "l1" / "init.sh", 0o755, hash_content=True)
     m.file("rig/lib.sh", HERE / "l1" / "lib.sh", 0o644, hash_content=True)
+    # The README's demo (--demo-guest desktop): L1's side and the VM's script (scripts/demo.sh).
+    m.file("rig/demo.sh", HERE / "l1" / "demo.sh", 0o644, hash_content=True)
+    m.file("rig/demo-vm.sh", REPO / "scripts" / "demo-vm.sh", 0o755, hash_content=True)
     for s in sorted((HERE / "scenarios").glob("*.sh")):
         m.file(f"rig/scenarios/{s.name}", s, 0o644, hash_content=True)
     for s in args.extra_scenario:  # e.g. bench/l1/*.sh (not tests: not in all_scenarios())
@@ -486,10 +497,11 @@ class Reporter:
             print(f"{self.passed} passed, {self.failed} failed{s}", flush=True)
 
 
-def host_net(args):
-    """L1's network card when a scenario has host steps: QEMU options and {L1 port: host port}."""
+def host_net(args, same_port=False):
+    """L1's network card when a scenario has host steps: QEMU options and {L1 port: host port}
+    (SAME_PORT: the L1 port's number on the host too when it is free)."""
     steps = scenario_wants(args.scenarios, HOST_RE, HOST_STEPS, "host")
-    ports = {p: free_port() for step in steps for p in HOST_STEPS[step]}
+    ports = {p: free_port(p if same_port else 0) for step in steps for p in HOST_STEPS[step]}
     if not steps:
         return [], ports
     fwd = "".join(f",hostfwd=tcp:127.0.0.1:{h}-{L1_NET_ADDR}:{p}" for p, h in ports.items())
@@ -784,8 +796,15 @@ def main():
     ap.add_argument("--tap", action="store_true", help="TAP on stdout (for Meson)")
     ap.add_argument("--demo", action="store_true",
                     help="interactive L2 shell on this terminal (scripted if stdin is no tty)")
-    ap.add_argument("--demo-guest", choices=("busybox", "debian"), default="busybox",
-                    help="the demo's L2: the busybox initramfs, or the Debian system (rig-disk)")
+    ap.add_argument("--demo-guest", choices=("busybox", "debian", "desktop"), default="busybox",
+                    help="the demo's L2: the busybox initramfs, the Debian system (rig-disk) on"
+                         " this console, or desktop: the Debian system with a screen in"
+                         " `phyllome ui`, reached from the host through a forwarded port"
+                         " (scripts/demo.sh; runs until Ctrl-C)")
+    ap.add_argument("--demo-check", action="store_true",
+                    help="with --demo-guest desktop: exit 0 once the app answers through the"
+                         " forwarded port (sign-in, the VM running in its list, its screenshot)"
+                         " and the guest's login prompt is on its screen; else 1")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("RIG_TIMEOUT", 1500)),
                     help="global timeout in seconds (default 1500, or $RIG_TIMEOUT)")
     ap.add_argument("--stall", type=int, default=300,
@@ -846,7 +865,12 @@ def main():
     # "# rig-disk:" lines: images for L1's disks (disks.py), built by their recipes when missing
     # or changed.
     args.disks = scenario_wants(args.scenarios, disks.DISK_RE, disks.L1_DISKS, "disk")
-    if args.demo:
+    if args.demo and args.demo_guest == "desktop":
+        # l1/demo.sh's "# rig-...:" lines choose L1's tools, data, disk and forwarded port.
+        EXTRA_SCENARIOS["demo"] = HERE / "l1" / "demo.sh"
+        args.scenarios = ["demo"]
+        args.disks = scenario_wants(args.scenarios, disks.DISK_RE, disks.L1_DISKS, "disk")
+    elif args.demo:
         args.disks = ["debian"] if args.demo_guest == "debian" else []
     disks.build(args.disks, GUESTS, rebuild=not args.no_build_guests)
     if args.firmware:
@@ -891,6 +915,11 @@ def main():
         print(f"# {msg}", flush=True)
     else:
         print(msg, file=sys.stderr, flush=True)
+    if args.demo and args.demo_guest == "desktop":
+        net, ports = host_net(args, same_port=True)
+        cmd = qemu_command(args, initrd, l1_append(args, "demo"),
+                           ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", *net])
+        return demo_desktop.run(args, cmd, ports[7380], log_path, host_kvm_note())
     if args.demo:
         return run_demo(args, initrd, log_path)
     return run_tests(args, initrd, log_path)

@@ -83,7 +83,11 @@ demo)
 	dmesg -n 1
 	RIG_WORK=/tmp/rig/demo
 	mkdir -p "$RIG_WORK"
-	if [ "$RIG_DEMO_GUEST" = debian ]; then
+	if [ "$RIG_DEMO_GUEST" = desktop ]; then
+		# shellcheck source=SCRIPTDIR/demo.sh
+		. /rig/demo.sh
+		demo_desktop
+	elif [ "$RIG_DEMO_GUEST" = debian ]; then
 		debian_demo
 	elif [ "$RIG_INTERACTIVE" = 1 ]; then
 		echo "rig: demo: L2 shell through $RIG_L2_VMM on this console; 'poweroff' in it ends the demo (Ctrl-A x quits QEMU)"
