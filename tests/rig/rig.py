@@ -59,6 +59,11 @@ L1_TOOLS = {
     "xdotool": "xdotool",    # keys and pointer moves into a window (XTEST)
     "qemu-img": "qemu-utils",  # qcow2 images: made and checked in L1 (a test tool only)
     "swtpm": "swtpm",        # the TPM emulator behind --tpm socket=PATH
+    "gpgv": "gpgv",          # phyllome pull checks a publisher's signature with it
+    "mkfs.vfat": "dosfstools",  # phyllome's cloud-init seed (a vfat disk labelled CIDATA)
+    "mcopy": "mtools",       # ... and its files
+    "ssh": "openssh-client",  # phyllome ssh runs it
+    "ssh-keygen": "openssh-client",  # the L1 user's key, which cloud-init puts in the VMs
 }
 # Where a tool must also be, besides /usr/local/bin: programs that run it by its full path.
 L1_TOOL_LINKS = {"xkbcomp": "/usr/bin/xkbcomp"}  # Xvfb runs "/usr/bin/xkbcomp"
