@@ -80,6 +80,9 @@ L1_DATA = {
     "sdl2": ("libsdl2-2.0-0 libx11-data", ["libSDL2-2.0.so.0", "/usr/share/X11/locale"]),
     "novnc": ("novnc", ["/usr/share/novnc"]),      # --display vnc=...,web=on serves it
     "phyllome-ui": ("(this repository)", []),       # data/ui at /rig/data/ui, for `phyllome ui`
+    # data/catalog.json at /rig/data/catalog.json, where /rig/bin/phyllome looks for its catalogue
+    "phyllome-catalog": ("(this repository)", []),
+    "memtest": ("memtest86+", ["/usr/lib/memtest86+"]),  # its ISOs (the catalogue's memtest86plus)
 }
 DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
 # The libraries phyllome-vmm loads when a display uses them (src/ui/uilibs.h), always put in L1.
@@ -366,6 +369,8 @@ def build_l1_initramfs(args):
     for name in scenario_wants(args.scenarios, DATA_RE, L1_DATA, "data"):
         if name == "phyllome-ui":  # beside /rig/bin/phyllome, where it looks (../data/ui)
             m.tree("rig/data/ui", str(REPO / "data" / "ui"))
+        if name == "phyllome-catalog":
+            m.file("rig/data/catalog.json", str(REPO / "data" / "catalog.json"), 0o644, hash_content=True)
         pkg, items = L1_DATA[name]
         for item in items:
             if item.startswith("/"):
