@@ -38,8 +38,9 @@ fail() {
 	exit 0
 }
 
-# vssh VM CMD...: phyllome ssh VM -- CMD (stdout), its stderr kept in $W/ssh.err; a minute at most.
-vssh() { _v=$1; shift; timeout 60 "$PH" ssh "$_v" -- "$@" </dev/null 2>"$W/ssh.err"; }
+# vssh VM CMD...: phyllome ssh VM -- CMD (stdout), its stderr kept in $W/ssh.err; $VSSH_T
+# seconds at most (default 60).
+vssh() { _v=$1; shift; timeout "${VSSH_T:-60}" "$PH" ssh "$_v" -- "$@" </dev/null 2>"$W/ssh.err"; }
 
 need_tools "$M" passt qemu-img gpgv mkfs.vfat mcopy ssh ssh-keygen || exit 0
 dev=$(rig_disk debian-cloud) || fail "no cloud image disk in L1 (rig-disk debian-cloud)"
@@ -47,6 +48,7 @@ read -r _md5 size </guest/debian-cloud.qcow2.md5
 
 # L1's user for ssh (OpenSSH wants a passwd entry; it finds ~/.ssh through it) and their key.
 mkdir -p /etc && grep -q '^root:' /etc/passwd 2>/dev/null || echo 'root:x:0:0:root:/root:/bin/sh' >>/etc/passwd
+[ -f /etc/nsswitch.conf ] || printf 'passwd: files\ngroup: files\nhosts: files\n' >/etc/nsswitch.conf
 mkdir -p /root/.ssh && chmod 700 /root/.ssh
 rm -f /root/.ssh/id_ed25519 /root/.ssh/id_ed25519.pub
 "$TOOLS/ssh-keygen" -q -t ed25519 -N '' -C tester@rig -f /root/.ssh/id_ed25519 || fail "ssh-keygen failed"
@@ -56,6 +58,7 @@ KEY=$(cut -d' ' -f2 /root/.ssh/id_ed25519.pub)
 
 # The publisher's site: the image (the recipe's bytes: L1's disk is padded to whole sectors), its
 # SHA256SUMS, their signature; the key beside the catalogue (the catalogue ships its keyring).
+passt_template "$M" || exit 0 # lo up (the site), and dummy0 for the VMs' passt
 mkdir -p "$W/srv" "$W/cat"
 head -c "$size" "$dev" >"$W/srv/debian-cloud.qcow2"
 cp /guest/debian-cloud.SHA256SUMS "$W/srv/SHA256SUMS"
@@ -88,7 +91,6 @@ IMG=$PHYLLOME_STATE/images/debian-cloud@12/disk.qcow2
 [ -f "$IMG" ] || fail "no $IMG"
 
 # --- two VMs from the one image at once -----------------------------------------------------------
-passt_template "$M" || exit 0
 T0=$(now_cs)
 for v in c1 c2; do
 	passt_ns "$PH" run -d --name $v --kernel /guest/debian-cloud-vmlinuz \
@@ -101,7 +103,7 @@ for d in "$D1" "$D2"; do
 	[ -f "$d/disk0.qcow2" ] && [ -f "$d/seed.img" ] || fail "no overlay or seed in $d: $(ls "$d")"
 done
 # Both answer over SSH (cloud-init has made the user, its key and the host key before sshd).
-up=
+up= LAST=$T0
 while [ "$up" != "c1c2" ]; do
 	[ "$(now_cs)" -ge $((T0 + T_CLOUD * 100)) ] && fail "not both VMs answered over SSH within $T_CLOUD s (up: $up)"
 	for v in c1 c2; do
@@ -111,7 +113,13 @@ while [ "$up" != "c1c2" ]; do
 			up=$(printf '%s\n' "$up" $v | sort | tr -d '\n')
 		fi
 	done
-	[ "$up" = c1c2 ] || sleep 5
+	[ "$up" = c1c2 ] && break
+	sleep 5
+	# A line now and then: the rig takes an L1 silent for 600 s for a stuck one.
+	if [ "$(now_cs)" -ge $((LAST + 6000)) ]; then
+		LAST=$(now_cs)
+		echo "$M: waiting for ssh (up: ${up:-none}) at $(since "$T0") s"
+	fi
 done
 T_UP=$(since "$T0")
 
@@ -121,7 +129,7 @@ for v in c1 c2; do
 	[ "$(vssh $v id -un)" = tester ] || fail "$v: the ssh user is '$(vssh $v id -un)', not L1's \$USER tester: $(cat "$W/ssh.err")"
 	vssh $v cat .ssh/authorized_keys | grep -qF "$KEY" || fail "$v: L1's key is not in ~tester/.ssh/authorized_keys"
 	[ "$(vssh $v sudo -n id -u)" = 0 ] || fail "$v: no passwordless sudo for tester: $(cat "$W/ssh.err")"
-	st=$(vssh $v cloud-init status --wait | tail -n 1)
+	st=$(VSSH_T=400 vssh $v cloud-init status --wait | tail -n 1)
 	[ "$st" = "status: done" ] || fail "$v: cloud-init $st: $(vssh $v cloud-init status --long | tr '\n' ' ')"
 	[ "$v" = c1 ] && w=$W1 || w=$W2
 	vssh $v "echo $w | sudo tee /var/lib/phyllome-cloud.txt >/dev/null && sync" ||
