@@ -103,7 +103,7 @@ for d in "$D1" "$D2"; do
 	[ -f "$d/disk0.qcow2" ] && [ -f "$d/seed.img" ] || fail "no overlay or seed in $d: $(ls "$d")"
 done
 # Both answer over SSH (cloud-init has made the user, its key and the host key before sshd).
-up= LAST=$T0
+up='' LAST=$T0
 while [ "$up" != "c1c2" ]; do
 	[ "$(now_cs)" -ge $((T0 + T_CLOUD * 100)) ] && fail "not both VMs answered over SSH within $T_CLOUD s (up: $up)"
 	for v in c1 c2; do
