@@ -82,8 +82,8 @@ T0=$(now_cs)
 "$PH" pull debian-cloud >"$W/pull.out" 2>"$W/pull.err" ||
 	fail "pull: $(cat "$W/pull.out" "$W/pull.err")"
 T_PULL=$(since "$T0")
-grep -q 'debian-cloud:12: pulled (SHA-256 + signature)' "$W/pull.err" ||
-	fail "pull did not say it verified the SHA-256 and the signature: $(cat "$W/pull.err")"
+grep -q '^debian-cloud:12: pulled (SHA-256 + signature)$' "$W/pull.out" ||
+	fail "pull did not say it verified the SHA-256 and the signature: $(cat "$W/pull.out" "$W/pull.err")"
 grep -q 'MiB/s' "$W/pull.err" && fail "pull drew a progress bar on a stderr that is no terminal"
 "$PH" images >"$W/images.out" 2>&1 || fail "images: $(cat "$W/images.out")"
 grep -Eq '^debian-cloud +12 +qcow2 ' "$W/images.out" || fail "images does not list debian-cloud:12: $(cat "$W/images.out")"
