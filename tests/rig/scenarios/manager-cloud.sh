@@ -95,7 +95,7 @@ T0=$(now_cs)
 for v in c1 c2; do
 	passt_ns "$PH" run -d --name $v --kernel /guest/debian-cloud-vmlinuz \
 		--initramfs /guest/debian-cloud-initrd.img --cmdline "$CMDL" debian-cloud:12 \
-		>"$W/run-$v.out" 2>&1 || fail "run -d $v: $(cat "$W/run-$v.out")"
+		>"$W/run-$v.out" 2>"$W/run-$v.err" || fail "run -d $v: $(cat "$W/run-$v.out" "$W/run-$v.err")"
 done
 D1=$PHYLLOME_STATE/vms/$(head -n 1 "$W/run-c1.out")
 D2=$PHYLLOME_STATE/vms/$(head -n 1 "$W/run-c2.out")
