@@ -83,6 +83,10 @@ L1_DATA = {
     # data/catalog.json at /rig/data/catalog.json, where /rig/bin/phyllome looks for its catalogue
     "phyllome-catalog": ("(this repository)", []),
     "memtest": ("memtest86+", ["/usr/lib/memtest86+"]),  # its ISOs (the catalogue's memtest86plus)
+    # glibc's iconv module for codepage 850 and its index: mtools (mcopy, the manager's cloud-init
+    # seed) converts file names from it and fails without it.
+    "gconv": ("libc6", [f"/usr/lib/x86_64-linux-gnu/gconv/{f}" for f in (
+        "gconv-modules", "gconv-modules.cache", "gconv-modules.d", "IBM850.so")]),
 }
 DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
 # The libraries phyllome-vmm loads when a display uses them (src/ui/uilibs.h), always put in L1.
@@ -376,6 +380,9 @@ def build_l1_initramfs(args):
             if item.startswith("/"):
                 if os.path.isdir(item):
                     m.tree(item.lstrip("/"), item)
+                    continue
+                if os.path.isfile(item):
+                    m.file(item.lstrip("/"), item)
                     continue
             else:
                 lib = find_library(item)

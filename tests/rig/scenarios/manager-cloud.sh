@@ -15,6 +15,7 @@
 # (tests/manager/image-test.sh).
 # rig-disk: debian-cloud
 # rig-tools: passt qemu-img gpgv mkfs.vfat mcopy ssh ssh-keygen
+# rig-data: gconv
 # shellcheck shell=sh
 
 PH=/rig/bin/phyllome

@@ -3,8 +3,9 @@
 # memtest86+ package (file:///usr/lib/memtest86+/memtest86+x64.iso, # rig-data: memtest).
 # `phyllome run -d memtest86plus` pulls it (stored as an ISO; `images` lists it), puts it in the
 # CD-ROM drive with no disk (the entry's disk is 0) and boots UEFI firmware (PHYLLOME_FIRMWARE:
-# OVMF in one image), which starts the CD's EFI loader, memtest86+ itself: it draws on the display
-# (the VM's screenshot has lit pixels) and keeps drawing (frames 10 s apart differ: its timer and
+# OVMF in one image), which starts the CD's EFI loader, memtest86+ itself: it draws its blue screen
+# (the VM's screenshot, seen by a person: "Memtest86+ v6.10", its tests running, "Phyllome
+# Phyllome VM" from the SMBIOS tables) and keeps drawing (frames 10 s apart differ: its timer and
 # progress), and `phyllome screenshot` writes a PNG of it. `rmi` is refused while the VM exists;
 # rm, rmi. Needs the rig's --firmware (group rig-firmware-boot). With rig.env.MT_DUMP=1 the PNG
 # goes to L1's console in base64 between "MT-PNG-BEGIN"/"MT-PNG-END" lines, to look at.
@@ -60,13 +61,14 @@ grep -q '"disks": \[\]' "$W/inspect.out" || fail "the VM has a disk (the entry's
 cmp -s "$PHYLLOME_STATE/images/memtest86plus@latest/disk.iso" /usr/lib/memtest86+/memtest86+x64.iso ||
 	fail "the stored ISO is not Debian's"
 
-# The screen: lit, then still changing 10 s later (memtest86+ runs; the firmware's own screens
-# stand still once it has handed over).
-lit=0
-until [ "${lit:-0}" -gt 20000 ]; do
-	[ "$(now_cs)" -ge $((T0 + T_BOOT * 100)) ] && fail "the screen stayed dark ($lit bytes lit) for $T_BOOT s"
+# The screen: memtest86+'s (its blue, VGA's 0000aa, below its header; the firmware's screens are
+# black there), then still changing 10 s later (its timer and progress: it runs).
+lit=0 px=
+until [ "${lit:-0}" -gt 20000 ] && [ "$px" = 0000aa ]; do
+	[ "$(now_cs)" -ge $((T0 + T_BOOT * 100)) ] && fail "no memtest86+ screen in $T_BOOT s ($lit bytes lit, pixel 320,300 $px)"
 	sleep 5
 	lit=$(frame "$W/f1.ppm") || fail "no screenshot: $(tail -n 2 "$W/curl.err")"
+	px=$(ppm_pixel "$W/f1.ppm" 320 300)
 done
 T_LIT=$(since "$T0")
 sleep 10
@@ -83,4 +85,4 @@ fi
 grep -q 'VM mt uses it' "$W/rmi.out" || fail "rmi's refusal: $(cat "$W/rmi.out")"
 "$PH" rm -f mt >"$W/rm.out" 2>&1 || fail "rm -f mt: $(cat "$W/rm.out")"
 "$PH" rmi memtest86plus >"$W/rmi.out" 2>&1 || fail "rmi once unused: $(cat "$W/rmi.out")"
-rig_ok "$M" "the shipped catalogue's memtest86plus pulled (file://, $(($(wc -c </usr/lib/memtest86+/memtest86+x64.iso) / 1024)) KiB ISO), in the CD-ROM with no disk; OVMF booted it: screen lit ($lit bytes) at $T_LIT s and changing ($lit2 bytes 10 s later), phyllome screenshot PNG $(wc -c <"$W/mt.png") bytes; rmi refused while used, done after rm"
+rig_ok "$M" "the shipped catalogue's memtest86plus pulled (file://, $(($(wc -c </usr/lib/memtest86+/memtest86+x64.iso) / 1024)) KiB ISO), in the CD-ROM with no disk; OVMF booted it: memtest86+'s blue screen ($lit bytes lit) at $T_LIT s and changing ($lit2 bytes 10 s later), phyllome screenshot PNG $(wc -c <"$W/mt.png") bytes; rmi refused while used, done after rm"
