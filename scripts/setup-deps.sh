@@ -21,9 +21,13 @@ SUDO=
 # (Xvfb, its keymaps, xwd and xdotool go into L1, with SDL2 for --display window); novnc: the
 # display-browser scenario (the VMM in L1 serves it). mmdebstrap, e2fsprogs: the Debian system
 # test guest (tests/guests/build-debian.sh; the rig builds it when a scenario needs it).
+# qemu-utils, gpg, gpgv, openssh-client: the Debian cloud image as a qcow2 with a signed
+# SHA256SUMS (build-debian-qcow2.sh --cloud), and in L1 the scenario manager-cloud's qemu-img,
+# gpgv, ssh and ssh-keygen. memtest86+: its ISO, the catalogue's memtest86plus (manager-memtest).
 PACKAGES=(qemu-system-x86 cpio gzip xz-utils kmod python3 util-linux
 	ovmf dosfstools mtools fdisk grub-efi-amd64-bin grub-common xorriso
-	xvfb x11-xkb-utils xkb-data x11-apps xdotool libsdl2-2.0-0 novnc mmdebstrap e2fsprogs)
+	xvfb x11-xkb-utils xkb-data x11-apps xdotool libsdl2-2.0-0 novnc mmdebstrap e2fsprogs
+	qemu-utils gpg gpgv openssh-client memtest86+)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

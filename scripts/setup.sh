@@ -22,7 +22,9 @@ SUDO=
 # benchmark; mmdebstrap: the rig's Debian system test guest (tests/guests/build-debian.sh);
 # zlib: qcow2's compressed clusters; qemu-utils (qemu-img): the qcow2 tests make and check
 # images with it, and the manager makes image overlays and commits with it; libcurl: the
-# manager's image downloads; gpgv: checking publishers' signatures, gpg: the image tests' key;
+# manager's image downloads; gpgv: checking publishers' signatures, gpg: the image tests' key
+# (and the rig's cloud image's signature); openssh-client: phyllome ssh (and, in the rig's L1, the
+# manager-cloud scenario's ssh and ssh-keygen);
 # swtpm and swtpm-tools: the TPM emulator behind --tpm (docs/tpm.md; the unit tests and the rig
 # start one); libpulse-dev: the headers of the libpulse that --sound pulse loads (libpulse0), and
 # pulseaudio: the sound server tests/pulse/run.sh and the rig's debian-pulse check it against (a
@@ -45,7 +47,7 @@ PACKAGES=(
 	mmdebstrap zlib1g-dev qemu-utils
 	swtpm swtpm-tools
 	libpulse-dev pulseaudio pulseaudio-utils
-	libcurl4-openssl-dev gpgv gpg
+	libcurl4-openssl-dev gpgv gpg openssh-client
 	openssl sbsigntool python3-virt-firmware systemd-boot-efi
 )
 

@@ -22,7 +22,8 @@ DEBIAN_FILES = {"guest/debian-vmlinuz": "debian-vmlinuz",
                 "guest/debian-initrd.img": "debian-initrd.img",
                 **{f"guest/debian-extra/{p.name}": p
                    for p in sorted((GUESTS_DIR / "debian-extra").glob("*.sh"))}}
-# NAME: (recipe, image file in the guest cache, {L1 path: file in the guest cache, or a path})
+# NAME: (recipe [and its arguments], image file in the guest cache, {L1 path: file in the guest
+# cache, or a path})
 L1_DISKS = {
     # tests/guests/build-debian.sh: Debian 12 with systemd, its kernel and initramfs-tools initrd.
     "debian": (GUESTS_DIR / "build-debian.sh", "debian.img", DEBIAN_FILES),
@@ -30,6 +31,14 @@ L1_DISKS = {
     # MD5 and size ("MD5 SIZE").
     "debian-qcow2": (GUESTS_DIR / "build-debian-qcow2.sh", "debian.qcow2",
                      {**DEBIAN_FILES, "guest/debian-qcow2.md5": "debian.qcow2.md5"}),
+    # tests/guests/build-debian-qcow2.sh --cloud: the Debian cloud image (cloud-init, sshd, sudo)
+    # as a compressed qcow2, with its MD5 and size, the publisher's SHA256SUMS, its signature and
+    # the signing key, and the image's kernel and initrd.
+    "debian-cloud": ((GUESTS_DIR / "build-debian-qcow2.sh", "--cloud"), "debian-cloud.qcow2",
+                     {f"guest/{f}": f for f in (
+                         "debian-cloud-vmlinuz", "debian-cloud-initrd.img", "debian-cloud.qcow2.md5",
+                         "debian-cloud.SHA256SUMS", "debian-cloud.SHA256SUMS.sig",
+                         "debian-cloud.keyring.gpg")}),
 }
 DISK_RE = re.compile(r"^#\s*rig-disk:(.*)$", re.M)
 
@@ -38,8 +47,9 @@ def build(names, guests, rebuild=True):
     """Runs the recipes of the disks NAMES (unless not REBUILD and the image exists)."""
     for name in names:
         recipe, image, _ = L1_DISKS[name]
+        recipe, *rargs = recipe if isinstance(recipe, tuple) else (recipe,)
         if rebuild or not (guests / image).exists():
-            r = subprocess.run(["bash", str(recipe)], stdout=sys.stderr)
+            r = subprocess.run(["bash", str(recipe), *rargs], stdout=sys.stderr)
             if r.returncode != 0:
                 sys.exit(f"rig: {recipe.relative_to(GUESTS_DIR.parent.parent)} failed (rig-disk {name})")
 

@@ -66,6 +66,11 @@ L1_TOOLS = {
     "swtpm": "swtpm",        # the TPM emulator behind --tpm socket=PATH
     "pulseaudio": "pulseaudio",  # a sound server with a null sink for --sound pulse
     "parec": "pulseaudio-utils",  # records the null sink's monitor (pacat under that name)
+    "gpgv": "gpgv",          # phyllome pull checks a publisher's signature with it
+    "mkfs.vfat": "dosfstools",  # phyllome's cloud-init seed (a vfat disk labelled CIDATA)
+    "mcopy": "mtools",       # ... and its files
+    "ssh": "openssh-client",  # phyllome ssh runs it
+    "ssh-keygen": "openssh-client",  # the L1 user's key, which cloud-init puts in the VMs
 }
 # Where a tool must also be, besides /usr/local/bin: programs that run it by its full path.
 L1_TOOL_LINKS = {"xkbcomp": "/usr/bin/xkbcomp"}  # Xvfb runs "/usr/bin/xkbcomp"
@@ -85,6 +90,13 @@ L1_DATA = {
     # --sound pulse dlopens libpulse-simple; the server loads its modules from their folder.
     "pulse": ("pulseaudio libpulse0", ["libpulse-simple.so.0"]
               + (sorted(glob.glob("/usr/lib/pulse-*/modules")) or ["/usr/lib/pulse-16.1+dfsg1/modules"])[-1:]),
+    # data/catalog.json at /rig/data/catalog.json, where /rig/bin/phyllome looks for its catalogue
+    "phyllome-catalog": ("(this repository)", []),
+    "memtest": ("memtest86+", ["/usr/lib/memtest86+"]),  # its ISOs (the catalogue's memtest86plus)
+    # glibc's iconv module for codepage 850 and its index: mtools (mcopy, the manager's cloud-init
+    # seed) converts file names from it and fails without it.
+    "gconv": ("libc6", [f"/usr/lib/x86_64-linux-gnu/gconv/{f}" for f in (
+        "gconv-modules", "gconv-modules.cache", "gconv-modules.d", "IBM850.so")]),
 }
 DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
 # The libraries phyllome-vmm loads when a display uses them (src/ui/uilibs.h), always put in L1.
@@ -386,11 +398,16 @@ def build_l1_initramfs(args):
     for name in scenario_wants(args.scenarios, DATA_RE, L1_DATA, "data"):
         if name == "phyllome-ui":  # beside /rig/bin/phyllome, where it looks (../data/ui)
             m.tree("rig/data/ui", str(REPO / "data" / "ui"))
+        if name == "phyllome-catalog":
+            m.file("rig/data/catalog.json", str(REPO / "data" / "catalog.json"), 0o644, hash_content=True)
         pkg, items = L1_DATA[name]
         for item in items:
             if item.startswith("/"):
                 if os.path.isdir(item):
                     m.tree(item.lstrip("/"), item)
+                    continue
+                if os.path.isfile(item):
+                    m.file(item.lstrip("/"), item)
                     continue
             else:
                 lib = find_library(item)

@@ -799,30 +799,13 @@ check_tablet() {
 passt_start() {
 	PS_NAME=$1 PS_SOCK=$2
 	shift 2
-	ip link set lo up
-	if ! ip link show dummy0 >/dev/null 2>&1 && ! ip link add dummy0 type dummy; then
-		rig_fail "$PS_NAME" "cannot create dummy0 (dummy module loaded?)"
-		return 1
-	fi
-	ip addr flush dev dummy0
-	if ! ip addr add 10.0.2.15/24 dev dummy0 || ! ip link set dummy0 up ||
-		! ip route replace default via 10.0.2.2 dev dummy0; then
-		rig_fail "$PS_NAME" "cannot configure dummy0 as passt's template interface"
-		return 1
-	fi
-	mkdir -p "$RIG_WORK/passt" "$(dirname "$PS_SOCK")" /run/passt-root
+	passt_template "$PS_NAME" || return 1
+	mkdir -p "$RIG_WORK/passt" "$(dirname "$PS_SOCK")"
 	# passt binds its socket after it has become nobody
 	chmod 1777 "$(dirname "$PS_SOCK")"
 	PASST_LOG=$RIG_WORK/passt/log
 	rm -f "$PS_SOCK"
-	# passt sandboxes itself with pivot_root() into an empty tmpfs, which fails (EINVAL) while the
-	# root is L1's initramfs (rootfs), and with a user namespace, which a chroot may not create. So
-	# it runs in a mount namespace of its own whose root is a bind mount of / moved over / (what
-	# switch_root does): not rootfs, and not a chroot in the kernel's eyes.
-	# shellcheck disable=SC2016 # expanded by that sh
-	unshare -m sh -c 'mount -o rbind / /run/passt-root && cd /run/passt-root &&
-		mount -o move . / && exec chroot . "$@"' passt \
-		"$TOOLS/passt" -f -q --runas 65534:65534 --socket "$PS_SOCK" "$@" >"$PASST_LOG" 2>&1 &
+	passt_ns "$TOOLS/passt" -f -q --runas 65534:65534 --socket "$PS_SOCK" "$@" >"$PASST_LOG" 2>&1 &
 	PASST_PID=$!
 	echo "$PASST_PID" >"$RIG_WORK/passt/pid" # /init's clean-up stops it if the scenario doesn't
 	PS_I=0
@@ -836,6 +819,34 @@ passt_start() {
 		PS_I=$((PS_I + 1))
 	done
 	return 0
+}
+
+# passt_template NAME: dummy0 as passt's template interface (10.0.2.15/24, default route via
+# 10.0.2.2), from which passt takes the addresses it gives the guest; fails NAME and returns 1.
+passt_template() {
+	ip link set lo up
+	if ! ip link show dummy0 >/dev/null 2>&1 && ! ip link add dummy0 type dummy; then
+		rig_fail "$1" "cannot create dummy0 (dummy module loaded?)"
+		return 1
+	fi
+	ip addr flush dev dummy0
+	if ! ip addr add 10.0.2.15/24 dev dummy0 || ! ip link set dummy0 up ||
+		! ip route replace default via 10.0.2.2 dev dummy0; then
+		rig_fail "$1" "cannot configure dummy0 as passt's template interface"
+		return 1
+	fi
+}
+
+# passt_ns CMD...: runs CMD where passt can sandbox itself (passt, or phyllome, which starts the
+# VMs' passt). passt does so with pivot_root() into an empty tmpfs, which fails (EINVAL) while the
+# root is L1's initramfs (rootfs), and with a user namespace, which a chroot may not create. So
+# CMD runs in a mount namespace of its own whose root is a bind mount of / moved over / (what
+# switch_root does): not rootfs, and not a chroot in the kernel's eyes.
+passt_ns() {
+	mkdir -p /run/passt-root
+	# shellcheck disable=SC2016 # expanded by that sh
+	unshare -m sh -c 'mount -o rbind / /run/passt-root && cd /run/passt-root &&
+		mount -o move . / && exec chroot . "$@"' passt-ns "$@"
 }
 
 # passt_stop: stops the passt that passt_start started (if it still runs).

@@ -23,25 +23,15 @@ fail() {
 
 
 need_tools "$M" passt || exit 0
-# passt takes its addresses from a template interface with a default route (as in passt_start).
-ip link set lo up
-ip link show dummy0 >/dev/null 2>&1 || ip link add dummy0 type dummy || fail "no dummy0"
-ip addr flush dev dummy0
-ip addr add 10.0.2.15/24 dev dummy0 && ip link set dummy0 up &&
-	ip route replace default via 10.0.2.2 dev dummy0 || fail "cannot configure dummy0"
-mkdir -p /run/passt-root
+passt_template "$M" || exit 0
 head -c 262144 /dev/urandom >"$RIG_WORK/fetch.bin"
 head -c 262144 /dev/urandom >"$RIG_WORK/in.bin"
 timeout "$T_TCP" nc -l -p 7777 <"$RIG_WORK/fetch.bin" >/dev/null &
 FETCH_PID=$!
 tcp_recv_bg "$RIG_WORK/recv.bin" -l -p 7778
 RECV_PID=$TCP_PID
-# passt's sandbox cannot pivot_root out of L1's initramfs: phyllome (and so its supervisor and
-# passt) runs in a mount namespace whose root is a bind mount of / (see passt_start in lib.sh).
-# shellcheck disable=SC2016 # expanded by that sh
-unshare -m sh -c 'mount -o rbind / /run/passt-root && cd /run/passt-root &&
-	mount -o move . / && exec chroot . "$@"' phyllome \
-	"$PH" run -d --name net1 --memory 256M --net user -p 7779:7779 --kernel "$L2_KERNEL" \
+# phyllome (and so its supervisor and the VM's passt) runs where passt can sandbox itself.
+passt_ns "$PH" run -d --name net1 --memory 256M --net user -p 7779:7779 --kernel "$L2_KERNEL" \
 	--initramfs "$L2_INITRD" --cmdline "$L2_BASE_CMDLINE phyllome.test=net net.addr=dhcp net.fetch_md5=$(md5_of "$RIG_WORK/fetch.bin") net.in_md5=$(md5_of "$RIG_WORK/in.bin")" \
 	>"$RIG_WORK/run.out" 2>&1 || fail "run -d --net user: $(cat "$RIG_WORK/run.out")"
 D=$PHYLLOME_STATE/vms/$(head -n 1 "$RIG_WORK/run.out")
