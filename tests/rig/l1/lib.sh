@@ -805,7 +805,8 @@ passt_start() {
 	chmod 1777 "$(dirname "$PS_SOCK")"
 	PASST_LOG=$RIG_WORK/passt/log
 	rm -f "$PS_SOCK"
-	passt_ns "$TOOLS/passt" -f -q --runas 65534:65534 --socket "$PS_SOCK" "$@" >"$PASST_LOG" 2>&1 &
+	PASST_NS_EXEC=1 passt_ns "$TOOLS/passt" -f -q --runas 65534:65534 --socket "$PS_SOCK" "$@" \
+		>"$PASST_LOG" 2>&1 &
 	PASST_PID=$!
 	echo "$PASST_PID" >"$RIG_WORK/passt/pid" # /init's clean-up stops it if the scenario doesn't
 	PS_I=0
@@ -838,15 +839,16 @@ passt_template() {
 }
 
 # passt_ns CMD...: runs CMD where passt can sandbox itself (passt, or phyllome, which starts the
-# VMs' passt). passt does so with pivot_root() into an empty tmpfs, which fails (EINVAL) while the
+# VMs' passt). With PASST_NS_EXEC=1 (for a background job: `PASST_NS_EXEC=1 passt_ns CMD &`) the
+# job's shell becomes CMD, so that $! is CMD's pid and killing it stops CMD. passt does so with pivot_root() into an empty tmpfs, which fails (EINVAL) while the
 # root is L1's initramfs (rootfs), and with a user namespace, which a chroot may not create. So
 # CMD runs in a mount namespace of its own whose root is a bind mount of / moved over / (what
 # switch_root does): not rootfs, and not a chroot in the kernel's eyes.
 passt_ns() {
 	mkdir -p /run/passt-root
 	# shellcheck disable=SC2016 # expanded by that sh
-	unshare -m sh -c 'mount -o rbind / /run/passt-root && cd /run/passt-root &&
-		mount -o move . / && exec chroot . "$@"' passt-ns "$@"
+	${PASST_NS_EXEC:+exec} unshare -m sh -c 'mount -o rbind / /run/passt-root &&
+		cd /run/passt-root && mount -o move . / && exec chroot . "$@"' passt-ns "$@"
 }
 
 # passt_stop: stops the passt that passt_start started (if it still runs).
