@@ -431,9 +431,10 @@ def build_l1_initramfs(args):
         return out, True
     RIG_CACHE.mkdir(parents=True, exist_ok=True)
     m.write(out)
-    # Keep the few most recently used images.
+    # Keep the most recently used images: one per rig group that may run at once (a retry
+    # rebuilds one that went).
     olds = sorted(RIG_CACHE.glob("l1-*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for p in olds[4:]:
+    for p in olds[12:]:
         p.unlink(missing_ok=True)
     return out, False
 
@@ -623,6 +624,8 @@ def run_tests(args, initrd, log_path):
         rep.comment(f"rig: {why}; running {','.join(remaining)} once more in a new L1")
         args.scenarios = remaining
         args.timeout = max(60, int(args.timeout - (time.monotonic() - t0)))  # one budget
+        if not initrd.exists():  # other rigs' images pushed it out of the cache meanwhile
+            initrd, _ = build_l1_initramfs(args)
         outcome = run_l1(args, initrd, log_path.with_name(log_path.stem + "-retry.log"), rep,
                          retry_left=False)
     rep.finish()
