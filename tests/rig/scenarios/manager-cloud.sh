@@ -43,6 +43,24 @@ fail() {
 # seconds at most (default 60).
 vssh() { _v=$1; shift; timeout "${VSSH_T:-60}" "$PH" ssh "$_v" -- "$@" </dev/null 2>"$W/ssh.err"; }
 
+# cloud_init_done VM: waits up to 400 s for the VM's cloud-init to end and prints its last status
+# line. It asks every 5 s and says so every minute: the rig takes an L1 silent for 600 s for a
+# stuck one (two VMs' `cloud-init status --wait` on a loaded host came near).
+cloud_init_done() {
+	_end=$(($(now_cs) + 40000)) _say=$(($(now_cs) + 6000))
+	while :; do
+		_st=$(vssh "$1" cloud-init status | tail -n 1)
+		case $_st in "status: done" | "status: error" | "status: disabled") break ;; esac
+		[ "$(now_cs)" -ge "$_end" ] && break
+		if [ "$(now_cs)" -ge "$_say" ]; then
+			echo "$M: $1: cloud-init $_st" >&2
+			_say=$(($(now_cs) + 6000))
+		fi
+		sleep 5
+	done
+	echo "$_st"
+}
+
 need_tools "$M" passt qemu-img gpgv mkfs.vfat mcopy ssh ssh-keygen || exit 0
 dev=$(rig_disk debian-cloud) || fail "no cloud image disk in L1 (rig-disk debian-cloud)"
 read -r _md5 size </guest/debian-cloud.qcow2.md5
@@ -130,7 +148,7 @@ for v in c1 c2; do
 	[ "$(vssh $v id -un)" = tester ] || fail "$v: the ssh user is '$(vssh $v id -un)', not L1's \$USER tester: $(cat "$W/ssh.err")"
 	vssh $v cat .ssh/authorized_keys | grep -qF "$KEY" || fail "$v: L1's key is not in ~tester/.ssh/authorized_keys"
 	[ "$(vssh $v sudo -n id -u)" = 0 ] || fail "$v: no passwordless sudo for tester: $(cat "$W/ssh.err")"
-	st=$(VSSH_T=400 vssh $v cloud-init status --wait | tail -n 1)
+	st=$(cloud_init_done $v)
 	[ "$st" = "status: done" ] || fail "$v: cloud-init $st: $(vssh $v cloud-init status --long | tr '\n' ' ')"
 	[ "$v" = c1 ] && w=$W1 || w=$W2
 	vssh $v "echo $w | sudo tee /var/lib/phyllome-cloud.txt >/dev/null && sync" ||
