@@ -18,6 +18,7 @@
 #include "devices/msix.h"
 #include "devices/pci.h"
 #include "kvm/irq.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,20 +67,6 @@ static void cfg_write(struct pci_dev *p, uint32_t off, uint32_t len)
 }
 
 static const struct pci_dev_ops ops = {.bar_io = bar_io, .cfg_write = cfg_write};
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
-}
 
 static bool masked(const struct model *s, unsigned i)
 {

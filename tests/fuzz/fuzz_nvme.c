@@ -16,6 +16,7 @@
 
 #include "common/bytes.h"
 #include "devices/nvme.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,20 +59,6 @@ static struct block *backend(void)
 		open = true;
 	}
 	return &bk;
-}
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
 }
 
 static void bar(struct nvme *n, uint64_t off, uint64_t v, unsigned len, bool write)

@@ -23,6 +23,7 @@
 #include "kvm/irq.h"
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,20 +64,6 @@ static void set_irq(void *opaque, unsigned irq, int level)
 
 	check(level == 0 || level == 1);
 	check(irq == PCI_INTX_GSI0 + virtio_pci_slot(c->t) % 4);
-}
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
 }
 
 /* A guest address: mostly inside RAM and aligned, sometimes anything. */
