@@ -30,7 +30,7 @@ if ! "$B/tests/pulsecheck" "$dir/rec.wav" 1000 5 2>"$dir/check.err"; then
 fi
 m=$("$B/tests/wavtool" measure "$dir/rec.wav")
 if echo "$m" | awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^hz_median=/) h = substr($i, 11); if ($i ~ /^active_ms=/) a = substr($i, 11) } }
-	END { d = h - 1000; if (d < 0) d = -d; exit !(d <= 20 && a >= 2000) }'; then
+	END { d = h - 1000; if (d < 0) d = -d; exit !(d <= 20 && a + 0 >= 2000) }'; then
 	echo "ok 1 - pulse # recorded through the null sink's monitor: $m"
 else
 	echo "not ok 1 - pulse # the recording is not 2 s or more of 1 kHz: $m; $(tr '\n' ' ' <"$dir/check.err")"

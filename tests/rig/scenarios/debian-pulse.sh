@@ -55,7 +55,7 @@ elif pulse_up && debian_start $N 2 1G "phyllome.test=sound phyllome.tests=LABEL=
 		if ! debian_power_off $N "$SOCK" sound; then
 			:
 		elif ! hz_near "$rec" 1000 2 hz_median ||
-			! echo "$rec" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^active_ms=/) a = substr($i, 11) } END { exit !(a >= 2000) }'; then
+			! echo "$rec" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^active_ms=/) a = substr($i, 11) } END { exit !(a + 0 >= 2000) }'; then
 			rig_fail $N "the null sink's monitor is not 2 s or more of 1 kHz: $rec; VMM: $(grep -i pulse "$VMM_OUT" | tail -n 3 | tr '\n' ' ')"
 		else
 			rig_ok $N "the guest's 1 kHz through --sound pulse to PulseAudio's null sink in L1, recorded from its monitor: $rec; $played"
