@@ -91,8 +91,13 @@ async function tlsConsole() {
     page.on('websocket', (ws) => { if (!wss) wss = ws.url(); });
     await page.goto(`https://${tlsAddr}/`);
     await until(async () => (await page.textContent('#status')) === 'connected', 20000, 'noVNC over wss');
-    const px = await page.evaluate(() => Array.from(document.querySelector('#screen canvas')
+    // "connected" comes before the first frame is drawn: wait for the frame as the plain page does.
+    const pixel = () => page.evaluate(() => Array.from(document.querySelector('#screen canvas')
       .getContext('2d').getImageData(10, 10, 1, 1).data.slice(0, 3)));
+    try {
+      await until(async () => JSON.stringify(await pixel()) === '[255,0,0]', 10000, 'the first frame over TLS');
+    } catch (e) { /* reported below with the pixel it shows */ }
+    const px = await pixel();
     if (!wss.startsWith('wss://')) fail(`the WebSocket is ${wss}, not wss://`);
     else if (JSON.stringify(px) !== '[255,0,0]') fail(`over TLS the pixel (10,10) is ${px}, expected 255,0,0`);
     else console.log(`ok 4 - the console over TLS: https page, ${wss}, first pixel ${px}`);
