@@ -293,11 +293,101 @@ async function saveEdit(ev) {
 $('edit-form').addEventListener('submit', saveEdit);
 $('edit-cancel').addEventListener('click', () => $('edit-dialog').close());
 
+// ---- the settings: the folders whose ISOs and images the new-VM dialog offers ----
+let folders = [];
+function showSettingsError(msg) {
+  $('settings-error').textContent = msg || '';
+  $('settings-error').hidden = !msg;
+}
+function drawFolders() {
+  const ul = $('folders');
+  ul.replaceChildren();
+  folders.forEach((f) => {
+    const li = document.createElement('li');
+    const span = document.createElement('span');
+    span.textContent = f;
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = 'Remove';
+    b.setAttribute('aria-label', `Remove ${f}`);
+    b.addEventListener('click', () => saveFolders(folders.filter((x) => x !== f)));
+    li.append(span, b);
+    ul.append(li);
+  });
+  $('folders-empty').hidden = folders.length > 0;
+}
+async function loadFolders() {
+  folders = (await (await api('/api/settings')).json()).folders || [];
+}
+async function saveFolders(list) {
+  try {
+    folders = (await (await api('/api/settings', { method: 'POST', body: { folders: list } })).json()).folders;
+    showSettingsError('');
+    drawFolders();
+    return true;
+  } catch (e) {
+    showSettingsError(e.message);
+    return false;
+  }
+}
+async function openSettings() {
+  showSettingsError('');
+  try { await loadFolders(); } catch (e) { showSettingsError(e.message); }
+  drawFolders();
+  $('folder-add').value = '';
+  $('settings-dialog').showModal();
+  $('folder-add').focus();
+}
+$('settings-btn').addEventListener('click', openSettings);
+$('settings-close').addEventListener('click', () => $('settings-dialog').close());
+$('settings-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const add = $('folder-add').value.trim();
+  if (!add) { showSettingsError('type the full path of a folder to add'); return; }
+  if (await saveFolders(folders.concat([add]))) $('folder-add').value = '';
+});
+
 // ---- the new-VM dialog ----
+let files = [];
+const source = () => document.querySelector('input[name="source"]:checked').value;
+function showSource() {
+  const src = source();
+  const fromFile = src !== 'image';
+  $('new-image-box').hidden = fromFile;
+  $('new-image').required = !fromFile;
+  $('new-file-box').hidden = !fromFile;
+  $('new-file').required = fromFile;
+  $('new-disk').disabled = src === 'disk'; // a disk image keeps its own size
+  if (src === 'disk') $('new-disk').value = '';
+  if (!fromFile) return;
+  const kind = src === 'iso' ? 'iso' : 'disk';
+  $('new-file-label').textContent = kind === 'iso' ? 'ISO' : 'Disk image';
+  const sel = $('new-file');
+  sel.replaceChildren();
+  for (const f of files.filter((x) => x.kind === kind)) {
+    sel.append(new Option(`${f.name} (${human(f.size)}, in ${f.folder})`, f.id));
+  }
+  $('new-file-hint').textContent = sel.options.length
+    ? (kind === 'iso' ? 'In the CD drive, with a new empty disk of the size below (20 GiB unless given).'
+      : 'The VM uses this file as its disk, and writes to it.')
+    : `No ${kind === 'iso' ? 'ISO' : 'disk image'} in the folders of the settings: add a folder there (Settings).`;
+}
+for (const r of document.querySelectorAll('input[name="source"]')) r.addEventListener('change', showSource);
+
 async function openNew() {
   const sel = $('new-image');
   $('new-error').hidden = true;
   sel.replaceChildren();
+  try {
+    await loadFolders();
+    files = (await (await api('/api/files')).json()).files || [];
+  } catch (e) {
+    showNewError(e.message);
+  }
+  const share = $('new-share');
+  share.replaceChildren(new Option('None', ''));
+  folders.forEach((f, i) => share.append(new Option(f, String(i))));
+  showSource();
   try {
     const data = await (await api('/api/images')).json();
     const stored = document.createElement('optgroup');
@@ -349,15 +439,24 @@ async function runNew(ev) {
   ev.preventDefault();
   const f = $('new-form');
   if (!f.reportValidity()) return;
+  const src = source();
   const body = {
-    image: $('new-image').value,
     cpus: Number($('new-cpus').value),
     memory_mib: Number($('new-memory').value),
     display: $('new-display').value,
     net: $('new-net').value,
   };
   if ($('new-name').value) body.name = $('new-name').value;
-  if ($('new-disk').value) body.disk_gib = Number($('new-disk').value);
+  if ($('new-disk').value && src !== 'disk') body.disk_gib = Number($('new-disk').value);
+  if (src === 'image') body.image = $('new-image').value;
+  else {
+    body[src === 'iso' ? 'iso' : 'disk_file'] = $('new-file').value;
+    body.os = $('new-os').value;
+  }
+  if ($('new-share').value !== '') {
+    body.share = { folder: Number($('new-share').value), guest: $('new-share-guest').value,
+                   readonly: $('new-share-ro').checked };
+  }
   const run = $('new-run');
   run.disabled = true;
   run.textContent = 'Creating…';

@@ -56,6 +56,19 @@ static int resolve_file(const char *flag, char *path, size_t len, bool no_comma)
 	return 0;
 }
 
+/* A file that starts with qcow2's magic ("QFI\xfb") is given to the VMM as format=qcow2. */
+static bool is_qcow2(const char *path)
+{
+	char h[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool q =
+	    fd >= 0 && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && !memcmp(h, "QFI\xfb", 4);
+
+	if (fd >= 0)
+		close(fd);
+	return q;
+}
+
 static int resolve_paths(struct run_opts *ro)
 {
 	struct vm_def *d = &ro->def;
@@ -94,6 +107,7 @@ static int resolve_paths(struct run_opts *ro)
 		snprintf(k->path, sizeof(k->path), "%s", ro->disk_specs[i]);
 		if (resolve_file("--disk", k->path, sizeof(k->path), true))
 			return -1;
+		k->qcow2 = is_qcow2(k->path);
 	}
 	return 0;
 }

@@ -164,6 +164,8 @@ static void usage(FILE *f)
 	    "  ssh VM [COMMAND...]     ssh into an image's VM through its forwarded port\n"
 	    "  ui [--listen HOST:PORT|unix:PATH] [--open]\n"
 	    "                          the desktop app in a browser (127.0.0.1:7380)\n"
+	    "  ui --folders | --add-folder DIR | --remove-folder DIR\n"
+	    "                          the folders whose ISOs and images the app offers\n"
 	    "  version\n\n"
 	    "Options of run and create:\n"
 	    "  -d, --detach            run in the background, print the VM's id (run only)\n"

@@ -16,7 +16,9 @@
 
 #include "manager/catalog.h"
 #include "manager/cmds.h"
+#include "manager/store.h"
 #include "manager/ui_api.h"
+#include "manager/ui_files.h"
 #include "manager/ui_req.h"
 #include "manager/util.h"
 
@@ -437,18 +439,114 @@ void ui_api_update(const char *vm, const char *body, size_t len, const char *vnc
 		reply_empty(r);
 }
 
+/* The settings' folders of the state folder. 0, or -1 with the reply an error. */
+static int load_folders(struct ui_folders *f, struct ui_reply *r)
+{
+	char err[512] = "";
+	struct store st;
+	int rc;
+
+	if (mgr_store(&st) < 0) {
+		ui_reply_error(r, 500, "cannot open the state folder");
+		return -1;
+	}
+	rc = ui_settings_load(st.root, f, err, sizeof(err));
+	store_close(&st);
+	if (rc < 0)
+		ui_reply_error(r, 500, "%s", err);
+	return rc;
+}
+
+static void reply_json(struct ui_reply *r, json_t *o)
+{
+	r->status = 200;
+	r->type = "application/json";
+	r->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	r->len = r->body ? strlen(r->body) : 0;
+	json_decref(o);
+}
+
+void ui_api_settings(struct ui_reply *r)
+{
+	struct ui_folders *f = malloc(sizeof(*f));
+	char *s;
+
+	if (!f || load_folders(f, r) < 0) {
+		if (!f)
+			ui_reply_error(r, 500, "out of memory");
+		free(f);
+		return;
+	}
+	s = ui_settings_dump(f);
+	reply_json(r, s ? json_loads(s, 0, NULL) : NULL);
+	free(s);
+	free(f);
+}
+
+void ui_api_settings_save(const char *body, size_t len, struct ui_reply *r)
+{
+	struct ui_folders *f = malloc(sizeof(*f));
+	char err[512] = "";
+	struct store st;
+	int rc = -1;
+
+	if (!f) {
+		ui_reply_error(r, 500, "out of memory");
+		return;
+	}
+	if (ui_settings_parse(body, len, f, err, sizeof(err)) < 0) {
+		ui_reply_error(r, 400, "%s", err);
+	} else if (mgr_store(&st) < 0) {
+		ui_reply_error(r, 500, "cannot open the state folder");
+	} else {
+		rc = ui_settings_save(st.root, f, err, sizeof(err));
+		store_close(&st);
+		if (rc < 0)
+			ui_reply_error(r, 400, "%s", err);
+	}
+	free(f);
+	if (rc == 0)
+		ui_api_settings(r);
+}
+
+void ui_api_files(struct ui_reply *r)
+{
+	struct ui_folders *f = malloc(sizeof(*f));
+	json_t *a = json_array();
+
+	if (!f || !a || load_folders(f, r) < 0) {
+		if (!f || !a)
+			ui_reply_error(r, 500, "out of memory");
+		json_decref(a);
+		free(f);
+		return;
+	}
+	ui_files_list(f, a);
+	reply_json(r, json_pack("{s:o}", "files", a));
+	free(f);
+}
+
 void ui_api_create(const char *body, size_t len, const char *vnc_dir, struct ui_reply *r)
 {
-	char err[256] = "", store[2048], sock[128], id[MGR_ID_LEN + 1];
-	char *words[24];
+	char err[256] = "", store[2 * UI_FILE_MAX + 1024], sock[128], id[MGR_ID_LEN + 1];
+	char *words[32];
+	struct ui_folders *f = malloc(sizeof(*f));
 	int n;
 
+	if (!f || load_folders(f, r) < 0) {
+		if (!f)
+			ui_reply_error(r, 500, "out of memory");
+		free(f);
+		return;
+	}
 	if (mgr_new_id(id) < 0 ||
 	    snprintf(sock, sizeof(sock), "%s/%.12s.sock", vnc_dir, id) >= (int)sizeof(sock)) {
 		ui_reply_error(r, 500, "the display's socket path is too long: %s", vnc_dir);
+		free(f);
 		return;
 	}
-	n = ui_new_vm_args(body, len, sock, words, 23, store, sizeof(store), err, sizeof(err));
+	n = ui_new_vm_args(body, len, sock, f, words, 31, store, sizeof(store), err, sizeof(err));
+	free(f);
 	if (n < 0) {
 		ui_reply_error(r, 400, "%s", err);
 		return;

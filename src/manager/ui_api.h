@@ -45,6 +45,12 @@ void ui_api_post(const char *vm, const char *action, struct ui_reply *r);
 /* POST /api/vms/VM/update: `update --cpus N --memory NM VM` from the Edit dialog's JSON. */
 void ui_api_update(const char *vm, const char *body, size_t len, const char *vnc_dir,
 		   struct ui_reply *r);
+/* GET /api/settings: {"folders": [...]} (STATE/ui-settings.json); POST /api/settings: the same
+ * JSON, checked (each a folder) and saved 0600; GET /api/files: {"files": [...]}, the ISOs and
+ * disk images under them (ui_files.h), each with the id the new-VM dialog sends. */
+void ui_api_settings(struct ui_reply *r);
+void ui_api_settings_save(const char *body, size_t len, struct ui_reply *r);
+void ui_api_files(struct ui_reply *r);
 /* POST /api/vms: `run -d` from the new-VM dialog's JSON; vnc_dir is where a display's
  * socket goes. */
 void ui_api_create(const char *body, size_t len, const char *vnc_dir, struct ui_reply *r);

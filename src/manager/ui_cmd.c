@@ -2,6 +2,7 @@
  * server (docs/ui.md). Runs until Ctrl-C (SIGINT) or SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <gnutls/crypto.h>
 #include <netdb.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include "common/unix_sock.h"
 #include "manager/cmds.h"
+#include "manager/ui_files.h"
 #include "manager/ui_server.h"
 #include "manager/util.h"
 
@@ -185,6 +187,57 @@ static void open_browser(const char *url)
 		waitpid(pid, NULL, 0);
 }
 
+/* --add-folder DIR, --remove-folder DIR, --folders: the settings' folders (ui_files.h), as the
+ * page's Settings changes them; prints the list and exits. */
+static int folders_cmd(const char *op, const char *dir)
+{
+	struct ui_folders *f = malloc(sizeof(*f));
+	char err[1024] = "", real[PATH_MAX];
+	struct store st;
+	int rc = EXIT_FAIL;
+
+	if (!f || mgr_store(&st) < 0) {
+		free(f);
+		return EXIT_FAIL;
+	}
+	if (ui_settings_load(st.root, f, err, sizeof(err)) < 0)
+		goto out;
+	if (dir && !realpath(dir, real)) {
+		snprintf(err, sizeof(err), "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (dir && !strcmp(op, "--add-folder")) {
+		if (f->n == UI_MAX_FOLDERS || strlen(real) >= UI_FOLDER_MAX) {
+			snprintf(err, sizeof(err), "at most %d folders (of under %d bytes)",
+				 UI_MAX_FOLDERS, UI_FOLDER_MAX);
+			goto out;
+		}
+		strcpy(f->path[f->n++], real);
+	} else if (dir) {
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < f->n; i++)
+			if (strcmp(f->path[i], real) && strcmp(f->path[i], dir))
+				memmove(f->path[k++], f->path[i], UI_FOLDER_MAX);
+		if (k == f->n) {
+			snprintf(err, sizeof(err), "%s is not in the settings' folders", dir);
+			goto out;
+		}
+		f->n = k;
+	}
+	if (dir && ui_settings_save(st.root, f, err, sizeof(err)) < 0)
+		goto out;
+	for (unsigned i = 0; i < f->n; i++)
+		printf("%s\n", f->path[i]);
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK)
+		mgr_error("ui: %s", err);
+	store_close(&st);
+	free(f);
+	return rc;
+}
+
 int cmd_ui(int argc, char **argv)
 {
 	static struct ui_server s = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -196,12 +249,19 @@ int cmd_ui(int argc, char **argv)
 	int fd, sig = 0;
 
 	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--folders") && argc == 1)
+			return folders_cmd(argv[i], NULL);
+		if ((!strcmp(argv[i], "--add-folder") || !strcmp(argv[i], "--remove-folder")) &&
+		    argc == 2)
+			return folders_cmd(argv[i], argv[i + 1]);
 		if (!strcmp(argv[i], "--open")) {
 			open = true;
 		} else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
 			where = argv[++i];
 		} else {
-			mgr_error("ui: usage: phyllome ui [--listen HOST:PORT|unix:PATH] [--open]");
+			mgr_error(
+			    "ui: usage: phyllome ui [--listen HOST:PORT|unix:PATH] [--open], or "
+			    "phyllome ui --folders|--add-folder DIR|--remove-folder DIR");
 			return EXIT_USAGE;
 		}
 	}

@@ -8,6 +8,9 @@
 #include <strings.h>
 
 #include "manager/catalog.h"
+#include "manager/preset.h"
+#include "manager/shares.h"
+#include "manager/ui_files.h"
 #include "manager/ui_req.h"
 #include "manager/util.h"
 #include "manager/vmdef.h"
@@ -152,7 +155,10 @@ static int new_vm_values(json_t *o, const char **image, const char **name, char 
 
 	*image = str_member(o, "image", NULL);
 	*name = str_member(o, "name", "");
-	if (!*image || !**image || cat_parse_ref(*image, n, t) < 0) {
+	if (!json_object_get(o, "image") &&
+	    (json_object_get(o, "iso") || json_object_get(o, "disk_file"))) {
+		*image = NULL; /* a file of the settings' folders (new_vm_files) */
+	} else if (!*image || !**image || cat_parse_ref(*image, n, t) < 0) {
 		snprintf(err, errlen, "pick an image or a catalogue entry");
 		return -EINVAL;
 	}
@@ -193,8 +199,83 @@ static int new_vm_values(json_t *o, const char **image, const char **name, char 
 	return 0;
 }
 
-int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **words, int max,
-		   char *store, size_t storelen, char *err, size_t errlen)
+/* The dialog's files: "iso" (the CD, with an empty disk of disk_gib, 20 GiB unless given) or
+ * "disk_file" (the VM's disk), each an id of a file under the settings' folders, and "os" (the
+ * --os preset) for them; "share" {"folder": N, "guest": "/PATH", "readonly": bool} as `-v`.
+ * Appends their words. */
+static int new_vm_files(json_t *o, const char *image, const char *disk,
+			const struct ui_folders *folders, char **words, int *n, int max,
+			char *store, size_t storelen, size_t *used, char *err, size_t errlen)
+{
+	const char *iso = str_member(o, "iso", NULL), *file = str_member(o, "disk_file", NULL);
+	const char *os = str_member(o, "os", "linux"), *guest;
+	json_t *share = json_object_get(o, "share");
+	char path[UI_FILE_MAX], spec[UI_FILE_MAX + VMDEF_GUEST_PATH + 8];
+	int rc = 0;
+
+	if (!image && (!iso == !file || !(iso ? iso : file)[0])) {
+		snprintf(err, errlen, "pick one of a catalogue entry, an ISO or a disk image");
+		return -EINVAL;
+	}
+	if (image && (json_object_get(o, "iso") || json_object_get(o, "disk_file") ||
+		      json_object_get(o, "os"))) {
+		snprintf(err, errlen,
+			 "a catalogue entry or image comes alone (no ISO, file or OS)");
+		return -EINVAL;
+	}
+	if (!image && (!os || !preset_find(os))) {
+		snprintf(err, errlen, "the OS type is one of %s", preset_names());
+		return -EINVAL;
+	}
+	if (file && disk[0]) {
+		snprintf(err, errlen, "a disk image keeps its own size: leave the disk size empty");
+		return -EINVAL;
+	}
+	if (!image) {
+		if (ui_file_resolve(folders, iso ? iso : file, iso ? UI_FILE_ISO : UI_FILE_DISK,
+				    path, sizeof(path), err, errlen) < 0)
+			return -EINVAL;
+		const char *w[] = {"--os", os, iso ? "--cdrom" : "--disk", path};
+
+		for (size_t i = 0; rc == 0 && i < sizeof(w) / sizeof(w[0]); i++)
+			rc = add_word(words, n, max, store, storelen, used, w[i]);
+		if (rc == 0 && iso && !disk[0]) /* an empty disk to install on */
+			rc = add_word(words, n, max, store, storelen, used, "--disk");
+		if (rc == 0 && iso && !disk[0])
+			rc = add_word(words, n, max, store, storelen, used, "20G");
+	}
+	if (rc == 0 && share) {
+		json_t *ro = json_object_get(share, "readonly");
+		json_int_t idx = json_integer_value(json_object_get(share, "folder"));
+
+		guest = json_string_value(json_object_get(share, "guest"));
+		if (!json_is_object(share) || !json_is_integer(json_object_get(share, "folder")) ||
+		    !guest || (ro && !json_is_boolean(ro))) {
+			snprintf(err, errlen,
+				 "a shared folder is {\"folder\": N, \"guest\": \"/PATH\", "
+				 "\"readonly\": true|false}");
+			return -EINVAL;
+		}
+		if (ui_folder_resolve(folders, (long long)idx, path, sizeof(path), err, errlen) < 0)
+			return -EINVAL;
+		if (!shares_guest_ok(guest)) {
+			snprintf(
+			    err, errlen,
+			    "the shared folder's path in the guest: absolute, not /, of letters, "
+			    "digits and ._+@~- (e.g. /mnt/host)");
+			return -EINVAL;
+		}
+		snprintf(spec, sizeof(spec), "%s:%s%s", path, guest, json_is_true(ro) ? ":ro" : "");
+		rc = add_word(words, n, max, store, storelen, used, "-v");
+		if (rc == 0)
+			rc = add_word(words, n, max, store, storelen, used, spec);
+	}
+	return rc;
+}
+
+int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock,
+		   const struct ui_folders *folders, char **words, int max, char *store,
+		   size_t storelen, char *err, size_t errlen)
 {
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	const char *image, *name;
@@ -236,6 +317,9 @@ int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **wo
 			rc = add_word(words, &n, max, store, storelen, &used, disk);
 	}
 	if (rc == 0)
+		rc = new_vm_files(o, image, disk, folders, words, &n, max, store, storelen, &used,
+				  err, errlen);
+	if (rc == 0 && image)
 		rc = add_word(words, &n, max, store, storelen, &used, image);
 	if (rc < 0 && !err[0])
 		snprintf(err, errlen, "the new VM's settings are too long");

@@ -1,9 +1,12 @@
-/* The desktop app's server (`phyllome ui`, docs/ui.md): its pure checks, fuzzed: the session
+/* The desktop app's server (`phyllome ui`, docs/ui.md): its checks, fuzzed (pure but for the
+ * realpath of a picked file, ui_files.h): the session
  * cookie, Origin against Host, the request path's parts, the new-VM dialog's JSON turned into
  * the words after `phyllome run` ("-d" first), and where a VM's VNC display listens. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+
+struct ui_folders;
 
 #define UI_SECRET_HEX 64 /* the per-user secret and the CSRF token: 32 random bytes, in hex */
 #define UI_COOKIE     "phyllome_ui"
@@ -26,11 +29,17 @@ bool ui_file_path_ok(const char *rel);
 
 /* The new-VM dialog's body, {"image": "NAME[:TAG]", "name": "web", "cpus": 2, "memory_mib":
  * 1024, "display": "vnc"|"none", "net": "user"|"none"}, as the words of `run -d ...` (image
- * last). Only image is required; image is a store or catalogue reference, never a path or a
- * URL. vnc_sock is the Unix socket the display is to listen on. The words point into store
- * (size storelen). Returns the word count (<= max) or -EINVAL with err set to one line. */
-int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock, char **words, int max,
-		   char *store, size_t storelen, char *err, size_t errlen);
+ * last). image is a store or catalogue reference, never a path or a URL; instead of it, "iso"
+ * (the CD, with a new empty disk of disk_gib or 20 GiB) or "disk_file" (the VM's disk) name a
+ * file under the settings' folders by its id (ui_files.h: resolved there, the one I/O here),
+ * with "os" (an --os preset, default linux). "share": {"folder": N, "guest": "/PATH",
+ * "readonly": bool} is the folder number N of the settings as `-v DIR:/PATH[:ro]` (parsed by
+ * `run` itself: shares.c). vnc_sock is the Unix socket the display is to listen on. The words point
+ * into store (size storelen). Returns the word count (<= max) or -EINVAL with err set to one line.
+ */
+int ui_new_vm_args(const char *json, size_t len, const char *vnc_sock,
+		   const struct ui_folders *folders, char **words, int max, char *store,
+		   size_t storelen, char *err, size_t errlen);
 
 /* The Edit dialog's body, {"cpus": 2, "memory_mib": 1024, "disk_gib": 20, "display": "vnc"|"none",
  * "sound": "pulse"|"none"} (any of them, at least one), as the words of `update ... VM`; "vnc" is

@@ -291,6 +291,10 @@ static enum MHD_Result api_get(struct ui_server *s, struct MHD_Connection *c, co
 		ui_api_images(&r);
 	} else if (!strcmp(url, "/api/pulls")) {
 		ui_api_pulls(&r);
+	} else if (!strcmp(url, "/api/settings")) {
+		ui_api_settings(&r);
+	} else if (!strcmp(url, "/api/files")) {
+		ui_api_files(&r);
 	} else if (ui_vm_path(url, vm, action) == 0 &&
 		   (!strcmp(action, "vnc") || !strcmp(action, "audio"))) {
 		const char *why = change_refused(s, c, false);
@@ -318,6 +322,8 @@ static enum MHD_Result api_post(struct ui_server *s, struct MHD_Connection *c, c
 		return send_error(c, 413, "the request is too large");
 	if (!strcmp(url, "/api/vms"))
 		ui_api_create(q->body ? q->body : "", q->len, s->vnc_dir, &r);
+	else if (!strcmp(url, "/api/settings"))
+		ui_api_settings_save(q->body ? q->body : "", q->len, &r);
 	else if (ui_vm_path(url, vm, action) == 0 && !strcmp(action, "update"))
 		ui_api_update(vm, q->body ? q->body : "", q->len, s->vnc_dir, &r);
 	else if (ui_vm_path(url, vm, action) == 0 && action[0])

@@ -50,6 +50,12 @@ cat >"$work/catalog.json" <<EOF
   "checksum": "sha256:$slowsum", "format": "iso", "boot": "uefi", "kind": "live", "os": "linux",
   "cpus": 1, "memory": "256M"}]}
 EOF
+# The settings' folder the test adds in the page, holding an ISO (and one beside it, outside).
+mkdir -p "$work/isos/sub" "$work/outside"
+head -c 65536 /dev/zero >"$work/isos/sub/installer.iso"
+head -c 65536 /dev/zero >"$work/outside/secret.iso"
+ln -s "$work/outside/secret.iso" "$work/isos/escape.iso"
+export PHYLLOME_UI_TEST_FOLDER="$work/isos"
 ph run -d --name web --kernel "$work/kernel" --display "vnc=unix:$work/web.vnc" >/dev/null || {
 	echo "1..0 # SKIP phyllome run -d failed"; exit 0; }
 echo sesame12 >"$work/vnc-password"

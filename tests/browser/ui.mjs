@@ -4,7 +4,9 @@
 // one-time link and checks, against what `phyllome ps -a` says: the card with a live thumbnail
 // whose pixels change, pause/resume/stop/start/delete from the page, the new-VM dialog making a
 // running VM from the catalogue, typing into the console reaching the VM (its serial log), the
-// refusals (no cookie, another Origin, no CSRF token, a used link), changes made with the CLI
+// refusals (no cookie, another Origin, no CSRF token, a used link), a folder added in Settings
+// whose ISO makes a VM with a shared folder (and paths outside the folders refused), the Edit
+// dialog on a stopped VM, changes made with the CLI
 // appearing in the page, axe-core's serious violations, and the screenshots for docs/ui.md.
 //   node ui.mjs LOGIN-URL PHYLLOME CHROMIUM [SHOT-DIR]
 import { execFileSync } from 'node:child_process';
@@ -175,6 +177,75 @@ try {
   r = await fetch(`${base}/api/vms`, { method: 'POST', headers: { cookie, 'X-Phyllome-CSRF': csrf, Origin: base }, body: '{"image":"/etc/passwd"}' });
   check(r.status === 400 && /pick an image/.test((await r.json()).error), 'a path for the image is refused (only the store and the catalogue)', `status ${r.status}`);
 
+  // Settings: a folder added in the page; its ISO offered in the dialog; a VM made from it with
+  // a shared folder (inspect shows the ISO as the CD and the share, as `run -v` makes it).
+  const folder = process.env.PHYLLOME_UI_TEST_FOLDER;
+  await page.click('#settings-btn');
+  await page.fill('#folder-add', folder);
+  await page.click('#folder-add-btn');
+  await until(async () => (await page.locator('#folders li').count()) === 1, 8000, 'the folder in the settings');
+  const settingsFile = cli('ui', '--folders').trim();
+  check(settingsFile === folder && (await page.textContent('#folders li span')) === folder,
+    'Settings: a folder added in the page is listed there and by `phyllome ui --folders`', `CLI: ${settingsFile}`);
+  if (shots) await page.screenshot({ path: join(shots, 'ui-settings.png') });
+  await page.fill('#folder-add', '/nonexistent-phyllome-folder');
+  await page.click('#folder-add-btn');
+  await until(async () => !(await page.locator('#settings-error').isHidden()), 8000, 'the settings\' error line');
+  check(/nonexistent-phyllome-folder: No such file/.test(await page.textContent('#settings-error')) &&
+    (await page.locator('#folders li').count()) === 1, 'a folder that does not exist is refused with one line',
+    await page.textContent('#settings-error'));
+  await page.click('#settings-close');
+  await page.click('#new-vm');
+  await page.check('#new-src-iso');
+  const offered = await page.locator('#new-file option').allTextContents();
+  check(offered.length === 1 && /^sub\/installer\.iso /.test(offered[0]),
+    `the dialog offers the folder's ISO (${offered.join(', ')}), not the link that leaves the folder`, offered.join(' | '));
+  await page.fill('#new-name', 'from-iso');
+  await page.fill('#new-memory', '256');
+  await page.fill('#new-disk', '4');
+  await page.selectOption('#new-net', 'none');
+  await page.selectOption('#new-share', { label: folder });
+  await page.fill('#new-share-guest', '/mnt/isos');
+  await page.check('#new-share-ro');
+  if (shots) await page.screenshot({ path: join(shots, 'ui-new-iso.png') });
+  await page.click('#new-run');
+  await until(() => stateOf('from-iso') === 'running', 30000, `ps to show from-iso running (${await page.textContent('#new-error')})`);
+  const fromIso = JSON.parse(cli('inspect', 'from-iso'))[0].Config;
+  const sh = (fromIso.shares || [])[0] || {};
+  check(fromIso.cdrom === `${folder}/sub/installer.iso` && fromIso.disks[0].size === 4 * 2 ** 30 &&
+    sh.host === folder && sh.guest === '/mnt/isos' && sh.readonly === true && sh.tag === 'mnt-isos',
+    'a VM from the folder\'s ISO: inspect shows the ISO as its CD, a new 4 GiB disk, and the shared folder read-only at /mnt/isos (as run -v)',
+    JSON.stringify(fromIso).slice(0, 600));
+  // Paths outside the folders, or typed instead of picked, are refused with one line.
+  const post = (path, b) => fetch(`${base}${path}`, { method: 'POST', headers: { cookie, 'X-Phyllome-CSRF': csrf, Origin: base }, body: JSON.stringify(b) });
+  for (const [b, what] of [[{ iso: '/etc/passwd' }, 'a typed path'],
+                           [{ iso: '0:../outside/secret.iso' }, 'a path out of the folder'],
+                           [{ iso: '0:escape.iso' }, 'a link leaving the folder'],
+                           [{ disk_file: '0:sub/installer.iso' }, 'an ISO as a disk image'],
+                           [{ image: 'tiny:1', share: { folder: '/etc', guest: '/mnt' } }, 'a shared folder by path'],
+                           [{ image: 'tiny:1', share: { folder: 3, guest: '/mnt' } }, 'a folder not in the settings']]) {
+    r = await post('/api/vms', b);
+    const e = (await r.json()).error || '';
+    check(r.status === 400 && e && !e.includes('\n') && /folder|not a disk image/.test(e), `${what} is refused with one line (${e})`, `status ${r.status}`);
+  }
+  r = await fetch(`${base}/api/settings`, { method: 'POST', headers: { cookie, Origin: base }, body: '{"folders":["/"]}' });
+  check(r.status === 403 && cli('ui', '--folders').trim() === folder, 'settings without the CSRF token are refused (403)', `status ${r.status}`);
+  // Editing the stopped VM: its disk grows, its display goes.
+  const isoCard = page.locator('li.card', { hasText: 'from-iso' });
+  await isoCard.getByRole('button', { name: 'Stop from-iso', exact: true }).click();
+  await until(() => stateOf('from-iso') === 'exited', 40000, 'from-iso to stop');
+  await until(async () => isoCard.getByRole('button', { name: 'Edit from-iso', exact: true }).isEnabled(), 8000, 'its Edit button');
+  await isoCard.getByRole('button', { name: 'Edit from-iso', exact: true }).click();
+  await page.fill('#edit-cpus', '2');
+  await page.fill('#edit-disk', '6');
+  await page.selectOption('#edit-display', 'none');
+  await page.click('#edit-save');
+  await until(() => { const c = JSON.parse(cli('inspect', 'from-iso'))[0].Config; return c.cpus === 2 && c.disks[0].size === 6 * 2 ** 30; },
+    10000, `inspect to show 2 CPUs and a 6 GiB disk (${await page.textContent('#edit-error')})`);
+  const ed = JSON.parse(cli('inspect', 'from-iso'))[0].Config;
+  check(!ed.display || ed.display === 'none', `Edit (stopped): 2 CPUs, the disk grown to 6 GiB, display ${ed.display || 'none'}`, JSON.stringify(ed).slice(0, 300));
+  execFileSync(phyllome, ['rm', '-f', 'from-iso']);
+
   // Stop, start and delete from the page.
   await press('Stop');
   await until(() => stateOf('web') === 'exited', 40000, 'ps to say exited');
@@ -218,8 +289,14 @@ try {
     await page.click('#new-vm');
     await until(async () => (await page.locator('#new-image option').count()) > 0, 10000, 'the dialog');
     axe = axe.concat((await axeRun()).map((v) => `new-VM dialog: ${v}`));
+    await page.check('#new-src-iso');
+    axe = axe.concat((await axeRun()).map((v) => `new-VM dialog, from an ISO: ${v}`));
     await page.click('#new-cancel');
-    check(axe.length === 0, 'axe-core finds no serious or critical violation (the list, the new-VM dialog)', axe.join('; '));
+    await page.click('#settings-btn');
+    await until(async () => (await page.locator('#folders li').count()) > 0, 8000, 'the settings');
+    axe = axe.concat((await axeRun()).map((v) => `settings: ${v}`));
+    await page.click('#settings-close');
+    check(axe.length === 0, 'axe-core finds no serious or critical violation (the list, the new-VM dialog, the settings)', axe.join('; '));
   }
   await page.setViewportSize({ width: 390, height: 800 });
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);

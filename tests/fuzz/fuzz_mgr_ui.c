@@ -1,8 +1,11 @@
 /* libFuzzer: what a browser (or anything reaching `phyllome ui`'s port) sends its server:
  * the Cookie header, Origin and Host, the request path, a served file's name, the new-VM
- * dialog's JSON, and a VM's --display as the console reads it. The first byte picks which; the
+ * dialog's JSON (with its ISO, disk image and shared folder picked under the settings'
+ * folders), the settings' JSON and a picked file's id, and a VM's --display as the console
+ * reads it. The first byte picks which; the
  * rest is the input (NUL-split where two strings are needed). What is accepted keeps the
- * server's promises: no path escapes its folder, the new VM's image is never a path or a URL. */
+ * server's promises: no path escapes its folder, the new VM's image is never a path or a URL,
+ * a picked file is a real path in a settings' folder. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manager/ui_files.h"
 #include "manager/ui_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,20 +30,56 @@ static bool word_char(char c)
 	       c == '_' || c == '.' || c == '-';
 }
 
+/* The settings' folder: "/" (so that ids naming real files resolve) checked against what
+ * resolved: every path the words hold is under it, with no "." or ".." left. */
+static const struct ui_folders root = {.n = 1, .path = {"/"}};
+
 static void fuzz_new_vm(const char *s, size_t n)
 {
-	char *w[24], store[2048], err[256] = "";
-	int k = ui_new_vm_args(s, n, "/state/ui-displays/x.sock", w, 24, store, sizeof(store), err,
-			       sizeof(err));
+	char *w[32], store[2 * UI_FILE_MAX + 1024], err[256] = "";
+	int k = ui_new_vm_args(s, n, "/state/ui-displays/x.sock", &root, w, 32, store,
+			       sizeof(store), err, sizeof(err));
+	bool image;
 
 	if (k < 0) {
 		check(k == -EINVAL && err[0] && !strchr(err, '\n'));
 		return;
 	}
-	check(k >= 10 && k <= 24 && !strcmp(w[0], "-d"));
-	check(w[k - 1][0] != '/' && w[k - 1][0] != '.' && !strstr(w[k - 1], "://"));
-	for (int i = 1; i < k - 1; i++)
+	check(k >= 9 && k <= 32 && !strcmp(w[0], "-d"));
+	image = k == 9 || w[k - 2][0] != '-' || !strcmp(w[k - 2], "-d");
+	for (int i = 1; i < k; i++) {
 		check(w[i][0] != 0);
+		if (!strcmp(w[i - 1], "--cdrom") || !strcmp(w[i - 1], "-v") ||
+		    (!strcmp(w[i - 1], "--disk") && w[i][0] == '/'))
+			check(w[i][0] == '/' && !strstr(w[i], "/./") && !strstr(w[i], "/../"));
+	}
+	/* a store or catalogue reference is never a path or a URL */
+	if (image && strcmp(w[k - 2], "-v"))
+		check(w[k - 1][0] != '/' && w[k - 1][0] != '.' && !strstr(w[k - 1], "://"));
+}
+
+/* The settings' JSON, a file's id, and the folder check. */
+static void fuzz_folders(const char *s, size_t n)
+{
+	static struct ui_folders f;
+	char err[256] = "", rel[UI_FILE_MAX];
+	unsigned k;
+
+	if (ui_settings_parse(s, n, &f, err, sizeof(err)) == 0) {
+		check(f.n <= UI_MAX_FOLDERS);
+		for (unsigned i = 0; i < f.n; i++)
+			check(f.path[i][0] == '/' && !strpbrk(f.path[i], ",:"));
+	} else {
+		check(err[0] && !strchr(err, '\n'));
+	}
+	if (ui_file_id_parse(s, &k, rel) == 0) {
+		check(k < UI_MAX_FOLDERS && rel[0] && rel[0] != '/' && strcmp(rel, "..") &&
+		      strncmp(rel, "../", 3) && !strstr(rel, "/../") && !strstr(rel, "//"));
+		n = strlen(rel);
+		check(!(n >= 3 && !strcmp(rel + n - 3, "/..")));
+	}
+	if (s[0] == '/' && ui_path_under("/srv/isos", s))
+		check(!strncmp(s, "/srv/isos", 9) && (s[9] == 0 || s[9] == '/'));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -56,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, n);
 	s[n] = 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		if (ui_cookie_get(s, UI_COOKIE, v, sizeof(v)))
 			check(v[0] && strlen(v) < sizeof(v) && !strchr(v, ';'));
@@ -89,6 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(!strcmp(w[0], "--cpus") || !strcmp(w[0], "--memory") ||
 			      !strcmp(w[0], "--disk-size") || !strcmp(w[0], "--display") ||
 			      !strcmp(w[0], "--sound"));
+		break;
+	case 5:
+		fuzz_folders(s, n);
 		break;
 	default:
 		if (ui_vnc_target(s, &t) == 0)

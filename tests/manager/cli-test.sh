@@ -65,6 +65,17 @@ ph ps; expect "ps shows v1 up" 0 "^${ID:0:12}  v1 .* Up "
 waitfor '"$PH" logs v1 | grep -q FAKE-READY' && ok "logs: the guest's output" || nok "logs: the guest's output"
 [ -f "$D/disk0.img" ] && [ "$(stat -c %s "$D/disk0.img")" = 67108864 ] && [ "$(stat -c %b "$D/disk0.img")" = 0 ] &&
 	ok "--disk 64M: a sparse 64 MiB image" || nok "--disk 64M: a sparse 64 MiB image" "$(ls -ls "$D")"
+# --disk FILE: a qcow2 image (told by its magic) goes to the VMM as qcow2, a raw one as raw.
+if command -v qemu-img >/dev/null; then
+	qemu-img create -q -f qcow2 "$PHYLLOME_STATE/given.qcow2" 64M
+	head -c 65536 /dev/zero >"$PHYLLOME_STATE/given.img"
+	ph create --name given --kernel $K --disk "$PHYLLOME_STATE/given.qcow2" --disk "$PHYLLOME_STATE/given.img"
+	F=$("$PH" inspect given | tr -d ' \n')
+	echo "$F" | grep -q '"path":"[^"]*given.qcow2","size":0,[^}]*"format":"qcow2"' &&
+		echo "$F" | grep -q '"path":"[^"]*given.img","size":0,[^}]*"format":"raw"' &&
+		ok "--disk FILE: a qcow2 file as qcow2, a raw one as raw" || nok "--disk FILE formats" "$F" "$ERR"
+	"$PH" rm given >/dev/null
+fi
 CON=$( { printf 'hello console\n'; sleep 1; printf '\035'; } | timeout 10 "$PH" console v1; echo "rc=$?")
 echo "$CON" | grep -q 'ECHO: hello console' && echo "$CON" | grep -q 'rc=0' &&
 	ok "console: typed line answered, Ctrl-] detaches with 0" || nok "console" "$CON"

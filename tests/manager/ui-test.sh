@@ -34,6 +34,8 @@ req() {
 state() { "$PH" ps -a --format json | sed -n "s/.*\"Name\":\"$1\".*\"State\":\"\([a-z]*\)\".*/\1/p"; }
 
 echo k >"$W/kernel"
+echo fw >"$W/firmware.fd" # an --os preset's UEFI firmware (a VM from an ISO)
+export PHYLLOME_FIRMWARE="$W/firmware.fd"
 "$PH" run -d --name web --kernel "$W/kernel" --display "vnc=unix:$W/web.vnc" >/dev/null || { echo "1..0 # SKIP run -d failed"; exit 0; }
 "$PH" ui --listen 127.0.0.1:0 >"$W/ui.out" 2>"$W/ui.err" &
 UI=$!
@@ -89,6 +91,29 @@ ws http://evil.example | grep -q '^HTTP/1.1 403' && ok "the console's WebSocket 
 out=$(ws "$B")
 echo "$out" | grep -q '^Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=' && echo "$out" | grep -aq 'RFB 003.008' &&
 	ok "the console's WebSocket: 101, the VMM's accept key, then its RFB greeting" || nok "the console's WebSocket" "$out"
+# Settings' folders (`ui --add-folder`, as the page's Settings): their ISOs listed by id, a VM
+# made from one with a shared folder; paths outside the folders refused with one line.
+mkdir -p "$W/isos" "$W/out"
+head -c 4096 /dev/zero >"$W/isos/inst.iso"
+head -c 4096 /dev/zero >"$W/out/other.iso"
+ln -s "$W/out/other.iso" "$W/isos/leave.iso"
+"$PH" ui --add-folder "$W/isos" >/dev/null && [ "$(stat -c %a "$W/ui-settings.json")" = 600 ] &&
+	ok "ui --add-folder: saved in ui-settings.json (0600)" || nok "ui --add-folder" "$(ls -l "$W/ui-settings.json")"
+req "GET /api/settings: the folder" 200 "\"folders\":\\[\"$W/isos\"\\]" -- "${C[@]}" "$B/api/settings"
+req "GET /api/files: its ISO by id, not the link leaving it" 200 '^\{"files":\[\{"id":"0:inst.iso","name":"inst.iso",[^]]*\}\]\}$' -- "${C[@]}" "$B/api/files"
+req "settings from another Origin are refused" 403 'Origin' -- "${C[@]}" -X POST -H "Origin: http://evil.example" -H "X-Phyllome-CSRF: $CSRF" -d '{"folders":["/"]}' "$B/api/settings"
+req "a relative folder is refused" 400 'full path' -- "${C[@]}" "${P[@]}" -d '{"folders":["isos"]}' "$B/api/settings"
+req "an ISO by path is refused" 400 '^\{"error":"not a file of the folders in the settings: pick one from the list"\}$' -- "${C[@]}" "${P[@]}" -d "{\"iso\":\"$W/out/other.iso\"}" "$B/api/vms"
+req "an ISO through a link leaving the folder is refused" 400 'not a file of the folders' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:leave.iso"}' "$B/api/vms"
+req "an ISO by ../ is refused" 400 'not a file of the folders' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:../out/other.iso"}' "$B/api/vms"
+req "a VM from the folder's ISO, sharing the folder" 200 '"id":"[0-9a-f]{16}"' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:inst.iso","name":"inst","net":"none","disk_gib":2,"share":{"folder":0,"guest":"/mnt/iso","readonly":true}}' "$B/api/vms"
+CFG=$("$PH" inspect inst)
+echo "$CFG" | grep -q "\"cdrom\": \"$W/isos/inst.iso\"" && echo "$CFG" | grep -q "\"host\": \"$W/isos\"" &&
+	echo "$CFG" | grep -q '"guest": "/mnt/iso"' && echo "$CFG" | grep -q '"readonly": true' &&
+	ok "inspect: the ISO as the CD, the folder shared read-only at /mnt/iso" || nok "inspect after a VM from an ISO" "$CFG"
+"$PH" rm -f inst >/dev/null
+"$PH" ui --remove-folder "$W/isos" >/dev/null
+req "a folder removed (ui --remove-folder): its files are refused" 400 'not a file of the folders' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:inst.iso"}' "$B/api/vms"
 req "update a running VM: refused with the verb's line" 409 'cannot update web: it is running' -- "${C[@]}" "${P[@]}" -d '{"cpus":3}' "$B/api/vms/web/update"
 req "stop" 200 '' -- "${C[@]}" "${P[@]}" "$B/api/vms/web/stop"
 [ "$(state web)" = exited ] && ok "ps -a says exited" || nok "ps -a says exited" "$(state web)"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "manager/ui_files.h"
 #include "manager/ui_req.h"
 
 static void test_cookie(void **state)
@@ -93,9 +94,10 @@ static void test_file_path(void **state)
 static int args(const char *json, char **w, char *err)
 {
 	static char store[1024];
+	static const struct ui_folders none;
 
-	return ui_new_vm_args(json, strlen(json), "/s/v.sock", w, 20, store, sizeof(store), err,
-			      256);
+	return ui_new_vm_args(json, strlen(json), "/s/v.sock", &none, w, 20, store, sizeof(store),
+			      err, 256);
 }
 
 static void test_new_vm(void **state)
@@ -146,6 +148,10 @@ static void test_new_vm(void **state)
 	    "{\"image\":\"a\",\"net\":\"tap:eth0\"}",
 	    "{\"image\":\"a\",\"image\":\"b\"}",
 	    "{\"image\":\"a\"",
+	    "{\"iso\":\"/etc/passwd\"}",
+	    "{\"disk_file\":\"0:x.img\"}",
+	    "{\"image\":\"a\",\"iso\":\"0:x.iso\"}",
+	    "{\"image\":\"a\",\"share\":{\"folder\":0,\"guest\":\"/mnt\"}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
