@@ -36,6 +36,7 @@ async function api(path, opts = {}) {
 
 const human = (bytes) => {
   const mib = bytes / 1048576;
+  if (bytes < 1048576) return `${Math.ceil(bytes / 1024)} KiB`;
   return mib >= 1024 ? `${+(mib / 1024).toFixed(1)} GiB` : `${Math.round(mib)} MiB`;
 };
 const hasScreen = (vm) => /^vnc=/.test(vm.Display || '');
@@ -365,7 +366,9 @@ function showSource() {
   const sel = $('new-file');
   sel.replaceChildren();
   for (const f of files.filter((x) => x.kind === kind)) {
-    sel.append(new Option(`${f.name} (${human(f.size)}, in ${f.folder})`, f.id));
+    const o = new Option(`${f.name} (${human(f.size)}${folders.length > 1 ? `, in ${f.folder}` : ''})`, f.id);
+    o.title = `${f.folder}/${f.name}`;
+    sel.append(o);
   }
   $('new-file-hint').textContent = sel.options.length
     ? (kind === 'iso' ? 'In the CD drive, with a new empty disk of the size below (20 GiB unless given).'

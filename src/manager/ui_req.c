@@ -208,9 +208,9 @@ static int new_vm_files(json_t *o, const char *image, const char *disk,
 			char *store, size_t storelen, size_t *used, char *err, size_t errlen)
 {
 	const char *iso = str_member(o, "iso", NULL), *file = str_member(o, "disk_file", NULL);
-	const char *os = str_member(o, "os", "linux"), *guest;
+	const char *os = str_member(o, "os", "linux");
 	json_t *share = json_object_get(o, "share");
-	char path[UI_FILE_MAX], spec[UI_FILE_MAX + VMDEF_GUEST_PATH + 8];
+	char path[UI_FILE_MAX];
 	int rc = 0;
 
 	if (!image && (!iso == !file || !(iso ? iso : file)[0])) {
@@ -247,8 +247,9 @@ static int new_vm_files(json_t *o, const char *image, const char *disk,
 	if (rc == 0 && share) {
 		json_t *ro = json_object_get(share, "readonly");
 		json_int_t idx = json_integer_value(json_object_get(share, "folder"));
+		const char *guest = json_string_value(json_object_get(share, "guest"));
+		char spec[UI_FILE_MAX + VMDEF_GUEST_PATH + 8];
 
-		guest = json_string_value(json_object_get(share, "guest"));
 		if (!json_is_object(share) || !json_is_integer(json_object_get(share, "folder")) ||
 		    !guest || (ro && !json_is_boolean(ro))) {
 			snprintf(err, errlen,

@@ -301,6 +301,17 @@ try {
   await page.setViewportSize({ width: 390, height: 800 });
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
   check(wide <= 390, 'at phone width (390 px) nothing overflows sideways', `scrollWidth ${wide}`);
+  // The new-VM dialog at phone width, reached and filled by keyboard alone: Tab to the source,
+  // an arrow key to "An ISO", and the ISO list is there, inside the dialog's width.
+  await page.click('#new-vm');
+  await page.focus('#new-src-image');
+  await page.keyboard.press('ArrowDown');
+  const kb = await page.evaluate(() => ({ iso: document.getElementById('new-src-iso').checked,
+    shown: !document.getElementById('new-file-box').hidden,
+    over: [...document.querySelectorAll('#new-dialog *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5).map((e) => e.id || e.tagName) }));
+  await page.keyboard.press('Escape');
+  check(kb.iso && kb.shown && kb.over.length === 0, 'the new-VM dialog at phone width: the source picked with the keyboard, nothing past the window\'s edge',
+    JSON.stringify(kb));
   check(external.length === 0, 'the page made no request outside the app', external.join(' '));
 } catch (e) {
   fail(e.message.split('\n')[0]);
