@@ -149,6 +149,8 @@ try {
   await page.fill('#new-disk', '3');
   await page.selectOption('#new-net', 'none');
   if (shots) await page.screenshot({ path: join(shots, 'ui-new-vm.png') });
+  const runBox = await page.locator('#new-run').boundingBox();
+  check(runBox && runBox.y + runBox.height <= 720, 'at 1280x720 the new-VM dialog\'s Create button is in view', JSON.stringify(runBox));
   await page.click('#new-run');
   await until(() => stateOf('made-in-page') === 'running', 30000, 'ps to show made-in-page running');
   await until(async () => (await page.locator('li.card', { hasText: 'made-in-page' }).count()) === 1, 8000, 'its card');
