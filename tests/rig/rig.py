@@ -663,6 +663,8 @@ def run_l1(args, initrd, log_path, rep, retry_left):
     def reader():
         for raw in proc.stdout:
             text = raw.decode("utf-8", "replace").rstrip("\r\n").replace("\r", "")
+            if not text.strip():
+                continue  # the echo of a nudge (below), or an empty line: not news from L1
             log.write(f"[{time.monotonic() - t0:8.3f}] {text}\n")
             log.flush()
             with cond:
@@ -683,6 +685,12 @@ def run_l1(args, initrd, log_path, rep, retry_left):
     stalled = False
     quiet_since, cpu_then = t0, 0.0
     silent_since = t0  # the last console line, whatever the CPU did since
+    # The outer QEMU's stalls (above) are an idle L1 whose timer interrupt never comes: its
+    # soft-lockup watchdog, once woken, says "CPU#0 stuck for 443s! [swapper/0:0]", and any
+    # interrupt wakes it. So an L1 silent for NUDGE seconds gets an empty line on its console
+    # (the serial port's interrupt); the scenarios' stdin is /dev/null (l1/init.sh), rig_host's
+    # read skips empty lines, and the echo is not logged.
+    nudged = t0
     i = 0
     while True:
         with cond:
@@ -709,6 +717,9 @@ def run_l1(args, initrd, log_path, rep, retry_left):
                            f"{cpu - cpu_then:.1f}s of the outer QEMU's CPU in that time")
                 break
             quiet_since, cpu_then = now, cpu if cpu is not None else cpu_then
+        if args.nudge > 0 and now - max(silent_since, nudged) >= args.nudge:
+            reply("\n")
+            nudged = now
         for text in batch:
             if "rig: " in text and "RIG-RESULT" not in text:
                 msg = text[text.index("rig: "):]
@@ -830,6 +841,9 @@ def main():
     ap.add_argument("--stall", type=int, default=300,
                     help="an L1 silent and idle this many seconds has stalled: kill it and run "
                          "its unfinished scenarios once more in a new L1 (0: never; default 300)")
+    ap.add_argument("--nudge", type=int, default=15,
+                    help="an L1 silent this many seconds gets an empty line on its console, whose"
+                         " interrupt wakes an idle L1 that lost its timer (0: never; default 15)")
     ap.add_argument("--stuck", type=int, default=600,
                     help="an L1 silent this many seconds, busy or not, is stuck: killed and its "
                          "unfinished scenarios run once more, as for --stall (0: never; "

@@ -126,7 +126,7 @@ demo)
 		audit0=$(dmesg | grep -c 'type=1326')
 		if [ -f "/rig/scenarios/$s.sh" ]; then
 			# shellcheck disable=SC1090
-			(cd "$RIG_WORK" && . "/rig/scenarios/$s.sh")
+			(cd "$RIG_WORK" && . "/rig/scenarios/$s.sh") </dev/null
 		else
 			echo "RIG-RESULT not ok $s no such scenario (/rig/scenarios/$s.sh)"
 		fi
