@@ -169,7 +169,7 @@ done
 [ "$(vssh c2 cat /var/lib/phyllome-cloud.txt)" = "$W2" ] || fail "c2 reads '$(vssh c2 cat /var/lib/phyllome-cloud.txt)', not its own file"
 # --- c1's shared folders, mounted by its seed's cloud-config ----------------------------------------
 T0=$(now_cs)
-MNT=$(vssh c1 findmnt -n -t virtiofs -o TARGET,SOURCE,OPTIONS | tr -s ' ' | tr '\n' ';')
+MNT=$(vssh c1 findmnt -l -n -t virtiofs -o TARGET,SOURCE,OPTIONS | tr -s ' ' | tr '\n' ';')
 case ";$MNT" in *";/mnt/hostshare mnt-hostshare rw"*) ;; *) fail "c1: /mnt/hostshare is not virtiofs mnt-hostshare rw (findmnt -t virtiofs: '$MNT'; fstab: $(vssh c1 grep virtiofs /etc/fstab | tr '\n' ' '))" ;; esac
 case ";$MNT" in *";/mnt/hostshare-ro mnt-hostshare-ro ro"*) ;; *) fail "c1: /mnt/hostshare-ro is not virtiofs mnt-hostshare-ro ro (findmnt -t virtiofs: '$MNT')" ;; esac
 [ "$(vssh c1 cat /mnt/hostshare/from-host.txt)" = "$WH" ] || fail "c1 does not read L1's file in /mnt/hostshare: $(cat "$W/ssh.err")"
