@@ -7,5 +7,11 @@
 # the guest's caches dropped before each read. It is bench/run-io-bench.sh --bench fs (the same
 # options, see its --help); method and results: docs/benchmarks.md, "Shared folders".
 #
-#   bench/run-fs-bench.sh [--runs 5] [--files 2000] [--seq-mib 256] [--out DIR] [-- run-rig.sh options]
-exec "$(dirname "${BASH_SOURCE[0]}")/run-io-bench.sh" --bench fs "$@"
+# The rig's outer QEMU runs pinned to the host's last CPU (--pin-cpu, see run-io-bench.sh: unpinned,
+# L1 stopped for good during this bench's run 2) unless --pin-cpu is given or the host has one CPU.
+#
+#   bench/run-fs-bench.sh [--runs 5] [--files 2000] [--seq-mib 256] [--pin-cpu N] [--out DIR]
+#                         [-- run-rig.sh options]
+pin=()
+case " $* " in *" --pin-cpu "*) ;; *) [ "$(nproc)" -gt 1 ] && pin=(--pin-cpu $(($(nproc) - 1))) ;; esac
+exec "$(dirname "${BASH_SOURCE[0]}")/run-io-bench.sh" --bench fs "${pin[@]}" "$@"

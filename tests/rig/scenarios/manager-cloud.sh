@@ -10,6 +10,10 @@
 # name; each writes its own file, which the other VM does not have, and which only its own overlay
 # file holds. After both power off: the overlays pass qemu-img check, the base's SHA-256 is the
 # publisher's, `rmi` of the image is refused while the VMs exist and succeeds once they are gone.
+# c1 also shares two of L1's folders (`-v DIR:/mnt/hostshare` and `-v DIR2:/mnt/hostshare-ro:ro`):
+# the seed's cloud-config mounts them at the first boot with no typing; over ssh they are virtiofs
+# at those paths (findmnt), the guest reads the file L1 put there and writes one L1 then reads, and
+# a write to the read-only one fails with L1's folder unchanged.
 # The VMs boot the image's own kernel and initrd directly (--kernel: no firmware in this group's
 # outer QEMU); the interrupted, resumed pull and the refusals are host tests
 # (tests/manager/image-test.sh).
@@ -109,10 +113,17 @@ grep -Eq '^debian-cloud +12 +qcow2 ' "$W/images.out" || fail "images does not li
 IMG=$PHYLLOME_STATE/images/debian-cloud@12/disk.qcow2
 [ -f "$IMG" ] || fail "no $IMG"
 
-# --- two VMs from the one image at once -----------------------------------------------------------
+# --- two VMs from the one image at once (c1 with two shared folders) -------------------------------
+SH=$W/share SHRO=$W/share-ro WH=host-$(rand_word) WRO=ro-$(rand_word)
+mkdir -p "$SH" "$SHRO"
+echo "$WH" >"$SH/from-host.txt"
+echo "$WRO" >"$SHRO/from-host.txt"
 T0=$(now_cs)
 for v in c1 c2; do
-	passt_ns "$PH" run -d --name $v --kernel /guest/debian-cloud-vmlinuz \
+	vols=''
+	[ $v = c1 ] && vols="-v $SH:/mnt/hostshare -v $SHRO:/mnt/hostshare-ro:ro"
+	# shellcheck disable=SC2086 # $vols: the options, split
+	passt_ns "$PH" run -d --name $v $vols --kernel /guest/debian-cloud-vmlinuz \
 		--initramfs /guest/debian-cloud-initrd.img --cmdline "$CMDL" debian-cloud:12 \
 		>"$W/run-$v.out" 2>"$W/run-$v.err" || fail "run -d $v: $(cat "$W/run-$v.out" "$W/run-$v.err")"
 done
@@ -156,6 +167,20 @@ for v in c1 c2; do
 done
 [ "$(vssh c1 cat /var/lib/phyllome-cloud.txt)" = "$W1" ] || fail "c1 does not read back its own file"
 [ "$(vssh c2 cat /var/lib/phyllome-cloud.txt)" = "$W2" ] || fail "c2 reads '$(vssh c2 cat /var/lib/phyllome-cloud.txt)', not its own file"
+# --- c1's shared folders, mounted by its seed's cloud-config ----------------------------------------
+T0=$(now_cs)
+MNT=$(vssh c1 findmnt -l -n -t virtiofs -o TARGET,SOURCE,OPTIONS | tr -s ' ' | tr '\n' ';')
+case ";$MNT" in *";/mnt/hostshare mnt-hostshare rw"*) ;; *) fail "c1: /mnt/hostshare is not virtiofs mnt-hostshare rw (findmnt -t virtiofs: '$MNT'; fstab: $(vssh c1 grep virtiofs /etc/fstab | tr '\n' ' '))" ;; esac
+case ";$MNT" in *";/mnt/hostshare-ro mnt-hostshare-ro ro"*) ;; *) fail "c1: /mnt/hostshare-ro is not virtiofs mnt-hostshare-ro ro (findmnt -t virtiofs: '$MNT')" ;; esac
+[ "$(vssh c1 cat /mnt/hostshare/from-host.txt)" = "$WH" ] || fail "c1 does not read L1's file in /mnt/hostshare: $(cat "$W/ssh.err")"
+[ "$(vssh c1 cat /mnt/hostshare-ro/from-host.txt)" = "$WRO" ] || fail "c1 does not read L1's file in /mnt/hostshare-ro: $(cat "$W/ssh.err")"
+WG=guest-$(rand_word)
+vssh c1 "echo $WG | sudo tee /mnt/hostshare/from-guest.txt >/dev/null" || fail "c1: writing to /mnt/hostshare failed: $(cat "$W/ssh.err")"
+[ "$(cat "$SH/from-guest.txt" 2>/dev/null)" = "$WG" ] || fail "L1 does not read c1's file in its shared folder: '$(cat "$SH/from-guest.txt" 2>&1)'"
+vssh c1 "echo x | sudo tee /mnt/hostshare-ro/from-guest.txt" >/dev/null && fail "c1 wrote to the read-only share"
+grep -q 'Read-only file system' "$W/ssh.err" || fail "c1's write to the read-only share failed, but not with EROFS: $(cat "$W/ssh.err")"
+[ "$(ls "$SHRO")" = from-host.txt ] && [ "$(cat "$SHRO/from-host.txt")" = "$WRO" ] || fail "L1's read-only folder changed: $(ls "$SHRO")"
+T_SHARE=$(since "$T0")
 HOST1=$("$PH" ssh c1 -- cat /etc/hostname </dev/null 2>"$W/ssh.err")
 [ "$HOST1" = c1 ] || fail "phyllome ssh c1 -- cat /etc/hostname: '$HOST1' $(cat "$W/ssh.err")"
 # Each overlay file holds its own VM's data (fresh clusters are stored uncompressed), not the
@@ -189,4 +214,4 @@ grep -Eq 'cannot remove debian-cloud:12: VM c[12] uses it' "$W/rmi.out" || fail 
 "$PH" rmi debian-cloud:12 >"$W/rmi.out" 2>&1 || fail "rmi once no VM uses it: $(cat "$W/rmi.out")"
 [ -e "$PHYLLOME_STATE/images/debian-cloud@12" ] && fail "rmi left the image's folder"
 kill "$HTTPD_PID" 2>/dev/null
-rig_ok "$M" "pull $((size / 1048576)) MiB in $T_PULL s (SHA-256 + signature, no bar off a terminal), images lists it; two VMs from it answered over ssh after $T_UP s, each its cloud-init user tester with L1's key and sudo, its hostname, its own file in its own overlay only; phyllome ssh c1 -- cat /etc/hostname: c1; overlays qemu-img check clean, both powered off in $T_STOP s, base SHA-256 unchanged, rmi refused while used, done after rm"
+rig_ok "$M" "pull $((size / 1048576)) MiB in $T_PULL s (SHA-256 + signature, no bar off a terminal), images lists it; two VMs from it answered over ssh after $T_UP s, each its cloud-init user tester with L1's key and sudo, its hostname, its own file in its own overlay only; phyllome ssh c1 -- cat /etc/hostname: c1; c1's -v folders mounted by its seed (virtiofs rw at /mnt/hostshare, ro at /mnt/hostshare-ro), L1's file read, the guest's file on L1, the ro write refused (EROFS), checked in $T_SHARE s; overlays qemu-img check clean, both powered off in $T_STOP s, base SHA-256 unchanged, rmi refused while used, done after rm"
