@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/dio.h"
 #include "backends/qcow2.h"
 #include "common/bytes.h"
 #include "common/log.h"
@@ -203,11 +204,15 @@ int block_open(struct block *b, const char *path, bool readonly, bool direct, un
 	return rc;
 }
 
+/* qcow2 reads its header and tables, and writes its metadata, on the buffered descriptor;
+ * with direct, guest data goes O_DIRECT where aligned (qcow2_set_direct). */
 static int block_open_qcow2(struct block *b, const char *path, bool backing, char *err,
 			    size_t errlen)
 {
-	int rc = qcow2_open(&b->qcow2, b->fd, path, b->readonly, backing, err, errlen);
+	int rc = qcow2_open(&b->qcow2, b->fd_buffered, path, b->readonly, backing, err, errlen);
 
+	if (rc == 0 && b->direct_align)
+		rc = qcow2_set_direct(b->qcow2, b->fd, b->direct_align, err, errlen);
 	if (rc == 0)
 		b->size = qcow2_size(b->qcow2);
 	return rc;
@@ -216,14 +221,8 @@ static int block_open_qcow2(struct block *b, const char *path, bool backing, cha
 int block_open_image(struct block *b, const char *path, enum block_format fmt, bool backing,
 		     bool readonly, bool direct, unsigned depth, char *err, size_t errlen)
 {
-	int rc;
+	int rc = block_open(b, path, readonly, direct, depth, err, errlen);
 
-	if (fmt == BLOCK_QCOW2 && direct) {
-		snprintf(err, errlen, "disk '%s': direct=on is not supported with format=qcow2",
-			 path);
-		return -EINVAL;
-	}
-	rc = block_open(b, path, readonly, direct, depth, err, errlen);
 	if (rc < 0 || fmt != BLOCK_QCOW2)
 		return rc;
 	if (b->is_blkdev) {
@@ -259,14 +258,7 @@ void block_close(struct block *b)
 /* The descriptor for a read or write: the O_DIRECT one when everything is aligned for it. */
 static int block_rw_fd(const struct block *b, const struct block_io *io)
 {
-	uint64_t mask = b->direct_align - 1;
-
-	if (!b->direct_align || (io->offset & mask))
-		return b->fd_buffered;
-	for (unsigned i = 0; i < io->niov; i++)
-		if (((uintptr_t)io->iov[i].iov_base | io->iov[i].iov_len) & mask)
-			return b->fd_buffered;
-	return b->fd;
+	return dio_aligned(b->direct_align, io->offset, io->iov, io->niov) ? b->fd : b->fd_buffered;
 }
 
 /* qcow2, the slow path: the request is done now; block_reap finishes it (the eventfd says

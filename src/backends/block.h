@@ -60,7 +60,8 @@ typedef void (*block_done_fn)(struct block_io *io, void *arg);
 int block_open(struct block *b, const char *path, bool readonly, bool direct, unsigned depth,
 	       char *err, size_t errlen);
 /* The same for an image of the given format; backing: a qcow2 image's backing file may be
- * opened (read-only), else such an image is refused. direct is refused for qcow2. */
+ * opened (read-only), else such an image is refused. direct with qcow2: guest data goes
+ * O_DIRECT where aligned, metadata through the buffered descriptor (qcow2_set_direct). */
 int block_open_image(struct block *b, const char *path, enum block_format fmt, bool backing,
 		     bool readonly, bool direct, unsigned depth, char *err, size_t errlen);
 /* Releases everything; in-flight I/O must have been drained. */

@@ -367,10 +367,15 @@ static int q2_alloc_buffers(struct qcow2 *q)
 {
 	size_t cs = (size_t)q->cluster_size;
 
+	/* Page-aligned: what is written from cow and zeroes can go O_DIRECT. */
 	q->zbuf = malloc(cs);
 	q->cbuf = malloc(2 * cs);
-	q->cow = malloc(cs);
-	q->zeroes = calloc(1, cs);
+	if (posix_memalign((void **)&q->cow, Q2_BUF_ALIGN, cs))
+		q->cow = NULL;
+	if (posix_memalign((void **)&q->zeroes, Q2_BUF_ALIGN, cs))
+		q->zeroes = NULL;
+	else
+		memset(q->zeroes, 0, cs);
 	q->l1_dirty = calloc((q->l1_size + 63) / 64 + 1, 8);
 	if (!q->zbuf || !q->cbuf || !q->cow || !q->zeroes || !q->l1_dirty)
 		return -ENOMEM;
@@ -407,6 +412,7 @@ static int q2_open_depth(struct qcow2 **out, int fd, const char *path, bool read
 		return -ENOMEM;
 	}
 	q->fd = fd;
+	q->dio = (struct dio){.fd = fd, .fd_buffered = fd, .align = 0};
 	q->back.fd = -1;
 	q->readonly = readonly;
 	snprintf(q->name, sizeof(q->name), "%s", path);
@@ -432,6 +438,21 @@ int qcow2_open(struct qcow2 **out, int fd, const char *path, bool readonly, bool
 	       char *err, size_t errlen)
 {
 	return q2_open_depth(out, fd, path, readonly, allow_backing, 0, err, errlen);
+}
+
+int qcow2_set_direct(struct qcow2 *q, int fd, unsigned align, char *err, size_t errlen)
+{
+	uint64_t need = align > Q2_BUF_ALIGN ? align : Q2_BUF_ALIGN;
+
+	if (!align || (align & (align - 1)) || q->cluster_size < need) {
+		snprintf(err, errlen,
+			 "disk '%s': direct=on needs qcow2 clusters of at least %llu bytes (these "
+			 "are %llu)",
+			 q->name, (unsigned long long)need, (unsigned long long)q->cluster_size);
+		return -EINVAL;
+	}
+	q->dio = (struct dio){.fd = fd, .fd_buffered = q->fd, .align = align};
+	return 0;
 }
 
 void qcow2_close(struct qcow2 *q)

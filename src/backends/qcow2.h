@@ -24,6 +24,13 @@ typedef int (*qcow2_hook_fn)(void *arg, const char *kind, uint64_t off, const st
  * else such an image is refused. Returns 0 or -errno with one line in err. */
 int qcow2_open(struct qcow2 **out, int fd, const char *path, bool readonly, bool allow_backing,
 	       char *err, size_t errlen);
+/* direct=on: guest data in this image's data clusters is read and written through fd (the
+ * same file opened O_DIRECT; borrowed) where the file offset, buffers and lengths are
+ * multiples of align, and through the buffered descriptor otherwise (backends/dio.h).
+ * Metadata stays on the buffered one; syncs cover both (fdatasync is per file). Refused
+ * (-EINVAL, one line in err) for clusters smaller than a page or than align: a data cluster
+ * must never share a cached page with metadata. */
+int qcow2_set_direct(struct qcow2 *q, int fd, unsigned align, char *err, size_t errlen);
 /* Writes back what is cached, returns unused reserved clusters, syncs, frees. */
 void qcow2_close(struct qcow2 *q);
 uint64_t qcow2_size(const struct qcow2 *q); /* the virtual disk's size, bytes */

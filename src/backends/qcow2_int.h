@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "backends/dio.h"
 #include "backends/qcow2.h"
 #include "common/bytes.h" /* big-endian: qcow2 stores everything so */
 
@@ -23,6 +24,7 @@
 #define Q2_POOL		 32 /* clusters reserved (refcounts made durable) at a time */
 #define Q2_MAX_FREES	 256
 #define Q2_MAX_RT_BYTES	 (8u << 20) /* the largest refcount table opened or grown to */
+#define Q2_BUF_ALIGN	 4096u	    /* cow, zeroes; the least cluster size for direct=on */
 #define Q2_H_RT_OFF	 48	    /* header: refcount_table_offset (be64; qcow2.c has the rest) */
 #define Q2_H_RT_CLUSTERS 56	    /* header: refcount_table_clusters (be32) */
 
@@ -40,7 +42,8 @@ struct q2_backing { /* the read-only image under this one */
 };
 
 struct qcow2 {
-	int fd;
+	int fd;		/* buffered: the header, tables, refcounts; syncs */
+	struct dio dio; /* guest data: O_DIRECT where aligned (qcow2_set_direct), else fd */
 	bool readonly;
 	char name[64];
 	unsigned version, cluster_bits, l2_bits, rb_bits, refcount_order;
@@ -74,6 +77,9 @@ struct qcow2 {
 int q2_pwritev(struct qcow2 *q, const char *kind, const struct iovec *iov, unsigned niov,
 	       uint64_t off);
 int q2_pwrite(struct qcow2 *q, const char *kind, const void *buf, uint64_t len, uint64_t off);
+/* Guest data in data clusters, at file offsets: through q->dio. */
+int q2_data_writev(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off);
+int q2_data_readv(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off);
 int q2_pread(struct qcow2 *q, void *buf, uint64_t len, uint64_t off, bool zero_past_eof);
 int q2_sync(struct qcow2 *q);
 int q2_bad(struct qcow2 *q, const char *what, uint64_t value); /* -EIO, one warning */

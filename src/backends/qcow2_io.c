@@ -23,8 +23,10 @@ struct q2_map {
 
 /* ---- the file, through the test hook ---- */
 
-int q2_pwritev(struct qcow2 *q, const char *kind, const struct iovec *iov, unsigned niov,
-	       uint64_t off)
+/* Writes iov at off on fd; after a short write (a full disk, say) the rest goes through the
+ * buffered descriptor, whose offsets need no alignment. */
+static int q2_writev_on(struct qcow2 *q, int fd, const char *kind, const struct iovec *iov,
+			unsigned niov, uint64_t off)
 {
 	if (q->hook && q->hook(q->hook_arg, kind, off, iov, niov))
 		return -EIO;
@@ -33,18 +35,26 @@ int q2_pwritev(struct qcow2 *q, const char *kind, const struct iovec *iov, unsig
 		size_t left = iov[i].iov_len;
 
 		while (left) {
-			ssize_t n = pwrite(q->fd, p, left, (off_t)off);
+			ssize_t n = pwrite(fd, p, left, (off_t)off);
 
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
 				return n < 0 ? -errno : -EIO;
+			if ((size_t)n < left)
+				fd = q->fd;
 			p += n;
 			left -= (size_t)n;
 			off += (uint64_t)n;
 		}
 	}
 	return 0;
+}
+
+int q2_pwritev(struct qcow2 *q, const char *kind, const struct iovec *iov, unsigned niov,
+	       uint64_t off)
+{
+	return q2_writev_on(q, q->fd, kind, iov, niov, off);
 }
 
 int q2_pwrite(struct qcow2 *q, const char *kind, const void *buf, uint64_t len, uint64_t off)
@@ -54,7 +64,14 @@ int q2_pwrite(struct qcow2 *q, const char *kind, const void *buf, uint64_t len, 
 	return q2_pwritev(q, kind, &v, 1, off);
 }
 
-static int fd_pread(int fd, uint8_t *p, uint64_t len, uint64_t off, bool zero_past_eof)
+int q2_data_writev(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off)
+{
+	return q2_writev_on(q, dio_fd(&q->dio, off, iov, niov), "data", iov, niov, off);
+}
+
+/* Reads len bytes at off from fd; after a short read (the end of the file, whose offset an
+ * O_DIRECT descriptor may not take) the rest comes from fd_rest. */
+static int fd_pread(int fd, int fd_rest, uint8_t *p, uint64_t len, uint64_t off, bool zero_past_eof)
 {
 	while (len) {
 		ssize_t n = pread(fd, p, (size_t)len, (off_t)off);
@@ -69,6 +86,7 @@ static int fd_pread(int fd, uint8_t *p, uint64_t len, uint64_t off, bool zero_pa
 			memset(p, 0, (size_t)len);
 			return 0;
 		}
+		fd = fd_rest;
 		p += n;
 		len -= (uint64_t)n;
 		off += (uint64_t)n;
@@ -78,20 +96,25 @@ static int fd_pread(int fd, uint8_t *p, uint64_t len, uint64_t off, bool zero_pa
 
 int q2_pread(struct qcow2 *q, void *buf, uint64_t len, uint64_t off, bool zero_past_eof)
 {
-	return fd_pread(q->fd, buf, len, off, zero_past_eof);
+	return fd_pread(q->fd, q->fd, buf, len, off, zero_past_eof);
 }
 
 /* Data reads: what lies past the end of the file reads as zeroes. */
-static int fd_preadv(int fd, const struct iovec *iov, unsigned n, uint64_t off)
+static int fd_preadv(int fd, int fd_rest, const struct iovec *iov, unsigned n, uint64_t off)
 {
 	for (unsigned i = 0; i < n; i++) {
-		int rc = fd_pread(fd, iov[i].iov_base, iov[i].iov_len, off, true);
+		int rc = fd_pread(fd, fd_rest, iov[i].iov_base, iov[i].iov_len, off, true);
 
 		if (rc < 0)
 			return rc;
 		off += iov[i].iov_len;
 	}
 	return 0;
+}
+
+int q2_data_readv(struct qcow2 *q, const struct iovec *iov, unsigned niov, uint64_t off)
+{
+	return fd_preadv(dio_fd(&q->dio, off, iov, niov), q->fd, iov, niov, off);
 }
 
 int q2_sync(struct qcow2 *q)
@@ -276,7 +299,7 @@ static int q2_backing_buf(struct qcow2 *q, uint8_t *buf, uint64_t voff, uint64_t
 		return 0;
 	}
 	if (!q->back.q) /* raw: what lies past its end reads as zeroes */
-		return fd_pread(q->back.fd, buf, len, voff, true);
+		return fd_pread(q->back.fd, q->back.fd, buf, len, voff, true);
 	avail = q->back.size - voff < len ? q->back.size - voff : len;
 	memset(buf + avail, 0, (size_t)(len - avail));
 	v.iov_len = (size_t)avail;
@@ -293,7 +316,7 @@ static int q2_read_backing(struct qcow2 *q, const struct iovec *sl, unsigned cnt
 		return 0;
 	}
 	if (!q->back.q)
-		return fd_preadv(q->back.fd, sl, cnt, voff);
+		return fd_preadv(q->back.fd, q->back.fd, sl, cnt, voff);
 	if (len <= q->back.size - voff)
 		return qcow2_read(q->back.q, sl, cnt, voff, len);
 	/* Straddles the backing image's end (len is at most a cluster): bounce. */
@@ -326,7 +349,7 @@ static int q2_read_piece(struct qcow2 *q, const struct iovec *sl, unsigned cnt, 
 	case Q2_DATA:
 		break;
 	}
-	return fd_preadv(q->fd, sl, cnt, m.host + coff);
+	return q2_data_readv(q, sl, cnt, m.host + coff);
 }
 
 /* Calls fn for each piece of [off, off+len) that stays within one cluster. */
@@ -394,6 +417,7 @@ int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, bool write, uint64_t 
 /* The whole old content of the cluster at voff (a cluster boundary) into buf. */
 static int q2_old_content(struct qcow2 *q, const struct q2_map *m, uint64_t voff, uint8_t *buf)
 {
+	struct iovec cl = {.iov_len = (size_t)q->cluster_size};
 	int rc;
 
 	switch (m->kind) {
@@ -410,7 +434,8 @@ static int q2_old_content(struct qcow2 *q, const struct q2_map *m, uint64_t voff
 	case Q2_DATA:
 		break;
 	}
-	return fd_pread(q->fd, buf, q->cluster_size, m->host, true);
+	cl.iov_base = buf;
+	return q2_data_readv(q, &cl, 1, m->host);
 }
 
 /* The old cluster's references once the new entry is in place: compressed bytes and
@@ -439,19 +464,21 @@ static int q2_write_piece(struct qcow2 *q, const struct iovec *sl, unsigned cnt,
 	if (m.kind == Q2_DATA && (m.entry & Q2_COPIED)) {
 		if (q2_overlaps_meta(q, m.host, q->cluster_size))
 			return q2_bad(q, "data cluster over the image's tables", m.host);
-		return q2_pwritev(q, "data", sl, cnt, m.host + coff);
+		return q2_data_writev(q, sl, cnt, m.host + coff);
 	}
 	/* A new cluster: the old content around the written bytes, then the entry. */
 	rc = q2_alloc_cluster(q, &host);
 	if (rc < 0)
 		return rc;
 	if (len == q->cluster_size) {
-		rc = q2_pwritev(q, "data", sl, cnt, host);
+		rc = q2_data_writev(q, sl, cnt, host);
 	} else {
 		rc = q2_old_content(q, &m, voff - coff, q->cow);
 		if (rc == 0) {
 			iov_to_buf(sl, cnt, 0, q->cow + coff, (size_t)len);
-			rc = q2_pwrite(q, "data", q->cow, q->cluster_size, host);
+			struct iovec cl = {.iov_base = q->cow, .iov_len = (size_t)q->cluster_size};
+
+			rc = q2_data_writev(q, &cl, 1, host);
 		}
 	}
 	if (rc == 0)
