@@ -12,7 +12,7 @@
 #                   The kernel unpacks concatenated archives in turn (the uncompressed one starts
 #                   on a 4-byte boundary: padding). Also /tests/fs-bench.sh (bench/l2/fs-bench.sh,
 #                   the shared-folder bench) and /tests/bench-lib.sh (bench/l2/lib.sh, both use it).
-#   l1-files        DEST=SRC lines for run-rig.sh --add-file: iperf3 and its libraries for L1, brd.ko
+#   l1-files        DEST=SRC lines for run-rig.sh --add-file: iperf3 and its libraries for L1, brd.ko, ext4.ko and its dependencies
 #
 #   bench/build-io-tools.sh OUT
 # Cached under ${PHYLLOME_CACHE:-~/.cache/phyllome}/bench-io/. Needs: apt-get, dpkg-source (dpkg-dev),
@@ -119,9 +119,14 @@ rm -f "$out/io-overlay.cpio"
 kver=$(cat "$GUESTS/kernel-version")
 brd=$(find "$CACHE"/extract/linux-image-"$kver"_*/lib/modules/"$kver"/kernel/drivers/block -name 'brd.ko*' 2>/dev/null | head -n 1)
 [ -n "$brd" ] || die "no brd.ko for $kver under $CACHE/extract (run tests/guests/build-guests.sh)"
+# ext4 and what it needs, for the *-ext4 configurations (O_DIRECT on a RAM disk's file system)
+mods=$(dirname "$(dirname "$(dirname "$brd")")") # .../lib/modules/$kver/kernel
 {
 	echo "rig/bench/io-initramfs=$out/io-initramfs"
 	echo "rig/bench/brd.ko=$brd"
+	for m in lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4; do
+		if [ -f "$mods/$m.ko" ]; then echo "rig/bench/$(basename "$m").ko=$mods/$m.ko"; fi
+	done
 	while read -r dest src; do
 		case $dest in
 		usr/bin/iperf3) echo "rig/bench/iperf3=$src" ;;

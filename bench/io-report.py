@@ -58,6 +58,10 @@ NAMES = {
     "qemu-e1000e": "QEMU e1000e",
     "phyllome-qcow2": "phyllome-vmm qcow2 overlay",
     "qemu-qcow2": "QEMU qcow2 overlay cache=writeback",
+    "phyllome-qcow2-ext4": "phyllome-vmm qcow2 overlay direct=on (ext4)",
+    "qemu-qcow2-ext4": "QEMU qcow2 overlay cache=none,aio=io_uring (ext4)",
+    "phyllome-raw-ext4": "phyllome-vmm raw file direct=on (ext4)",
+    "qemu-raw-ext4": "QEMU raw file cache=none,aio=io_uring (ext4)",
     "phyllome-fs": "phyllome-vmm virtio-fs",
     "qemu-9p": "QEMU 9p (virtio-9p-pci)",
 }
@@ -212,6 +216,21 @@ def main():
                 rs = per_round(p, q, phase)
                 row.append(f"{min(rs):.2f} – {statistics.median(rs):.2f} – {max(rs):.2f}" if rs else "–")
             print("| " + " | ".join(row) + " |")
+
+        # Each VMM's qcow2 overlay against a raw file on the same kind of file system (*-ext4).
+        over = [(f"{v}-qcow2-ext4", f"{v}-raw-ext4") for v in ("phyllome", "qemu")
+                if f"{v}-qcow2-ext4" in cfgs and f"{v}-raw-ext4" in cfgs]
+        if over:
+            print("\n## qcow2 overlay / raw file, each VMM (per round: min – median – max; 1.00 is"
+                  " no overhead)\n")
+            print("| test | " + " | ".join(f"{NAMES.get(p, p)} / {NAMES.get(q, q)}" for p, q in over) + " |")
+            print("|---|" + "---|" * len(over))
+            for phase, label, unit in PHASES:
+                row = [label]
+                for p, q in over:
+                    rs = per_round(p, q, phase)
+                    row.append(f"{min(rs):.2f} – {statistics.median(rs):.2f} – {max(rs):.2f}" if rs else "–")
+                print("| " + " | ".join(row) + " |")
 
         # The shared-folder bench's target (issue 20): >= 2x QEMU's 9p on each test, judged by
         # the median of the per-round ratios; the range is the lowest and highest round's.

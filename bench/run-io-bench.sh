@@ -19,7 +19,10 @@
 # qemu-threads, qemu-uring-wb, qemu-nvme (NVMe: both O_DIRECT, io_uring), and for the e1000e NIC
 # (run those two alone: --configs phyllome-e1000e,qemu-e1000e) phyllome-e1000e, qemu-e1000e,
 # for qcow2 overlays (in L1's tmpfs, both buffered: --configs phyllome,phyllome-qcow2,qemu-qcow2)
-# phyllome-qcow2, qemu-qcow2 (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is buffered
+# phyllome-qcow2, qemu-qcow2, and with O_DIRECT on ext4 on L1's RAM disks (both sides; --configs
+# phyllome-qcow2-ext4,qemu-qcow2-ext4,phyllome-raw-ext4,qemu-raw-ext4: qcow2 overlays with
+# direct=on against QEMU's cache=none,aio=io_uring, and raw files on the same kind of ext4)
+# (default: phyllome,qemu-uring,qemu-threads,qemu-uring-wb). phyllome-vmm's disk is buffered
 # (L1's page cache, like QEMU's cache=writeback: qemu-uring-wb) unless direct=on
 # (phyllome-direct: O_DIRECT, like QEMU's cache=none: qemu-uring, qemu-threads).
 # LIST2: more configurations that only run in the closing traced round (default none);
@@ -87,6 +90,8 @@ while read -r spec; do add+=(--add-file "$spec"); done <"$out/l1-files"
 # default) holds four, a fifth needs more.
 nconf=$(($(echo "$configs,$tconfigs" | tr ',' '\n' | grep -c .)))
 [ "$nconf" -le 4 ] || add+=(--l1-mem 5G)
+# *-ext4: each RAM disk holds a base and an overlay (up to 2 x 320 MiB more per VM)
+case ",$configs,$tconfigs," in *-ext4,*) add+=(--l1-mem 6G) ;; esac
 if [ -n "$pin" ]; then
 	outer=${RIG_OUTER_QEMU:-qemu-system-x86_64}
 	printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$pin" "$(command -v "$outer")" >"$out/outer-qemu-pinned"

@@ -33,6 +33,18 @@
 #                                       VMMs go through L1's page cache)
 #                        (compare these two alone: the report pairs every phyllome with every
 #                        QEMU configuration)
+#                        With O_DIRECT, on ext4 (mke2fs in L1, ext4.ko and what it needs
+#                        loaded) on the VM's RAM disk, which is then 2 x IOB_DISK_MIB + 96 MiB:
+#                        phyllome-qcow2-ext4  phyllome-vmm --disk path=OV,format=qcow2,
+#                                       backing=on,direct=on; OV an overlay (qemu-img create -b)
+#                                       over a base made from a pattern file (qemu-img convert)
+#                        qemu-qcow2-ext4  QEMU on its own such overlay, virtio-blk,
+#                                       cache=none,aio=io_uring (the base also O_DIRECT)
+#                        phyllome-raw-ext4  phyllome-vmm --disk path=RAW,direct=on: RAW the
+#                                       pattern file itself (IOB_DISK_MIB) on such an ext4
+#                        qemu-raw-ext4  QEMU on its own such file, cache=none,aio=io_uring
+#                        (--configs phyllome-qcow2-ext4,qemu-qcow2-ext4,phyllome-raw-ext4,
+#                        qemu-raw-ext4: the overlay against QEMU's, and each against raw)
 #                        phyllome-fs    phyllome-vmm --fs tag=share,path=/tmp/iob-fsI: a tmpfs of
 #                                       L1's, no disk, no NIC (the guest runs fs-bench)
 #                        qemu-9p        QEMU -fsdev local,path=/tmp/iob-fsI,security_model=none
@@ -53,7 +65,7 @@
 #                        kvm_msr, kvm_userspace_exit, for that VM's threads): BENCH-IO-TRACE lines,
 #                        counts per exit reason, port, MMIO address, MSR; the same for each idle VM
 #   IOB_IDLE_SECS (5)   each VM alone and idle for this long: BENCH-IO-IDLE
-# rig-tools: qemu-img
+# rig-tools: qemu-img mke2fs
 # shellcheck shell=sh
 
 IOB_RUNS=${IOB_RUNS:-5}
@@ -105,10 +117,34 @@ fi
 iob_heartbeat=$!
 
 # --- set-up: RAM disks, taps, iperf3 servers --------------------------------------------------------
-if ! insmod "$B/brd.ko" rd_nr="$NVM" rd_size=$((IOB_DISK_MIB * 1024)) max_part=0 || [ ! -b /dev/ram0 ]; then
-	rig_fail io-bench "cannot load brd.ko (rd_nr=$NVM rd_size=$((IOB_DISK_MIB * 1024)) KiB)"
+# The *-ext4 configurations: ext4 on the RAM disk, with room for a base and a full overlay.
+rd_kib=$((IOB_DISK_MIB * 1024))
+case ",$*," in *-ext4,*) rd_kib=$(((2 * IOB_DISK_MIB + 96) * 1024)) ;; esac
+if ! insmod "$B/brd.ko" rd_nr="$NVM" rd_size=$rd_kib max_part=0 || [ ! -b /dev/ram0 ]; then
+	rig_fail io-bench "cannot load brd.ko (rd_nr=$NVM rd_size=$rd_kib KiB)"
 	exit 0
 fi
+# iob_ext4 I CFG: ext4 on /dev/ramI at /tmp/iob-eI (no metadata checksums: no crc32c needed;
+# inode tables and journal written now, not by a thread during the rounds) holding disk.raw,
+# IOB_DISK_MIB of a pattern (not zeroes, which qemu-img would leave unallocated); for a qcow2
+# configuration that file becomes base.qcow2 and the VM's disk the overlay ov.qcow2 on it.
+iob_ext4() {
+	for _k in crc16 mbcache jbd2 crc32c_generic ext4; do
+		[ -f "$B/$_k.ko" ] && insmod "$B/$_k.ko" 2>/dev/null
+	done
+	grep -qw ext4 /proc/filesystems || { echo "ext4.ko did not load"; return 1; }
+	mkdir -p "/tmp/iob-e$1"
+	"$TOOLS/mke2fs" -q -F -t ext4 -m 0 -O ^metadata_csum -E lazy_itable_init=0,lazy_journal_init=0 \
+		"/dev/ram$1" && mount -t ext4 "/dev/ram$1" "/tmp/iob-e$1" || return 1
+	tr '\000' '\125' </dev/zero | dd of="/tmp/iob-e$1"/disk.raw bs=1M count="$IOB_DISK_MIB" iflag=fullblock 2>/dev/null || return 1
+	case $2 in
+	*-qcow2-ext4)
+		(cd "/tmp/iob-e$1" && "$TOOLS/qemu-img" convert -f raw -O qcow2 disk.raw base.qcow2 &&
+			rm disk.raw && "$TOOLS/qemu-img" create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2) || return 1
+		;;
+	esac
+	sync
+}
 t_start=$(now_cs)
 i=0
 while [ $i -lt "$NVM" ]; do
@@ -123,9 +159,16 @@ while [ $i -lt "$NVM" ]; do
 		continue
 		;;
 	esac
+	if [ "${_cfg%-ext4}" != "$_cfg" ]; then
+		if ! _why=$(iob_ext4 "$i" "$_cfg" 2>&1); then
+			rig_fail io-bench "cannot make the ext4 images for VM $i ($_cfg): $_why"
+			exit 0
+		fi
+		echo "io-bench: VM $i ($_cfg): $(df -k "/tmp/iob-e$i" | tail -n 1 | awk '{ print $3 }') KiB used on ext4: $(cd "/tmp/iob-e$i" && echo *)"
+	fi
 	# Every sector written once, so that reads find real pages (brd answers sectors never written
 	# with zeroes, without a copy).
-	dd if=/dev/zero of=/dev/ram$i bs=1M count="$IOB_DISK_MIB" oflag=direct 2>/dev/null
+	[ "${_cfg%-ext4}" = "$_cfg" ] && dd if=/dev/zero of=/dev/ram$i bs=1M count="$IOB_DISK_MIB" oflag=direct 2>/dev/null
 	if [ "${_cfg%-qcow2}" != "$_cfg" ]; then
 		# The qcow2 base: the RAM disk with a pattern in it (not zeroes, which qemu-img would
 		# leave unallocated), converted; the VM's disk a thin overlay on it.
@@ -262,6 +305,18 @@ for cfg in "$@"; do
 	qemu-qcow2)
 		RIG_L2_VMM=qemu
 		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -drive file=/tmp/iob-q$i/ov.qcow2,format=qcow2,if=none,id=d0,cache=writeback,aio=io_uring -device virtio-blk-pci,drive=d0 -netdev tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:5$i,romfile="
+		;;
+	phyllome-raw-ext4 | phyllome-qcow2-ext4)
+		RIG_L2_VMM=phyllome
+		d=path=/tmp/iob-e$i/disk.raw,direct=on
+		[ "$cfg" = phyllome-qcow2-ext4 ] && d=path=/tmp/iob-e$i/ov.qcow2,format=qcow2,backing=on,direct=on
+		RIG_VMM_EXTRA="--disk $d --net tap=tap$i,mac=52:54:00:12:34:5$i $IOB_PHYLLOME_EXTRA"
+		;;
+	qemu-raw-ext4 | qemu-qcow2-ext4)
+		RIG_L2_VMM=qemu
+		d=file=/tmp/iob-e$i/disk.raw,format=raw
+		[ "$cfg" = qemu-qcow2-ext4 ] && d=file=/tmp/iob-e$i/ov.qcow2,format=qcow2
+		RIG_QEMU_EXTRA="-name iob-$cfg,debug-threads=on -drive $d,if=none,id=d0,cache=none,aio=io_uring -device virtio-blk-pci,drive=d0 -netdev tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:5$i,romfile="
 		;;
 	phyllome-e1000e)
 		RIG_L2_VMM=phyllome
@@ -403,6 +458,12 @@ while [ $i -lt "$NVM" ]; do
 	i=$((i + 1))
 done
 for p in "$RIG_WORK"/iperf3-server*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+for _m in /tmp/iob-e*; do
+	[ -d "$_m" ] || continue
+	# the images as the VMs left them: qemu-img check (3: leaked clusters only) on the overlays
+	[ -f "$_m/ov.qcow2" ] && echo "io-bench: $_m/ov.qcow2: qemu-img check status $("$TOOLS/qemu-img" check -q "$_m/ov.qcow2" >/dev/null 2>&1; echo $?), $(du -k "$_m/ov.qcow2" | cut -f1) KiB"
+	umount "$_m" 2>/dev/null
+done
 kill "$iob_heartbeat" 2>/dev/null
 if [ $iob_failed -eq 0 ]; then
 	rig_ok "$IOB_TEST" "$IOB_RUNS rounds of $IOB_CONFIGS in $(since "$t_rounds")s (VMs booted and set up before that)"
