@@ -4,8 +4,8 @@
  * and checked with qemu-img and compared with a raw reference. The page cache is looked at
  * with mincore: aligned data must not be in it, unaligned data is (which shows the look can
  * see it). Needs a file system with O_DIRECT: $PHYLLOME_DIRECT_DIR, else /var/tmp; skipped
- * with the reason where open(O_DIRECT) fails there (tmpfs before Linux 6.6), or without
- * qemu-img. */
+ * with the reason where open(O_DIRECT) fails there (tmpfs before Linux 6.6), where it is
+ * tmpfs anyway, or without qemu-img. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -34,6 +36,7 @@ static const char *direct_dir(char *why, size_t whylen)
 {
 	const char *base = getenv("PHYLLOME_DIRECT_DIR");
 	char probe[320];
+	struct statfs fs;
 	int fd;
 
 	if (dir[0])
@@ -50,6 +53,16 @@ static const char *direct_dir(char *why, size_t whylen)
 	if (fd < 0) {
 		snprintf(why, whylen, "%s: open(O_DIRECT): %s (no O_DIRECT on this file system)",
 			 dir, strerror(errno));
+		unlink(probe);
+		rmdir(dir);
+		dir[0] = 0;
+		return NULL;
+	}
+	/* Linux 6.6 and later accept O_DIRECT on tmpfs, whose page cache is the storage. */
+	if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+		snprintf(why, whylen, "%s is tmpfs: its pages are its storage, nothing to bypass",
+			 dir);
+		close(fd);
 		unlink(probe);
 		rmdir(dir);
 		dir[0] = 0;
