@@ -2,8 +2,9 @@
 # with its console on virtio-console into --console file=LOG --log-max 1M writes 100 MiB into
 # /dev/hvc0 as fast as it can (guest test tests/guests/debian-extra/flood.sh; it stops after
 # 240 s, whatever it has written). Meanwhile L1 asks the API's vmm.ping every 2 s: each answer
-# must come in under 1 s. The VMM's own memory (RssAnon in /proc/PID/status; the guest's RAM is
-# shared memory, RssShmem) must not grow by more than 8 MiB from before the flood to after it, and
+# must come in under 1 s. The VMM's RssAnon in /proc/PID/status (the guest's RAM is anonymous
+# memory too: this is the VMM and the guest together) must not grow by more than 8 MiB from before
+# the flood to after it, and
 # LOG and LOG.1 must each stay within the cap (1 MiB), LOG.1 full (it rotated), and LOG ending with
 # the guest's last line. Then the power button, and exit status 0. The detail has the MiB written,
 # the rate, the slowest ping and the memory before and after.
@@ -55,7 +56,7 @@ elif debian_start $N 2 1G "phyllome.test=flood phyllome.tests=LABEL=phyllome-tes
 	done
 	anon1=$(rss RssAnon) shm1=$(rss RssShmem)
 	s0=$(wc -c <"$LOG" 2>/dev/null || echo 0) s1=$(wc -c <"$LOG.1" 2>/dev/null || echo 0)
-	mem="VMM RssAnon ${anon0:-?} -> ${anon1:-?} kB (guest RAM, RssShmem, ${shm0:-?} -> ${shm1:-?} kB)"
+	mem="VMM RssAnon (with the guest's RAM) ${anon0:-?} -> ${anon1:-?} kB, RssShmem ${shm0:-?} -> ${shm1:-?} kB"
 	if ! grep -q 'PHYLLOME-TEST flood PASS' "$VMM_OUT"; then
 		# shellcheck disable=SC2034 # guest_why reads WAIT_WHY
 		wait_for 'PHYLLOME-TEST flood ' "$VMM_OUT" 2 || WAIT_WHY="no result from the guest in $((SECS + 120)) s"
