@@ -1,6 +1,6 @@
-/* Network backends: tap (Linux tun/tap with IFF_VNET_HDR) and passt (its QEMU
- * protocol: a stream socket where every frame follows its length as a 32-bit
- * big-endian integer).
+/* Network backends: tap (Linux tun/tap with IFF_VNET_HDR; attached in netdev_tap.c) and passt (its
+ * QEMU protocol: a stream socket where every frame follows its length as a 32-bit big-endian
+ * integer).
  *
  * passt's stream keeps its framing only if every frame is written whole, so a frame
  * the socket takes in part is finished before any other: its tail waits in a one-frame
@@ -31,8 +31,6 @@
 /* Room for two of the largest frames, so a read usually brings several small ones. */
 #define PASST_RBUF_SIZE (2u * (PASST_LEN_SIZE + NETDEV_MAX_FRAME))
 #define PASST_TBUF_SIZE (PASST_LEN_SIZE + NETDEV_MAX_FRAME)
-
-#define TAP_ALL_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
 struct netdev_ops {
 	ssize_t (*recv)(struct netdev *nd, uint8_t *buf, size_t cap);
@@ -131,83 +129,18 @@ static const struct netdev_ops tap_ops = {
     .set_offloads = tap_set_offloads,
 };
 
-static const char *tap_hint(int e)
+int netdev_tap_wrap(struct netdev **out, int fd, const char *ifname, unsigned offloads)
 {
-	switch (e) {
-	case EPERM:
-		return " (create it for this user first: ip tuntap add NAME mode tap user USER)";
-	case EBUSY:
-		return " (another process has it open)";
-	case EINVAL:
-		return " (it exists with other flags: a tun, or a multi-queue tap?)";
-	default:
-		return "";
-	}
-}
+	struct netdev *nd = calloc(1, sizeof(*nd));
 
-/* TUNSETIFF and the header size; the offloads the kernel accepts are probed. */
-static int tap_setup(struct netdev *nd, const char *ifname, char *err, size_t errlen)
-{
-	struct ifreq ifr;
-	int hdr = NETDEV_HDR_LEN;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	memcpy(ifr.ifr_name, ifname, strlen(ifname));
-	if (ioctl(nd->fd, TUNSETIFF, &ifr) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "tap %s: cannot attach: %s%s", ifname, strerror(e),
-			 tap_hint(e));
-		return -e;
-	}
-	ifr.ifr_name[IFNAMSIZ - 1] = 0;
-	snprintf(nd->name, sizeof(nd->name), "tap %s", ifr.ifr_name);
-	if (ioctl(nd->fd, TUNSETVNETHDRSZ, &hdr) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "tap %s: cannot set the virtio-net header size: %s", ifname,
-			 strerror(e));
-		return -e;
-	}
-	if (ioctl(nd->fd, TUNSETOFFLOAD, (unsigned long)TAP_ALL_OFFLOADS) == 0)
-		nd->offloads = NETDEV_OFF_CSUM | NETDEV_OFF_TSO4 | NETDEV_OFF_TSO6 | NETDEV_OFF_ECN;
-	else if (ioctl(nd->fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0)
-		nd->offloads = NETDEV_OFF_CSUM;
-	/* Nothing offloaded until the guest's driver says what it takes. */
-	if (ioctl(nd->fd, TUNSETOFFLOAD, 0ul) < 0)
-		nd->offloads = 0;
-	return 0;
-}
-
-int netdev_tap_open(struct netdev **out, const char *ifname, char *err, size_t errlen)
-{
-	struct netdev *nd;
-	int rc;
-
-	if (!ifname[0] || strlen(ifname) >= IFNAMSIZ) {
-		snprintf(err, errlen, "tap '%s': an interface name has 1 to %d characters", ifname,
-			 IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	nd = calloc(1, sizeof(*nd));
 	if (!nd) {
-		snprintf(err, errlen, "tap %s: out of memory", ifname);
+		close(fd);
 		return -ENOMEM;
 	}
 	nd->ops = &tap_ops;
-	nd->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (nd->fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "tap %s: /dev/net/tun: %s", ifname, strerror(-rc));
-		free(nd);
-		return rc;
-	}
-	rc = tap_setup(nd, ifname, err, errlen);
-	if (rc < 0) {
-		netdev_close(nd);
-		return rc;
-	}
+	nd->fd = fd;
+	nd->offloads = offloads;
+	snprintf(nd->name, sizeof(nd->name), "tap %s", ifname);
 	*out = nd;
 	return 0;
 }

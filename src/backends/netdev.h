@@ -34,6 +34,10 @@ struct netdev;
 /* Attaches to the tap interface ifname (made by `ip tuntap add NAME mode tap user U`,
  * or created here when running as root). Returns 0 or -errno with a message in err. */
 int netdev_tap_open(struct netdev **out, const char *ifname, char *err, size_t errlen);
+/* A tap back end on fd, a tap already attached with a 12-byte virtio-net header whose
+ * kernel takes `offloads` (NETDEV_OFF_*): netdev_tap_open's last step, and where
+ * tests/fuzz/fuzz_tap.c hands in a socket instead. Takes fd (closed on failure); 0 or -ENOMEM. */
+int netdev_tap_wrap(struct netdev **out, int fd, const char *ifname, unsigned offloads);
 /* Connects to passt's Unix socket at path. Returns 0 or -errno with a message. */
 int netdev_passt_open(struct netdev **out, const char *path, char *err, size_t errlen);
 void netdev_close(struct netdev *nd);

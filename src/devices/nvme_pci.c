@@ -87,7 +87,8 @@ static void *io_thread(void *arg)
 	struct nvme_pci *np = arg;
 	struct epoll_event ev[8];
 
-	if (seccomp_install(SECCOMP_VIRTIO, np->b->cfg->seccomp) < 0) {
+	if (seccomp_install_bound(SECCOMP_VIRTIO, np->b->cfg->seccomp,
+				  &(struct seccomp_fds){.vm = np->b->vm_fd, .vcpu = -1}) < 0) {
 		pr_err("nvme: cannot install the I/O thread's seccomp filter: the device stops");
 		return NULL;
 	}

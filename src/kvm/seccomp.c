@@ -256,6 +256,28 @@ static const unsigned long vmm_ioctls[] = {
     TCSETSF,
 };
 
+/* Requests whose argument is a number, not a pointer, and what it may be: a rule allows them
+ * only when (argument & mask) == 0, in the low 32 bits the callers pass (an int or a small
+ * unsigned long). KVM_RUN, KVM_SMI, KVM_GET_API_VERSION, KVM_GET_VCPU_MMAP_SIZE, KVM_CREATE_IRQCHIP
+ * and KVM_CREATE_VM (the default VM type) take 0; KVM_CREATE_VCPU a vCPU id below VM_MAX_CPUS
+ * (64); TUNSETOFFLOAD the four offloads netdev.c and netdev_tap.c ask for, so no other offload
+ * (UFO, USO) can be turned on. KVM_CHECK_EXTENSION's capability number and KVM_SET_TSS_ADDR's
+ * address are not limited. */
+static const struct arg_limit {
+	unsigned long req;
+	uint32_t mask;
+} arg_limits[] = {
+    {KVM_RUN, 0xffffffffu},
+    {KVM_SMI, 0xffffffffu},
+    {KVM_GET_API_VERSION, 0xffffffffu},
+    {KVM_GET_VCPU_MMAP_SIZE, 0xffffffffu},
+    {KVM_CREATE_IRQCHIP, 0xffffffffu},
+    {KVM_CREATE_VM, 0xffffffffu},
+    {KVM_CREATE_VCPU, ~(uint32_t)(VM_MAX_CPUS - 1)},
+    {TUNSETOFFLOAD, ~(uint32_t)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)},
+};
+_Static_assert((VM_MAX_CPUS & (VM_MAX_CPUS - 1)) == 0, "KVM_CREATE_VCPU's mask");
+
 /* Never, on any thread: pushing bytes into a terminal's input (TIOCSTI) or a console's
  * selection (TIOCLINUX) would type commands into the shell that started the VMM. */
 static const unsigned long forbidden_ioctls[] = {TIOCSTI, TIOCLINUX};
@@ -268,11 +290,16 @@ struct call_list {
 struct ioctl_list {
 	const unsigned long *reqs;
 	unsigned n;
+	int fd; /* the one descriptor they may be made on, or -1 */
 };
 
 #define LIST(a)                                                                                    \
 	{                                                                                          \
 		a, ARRAY_SIZE(a)                                                                   \
+	}
+#define LIST_ON(a, fd_)                                                                            \
+	{                                                                                          \
+		a, ARRAY_SIZE(a), fd_                                                              \
 	}
 
 static struct call_list calls_of(enum seccomp_thread kind)
@@ -297,29 +324,32 @@ static struct call_list calls_of(enum seccomp_thread kind)
 
 /* The ioctl requests a kind of thread may make: up to five lists (none for the API thread
  * and the gate). The VMM thread's filter holds every thread's, as the threads it starts
- * inherit it. */
-static unsigned ioctls_of(enum seccomp_thread kind, struct ioctl_list out[5])
+ * inherit it. With fds, KVM's requests are bound to the VM's descriptor and a vCPU thread's
+ * to its own vCPU's (the rest are on taps, disks and terminals, whichever is open). */
+static unsigned ioctls_of(enum seccomp_thread kind, const struct seccomp_fds *fds,
+			  struct ioctl_list out[5])
 {
+	int vm = fds ? fds->vm : -1, vcpu = fds ? fds->vcpu : -1;
 	unsigned n = 0;
 
 	switch (kind) {
 	case SECCOMP_VMM:
 	case SECCOMP_VMM_WINDOW:
-		out[n++] = (struct ioctl_list)LIST(vmm_ioctls);
-		out[n++] = (struct ioctl_list)LIST(vcpu_ioctls);
+		out[n++] = (struct ioctl_list)LIST_ON(vmm_ioctls, -1);
+		out[n++] = (struct ioctl_list)LIST_ON(vcpu_ioctls, -1);
 		__attribute__((fallthrough));
 	case SECCOMP_VIRTIO:
-		out[n++] = (struct ioctl_list)LIST(device_ioctls);
+		out[n++] = (struct ioctl_list)LIST_ON(device_ioctls, -1);
 		__attribute__((fallthrough));
 	case SECCOMP_DISPLAY:
-		out[n++] = (struct ioctl_list)LIST(kvm_running);
-		out[n++] = (struct ioctl_list)LIST(fd_queries);
+		out[n++] = (struct ioctl_list)LIST_ON(kvm_running, vm);
+		out[n++] = (struct ioctl_list)LIST_ON(fd_queries, -1);
 		break;
 	case SECCOMP_VCPU:
-		out[n++] = (struct ioctl_list)LIST(vcpu_ioctls);
-		out[n++] = (struct ioctl_list)LIST(device_ioctls);
-		out[n++] = (struct ioctl_list)LIST(kvm_running);
-		out[n++] = (struct ioctl_list)LIST(fd_queries);
+		out[n++] = (struct ioctl_list)LIST_ON(vcpu_ioctls, vcpu);
+		out[n++] = (struct ioctl_list)LIST_ON(device_ioctls, -1);
+		out[n++] = (struct ioctl_list)LIST_ON(kvm_running, vm);
+		out[n++] = (struct ioctl_list)LIST_ON(fd_queries, -1);
 		break;
 	default:
 		break;
@@ -331,7 +361,7 @@ unsigned seccomp_rule_count(enum seccomp_thread kind)
 {
 	struct ioctl_list l[5];
 	unsigned n = (unsigned)ARRAY_SIZE(common_calls) + calls_of(kind).n;
-	unsigned k = ioctls_of(kind, l);
+	unsigned k = ioctls_of(kind, NULL, l);
 
 	for (unsigned i = 0; i < k; i++)
 		n += l[i].n;
@@ -356,10 +386,26 @@ static int add_all(scmp_filter_ctx ctx, const int *calls, unsigned n)
 	return 0;
 }
 
-static int add_ioctls(scmp_filter_ctx ctx, enum seccomp_thread kind)
+/* One request's rule: its number, its argument's limit if it has one, its descriptor if bound. */
+static int add_ioctl(scmp_filter_ctx ctx, unsigned long req, int fd)
+{
+	struct scmp_arg_cmp cmp[3];
+	unsigned n = 0;
+
+	cmp[n++] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, req);
+	for (unsigned i = 0; i < ARRAY_SIZE(arg_limits); i++)
+		if (arg_limits[i].req == req)
+			cmp[n++] = SCMP_A2(SCMP_CMP_MASKED_EQ, arg_limits[i].mask, 0);
+	if (fd >= 0)
+		cmp[n++] =
+		    (struct scmp_arg_cmp){.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)fd};
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), n, cmp);
+}
+
+static int add_ioctls(scmp_filter_ctx ctx, enum seccomp_thread kind, const struct seccomp_fds *fds)
 {
 	struct ioctl_list l[5];
-	unsigned k = ioctls_of(kind, l);
+	unsigned k = ioctls_of(kind, fds, l);
 
 	/* The window's libraries (SDL2, X11, Mesa) make requests of their own (FIONREAD on the X
 	 * socket, DRM on a render node): that thread's filter allows any but the forbidden ones,
@@ -368,9 +414,7 @@ static int add_ioctls(scmp_filter_ctx ctx, enum seccomp_thread kind)
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
 	for (unsigned i = 0; i < k; i++) {
 		for (unsigned j = 0; j < l[i].n; j++) {
-			int rc = seccomp_rule_add(
-			    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-			    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, l[i].reqs[j]));
+			int rc = add_ioctl(ctx, l[i].reqs[j], l[i].fd);
 
 			if (!rule_rc_ok(rc))
 				return rc;
@@ -411,6 +455,12 @@ static int install_denials(enum seccomp_thread kind, enum seccomp_mode mode)
 
 int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 {
+	return seccomp_install_bound(kind, mode, NULL);
+}
+
+int seccomp_install_bound(enum seccomp_thread kind, enum seccomp_mode mode,
+			  const struct seccomp_fds *fds)
+{
 	static const enum seccomp_thread others[] = {SECCOMP_VCPU, SECCOMP_VIRTIO, SECCOMP_API,
 						     SECCOMP_DISPLAY, SECCOMP_GATE};
 	bool vmm = kind == SECCOMP_VMM || kind == SECCOMP_VMM_WINDOW;
@@ -430,7 +480,7 @@ int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode)
 	if (rc == 0)
 		rc = add_all(ctx, l.calls, l.n);
 	if (rc == 0)
-		rc = add_ioctls(ctx, kind);
+		rc = add_ioctls(ctx, kind, fds);
 	/* Threads inherit the VMM thread's filter (filters stack), and it creates them after
 	 * installing its own, so it must also allow what they need. */
 	for (unsigned i = 0; vmm && rc == 0 && i < ARRAY_SIZE(others); i++) {

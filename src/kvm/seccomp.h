@@ -22,5 +22,16 @@ enum seccomp_thread {
 
 /* Installs the filter for the calling thread. Returns 0 or -errno. */
 int seccomp_install(enum seccomp_thread kind, enum seccomp_mode mode);
+
+/* Descriptors a thread's KVM requests are bound to (-1: any): vm, the VM's (interrupts, memory
+ * slots, ioeventfds, the dirty log: the vCPU, device and display threads); vcpu, a vCPU
+ * thread's own (KVM_RUN, KVM_GET_REGS, KVM_SMI). A request on another descriptor ends the VMM. */
+struct seccomp_fds {
+	int vm, vcpu;
+};
+
+/* seccomp_install with KVM's requests bound to fds (NULL: seccomp_install). */
+int seccomp_install_bound(enum seccomp_thread kind, enum seccomp_mode mode,
+			  const struct seccomp_fds *fds);
 /* Number of rules for a kind (for tests and docs/security.md). */
 unsigned seccomp_rule_count(enum seccomp_thread kind);

@@ -284,7 +284,8 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	this_vcpu = v;
-	if (seccomp_install(SECCOMP_VCPU, v->vm->cfg->seccomp) < 0) {
+	if (seccomp_install_bound(SECCOMP_VCPU, v->vm->cfg->seccomp,
+				  &(struct seccomp_fds){.vm = v->vm->vm_fd, .vcpu = v->fd}) < 0) {
 		vm_request_exit(v->vm, VM_FAILED, "cannot install the vCPU seccomp filter");
 		return NULL;
 	}

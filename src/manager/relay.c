@@ -10,16 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct relay {
-	int serial, listen;
-	struct capfile *log;
-	int clients[RELAY_MAX_CLIENTS];
-	int nclients;
-	char in[4096]; /* typed by clients, not yet taken by the VMM */
-	size_t in_len;
-	bool serial_eof;
-};
-
 static void drop_client(struct relay *r, int i)
 {
 	close(r->clients[i]);
@@ -62,10 +52,19 @@ static void accept_client(struct relay *r)
 	r->clients[r->nclients++] = fd;
 }
 
-static void from_client(struct relay *r, int i)
+/* revents: what the poll saw on client i. */
+static void from_client(struct relay *r, int i, short revents)
 {
-	ssize_t n = read(r->clients[i], r->in + r->in_len, sizeof(r->in) - r->in_len);
+	ssize_t n;
 
+	/* Full (other clients filled it since the poll): a read of 0 bytes would look like an
+	 * EOF. A client that hung up is dropped even so (its poll would not wait). */
+	if (r->in_len == sizeof(r->in)) {
+		if (revents & (POLLHUP | POLLERR))
+			drop_client(r, i);
+		return;
+	}
+	n = read(r->clients[i], r->in + r->in_len, sizeof(r->in) - r->in_len);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -88,39 +87,70 @@ static void to_vmm(struct relay *r)
 	r->in_len -= (size_t)w;
 }
 
+void relay_init(struct relay *r, int serial_fd, int listen_fd, struct capfile *log)
+{
+	*r = (struct relay){.serial = serial_fd, .listen = listen_fd, .log = log};
+	fcntl(serial_fd, F_SETFL, fcntl(serial_fd, F_GETFL) | O_NONBLOCK);
+}
+
+bool relay_round(struct relay *r, int wake_fd, int timeout_ms)
+{
+	struct pollfd p[3 + RELAY_MAX_CLIENTS];
+	int fds[RELAY_MAX_CLIENTS];
+	int n = 0, nc = r->nclients;
+
+	p[n++] = (struct pollfd){.fd = r->serial, .events = POLLIN | (r->in_len ? POLLOUT : 0)};
+	p[n++] = (struct pollfd){.fd = r->listen, .events = POLLIN};
+	p[n++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
+	for (int i = 0; i < nc; i++) {
+		fds[i] = r->clients[i];
+		p[n++] =
+		    (struct pollfd){.fd = fds[i], .events = r->in_len < sizeof(r->in) ? POLLIN : 0};
+	}
+	if (poll(p, (nfds_t)n, timeout_ms) < 0) {
+		r->serial_eof = errno != EINTR; /* a poll that cannot work ends the relay */
+		return false;
+	}
+	if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+		from_vmm(r);
+	if (p[0].revents & POLLOUT)
+		to_vmm(r);
+	/* Clients by descriptor: sending guest output above may have dropped some, and dropping
+	 * one moves the last into its slot, so a polled index may no longer be that client. */
+	for (int i = nc - 1; i >= 0; i--) {
+		if (!(p[3 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		for (int k = r->nclients - 1; k >= 0; k--)
+			if (r->clients[k] == fds[i]) {
+				from_client(r, k, p[3 + i].revents);
+				break;
+			}
+	}
+	/* After the clients: a new one must not take the slot (or descriptor) of a dropped one
+	 * while the poll's results are still being read. */
+	if (p[1].revents & POLLIN)
+		accept_client(r);
+	return wake_fd >= 0 && (p[2].revents & POLLIN);
+}
+
+void relay_end(struct relay *r)
+{
+	while (r->nclients)
+		drop_client(r, r->nclients - 1);
+}
+
 void relay_run(int serial_fd, int listen_fd, struct capfile *log, pid_t vmm, int *status)
 {
-	struct relay r = {.serial = serial_fd, .listen = listen_fd, .log = log};
+	struct relay r;
 	int pidfd = (int)syscall(SYS_pidfd_open, vmm, 0);
 	bool exited = false;
 
-	fcntl(serial_fd, F_SETFL, fcntl(serial_fd, F_GETFL) | O_NONBLOCK);
+	relay_init(&r, serial_fd, listen_fd, log);
 	while (!r.serial_eof) {
-		struct pollfd p[3 + RELAY_MAX_CLIENTS];
-		int n = 0, nc = r.nclients;
-
-		p[n++] =
-		    (struct pollfd){.fd = r.serial, .events = POLLIN | (r.in_len ? POLLOUT : 0)};
-		p[n++] = (struct pollfd){.fd = r.listen, .events = POLLIN};
-		p[n++] = (struct pollfd){.fd = exited ? -1 : pidfd, .events = POLLIN};
-		for (int i = 0; i < nc; i++)
-			p[n++] = (struct pollfd){.fd = r.clients[i],
-						 .events = r.in_len < sizeof(r.in) ? POLLIN : 0};
 		/* Without a pidfd (old kernels), look at the child once a second. */
-		if (poll(p, (nfds_t)n, pidfd < 0 ? 1000 : -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
-			from_vmm(&r);
-		if (p[0].revents & POLLOUT)
-			to_vmm(&r);
-		if (p[1].revents & POLLIN)
-			accept_client(&r);
-		/* Clients in reverse, as dropping one moves the last into its slot. */
-		for (int i = nc - 1; i >= 0; i--)
-			if (p[3 + i].revents & (POLLIN | POLLHUP | POLLERR))
-				from_client(&r, i);
-		if (!exited && (pidfd < 0 || (p[2].revents & POLLIN)) &&
-		    waitpid(vmm, status, WNOHANG) == vmm) {
+		bool woken = relay_round(&r, exited ? -1 : pidfd, pidfd < 0 ? 1000 : -1);
+
+		if (!exited && (pidfd < 0 || woken) && waitpid(vmm, status, WNOHANG) == vmm) {
 			exited = true;
 			/* Its end of the pair is closed now: read what is left, then EOF. */
 			fcntl(serial_fd, F_SETFL, fcntl(serial_fd, F_GETFL) & ~O_NONBLOCK);
@@ -128,8 +158,7 @@ void relay_run(int serial_fd, int listen_fd, struct capfile *log, pid_t vmm, int
 	}
 	if (!exited)
 		waitpid(vmm, status, 0);
-	while (r.nclients)
-		drop_client(&r, r.nclients - 1);
+	relay_end(&r);
 	if (pidfd >= 0)
 		close(pidfd);
 }

@@ -209,7 +209,8 @@ static void *io_thread(void *arg)
 {
 	struct virtio_transport *t = arg;
 
-	if (seccomp_install(SECCOMP_VIRTIO, (enum seccomp_mode)t->env.seccomp_mode) < 0) {
+	if (seccomp_install_bound(SECCOMP_VIRTIO, (enum seccomp_mode)t->env.seccomp_mode,
+				  &(struct seccomp_fds){.vm = t->env.vm_fd, .vcpu = -1}) < 0) {
 		pr_err("%s: cannot install the I/O thread's seccomp filter: the device stops",
 		       t->dev.ops->name);
 		return NULL;

@@ -18,7 +18,16 @@
  *   5 transmit chain: a byte b, 1 + (b & 3) segments, then for each a length byte and
  *     that many bytes; b & 4 adds a writable segment (malformed)
  *   6 by b: read the configuration space, or drain what passt received
- *   7 by b: a driver reset and set-up again, passt hanging up, or a raw ring write */
+ *   7 by b: a driver reset and set-up again, passt hanging up, or a raw ring write
+ *
+ * Built as fuzz_tap (FUZZ_TAP, tests/fuzz/fuzz_tap.c), the same device runs on the tap back
+ * end (netdev.c's tap path) over a SOCK_SEQPACKET socket that stands in for the tap: every
+ * read is one frame behind its virtio-net header, as the kernel gives them. Bits 2-5 of the
+ * first byte then negotiate GUEST_CSUM, GUEST_TSO4, GUEST_TSO6 and GUEST_ECN (bit 6: a tap
+ * without offloads), raw bytes are one datagram (any header, any length), and a frame takes a
+ * third byte for its header's flags and GSO type: the guest must get exactly the frames whose
+ * header it negotiated (virtio 1.2, 5.1.6.4), with the header as sent but num_buffers and the
+ * flags it did not negotiate, and the tap must get each transmitted chain whole, header first. */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -47,6 +56,13 @@
 #define HDR	   12u
 #define RXQ	   0u
 #define TXQ	   1u
+#ifndef FUZZ_TAP
+#define FUZZ_TAP 0
+#endif
+#define G_CSUM 1u /* feature bits (VIRTIO_NET_F_GUEST_*) */
+#define G_TSO4 7u
+#define G_TSO6 8u
+#define G_ECN  9u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,7 +84,7 @@ struct chain_rec {
 };
 
 struct frame {
-	uint32_t off, len; /* in sent[] */
+	uint32_t off, len; /* in sent[] (tap: the frame's header is the 12 bytes before it) */
 };
 
 static struct fuzz {
@@ -78,10 +94,13 @@ static struct fuzz {
 	struct chain_rec rec[2][NSLOT];
 	uint16_t avail_idx[2], used_seen[2];
 	bool mrg, event_idx;
-	bool wild;   /* rings scribbled on: memory safety only */
-	bool raw;    /* raw bytes in the stream: received frames are not compared */
-	bool hung;   /* passt hung up */
-	bool tx_off; /* what passt receives is no longer compared */
+	bool wild;	      /* rings scribbled on: memory safety only */
+	bool raw;	      /* raw bytes in the stream: received frames are not compared */
+	bool hung;	      /* passt hung up */
+	bool tx_off;	      /* what passt receives is no longer compared */
+	uint64_t feat;	      /* tap: the guest's VIRTIO_NET_F_GUEST_* */
+	unsigned serial;      /* frames made so far (their pattern) */
+	uint8_t asm_hdr[HDR]; /* tap: the header of the frame being put together */
 	int listen_fd, peer;
 	char dir[64], path[96];
 	/* receive: frames passt sent, the next one a delivery may be, the one being put
@@ -170,6 +189,36 @@ static int add_chain(unsigned q, const uint32_t *lens, unsigned n, unsigned firs
 	return (int)head;
 }
 
+/* Whether the guest may be given a frame with this header (what it negotiated). */
+static bool tap_hdr_ok(const uint8_t *h)
+{
+	bool ecn = h[1] & 0x80;
+
+	if ((h[0] & 1) && !(fz.feat & 1ull << G_CSUM))
+		return false;
+	if (ecn && !(fz.feat & 1ull << G_ECN))
+		return false;
+	switch (h[1] & 0x7F) {
+	case 0:
+		return !ecn;
+	case 1:
+		return fz.feat & 1ull << G_TSO4;
+	case 4:
+		return fz.feat & 1ull << G_TSO6;
+	default:
+		return false;
+	}
+}
+
+/* sent: the header the tap gave; got: the one the guest got. The flags keep NEEDS_CSUM and
+ * DATA_VALID (none without GUEST_CSUM); the rest up to num_buffers is as sent. */
+static bool tap_hdr_same(const uint8_t *sent, const uint8_t *got)
+{
+	uint8_t flags = (fz.feat & 1ull << G_CSUM) ? sent[0] & 3 : 0;
+
+	return got[0] == flags && !memcmp(sent + 1, got + 1, HDR - 3);
+}
+
 /* A frame made whole from receive buffers must be the next one passt sent, or a later
  * one (the ones between were dropped). */
 static void frame_received(void)
@@ -177,7 +226,8 @@ static void frame_received(void)
 	while (fz.next_frame < fz.nframes) {
 		const struct frame *f = &fz.frames[fz.next_frame++];
 
-		if (f->len == fz.asm_len && !memcmp(fz.sent + f->off, fz.asm_buf, f->len))
+		if (f->len == fz.asm_len && !memcmp(fz.sent + f->off, fz.asm_buf, f->len) &&
+		    (!FUZZ_TAP || tap_hdr_same(fz.sent + f->off - HDR, fz.asm_hdr)))
 			return;
 	}
 	check(0);
@@ -211,7 +261,8 @@ static void rx_used(const struct chain_rec *r, uint32_t len, unsigned head)
 		/* A first buffer: the header, with no offloads from passt, and num_buffers. */
 		uint16_t nb = get_le16(b + 10);
 
-		check(len >= HDR && b[0] == 0 && b[1] == 0);
+		check(len >= HDR && (FUZZ_TAP || (b[0] == 0 && b[1] == 0)));
+		memcpy(fz.asm_hdr, b, HDR);
 		check(nb >= 1 && (fz.mrg || nb == 1));
 		fz.asm_left = nb;
 		fz.asm_len = 0;
@@ -237,6 +288,15 @@ static void tx_used(const struct chain_rec *r, uint32_t len, unsigned head)
 	if (r->bad || fz.hung || fz.tx_off || total < HDR + 14)
 		return; /* dropped, or not followed */
 	linearize(TXQ, r, head, total, b);
+	if (FUZZ_TAP) { /* the tap takes the header and the frame as they are */
+		if (fz.ntx_expect + total > STREAM) {
+			fz.tx_off = true;
+			return;
+		}
+		memcpy(out, b, total);
+		fz.ntx_expect += total;
+		return;
+	}
 	if ((b[0] & 1) || b[1] != 0)
 		return; /* offloads passt cannot do: dropped */
 	if (fz.ntx_expect + 4 + total > STREAM) {
@@ -276,8 +336,23 @@ static void reap(void)
 static void drain_peer(void)
 {
 	for (ssize_t n = 1; n > 0 && fz.ntx_got < STREAM && !fz.hung;) {
-		n = recv(fz.peer, fz.tx_got + fz.ntx_got, STREAM - fz.ntx_got, MSG_DONTWAIT);
-		fz.ntx_got += n > 0 ? (size_t)n : 0;
+		static uint8_t dgram[SLOT * SEG_MAX + HDR];
+
+		if (!FUZZ_TAP) {
+			n = recv(fz.peer, fz.tx_got + fz.ntx_got, STREAM - fz.ntx_got,
+				 MSG_DONTWAIT);
+			fz.ntx_got += n > 0 ? (size_t)n : 0;
+			continue;
+		}
+		/* The tap: one chain per datagram, never cut. */
+		n = recv(fz.peer, dgram, sizeof(dgram), MSG_DONTWAIT | MSG_TRUNC);
+		check(n <= (ssize_t)sizeof(dgram));
+		if (n > 0 && fz.ntx_got + (size_t)n > STREAM)
+			fz.tx_off = true;
+		else if (n > 0) {
+			memcpy(fz.tx_got + fz.ntx_got, dgram, (size_t)n);
+			fz.ntx_got += (size_t)n;
+		}
 	}
 	if (!fz.wild && !fz.hung && !fz.tx_off) {
 		check(fz.ntx_got <= fz.ntx_expect);
@@ -300,30 +375,46 @@ static void io_poll(void)
 
 static void host_send(const uint8_t *p, size_t n, bool whole_frame)
 {
+	size_t pre = FUZZ_TAP ? HDR : 4;
 	ssize_t r;
 
 	if (fz.hung || fz.nsent + n > STREAM || (whole_frame && fz.nframes == MAX_FRAMES))
 		return;
 	r = n ? send(fz.peer, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) : 0;
+	if (FUZZ_TAP && r < 0)
+		return; /* a datagram goes whole or not at all */
 	if (r < 0 || (size_t)r < n)
 		fz.raw = true; /* the stream's framing is lost */
-	if (whole_frame && n > 4)
-		fz.frames[fz.nframes++] = (struct frame){(uint32_t)(fz.nsent + 4), (uint32_t)n - 4};
+	/* (tap: a frame the guest must not get is not listed: getting it fails the check) */
+	if (whole_frame && n > pre && (!FUZZ_TAP || tap_hdr_ok(p)))
+		fz.frames[fz.nframes++] =
+		    (struct frame){(uint32_t)(fz.nsent + pre), (uint32_t)(n - pre)};
 	if (r > 0) {
 		memcpy(fz.sent + fz.nsent, p, (size_t)r);
 		fz.nsent += (size_t)r;
 	}
 }
 
-static void host_frame(uint8_t a, uint8_t b)
+/* A frame behind its passt length, or (tap) behind a virtio-net header: flags and GSO type
+ * from h (the GSO types, ECN among them, and some the device must refuse), the rest a
+ * pattern. */
+static void host_frame(uint8_t a, uint8_t b, uint8_t h)
 {
-	uint32_t len = (uint32_t)(a | b << 8) % 3000u + 1;
-	uint8_t buf[4 + 3000];
+	static const uint8_t gso[8] = {0, 1, 4, 3, 0x81, 0x84, 0x80, 0x7F};
+	uint32_t len = (uint32_t)(a | b << 8) % 3000u + 1, pre = FUZZ_TAP ? HDR : 4;
+	uint8_t buf[HDR + 3000];
 
 	buf[0] = 0, buf[1] = 0, buf[2] = (uint8_t)(len >> 8), buf[3] = (uint8_t)len;
+	if (FUZZ_TAP) {
+		buf[0] = h & 3;
+		buf[1] = gso[(h >> 2) & 7];
+		for (unsigned i = 2; i < HDR; i++)
+			buf[i] = (uint8_t)(fz.serial * 7 + i);
+	}
 	for (uint32_t i = 0; i < len; i++)
-		buf[4 + i] = (uint8_t)(fz.nframes * 13 + i);
-	host_send(buf, 4 + len, true);
+		buf[pre + i] = (uint8_t)(fz.serial * 13 + i);
+	fz.serial++;
+	host_send(buf, pre + len, true);
 }
 
 static void kick(unsigned q)
@@ -426,10 +517,10 @@ static size_t run_op(const uint8_t *data, size_t size, size_t i)
 		host_send(p, b, false);
 		return i + 2 + b;
 	case 1:
-		if (rest < 1)
+		if (rest < (FUZZ_TAP ? 2u : 1u))
 			return size;
-		host_frame(b, p[0]);
-		return i + 3;
+		host_frame(b, p[0], FUZZ_TAP ? p[1] : 0);
+		return i + (FUZZ_TAP ? 4 : 3);
 	case 2:
 		return i + 2 + rx_chain(p, rest, b);
 	case 5:
@@ -450,6 +541,13 @@ static void once(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
+	gm_init_buffer(&fz.gm, fz.ram, RAM_SIZE);
+	log_set_level(LOG_ERR); /* malformed chains and hang-ups log warnings: not news here */
+	if (FUZZ_TAP) {
+		fz.dir[0] = 't'; /* no socket to listen on: netdev_tap_open makes a pair */
+		return;
+	}
+
 	snprintf(fz.dir, sizeof(fz.dir), "/tmp/phyllome-fuzz-net-XXXXXX");
 	check(mkdtemp(fz.dir) != NULL);
 	snprintf(fz.path, sizeof(fz.path), "%s/passt.sock", fz.dir);
@@ -458,13 +556,11 @@ static void once(void)
 	check(fz.listen_fd >= 0);
 	check(bind(fz.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	check(listen(fz.listen_fd, 4) == 0);
-	gm_init_buffer(&fz.gm, fz.ram, RAM_SIZE);
-	log_set_level(LOG_ERR); /* malformed chains and hang-ups log warnings: not news here */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct net_config cfg = {.backend = NET_PASST};
+	struct net_config cfg = {.backend = FUZZ_TAP ? NET_TAP : NET_PASST};
 	char err[256];
 
 	if (!fz.dir[0])
@@ -479,13 +575,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.mrg = data[0] & 1;
 	fz.event_idx = data[0] & 2;
 	fz.wild = fz.raw = fz.hung = fz.tx_off = false;
-	fz.nframes = fz.next_frame = fz.asm_left = 0;
+	fz.nframes = fz.next_frame = fz.asm_left = fz.serial = 0;
 	fz.nsent = fz.asm_len = fz.ntx_expect = fz.ntx_got = 0;
-	snprintf(cfg.target, sizeof(cfg.target), "%s", fz.path);
+	snprintf(cfg.target, sizeof(cfg.target), "%s",
+		 FUZZ_TAP ? (data[0] & 0x40 ? "bare" : "tap0") : fz.path);
 	check(virtio_net_init(&fz.d, &cfg, 0, err, sizeof(err)) == 0);
-	fz.peer = accept4(fz.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (!FUZZ_TAP)
+		fz.peer = accept4(fz.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	check(fz.peer >= 0);
-	fz.d.guest_features = 1ull << VIRTIO_F_VERSION_1 | (fz.mrg ? 1ull << 15 : 0);
+	fz.feat = 0;
+	for (unsigned k = 0; FUZZ_TAP && k < 4; k++)
+		if (data[0] & 4u << k)
+			fz.feat |= 1ull << (k == 0 ? G_CSUM : G_TSO4 + k - 1);
+	fz.feat &= fz.d.ops->features(&fz.d); /* what the device offers */
+	fz.d.guest_features = 1ull << VIRTIO_F_VERSION_1 | (fz.mrg ? 1ull << 15 : 0) | fz.feat;
 	setup_queues();
 	check(fz.d.ops->activate(&fz.d) == 0);
 	check(vfake_only_watch() != NULL);
