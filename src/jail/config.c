@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "common/opts.h"
+#include "common/path_within.h"
 
 enum {
 	OPT_ID,
@@ -16,6 +17,7 @@ enum {
 	OPT_TUN,
 	OPT_USERNS,
 	OPT_HOST_NET,
+	OPT_PROC,
 	OPT_FILE,
 	OPT_FILE_RO,
 	OPT_RLIMIT,
@@ -35,6 +37,8 @@ static const struct opt_def jail_opts[] = {
      OPT_USERNS},
     {"host-net", 0, NULL, "stay in the caller's network namespace (a tap, a TCP VNC port)",
      OPT_HOST_NET},
+    {"proc", 0, NULL, "a /proc of the jail's own processes (--fs: the shared folders' servers)",
+     OPT_PROC},
     {"file", 0, "SRC[:DEST]", "bind SRC read-write at DEST in the jail (default: at SRC)",
      OPT_FILE},
     {"file-ro", 0, "SRC[:DEST]", "the same, read-only (kernel, initramfs, read-only disks)",
@@ -59,7 +63,8 @@ void jail_usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: phyllome-jail --id NAME --chroot-base DIR (--uid UID --gid GID | --userns)\n"
-	    "                     [--netns PATH | --host-net] [--tun] [--file SRC[:DEST]]...\n"
+	    "                     [--netns PATH | --host-net] [--tun] [--proc]\n"
+	    "                     [--file SRC[:DEST]]...\n"
 	    "                     [--file-ro SRC[:DEST]]... [--rlimit RES=N]...\n"
 	    "                     -- /path/to/phyllome-vmm ARGS...\n\n"
 	    "Run as root: makes DIR/NAME/root holding only the VMM, the libraries it loads,\n"
@@ -139,11 +144,7 @@ int jail_path_lexical(const char *in, char *out, size_t outlen)
 
 bool jail_path_within(const char *ancestor, const char *path)
 {
-	size_t n = strlen(ancestor);
-
-	if (n == 1 && ancestor[0] == '/')
-		return path[0] == '/';
-	return !strncmp(ancestor, path, n) && (path[n] == 0 || path[n] == '/');
+	return path_within(ancestor, path);
 }
 
 static int join(const char *a, const char *b, const char *c, char *out, size_t outlen)
@@ -345,6 +346,9 @@ static int on_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
 		return 0;
 	case OPT_HOST_NET:
 		cfg->host_net = true;
+		return 0;
+	case OPT_PROC:
+		cfg->proc = true;
 		return 0;
 	case OPT_RLIMIT:
 		return parse_rlimit(cfg, arg, err, errlen);

@@ -63,8 +63,8 @@ static bool dir_is_empty(const char *path)
 int jail_make_root(const struct jail_config *cfg, char *root, size_t rootlen)
 {
 	/* --userns: the caller's, who is not root; otherwise root's. */
-	uid_t owner = cfg->userns ? cfg->uid : 0;
-	gid_t group = cfg->userns ? cfg->gid : 0;
+	uid_t owner = cfg->userns ? cfg->outer_uid : 0;
+	gid_t group = cfg->userns ? cfg->outer_gid : 0;
 	char dir[JAIL_PATH_MAX];
 	struct stat st;
 
@@ -138,15 +138,16 @@ int jail_enter_userns(const struct jail_config *cfg)
 			    "sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)",
 			    NULL);
 	rc = write_proc("/proc/self/setgroups", "deny");
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)cfg->uid, (unsigned)cfg->uid);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)cfg->uid, (unsigned)cfg->outer_uid);
 	if (rc == 0)
 		rc = write_proc("/proc/self/uid_map", map);
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)cfg->gid, (unsigned)cfg->gid);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)cfg->gid, (unsigned)cfg->outer_gid);
 	if (rc == 0)
 		rc = write_proc("/proc/self/gid_map", map);
 	if (rc == 0)
-		pr_info("user namespace: uid %u and gid %u mapped to themselves",
-			(unsigned)cfg->uid, (unsigned)cfg->gid);
+		pr_info("user namespace: uid %u and gid %u are %u and %u outside",
+			(unsigned)cfg->uid, (unsigned)cfg->gid, (unsigned)cfg->outer_uid,
+			(unsigned)cfg->outer_gid);
 	return rc;
 }
 
@@ -358,6 +359,21 @@ static int make_dev(const struct jail_config *cfg, const struct jail_mount *m, c
 	return rc;
 }
 
+/* --proc: the jail's pid namespace's /proc (this child is its pid 1: only the VMM and what it
+ * starts are in it). A shared folder's server mounts a /proc of its own, which the kernel
+ * allows in a user namespace only where a /proc is already visible. */
+static int make_proc(const char *root)
+{
+	char p[JAIL_PATH_MAX];
+
+	if (jail_inner_path(root, "/proc", p, sizeof(p)) < 0 || mkdir(p, 0555) < 0)
+		return fail("cannot create", p);
+	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return fail("cannot mount a /proc on", p);
+	pr_info("/proc of the jail's processes");
+	return 0;
+}
+
 static int enter_namespaces(const struct jail_config *cfg)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -406,6 +422,8 @@ static int build(const struct jail_config *cfg, const struct jail_plan *plan, co
 	for (unsigned i = 0; rc == 0 && i < plan->n; i++)
 		rc = plan->m[i].kind == JAIL_MOUNT_DEV ? make_dev(cfg, &plan->m[i], root)
 						       : bind_one(&plan->m[i], root);
+	if (rc == 0 && cfg->proc)
+		rc = make_proc(root);
 	if (rc < 0)
 		return rc;
 	if (mount(NULL, root, NULL,

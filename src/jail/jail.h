@@ -14,6 +14,11 @@
 /* The VMM, its libraries, ld.so.cache, /dev and the files (checked as the plan is built). */
 #define JAIL_MAX_MOUNTS 128
 
+/* --userns run by root: the VMM's uid and gid in the namespace (root outside). Not 0, which
+ * would keep the VMM from making the user namespace its shared folders' servers need (mapping
+ * uid 0 there takes CAP_SETFCAP). */
+#define JAIL_ROOT_INNER_ID 1000
+
 /* The device tmpfs: the jail makes the nodes itself, so nothing else may go under it. */
 #define JAIL_DEV_DIR "/dev"
 
@@ -38,6 +43,9 @@ struct jail_config {
 	 * themselves, the devices are bound from the host's /dev, the root is a tmpfs. uid and
 	 * gid are then the caller's (set by main, not by options). */
 	bool userns;
+	uid_t outer_uid; /* --userns: the caller's ids, which uid and gid map to */
+	gid_t outer_gid;
+	bool proc; /* --proc: a /proc of the jail's pid namespace (the shared folders' servers) */
 	struct jail_file files[JAIL_MAX_FILES];
 	unsigned nfiles;
 	bool rlimit_set[JAIL_RL_COUNT];

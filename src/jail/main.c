@@ -147,8 +147,10 @@ int main(int argc, char **argv)
 	log_set_level(cfg->verbose ? LOG_INFO : LOG_WARN);
 	status = 1;
 	if (cfg->userns) {
-		cfg->uid = geteuid();
-		cfg->gid = getegid();
+		cfg->outer_uid = geteuid();
+		cfg->outer_gid = getegid();
+		cfg->uid = cfg->outer_uid ? cfg->outer_uid : JAIL_ROOT_INNER_ID;
+		cfg->gid = cfg->outer_uid ? cfg->outer_gid : JAIL_ROOT_INNER_ID;
 	} else if (geteuid() != 0) {
 		pr_err("must run as root: it makes namespaces, mounts and device nodes, then runs "
 		       "the VMM as --uid (or give --userns: a user namespace, no root needed)");
