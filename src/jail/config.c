@@ -72,9 +72,8 @@ void jail_usage(FILE *f)
 	    "then, in new mount, pid, network, IPC and UTS namespaces, makes it the root, drops\n"
 	    "every capability, becomes UID:GID with no_new_privs and runs the VMM there. Paths\n"
 	    "in ARGS are paths inside the jail. The exit status is the VMM's.\n"
-	    "With --userns, any user can run it: a user namespace maps the caller to itself,\n"
-	    "the VMM keeps the caller's uid and gid (and groups, e.g. kvm) with no "
-	    "capabilities.\n\n"
+	    "With --userns, any user can run it: a user namespace maps the caller to itself\n"
+	    "(root to 1000); the VMM keeps the caller's groups (e.g. kvm), no capabilities.\n\n"
 	    "Options:\n");
 	opts_usage(f, jail_opts);
 	fprintf(f, "\nSee docs/security.md (\"Running without root\").\n");

@@ -40,8 +40,8 @@ struct jail_config {
 	bool host_net;	   /* --host-net: stay in the caller's network namespace */
 	bool tun;
 	/* --userns: no root needed; a new user namespace maps the caller's uid and gid to
-	 * themselves, the devices are bound from the host's /dev, the root is a tmpfs. uid and
-	 * gid are then the caller's (set by main, not by options). */
+	 * themselves (root's to JAIL_ROOT_INNER_ID), the devices are bound from the host's /dev,
+	 * the root is a tmpfs. uid and gid are then set by main, not by options. */
 	bool userns;
 	uid_t outer_uid; /* --userns: the caller's ids, which uid and gid map to */
 	gid_t outer_gid;

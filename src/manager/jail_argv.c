@@ -110,12 +110,14 @@ static bool hand_display(struct handed *h, const char *display, char *words, siz
 		return false;
 	snprintf(words, len, "%s", display + 4);
 	for (w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(w, '='), *slash;
+		char *eq = strchr(w, '=');
 
 		if (w == words) {
+			char *slash = strrchr(w, '/');
+
 			if (strncmp(w, "unix:", 5)) {
 				tcp = true;
-			} else if ((slash = strrchr(w + 5, '/')) && slash > w + 5) {
+			} else if (slash && slash > w + 5) {
 				*slash = 0;
 				hand_in(h, w + 5, false, true);
 			}
