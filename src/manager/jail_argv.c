@@ -180,20 +180,21 @@ char **sup_jail_argv(const struct vm_entry *e, const char *jail, char *const *vm
 
 /* --- before a start ------------------------------------------------------------------------ */
 
-/* Whether this host lets us make a user namespace (tried in a child, which then ends). */
-static bool userns_ok(void)
+/* Whether this host lets us make a user namespace (tried in a child, which then ends): 0, or
+ * the errno it got. */
+static int userns_try(void)
 {
 	pid_t pid = fork();
 	int st;
 
 	if (pid == 0)
-		_exit(unshare(CLONE_NEWUSER) < 0 ? 1 : 0);
+		_exit(unshare(CLONE_NEWUSER) < 0 ? (errno > 0 && errno < 126 ? errno : EPERM) : 0);
 	if (pid < 0)
-		return false;
+		return errno;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return false;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+			return errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EPERM;
 }
 
 /* The jail VM e runs in: jail gets phyllome-jail's path, or "" for none (--no-jail,
@@ -216,14 +217,16 @@ int sup_pick_jail(const struct vm_entry *e, char *jail, size_t len, char *err, s
 	if (rc < 0) {
 		size_t n = strlen(err);
 
-		snprintf(err + n, errlen - n, "; or create the VM with --no-jail");
+		snprintf(err + n, errlen - n, "; or run it unjailed: phyllome update --no-jail %s",
+			 e->def.name);
 		return rc;
 	}
-	if (!userns_ok()) {
+	rc = userns_try();
+	if (rc) {
 		snprintf(err, errlen,
 			 "cannot jail the VMM: this host does not let %s create user namespaces "
-			 "(%s); create the VM with --no-jail to run it unjailed (docs/security.md)",
-			 geteuid() ? "this user" : "root", strerror(errno));
+			 "(%s); run it unjailed: phyllome update --no-jail %s (docs/manager.md)",
+			 geteuid() ? "this user" : "root", strerror(rc), e->def.name);
 		jail[0] = 0;
 		return -EPERM;
 	}

@@ -73,9 +73,20 @@ ph create --name wj --kernel $K --display window; expect "create --display windo
 ph inspect wj; expect "inspect: a window is not jailed" 0 '"Jail": "off: its window'
 ph rm wj; expect "rm wj" 0
 PHYLLOME_JAIL=/nonexistent/phyllome-jail ph start jl
-expect "start without phyllome-jail: 1, says --no-jail" 1 "PHYLLOME_JAIL=.* is not an executable; or create the VM with --no-jail"
+expect "start without phyllome-jail: 1, says --no-jail" 1 "PHYLLOME_JAIL=.* is not an executable; or run it unjailed: phyllome update --no-jail jl"
 [ "$(echo "$ERR" | wc -l)" = 1 ] && ok "that error is one line" || nok "that error is one line" "$ERR"
 PHYLLOME_JAIL=/nonexistent/phyllome-jail ph start nj; expect "start --no-jail without phyllome-jail" 0
+# A host without user namespaces, made with a user namespace whose limit for new ones is 0.
+if unshare -Ur true 2>/dev/null; then
+	OUT=$(env -u PHYLLOME_JAIL unshare -Ur sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$0" start jl' "$PH" 2>&1)
+	RC=$? ERR=
+	expect "no user namespaces: start fails, one line naming the opt-out" 1 "^phyllome: cannot start jl: cannot jail the VMM: this host does not let .* create user namespaces \(.*\); run it unjailed: phyllome update --no-jail jl \(docs/manager.md\)$"
+else
+	ok "# SKIP no unshare -Ur here"
+fi
+ph update --no-jail jl; expect "update --no-jail" 0 jl
+ph inspect jl; expect "inspect after update --no-jail" 0 '"Jail": "off \(--no-jail\)"'
+ph update --jail jl; ph inspect jl; expect "update --jail: on again" 0 '"Jail": "on"'
 ph rm -f jl nj; expect "rm -f jl nj" 0
 
 # run -d, ps, logs, console, pause/resume
