@@ -5,7 +5,8 @@
 # API answers; the VMM is the jail's only child, in a user, mount and pid namespace other than
 # ours, with no capabilities, no_new_privs and its seccomp filters; its root holds the share and
 # the disk but not the host's /etc/passwd; the share's file server runs with namespaces of its
-# own (no warning); the VNC port listens; kill -> Exited (137). Then the same as an unprivileged
+# own (no warning); the VNC port listens; kill -> Exited (137). A VM with passt and swtpm: their
+# sockets reach the VMM in its own network namespace. Then the first VM as an unprivileged
 # user (uid 65534, group kvm, with setpriv). Needs /dev/kvm (this machine's PVM one runs the tiny
 # guest) and user namespaces; skips without them.
 #   jail-test.sh BUILD-DIR TINY-STAY-BZIMAGE
@@ -70,6 +71,23 @@ one_vm() {
 }
 
 one_vm "$(id -un)"
+# passt and swtpm: their sockets in the VM's folder reach the jailed VMM, which gets a network
+# namespace of its own (no tap, no TCP port).
+if command -v passt >/dev/null && command -v swtpm >/dev/null; then
+	st=$W/net
+	mkdir -p "$st"
+	out=$(PHYLLOME_STATE=$st "$build/phyllome" run -d --name n1 --memory 64M --kernel "$tiny" --net user --tpm 2>&1)
+	rc=$?
+	check "passt + swtpm: run -d, jailed" '[ $rc = 0 ]' "$out $(cat "$st"/vms/*/vmm.log)"
+	jpid=$(sed -n 's/.*"vmm_pid": \([0-9]*\).*/\1/p' "$st"/vms/*/state.json)
+	vpid=$(cat /proc/"$jpid"/task/*/children 2>/dev/null | tr -d ' ')
+	check "passt + swtpm: the VMM's network namespace is its own" '[ -n "$vpid" ] && [ "$(readlink /proc/$vpid/ns/net)" != "$(readlink /proc/self/ns/net)" ]'
+	check "passt + swtpm: the API answers" 'PHYLLOME_STATE=$st "$build/phyllome" inspect n1 | grep -q "\"Vm\": {"'
+	PHYLLOME_STATE=$st "$build/phyllome" rm -f n1 >/dev/null 2>&1
+else
+	ok "# SKIP no passt or swtpm"
+fi
+
 # An unprivileged user (where the build folder is open to it).
 KVM_GID=$(getent group kvm | cut -d: -f3)
 AS_USER="setpriv --reuid=65534 --regid=65534 --groups=$KVM_GID"
