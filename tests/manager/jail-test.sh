@@ -77,6 +77,7 @@ if command -v passt >/dev/null && command -v swtpm >/dev/null; then
 	st=$W/net
 	mkdir -p "$st"
 	out=$(PHYLLOME_STATE=$st "$build/phyllome" run -d --name n1 --memory 64M --kernel "$tiny" --net user --tpm 2>&1)
+	# shellcheck disable=SC2034 # check evaluates it
 	rc=$?
 	check "passt + swtpm: run -d, jailed" '[ $rc = 0 ]' "$out $(cat "$st"/vms/*/vmm.log)"
 	jpid=$(sed -n 's/.*"vmm_pid": \([0-9]*\).*/\1/p' "$st"/vms/*/state.json)
