@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "common/opts.h"
+#include "common/path_within.h"
 
 enum {
 	OPT_ID,
@@ -14,6 +15,9 @@ enum {
 	OPT_GID,
 	OPT_NETNS,
 	OPT_TUN,
+	OPT_USERNS,
+	OPT_HOST_NET,
+	OPT_PROC,
 	OPT_FILE,
 	OPT_FILE_RO,
 	OPT_RLIMIT,
@@ -29,6 +33,12 @@ static const struct opt_def jail_opts[] = {
     {"gid", 0, "GID", "group the VMM runs as (a number, not 0)", OPT_GID},
     {"netns", 0, "PATH", "join this network namespace instead of a new, empty one", OPT_NETNS},
     {"tun", 0, NULL, "also /dev/net/tun (--net tap=IF; the tap must be in --netns)", OPT_TUN},
+    {"userns", 0, NULL, "no root needed: a user namespace, the VMM as the caller (no --uid/--gid)",
+     OPT_USERNS},
+    {"host-net", 0, NULL, "stay in the caller's network namespace (a tap, a TCP VNC port)",
+     OPT_HOST_NET},
+    {"proc", 0, NULL, "a /proc of the jail's own processes (--fs: the shared folders' servers)",
+     OPT_PROC},
     {"file", 0, "SRC[:DEST]", "bind SRC read-write at DEST in the jail (default: at SRC)",
      OPT_FILE},
     {"file-ro", 0, "SRC[:DEST]", "the same, read-only (kernel, initramfs, read-only disks)",
@@ -52,15 +62,18 @@ void jail_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: phyllome-jail --id NAME --chroot-base DIR --uid UID --gid GID\n"
-	    "                     [--netns PATH] [--tun] [--file SRC[:DEST]]...\n"
+	    "Usage: phyllome-jail --id NAME --chroot-base DIR (--uid UID --gid GID | --userns)\n"
+	    "                     [--netns PATH | --host-net] [--tun] [--proc]\n"
+	    "                     [--file SRC[:DEST]]...\n"
 	    "                     [--file-ro SRC[:DEST]]... [--rlimit RES=N]...\n"
 	    "                     -- /path/to/phyllome-vmm ARGS...\n\n"
 	    "Run as root: makes DIR/NAME/root holding only the VMM, the libraries it loads,\n"
 	    "/dev/kvm, /dev/urandom (and /dev/net/tun) and the given files, each at its path;\n"
 	    "then, in new mount, pid, network, IPC and UTS namespaces, makes it the root, drops\n"
 	    "every capability, becomes UID:GID with no_new_privs and runs the VMM there. Paths\n"
-	    "in ARGS are paths inside the jail. The exit status is the VMM's.\n\n"
+	    "in ARGS are paths inside the jail. The exit status is the VMM's.\n"
+	    "With --userns, any user can run it: a user namespace maps the caller to itself\n"
+	    "(root to 1000); the VMM keeps the caller's groups (e.g. kvm), no capabilities.\n\n"
 	    "Options:\n");
 	opts_usage(f, jail_opts);
 	fprintf(f, "\nSee docs/security.md (\"Running without root\").\n");
@@ -130,11 +143,7 @@ int jail_path_lexical(const char *in, char *out, size_t outlen)
 
 bool jail_path_within(const char *ancestor, const char *path)
 {
-	size_t n = strlen(ancestor);
-
-	if (n == 1 && ancestor[0] == '/')
-		return path[0] == '/';
-	return !strncmp(ancestor, path, n) && (path[n] == 0 || path[n] == '/');
+	return path_within(ancestor, path);
 }
 
 static int join(const char *a, const char *b, const char *c, char *out, size_t outlen)
@@ -331,6 +340,15 @@ static int on_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
 	case OPT_TUN:
 		cfg->tun = true;
 		return 0;
+	case OPT_USERNS:
+		cfg->userns = true;
+		return 0;
+	case OPT_HOST_NET:
+		cfg->host_net = true;
+		return 0;
+	case OPT_PROC:
+		cfg->proc = true;
+		return 0;
 	case OPT_RLIMIT:
 		return parse_rlimit(cfg, arg, err, errlen);
 	case OPT_VERBOSE:
@@ -348,12 +366,21 @@ static int on_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
 /* What must be there once every option is read. */
 static int check_complete(const struct parse_state *st, char *err, size_t errlen)
 {
-	const char *missing = !st->have_id     ? "--id NAME"
-			      : !st->have_base ? "--chroot-base DIR"
-			      : !st->have_uid  ? "--uid UID"
-			      : !st->have_gid  ? "--gid GID"
-					       : NULL;
+	const struct jail_config *cfg = st->cfg;
+	const char *missing = !st->have_id		      ? "--id NAME"
+			      : !st->have_base		      ? "--chroot-base DIR"
+			      : !st->have_uid && !cfg->userns ? "--uid UID (or --userns)"
+			      : !st->have_gid && !cfg->userns ? "--gid GID (or --userns)"
+							      : NULL;
 
+	if (cfg->userns && (st->have_uid || st->have_gid)) {
+		snprintf(err, errlen, "--userns runs the VMM as the caller: no --uid or --gid");
+		return -EINVAL;
+	}
+	if (cfg->host_net && cfg->netns) {
+		snprintf(err, errlen, "--host-net and --netns: give one");
+		return -EINVAL;
+	}
 	if (missing) {
 		snprintf(err, errlen, "%s is required (see --help)", missing);
 		return -EINVAL;

@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -31,7 +33,8 @@
 #define URANDOM_MAJOR 1
 #define URANDOM_MINOR 9
 
-#define DEV_TMPFS_OPTS "mode=0755,size=64k,nr_inodes=16"
+#define DEV_TMPFS_OPTS	"mode=0755,size=64k,nr_inodes=16"
+#define ROOT_TMPFS_OPTS "mode=0700,size=1m,nr_inodes=1024"
 
 static int fail(const char *what, const char *path)
 {
@@ -59,6 +62,9 @@ static bool dir_is_empty(const char *path)
 
 int jail_make_root(const struct jail_config *cfg, char *root, size_t rootlen)
 {
+	/* --userns: the caller's, who is not root; otherwise root's. */
+	uid_t owner = cfg->userns ? cfg->outer_uid : 0;
+	gid_t group = cfg->userns ? cfg->outer_gid : 0;
 	char dir[JAIL_PATH_MAX];
 	struct stat st;
 
@@ -79,8 +85,9 @@ int jail_make_root(const struct jail_config *cfg, char *root, size_t rootlen)
 		return fail("cannot create", dir);
 	if (lstat(dir, &st) < 0)
 		return fail("cannot stat", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
-		pr_err("%s exists but is not a folder that only root can write to", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != owner || (st.st_mode & 022)) {
+		pr_err("%s exists but is not a folder that only %s can write to", dir,
+		       cfg->userns ? "its user" : "root");
 		return -EPERM;
 	}
 	if (mkdir(root, 0700) < 0 && errno != EEXIST)
@@ -95,9 +102,53 @@ int jail_make_root(const struct jail_config *cfg, char *root, size_t rootlen)
 		return -EEXIST;
 	}
 	/* Root's until everything is in place; jail_enter hands it to the user. */
-	if (chown(root, 0, 0) < 0 || chmod(root, 0700) < 0)
+	if (chown(root, owner, group) < 0 || chmod(root, 0700) < 0)
 		return fail("cannot chown/chmod", root);
 	return 0;
+}
+
+/* --- the user namespace (--userns, in the parent) ----------------------------------------- */
+
+static int write_proc(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t n = strlen(text);
+	ssize_t w;
+
+	if (fd < 0)
+		return fail("cannot open", path);
+	w = write(fd, text, n);
+	if (w != (ssize_t)n) {
+		int rc = fail("cannot write", path);
+
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+int jail_enter_userns(const struct jail_config *cfg)
+{
+	char map[64];
+	int rc;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return fail("cannot create a user namespace (this host may not allow them: see "
+			    "sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)",
+			    NULL);
+	rc = write_proc("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)cfg->uid, (unsigned)cfg->outer_uid);
+	if (rc == 0)
+		rc = write_proc("/proc/self/uid_map", map);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)cfg->gid, (unsigned)cfg->outer_gid);
+	if (rc == 0)
+		rc = write_proc("/proc/self/gid_map", map);
+	if (rc == 0)
+		pr_info("user namespace: uid %u and gid %u are %u and %u outside",
+			(unsigned)cfg->uid, (unsigned)cfg->gid, (unsigned)cfg->outer_uid,
+			(unsigned)cfg->outer_gid);
+	return rc;
 }
 
 /* --- building the jail (in the child, in its own mount namespace) -------------------------- */
@@ -187,6 +238,27 @@ static int bind_source(const struct jail_mount *m, const char *root, char *p, si
 	return rc;
 }
 
+/* The flags a bind mount has from its source: a remount must keep them (in a user namespace,
+ * the kernel refuses to clear a flag the source's mount was locked with, atime ones too). */
+static unsigned long kept_flags(const char *path)
+{
+	static const struct {
+		unsigned long st, ms;
+	} map[] = {{ST_RDONLY, MS_RDONLY},    {ST_NOSUID, MS_NOSUID},
+		   {ST_NODEV, MS_NODEV},      {ST_NOEXEC, MS_NOEXEC},
+		   {ST_NOATIME, MS_NOATIME},  {ST_NODIRATIME, MS_NODIRATIME},
+		   {ST_RELATIME, MS_RELATIME}};
+	unsigned long ms = 0;
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (sv.f_flag & map[i].st)
+			ms |= map[i].ms;
+	return ms;
+}
+
 static int bind_one(const struct jail_mount *m, const char *root)
 {
 	unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
@@ -199,7 +271,7 @@ static int bind_one(const struct jail_mount *m, const char *root)
 		flags |= MS_RDONLY;
 	if (m->kind != JAIL_MOUNT_EXEC)
 		flags |= MS_NOEXEC;
-	if (mount(NULL, p, NULL, flags, NULL) < 0)
+	if (mount(NULL, p, NULL, flags | kept_flags(p), NULL) < 0)
 		return fail("cannot set the mount flags of", p);
 	pr_info("%s %s at %s", m->kind == JAIL_MOUNT_RW ? "read-write" : "read-only", m->src,
 		m->dest);
@@ -222,6 +294,37 @@ static int make_node(const char *dev, const char *name, mode_t mode, unsigned ma
 	return 0;
 }
 
+/* --userns: no mknod in a user namespace; the host's node is bound instead (read-only mount,
+ * nosuid, noexec; the node itself stays writable). */
+static int bind_node(const char *dev, const char *name, const char *src)
+{
+	char p[JAIL_PATH_MAX];
+	int rc;
+
+	if (jail_inner_path(dev, name, p, sizeof(p)) < 0) {
+		pr_err("path too long: %s%s", dev, name);
+		return -ENAMETOOLONG;
+	}
+	rc = make_mount_point(p, false);
+	if (rc < 0)
+		return rc;
+	if (mount(src, p, NULL, MS_BIND, NULL) < 0)
+		return fail("cannot bind-mount", src);
+	if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC | kept_flags(p),
+		  NULL) < 0)
+		return fail("cannot set the mount flags of", p);
+	return 0;
+}
+
+/* The node name in dev (the jail's /dev or /dev/net), host (the same node on the host). */
+static int add_node(const struct jail_config *cfg, const char *dev, const char *name,
+		    const char *host, mode_t mode, unsigned major, unsigned minor, bool users)
+{
+	if (cfg->userns)
+		return bind_node(dev, name, host);
+	return make_node(dev, name, mode, major, minor, users ? cfg->uid : 0, users ? cfg->gid : 0);
+}
+
 /* /dev: a small tmpfs of our own (so nodes work even where the jail's folder is on a nodev
  * mount), with only the nodes the VMM opens, then made read-only. */
 static int make_dev(const struct jail_config *cfg, const struct jail_mount *m, const char *root)
@@ -237,15 +340,16 @@ static int make_dev(const struct jail_config *cfg, const struct jail_mount *m, c
 		return rc;
 	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, DEV_TMPFS_OPTS) < 0)
 		return fail("cannot mount a tmpfs on", dev);
-	rc = make_node(dev, "/kvm", 0600, KVM_MAJOR, KVM_MINOR, cfg->uid, cfg->gid);
+	rc = add_node(cfg, dev, "/kvm", "/dev/kvm", 0600, KVM_MAJOR, KVM_MINOR, true);
 	if (rc == 0)
-		rc = make_node(dev, "/urandom", 0666, URANDOM_MAJOR, URANDOM_MINOR, 0, 0);
+		rc = add_node(cfg, dev, "/urandom", "/dev/urandom", 0666, URANDOM_MAJOR,
+			      URANDOM_MINOR, false);
 	if (rc == 0 && cfg->tun) {
 		char net[JAIL_PATH_MAX];
 
 		if (jail_inner_path(dev, "/net", net, sizeof(net)) < 0 || mkdir(net, 0755) < 0)
 			return fail("cannot create", net);
-		rc = make_node(net, "/tun", 0600, TUN_MAJOR, TUN_MINOR, cfg->uid, cfg->gid);
+		rc = add_node(cfg, net, "/tun", "/dev/net/tun", 0600, TUN_MAJOR, TUN_MINOR, true);
 	}
 	if (rc == 0 && mount(NULL, dev, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
 			     DEV_TMPFS_OPTS) < 0)
@@ -253,6 +357,21 @@ static int make_dev(const struct jail_config *cfg, const struct jail_mount *m, c
 	if (rc == 0)
 		pr_info("/dev with kvm, urandom%s", cfg->tun ? ", net/tun" : "");
 	return rc;
+}
+
+/* --proc: the jail's pid namespace's /proc (this child is its pid 1: only the VMM and what it
+ * starts are in it). A shared folder's server mounts a /proc of its own, which the kernel
+ * allows in a user namespace only where a /proc is already visible. */
+static int make_proc(const char *root)
+{
+	char p[JAIL_PATH_MAX];
+
+	if (jail_inner_path(root, "/proc", p, sizeof(p)) < 0 || mkdir(p, 0555) < 0)
+		return fail("cannot create", p);
+	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return fail("cannot mount a /proc on", p);
+	pr_info("/proc of the jail's processes");
+	return 0;
 }
 
 static int enter_namespaces(const struct jail_config *cfg)
@@ -271,7 +390,7 @@ static int enter_namespaces(const struct jail_config *cfg)
 			return rc;
 		}
 		close(fd);
-	} else {
+	} else if (!cfg->host_net) {
 		flags |= CLONE_NEWNET;
 	}
 	if (unshare(flags) < 0)
@@ -292,16 +411,24 @@ static int build(const struct jail_config *cfg, const struct jail_plan *plan, co
 {
 	int rc = 0;
 
-	/* root becomes a mount point (pivot_root wants one); everything else goes on it. */
-	if (mount(root, root, NULL, MS_BIND, NULL) < 0)
+	/* root becomes a mount point (pivot_root wants one); everything else goes on it. With
+	 * --userns it is a small tmpfs: the mount points made in it leave nothing on the host. */
+	if (cfg->userns) {
+		if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_TMPFS_OPTS) < 0)
+			return fail("cannot mount a tmpfs on", root);
+	} else if (mount(root, root, NULL, MS_BIND, NULL) < 0) {
 		return fail("cannot bind-mount the jail onto itself:", root);
+	}
 	for (unsigned i = 0; rc == 0 && i < plan->n; i++)
 		rc = plan->m[i].kind == JAIL_MOUNT_DEV ? make_dev(cfg, &plan->m[i], root)
 						       : bind_one(&plan->m[i], root);
+	if (rc == 0 && cfg->proc)
+		rc = make_proc(root);
 	if (rc < 0)
 		return rc;
-	if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
-	    0)
+	if (mount(NULL, root, NULL,
+		  MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | kept_flags(root),
+		  NULL) < 0)
 		return fail("cannot set the mount flags of", root);
 	if (chown(root, cfg->uid, cfg->gid) < 0)
 		return fail("cannot hand the jail's root to --uid/--gid:", root);
@@ -345,8 +472,11 @@ static int set_rlimits(const struct jail_config *cfg)
 					       RLIMIT_CORE};
 
 	for (int r = 0; r < JAIL_RL_COUNT; r++) {
-		struct rlimit rl = {cfg->rlimit[r], cfg->rlimit[r]};
+		struct rlimit rl = {cfg->rlimit[r], cfg->rlimit[r]}, cur;
 
+		/* In a user namespace a hard limit cannot be raised: a lower one stays. */
+		if (cfg->userns && getrlimit(res[r], &cur) == 0 && cur.rlim_max < rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max = cur.rlim_max;
 		if (cfg->rlimit_set[r] && setrlimit(res[r], &rl) < 0)
 			return fail("cannot set --rlimit", jail_rlimit_name((enum jail_rlimit)r));
 	}
@@ -369,7 +499,11 @@ static int drop_privileges(const struct jail_config *cfg)
 			break; /* past the kernel's last capability */
 		return fail("cannot drop from the capability bounding set", NULL);
 	}
-	if (setgroups(0, NULL) < 0)
+	/* uid 0 (root's jail with --userns) gets no capabilities back from an exec. */
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
+		return fail("cannot set the securebits", NULL);
+	/* --userns: setgroups is denied; the caller's groups (kvm) stay, as for its own VMM. */
+	if (!cfg->userns && setgroups(0, NULL) < 0)
 		return fail("cannot clear the supplementary groups", NULL);
 	if (setresgid(cfg->gid, cfg->gid, cfg->gid) < 0)
 		return fail("cannot change to --gid", NULL);
@@ -378,7 +512,7 @@ static int drop_privileges(const struct jail_config *cfg)
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return fail("cannot empty the capability sets", NULL);
-	if (setresuid(0, 0, 0) == 0) {
+	if (cfg->uid != 0 && setresuid(0, 0, 0) == 0) {
 		pr_err("still able to become root after dropping privileges");
 		return -EPERM;
 	}

@@ -10,9 +10,14 @@
 
 #define JAIL_ID_MAX    64
 #define JAIL_PATH_MAX  4096
-#define JAIL_MAX_FILES 16
+#define JAIL_MAX_FILES 32
 /* The VMM, its libraries, ld.so.cache, /dev and the files (checked as the plan is built). */
 #define JAIL_MAX_MOUNTS 128
+
+/* --userns run by root: the VMM's uid and gid in the namespace (root outside). Not 0, which
+ * would keep the VMM from making the user namespace its shared folders' servers need (mapping
+ * uid 0 there takes CAP_SETFCAP). */
+#define JAIL_ROOT_INNER_ID 1000
 
 /* The device tmpfs: the jail makes the nodes itself, so nothing else may go under it. */
 #define JAIL_DEV_DIR "/dev"
@@ -31,8 +36,16 @@ struct jail_config {
 	char base[JAIL_PATH_MAX]; /* --chroot-base, clean */
 	uid_t uid;
 	gid_t gid;
-	const char *netns; /* NULL: a new network namespace */
+	const char *netns; /* NULL: a new network namespace (unless host_net) */
+	bool host_net;	   /* --host-net: stay in the caller's network namespace */
 	bool tun;
+	/* --userns: no root needed; a new user namespace maps the caller's uid and gid to
+	 * themselves (root's to JAIL_ROOT_INNER_ID), the devices are bound from the host's /dev,
+	 * the root is a tmpfs. uid and gid are then set by main, not by options. */
+	bool userns;
+	uid_t outer_uid; /* --userns: the caller's ids, which uid and gid map to */
+	gid_t outer_gid;
+	bool proc; /* --proc: a /proc of the jail's pid namespace (the shared folders' servers) */
 	struct jail_file files[JAIL_MAX_FILES];
 	unsigned nfiles;
 	bool rlimit_set[JAIL_RL_COUNT];
@@ -115,8 +128,12 @@ void jail_plan_free(struct jail_plan *p);
 int jail_source_open(const char *path);
 
 /* Privileged steps (jail.c). jail_make_root creates BASE/ID (0755) and BASE/ID/root (0700,
- * root's until jail_enter hands it to the user) and refuses a root that is not empty.
+ * root's until jail_enter hands it to the user; with --userns both are the caller's) and
+ * refuses a root that is not empty.
  * jail_enter runs in the child that is pid 1 of the new pid namespace: it builds the jail
  * and execs the VMM; it returns only on failure (after printing the one line). */
 int jail_make_root(const struct jail_config *cfg, char *root, size_t rootlen);
+/* --userns, in the jail's parent before the pid namespace: a new user namespace mapping
+ * cfg->uid and cfg->gid to themselves (setgroups denied). 0 or -errno after one line. */
+int jail_enter_userns(const struct jail_config *cfg);
 int jail_enter(const struct jail_config *cfg, const struct jail_plan *plan, const char *root);

@@ -89,6 +89,9 @@ static int run(const struct jail_config *cfg, const struct jail_plan *plan, cons
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&set, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	/* --userns: the user namespace first; it owns the namespaces made next. */
+	if (cfg->userns && jail_enter_userns(cfg) < 0)
+		return 1;
 	/* Only children enter a new pid namespace: the next one is its pid 1. */
 	if (unshare(CLONE_NEWPID) < 0) {
 		pr_err("cannot create a pid namespace: %s", strerror(errno));
@@ -143,9 +146,14 @@ int main(int argc, char **argv)
 	}
 	log_set_level(cfg->verbose ? LOG_INFO : LOG_WARN);
 	status = 1;
-	if (geteuid() != 0) {
+	if (cfg->userns) {
+		cfg->outer_uid = geteuid();
+		cfg->outer_gid = getegid();
+		cfg->uid = cfg->outer_uid ? cfg->outer_uid : JAIL_ROOT_INNER_ID;
+		cfg->gid = cfg->outer_uid ? cfg->outer_gid : JAIL_ROOT_INNER_ID;
+	} else if (geteuid() != 0) {
 		pr_err("must run as root: it makes namespaces, mounts and device nodes, then runs "
-		       "the VMM as --uid");
+		       "the VMM as --uid (or give --userns: a user namespace, no root needed)");
 		goto out;
 	}
 	if (plan_jail(cfg, plan) < 0 || jail_make_root(cfg, root, sizeof(root)) < 0)

@@ -148,6 +148,7 @@ enum {
 	RO_HYPERV,
 	RO_NO_HYPERV,
 	RO_NO_USB,
+	RO_NO_JAIL,
 	RO_RTC,
 	RO_FIRMWARE_VARS,
 	RO_VOLUME,
@@ -183,6 +184,7 @@ static const struct mgr_opt run_defs[] = {
     {"hyperv", 0, false, RO_HYPERV},
     {"no-hyperv", 0, false, RO_NO_HYPERV},
     {"no-usb", 0, false, RO_NO_USB},
+    {"no-jail", 0, false, RO_NO_JAIL},
     {"rtc", 0, true, RO_RTC},
     {"firmware-vars", 0, true, RO_FIRMWARE_VARS},
     {"volume", 'v', true, RO_VOLUME},
@@ -378,6 +380,9 @@ static int run_cb(void *ctx, int id, const char *v, char *err, size_t errlen)
 		return shares_parse(d, v, err, errlen);
 	case RO_RM:
 		d->auto_remove = true;
+		return 0;
+	case RO_NO_JAIL:
+		d->no_jail = true;
 		return 0;
 	case RO_CLOUD_INIT:
 		return copy_arg("--cloud-init", d->cloud_init, sizeof(d->cloud_init), v, err,

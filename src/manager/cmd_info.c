@@ -13,6 +13,7 @@
 #include "manager/attach.h"
 #include "manager/cmds.h"
 #include "manager/http.h"
+#include "manager/supervise.h"
 
 /* Docker's STATUS column: "Up 3 minutes", "Up 2 hours (Paused)", "Exited (0) 5 seconds ago". */
 static void status_text(const struct vm_entry *e, const char *api_state, char *out, size_t len)
@@ -226,6 +227,12 @@ static json_t *inspect_one(struct vm_entry *e)
 		json_object_set_new(files, "UefiVars", json_string(e->def.vars));
 	json_object_set_new(o, "Files", files);
 	json_object_set_new(o, "Mounts", mounts_json(&e->def));
+	{
+		char jail[160];
+
+		sup_jail_describe(&e->def, jail, sizeof(jail));
+		json_object_set_new(o, "Jail", json_string(jail));
+	}
 	if (running) {
 		char sock[VMDEF_PATH + 16], err[256];
 		struct http_response r;

@@ -1,5 +1,5 @@
-/* update: changes a stopped VM's CPUs, memory, display, sound and disk size (Docker's `update`),
- * for the CLI and the desktop app's Edit dialog alike. */
+/* update: changes a stopped VM's CPUs, memory, display, sound, disk size and jail (Docker's
+ * `update`), for the CLI and the desktop app's Edit dialog alike. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +13,14 @@
 
 #define UPDATE_USAGE                                                                               \
 	"update: usage: phyllome update [--cpus N] [--memory SIZE] [--display MODE]\n"             \
-	"                       [--sound MODE | --no-sound] [--disk-size SIZE] VM"
+	"                       [--sound MODE | --no-sound] [--disk-size SIZE]\n"                  \
+	"                       [--jail | --no-jail] VM"
 
 struct update {
 	unsigned cpus;
 	uint64_t memory, disk_size;
 	const char *display, *sound, *ref;
+	int jail; /* 1: --jail, -1: --no-jail, 0: unchanged */
 };
 
 /* Reads the options; u->ref is the VM. EXIT_OK or EXIT_USAGE (printed). */
@@ -40,6 +42,8 @@ static int update_args(int argc, char **argv, struct update *u)
 			u->sound = argv[++i];
 		else if (!strcmp(a, "--no-sound"))
 			u->sound = "none";
+		else if (!strcmp(a, "--jail") || !strcmp(a, "--no-jail"))
+			u->jail = a[2] == 'n' ? -1 : 1;
 		else if (!strcmp(a, "--disk-size") && v) {
 			i++;
 			if (mgr_parse_size(v, MGR_MAX_DISK, &u->disk_size) < 0 || !u->disk_size) {
@@ -52,8 +56,8 @@ static int update_args(int argc, char **argv, struct update *u)
 			rc = -EINVAL;
 		}
 	}
-	if (rc == 0 &&
-	    (!u->ref || (!u->cpus && !u->memory && !u->display && !u->sound && !u->disk_size)))
+	if (rc == 0 && (!u->ref || (!u->cpus && !u->memory && !u->display && !u->sound &&
+				    !u->disk_size && !u->jail)))
 		rc = -EINVAL;
 	if (rc < 0)
 		mgr_error("%s", err);
@@ -134,6 +138,8 @@ static int apply(struct vm_entry *e, const struct update *u, char *err, size_t e
 		e->def.cpus = u->cpus;
 	if (rc == 0 && u->memory)
 		e->def.memory = u->memory;
+	if (rc == 0 && u->jail)
+		e->def.no_jail = u->jail < 0;
 	return rc;
 }
 

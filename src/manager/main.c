@@ -199,6 +199,8 @@ static void usage(FILE *f)
 	    "      --no-usb, --tpm, --no-tpm, --hyperv, --no-hyperv\n"
 	    "                          a TPM 2.0 (the VM's own swtpm), Hyper-V enlightenments\n"
 	    "      --rtc utc|localtime the guest's clock (Windows keeps local time)\n"
+	    "      --no-jail           run the VMM as you, not in phyllome-jail (a user\n"
+	    "                          namespace of its own; docs/security.md)\n"
 	    "      --cloud-init FILE   user-data for a NoCloud seed (vfat, label cidata)\n"
 	    "  -v, --volume HOST_DIR:GUEST_PATH[:ro]  share a host folder (virtio-fs; up to 4)\n"
 	    "      --rm                remove the VM when it ends\n"

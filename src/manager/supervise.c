@@ -21,9 +21,10 @@
 #include "manager/http.h"
 #include "manager/relay.h"
 
-int sup_find_vmm(char *out, size_t len, char *err, size_t errlen)
+int sup_find_prog(const char *name, const char *env_name, char *out, size_t len, char *err,
+		  size_t errlen)
 {
-	const char *env = getenv("PHYLLOME_VMM"), *path = getenv("PATH");
+	const char *env = getenv(env_name), *path = getenv("PATH");
 	char self[PATH_MAX];
 	ssize_t n;
 
@@ -34,7 +35,7 @@ int sup_find_vmm(char *out, size_t len, char *err, size_t errlen)
 		if (access(env, X_OK) == 0 && realpath(env, abs) &&
 		    snprintf(out, len, "%s", abs) < (int)len)
 			return 0;
-		snprintf(err, errlen, "PHYLLOME_VMM=%s is not an executable", env);
+		snprintf(err, errlen, "%s=%s is not an executable", env_name, env);
 		return -ENOENT;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -43,8 +44,8 @@ int sup_find_vmm(char *out, size_t len, char *err, size_t errlen)
 
 		self[n] = 0;
 		slash = strrchr(self, '/');
-		if (slash && (size_t)(slash - self) + 14 < len) {
-			snprintf(out, len, "%.*s/phyllome-vmm", (int)(slash - self), self);
+		if (slash && (size_t)(slash - self) + strlen(name) + 2 < len) {
+			snprintf(out, len, "%.*s/%s", (int)(slash - self), self, name);
 			if (access(out, X_OK) == 0)
 				return 0;
 		}
@@ -53,25 +54,22 @@ int sup_find_vmm(char *out, size_t len, char *err, size_t errlen)
 		const char *colon = strchr(path, ':');
 		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
 
-		if (dl && snprintf(out, len, "%.*s/phyllome-vmm", (int)dl, path) < (int)len &&
+		if (dl && snprintf(out, len, "%.*s/%s", (int)dl, path, name) < (int)len &&
 		    access(out, X_OK) == 0)
 			return 0;
 		path = colon ? colon + 1 : NULL;
 	}
-	snprintf(err, errlen,
-		 "cannot find phyllome-vmm (not next to phyllome, not on PATH; set PHYLLOME_VMM)");
+	snprintf(err, errlen, "cannot find %s (not next to phyllome, not on PATH; set %s)", name,
+		 env_name);
 	return -ENOENT;
 }
 
-/* A growable argv. */
-struct argv_b {
-	char **v;
-	size_t n, cap;
-	bool failed;
-};
+int sup_find_vmm(char *out, size_t len, char *err, size_t errlen)
+{
+	return sup_find_prog("phyllome-vmm", "PHYLLOME_VMM", out, len, err, errlen);
+}
 
-static void add(struct argv_b *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct argv_b *b, const char *fmt, ...)
+void sup_argv_add(struct sup_argv *b, const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -99,7 +97,7 @@ static void add(struct argv_b *b, const char *fmt, ...)
 	b->v[b->n] = NULL;
 }
 
-static char **finish(struct argv_b *b)
+char **sup_argv_finish(struct sup_argv *b)
 {
 	if (b->failed) {
 		for (size_t i = 0; i < b->n; i++)
@@ -120,48 +118,49 @@ void sup_free_argv(char **argv)
 char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 {
 	const struct vm_def *d = &e->def;
-	struct argv_b b = {0};
+	struct sup_argv b = {0};
 	char uuid[MGR_UUID_LEN + 1];
 
 	mgr_vm_uuid(d->id, uuid);
-	add(&b, "%s", vmm);
+	sup_argv_add(&b, "%s", vmm);
 	/* Firmware (with the VM's own variable store, if it has one), a kernel, or both: the
 	 * firmware then boots the kernel through its EFI stub. */
 	if (d->firmware[0]) {
-		add(&b, "--firmware");
+		sup_argv_add(&b, "--firmware");
 		if (d->vars[0])
-			add(&b, "code=%s,vars=%s", d->firmware, d->vars);
+			sup_argv_add(&b, "code=%s,vars=%s", d->firmware, d->vars);
 		else
-			add(&b, "%s", d->firmware);
+			sup_argv_add(&b, "%s", d->firmware);
 	}
 	if (d->kernel[0]) {
-		add(&b, "--kernel");
-		add(&b, "%s", d->kernel);
+		sup_argv_add(&b, "--kernel");
+		sup_argv_add(&b, "%s", d->kernel);
 		if (d->initramfs[0]) {
-			add(&b, "--initramfs");
-			add(&b, "%s", d->initramfs);
+			sup_argv_add(&b, "--initramfs");
+			sup_argv_add(&b, "%s", d->initramfs);
 		}
-		add(&b, "--cmdline");
-		add(&b, "%s", d->cmdline_set ? d->cmdline : "console=ttyS0");
+		sup_argv_add(&b, "--cmdline");
+		sup_argv_add(&b, "%s", d->cmdline_set ? d->cmdline : "console=ttyS0");
 	}
-	add(&b, "--uuid");
-	add(&b, "%s", uuid);
-	add(&b, "--cpus");
-	add(&b, "boot=%u%s", d->cpus, d->hyperv ? ",hyperv=on" : "");
-	add(&b, "--memory");
-	add(&b, "size=%lluM", (unsigned long long)(d->memory >> 20));
+	sup_argv_add(&b, "--uuid");
+	sup_argv_add(&b, "%s", uuid);
+	sup_argv_add(&b, "--cpus");
+	sup_argv_add(&b, "boot=%u%s", d->cpus, d->hyperv ? ",hyperv=on" : "");
+	sup_argv_add(&b, "--memory");
+	sup_argv_add(&b, "size=%lluM", (unsigned long long)(d->memory >> 20));
 	/* The serial line is the VMM's stdin/stdout, a socket pair to the supervisor. */
-	add(&b, "--serial");
-	add(&b, "tty");
-	add(&b, "--api-socket");
-	add(&b, "%s/api.sock", e->dir);
+	sup_argv_add(&b, "--serial");
+	sup_argv_add(&b, "tty");
+	sup_argv_add(&b, "--api-socket");
+	sup_argv_add(&b, "%s/api.sock", e->dir);
 	/* The VMM's log (its stderr is vmm.log already) capped at --log-max's default, with one
 	 * rotated copy vmm.log.1: a guest that makes the VMM warn cannot fill the disk. */
-	add(&b, "--log-file");
-	add(&b, "%s/vmm.log", e->dir);
+	sup_argv_add(&b, "--log-file");
+	sup_argv_add(&b, "%s/vmm.log", e->dir);
 	for (unsigned i = 0; i < d->ndisks; i++) {
-		add(&b, "--disk");
-		add(&b, "path=%s%s%s%s", d->disks[i].path,
+		sup_argv_add(&b, "--disk");
+		sup_argv_add(
+		    &b, "path=%s%s%s%s", d->disks[i].path,
 		    d->disks[i].readonly ? ",readonly=on" : "",
 		    d->disks[i].qcow2
 			? (d->disks[i].backing[0] ? ",format=qcow2,backing=on" : ",format=qcow2")
@@ -171,86 +170,86 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 	if (d->cdrom[0]) {
 		/* The VMM's AHCI CD-ROM drive: installers (Windows PE has no virtio-blk driver) and
 		 * firmware find the disc there. */
-		add(&b, "--cdrom");
-		add(&b, "%s", d->cdrom);
+		sup_argv_add(&b, "--cdrom");
+		sup_argv_add(&b, "%s", d->cdrom);
 	}
 	if (d->cloud_init[0]) {
-		add(&b, "--disk");
-		add(&b, "path=%s/seed.img,readonly=on,serial=cidata", e->dir);
+		sup_argv_add(&b, "--disk");
+		sup_argv_add(&b, "path=%s/seed.img,readonly=on,serial=cidata", e->dir);
 	}
 	if (d->net != VMDEF_NET_NONE) {
-		add(&b, "--net");
+		sup_argv_add(&b, "--net");
 		if (d->net == VMDEF_NET_USER)
-			add(&b, "passt=%s/passt.sock%s", e->dir,
-			    d->nic == VMDEF_NIC_E1000E ? ",model=e1000e" : "");
+			sup_argv_add(&b, "passt=%s/passt.sock%s", e->dir,
+				     d->nic == VMDEF_NIC_E1000E ? ",model=e1000e" : "");
 		else
-			add(&b, "tap=%s%s", d->tap,
-			    d->nic == VMDEF_NIC_E1000E ? ",model=e1000e" : "");
+			sup_argv_add(&b, "tap=%s%s", d->tap,
+				     d->nic == VMDEF_NIC_E1000E ? ",model=e1000e" : "");
 	}
 	if (d->display[0]) {
-		add(&b, "--display");
-		add(&b, "%s", d->display);
+		sup_argv_add(&b, "--display");
+		sup_argv_add(&b, "%s", d->display);
 	}
 	if (d->sound[0]) {
-		add(&b, "--sound");
-		add(&b, "%s", d->sound);
+		sup_argv_add(&b, "--sound");
+		sup_argv_add(&b, "%s", d->sound);
 	}
 	if (d->usb)
-		add(&b, "--usb");
+		sup_argv_add(&b, "--usb");
 	if (d->tpm) {
-		add(&b, "--tpm");
-		add(&b, "socket=%s/tpm.sock", e->dir);
+		sup_argv_add(&b, "--tpm");
+		sup_argv_add(&b, "socket=%s/tpm.sock", e->dir);
 	}
 	for (unsigned i = 0; i < d->nshares; i++) {
-		add(&b, "--fs");
-		add(&b, "tag=%s,path=%s%s", d->shares[i].tag, d->shares[i].host,
-		    d->shares[i].readonly ? ",readonly=on" : "");
+		sup_argv_add(&b, "--fs");
+		sup_argv_add(&b, "tag=%s,path=%s%s", d->shares[i].tag, d->shares[i].host,
+			     d->shares[i].readonly ? ",readonly=on" : "");
 	}
 	if (d->rtc_local) {
-		add(&b, "--rtc");
-		add(&b, "base=localtime");
+		sup_argv_add(&b, "--rtc");
+		sup_argv_add(&b, "base=localtime");
 	}
-	add(&b, "--rng");
-	return finish(&b);
+	sup_argv_add(&b, "--rng");
+	return sup_argv_finish(&b);
 }
 
 char **sup_passt_argv(const struct vm_entry *e, const char *passt)
 {
 	const struct vm_def *d = &e->def;
-	struct argv_b b = {0};
+	struct sup_argv b = {0};
 
-	add(&b, "%s", passt);
-	add(&b, "--foreground");
-	add(&b, "--quiet");
-	add(&b, "--socket");
-	add(&b, "%s/passt.sock", e->dir);
+	sup_argv_add(&b, "%s", passt);
+	sup_argv_add(&b, "--foreground");
+	sup_argv_add(&b, "--quiet");
+	sup_argv_add(&b, "--socket");
+	sup_argv_add(&b, "%s/passt.sock", e->dir);
 	/* As root, passt would switch to nobody, who cannot create its socket in the VM's
 	 * folder (0700): it keeps our user (its own namespaces and seccomp filter still apply). */
 	if (geteuid() == 0) {
-		add(&b, "--runas");
-		add(&b, "0:0");
+		sup_argv_add(&b, "--runas");
+		sup_argv_add(&b, "0:0");
 	}
 	for (unsigned i = 0; i < d->nports; i++) {
-		add(&b, d->ports[i].udp ? "-u" : "-t");
-		add(&b, "%u:%u", d->ports[i].host, d->ports[i].guest);
+		sup_argv_add(&b, d->ports[i].udp ? "-u" : "-t");
+		sup_argv_add(&b, "%u:%u", d->ports[i].host, d->ports[i].guest);
 	}
-	return finish(&b);
+	return sup_argv_finish(&b);
 }
 
 char **sup_swtpm_argv(const struct vm_entry *e, const char *swtpm)
 {
-	struct argv_b b = {0};
+	struct sup_argv b = {0};
 
-	add(&b, "%s", swtpm);
-	add(&b, "socket");
-	add(&b, "--tpm2");
-	add(&b, "--ctrl");
-	add(&b, "type=unixio,path=%s/tpm.sock", e->dir);
-	add(&b, "--tpmstate");
-	add(&b, "dir=%s/tpm", e->dir);
-	add(&b, "--flags");
-	add(&b, "startup-clear");
-	return finish(&b);
+	sup_argv_add(&b, "%s", swtpm);
+	sup_argv_add(&b, "socket");
+	sup_argv_add(&b, "--tpm2");
+	sup_argv_add(&b, "--ctrl");
+	sup_argv_add(&b, "type=unixio,path=%s/tpm.sock", e->dir);
+	sup_argv_add(&b, "--tpmstate");
+	sup_argv_add(&b, "dir=%s/tpm", e->dir);
+	sup_argv_add(&b, "--flags");
+	sup_argv_add(&b, "startup-clear");
+	return sup_argv_finish(&b);
 }
 
 /* What the supervisor tells the starting `phyllome` through a pipe. */
@@ -443,7 +442,7 @@ static void record_exit(const struct vm_entry *e, pid_t vmm, int status)
 }
 
 /* The supervisor: never returns. */
-static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
+static void supervise(const struct vm_entry *e, const char *vmm, const char *jail, int ready_fd)
 {
 	struct ready_msg m = {.sup = getpid()};
 	char path[VMDEF_PATH + 32];
@@ -504,6 +503,14 @@ static void supervise(const struct vm_entry *e, const char *vmm, int ready_fd)
 		goto fail;
 	}
 	argv = sup_vmm_argv(e, vmm);
+	if (argv && jail[0]) {
+		char **jailed = sup_jail_argv(e, jail, argv, sup_real_path);
+
+		sup_free_argv(argv);
+		argv = jailed;
+		if (argv)
+			sup_log_jail(log_fd, argv);
+	}
 	if (!argv || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		m.rc = -ENOMEM;
 		snprintf(m.err, sizeof(m.err), "out of memory or sockets");
@@ -560,12 +567,14 @@ static int read_ready(int fd, struct ready_msg *m)
 
 int sup_start(struct store *s, struct vm_entry *e, char *err, size_t errlen)
 {
-	char vmm[PATH_MAX];
+	char vmm[PATH_MAX], jail[PATH_MAX];
 	struct ready_msg m = {0};
 	int p[2], rc;
 	pid_t mid;
 
 	rc = sup_find_vmm(vmm, sizeof(vmm), err, errlen);
+	if (rc == 0)
+		rc = sup_pick_jail(e, jail, sizeof(jail), err, errlen);
 	if (rc < 0)
 		return rc;
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -581,7 +590,7 @@ int sup_start(struct store *s, struct vm_entry *e, char *err, size_t errlen)
 		store_close(s); /* our fd only: the lock stays with the parent */
 		setsid();
 		if (fork() == 0)
-			supervise(e, vmm, p[1]);
+			supervise(e, vmm, jail, p[1]);
 		_exit(0);
 	}
 	close(p[1]);

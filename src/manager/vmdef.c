@@ -68,6 +68,7 @@ char *vmdef_dump(const struct vm_def *d)
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "shares", shares);
 	json_object_set_new(o, "usb", json_boolean(d->usb));
+	json_object_set_new(o, "jail", json_boolean(!d->no_jail));
 	json_object_set_new(o, "os", str_or_null(d->os));
 	json_object_set_new(o, "tpm", json_boolean(d->tpm));
 	json_object_set_new(o, "hyperv", json_boolean(d->hyperv));
@@ -246,7 +247,7 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	int64_t v;
 	const char *net, *bus;
 	json_t *cmdline = json_object_get(o, "cmdline"), *rm = json_object_get(o, "auto_remove"),
-	       *usb;
+	       *usb, *jail;
 
 	*what = "id";
 	if (get_str(o, "id", d->id, sizeof(d->id), true) < 0 || strlen(d->id) != MGR_ID_LEN ||
@@ -310,6 +311,11 @@ static int load_def(struct vm_def *d, json_t *o, const char **what)
 	if (usb && !json_is_boolean(usb))
 		return -EINVAL;
 	d->usb = json_is_true(usb);
+	*what = "jail"; /* absent in folders made before the jail: jailed, as every VM now */
+	jail = json_object_get(o, "jail");
+	if (jail && !json_is_boolean(jail))
+		return -EINVAL;
+	d->no_jail = json_is_false(jail);
 	*what = "os, tpm, hyperv, rtc or vars"; /* absent in folders made before --os */
 	if (load_os(d, o) < 0)
 		return -EINVAL;

@@ -62,6 +62,7 @@ struct vm_def {
 	unsigned nports;
 	bool auto_remove;      /* --rm */
 	bool usb;	       /* --usb: the xHCI controller with a USB tablet and keyboard */
+	bool no_jail;	       /* --no-jail: the VMM runs as the user, not in phyllome-jail */
 	char os[16];	       /* the --os preset it was made with ("" if none) */
 	bool tpm;	       /* a TPM 2.0 on the VM's own swtpm (state in tpm/ in its folder) */
 	bool hyperv;	       /* Hyper-V enlightenments (--cpus ...,hyperv=on) */

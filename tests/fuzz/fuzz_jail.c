@@ -1,7 +1,8 @@
 /* libFuzzer: phyllome-jail's command line and its ELF reader. Input starting with "\x7fELF"
  * goes to elf_parse; anything else is split on NUL into argv for jail_parse, whose result (and
  * the mount plan built from it) must hold what the privileged half relies on: clean absolute
- * paths that never climb out of the jail, no uid or gid 0, no two mounts inside each other. */
+ * paths that never climb out of the jail, no uid or gid 0 (none at all with --userns), no two
+ * mounts inside each other. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,7 +57,13 @@ static void check_config(const struct jail_config *cfg)
 
 	check(jail_id_valid(cfg->id));
 	check_clean(cfg->base);
-	check(cfg->uid != 0 && cfg->gid != 0 && cfg->uid != (uid_t)-1 && cfg->gid != (gid_t)-1);
+	/* --userns: no ids from the options (main fills in the caller's); otherwise never root. */
+	if (cfg->userns)
+		check(cfg->uid == 0 && cfg->gid == 0);
+	else
+		check(cfg->uid != 0 && cfg->gid != 0 && cfg->uid != (uid_t)-1 &&
+		      cfg->gid != (gid_t)-1);
+	check(!(cfg->host_net && cfg->netns));
 	check(cfg->ncmd >= 1 && cfg->cmd[0] && !cfg->cmd[cfg->ncmd]);
 	check_clean(cfg->vmm);
 	check(strcmp(cfg->vmm, "/") != 0);

@@ -6,6 +6,7 @@
 #   ui-test.sh PHYLLOME FAKE_VMM FAKEVM
 PH=$1
 export PHYLLOME_VMM PHYLLOME_FAKEVM PHYLLOME_STATE
+export PHYLLOME_JAIL=off # the stand-in VMM is a script, which phyllome-jail cannot run
 PHYLLOME_VMM=$(realpath "$2") PHYLLOME_FAKEVM=$(realpath "$3")
 PHYLLOME_STATE=$(mktemp -d /tmp/phyllome-ui.XXXXXX)
 export PHYLLOME_UI_DIR

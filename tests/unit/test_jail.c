@@ -17,7 +17,7 @@
 #include "jail/elf.h"
 #include "jail/jail.h"
 
-#define MAX_ARGS 48
+#define MAX_ARGS (2 * JAIL_MAX_FILES + 8)
 /* ends run()'s list of words (a plain NULL may be an int in a variadic call) */
 #define END ((const char *)NULL)
 
@@ -64,6 +64,26 @@ static void assert_err_has(const char *word)
 }
 
 #define REQUIRED "--id", "vm1", "--chroot-base", "/srv/jail", "--uid", "1000", "--gid", "1001"
+
+/* --userns: no --uid/--gid (the caller's, filled in by main); --host-net keeps the network. */
+static void test_parse_userns(void **state)
+{
+	(void)state;
+	assert_int_equal(run("--id", "a", "--chroot-base", "/j", "--userns", "--host-net", "--tun",
+			     "--", "/usr/bin/phyllome-vmm", "--rng", NULL),
+			 0);
+	assert_true(cfg.userns);
+	assert_true(cfg.host_net);
+	assert_true(cfg.tun);
+	assert_null(cfg.netns);
+	assert_int_equal(cfg.uid, 0); /* not from the options */
+	assert_int_equal(cfg.ncmd, 2);
+	assert_int_equal(run("--id", "a", "--chroot-base", "/j", "--", "/v", NULL), -EINVAL);
+	assert_err_has("--userns");
+	assert_int_equal(run(REQUIRED, "--", "/v", NULL), 0);
+	assert_false(cfg.userns);
+	assert_false(cfg.host_net);
+}
 
 static void test_parse_minimal(void **state)
 {
@@ -180,6 +200,13 @@ static void test_parse_refusals(void **state)
 	    {{"--file", "/a:/"}, "root"},
 	    {{"--file", ":/x"}, "no SRC"},
 	    {{"--tun=yes"}, "no value"},
+	    {{"--id", "a", "--chroot-base", "/j", "--userns", "--uid", "1", "--", "/v"},
+	     "--userns"},
+	    {{"--id", "a", "--chroot-base", "/j", "--gid", "1", "--userns", "--", "/v"},
+	     "--userns"},
+	    {{"--id", "a", "--chroot-base", "/j", "--userns", "--netns", "/n", "--host-net", "--",
+	      "/v"},
+	     "--host-net"},
 	    {{"--bogus"}, "unknown"},
 	    {{"stray"}, "unexpected"},
 	};
@@ -733,6 +760,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_minimal),
+	    cmocka_unit_test(test_parse_userns),
 	    cmocka_unit_test(test_parse_all),
 	    cmocka_unit_test(test_parse_actions),
 	    cmocka_unit_test(test_parse_refusals),

@@ -279,6 +279,13 @@ static void test_supervisor(void **state)
 	assert_int_equal(store_open(&s, err, sizeof(err)), 0);
 	add_vm(&s, "dddd000000000005", "fake", 1, e);
 	assert_int_equal(store_lock(&s, true), 0);
+	/* Jailed by default: without phyllome-jail, one line that says how to opt out. */
+	setenv("PHYLLOME_JAIL", "/nonexistent/phyllome-jail", 1);
+	assert_int_equal(sup_start(&s, e, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "phyllome update --no-jail fake"));
+	assert_null(strchr(err, '\n'));
+	/* A shell script cannot be jailed (the jail runs an ELF program with its libraries). */
+	setenv("PHYLLOME_JAIL", "off", 1);
 	assert_int_equal(sup_start(&s, e, err, sizeof(err)), 0);
 	store_unlock(&s);
 	assert_string_equal(e->st.status, "running");

@@ -4,7 +4,9 @@
 # stop through the ACPI power button ending in the guest's own poweroff (busybox acpid in the
 # test guest, phyllome.acpid=1), ps -a showing "Exited (0)", rm. vm1 has a shared folder
 # (-v L1_DIR:/mnt/host): inspect shows its tag, the guest mounts it by hand (the busybox guest has
-# no cloud-init) and reads L1's file, L1 reads the guest's.
+# no cloud-init) and reads L1's file, L1 reads the guest's. The VMMs run in phyllome-jail (the
+# manager's default): vm1's VMM is checked to be in a user and a mount namespace other than L1's,
+# and its guest writes its --disk, a file of L1's handed into the jail.
 # rig-tools: curl
 # shellcheck shell=sh
 
@@ -69,7 +71,8 @@ run_vm() {
 mkdir -p "$RIG_WORK/share"
 echo from-L1 >"$RIG_WORK/share/hello.txt"
 T0=$(now_cs)
-run_vm vm1 -v "$RIG_WORK/share:/mnt/host"
+head -c 1048576 /dev/zero >"$RIG_WORK/d1.img"
+run_vm vm1 -v "$RIG_WORK/share:/mnt/host" --disk "$RIG_WORK/d1.img"
 [ "$PH_RC" = 0 ] || fail "run -d: status $PH_RC: $PH_ERR"
 echo "$PH_OUT" | grep -qE '^[0-9a-f]{16}$' || fail "run -d printed '$PH_OUT', not an id"
 ID1=$PH_OUT
@@ -100,6 +103,30 @@ printf 'mkdir -p /mnt/host && mount -t virtiofs mnt-host /mnt/host && cat /mnt/h
 file_wait "$RIG_WORK/con.out" '^SHARE-OK' "$T_CMD" || fail "the shared folder: no SHARE-OK: $(tail -c 300 "$RIG_WORK/con.out")"
 grep -q '^from-L1' "$RIG_WORK/con.out" || fail "the guest did not read L1's file"
 [ "$(cat "$RIG_WORK/share/from-guest.txt" 2>/dev/null)" = guest-wrote ] || fail "L1 does not see the guest's file"
+
+# --- the jail: vm1's VMM (the child of the jail, whose pid ps and inspect show) has a user and a
+# mount namespace of its own; its guest writes its disk ---
+"$PH" inspect vm1 | grep -q '"Jail": "on"' || fail "inspect vm1: Jail is not on: $("$PH" inspect vm1 | grep Jail)"
+grep -q 'the VMM runs in phyllome-jail' "$(vm_dir vm1)/vmm.log" || fail "vmm.log does not say the VMM runs in phyllome-jail"
+JPID=$("$PH" inspect vm1 | sed -n 's/.*"Pid": \([0-9]*\),.*/\1/p' | head -n 1)
+VPID=''
+for _d in /proc/[0-9]*; do
+	[ "$(sed -n 's/^PPid:[[:space:]]*//p' "$_d/status" 2>/dev/null)" = "$JPID" ] && VPID=${_d#/proc/} && break
+done
+[ -n "$VPID" ] || fail "no child of the jail (pid '$JPID') found"
+[ "$(cat "/proc/$VPID/comm")" = phyllome-vmm ] || fail "the jail's child $VPID is $(cat "/proc/$VPID/comm"), not phyllome-vmm"
+for _ns in user mnt; do
+	[ "$(readlink "/proc/$VPID/ns/$_ns")" != "$(readlink "/proc/$$/ns/$_ns")" ] ||
+		fail "the VMM (pid $VPID) shares L1's $_ns namespace ($(readlink "/proc/$$/ns/$_ns"))"
+done
+[ -e "/proc/$VPID/root/rig/scenarios" ] && fail "the jailed VMM sees L1's /rig/scenarios"
+JAIL_IDS=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$VPID/status" | tr -s '\t ' '  ')
+JAIL_CAPS=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$VPID/status")
+[ "$JAIL_CAPS" = 0000000000000000 ] || fail "the jailed VMM has capabilities: CapEff $JAIL_CAPS"
+# shellcheck disable=SC2016 # the guest's shell expands it
+printf 'printf "JAIL-DISK-%%s\\n" $((40 + 2)) | dd of=/dev/vda conv=fsync 2>/dev/null && echo DISK-$((40 + 2))-OK\n' >&8
+file_wait "$RIG_WORK/con.out" '^DISK-42-OK' "$T_CMD" || fail "the guest could not write its disk: $(tail -c 300 "$RIG_WORK/con.out")"
+[ "$(head -n 1 "$RIG_WORK/d1.img")" = JAIL-DISK-42 ] || fail "d1.img starts with '$(head -c 20 "$RIG_WORK/d1.img")', not JAIL-DISK-42"
 
 # --- pause / resume: a ticker stops while paused ---
 # shellcheck disable=SC2016 # the guest's shell expands it
@@ -186,4 +213,4 @@ ph rm vm1
 [ -d "$D1" ] && fail "rm left $D1"
 ph ps -a
 [ "$(echo "$PH_OUT" | wc -l)" = 1 ] || fail "ps -a after rm: $PH_OUT"
-rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, -v shared folder (tag from inspect, mounted in the guest, files both ways), pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, screenshot (PNG ${PNGW} wide; refused without a display), kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"
+rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, -v shared folder (tag from inspect, mounted in the guest, files both ways), jailed VMM (own user+mnt namespaces, Uid $JAIL_IDS, CapEff 0, guest wrote its --disk), pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, screenshot (PNG ${PNGW} wide; refused without a display), kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"

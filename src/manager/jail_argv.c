@@ -1,0 +1,255 @@
+/* The manager's phyllome-jail: every VMM runs jailed by default (docs/manager.md, "The
+ * jail"), handed exactly what its VM needs, each at its own path. The command line is pure
+ * (the real path of each file comes from the caller's resolver); then the checks made before
+ * a jailed start. */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/path_within.h"
+#include "manager/supervise.h"
+
+/* What is handed in: collected first, then each given once, unless it lies inside a folder
+ * that is handed in too (the jail refuses a mount inside another; the folder shows it). */
+#define HAND_MAX 40
+
+struct handed {
+	const char *path[HAND_MAX];
+	bool ro[HAND_MAX], dir[HAND_MAX];
+	unsigned n;
+	bool full;
+};
+
+static void hand_in(struct handed *h, const char *path, bool ro, bool dir)
+{
+	if (!path || !path[0])
+		return;
+	for (unsigned i = 0; i < h->n; i++) {
+		if (!strcmp(h->path[i], path)) {
+			h->ro[i] &= ro; /* read-write if either wants it */
+			h->dir[i] |= dir;
+			return;
+		}
+	}
+	if (h->n >= HAND_MAX) {
+		h->full = true;
+		return;
+	}
+	h->path[h->n] = path;
+	h->ro[h->n] = ro;
+	h->dir[h->n++] = dir;
+}
+
+static bool inside_another(const struct handed *h, unsigned k)
+{
+	for (unsigned i = 0; i < h->n; i++)
+		if (i != k && h->dir[i] && path_within(h->path[i], h->path[k]))
+			return true;
+	return false;
+}
+
+/* --file[-ro] REAL:PATH (REAL alone when it is PATH): the jail refuses a symbolic link on a
+ * source's path, so the source is the resolved one and the VMM still finds it at PATH. */
+static void emit(struct sup_argv *b, const struct handed *h, sup_resolve_fn resolve)
+{
+	if (h->full)
+		b->failed = true;
+	for (unsigned i = 0; i < h->n; i++) {
+		char buf[VMDEF_PATH];
+		const char *real = resolve ? resolve(h->path[i], buf, sizeof(buf)) : h->path[i];
+
+		if (inside_another(h, i))
+			continue;
+		if (!real)
+			real = h->path[i];
+		sup_argv_add(b, h->ro[i] ? "--file-ro" : "--file");
+		if (strcmp(real, h->path[i]))
+			sup_argv_add(b, "%s:%s", real, h->path[i]);
+		else
+			sup_argv_add(b, "%s", h->path[i]);
+	}
+}
+
+const char *sup_jail_blocker(const struct vm_def *d)
+{
+	if (!strcmp(d->display, "window"))
+		return "its window needs the desktop's display server, which the jail does not "
+		       "hand in";
+	if (d->sound[0])
+		return "its sound (--sound) needs the desktop's sound server or a file the jail "
+		       "does not hand in";
+	return NULL;
+}
+
+void sup_jail_describe(const struct vm_def *d, char *out, size_t len)
+{
+	const char *why = sup_jail_blocker(d);
+
+	if (d->no_jail)
+		snprintf(out, len, "off (--no-jail)");
+	else if (why)
+		snprintf(out, len, "off: %s", why);
+	else
+		snprintf(out, len, "on");
+}
+
+/* Display words (copied into words, which the handed paths point into): vnc=unix:PATH (the
+ * VMM makes its socket in PATH's folder) or vnc=HOST:PORT (TCP: true, the host's network
+ * namespace), then password=, tls-cert=, tls-key= files and web=. */
+static bool hand_display(struct handed *h, const char *display, char *words, size_t len)
+{
+	char *save = NULL, *w;
+	bool tcp = false;
+
+	if (strncmp(display, "vnc=", 4))
+		return false;
+	snprintf(words, len, "%s", display + 4);
+	for (w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(w, '=');
+
+		if (w == words) {
+			char *slash = strrchr(w, '/');
+
+			if (strncmp(w, "unix:", 5)) {
+				tcp = true;
+			} else if (slash && slash > w + 5) {
+				*slash = 0;
+				hand_in(h, w + 5, false, true);
+			}
+		} else if (eq && (!strncmp(w, "password=", 9) || !strncmp(w, "tls-cert=", 9) ||
+				  !strncmp(w, "tls-key=", 8))) {
+			hand_in(h, eq + 1, true, false);
+		} else if (eq && !strncmp(w, "web=", 4)) {
+			hand_in(h, !strcmp(eq + 1, "on") ? "/usr/share/novnc" : eq + 1, true, true);
+		}
+	}
+	return tcp;
+}
+
+char **sup_jail_argv(const struct vm_entry *e, const char *jail, char *const *vmm_argv,
+		     sup_resolve_fn resolve)
+{
+	const struct vm_def *d = &e->def;
+	struct sup_argv b = {0};
+	struct handed h = {.n = 0};
+	char words[sizeof(d->display)];
+	bool host_net = d->net == VMDEF_NET_TAP;
+
+	sup_argv_add(&b, "%s", jail);
+	sup_argv_add(&b, "--userns");
+	/* The jail's folder is the VM's own: DIR/jail, its root a tmpfs on DIR/jail/root. */
+	sup_argv_add(&b, "--id");
+	sup_argv_add(&b, "jail");
+	sup_argv_add(&b, "--chroot-base");
+	sup_argv_add(&b, "%s", e->dir);
+	/* The VM's folder holds the API socket, vmm.log, its own disks, UEFI variables, seed,
+	 * passt's and swtpm's sockets. */
+	hand_in(&h, e->dir, false, true);
+	for (unsigned i = 0; i < d->nshares; i++)
+		hand_in(&h, d->shares[i].host, d->shares[i].readonly, true);
+	host_net |= hand_display(&h, d->display, words, sizeof(words));
+	hand_in(&h, d->kernel, true, false);
+	hand_in(&h, d->initramfs, true, false);
+	hand_in(&h, d->firmware, true, false);
+	hand_in(&h, d->vars, false, false);
+	hand_in(&h, d->cdrom, true, false);
+	for (unsigned i = 0; i < d->ndisks; i++) {
+		hand_in(&h, d->disks[i].path, d->disks[i].readonly, false);
+		hand_in(&h, d->disks[i].backing, true, false);
+	}
+	emit(&b, &h, resolve);
+	/* A tap and a VNC port on TCP live in the host's network namespace; otherwise the VMM
+	 * gets a new, empty one (passt is reached by its socket's path). */
+	if (host_net)
+		sup_argv_add(&b, "--host-net");
+	if (d->net == VMDEF_NET_TAP)
+		sup_argv_add(&b, "--tun");
+	/* A shared folder's server mounts a /proc of its own: only where one is visible. */
+	if (d->nshares)
+		sup_argv_add(&b, "--proc");
+	sup_argv_add(&b, "--");
+	for (size_t i = 0; vmm_argv && vmm_argv[i]; i++)
+		sup_argv_add(&b, "%s", vmm_argv[i]);
+	return sup_argv_finish(&b);
+}
+
+/* --- before a start ------------------------------------------------------------------------ */
+
+/* Whether this host lets us make a user namespace (tried in a child, which then ends): 0, or
+ * the errno it got. */
+static int userns_try(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER) < 0 ? (errno > 0 && errno < 126 ? errno : EPERM) : 0);
+	if (pid < 0)
+		return errno;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EPERM;
+}
+
+/* The jail VM e runs in: jail gets phyllome-jail's path, or "" for none (--no-jail,
+ * PHYLLOME_JAIL=off, or a VM the jail cannot run yet, with a warning on stderr). 0, or a
+ * negative errno + err (one line saying how to opt out). */
+int sup_pick_jail(const struct vm_entry *e, char *jail, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("PHYLLOME_JAIL"), *why = sup_jail_blocker(&e->def);
+	int rc;
+
+	jail[0] = 0;
+	if (e->def.no_jail || (env && !strcmp(env, "off")))
+		return 0;
+	if (why) {
+		fprintf(stderr, "phyllome: warning: %s runs without the jail: %s\n", e->def.name,
+			why);
+		return 0;
+	}
+	rc = sup_find_prog("phyllome-jail", "PHYLLOME_JAIL", jail, len, err, errlen);
+	if (rc < 0) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "; or run it unjailed: phyllome update --no-jail %s",
+			 e->def.name);
+		return rc;
+	}
+	rc = userns_try();
+	if (rc) {
+		snprintf(err, errlen,
+			 "cannot jail the VMM: this host does not let %s create user namespaces "
+			 "(%s); run it unjailed: phyllome update --no-jail %s (docs/manager.md)",
+			 geteuid() ? "this user" : "root", strerror(rc), e->def.name);
+		jail[0] = 0;
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* A file's real path for the jail (which refuses a symbolic link on a source's path). */
+const char *sup_real_path(const char *path, char *buf, size_t len)
+{
+	char *r = realpath(path, NULL);
+	const char *out = NULL;
+
+	if (r && snprintf(buf, len, "%s", r) < (int)len)
+		out = buf;
+	free(r);
+	return out;
+}
+
+/* What the jail is handed, into vmm.log: its options up to "--". */
+void sup_log_jail(int fd, char **argv)
+{
+	dprintf(fd, "phyllome: the VMM runs in phyllome-jail:");
+	for (size_t i = 1; argv[i] && strcmp(argv[i], "--"); i++)
+		dprintf(fd, " %s", argv[i]);
+	dprintf(fd, "\n");
+}
