@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,14 +76,35 @@ static void emit(struct sup_argv *b, const struct handed *h, sup_resolve_fn reso
 	}
 }
 
+/* A disk or CD that is a device node (a block device such as /dev/vda, or anything under
+ * /dev): the jail's /dev holds only its own nodes, and a file cannot be bound over it. */
+static bool is_device(const char *path)
+{
+	struct stat st;
+
+	if (!path[0])
+		return false;
+	if (!strncmp(path, "/dev/", 5))
+		return true;
+	return stat(path, &st) == 0 && (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode));
+}
+
 const char *sup_jail_blocker(const struct vm_def *d)
 {
+	bool device = is_device(d->cdrom);
+
+	for (unsigned i = 0; i < d->ndisks; i++)
+		device |= is_device(d->disks[i].path);
 	if (!strcmp(d->display, "window"))
 		return "its window needs the desktop's display server, which the jail does not "
 		       "hand in";
 	if (d->sound[0])
 		return "its sound (--sound) needs the desktop's sound server or a file the jail "
 		       "does not hand in";
+	if (device)
+		return "a disk or CD of it is a device node (e.g. /dev/vda), which the jail does "
+		       "not "
+		       "hand in yet";
 	return NULL;
 }
 

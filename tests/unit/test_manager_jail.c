@@ -195,6 +195,17 @@ static void test_blockers(void **state)
 	d->display[0] = 0;
 	strcpy(d->sound, "pulse");
 	assert_non_null(strstr(sup_jail_blocker(d), "sound"));
+	d->sound[0] = 0;
+	/* A disk or CD that is a device node: by its path under /dev, or by what stat says. */
+	assert_null(sup_jail_blocker(d));
+	d->ndisks = 1;
+	strcpy(d->disks[0].path, "/dev/vda");
+	assert_non_null(strstr(sup_jail_blocker(d), "device node"));
+	strcpy(d->disks[0].path, "/tmp/not-there.img");
+	assert_null(sup_jail_blocker(d));
+	strcpy(d->cdrom, "/dev/sr0");
+	assert_non_null(strstr(sup_jail_blocker(d), "device node"));
+	d->cdrom[0] = 0;
 	d->no_jail = true;
 	sup_jail_describe(d, out, sizeof(out));
 	assert_string_equal(out, "off (--no-jail)");
