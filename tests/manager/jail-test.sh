@@ -16,6 +16,13 @@ if [ ! -w /dev/kvm ] || [ ! -r "$tiny" ] || ! unshare -U true 2>/dev/null; then
 	echo "1..0 # SKIP no usable /dev/kvm, tiny guest or user namespaces"
 	exit 0
 fi
+# A sanitizer build of the VMM (the CI's ASan + UBSan one) does not run jailed: ASan wants /proc
+# (not in the jail without shares) and LeakSanitizer stops the world with calls that the VMM's
+# seccomp filters kill (SIGSYS). The plain build runs this test; the sanitizers run the others.
+if grep -aq __asan_init "$build/phyllome-vmm" 2>/dev/null; then
+	echo "1..0 # SKIP a sanitizer build of the VMM (ASan cannot run under the jail's seccomp and without /proc)"
+	exit 0
+fi
 W=$(mktemp -d /tmp/phyllome-jail.XXXXXX)
 chmod 755 "$W"
 cleanup() {
