@@ -207,30 +207,25 @@ def main():
             return rs
 
         # Per-round ratios: the spread of phyllome / QEMU within a round (same minutes of the run).
-        print("\n## phyllome / QEMU per round (min – median – max over the rounds)\n")
-        print("| test | " + " | ".join(f"{NAMES.get(p, p)} / {NAMES.get(q, q)}" for p, q in pairs) + " |")
-        print("|---|" + "---|" * len(pairs))
-        for phase, label, unit in PHASES:
-            row = [label]
-            for p, q in pairs:
-                rs = per_round(p, q, phase)
-                row.append(f"{min(rs):.2f} – {statistics.median(rs):.2f} – {max(rs):.2f}" if rs else "–")
-            print("| " + " | ".join(row) + " |")
+        def per_round_table(title, among):
+            print(f"\n## {title}\n")
+            print("| test | " + " | ".join(f"{NAMES.get(p, p)} / {NAMES.get(q, q)}" for p, q in among) + " |")
+            print("|---|" + "---|" * len(among))
+            for phase, label, unit in PHASES:
+                row = [label]
+                for p, q in among:
+                    rs = per_round(p, q, phase)
+                    row.append(f"{min(rs):.2f} – {statistics.median(rs):.2f} – {max(rs):.2f}" if rs else "–")
+                print("| " + " | ".join(row) + " |")
+
+        per_round_table("phyllome / QEMU per round (min – median – max over the rounds)", pairs)
 
         # Each VMM's qcow2 overlay against a raw file on the same kind of file system (*-ext4).
         over = [(f"{v}-qcow2-ext4", f"{v}-raw-ext4") for v in ("phyllome", "qemu")
                 if f"{v}-qcow2-ext4" in cfgs and f"{v}-raw-ext4" in cfgs]
         if over:
-            print("\n## qcow2 overlay / raw file, each VMM (per round: min – median – max; 1.00 is"
-                  " no overhead)\n")
-            print("| test | " + " | ".join(f"{NAMES.get(p, p)} / {NAMES.get(q, q)}" for p, q in over) + " |")
-            print("|---|" + "---|" * len(over))
-            for phase, label, unit in PHASES:
-                row = [label]
-                for p, q in over:
-                    rs = per_round(p, q, phase)
-                    row.append(f"{min(rs):.2f} – {statistics.median(rs):.2f} – {max(rs):.2f}" if rs else "–")
-                print("| " + " | ".join(row) + " |")
+            per_round_table("qcow2 overlay / raw file, each VMM (per round: min – median – max; 1.00 is"
+                            " no overhead)", over)
 
         # The shared-folder bench's target (issue 20): >= 2x QEMU's 9p on each test, judged by
         # the median of the per-round ratios; the range is the lowest and highest round's.
