@@ -1,12 +1,15 @@
 /* Helpers for the qcow2 tests (see qcow2_harness.h). */
 #include "qcow2_harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +36,66 @@ const char *q2t_path(const char *name)
 
 	snprintf(b, sizeof(bufs[0]), "%s/%s", q2t_dir(), name);
 	return b;
+}
+
+static char ddir[256];
+
+const char *q2t_direct_dir(char *why, size_t whylen)
+{
+	const char *base = getenv("PHYLLOME_DIRECT_DIR");
+	char probe[320];
+	struct statfs fs;
+	int fd;
+
+	if (ddir[0])
+		return ddir;
+	snprintf(ddir, sizeof(ddir), "%s/phyllome-q2direct-XXXXXX",
+		 base && *base ? base : "/var/tmp");
+	if (!mkdtemp(ddir)) {
+		snprintf(why, whylen, "cannot make a folder in %s", base ? base : "/var/tmp");
+		ddir[0] = 0;
+		return NULL;
+	}
+	snprintf(probe, sizeof(probe), "%s/probe", ddir);
+	fd = open(probe, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(why, whylen, "%s: open(O_DIRECT): %s (no O_DIRECT on this file system)",
+			 ddir, strerror(errno));
+		unlink(probe);
+		rmdir(ddir);
+		ddir[0] = 0;
+		return NULL;
+	}
+	/* Linux 6.6 and later accept O_DIRECT on tmpfs, whose page cache is the storage. */
+	if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+		snprintf(why, whylen, "%s is tmpfs: its pages are its storage, nothing to bypass",
+			 ddir);
+		close(fd);
+		unlink(probe);
+		rmdir(ddir);
+		ddir[0] = 0;
+		return NULL;
+	}
+	close(fd);
+	unlink(probe);
+	return ddir;
+}
+
+const char *q2t_dpath(const char *name)
+{
+	static char bufs[4][400];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", ddir, name);
+	return b;
+}
+
+void q2t_direct_cleanup(void)
+{
+	if (ddir[0])
+		q2t_sh("rm -rf '%s'", ddir);
+	ddir[0] = 0;
 }
 
 int q2t_sh(const char *fmt, ...)

@@ -11,6 +11,12 @@
 const char *q2t_dir(void);
 const char *q2t_path(const char *name); /* q2t_dir()/name, in a rotating static buffer */
 bool q2t_have_qemu_img(void);
+/* A second folder, on a file system that takes O_DIRECT and is not tmpfs (direct=on has
+ * nothing to bypass there): $PHYLLOME_DIRECT_DIR, else /var/tmp; NULL with the reason in why
+ * where there is none. q2t_dpath names a file inside it; q2t_direct_cleanup removes it. */
+const char *q2t_direct_dir(char *why, size_t whylen);
+const char *q2t_dpath(const char *name);
+void q2t_direct_cleanup(void);
 /* Runs a shell command line (printf-style); returns its exit status. */
 int q2t_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* qemu-img check's exit status: 0 clean, 3 leaked clusters only, 2 corruption. */

@@ -12,7 +12,11 @@
  * makes it outgrow its refcount table (a new table, then the header switched to it): there
  * the child is stopped at every event near those writes (each near the move three ways: a
  * random subset of the unsynced writes kept, only the newest, all but the newest), and at one
- * in 16 elsewhere. */
+ * in 16 elsewhere.
+ * Both stops are also run with direct=on (the first overlay, copied to a file system that
+ * takes O_DIRECT: $PHYLLOME_DIRECT_DIR, else /var/tmp): guest data whose offset, buffer and
+ * length are 4 KiB-aligned then goes O_DIRECT, the rest and all metadata buffered, as in the
+ * VMM; the run checks that aligned data writes did happen. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,15 +30,17 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "backends/dio.h"
 #include "qcow2_harness.h"
 
-#define MIB	(1ull << 20)
-#define SIZE	(8 * MIB)
-#define NREG	16
-#define NOPS	24
-#define GROUP	4 /* ops between flushes */
-#define MAX_LOG 4096
-#define MAX_EV	65536 /* events whose kind the parent learns */
+#define MIB		(1ull << 20)
+#define SIZE		(8 * MIB)
+#define NREG		16
+#define NOPS		24
+#define GROUP		4 /* ops between flushes */
+#define MAX_LOG		4096
+#define MAX_EV		65536 /* events whose kind the parent learns */
+#define Q2_DIRECT_ALIGN 4096u
 
 enum op_kind { OP_WRITE, OP_ZEROES, OP_DISCARD };
 /* Which unsynced writes a power cut keeps: a pseudo-random subset; only the newest (a write
@@ -91,8 +97,23 @@ struct crash {
 	unsigned nlog;
 	volatile uint64_t *events;
 	volatile uint32_t *flushes;
-	volatile uint8_t *growth; /* [event]: 1 when it wrote the header or refcount table */
+	volatile uint8_t *growth;   /* [event]: 1 when it wrote the header or refcount table */
+	volatile uint32_t *aligned; /* data writes that direct=on sends O_DIRECT */
 };
+
+static bool direct; /* this test's child opens the overlay with direct=on */
+
+/* The overlay each child works on, and its base (named relative to it): beside the others,
+ * or copied to an O_DIRECT file system. */
+static const char *ov_path(void)
+{
+	return direct ? q2t_dpath("ov.qcow2") : q2t_path("ov.qcow2");
+}
+
+static const char *base_path(void)
+{
+	return direct ? q2t_dpath("base.qcow2") : q2t_path("base.qcow2");
+}
 
 static void powercut(struct crash *c)
 {
@@ -146,6 +167,8 @@ static int crash_hook(void *arg, const char *kind, uint64_t off, const struct io
 	if (c->n < MAX_EV && (!strcmp(kind, "header") || !strcmp(kind, "reftable")))
 		c->growth[c->n] = kind[0] == 'h' ? 2 : 1;
 	*c->events = ++c->n;
+	if (iov && !strcmp(kind, "data") && dio_aligned(Q2_DIRECT_ALIGN, off, iov, niov))
+		(*c->aligned)++;
 	if (c->n - 1 == c->at) {
 		if (c->powercut)
 			powercut(c);
@@ -174,7 +197,8 @@ static int do_op(struct qcow2 *q, const struct op *o)
 		return qcow2_write_zeroes(q, o->off, o->len);
 	if (o->kind == OP_DISCARD)
 		return qcow2_discard(q, o->off, o->len);
-	buf = malloc(o->len);
+	buf =
+	    aligned_alloc(Q2_DIRECT_ALIGN, (o->len + Q2_DIRECT_ALIGN - 1) & ~(Q2_DIRECT_ALIGN - 1));
 	if (!buf)
 		return -1;
 	q2t_fill(buf, o->len, o->seed);
@@ -193,6 +217,12 @@ static void child(const char *img, struct crash *c)
 	q = q2t_open(img, false, true, &fd, err, sizeof(err));
 	if (!q || c->fd < 0)
 		_exit(2);
+	if (direct) {
+		int dfd = open(img, O_RDWR | O_DIRECT | O_CLOEXEC);
+
+		if (dfd < 0 || qcow2_set_direct(q, dfd, Q2_DIRECT_ALIGN, err, sizeof(err)) < 0)
+			_exit(8);
+	}
 	qcow2_set_hook(q, crash_hook, c);
 	for (unsigned i = 0; i < NOPS; i++) {
 		if (do_op(q, &ops[i]) < 0)
@@ -278,6 +308,7 @@ struct shared {
 	uint64_t events;
 	uint32_t flushes;
 	uint8_t growth[MAX_EV]; /* 2: a header write, 1: a refcount table write */
+	uint32_t aligned;
 };
 
 static const char *template = "ov0.qcow2"; /* the overlay each child starts from */
@@ -290,9 +321,10 @@ static uint32_t run_child(struct shared *sh, uint64_t at, bool pc, unsigned keep
 	int st;
 	pid_t pid;
 
-	assert_int_equal(q2t_sh("cp '%s' '%s'", q2t_path(template), q2t_path("ov.qcow2")), 0);
+	assert_int_equal(q2t_sh("cp '%s' '%s'", q2t_path(template), ov_path()), 0);
 	sh->events = 0;
 	sh->flushes = 0;
+	sh->aligned = 0;
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -303,7 +335,8 @@ static uint32_t run_child(struct shared *sh, uint64_t at, bool pc, unsigned keep
 		c.events = &sh->events;
 		c.flushes = &sh->flushes;
 		c.growth = sh->growth;
-		child(q2t_path("ov.qcow2"), &c);
+		c.aligned = &sh->aligned;
+		child(ov_path(), &c);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -317,7 +350,7 @@ static int read_back(uint8_t *got)
 	const char *raw = q2t_path("out.raw");
 	int fd, rc;
 
-	rc = q2t_sh("qemu-img convert -q -U -f qcow2 -O raw '%s' '%s'", q2t_path("ov.qcow2"), raw);
+	rc = q2t_sh("qemu-img convert -q -U -f qcow2 -O raw '%s' '%s'", ov_path(), raw);
 	if (rc)
 		return -1;
 	fd = open(raw, O_RDONLY);
@@ -401,8 +434,7 @@ static void crash_all(bool pc, bool growth)
 	assert_true(sh != MAP_FAILED && got);
 	template = growth ? "ovg0.qcow2" : "ov0.qcow2";
 	memset(sh->growth, 0, sizeof(sh->growth));
-	assert_int_equal(
-	    q2t_sh("md5sum < '%s' > '%s'", q2t_path("base.qcow2"), q2t_path("base.md5")), 0);
+	assert_int_equal(q2t_sh("md5sum < '%s' > '%s'", base_path(), q2t_path("base.md5")), 0);
 	run_child(sh, UINT64_MAX, pc, KEEP_RANDOM);
 	total = sh->events;
 	assert_true(total > 50); /* the workload does write metadata */
@@ -412,7 +444,9 @@ static void crash_all(bool pc, bool growth)
 		assert_true(switches > 0);
 	else
 		assert_int_equal(switches, 0);
-	assert_int_equal(q2t_check(q2t_path("ov.qcow2")), 0);
+	assert_int_equal(q2t_check(ov_path()), 0);
+	if (direct) /* some data did go O_DIRECT */
+		assert_true(sh->aligned > 0);
 	assert_int_equal(read_back(got), 0);
 	assert_int_equal(check_data(got, NOPS / GROUP), 0);
 	for (uint64_t stop = 0; stop < total * KEEP_WAYS; stop++) {
@@ -425,7 +459,7 @@ static void crash_all(bool pc, bool growth)
 			continue;
 		stops++;
 		flushes = run_child(sh, at, pc, keep);
-		rc = q2t_check(q2t_path("ov.qcow2"));
+		rc = q2t_check(ov_path());
 
 		if (rc != 0 && rc != 3)
 			print_message(
@@ -441,13 +475,14 @@ static void crash_all(bool pc, bool growth)
 		assert_int_equal(check_data(got, flushes), 0);
 		assert_int_equal(check_untouched(got), 0);
 	}
-	print_message("# %s%s: %llu stops of %llu events (%u refcount table moves), %u left leaked "
-		      "clusters, none corrupt\n",
-		      pc ? "power cut" : "kill", growth ? " (refcount table growth)" : "",
-		      (unsigned long long)stops, (unsigned long long)total, switches, leaks);
-	assert_int_equal(
-	    q2t_sh("md5sum < '%s' | cmp -s - '%s'", q2t_path("base.qcow2"), q2t_path("base.md5")),
-	    0);
+	print_message(
+	    "# %s%s%s: %llu stops of %llu events (%u refcount table moves), %u left leaked "
+	    "clusters, none corrupt\n",
+	    pc ? "power cut" : "kill", growth ? " (refcount table growth)" : "",
+	    direct ? " (direct=on)" : "", (unsigned long long)stops, (unsigned long long)total,
+	    switches, leaks);
+	assert_int_equal(q2t_sh("md5sum < '%s' | cmp -s - '%s'", base_path(), q2t_path("base.md5")),
+			 0);
 	munmap(sh, sizeof(*sh));
 	free(got);
 }
@@ -494,6 +529,37 @@ static void test_growth_power_cut(void **state)
 	crash_all(true, true);
 }
 
+/* direct=on: the same stops, the overlay on a file system that takes O_DIRECT. */
+static void crash_direct(bool pc)
+{
+	char why[400];
+
+	if (!q2t_have_qemu_img())
+		skip();
+	if (!q2t_direct_dir(why, sizeof(why))) {
+		print_message("# skipped: %s; set PHYLLOME_DIRECT_DIR to a folder on ext4 or xfs\n",
+			      why);
+		skip();
+	}
+	assert_int_equal(q2t_sh("cp '%s' '%s'", q2t_path("base.qcow2"), q2t_dpath("base.qcow2")),
+			 0);
+	direct = true;
+	crash_all(pc, false);
+	direct = false;
+}
+
+static void test_kill_direct(void **state)
+{
+	(void)state;
+	crash_direct(false);
+}
+
+static void test_power_cut_direct(void **state)
+{
+	(void)state;
+	crash_direct(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +567,8 @@ int main(void)
 	    cmocka_unit_test(test_power_cut_at_each_write),
 	    cmocka_unit_test(test_growth_kill),
 	    cmocka_unit_test(test_growth_power_cut),
+	    cmocka_unit_test(test_kill_direct),
+	    cmocka_unit_test(test_power_cut_direct),
 	};
 	int rc;
 
@@ -509,5 +577,6 @@ int main(void)
 	rc = cmocka_run_group_tests(tests, group_setup, NULL);
 
 	q2t_sh("rm -rf '%s'", q2t_dir());
+	q2t_direct_cleanup();
 	return rc;
 }

@@ -15,9 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -29,60 +27,6 @@
 #define MIB  (1ull << 20)
 #define SIZE (64 * MIB)
 
-static char dir[256];
-
-/* A folder on a file system that takes O_DIRECT, or the reason there is none. */
-static const char *direct_dir(char *why, size_t whylen)
-{
-	const char *base = getenv("PHYLLOME_DIRECT_DIR");
-	char probe[320];
-	struct statfs fs;
-	int fd;
-
-	if (dir[0])
-		return dir;
-	snprintf(dir, sizeof(dir), "%s/phyllome-q2direct-XXXXXX",
-		 base && *base ? base : "/var/tmp");
-	if (!mkdtemp(dir)) {
-		snprintf(why, whylen, "cannot make a folder in %s", base ? base : "/var/tmp");
-		dir[0] = 0;
-		return NULL;
-	}
-	snprintf(probe, sizeof(probe), "%s/probe", dir);
-	fd = open(probe, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(why, whylen, "%s: open(O_DIRECT): %s (no O_DIRECT on this file system)",
-			 dir, strerror(errno));
-		unlink(probe);
-		rmdir(dir);
-		dir[0] = 0;
-		return NULL;
-	}
-	/* Linux 6.6 and later accept O_DIRECT on tmpfs, whose page cache is the storage. */
-	if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
-		snprintf(why, whylen, "%s is tmpfs: its pages are its storage, nothing to bypass",
-			 dir);
-		close(fd);
-		unlink(probe);
-		rmdir(dir);
-		dir[0] = 0;
-		return NULL;
-	}
-	close(fd);
-	unlink(probe);
-	return dir;
-}
-
-static const char *path(const char *name)
-{
-	static char bufs[4][400];
-	static unsigned next;
-	char *b = bufs[next++ % 4];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
-	return b;
-}
-
 static void need_tools(void)
 {
 	char why[400];
@@ -91,7 +35,7 @@ static void need_tools(void)
 		print_message("# qemu-img not found (scripts/setup.sh installs qemu-utils)\n");
 		skip();
 	}
-	if (!direct_dir(why, sizeof(why))) {
+	if (!q2t_direct_dir(why, sizeof(why))) {
 		print_message("# skipped: %s; set PHYLLOME_DIRECT_DIR to a folder on ext4 or xfs\n",
 			      why);
 		skip();
@@ -185,7 +129,7 @@ static void test_direct_rw(void **state)
 	    {SIZE - 300 * KIB, 300 * KIB, 512},	       /* the disk's end, 512-aligned buffer */
 	    {7 * MIB + 1536, 3 * 512, 7},
 	};
-	const char *img = path("rw.qcow2"), *raw = path("rw.raw");
+	const char *img = q2t_dpath("rw.qcow2"), *raw = q2t_dpath("rw.raw");
 	uint8_t *buf = aligned_alloc(4096, 2 * MIB);
 	struct iovec two[2];
 	struct block b;
@@ -277,7 +221,7 @@ static size_t cached_data(struct block *b, const char *img, uint64_t voff, uint6
  * ring), never enters the page cache; unaligned data goes through it. */
 static void test_direct_bypasses_cache(void **state)
 {
-	const char *img = path("cache.qcow2"), *raw = path("cache.raw");
+	const char *img = q2t_dpath("cache.qcow2"), *raw = q2t_dpath("cache.raw");
 	uint8_t *buf = aligned_alloc(4096, MIB);
 	struct block b;
 
@@ -314,7 +258,8 @@ static void test_direct_bypasses_cache(void **state)
  * their clusters from the base (compressed bytes are read buffered); the base is unchanged. */
 static void test_direct_backing(void **state)
 {
-	const char *base = path("base.qcow2"), *top = path("top.qcow2"), *raw = path("bk.raw");
+	const char *base = q2t_dpath("base.qcow2"), *top = q2t_dpath("top.qcow2"),
+		   *raw = q2t_dpath("bk.raw");
 	uint8_t *buf = aligned_alloc(4096, MIB);
 	struct block b;
 	int fd;
@@ -351,7 +296,7 @@ static void test_direct_backing(void **state)
 /* Clusters smaller than a page would share cached pages with metadata: refused. */
 static void test_direct_small_clusters(void **state)
 {
-	const char *img = path("small.qcow2");
+	const char *img = q2t_dpath("small.qcow2");
 	char err[256] = "";
 	struct block b;
 
@@ -372,8 +317,7 @@ static void test_direct_small_clusters(void **state)
 static int cleanup(void **state)
 {
 	(void)state;
-	if (dir[0])
-		q2t_sh("rm -rf '%s'", dir);
+	q2t_direct_cleanup();
 	return 0;
 }
 
