@@ -231,6 +231,12 @@ static int q2_open_backing_file(struct qcow2 *q, const char *bpath, const char *
 	int rc;
 
 	q->back.fd = open(bpath, O_RDONLY | O_CLOEXEC);
+	q->back.dio = (struct dio){.fd = q->back.fd, .fd_buffered = q->back.fd, .align = 0};
+	q->back.path = strdup(bpath);
+	if (!q->back.path) {
+		snprintf(err, errlen, "disk '%s': out of memory", q->name);
+		return -ENOMEM;
+	}
 	if (q->back.fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "disk '%s': backing file '%s': %s", q->name, bpath,
@@ -388,6 +394,9 @@ static void q2_free(struct qcow2 *q)
 		qcow2_close(q->back.q);
 	if (q->back.fd >= 0)
 		close(q->back.fd);
+	if (q->back.dfd >= 0)
+		close(q->back.dfd);
+	free(q->back.path);
 	q2_meta_free(q);
 	free(q->l1);
 	free(q->rt);
@@ -414,6 +423,7 @@ static int q2_open_depth(struct qcow2 **out, int fd, const char *path, bool read
 	q->fd = fd;
 	q->dio = (struct dio){.fd = fd, .fd_buffered = fd, .align = 0};
 	q->back.fd = -1;
+	q->back.dfd = -1;
 	q->readonly = readonly;
 	snprintf(q->name, sizeof(q->name), "%s", path);
 	err[0] = 0;
@@ -440,6 +450,42 @@ int qcow2_open(struct qcow2 **out, int fd, const char *path, bool readonly, bool
 	return q2_open_depth(out, fd, path, readonly, allow_backing, 0, err, errlen);
 }
 
+/* direct=on reaches down the chain, as QEMU's cache=none does: each backing file is opened
+ * again with O_DIRECT (the same file: device and inode compared), a qcow2 one takes it for
+ * its data clusters, a raw one for its aligned reads. A backing file that cannot be read
+ * O_DIRECT (a file system without it: EINVAL) or a qcow2 one with clusters under a page is
+ * read through the page cache, as before. */
+static int q2_direct_backing(struct qcow2 *q, unsigned align, char *err, size_t errlen)
+{
+	struct stat a, b;
+	int dfd;
+
+	if (q->back.fd < 0 || !q->back.path)
+		return 0;
+	dfd = open(q->back.path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (dfd < 0 && errno == EINVAL)
+		return 0;
+	if (dfd < 0 || fstat(dfd, &a) < 0 || fstat(q->back.fd, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		int rc = dfd < 0 ? -errno : -ESTALE;
+
+		snprintf(err, errlen, "disk '%s': backing file '%s': %s", q->name, q->back.path,
+			 dfd < 0 ? strerror(-rc) : "changed since it was opened");
+		if (dfd >= 0)
+			close(dfd);
+		return rc;
+	}
+	q->back.dfd = dfd;
+	if (!q->back.q) {
+		q->back.dio.fd = dfd;
+		q->back.dio.align = align;
+		return 0;
+	}
+	if (q->back.q->cluster_size < (align > Q2_BUF_ALIGN ? align : Q2_BUF_ALIGN))
+		return 0;
+	return qcow2_set_direct(q->back.q, dfd, align, err, errlen);
+}
+
 int qcow2_set_direct(struct qcow2 *q, int fd, unsigned align, char *err, size_t errlen)
 {
 	uint64_t need = align > Q2_BUF_ALIGN ? align : Q2_BUF_ALIGN;
@@ -452,7 +498,7 @@ int qcow2_set_direct(struct qcow2 *q, int fd, unsigned align, char *err, size_t 
 		return -EINVAL;
 	}
 	q->dio = (struct dio){.fd = fd, .fd_buffered = q->fd, .align = align};
-	return 0;
+	return q2_direct_backing(q, align, err, errlen);
 }
 
 void qcow2_close(struct qcow2 *q)

@@ -39,6 +39,9 @@ struct q2_backing { /* the read-only image under this one */
 	int fd;
 	struct qcow2 *q; /* NULL: raw */
 	uint64_t size;
+	char *path;	/* where it was opened: direct=on opens it again with O_DIRECT */
+	int dfd;	/* that O_DIRECT descriptor, or -1 */
+	struct dio dio; /* raw: its reads (O_DIRECT where aligned, with dfd) */
 };
 
 struct qcow2 {

@@ -299,7 +299,8 @@ static int q2_backing_buf(struct qcow2 *q, uint8_t *buf, uint64_t voff, uint64_t
 		return 0;
 	}
 	if (!q->back.q) /* raw: what lies past its end reads as zeroes */
-		return fd_pread(q->back.fd, q->back.fd, buf, len, voff, true);
+		return fd_pread(dio_fd(&q->back.dio, voff, &v, 1), q->back.fd, buf, len, voff,
+				true);
 	avail = q->back.size - voff < len ? q->back.size - voff : len;
 	memset(buf + avail, 0, (size_t)(len - avail));
 	v.iov_len = (size_t)avail;
@@ -316,7 +317,7 @@ static int q2_read_backing(struct qcow2 *q, const struct iovec *sl, unsigned cnt
 		return 0;
 	}
 	if (!q->back.q)
-		return fd_preadv(q->back.fd, q->back.fd, sl, cnt, voff);
+		return fd_preadv(dio_fd(&q->back.dio, voff, sl, cnt), q->back.fd, sl, cnt, voff);
 	if (len <= q->back.size - voff)
 		return qcow2_read(q->back.q, sl, cnt, voff, len);
 	/* Straddles the backing image's end (len is at most a cluster): bounce. */

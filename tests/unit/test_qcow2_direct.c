@@ -293,6 +293,91 @@ static void test_direct_backing(void **state)
 	free(buf);
 }
 
+/* The file's pages leave the page cache (written back first: dirty pages stay). */
+static void uncache(const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fsync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+}
+
+/* Where the base's data for [voff, voff+64 KiB) lies in its file (its own qcow2 instance). */
+static uint64_t base_host(const char *base, uint64_t voff)
+{
+	char err[256];
+	uint64_t host = 0;
+	int fd;
+	struct qcow2 *q = q2t_open(base, true, true, &fd, err, sizeof(err));
+
+	assert_non_null(q);
+	assert_int_equal(qcow2_map(q, voff, 64 * KIB, false, &host), 0);
+	q2t_close(q, fd);
+	return host;
+}
+
+/* direct=on reaches the backing chain (as QEMU's cache=none does): reads that fall through
+ * an overlay to a qcow2 base and to a raw base under it (a chain of three) come O_DIRECT when
+ * aligned, so the bases' data stays out of the page cache; an unaligned read of the raw base
+ * goes through it (which shows the look can see it). Both read what the bases hold. */
+static void test_direct_backing_uncached(void **state)
+{
+	const char *raw = q2t_dpath("chain-base.raw"), *mid = q2t_dpath("chain-mid.qcow2"),
+		   *top = q2t_dpath("chain-top.qcow2");
+	uint8_t *buf = aligned_alloc(4096, 2 * MIB), *want = malloc(MIB);
+	uint64_t host[16];
+	struct block b;
+	int fd;
+
+	(void)state;
+	need_tools();
+	assert_true(buf && want);
+	/* The raw base: a pattern per MiB; the middle qcow2 (64 KiB clusters, uncompressed)
+	 * holds its own data at 8 to 12 MiB, the rest falls through to the raw base. */
+	assert_int_equal(q2t_sh("rm -f '%s' && truncate -s %llu '%s'", raw, SIZE, raw), 0);
+	fd = open(raw, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	for (uint64_t off = 0; off < 16 * MIB; off += MIB) {
+		q2t_fill(buf, MIB, (uint32_t)(off >> 20) + 300);
+		assert_int_equal(pwrite(fd, buf, MIB, (off_t)off), (ssize_t)MIB);
+	}
+	close(fd);
+	assert_int_equal(q2t_sh("qemu-img create -q -f qcow2 -o cluster_size=65536 -b '%s' -F raw "
+				"'%s' && qemu-io -f qcow2 -c 'write -P 0x5a 8M 4M' '%s' >/dev/null",
+				raw, mid, mid),
+			 0);
+	assert_int_equal(
+	    q2t_sh("qemu-img create -q -f qcow2 -b '%s' -F qcow2 '%s' %llu", mid, top, SIZE), 0);
+	for (unsigned i = 0; i < 16; i++) /* before the uncache: its table reads read ahead */
+		host[i] = base_host(mid, 8 * MIB + i * 64 * KIB);
+	/* Opened, then the bases' pages dropped: the tables read at open read ahead. */
+	open_direct(&b, top, true);
+	uncache(raw);
+	uncache(mid);
+
+	/* Through both overlays to the raw base, aligned: O_DIRECT, not cached. */
+	assert_int_equal(blk_rw(&b, false, buf, 2 * MIB, MIB), 0);
+	q2t_fill(want, MIB, 302);
+	assert_memory_equal(buf, want, MIB);
+	assert_int_equal(cached_pages(raw, 2 * MIB, MIB), 0);
+	/* The middle qcow2's own clusters, aligned: O_DIRECT, not cached. */
+	assert_int_equal(blk_rw(&b, false, buf, 8 * MIB, MIB), 0);
+	memset(want, 0x5a, MIB);
+	assert_memory_equal(buf, want, MIB);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(cached_pages(mid, host[i], 64 * KIB), 0);
+	/* Unaligned (an odd buffer): through the page cache of the raw base. */
+	assert_int_equal(blk_rw(&b, false, buf + 1, 4 * MIB, 64 * KIB), 0);
+	q2t_fill(want, MIB, 304);
+	assert_memory_equal(buf + 1, want, 64 * KIB);
+	assert_true(cached_pages(raw, 4 * MIB, 64 * KIB) > 0);
+	block_close(&b);
+	free(buf);
+	free(want);
+}
+
 /* Clusters smaller than a page would share cached pages with metadata: refused. */
 static void test_direct_small_clusters(void **state)
 {
@@ -327,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_direct_rw),
 	    cmocka_unit_test(test_direct_bypasses_cache),
 	    cmocka_unit_test(test_direct_backing),
+	    cmocka_unit_test(test_direct_backing_uncached),
 	    cmocka_unit_test(test_direct_small_clusters),
 	};
 
