@@ -255,7 +255,8 @@ static void *io_thread(void *arg)
 	struct e1000e *e = arg;
 	struct epoll_event ev[8];
 
-	if (seccomp_install(SECCOMP_VIRTIO, (enum seccomp_mode)e->env.seccomp_mode) < 0) {
+	if (seccomp_install_bound(SECCOMP_VIRTIO, (enum seccomp_mode)e->env.seccomp_mode,
+				  &(struct seccomp_fds){.vm = e->env.vm_fd, .vcpu = -1}) < 0) {
 		pr_err("e1000e%u: cannot install the I/O thread's seccomp filter: the NIC stops",
 		       e->index);
 		return NULL;
@@ -743,8 +744,13 @@ static bool e1000e_wanted(const struct vm_config *cfg)
 
 static int e1000e_plug(struct board *b, void **state, char *err, size_t errlen)
 {
-	struct e1000e_env env = {b->routes,   b->mem,	 b->set_irq,
-				 b->send_msi, b->opaque, (int)b->cfg->seccomp};
+	struct e1000e_env env = {.routes = b->routes,
+				 .gm = b->mem,
+				 .set_irq = b->set_irq,
+				 .send_msi = b->send_msi,
+				 .irq_opaque = b->opaque,
+				 .seccomp_mode = (int)b->cfg->seccomp,
+				 .vm_fd = b->vm_fd};
 	struct e1000e_set *set = calloc(1, sizeof(*set));
 	int rc = set ? 0 : -ENOMEM;
 

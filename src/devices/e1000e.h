@@ -21,6 +21,7 @@ struct e1000e_env {
 	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data); /* MSI */
 	void *irq_opaque;
 	int seccomp_mode; /* enum seccomp_mode for the I/O thread */
+	int vm_fd;	  /* its KVM requests are bound to it (-1: any descriptor) */
 };
 
 /* Opens the backend of cfg and builds the PCI function (not yet on a bus). Returns 0 or

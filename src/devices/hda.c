@@ -664,7 +664,7 @@ static int hda_plug(struct board *b, void **state, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot plug the HD Audio controller: no free PCI slot");
 		return rc;
 	}
-	rc = hda_start(&hb->h, b->cfg->seccomp);
+	rc = hda_start(&hb->h, b->cfg->seccomp, b->vm_fd);
 	if (rc < 0)
 		snprintf(err, errlen, "hda: cannot start its timer thread: %s", strerror(-rc));
 	return rc;

@@ -83,6 +83,7 @@ struct hda {
 	int wake_fd, epfd;
 	bool thread_started, stopping;
 	enum seccomp_mode seccomp;
+	int vm_fd; /* the thread's KVM requests are bound to it (-1: any descriptor) */
 };
 
 /* Between hda.c (registers) and hda_stream.c (the DMA engine and the timer thread). */
@@ -114,8 +115,9 @@ void hda_destroy(struct hda *h);
 void hda_mmio(struct hda *h, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 /* Moves every running stream's frames due at the clock's now (what the timer thread runs). */
 void hda_tick(struct hda *h);
-/* Starts the timer thread (under the device threads' seccomp filter). 0 or -errno. */
-int hda_start(struct hda *h, enum seccomp_mode seccomp);
+/* Starts the timer thread (under the device threads' seccomp filter, KVM's requests bound to
+ * the VM vm_fd; -1: any). 0 or -errno. */
+int hda_start(struct hda *h, enum seccomp_mode seccomp, int vm_fd);
 
 /* On the board (devices/device.h): --sound. */
 extern const struct device_model hda_device;

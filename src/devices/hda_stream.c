@@ -192,7 +192,8 @@ static void *hda_thread(void *arg)
 
 	/* The device I/O threads' filter: epoll, eventfd reads, the WAV file's pwrite,
 	 * KVM_IRQ_LINE and KVM_SIGNAL_MSI (ioctl). */
-	if (seccomp_install(SECCOMP_VIRTIO, h->seccomp) < 0) {
+	if (seccomp_install_bound(SECCOMP_VIRTIO, h->seccomp,
+				  &(struct seccomp_fds){.vm = h->vm_fd, .vcpu = -1}) < 0) {
 		pr_err("hda: cannot install its thread's seccomp filter: no sound");
 		return NULL;
 	}
@@ -215,12 +216,13 @@ static void *hda_thread(void *arg)
 	return NULL;
 }
 
-int hda_start(struct hda *h, enum seccomp_mode seccomp)
+int hda_start(struct hda *h, enum seccomp_mode seccomp, int vm_fd)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	int rc;
 
 	h->seccomp = seccomp;
+	h->vm_fd = vm_fd;
 	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (h->wake_fd < 0 || h->epfd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wake_fd, &ev) < 0)

@@ -404,7 +404,8 @@ static void *rtc_thread(void *arg)
 	uint64_t n;
 
 	/* The device I/O threads' filter: epoll, eventfd reads, KVM_IRQ_LINE (ioctl). */
-	if (seccomp_install(SECCOMP_VIRTIO, r->seccomp) < 0) {
+	if (seccomp_install_bound(SECCOMP_VIRTIO, r->seccomp,
+				  &(struct seccomp_fds){.vm = r->vm_fd, .vcpu = -1}) < 0) {
 		pr_err("rtc: cannot install its thread's seccomp filter: no RTC interrupts");
 		return NULL;
 	}
@@ -422,7 +423,8 @@ static void *rtc_thread(void *arg)
 	return NULL;
 }
 
-int rtc_start(struct rtc *r, irq_set_fn set_irq, void *irq_opaque, enum seccomp_mode seccomp)
+int rtc_start(struct rtc *r, irq_set_fn set_irq, void *irq_opaque, enum seccomp_mode seccomp,
+	      int vm_fd)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	int rc;
@@ -430,6 +432,7 @@ int rtc_start(struct rtc *r, irq_set_fn set_irq, void *irq_opaque, enum seccomp_
 	r->set_irq = set_irq;
 	r->irq_opaque = irq_opaque;
 	r->seccomp = seccomp;
+	r->vm_fd = vm_fd;
 	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->wake_fd < 0 || r->epfd < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wake_fd, &ev) < 0)
@@ -456,7 +459,7 @@ static int rtc_plug(struct board *b, void **state, char *err, size_t errlen)
 	rtc_init(r, m->regions[0].size, m->nregions > 1 ? m->regions[1].size : 0);
 	if (b->cfg->rtc_localtime)
 		r->offset = rtc_local_offset(r->now());
-	rc = rtc_start(r, b->set_irq, b->opaque, b->cfg->seccomp);
+	rc = rtc_start(r, b->set_irq, b->opaque, b->cfg->seccomp, b->vm_fd);
 	if (rc < 0) {
 		snprintf(err, errlen, "rtc: cannot start its timer thread: %s", strerror(-rc));
 		return rc;

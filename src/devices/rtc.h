@@ -34,12 +34,15 @@ struct rtc {
 	int wake_fd; /* eventfd: the guest changed register A or B */
 	int epfd;
 	enum seccomp_mode seccomp;
+	int vm_fd; /* the thread's KVM requests are bound to it (-1: any descriptor) */
 };
 
 /* low_mem / high_mem: RAM below the 32-bit hole and above 4 GiB, in bytes. */
 void rtc_init(struct rtc *r, uint64_t low_mem, uint64_t high_mem);
-/* Starts the timer thread, which raises IRQ 8 through set_irq. 0 or -errno. */
-int rtc_start(struct rtc *r, irq_set_fn set_irq, void *irq_opaque, enum seccomp_mode seccomp);
+/* Starts the timer thread, which raises IRQ 8 through set_irq on the VM vm_fd (its filter
+ * allows KVM's requests on that descriptor only; -1: any). 0 or -errno. */
+int rtc_start(struct rtc *r, irq_set_fn set_irq, void *irq_opaque, enum seccomp_mode seccomp,
+	      int vm_fd);
 /* Stops the timer thread, if started. */
 void rtc_destroy(struct rtc *r);
 /* Milliseconds until the next interrupt the guest enabled is due (rounded up), or -1. */

@@ -80,7 +80,7 @@ static void init(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct net_config cfg = {.backend = NET_PASST, .model = NET_E1000E};
-	struct e1000e_env env = {NULL, &fz.gm, nop_irq, nop_msi, NULL, 0};
+	struct e1000e_env env = {NULL, &fz.gm, nop_irq, nop_msi, NULL, 0, -1};
 	char err[256];
 	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 

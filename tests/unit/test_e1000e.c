@@ -118,7 +118,7 @@ static struct fx *make(struct fx *f, struct irq_routes *routes)
 	assert_int_equal(listen(f->listen_fd, 1), 0);
 	memcpy(cfg.mac, MAC, 6);
 	snprintf(cfg.target, sizeof(cfg.target), "%s", f->path);
-	env = (struct e1000e_env){routes, &f->gm, set_irq, send_msi, f, 0};
+	env = (struct e1000e_env){routes, &f->gm, set_irq, send_msi, f, 0, -1};
 	assert_int_equal(e1000e_create(&f->e, &env, &cfg, 0, err, sizeof(err)), 0);
 	f->peer = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(f->peer >= 0);
@@ -146,7 +146,7 @@ static int setup_tap(void **state)
 	memcpy(cfg.mac, MAC, 6);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "phyt%u", (unsigned)getpid() % 100000u);
 	memcpy(cfg.target, ifr.ifr_name, sizeof(ifr.ifr_name));
-	env = (struct e1000e_env){NULL, &f->gm, set_irq, send_msi, f, 0};
+	env = (struct e1000e_env){NULL, &f->gm, set_irq, send_msi, f, 0, -1};
 	if (e1000e_create(&f->e, &env, &cfg, 0, err, sizeof(err)) < 0) {
 		print_message("# no tap (%s): skipped\n", err);
 		f->e = NULL;

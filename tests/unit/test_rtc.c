@@ -336,7 +336,7 @@ static void test_rtc_thread(void **state)
 
 	(void)state;
 	rtc_init(&r, 256 << 20, 0);
-	assert_int_equal(rtc_start(&r, rec_irq, &rec, SECCOMP_OFF), 0);
+	assert_int_equal(rtc_start(&r, rec_irq, &rec, SECCOMP_OFF, -1), 0);
 	cmos_wr(&r, 0x0B, 0x02 | 0x10);
 	for (int i = 0; i < 500 && !__atomic_load_n(&rec.calls, __ATOMIC_ACQUIRE); i++)
 		usleep(20000);
