@@ -149,6 +149,17 @@ ph stop -t 1 deaf; expect "stop -t 1 of a deaf guest" 0 deaf
 ph ps -a; expect "deaf: Exited (0) after the power cut" 0 "deaf .*Exited \(0\)"
 ph rm -f deaf; expect "rm -f" 0
 
+# The network libraries are loaded when a command needs them: a VM's supervisor (a fork of
+# `phyllome run -d`) maps none of them.
+ph run -d --name lean --kernel $K; expect "run -d lean" 0
+SUP=$("$PH" inspect lean | sed -n 's/.*"SupervisorPid": \([0-9]*\),.*/\1/p' | head -n 1)
+if [ -n "$SUP" ] && [ -r "/proc/$SUP/maps" ] && grep -q libjansson "/proc/$SUP/maps"; then
+	grep -qE 'libcurl|libmicrohttpd|libgnutls' "/proc/$SUP/maps" &&
+		nok "the supervisor maps no libcurl, libmicrohttpd or GnuTLS" "$(grep -oE '[^ /]*(curl|microhttpd|gnutls)[^ ]*' "/proc/$SUP/maps" | sort -u)" ||
+		ok "the supervisor maps no libcurl, libmicrohttpd or GnuTLS"
+else nok "the supervisor maps no libcurl, libmicrohttpd or GnuTLS" "no maps for supervisor '$SUP'"; fi
+ph rm -f lean; expect "rm -f lean" 0
+
 # A guest that powers off only when told (fake.off_hold): stop waits for it as long as it takes,
 # and when stop returns the VM has ended and its exit is recorded (stop wakes on the end of the
 # VM's processes, not on a tick).
