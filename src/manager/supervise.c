@@ -345,6 +345,8 @@ static int start_helper(const struct vm_entry *e,
 			int log_fd, pid_t *pid, char *err, size_t errlen)
 {
 	char sock[VMDEF_PATH + 16], *tool = find_tool(env_name, name);
+	int wfd, pidfd, rc = -ETIMEDOUT;
+	struct timespec t0, t;
 	char **argv;
 
 	if (!tool) {
@@ -362,20 +364,38 @@ static int start_helper(const struct vm_entry *e,
 	sup_free_argv(argv);
 	if (*pid < 0)
 		return -errno;
-	for (int i = 0; i < 200; i++) {
+	/* Woken by the socket's creation (inotify) or the helper's end (pidfd); 10 s at most. */
+	wfd = mgr_watch_create(e->dir);
+	pidfd = mgr_pidfd(*pid, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
 		struct stat st;
 		int status;
+		long ms;
 
-		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			return 0;
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			rc = 0;
+			break;
+		}
 		if (waitpid(*pid, &status, WNOHANG) == *pid) {
 			snprintf(err, errlen, "%s ended at once (status %d): see %.200s/vmm.log",
 				 name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, e->dir);
 			*pid = 0;
-			return -EIO;
+			rc = -EIO;
+			break;
 		}
-		usleep(50000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= 10000)
+			break;
+		mgr_wait_create(wfd, &pidfd, wfd < 0 ? 50 : (int)(10000 - ms));
 	}
+	if (wfd >= 0)
+		close(wfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (rc != -ETIMEDOUT)
+		return rc;
 	snprintf(err, errlen, "%s did not create its socket within 10 s", name);
 	kill(*pid, SIGKILL);
 	waitpid(*pid, NULL, 0);
@@ -387,12 +407,20 @@ static void stop_helper(pid_t pid)
 {
 	if (pid <= 0)
 		return;
+	int fd = mgr_pidfd(pid, 0);
+
 	kill(pid, SIGTERM);
-	for (int i = 0; i < 40; i++) {
+	/* 2 s to end, woken by its end (pidfd; without one, looked at every 50 ms). */
+	for (int i = 0; i < (fd >= 0 ? 1 : 40); i++) {
+		if (fd >= 0)
+			mgr_wait_pidfds(&fd, 1, 2000, 2000);
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return;
-		usleep(50000);
+		if (fd < 0)
+			usleep(50000);
 	}
+	if (fd >= 0)
+		close(fd);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
