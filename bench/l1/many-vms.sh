@@ -106,7 +106,13 @@ ph_launch() {
 	[ -n "$_dir" ] || _dir=$PHYLLOME_STATE/vms/$_id
 	ln -sf "$_dir/serial.log" "$SET/$1/log"
 	echo "$_dir" >"$SET/$1/dir"
-	sed -n 's/.*"Pid": \([0-9]*\),.*/\1/p' "$SET/$1/inspect.json" | head -n 1 >"$SET/$1/pid"
+	_pid=$(sed -n 's/.*"Pid": \([0-9]*\),.*/\1/p' "$SET/$1/inspect.json" | head -n 1)
+	# A jailed VM's Pid is phyllome-jail's; the VMM is its only child: measure that one.
+	if [ -n "$_pid" ] && [ "$(cat "/proc/$_pid/comm" 2>/dev/null)" = phyllome-jail ]; then
+		_child=$(cat /proc/"$_pid"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -m1 .)
+		[ -n "$_child" ] && _pid=$_child
+	fi
+	echo "$_pid" >"$SET/$1/pid"
 	sed -n 's/.*"SupervisorPid": \([0-9]*\),.*/\1/p' "$SET/$1/inspect.json" | head -n 1 >"$SET/$1/sup"
 }
 ph_stop() {

@@ -14,6 +14,7 @@
 #include "manager/args.h"
 #include "manager/attach.h"
 #include "manager/cmds.h"
+#include "manager/proc_wait.h"
 #include "manager/supervise.h"
 
 #define START_TIMEOUT_MS 60000
@@ -349,24 +350,53 @@ static int removed_exit_code(const struct store *s, const char *id)
 	return code;
 }
 
-/* Waits until the VM's exit is recorded; its exit code, or -1. */
+/* Waits until the VM's exit is recorded; its exit code, or -1 (-2: not within timeout_ms).
+ * Event-driven: it sleeps on pidfds of the supervisor (which records the exit, then ends) and
+ * the VMM, and looks at the state when one of them ends; with no pidfd at all (an old kernel),
+ * it looks every 100 ms. */
 static int wait_exited(struct store *s, struct vm_entry *e, int timeout_ms)
 {
 	char err[256];
+	int fds[2] = {-1, -1}, rc = -2;
+	bool opened = false;
+	struct timespec t0, t;
 
-	for (int t = 0; t <= timeout_ms; t += 100) {
-		int rc = store_load(s, e->def.id, e, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int r = store_load(s, e->def.id, e, err, sizeof(err));
+		long left;
 
-		if (rc == -ENOENT)
-			return removed_exit_code(s, e->def.id);
-		if (rc == 0) {
-			store_refresh(s, e);
-			if (strcmp(e->st.status, "running"))
-				return e->st.has_exit ? e->st.exit_code : -1;
+		if (r == -ENOENT) {
+			rc = removed_exit_code(s, e->def.id);
+			break;
 		}
-		usleep(100000);
+		if (r == 0) {
+			store_refresh(s, e);
+			if (strcmp(e->st.status, "running")) {
+				rc = e->st.has_exit ? e->st.exit_code : -1;
+				break;
+			}
+			if (!opened) {
+				/* The supervisor first: it ends after writing the exit down. */
+				fds[0] = mgr_pidfd(e->st.sup_pid, e->st.sup_start);
+				fds[1] = mgr_pidfd(e->st.vmm_pid, e->st.vmm_start);
+				opened = true;
+				continue; /* either may have ended between the look and the open */
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms -
+		       ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			break;
+		/* The VMM's end wakes us once; then the supervisor's (the exit is written). */
+		if (mgr_wait_pidfds(fds, 2, (int)left, 100) < 0)
+			break;
 	}
-	return -2;
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -440,15 +470,14 @@ int mgr_stop_one(struct store *s, struct vm_entry *e, int timeout_s)
 	if (!strcmp(state, "Paused"))
 		mgr_api(e, "PUT", "vm.resume", true, NULL, 0);
 	if (mgr_api(e, "PUT", "vm.power-button", true, NULL, 0) == 204) {
-		for (int t = 0; t < timeout_s * 10; t++) {
-			if (t % 10 == 0)
-				mgr_progress("Waiting for %s to power off (%d s left)...",
-					     e->def.name, timeout_s - t / 10);
-			if (wait_exited(s, e, 0) != -2) {
+		/* Returns as soon as the VM has ended (wait_exited wakes on its processes' end). */
+		for (int t = 0; t < timeout_s; t++) {
+			mgr_progress("Waiting for %s to power off (%d s left)...", e->def.name,
+				     timeout_s - t);
+			if (wait_exited(s, e, 1000) != -2) {
 				mgr_progress_clear();
 				return 0;
 			}
-			usleep(100000);
 		}
 	}
 	/* The guest did not power off: cut the power, then kill. */

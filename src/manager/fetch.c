@@ -1,6 +1,5 @@
 #include "manager/fetch.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "manager/netlibs.h"
 #include "manager/util.h"
 
 #define RETRIES 4
@@ -44,7 +44,7 @@ static size_t on_file(char *p, size_t sz, size_t nm, void *ctx)
 	if (!x->checked) {
 		long code = 0;
 
-		curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
+		mgr_curl.curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
 		x->checked = true;
 		if (x->offset && code == 200) { /* the server ignored the Range: start again */
 			if (ftruncate(x->fd, 0) < 0)
@@ -147,29 +147,30 @@ static int on_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t u
 	return 0;
 }
 
-static CURL *setup(struct xfer *x)
+/* A transfer's handle, libcurl loaded first; NULL with the reason in err. */
+static CURL *setup(struct xfer *x, char *err, size_t errlen)
 {
-	static bool inited;
 	CURL *c;
 
-	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (mgr_libs_load(MGR_LIB_CURL, err, errlen) < 0)
 		return NULL;
-	inited = true;
-	c = curl_easy_init();
-	if (!c)
+	c = mgr_curl.curl_easy_init();
+	if (!c) {
+		snprintf(err, errlen, "libcurl did not start");
 		return NULL;
+	}
 	x->c = c;
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	mgr_curl.curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	mgr_curl.curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* A stalled connection (under 1 KiB/s for 60 s) is dropped, then resumed. */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "phyllome/" PHYLLOME_VERSION);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_USERAGENT, "phyllome/" PHYLLOME_VERSION);
+	mgr_curl.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	return c;
 }
 
@@ -197,17 +198,16 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if (!setup(&x)) {
-		snprintf(err, errlen, "libcurl did not start");
+	if (!setup(&x, err, errlen)) {
 		close(x.fd);
 		return -EIO;
 	}
-	curl_easy_setopt(x.c, CURLOPT_URL, url);
-	curl_easy_setopt(x.c, CURLOPT_WRITEFUNCTION, on_file);
-	curl_easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(x.c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(x.c, CURLOPT_XFERINFODATA, &x);
-	curl_easy_setopt(x.c, CURLOPT_NOPROGRESS, 0L);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_URL, url);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_WRITEFUNCTION, on_file);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_XFERINFODATA, &x);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_NOPROGRESS, 0L);
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
 		long code = 0;
 
@@ -218,9 +218,9 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 		clock_gettime(CLOCK_MONOTONIC, &x.t0);
 		x.last = (struct timespec){0, 0};
 		x.shown = -1;
-		curl_easy_setopt(x.c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x.offset);
-		rc = curl_easy_perform(x.c);
-		curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
+		mgr_curl.curl_easy_setopt(x.c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x.offset);
+		rc = mgr_curl.curl_easy_perform(x.c);
+		mgr_curl.curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
 		if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && x.offset) {
 			rc = CURLE_OK; /* nothing left to send: all there (the checksum decides) */
 			break;
@@ -229,7 +229,7 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 			break;
 		if (show)
 			fprintf(stderr, "\r\033[K%s: %s; resuming\n", label,
-				curl_easy_strerror(rc));
+				mgr_curl.curl_easy_strerror(rc));
 	}
 	if (show)
 		fputs("\r\033[K", stderr);
@@ -238,13 +238,13 @@ int fetch_file(const char *url, const char *path, bool resume, bool show, const 
 	} else {
 		long code = 0;
 
-		curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
+		mgr_curl.curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
 		if (rc == CURLE_HTTP_RETURNED_ERROR)
 			snprintf(err, errlen, "%s: HTTP status %ld", url, code);
 		else
-			snprintf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
+			snprintf(err, errlen, "%s: %s", url, mgr_curl.curl_easy_strerror(rc));
 	}
-	curl_easy_cleanup(x.c);
+	mgr_curl.curl_easy_cleanup(x.c);
 	if (x.progress[0])
 		unlink(x.progress);
 	if (close(x.fd) < 0 && ret == 0) {
@@ -262,23 +262,22 @@ int fetch_mem(const char *url, size_t max, char **out, size_t *len, char *err, s
 
 	*out = NULL;
 	*len = 0;
-	if (!setup(&x)) {
-		snprintf(err, errlen, "libcurl did not start");
+	if (!setup(&x, err, errlen))
 		return -EIO;
-	}
-	curl_easy_setopt(x.c, CURLOPT_URL, url);
-	curl_easy_setopt(x.c, CURLOPT_WRITEFUNCTION, on_mem);
-	curl_easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
-	rc = curl_easy_perform(x.c);
-	curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(x.c);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_URL, url);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_WRITEFUNCTION, on_mem);
+	mgr_curl.curl_easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
+	rc = mgr_curl.curl_easy_perform(x.c);
+	mgr_curl.curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
+	mgr_curl.curl_easy_cleanup(x.c);
 	if (rc != CURLE_OK || !x.buf) {
 		if (x.too_big)
 			snprintf(err, errlen, "%s: larger than %zu bytes", url, max);
 		else if (rc == CURLE_HTTP_RETURNED_ERROR)
 			snprintf(err, errlen, "%s: HTTP status %ld", url, code);
 		else
-			snprintf(err, errlen, "%s: %s", url, rc ? curl_easy_strerror(rc) : "empty");
+			snprintf(err, errlen, "%s: %s", url,
+				 rc ? mgr_curl.curl_easy_strerror(rc) : "empty");
 		free(x.buf);
 		return -EIO;
 	}

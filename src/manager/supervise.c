@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "manager/http.h"
+#include "manager/proc_wait.h"
 #include "manager/relay.h"
 
 int sup_find_prog(const char *name, const char *env_name, char *out, size_t len, char *err,
@@ -344,6 +345,8 @@ static int start_helper(const struct vm_entry *e,
 			int log_fd, pid_t *pid, char *err, size_t errlen)
 {
 	char sock[VMDEF_PATH + 16], *tool = find_tool(env_name, name);
+	int wfd, pidfd, rc = -ETIMEDOUT;
+	struct timespec t0, t;
 	char **argv;
 
 	if (!tool) {
@@ -361,20 +364,38 @@ static int start_helper(const struct vm_entry *e,
 	sup_free_argv(argv);
 	if (*pid < 0)
 		return -errno;
-	for (int i = 0; i < 200; i++) {
+	/* Woken by the socket's creation (inotify) or the helper's end (pidfd); 10 s at most. */
+	wfd = mgr_watch_create(e->dir);
+	pidfd = mgr_pidfd(*pid, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
 		struct stat st;
 		int status;
+		long ms;
 
-		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			return 0;
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			rc = 0;
+			break;
+		}
 		if (waitpid(*pid, &status, WNOHANG) == *pid) {
 			snprintf(err, errlen, "%s ended at once (status %d): see %.200s/vmm.log",
 				 name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, e->dir);
 			*pid = 0;
-			return -EIO;
+			rc = -EIO;
+			break;
 		}
-		usleep(50000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= 10000)
+			break;
+		mgr_wait_create(wfd, &pidfd, wfd < 0 ? 50 : (int)(10000 - ms));
 	}
+	if (wfd >= 0)
+		close(wfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (rc != -ETIMEDOUT)
+		return rc;
 	snprintf(err, errlen, "%s did not create its socket within 10 s", name);
 	kill(*pid, SIGKILL);
 	waitpid(*pid, NULL, 0);
@@ -386,12 +407,20 @@ static void stop_helper(pid_t pid)
 {
 	if (pid <= 0)
 		return;
+	int fd = mgr_pidfd(pid, 0);
+
 	kill(pid, SIGTERM);
-	for (int i = 0; i < 40; i++) {
+	/* 2 s to end, woken by its end (pidfd; without one, looked at every 50 ms). */
+	for (int i = 0; i < (fd >= 0 ? 1 : 40); i++) {
+		if (fd >= 0)
+			mgr_wait_pidfds(&fd, 1, 2000, 2000);
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return;
-		usleep(50000);
+		if (fd < 0)
+			usleep(50000);
 	}
+	if (fd >= 0)
+		close(fd);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
@@ -657,50 +686,87 @@ static void last_log_line(const char *dir, char *out, size_t len)
 	free(data);
 }
 
+/* Waits (at most timeout_ms) until the supervisor of the VM has ended; true if it has. */
+static bool wait_sup_end(const struct vm_entry *e, int timeout_ms)
+{
+	int fd = mgr_pidfd(e->st.sup_pid, e->st.sup_start);
+
+	if (fd < 0)
+		return !mgr_proc_alive(e->st.sup_pid, e->st.sup_start);
+	mgr_wait_pidfds(&fd, 1, timeout_ms, timeout_ms);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Waits until the VMM answers on its API socket. Event-driven: between tries it sleeps until
+ * a new entry appears in the VM's folder (the VMM creating api.sock, inotify) or the VMM ends
+ * (pidfd), not on a fixed tick; a last resort of 1 s covers a socket there but not yet
+ * listening, and a host without inotify or pidfds.
+ */
 int sup_wait_ready(struct store *s, struct vm_entry *e, int timeout_ms, char *err, size_t errlen)
 {
 	char sock[VMDEF_PATH + 16], why[256], line[300];
 	struct timespec t0, t;
+	int wfd = mgr_watch_create(e->dir), pidfd = mgr_pidfd(e->st.vmm_pid, e->st.vmm_start);
+	int rc = 0;
 
 	snprintf(sock, sizeof(sock), "%s/api.sock", e->dir);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct http_response r;
 		struct vm_entry cur;
+		struct stat st;
+		bool loaded;
 		long ms;
 
 		if (http_request(sock, "GET", "/api/v1/vmm.ping", NULL, 1000, &r, why,
 				 sizeof(why)) == 0) {
-			int st = r.status;
+			int code = r.status;
 
 			http_response_free(&r);
-			if (st == 200)
-				return 0;
+			if (code == 200)
+				break;
 		}
-		if (store_load(s, e->def.id, &cur, why, sizeof(why)) < 0 ||
-		    strcmp(cur.st.status, "running") ||
+		loaded = store_load(s, e->def.id, &cur, why, sizeof(why)) == 0;
+		if (!loaded || strcmp(cur.st.status, "running") ||
 		    !mgr_proc_alive(cur.st.vmm_pid, cur.st.vmm_start)) {
-			/* Give the supervisor a moment to record the status. */
-			for (int i = 0;
-			     i < 20 && store_load(s, e->def.id, &cur, why, sizeof(why)) == 0 &&
-			     !strcmp(cur.st.status, "running");
-			     i++)
-				usleep(100000);
+			/* The supervisor records the status, then ends: wait for that (2 s at
+			 * most). */
+			if (loaded && !strcmp(cur.st.status, "running"))
+				wait_sup_end(&cur, 2000);
+			if (store_load(s, e->def.id, &cur, why, sizeof(why)) < 0)
+				cur.st.has_exit = false;
 			last_log_line(e->dir, line, sizeof(line));
 			if (cur.st.has_exit)
 				snprintf(err, errlen, "the VMM exited with status %d: %s",
 					 cur.st.exit_code, line);
 			else
 				snprintf(err, errlen, "the VMM is gone: %s", line);
-			return -ECHILD;
+			rc = -ECHILD;
+			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 		if (ms > timeout_ms) {
 			snprintf(err, errlen, "the VMM did not answer on %s within %d s", sock,
 				 timeout_ms / 1000);
-			return -ETIMEDOUT;
+			rc = -ETIMEDOUT;
+			break;
 		}
-		usleep(100000);
+		/* No inotify, or the socket is there but refused us (bound, not yet listening):
+		 * nothing will wake us, so look again soon. */
+		if (wfd < 0 || (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode)))
+			mgr_wait_create(-1, &pidfd, wfd < 0 ? 100 : 20);
+		else
+			mgr_wait_create(wfd, &pidfd, 1000);
 	}
+	if (wfd >= 0)
+		close(wfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	return rc;
 }

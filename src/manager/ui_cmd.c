@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <gnutls/crypto.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 
 #include "common/unix_sock.h"
 #include "manager/cmds.h"
+#include "manager/netlibs.h"
 #include "manager/ui_files.h"
 #include "manager/ui_server.h"
 #include "manager/util.h"
@@ -42,11 +42,15 @@ static int random_hex(char out[UI_SECRET_HEX + 1])
 /* The per-user secret: ROOT/ui-secret (0600), made on first use. */
 static int load_secret(const struct store *st, struct ui_server *s)
 {
-	char path[VMDEF_PATH + 16], *data = NULL, fresh[UI_SECRET_HEX + 1];
+	char path[VMDEF_PATH + 16], *data = NULL, fresh[UI_SECRET_HEX + 1], err[256];
 	unsigned char sum[32];
 	size_t n = 0;
 	int fd;
 
+	if (mgr_libs_load(MGR_LIB_TLS, err, sizeof(err)) < 0) {
+		mgr_error("ui: %s", err);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/ui-secret", st->root);
 	if (random_hex(fresh) < 0) {
 		mgr_error("ui: no random numbers: %s", strerror(errno));
@@ -74,7 +78,7 @@ static int load_secret(const struct store *st, struct ui_server *s)
 	free(data);
 	/* The CSRF token: derived from the secret, so a page stays valid across restarts. */
 	snprintf(path, sizeof(path), "phyllome-ui-csrf:%s", s->secret);
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, path, strlen(path), sum);
+	mgr_tls.gnutls_hash_fast(GNUTLS_DIG_SHA256, path, strlen(path), sum);
 	hex(sum, sizeof(sum), s->csrf);
 	return random_hex(s->token);
 }

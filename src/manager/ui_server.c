@@ -1,7 +1,6 @@
 /* The ui server's HTTP side (ui_server.h): routes, checks, files, the WebSocket upgrade. */
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "manager/netlibs.h"
 #include "manager/ui_api.h"
 #include "manager/ui_server.h"
 #include "manager/ui_ws.h"
@@ -27,11 +27,11 @@ static const char csp[] = "default-src 'self'; img-src 'self' blob: data:; "
 
 static void common_headers(struct MHD_Response *resp)
 {
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	mgr_mhd.MHD_add_response_header(resp, "Cache-Control", "no-store");
+	mgr_mhd.MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mgr_mhd.MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	mgr_mhd.MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	mgr_mhd.MHD_add_response_header(resp, "Content-Security-Policy", csp);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct ui_reply *r)
@@ -45,15 +45,15 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct ui_reply *r)
 		r->body = strdup("{\"error\":\"out of memory\"}");
 		r->len = r->body ? strlen(r->body) : 0;
 	}
-	resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+	resp = mgr_mhd.MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(r->body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", r->type);
+	mgr_mhd.MHD_add_response_header(resp, "Content-Type", r->type);
 	common_headers(resp);
-	ret = MHD_queue_response(c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+	ret = mgr_mhd.MHD_queue_response(c, (unsigned)r->status, resp);
+	mgr_mhd.MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -102,21 +102,21 @@ static enum MHD_Result send_file(struct MHD_Connection *c, const char *dir, cons
 			close(fd);
 		return send_error(c, 404, "no such file");
 	}
-	resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	resp = mgr_mhd.MHD_create_response_from_fd((uint64_t)st.st_size, fd);
 	if (!resp) {
 		close(fd);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", mime(rel));
+	mgr_mhd.MHD_add_response_header(resp, "Content-Type", mime(rel));
 	common_headers(resp);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
+	ret = mgr_mhd.MHD_queue_response(c, MHD_HTTP_OK, resp);
+	mgr_mhd.MHD_destroy_response(resp);
 	return ret;
 }
 
 static const char *header(struct MHD_Connection *c, const char *name)
 {
-	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+	return mgr_mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
 static bool signed_in(const struct ui_server *s, struct MHD_Connection *c)
@@ -130,7 +130,7 @@ static bool signed_in(const struct ui_server *s, struct MHD_Connection *c)
 /* GET /login?token=T: the one-time link `phyllome ui` printed sets the cookie. */
 static enum MHD_Result login(struct ui_server *s, struct MHD_Connection *c)
 {
-	const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+	const char *t = mgr_mhd.MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
 	char cookie[UI_SECRET_HEX + 128];
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -147,14 +147,14 @@ static enum MHD_Result login(struct ui_server *s, struct MHD_Connection *c)
 				  "ui again for a new one");
 	snprintf(cookie, sizeof(cookie),
 		 UI_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000", s->secret);
-	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	resp = mgr_mhd.MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Set-Cookie", cookie);
-	MHD_add_response_header(resp, "Location", "/");
+	mgr_mhd.MHD_add_response_header(resp, "Set-Cookie", cookie);
+	mgr_mhd.MHD_add_response_header(resp, "Location", "/");
 	common_headers(resp);
-	ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, resp);
-	MHD_destroy_response(resp);
+	ret = mgr_mhd.MHD_queue_response(c, MHD_HTTP_SEE_OTHER, resp);
+	mgr_mhd.MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -174,7 +174,7 @@ static void *ws_thread(void *arg)
 	if (fl >= 0)
 		fcntl(j->sock, F_SETFL, fl & ~O_NONBLOCK);
 	ui_ws_relay(j->sock, &j->w, j->extra, j->extra_len);
-	MHD_upgrade_action(j->urh, MHD_UPGRADE_ACTION_CLOSE);
+	mgr_mhd.MHD_upgrade_action(j->urh, MHD_UPGRADE_ACTION_CLOSE);
 	free(j->extra);
 	free(j);
 	return NULL;
@@ -198,7 +198,7 @@ static void ws_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
 	}
 	if ((extra_in_size && !j->extra) || pthread_create(&t, NULL, ws_thread, j) != 0) {
 		close(j->w.fd);
-		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		mgr_mhd.MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		free(j->extra);
 		free(j);
 		return;
@@ -240,18 +240,18 @@ static enum MHD_Result console(struct MHD_Connection *c, const char *vm, const c
 		free(j);
 		return send_error(c, 502, err);
 	}
-	resp = MHD_create_response_for_upgrade(ws_upgraded, j);
+	resp = mgr_mhd.MHD_create_response_for_upgrade(ws_upgraded, j);
 	if (!resp) {
 		close(j->w.fd);
 		free(j);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Upgrade", "websocket");
-	MHD_add_response_header(resp, "Sec-WebSocket-Accept", j->w.accept);
+	mgr_mhd.MHD_add_response_header(resp, "Upgrade", "websocket");
+	mgr_mhd.MHD_add_response_header(resp, "Sec-WebSocket-Accept", j->w.accept);
 	if (j->w.proto[0])
-		MHD_add_response_header(resp, "Sec-WebSocket-Protocol", j->w.proto);
-	ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-	MHD_destroy_response(resp);
+		mgr_mhd.MHD_add_response_header(resp, "Sec-WebSocket-Protocol", j->w.proto);
+	ret = mgr_mhd.MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	mgr_mhd.MHD_destroy_response(resp);
 	if (ret != MHD_YES) {
 		close(j->w.fd);
 		free(j);
@@ -410,12 +410,14 @@ static void done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 int ui_server_start(struct ui_server *s, int fd, char *err, size_t errlen)
 {
-	s->mhd =
-	    MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				 MHD_ALLOW_UPGRADE | MHD_USE_POLL,
-			     0, NULL, NULL, handler, s, MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_CONNECTION_LIMIT,
-			     64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+	if (mgr_libs_load(MGR_LIB_MHD, err, errlen) < 0)
+		return -1;
+	s->mhd = mgr_mhd.MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE |
+		MHD_USE_POLL,
+	    0, NULL, NULL, handler, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+	    done, NULL, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+	    MHD_OPTION_END);
 	if (!s->mhd) {
 		snprintf(err, errlen, "cannot start the HTTP server (libmicrohttpd)");
 		return -1;
@@ -426,6 +428,6 @@ int ui_server_start(struct ui_server *s, int fd, char *err, size_t errlen)
 void ui_server_stop(struct ui_server *s)
 {
 	if (s->mhd)
-		MHD_stop_daemon(s->mhd);
+		mgr_mhd.MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
 }

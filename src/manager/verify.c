@@ -2,24 +2,33 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "manager/cmds.h"
+#include "manager/netlibs.h"
 
 int verify_digest(const char *path, enum sums_algo algo, char hex[129])
 {
 	gnutls_digest_algorithm_t a = algo == SUMS_SHA512 ? GNUTLS_DIG_SHA512 : GNUTLS_DIG_SHA256;
 	unsigned char buf[1 << 16], md[64];
 	gnutls_hash_hd_t h;
-	unsigned len = gnutls_hash_get_len(a);
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	char err[256];
+	unsigned len;
+	int fd, rc = 0;
 	ssize_t n;
 
+	if (mgr_libs_load(MGR_LIB_TLS, err, sizeof(err)) < 0) {
+		mgr_error("%s", err);
+		return -ENOENT;
+	}
+	len = mgr_tls.gnutls_hash_get_len(a);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (gnutls_hash_init(&h, a) < 0) {
+	if (mgr_tls.gnutls_hash_init(&h, a) < 0) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -30,9 +39,9 @@ int verify_digest(const char *path, enum sums_algo algo, char hex[129])
 			rc = -errno;
 			break;
 		}
-		gnutls_hash(h, buf, (size_t)n);
+		mgr_tls.gnutls_hash(h, buf, (size_t)n);
 	}
-	gnutls_hash_deinit(h, md);
+	mgr_tls.gnutls_hash_deinit(h, md);
 	close(fd);
 	for (unsigned i = 0; i < len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);

@@ -149,6 +149,50 @@ ph stop -t 1 deaf; expect "stop -t 1 of a deaf guest" 0 deaf
 ph ps -a; expect "deaf: Exited (0) after the power cut" 0 "deaf .*Exited \(0\)"
 ph rm -f deaf; expect "rm -f" 0
 
+# The network libraries are loaded when a command needs them: a VM's supervisor (a fork of
+# `phyllome run -d`) maps none of them.
+ph run -d --name lean --kernel $K; expect "run -d lean" 0
+SUP=$("$PH" inspect lean | sed -n 's/.*"SupervisorPid": \([0-9]*\),.*/\1/p' | head -n 1)
+if [ -n "$SUP" ] && [ -r "/proc/$SUP/maps" ] && grep -q libjansson "/proc/$SUP/maps"; then
+	grep -qE 'libcurl|libmicrohttpd|libgnutls' "/proc/$SUP/maps" &&
+		nok "the supervisor maps no libcurl, libmicrohttpd or GnuTLS" "$(grep -oE '[^ /]*(curl|microhttpd|gnutls)[^ ]*' "/proc/$SUP/maps" | sort -u)" ||
+		ok "the supervisor maps no libcurl, libmicrohttpd or GnuTLS"
+else nok "the supervisor maps no libcurl, libmicrohttpd or GnuTLS" "no maps for supervisor '$SUP'"; fi
+ph rm -f lean; expect "rm -f lean" 0
+
+# A guest that powers off only when told (fake.off_hold): stop waits for it as long as it takes,
+# and when stop returns the VM has ended and its exit is recorded (stop wakes on the end of the
+# VM's processes, not on a tick).
+HOLD=$PHYLLOME_STATE/hold
+ph run -d --name slow --kernel $K --cmdline "fake.off_hold=$HOLD"; expect "run -d slow" 0
+SD=$(vmdir slow)
+"$PH" stop -t 600 slow >"$PHYLLOME_STATE/slow.out" 2>"$PHYLLOME_STATE/slow.err" &
+STOP=$!
+waitfor 'grep -q FAKE-POWER-BUTTON "$SD/serial.log"' && sleep 1.5
+kill -0 $STOP 2>/dev/null && ok "stop waits while the guest shuts down" ||
+	nok "stop waits while the guest shuts down" "$(cat "$PHYLLOME_STATE/slow.err")"
+ph ps; expect "slow still up while it shuts down" 0 "slow .* Up "
+touch "$HOLD"
+wait $STOP
+SRC=$?
+ph ps -a
+[ $SRC = 0 ] && echo "$OUT" | grep -qE "slow .*Exited \(0\)" && ! grep -q 'did not power off' "$PHYLLOME_STATE/slow.err" &&
+	ok "stop returned 0 once the guest powered off, exit recorded" ||
+	nok "stop returned once the guest powered off" "status $SRC" "$OUT" "$(cat "$PHYLLOME_STATE/slow.err")"
+ph rm slow; expect "rm slow" 0
+# Eight VMs stopped at once, each by its own `phyllome stop`: all power off cleanly.
+for i in 1 2 3 4 5 6 7 8; do "$PH" run -d --name par$i --kernel $K --cmdline fake.off_delay=0.5 >/dev/null 2>&1; done
+for i in 1 2 3 4 5 6 7 8; do ("$PH" stop par$i >/dev/null 2>"$PHYLLOME_STATE/par$i.err"; echo $? >"$PHYLLOME_STATE/par$i.rc") & done
+wait
+ph ps -a
+PAROK=0
+for i in 1 2 3 4 5 6 7 8; do
+	[ "$(cat "$PHYLLOME_STATE/par$i.rc")" = 0 ] && ! grep -q 'did not power off' "$PHYLLOME_STATE/par$i.err" &&
+		echo "$OUT" | grep -qE "par$i .*Exited \(0\)" && PAROK=$((PAROK + 1))
+done
+[ $PAROK = 8 ] && ok "8 parallel stops: all powered off, all Exited (0)" || nok "8 parallel stops" "$PAROK of 8" "$OUT"
+for i in 1 2 3 4 5 6 7 8; do "$PH" rm par$i >/dev/null; done
+
 # A VMM that fails: its error line, status 125 for run, the VM kept as exited.
 ph run -d --name broken --kernel $K --cmdline fake.fail; expect "run of a failing VMM: 125 + its error" 125 "fake failure"
 ph ps -a; expect "broken: Exited (1)" 0 "broken .*Exited \(1\)"

@@ -6,7 +6,8 @@ real guest would read from SMBIOS) and FAKE-READY, then answers each line with
 "ECHO: line"; the line "exit N" ends it with status N. The API on --api-socket, in
 phyllome-vmm's shapes (docs/api.md): vmm.ping, vm.info, vm.pause/resume (409 when already so),
 vm.power-button (prints FAKE-POWER-BUTTON and exits 0, unless the command line holds
-fake.ignore_button), vm.shutdown (exits 0). fake.flood=N on the command line prints N MiB after
+fake.ignore_button; fake.off_delay=SECS: a guest that takes SECS to power off; fake.off_hold=PATH:
+powers off once the file PATH exists), vm.shutdown (exits 0). fake.flood=N on the command line prints N MiB after
 FAKE-READY, then FAKE-FLOOD-DONE (a guest printing without end). A command line holding fake.fail makes it exit 1
 at once with one line on stderr, like a VMM that cannot start.
 With --display vnc=...[,password=FILE] and $PHYLLOME_FAKEVM (tests/fakevm), the display is fakevm's (its VNC
@@ -98,12 +99,23 @@ class Handler(BaseHTTPRequestHandler):
         if p == "vm.power-button":
             if "fake.ignore_button" not in cmdline:
                 out("FAKE-POWER-BUTTON")
-                quit_soon(0)
+                threading.Thread(target=power_off, daemon=True).start()
             return self.reply(204)
         if p == "vm.shutdown":
             quit_soon(0)
             return self.reply(204)
         self.reply(404, {"error": "no such endpoint"})
+
+
+def power_off():
+    """The guest's shutdown after the power button: fake.off_delay / fake.off_hold."""
+    for w in cmdline.split():
+        if w.startswith("fake.off_delay="):
+            time.sleep(float(w[len("fake.off_delay="):]))
+        if w.startswith("fake.off_hold="):
+            while not os.path.exists(w[len("fake.off_hold="):]):
+                time.sleep(0.05)
+    quit_soon(0)
 
 
 def png(shade):

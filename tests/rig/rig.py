@@ -101,6 +101,8 @@ L1_DATA = {
 DATA_RE = re.compile(r"^#\s*rig-data:(.*)$", re.M)
 # The libraries phyllome-vmm loads when a display uses them (src/ui/uilibs.h), always put in L1.
 VMM_DISPLAY_LIBS = ["libvncserver.so.1", "libgnutls.so.30", "libpng16.so.16"]
+# What the manager loads on first use (src/manager/netlibs.h): downloads, the desktop app, digests.
+MGR_NET_LIBS = ["libcurl.so.4", "libmicrohttpd.so.12", "libgnutls.so.30"]
 
 # Host steps: a scenario prints "RIG-HOST NAME [ARG...]" on L1's console; rig.py runs the step
 # NAME on the host (a thread; L1 goes on) and types "RIG-HOST-REPLY NAME ok|fail|skip DETAIL"
@@ -377,6 +379,10 @@ def build_l1_initramfs(args):
         mgr = Path(args.vmm).with_name("phyllome")  # the manager (scenario manager)
         if mgr.is_file():
             m.binary("rig/bin/phyllome", mgr)
+            for soname in MGR_NET_LIBS:
+                lib = find_library(soname)
+                if lib:
+                    m.binary(lib.lstrip("/"), lib)
         # The display scenarios' VNC client and X window dump converter; the sound scenario's
         # WAV tool.
         for tool in ("rfbtool", "xwd2ppm", "wavtool"):
