@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/lazylib.h"
 #include "common/log.h"
 #include "jail/elf.h"
 #include "jail/jail.h"
@@ -29,11 +30,19 @@ static void forward(int sig)
  * the files, and the plan of mounts. */
 static int plan_jail(struct jail_config *cfg, struct jail_plan *plan)
 {
-	static const char *const optional[] = UI_LIB_SONAMES;
+	static const char *const ui[] = UI_LIB_SONAMES;
+	const char *optional[sizeof(ui) / sizeof(ui[0]) + 2];
 	struct elf_deps deps = {.n = 0};
 	char err[512] = "";
+	unsigned n = 0;
 	int rc;
 
+	for (; ui[n]; n++)
+		optional[n] = ui[n];
+	/* --sound pulse's, whose server's socket the manager binds in */
+	optional[n++] = LAZYLIB_PULSE_SIMPLE;
+	optional[n++] = LAZYLIB_PULSE;
+	optional[n] = NULL;
 	if (access(cfg->vmm, X_OK) < 0) {
 		pr_err("cannot run %s: %s", cfg->vmm, strerror(errno));
 		return -1;

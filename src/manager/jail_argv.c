@@ -122,6 +122,7 @@ static bool is_device(const char *path)
 
 const char *sup_jail_blocker(const struct vm_def *d)
 {
+	char sock[VMDEF_PATH];
 	bool device = false;
 
 	for (unsigned i = 0; i < d->ndisks; i++)
@@ -129,9 +130,12 @@ const char *sup_jail_blocker(const struct vm_def *d)
 	if (!strcmp(d->display, "window"))
 		return "its window needs the desktop's display server, which the jail does not "
 		       "hand in";
-	if (d->sound[0])
-		return "its sound (--sound) needs the desktop's sound server or a file the jail "
-		       "does not hand in";
+	if (!strcmp(d->sound, "pulse") && !mgr_sound_socket(sock, sizeof(sock)))
+		return "its sound (--sound pulse) needs the sound server's socket, and none was "
+		       "found ($PULSE_SERVER, $XDG_RUNTIME_DIR/pulse/native)";
+	if (d->sound[0] && strcmp(d->sound, "pulse"))
+		return "its sound (--sound wav=) is a file the VMM creates, which the jail does "
+		       "not hand in";
 	if (device)
 		return "a qcow2 disk of it is a device node, which the jail cannot bind";
 	return NULL;
@@ -188,7 +192,9 @@ char **sup_jail_argv(const struct vm_entry *e, const char *jail, char *const *vm
 	const struct vm_def *d = &e->def;
 	struct sup_argv b = {0};
 	struct handed h = {.n = 0};
-	char words[sizeof(d->display)];
+	/* words and sock hold what h points to, until emit() */
+	// cppcheck-suppress variableScope
+	char words[sizeof(d->display)], sock[VMDEF_PATH];
 	bool host_net = d->net == VMDEF_NET_TAP;
 
 	sup_argv_add(&b, "%s", jail);
@@ -204,6 +210,9 @@ char **sup_jail_argv(const struct vm_entry *e, const char *jail, char *const *vm
 	for (unsigned i = 0; i < d->nshares; i++)
 		hand_in(&h, d->shares[i].host, d->shares[i].readonly, true);
 	host_net |= hand_display(&h, d->display, words, sizeof(words));
+	/* --sound pulse: the server's socket (the VMM is told its path: server=) */
+	if (!strcmp(d->sound, "pulse"))
+		hand_in(&h, mgr_sound_socket(sock, sizeof(sock)), false, false);
 	hand_in(&h, d->kernel, true, false);
 	hand_in(&h, d->initramfs, true, false);
 	hand_in(&h, d->firmware, true, false);

@@ -202,8 +202,17 @@ static char **vmm_argv(const struct vm_entry *e, const char *vmm, bool jailed)
 		sup_argv_add(&b, "%s", d->display);
 	}
 	if (d->sound[0]) {
+		/* jailed, libpulse gets no environment: it is told the socket */
+		char sock_buf[VMDEF_PATH];
+		const char *sock = jailed && !strcmp(d->sound, "pulse")
+				       ? mgr_sound_socket(sock_buf, sizeof(sock_buf))
+				       : NULL;
+
 		sup_argv_add(&b, "--sound");
-		sup_argv_add(&b, "%s", d->sound);
+		if (sock)
+			sup_argv_add(&b, "pulse,server=%s", sock);
+		else
+			sup_argv_add(&b, "%s", d->sound);
 	}
 	if (d->usb)
 		sup_argv_add(&b, "--usb");

@@ -29,7 +29,7 @@ char **sup_argv_finish(struct sup_argv *b);
  * strings (free with sup_free_argv), or NULL on allocation failure. Pure. */
 char **sup_vmm_argv(const struct vm_entry *e, const char *vmm);
 /* The same for a jailed VMM: a disk or CD handed in by descriptor (sup_jail_fd) is named
- * /dev/fd/N. */
+ * /dev/fd/N, and --sound pulse names the server's socket (mgr_sound_socket: the environment). */
 char **sup_vmm_argv_jailed(const struct vm_entry *e, const char *vmm);
 /* passt's argv for a --net user VM (foreground, socket in the VM's folder, -t/-u forwards). */
 char **sup_passt_argv(const struct vm_entry *e, const char *passt);

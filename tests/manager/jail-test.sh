@@ -10,7 +10,11 @@
 # its own (no warning); the VNC port listens; kill -> Exited (137). phyllome-jail refuses an
 # --fd through a symbolic link. A VM with passt and swtpm: their sockets reach the VMM in its
 # own network namespace. As root, a VM whose disk is a block device (a loop device) and whose
-# CD is an image runs jailed, both by descriptor. Then the first VM as an unprivileged user
+# CD is an image runs jailed, both by descriptor. --sound pulse, against a private PulseAudio:
+# pulsecheck (the VMM's sound back end under its seccomp filters) run in phyllome-jail with
+# only the server's socket bound in and an empty environment plays and records 1 kHz through
+# it; and a VM with --sound pulse runs jailed, its VMM told the socket (server=), which is in
+# its root, with libpulse loaded. Then the first VM as an unprivileged user
 # (uid 65534, group kvm, with setpriv). Needs /dev/kvm (this machine's PVM one runs the tiny
 # guest) and user namespaces; skips without them.
 #   jail-test.sh BUILD-DIR TINY-STAY-BZIMAGE
@@ -29,9 +33,10 @@ if grep -aq __asan_init "$build/phyllome-vmm" 2>/dev/null; then
 fi
 W=$(mktemp -d /tmp/phyllome-jail.XXXXXX)
 chmod 755 "$W"
-LOOP=
+LOOP= PA=
 cleanup() {
 	[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
+	[ -n "$PA" ] && kill "$PA" 2>/dev/null
 	for p in $(cat "$W"/*/vms/*/state.json 2>/dev/null | sed -n 's/.*"\(vmm\|supervisor\)_pid": \([0-9]*\).*/\2/p'); do
 		[ "$p" != 0 ] && kill -9 "$p" 2>/dev/null
 	done
@@ -136,6 +141,37 @@ if command -v passt >/dev/null && command -v swtpm >/dev/null; then
 	PHYLLOME_STATE=$st "$build/phyllome" rm -f n1 >/dev/null 2>&1
 else
 	ok "# SKIP no passt or swtpm"
+fi
+
+# --sound pulse, jailed: a private PulseAudio with a null sink (as tests/pulse/run.sh).
+if command -v pulseaudio >/dev/null && [ -x "$build/tests/pulsecheck" ]; then
+	pa=$W/pa
+	mkdir -p "$pa" "$W/pj/out"
+	chmod 755 "$W/pj/out"
+	(export XDG_RUNTIME_DIR=$pa HOME=$pa; exec pulseaudio -n --daemonize=no --exit-idle-time=-1 \
+		--disallow-exit --use-pid-file=no -L "module-native-protocol-unix socket=$pa/native" \
+		-L "module-null-sink sink_name=null" >"$pa/pa.log" 2>&1) &
+	PA=$!
+	for _ in $(seq 100); do [ -S "$pa/native" ] && break; sleep 0.1; done
+	"$build/phyllome-jail" --userns --id pc --chroot-base "$W/pj" --file "$pa/native" --file "$W/pj/out" \
+		-- "$build/tests/pulsecheck" "$W/pj/out/rec.wav" 1000 5 "$pa/native" >"$W/pj/check.err" 2>&1
+	m=$("$build/tests/wavtool" measure "$W/pj/out/rec.wav" 2>&1)
+	check "pulse: the back end in phyllome-jail plays and records 1 kHz through the bound socket" \
+		'echo "$m" | awk '"'"'{ for (i = 1; i <= NF; i++) { if ($i ~ /^hz_median=/) h = substr($i, 11); if ($i ~ /^active_ms=/) a = substr($i, 11) } } END { d = h - 1000; if (d < 0) d = -d; exit !(d <= 20 && a + 0 >= 2000) }'"'" \
+		"$m; $(tr '\n' ' ' <"$W/pj/check.err" | cut -c1-600)"
+	st=$W/snd
+	mkdir -p "$st"
+	out=$(PHYLLOME_STATE=$st PULSE_SERVER=unix:$pa/native "$build/phyllome" run -d --name s1 --memory 64M --kernel "$tiny" --sound pulse 2>&1)
+	rc=$?
+	check "pulse: a --sound pulse VM runs jailed (no warning)" '[ $rc = 0 ] && ! echo "$out" | grep -q "without the jail"' "$out"
+	jpid=$(sed -n 's/.*"vmm_pid": \([0-9]*\).*/\1/p' "$st"/vms/*/state.json)
+	vpid=$(cat /proc/"$jpid"/task/*/children 2>/dev/null | tr -d ' ')
+	check "pulse: its VMM is told the socket, which is in its root, and has libpulse loaded" \
+		'[ -n "$vpid" ] && tr "\0" " " </proc/$vpid/cmdline | grep -q "pulse,server=$pa/native" && [ -S /proc/$vpid/root$pa/native ] && grep -q libpulse-simple /proc/$vpid/maps' \
+		"vmm $vpid: $(tr '\0' ' ' </proc/$vpid/cmdline 2>&1); $(cat "$st"/vms/*/vmm.log)"
+	PHYLLOME_STATE=$st "$build/phyllome" rm -f s1 >/dev/null 2>&1
+else
+	ok "# SKIP no pulseaudio"
 fi
 
 # An unprivileged user (where the build folder is open to it).

@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "manager/supervise.h"
@@ -213,8 +217,13 @@ static void test_blockers(void **state)
 	sup_jail_describe(d, out, sizeof(out));
 	assert_true(!strncmp(out, "off: its window", 15));
 	d->display[0] = 0;
+	/* sound: pulse with no server socket to hand in; a WAV file the VMM would create */
+	unsetenv("PULSE_SERVER");
+	unsetenv("XDG_RUNTIME_DIR");
 	strcpy(d->sound, "pulse");
-	assert_non_null(strstr(sup_jail_blocker(d), "sound"));
+	assert_non_null(strstr(sup_jail_blocker(d), "no"));
+	strcpy(d->sound, "wav=/tmp/out.wav");
+	assert_non_null(strstr(sup_jail_blocker(d), "wav="));
 	d->sound[0] = 0;
 	/* A raw disk or a CD that is a device node goes in by descriptor: jailed. Only a qcow2
 	 * disk that is one (by its path under /dev, or by what stat says) would need binding. */
@@ -274,6 +283,73 @@ static void test_fd_numbers(void **state)
 	free(e);
 }
 
+/* --sound pulse, jailed: the server's socket as libpulse finds it ($PULSE_SERVER naming one
+ * socket, else $XDG_RUNTIME_DIR/pulse/native), bound into the jail, the VMM told its path;
+ * a TCP server, a list or a file that is no socket: not found, so the VM runs unjailed. */
+static void test_pulse_socket(void **state)
+{
+	struct vm_entry *e = new_vm();
+	struct vm_def *d = &e->def;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[] = "/tmp/phyllome-pulse-XXXXXX", sock[96], env[160], buf[256], opts[1024];
+	char **vmm, **argv;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/pulse", dir);
+	assert_int_equal(mkdir(sock, 0700), 0);
+	snprintf(sock, sizeof(sock), "%s/pulse/native", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+	unsetenv("PULSE_SERVER");
+	unsetenv("XDG_RUNTIME_DIR");
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	assert_string_equal(mgr_sound_socket(buf, sizeof(buf)), sock);
+	snprintf(env, sizeof(env), "unix:%s", sock);
+	setenv("PULSE_SERVER", env, 1);
+	assert_string_equal(mgr_sound_socket(buf, sizeof(buf)), sock);
+	setenv("PULSE_SERVER", sock, 1);
+	assert_string_equal(mgr_sound_socket(buf, sizeof(buf)), sock);
+	setenv("PULSE_SERVER", "tcp:localhost:4713", 1);
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	snprintf(env, sizeof(env), "unix:%s unix:/other", sock);
+	setenv("PULSE_SERVER", env, 1);
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	setenv("PULSE_SERVER", "/etc/passwd", 1); /* not a socket */
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	unsetenv("PULSE_SERVER");
+
+	strcpy(d->sound, "pulse");
+	assert_null(sup_jail_blocker(d));
+	vmm = sup_vmm_argv(e, "vmm");
+	assert_int_equal(count(vmm, "pulse"), 1);
+	sup_free_argv(vmm);
+	vmm = sup_vmm_argv_jailed(e, "vmm");
+	snprintf(env, sizeof(env), "pulse,server=%s", sock);
+	assert_int_equal(count(vmm, env), 1);
+	argv = sup_jail_argv(e, "/j", vmm, NULL);
+	assert_non_null(argv);
+	options(argv, opts, sizeof(opts));
+	snprintf(buf, sizeof(buf),
+		 "--userns --id jail --chroot-base " DIR " --file " DIR " --file %s", sock);
+	assert_string_equal(opts, buf);
+	sup_free_argv(argv);
+	sup_free_argv(vmm);
+
+	unsetenv("XDG_RUNTIME_DIR");
+	close(fd);
+	unlink(sock);
+	snprintf(sock, sizeof(sock), "%s/pulse", dir);
+	rmdir(sock);
+	rmdir(dir);
+	free(e);
+}
+
 /* config.json: "jail" false for --no-jail; absent (a VM made before the jail) means jailed. */
 static void test_config_json(void **state)
 {
@@ -316,6 +392,7 @@ int main(void)
 	    cmocka_unit_test(test_network_and_links),
 	    cmocka_unit_test(test_blockers),
 	    cmocka_unit_test(test_fd_numbers),
+	    cmocka_unit_test(test_pulse_socket),
 	    cmocka_unit_test(test_config_json),
 	};
 
