@@ -169,7 +169,7 @@ int audio_open(const struct sound_config *c, struct audio_backend **out, char *e
 	case SOUND_WAV:
 		return audio_wav_open(c->out, c->in[0] ? c->in : NULL, out, err, errlen);
 	case SOUND_PULSE:
-		return audio_pulse_open(out, err, errlen);
+		return audio_pulse_open(out, c->server, err, errlen);
 	case SOUND_NONE:
 		break;
 	}

@@ -96,9 +96,10 @@ int audio_wav_open(const char *out, const char *in, struct audio_backend **b, ch
 		   size_t errlen);
 /* audio_pulse.c: --sound pulse. audio_pulse_load loads libpulse (dlopen) and must run before
  * the VMM thread's seccomp filter is installed; audio_pulse_open then starts the back end's two
- * threads (they inherit the VMM thread's filter). 0 or -errno with one line in err. */
+ * threads (they inherit the VMM thread's filter), on the server's socket at server (NULL or "":
+ * where libpulse finds it through the environment). 0 or -errno with one line in err. */
 int audio_pulse_load(char *err, size_t errlen);
-int audio_pulse_open(struct audio_backend **b, char *err, size_t errlen);
+int audio_pulse_open(struct audio_backend **b, const char *server, char *err, size_t errlen);
 /* The same on an open file descriptor for the output (tests). */
 int audio_wav_open_fd(int out_fd, const uint8_t *in, size_t in_len, struct audio_backend **b,
 		      char *err, size_t errlen);

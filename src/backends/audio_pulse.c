@@ -57,9 +57,9 @@ int audio_pulse_load(char *err, size_t errlen)
 
 	if (pa_loaded)
 		return 0;
-	if (lazylib_load(&s, "libpulse-simple.so.0", "--sound pulse", "libpulse0", simple, err,
+	if (lazylib_load(&s, LAZYLIB_PULSE_SIMPLE, "--sound pulse", "libpulse0", simple, err,
 			 errlen) < 0 ||
-	    lazylib_load(&p, "libpulse.so.0", "--sound pulse", "libpulse0", base, err, errlen) < 0)
+	    lazylib_load(&p, LAZYLIB_PULSE, "--sound pulse", "libpulse0", base, err, errlen) < 0)
 		return -ENOENT;
 	pa_loaded = true; /* the libraries stay loaded until the process ends */
 	return 0;
@@ -83,6 +83,7 @@ struct pulse_backend {
 	pthread_cond_t cond;
 	bool stopping;
 	struct pulse_dir out, in;
+	char server[VM_PATH_MAX + 8]; /* "unix:PATH" for --sound pulse,server=PATH, or "" */
 };
 
 static uint64_t now_ns(void)
@@ -179,8 +180,9 @@ static void run_stream(struct pulse_dir *d, bool *warned)
 	int e = 0;
 
 	pthread_mutex_unlock(&pb->lock);
-	s = buf ? pa.simple_new(NULL, "phyllome", d->out ? PA_STREAM_PLAYBACK : PA_STREAM_RECORD,
-				NULL, d->out ? "guest output" : "guest input", &ss, NULL, &attr, &e)
+	s = buf ? pa.simple_new(pb->server[0] ? pb->server : NULL, "phyllome",
+				d->out ? PA_STREAM_PLAYBACK : PA_STREAM_RECORD, NULL,
+				d->out ? "guest output" : "guest input", &ss, NULL, &attr, &e)
 		: NULL;
 	pthread_mutex_lock(&pb->lock);
 	if (!s) {
@@ -269,7 +271,7 @@ static void pulse_destroy(struct audio_backend *b)
 
 static const struct audio_backend_ops pulse_ops = {pulse_play, pulse_capture, pulse_destroy};
 
-int audio_pulse_open(struct audio_backend **b, char *err, size_t errlen)
+int audio_pulse_open(struct audio_backend **b, const char *server, char *err, size_t errlen)
 {
 	struct pulse_backend *pb;
 	pthread_condattr_t ca;
@@ -283,6 +285,8 @@ int audio_pulse_open(struct audio_backend **b, char *err, size_t errlen)
 	if (!pb)
 		return -ENOMEM;
 	pb->b.ops = &pulse_ops;
+	if (server && server[0])
+		snprintf(pb->server, sizeof(pb->server), "unix:%s", server);
 	pthread_mutex_init(&pb->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_cond_init(&pb->cond, &ca);

@@ -15,6 +15,7 @@
 #include "backends/dio.h"
 #include "backends/qcow2.h"
 #include "common/bytes.h"
+#include "common/fdpath.h"
 #include "common/log.h"
 
 /* Open file description locks: two VMs (or one VM twice) can't write one image, and a
@@ -156,7 +157,7 @@ static int block_setup_direct(struct block *b, const char *path, int flags, char
 	b->direct_align = 4096;
 	if (b->is_blkdev && ioctl(b->fd, BLKSSZGET, &bs) == 0 && bs >= 512 && !(bs & (bs - 1)))
 		b->direct_align = (unsigned)bs;
-	b->fd_buffered = open(path, flags, 0);
+	b->fd_buffered = fdpath_open(path, flags);
 	if (b->fd_buffered < 0) {
 		int rc = -errno;
 
@@ -176,12 +177,14 @@ int block_open(struct block *b, const char *path, bool readonly, bool direct, un
 	b->efd = b->fd_buffered = -1;
 	b->readonly = readonly;
 	snprintf(b->name, sizeof(b->name), "%s", path);
-	b->fd = open(path, flags | (direct ? O_DIRECT : 0));
+	b->fd = fdpath_open(path, flags | (direct ? O_DIRECT : 0));
 	if (b->fd < 0) {
 		rc = -errno;
 		if (direct && rc == -EINVAL)
-			snprintf(err, errlen,
-				 "disk '%s': direct=on, but its file system has no O_DIRECT", path);
+			snprintf(err, errlen, "disk '%s': direct=on, but %s", path,
+				 fdpath_num(path) >= 0
+				     ? "a descriptor handed in cannot be made direct"
+				     : "its file system has no O_DIRECT");
 		else
 			snprintf(err, errlen, "disk '%s': %s", path, strerror(-rc));
 		return rc;

@@ -5,6 +5,10 @@
 #pragma once
 #include <stddef.h>
 
+/* --sound pulse's libraries (also made visible in phyllome-jail). */
+#define LAZYLIB_PULSE_SIMPLE "libpulse-simple.so.0"
+#define LAZYLIB_PULSE	     "libpulse.so.0"
+
 struct lazy_sym {
 	const char *name;
 	void **slot; /* where the function's address goes */

@@ -80,8 +80,10 @@ struct display_config {
 enum sound_kind { SOUND_NONE, SOUND_WAV, SOUND_PULSE };
 struct sound_config {
 	enum sound_kind kind;
-	char out[VM_PATH_MAX]; /* wav=: the guest's output as a RIFF WAV file */
-	char in[VM_PATH_MAX];  /* in=: a WAV file played (looped) into the guest's capture */
+	char out[VM_PATH_MAX];	  /* wav=: the guest's output as a RIFF WAV file */
+	char in[VM_PATH_MAX];	  /* in=: a WAV file played (looped) into the guest's capture */
+	char server[VM_PATH_MAX]; /* pulse,server=PATH: the sound server's socket ("": libpulse's
+				   * own search, through the environment) */
 };
 
 struct vm_config {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/fdpath.h"
 
 /* SCSI sense (SPC / MMC). */
 #define SK_NOT_READY	   0x02
@@ -444,7 +445,7 @@ int scsi_cd_open(const char *path, uint64_t *size, char *err, size_t errlen)
 {
 	struct stat st;
 	off_t end;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fdpath_open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "cannot open --cdrom '%s': %s", path, strerror(errno));

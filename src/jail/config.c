@@ -20,6 +20,8 @@ enum {
 	OPT_PROC,
 	OPT_FILE,
 	OPT_FILE_RO,
+	OPT_FD,
+	OPT_FD_RO,
 	OPT_RLIMIT,
 	OPT_VERBOSE,
 	OPT_HELP,
@@ -43,6 +45,9 @@ static const struct opt_def jail_opts[] = {
      OPT_FILE},
     {"file-ro", 0, "SRC[:DEST]", "the same, read-only (kernel, initramfs, read-only disks)",
      OPT_FILE_RO},
+    {"fd", 0, "SRC:N",
+     "open SRC (a file or block device) read-write; the VMM gets it as fd N (/dev/fd/N)", OPT_FD},
+    {"fd-ro", 0, "SRC:N", "the same, read-only (a CD image, a read-only disk)", OPT_FD_RO},
     {"rlimit", 0, "RES=N", "nofile, fsize, nproc or core; N or 'unlimited' (nofile=4096)",
      OPT_RLIMIT},
     {"verbose", 'v', NULL, "say what the jail does, step by step", OPT_VERBOSE},
@@ -65,7 +70,8 @@ void jail_usage(FILE *f)
 	    "Usage: phyllome-jail --id NAME --chroot-base DIR (--uid UID --gid GID | --userns)\n"
 	    "                     [--netns PATH | --host-net] [--tun] [--proc]\n"
 	    "                     [--file SRC[:DEST]]...\n"
-	    "                     [--file-ro SRC[:DEST]]... [--rlimit RES=N]...\n"
+	    "                     [--file-ro SRC[:DEST]]... [--fd[-ro] SRC:N]...\n"
+	    "                     [--rlimit RES=N]...\n"
 	    "                     -- /path/to/phyllome-vmm ARGS...\n\n"
 	    "Run as root: makes DIR/NAME/root holding only the VMM, the libraries it loads,\n"
 	    "/dev/kvm, /dev/urandom (and /dev/net/tun) and the given files, each at its path;\n"
@@ -218,6 +224,55 @@ int jail_file_parse(const char *arg, bool readonly, struct jail_file *f, char *e
 	return 0;
 }
 
+int jail_fd_parse(const char *arg, bool readonly, const struct jail_fd *fds, unsigned n,
+		  struct jail_fd *f, char *err, size_t errlen)
+{
+	const char *opt = readonly ? "--fd-ro" : "--fd", *colon = strrchr(arg, ':');
+	char src[JAIL_PATH_MAX];
+	uint64_t num;
+
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(src) ||
+	    opts_parse_u64(colon + 1, JAIL_FD_FIRST + JAIL_MAX_FDS - 1, &num) < 0 ||
+	    num < JAIL_FD_FIRST) {
+		snprintf(err, errlen, "%s '%.200s': want SRC:N, N from %d to %d", opt, arg,
+			 JAIL_FD_FIRST, JAIL_FD_FIRST + JAIL_MAX_FDS - 1);
+		return -EINVAL;
+	}
+	memcpy(src, arg, (size_t)(colon - arg));
+	src[colon - arg] = 0;
+	if (jail_path_clean(src, f->src, sizeof(f->src)) < 0) {
+		snprintf(err, errlen, "%s '%.200s': SRC must be an absolute path without '..'", opt,
+			 arg);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (fds[i].num == (int)num) {
+			snprintf(err, errlen, "%s '%.200s': descriptor %d given twice", opt, arg,
+				 (int)num);
+			return -EINVAL;
+		}
+	}
+	f->num = (int)num;
+	f->readonly = readonly;
+	f->open = -1;
+	return 0;
+}
+
+static int parse_fd(struct jail_config *cfg, int id, const char *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (cfg->nfds >= JAIL_MAX_FDS) {
+		snprintf(err, errlen, "too many --fd and --fd-ro (at most %d)", JAIL_MAX_FDS);
+		return -EINVAL;
+	}
+	rc = jail_fd_parse(arg, id == OPT_FD_RO, cfg->fds, cfg->nfds, &cfg->fds[cfg->nfds], err,
+			   errlen);
+	if (rc == 0)
+		cfg->nfds++;
+	return rc;
+}
+
 static int parse_rlimit(struct jail_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	const char *eq = strchr(arg, '=');
@@ -349,6 +404,9 @@ static int on_opt(void *ctx, int id, const char *arg, char *err, size_t errlen)
 	case OPT_PROC:
 		cfg->proc = true;
 		return 0;
+	case OPT_FD:
+	case OPT_FD_RO:
+		return parse_fd(cfg, id, arg, err, errlen);
 	case OPT_RLIMIT:
 		return parse_rlimit(cfg, arg, err, errlen);
 	case OPT_VERBOSE:

@@ -526,6 +526,32 @@ static int drop_privileges(const struct jail_config *cfg)
 	return 0;
 }
 
+/* The --fd descriptors at their numbers (each first moved above them all, so that none lands
+ * on another's), open across the exec; everything else the jail inherited is closed. */
+static int hand_fds(const struct jail_config *cfg)
+{
+	const int top = JAIL_FD_FIRST + JAIL_MAX_FDS;
+	bool kept[JAIL_MAX_FDS] = {false};
+	int tmp[JAIL_MAX_FDS];
+
+	for (unsigned i = 0; i < cfg->nfds; i++) {
+		tmp[i] = fcntl(cfg->fds[i].open, F_DUPFD_CLOEXEC, top);
+		if (tmp[i] < 0)
+			return fail("cannot move the descriptor of", cfg->fds[i].src);
+	}
+	for (unsigned i = 0; i < cfg->nfds; i++) {
+		if (dup2(tmp[i], cfg->fds[i].num) < 0)
+			return fail("cannot hand in the descriptor of", cfg->fds[i].src);
+		kept[cfg->fds[i].num - JAIL_FD_FIRST] = true;
+	}
+	if (close_range((unsigned)top, ~0u, 0) < 0)
+		return fail("cannot close the inherited file descriptors", NULL);
+	for (int n = JAIL_FD_FIRST; n < top; n++)
+		if (!kept[n - JAIL_FD_FIRST])
+			close(n);
+	return 0;
+}
+
 int jail_enter(const struct jail_config *cfg, const struct jail_plan *plan, const char *root)
 {
 	static char *const empty_env[] = {NULL};
@@ -551,8 +577,8 @@ int jail_enter(const struct jail_config *cfg, const struct jail_plan *plan, cons
 	if (rc < 0)
 		return rc;
 	umask(old_umask);
-	if (close_range(3, ~0u, 0) < 0)
-		return fail("cannot close the inherited file descriptors", NULL);
+	if (hand_fds(cfg) < 0)
+		return -1;
 	execve(cfg->vmm, cfg->cmd, empty_env);
 	return fail("cannot run", cfg->vmm);
 }

@@ -31,6 +31,19 @@ struct jail_file {
 	bool readonly;
 };
 
+/* --fd SRC:N, --fd-ro SRC:N: SRC opened by the jail (as its caller, no symbolic link on the
+ * path) before any namespace, and handed to the VMM as descriptor N, which it names
+ * "/dev/fd/N": a disk, a CD image or a block device the jail's mounts never show. */
+#define JAIL_FD_FIRST 3
+#define JAIL_MAX_FDS  16
+
+struct jail_fd {
+	char src[JAIL_PATH_MAX]; /* host path, clean and absolute */
+	int num;		 /* JAIL_FD_FIRST .. JAIL_FD_FIRST + JAIL_MAX_FDS - 1 */
+	bool readonly;
+	int open; /* the jail's own descriptor for it (main.c), -1 before */
+};
+
 struct jail_config {
 	char id[JAIL_ID_MAX + 1];
 	char base[JAIL_PATH_MAX]; /* --chroot-base, clean */
@@ -48,6 +61,8 @@ struct jail_config {
 	bool proc; /* --proc: a /proc of the jail's pid namespace (the shared folders' servers) */
 	struct jail_file files[JAIL_MAX_FILES];
 	unsigned nfiles;
+	struct jail_fd fds[JAIL_MAX_FDS];
+	unsigned nfds;
 	bool rlimit_set[JAIL_RL_COUNT];
 	uint64_t rlimit[JAIL_RL_COUNT];
 	int verbose;
@@ -85,6 +100,10 @@ int jail_inner_path(const char *root, const char *inner, char *out, size_t outle
 /* Splits "SRC[:DEST]" (at the last ":/", since DEST is absolute; without DEST, DEST = SRC)
  * into f, both cleaned. Returns 0 or a negative errno with a message in err. */
 int jail_file_parse(const char *arg, bool readonly, struct jail_file *f, char *err, size_t errlen);
+/* "SRC:N" (split at the last ':') into f: SRC cleaned, N in range and not one that fds[0..n)
+ * already has. Returns 0 or -EINVAL with a message in err. */
+int jail_fd_parse(const char *arg, bool readonly, const struct jail_fd *fds, unsigned n,
+		  struct jail_fd *f, char *err, size_t errlen);
 
 /* What the jail mounts into its root, in order. */
 enum jail_mount_kind {
@@ -126,6 +145,10 @@ void jail_plan_free(struct jail_plan *p);
  * another file between the check and the bind mount, which is made from the descriptor.
  * Returns the descriptor or -errno (-ELOOP: a link). (source.c) */
 int jail_source_open(const char *path);
+/* Opens an --fd's SRC the same way, for reading (and writing unless readonly): a regular file
+ * or a block device only (-EINVAL otherwise; a FIFO cannot hold the jail up: opened
+ * non-blocking, then made blocking). Returns the descriptor (close-on-exec) or -errno. */
+int jail_fd_open(const char *path, bool readonly);
 
 /* Privileged steps (jail.c). jail_make_root creates BASE/ID (0755) and BASE/ID/root (0700,
  * root's until jail_enter hands it to the user; with --userns both are the caller's) and

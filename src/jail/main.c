@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/lazylib.h"
 #include "common/log.h"
 #include "jail/elf.h"
 #include "jail/jail.h"
@@ -27,13 +28,21 @@ static void forward(int sig)
 
 /* Everything that can be checked before a namespace exists: the program and its libraries,
  * the files, and the plan of mounts. */
-static int plan_jail(const struct jail_config *cfg, struct jail_plan *plan)
+static int plan_jail(struct jail_config *cfg, struct jail_plan *plan)
 {
-	static const char *const optional[] = UI_LIB_SONAMES;
+	static const char *const ui[] = UI_LIB_SONAMES;
+	const char *optional[sizeof(ui) / sizeof(ui[0]) + 2];
 	struct elf_deps deps = {.n = 0};
 	char err[512] = "";
+	unsigned n = 0;
 	int rc;
 
+	for (; ui[n]; n++)
+		optional[n] = ui[n];
+	/* --sound pulse's, whose server's socket the manager binds in */
+	optional[n++] = LAZYLIB_PULSE_SIMPLE;
+	optional[n++] = LAZYLIB_PULSE;
+	optional[n] = NULL;
 	if (access(cfg->vmm, X_OK) < 0) {
 		pr_err("cannot run %s: %s", cfg->vmm, strerror(errno));
 		return -1;
@@ -49,6 +58,21 @@ static int plan_jail(const struct jail_config *cfg, struct jail_plan *plan)
 			return -1;
 		}
 		close(fd);
+	}
+	/* Opened here, as the caller and before any namespace: the VMM gets no more than the
+	 * caller could open, and the jail shows no path to it. */
+	for (unsigned i = 0; i < cfg->nfds; i++) {
+		struct jail_fd *f = &cfg->fds[i];
+
+		f->open = jail_fd_open(f->src, f->readonly);
+		if (f->open < 0) {
+			pr_err("--fd%s %s: %s", f->readonly ? "-ro" : "", f->src,
+			       f->open == -ELOOP ? "a symbolic link is on its path (give the real "
+						   "path)"
+			       : f->open == -EINVAL ? "not a regular file or block device"
+						    : strerror(-f->open));
+			return -1;
+		}
 	}
 	/* What phyllome-vmm loads with dlopen when a display uses it is visible too. */
 	rc = elf_deps_collect(cfg->vmm, optional, &deps, err, sizeof(err));
@@ -108,6 +132,9 @@ static int run(const struct jail_config *cfg, const struct jail_plan *plan, cons
 		_exit(1);
 	}
 	child_pid = pid;
+	/* The --fd files are the VMM's now: this process keeps none of them open. */
+	for (unsigned i = 0; i < cfg->nfds; i++)
+		close(cfg->fds[i].open);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
 	sa.sa_flags = SA_RESTART;

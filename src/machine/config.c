@@ -75,9 +75,10 @@ static const struct opt_def vmm_opts[] = {
     {"rtc", 0, "base=utc|localtime",
      "what the guest's CMOS clock keeps: UTC (default) or the host's local time (Windows)",
      OPT_RTC},
-    {"sound", 0, "pulse|wav=PATH[,in=PATH]|none",
+    {"sound", 0, "pulse[,server=PATH]|wav=PATH[,in=PATH]|none",
      "HD Audio (ICH9) with a duplex codec: pulse plays and records through the desktop's sound "
-     "server (PulseAudio or PipeWire); wav=PATH records the guest's output as a WAV file, "
+     "server (PulseAudio or PipeWire; server=PATH: its socket); wav=PATH records the guest's "
+     "output as a WAV file, "
      "in=PATH plays a 16-bit WAV file (looped) into its microphone; none: no sound device "
      "(the default; docs/sound.md)",
      OPT_SOUND},
@@ -541,6 +542,8 @@ static int sound_kv(struct vm_config *cfg, const char *k, const char *v, char *e
 		s->kind = SOUND_PULSE;
 		return 0;
 	}
+	if (!strcmp(k, "server") && v && v[0] == '/')
+		return copy_path("sound", s->server, v, err, errlen);
 	if (!strcmp(k, "wav") || !strcmp(k, "in")) {
 		if (!v || !*v) {
 			snprintf(err, errlen, "--sound: %s= needs a path", k);
@@ -550,7 +553,9 @@ static int sound_kv(struct vm_config *cfg, const char *k, const char *v, char *e
 			s->kind = SOUND_WAV;
 		return copy_path("sound", !strcmp(k, "wav") ? s->out : s->in, v, err, errlen);
 	}
-	snprintf(err, errlen, "--sound: bad parameter '%s' (pulse, wav=PATH[,in=PATH] or none)", k);
+	snprintf(err, errlen,
+		 "--sound: bad parameter '%s' (pulse[,server=/PATH], wav=PATH[,in=PATH] or none)",
+		 k);
 	return -EINVAL;
 }
 

@@ -76,8 +76,39 @@ static void emit(struct sup_argv *b, const struct handed *h, sup_resolve_fn reso
 	}
 }
 
-/* A disk or CD that is a device node (a block device such as /dev/vda, or anything under
- * /dev): the jail's /dev holds only its own nodes, and a file cannot be bound over it. */
+/* Raw disks (block devices too) and the CD go in by descriptor: phyllome-jail opens each
+ * (as the caller, no symbolic link on its path) and the VMM gets only that open file. A qcow2
+ * image is bound by path: the VMM finds its backing file by a path beside it. */
+int sup_jail_fd(const struct vm_def *d, unsigned i)
+{
+	int n = 3; /* phyllome-jail's first (JAIL_FD_FIRST) */
+
+	for (unsigned j = 0; j < i && j < d->ndisks; j++)
+		n += !d->disks[j].qcow2;
+	if (i < d->ndisks)
+		return d->disks[i].qcow2 ? -1 : n;
+	return i == d->ndisks && d->cdrom[0] ? n : -1;
+}
+
+/* --fd[-ro] REAL:N for each disk and the CD handed in by descriptor. */
+static void emit_fds(struct sup_argv *b, const struct vm_def *d, sup_resolve_fn resolve)
+{
+	for (unsigned i = 0; i <= d->ndisks; i++) {
+		const char *path = i < d->ndisks ? d->disks[i].path : d->cdrom, *real;
+		int fd = sup_jail_fd(d, i);
+		char buf[VMDEF_PATH];
+
+		if (fd < 0)
+			continue;
+		real = resolve ? resolve(path, buf, sizeof(buf)) : path;
+		sup_argv_add(b, i == d->ndisks || d->disks[i].readonly ? "--fd-ro" : "--fd");
+		sup_argv_add(b, "%s:%d", real ? real : path, fd);
+	}
+}
+
+/* A qcow2 disk that is a device node (a block device such as /dev/vda, or anything under
+ * /dev): the jail's /dev holds only its own nodes, and a file cannot be bound over it. (The
+ * VMM refuses format=qcow2 on a block device anyway.) */
 static bool is_device(const char *path)
 {
 	struct stat st;
@@ -91,20 +122,22 @@ static bool is_device(const char *path)
 
 const char *sup_jail_blocker(const struct vm_def *d)
 {
-	bool device = is_device(d->cdrom);
+	char sock[VMDEF_PATH];
+	bool device = false;
 
 	for (unsigned i = 0; i < d->ndisks; i++)
-		device |= is_device(d->disks[i].path);
+		device |= d->disks[i].qcow2 && is_device(d->disks[i].path);
 	if (!strcmp(d->display, "window"))
 		return "its window needs the desktop's display server, which the jail does not "
 		       "hand in";
-	if (d->sound[0])
-		return "its sound (--sound) needs the desktop's sound server or a file the jail "
-		       "does not hand in";
+	if (!strcmp(d->sound, "pulse") && !mgr_sound_socket(sock, sizeof(sock)))
+		return "its sound (--sound pulse) needs the sound server's socket, and none was "
+		       "found ($PULSE_SERVER, $XDG_RUNTIME_DIR/pulse/native)";
+	if (d->sound[0] && strcmp(d->sound, "pulse"))
+		return "its sound (--sound wav=) is a file the VMM creates, which the jail does "
+		       "not hand in";
 	if (device)
-		return "a disk or CD of it is a device node (e.g. /dev/vda), which the jail does "
-		       "not "
-		       "hand in yet";
+		return "a qcow2 disk of it is a device node, which the jail cannot bind";
 	return NULL;
 }
 
@@ -159,7 +192,9 @@ char **sup_jail_argv(const struct vm_entry *e, const char *jail, char *const *vm
 	const struct vm_def *d = &e->def;
 	struct sup_argv b = {0};
 	struct handed h = {.n = 0};
-	char words[sizeof(d->display)];
+	/* words and sock hold what h points to, until emit() */
+	// cppcheck-suppress variableScope
+	char words[sizeof(d->display)], sock[VMDEF_PATH];
 	bool host_net = d->net == VMDEF_NET_TAP;
 
 	sup_argv_add(&b, "%s", jail);
@@ -175,16 +210,21 @@ char **sup_jail_argv(const struct vm_entry *e, const char *jail, char *const *vm
 	for (unsigned i = 0; i < d->nshares; i++)
 		hand_in(&h, d->shares[i].host, d->shares[i].readonly, true);
 	host_net |= hand_display(&h, d->display, words, sizeof(words));
+	/* --sound pulse: the server's socket (the VMM is told its path: server=) */
+	if (!strcmp(d->sound, "pulse"))
+		hand_in(&h, mgr_sound_socket(sock, sizeof(sock)), false, false);
 	hand_in(&h, d->kernel, true, false);
 	hand_in(&h, d->initramfs, true, false);
 	hand_in(&h, d->firmware, true, false);
 	hand_in(&h, d->vars, false, false);
-	hand_in(&h, d->cdrom, true, false);
 	for (unsigned i = 0; i < d->ndisks; i++) {
+		if (sup_jail_fd(d, i) >= 0)
+			continue;
 		hand_in(&h, d->disks[i].path, d->disks[i].readonly, false);
 		hand_in(&h, d->disks[i].backing, true, false);
 	}
 	emit(&b, &h, resolve);
+	emit_fds(&b, d, resolve);
 	/* A tap and a VNC port on TCP live in the host's network namespace; otherwise the VMM
 	 * gets a new, empty one (passt is reached by its socket's path). */
 	if (host_net)

@@ -116,11 +116,22 @@ void sup_free_argv(char **argv)
 	free(argv);
 }
 
-char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
+/* A disk's or the CD's path, or /dev/fd/N for one a jailed VMM is handed by descriptor. */
+static const char *disk_name(const struct vm_def *d, unsigned i, bool jailed, char *buf, size_t len)
+{
+	int fd = jailed ? sup_jail_fd(d, i) : -1;
+
+	if (fd < 0)
+		return i < d->ndisks ? d->disks[i].path : d->cdrom;
+	snprintf(buf, len, "/dev/fd/%d", fd);
+	return buf;
+}
+
+static char **vmm_argv(const struct vm_entry *e, const char *vmm, bool jailed)
 {
 	const struct vm_def *d = &e->def;
 	struct sup_argv b = {0};
-	char uuid[MGR_UUID_LEN + 1];
+	char uuid[MGR_UUID_LEN + 1], fdname[32];
 
 	mgr_vm_uuid(d->id, uuid);
 	sup_argv_add(&b, "%s", vmm);
@@ -161,7 +172,7 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 	for (unsigned i = 0; i < d->ndisks; i++) {
 		sup_argv_add(&b, "--disk");
 		sup_argv_add(
-		    &b, "path=%s%s%s%s", d->disks[i].path,
+		    &b, "path=%s%s%s%s", disk_name(d, i, jailed, fdname, sizeof(fdname)),
 		    d->disks[i].readonly ? ",readonly=on" : "",
 		    d->disks[i].qcow2
 			? (d->disks[i].backing[0] ? ",format=qcow2,backing=on" : ",format=qcow2")
@@ -172,7 +183,7 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		/* The VMM's AHCI CD-ROM drive: installers (Windows PE has no virtio-blk driver) and
 		 * firmware find the disc there. */
 		sup_argv_add(&b, "--cdrom");
-		sup_argv_add(&b, "%s", d->cdrom);
+		sup_argv_add(&b, "%s", disk_name(d, d->ndisks, jailed, fdname, sizeof(fdname)));
 	}
 	if (d->cloud_init[0]) {
 		sup_argv_add(&b, "--disk");
@@ -192,8 +203,17 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 		sup_argv_add(&b, "%s", d->display);
 	}
 	if (d->sound[0]) {
+		/* jailed, libpulse gets no environment: it is told the socket */
+		char sock_buf[VMDEF_PATH];
+		const char *sock = jailed && !strcmp(d->sound, "pulse")
+				       ? mgr_sound_socket(sock_buf, sizeof(sock_buf))
+				       : NULL;
+
 		sup_argv_add(&b, "--sound");
-		sup_argv_add(&b, "%s", d->sound);
+		if (sock)
+			sup_argv_add(&b, "pulse,server=%s", sock);
+		else
+			sup_argv_add(&b, "%s", d->sound);
 	}
 	if (d->usb)
 		sup_argv_add(&b, "--usb");
@@ -212,6 +232,16 @@ char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
 	}
 	sup_argv_add(&b, "--rng");
 	return sup_argv_finish(&b);
+}
+
+char **sup_vmm_argv(const struct vm_entry *e, const char *vmm)
+{
+	return vmm_argv(e, vmm, false);
+}
+
+char **sup_vmm_argv_jailed(const struct vm_entry *e, const char *vmm)
+{
+	return vmm_argv(e, vmm, true);
 }
 
 char **sup_passt_argv(const struct vm_entry *e, const char *passt)
@@ -531,7 +561,7 @@ static void supervise(const struct vm_entry *e, const char *vmm, const char *jai
 		snprintf(m.err, sizeof(m.err), "cannot listen on %s: %s", path, strerror(-m.rc));
 		goto fail;
 	}
-	argv = sup_vmm_argv(e, vmm);
+	argv = jail[0] ? sup_vmm_argv_jailed(e, vmm) : sup_vmm_argv(e, vmm);
 	if (argv && jail[0]) {
 		char **jailed = sup_jail_argv(e, jail, argv, sup_real_path);
 

@@ -28,6 +28,9 @@ char **sup_argv_finish(struct sup_argv *b);
 /* The VMM's argv for VM e (vmm is argv[0]): a NULL-terminated malloc'd array of malloc'd
  * strings (free with sup_free_argv), or NULL on allocation failure. Pure. */
 char **sup_vmm_argv(const struct vm_entry *e, const char *vmm);
+/* The same for a jailed VMM: a disk or CD handed in by descriptor (sup_jail_fd) is named
+ * /dev/fd/N, and --sound pulse names the server's socket (mgr_sound_socket: the environment). */
+char **sup_vmm_argv_jailed(const struct vm_entry *e, const char *vmm);
 /* passt's argv for a --net user VM (foreground, socket in the VM's folder, -t/-u forwards). */
 char **sup_passt_argv(const struct vm_entry *e, const char *passt);
 /* swtpm's argv for a VM with a TPM: its control socket tpm.sock, its state in tpm/. */
@@ -38,12 +41,17 @@ void sup_free_argv(char **argv);
 const char *sup_jail_blocker(const struct vm_def *d);
 /* For inspect: "on", "off (--no-jail)" or "off: WHY". */
 void sup_jail_describe(const struct vm_def *d, char *out, size_t len);
+/* The descriptor the jailed VMM gets disk i at (i == d->ndisks: the CD), handed in by
+ * phyllome-jail --fd (raw disks, block devices, the CD: from 3 up, in that order), or -1 for
+ * one bound by path (a qcow2 image, whose backing file is found by a path beside it). */
+int sup_jail_fd(const struct vm_def *d, unsigned i);
 /* The real path of a file handed to the jail into buf (NULL: use path as it is). */
 typedef const char *(*sup_resolve_fn)(const char *path, char *buf, size_t len);
 /* phyllome-jail's argv running vmm_argv for VM e: --userns, the jail in the VM's folder, the
- * folder itself, its shares, files (kernel, initramfs, firmware, variables, disks and their
- * backing images, the CD), the display's socket folder and files, --host-net for a tap or a
- * VNC port on TCP, --tun for a tap. Pure, but for resolve. NULL on allocation failure. */
+ * folder itself, its shares, files (kernel, initramfs, firmware, variables, qcow2 disks and
+ * their backing images), by descriptor the other disks and the CD (--fd), the display's socket
+ * folder and files, --host-net for a tap or a VNC port on TCP, --tun for a tap. Pure, but for
+ * resolve. NULL on allocation failure. */
 char **sup_jail_argv(const struct vm_entry *e, const char *jail, char *const *vmm_argv,
 		     sup_resolve_fn resolve);
 

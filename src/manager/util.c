@@ -314,16 +314,33 @@ bool mgr_beside_exe(const char *rel, char *out, size_t len)
 	return snprintf(out, len, "%s/../data/%s", exe, rel) < (int)len && access(out, R_OK) == 0;
 }
 
+const char *mgr_sound_socket(char *buf, size_t len)
+{
+	const char *env = getenv("PULSE_SERVER"), *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	int n;
+
+	if (env && env[0]) {
+		if (!strncmp(env, "unix:", 5))
+			env += 5;
+		/* a list of servers, or one on TCP: nothing to hand in */
+		if (env[0] != '/' || strpbrk(env, " ,"))
+			return NULL;
+		n = snprintf(buf, len, "%s", env);
+	} else if (xdg && xdg[0] == '/') {
+		n = snprintf(buf, len, "%s/pulse/native", xdg);
+	} else {
+		return NULL;
+	}
+	if (n < 0 || (size_t)n >= len)
+		return NULL;
+	return stat(buf, &st) == 0 && S_ISSOCK(st.st_mode) ? buf : NULL;
+}
+
 bool mgr_sound_server(void)
 {
-	const char *rt = getenv("XDG_RUNTIME_DIR");
+	const char *env = getenv("PULSE_SERVER");
 	char path[PATH_MAX];
-	struct stat st;
 
-	if (getenv("PULSE_SERVER") && *getenv("PULSE_SERVER"))
-		return true;
-	if (!rt || !*rt ||
-	    (size_t)snprintf(path, sizeof(path), "%s/pulse/native", rt) >= sizeof(path))
-		return false;
-	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+	return (env && *env) || mgr_sound_socket(path, sizeof(path));
 }

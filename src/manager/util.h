@@ -64,3 +64,7 @@ int mgr_connect_unix(const char *path, int flags, const char *what, char *err, s
 /* Whether the desktop has a sound server for --sound pulse: $PULSE_SERVER is set, or
  * $XDG_RUNTIME_DIR/pulse/native is a socket (PulseAudio's, or PipeWire's pipewire-pulse). */
 bool mgr_sound_server(void);
+/* Its socket as libpulse would find it, for a jailed VMM: $PULSE_SERVER if it names one socket
+ * ("unix:/PATH" or "/PATH"), else $XDG_RUNTIME_DIR/pulse/native; into buf, or NULL if that is
+ * not an existing socket (a server on TCP, a list, nothing set). */
+const char *mgr_sound_socket(char *buf, size_t len);

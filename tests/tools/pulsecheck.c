@@ -4,8 +4,9 @@
  * (the back end's threads inherit it), and a "device" thread under the device threads' filter
  * that plays HZ at 48 kHz stereo and captures at the same time, paced by the host's clock in
  * 5 ms ticks as the HD Audio controller does, for SECONDS. The capture (the null sink's monitor:
- * what was played) is written as a WAV file for wavtool measure.
- *   pulsecheck OUT.wav HZ SECONDS */
+ * what was played) is written as a WAV file for wavtool measure. SERVER: the server's socket
+ * (--sound pulse,server=PATH; without it, libpulse's own search through the environment).
+ *   pulsecheck OUT.wav HZ SECONDS [SERVER] */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -65,8 +66,8 @@ int main(int argc, char **argv)
 	char err[256];
 	pthread_t t;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: pulsecheck OUT.wav HZ SECONDS\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: pulsecheck OUT.wav HZ SECONDS [SERVER]\n");
 		return 2;
 	}
 	j.hz = atof(argv[2]);
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pulsecheck: cannot install the VMM thread's filter\n");
 		return 1;
 	}
-	if (audio_pulse_open(&j.pulse, err, sizeof(err)) < 0) {
+	if (audio_pulse_open(&j.pulse, argc == 5 ? argv[4] : NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pulsecheck: %s\n", err);
 		return 1;
 	}

@@ -486,9 +486,9 @@ static void test_plan_add(void **state)
 
 static void test_usage(void **state)
 {
-	static const char *const names[] = {"--id",	"--chroot-base", "--uid",    "--gid",
-					    "--netns",	"--tun",	 "--file",   "--file-ro",
-					    "--rlimit", "--help",	 "--version"};
+	static const char *const names[] = {
+	    "--id",	 "--chroot-base", "--uid",   "--gid",	 "--netns", "--tun",	"--file",
+	    "--file-ro", "--fd",	  "--fd-ro", "--rlimit", "--help",  "--version"};
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -756,6 +756,88 @@ static void test_source_no_symlinks(void **state)
 	rmdir(dir);
 }
 
+/* --fd SRC:N and --fd-ro SRC:N: parsed into fds (N from 3 to 18, each once, SRC absolute and
+ * cleaned); the rest refused with one line that names the option. */
+static void test_parse_fds(void **state)
+{
+	struct jail_fd f;
+
+	(void)state;
+	assert_int_equal(run(REQUIRED, "--fd", "/d//a.img:3", "--fd-ro", "/iso/x:y.iso:18", "--fd",
+			     "/dev/vda:4", "--", "/v", END),
+			 0);
+	assert_int_equal(cfg.nfds, 3);
+	assert_string_equal(cfg.fds[0].src, "/d/a.img");
+	assert_int_equal(cfg.fds[0].num, 3);
+	assert_false(cfg.fds[0].readonly);
+	assert_int_equal(cfg.fds[0].open, -1);
+	assert_string_equal(cfg.fds[1].src, "/iso/x:y.iso"); /* split at the last ':' */
+	assert_int_equal(cfg.fds[1].num, 18);
+	assert_true(cfg.fds[1].readonly);
+	assert_string_equal(cfg.fds[2].src, "/dev/vda");
+	assert_true(run(REQUIRED, "--fd", "/a:3", "--fd-ro", "/b:3", "--", "/v", END) < 0);
+	assert_err_has("given twice");
+	assert_true(run(REQUIRED, "--fd", "/a:2", "--", "/v", END) < 0);
+	assert_err_has("--fd");
+	assert_true(run(REQUIRED, "--fd-ro", "/a:19", "--", "/v", END) < 0);
+	assert_err_has("--fd-ro");
+	assert_true(run(REQUIRED, "--fd", "/a", "--", "/v", END) < 0);
+	assert_true(run(REQUIRED, "--fd", "/a:x", "--", "/v", END) < 0);
+	assert_true(run(REQUIRED, "--fd", "a.img:3", "--", "/v", END) < 0);
+	assert_err_has("absolute");
+	assert_true(run(REQUIRED, "--fd", "/a/../etc/shadow:3", "--", "/v", END) < 0);
+	assert_true(run(REQUIRED, "--fd", ":3", "--", "/v", END) < 0);
+	err[0] = 0;
+	assert_int_equal(jail_fd_parse("/x:5", false, NULL, 0, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.num, 5);
+}
+
+/* An --fd's SRC: opened for reading, or reading and writing; never through a symbolic link;
+ * only a regular file or a block device (a FIFO, which could hold the jail up, and a folder
+ * are refused). */
+static void test_fd_open(void **state)
+{
+	char dir[64], file[96], link[96], fifo[96];
+	struct stat a, b;
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/phyllome-jailfd-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/disk.img", dir);
+	snprintf(link, sizeof(link), "%s/link.img", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	fd = jail_fd_open(file, true);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDONLY);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(file, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	close(fd);
+	fd = jail_fd_open(file, false);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	close(fd);
+	assert_int_equal(jail_fd_open(link, true), -ELOOP);
+	assert_int_equal(jail_fd_open(fifo, true), -EINVAL);
+	assert_int_equal(jail_fd_open(dir, true), -EINVAL);
+	snprintf(link, sizeof(link), "%s/missing", dir);
+	assert_int_equal(jail_fd_open(link, true), -ENOENT);
+
+	snprintf(link, sizeof(link), "%s/link.img", dir);
+	unlink(link);
+	unlink(fifo);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +862,8 @@ int main(void)
 	    cmocka_unit_test(test_elf_deps_self),
 	    cmocka_unit_test(test_elf_deps_errors),
 	    cmocka_unit_test(test_source_no_symlinks),
+	    cmocka_unit_test(test_parse_fds),
+	    cmocka_unit_test(test_fd_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* The manager's phyllome-jail command line (src/manager/jail_argv.c): what a VM is handed
  * (its folder, shares, files, the display's socket folder and files), each once and never
- * inside a folder already handed in, symbolic links resolved to SRC:DEST, --host-net and --tun
+ * inside a folder already handed in, symbolic links resolved to SRC:DEST, raw disks and the
+ * CD by descriptor (--fd[-ro] REAL:N, the VMM's argv naming /dev/fd/N), --host-net and --tun
  * for a tap or a VNC port on TCP, the VMM's argv after "--" unchanged; and which VMs cannot be
  * jailed yet, as inspect says it. */
 #include <errno.h>
@@ -12,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "manager/supervise.h"
@@ -101,20 +106,36 @@ static void test_everything_handed_in(void **state)
 	add_share(d, "/srv/ro", true);
 	strcpy(d->display, "vnc=unix:/run/app/vnc/0123.sock,password=/etc/vnc.pw");
 	d->net = VMDEF_NET_USER;
-	vmm = sup_vmm_argv(e, "/usr/bin/phyllome-vmm");
+	vmm = sup_vmm_argv_jailed(e, "/usr/bin/phyllome-vmm");
 	assert_non_null(vmm);
 	argv = sup_jail_argv(e, "/usr/bin/phyllome-jail", vmm, NULL);
 	assert_non_null(argv);
 	assert_string_equal(argv[0], "/usr/bin/phyllome-jail");
 	options(argv, opts, sizeof(opts));
-	assert_string_equal(opts,
-			    "--userns --id jail --chroot-base " DIR " --file " DIR
-			    " --file /srv/work --file-ro /srv/ro --file /run/app/vnc"
-			    " --file-ro /etc/vnc.pw --file-ro /boot/vmlinuz"
-			    " --file-ro /boot/initrd.img"
-			    " --file-ro /usr/share/OVMF/OVMF_CODE_4M.fd --file-ro /iso/debian.iso"
-			    " --file /data/vm1.qcow2 --file-ro /st/images/deb/disk.qcow2"
-			    " --file-ro /data/ro.img --proc");
+	/* raw disks (in the folder, read-only, twice, inside a share: each its own descriptor)
+	 * and the CD by descriptor; the qcow2 overlay and its backing by path */
+	assert_string_equal(opts, "--userns --id jail --chroot-base " DIR " --file " DIR
+				  " --file /srv/work --file-ro /srv/ro --file /run/app/vnc"
+				  " --file-ro /etc/vnc.pw --file-ro /boot/vmlinuz"
+				  " --file-ro /boot/initrd.img"
+				  " --file-ro /usr/share/OVMF/OVMF_CODE_4M.fd"
+				  " --file /data/vm1.qcow2 --file-ro /st/images/deb/disk.qcow2"
+				  " --fd " DIR
+				  "/disk0.img:3 --fd-ro /data/ro.img:4 --fd-ro /data/ro.img:5"
+				  " --fd /srv/work/inside.img:6 --fd-ro /iso/debian.iso:7 --proc");
+	/* the VMM finds them at /dev/fd/N; no path of theirs is in its argv */
+	assert_int_equal(count(vmm, "path=/dev/fd/3"), 1);
+	assert_int_equal(count(vmm, "path=/dev/fd/4,readonly=on"), 1);
+	assert_int_equal(count(vmm, "path=/dev/fd/5,readonly=on"), 1);
+	assert_int_equal(count(vmm, "path=/dev/fd/6"), 1);
+	assert_int_equal(count(vmm, "path=/data/vm1.qcow2,format=qcow2,backing=on"), 1);
+	assert_int_equal(count(vmm, "/dev/fd/7"), 1);
+	for (i = 0; vmm[i]; i++) {
+		assert_null(strstr(vmm[i], "debian.iso"));
+		assert_null(strstr(vmm[i], "ro.img"));
+		assert_null(strstr(vmm[i], "disk0.img"));
+		assert_null(strstr(vmm[i], "inside.img"));
+	}
 	/* passt is reached by its socket: a new network namespace, no tun */
 	assert_int_equal(count(argv, "--host-net"), 0);
 	assert_int_equal(count(argv, "--tun"), 0);
@@ -162,16 +183,19 @@ static void test_network_and_links(void **state)
 	sup_free_argv(argv);
 
 	/* a socket folder holding the VM's folder (the rig's work folder): the outer one only;
-	 * a file handed read-only and read-write: read-write */
+	 * a file as a disk and as the CD: two descriptors, read-write and read-only; a disk
+	 * through a symbolic link: the jail opens the real path (and refuses a link on it) */
 	d->net = VMDEF_NET_NONE;
 	d->tap[0] = 0;
 	strcpy(d->display, "vnc=unix:/st/vm1-vnc.sock");
 	strcpy(d->cdrom, "/data/x.img");
 	add_disk(d, "/data/x.img", false, NULL);
-	argv = sup_jail_argv(e, "/j", vmm, NULL);
+	add_disk(d, "/link/y.img", true, NULL);
+	argv = sup_jail_argv(e, "/j", vmm, fake_resolve);
 	options(argv, opts, sizeof(opts));
-	assert_string_equal(opts, "--userns --id jail --chroot-base " DIR " --file /st"
-				  " --file /data/x.img");
+	assert_string_equal(opts,
+			    "--userns --id jail --chroot-base " DIR " --file /st"
+			    " --fd /data/x.img:3 --fd-ro /real/y.img:4 --fd-ro /data/x.img:5");
 	sup_free_argv(argv);
 	free(e);
 }
@@ -193,22 +217,136 @@ static void test_blockers(void **state)
 	sup_jail_describe(d, out, sizeof(out));
 	assert_true(!strncmp(out, "off: its window", 15));
 	d->display[0] = 0;
+	/* sound: pulse with no server socket to hand in; a WAV file the VMM would create */
+	unsetenv("PULSE_SERVER");
+	unsetenv("XDG_RUNTIME_DIR");
 	strcpy(d->sound, "pulse");
-	assert_non_null(strstr(sup_jail_blocker(d), "sound"));
+	assert_non_null(strstr(sup_jail_blocker(d), "no"));
+	strcpy(d->sound, "wav=/tmp/out.wav");
+	assert_non_null(strstr(sup_jail_blocker(d), "wav="));
 	d->sound[0] = 0;
-	/* A disk or CD that is a device node: by its path under /dev, or by what stat says. */
+	/* A raw disk or a CD that is a device node goes in by descriptor: jailed. Only a qcow2
+	 * disk that is one (by its path under /dev, or by what stat says) would need binding. */
 	assert_null(sup_jail_blocker(d));
 	d->ndisks = 1;
 	strcpy(d->disks[0].path, "/dev/vda");
+	assert_null(sup_jail_blocker(d));
+	strcpy(d->cdrom, "/dev/sr0");
+	assert_null(sup_jail_blocker(d));
+	d->disks[0].qcow2 = true;
 	assert_non_null(strstr(sup_jail_blocker(d), "device node"));
 	strcpy(d->disks[0].path, "/tmp/not-there.img");
 	assert_null(sup_jail_blocker(d));
-	strcpy(d->cdrom, "/dev/sr0");
-	assert_non_null(strstr(sup_jail_blocker(d), "device node"));
+	d->ndisks = 0;
 	d->cdrom[0] = 0;
 	d->no_jail = true;
 	sup_jail_describe(d, out, sizeof(out));
 	assert_string_equal(out, "off (--no-jail)");
+	free(e);
+}
+
+/* The descriptor numbers: raw disks from 3 in order, then the CD; qcow2 disks none. The VMM's
+ * argv names them only when jailed. */
+static void test_fd_numbers(void **state)
+{
+	struct vm_entry *e = new_vm();
+	struct vm_def *d = &e->def;
+	char **vmm;
+
+	(void)state;
+	assert_int_equal(sup_jail_fd(d, 0), -1); /* no disk, no CD */
+	add_disk(d, "/a.qcow2", false, "/base.qcow2");
+	add_disk(d, "/dev/vdb", false, NULL);
+	add_disk(d, "/b.img", true, NULL);
+	assert_int_equal(sup_jail_fd(d, 0), -1);
+	assert_int_equal(sup_jail_fd(d, 1), 3);
+	assert_int_equal(sup_jail_fd(d, 2), 4);
+	assert_int_equal(sup_jail_fd(d, 3), -1); /* no CD */
+	strcpy(d->cdrom, "/c.iso");
+	assert_int_equal(sup_jail_fd(d, 3), 5);
+	assert_int_equal(sup_jail_fd(d, 4), -1);
+	for (unsigned i = d->ndisks; i < VMDEF_MAX_DISKS; i++)
+		add_disk(d, "/many.img", false, NULL);
+	/* the CD after seven raw disks; at most eight and a CD: 3 to 11, within the jail's 3 to 18
+	 */
+	assert_int_equal(sup_jail_fd(d, VMDEF_MAX_DISKS), 3 + VMDEF_MAX_DISKS - 1);
+	vmm = sup_vmm_argv(e, "vmm");
+	assert_int_equal(count(vmm, "path=/dev/vdb"), 1);
+	assert_int_equal(count(vmm, "/c.iso"), 1);
+	sup_free_argv(vmm);
+	vmm = sup_vmm_argv_jailed(e, "vmm");
+	assert_int_equal(count(vmm, "path=/dev/fd/3"), 1);
+	assert_int_equal(count(vmm, "path=/dev/fd/4,readonly=on"), 1);
+	assert_int_equal(count(vmm, "/dev/fd/10"), 1); /* the CD after 8 disks, one qcow2 */
+	assert_int_equal(count(vmm, "path=/dev/vdb"), 0);
+	sup_free_argv(vmm);
+	free(e);
+}
+
+/* --sound pulse, jailed: the server's socket as libpulse finds it ($PULSE_SERVER naming one
+ * socket, else $XDG_RUNTIME_DIR/pulse/native), bound into the jail, the VMM told its path;
+ * a TCP server, a list or a file that is no socket: not found, so the VM runs unjailed. */
+static void test_pulse_socket(void **state)
+{
+	struct vm_entry *e = new_vm();
+	struct vm_def *d = &e->def;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[] = "/tmp/phyllome-pulse-XXXXXX", sock[96], env[160], buf[256], opts[1024];
+	char **vmm, **argv;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/pulse", dir);
+	assert_int_equal(mkdir(sock, 0700), 0);
+	snprintf(sock, sizeof(sock), "%s/pulse/native", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+	unsetenv("PULSE_SERVER");
+	unsetenv("XDG_RUNTIME_DIR");
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	assert_string_equal(mgr_sound_socket(buf, sizeof(buf)), sock);
+	snprintf(env, sizeof(env), "unix:%s", sock);
+	setenv("PULSE_SERVER", env, 1);
+	assert_string_equal(mgr_sound_socket(buf, sizeof(buf)), sock);
+	setenv("PULSE_SERVER", sock, 1);
+	assert_string_equal(mgr_sound_socket(buf, sizeof(buf)), sock);
+	setenv("PULSE_SERVER", "tcp:localhost:4713", 1);
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	snprintf(env, sizeof(env), "unix:%s unix:/other", sock);
+	setenv("PULSE_SERVER", env, 1);
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	setenv("PULSE_SERVER", "/etc/passwd", 1); /* not a socket */
+	assert_null(mgr_sound_socket(buf, sizeof(buf)));
+	unsetenv("PULSE_SERVER");
+
+	strcpy(d->sound, "pulse");
+	assert_null(sup_jail_blocker(d));
+	vmm = sup_vmm_argv(e, "vmm");
+	assert_int_equal(count(vmm, "pulse"), 1);
+	sup_free_argv(vmm);
+	vmm = sup_vmm_argv_jailed(e, "vmm");
+	snprintf(env, sizeof(env), "pulse,server=%s", sock);
+	assert_int_equal(count(vmm, env), 1);
+	argv = sup_jail_argv(e, "/j", vmm, NULL);
+	assert_non_null(argv);
+	options(argv, opts, sizeof(opts));
+	snprintf(buf, sizeof(buf),
+		 "--userns --id jail --chroot-base " DIR " --file " DIR " --file %s", sock);
+	assert_string_equal(opts, buf);
+	sup_free_argv(argv);
+	sup_free_argv(vmm);
+
+	unsetenv("XDG_RUNTIME_DIR");
+	close(fd);
+	unlink(sock);
+	snprintf(sock, sizeof(sock), "%s/pulse", dir);
+	rmdir(sock);
+	rmdir(dir);
 	free(e);
 }
 
@@ -253,6 +391,8 @@ int main(void)
 	    cmocka_unit_test(test_everything_handed_in),
 	    cmocka_unit_test(test_network_and_links),
 	    cmocka_unit_test(test_blockers),
+	    cmocka_unit_test(test_fd_numbers),
+	    cmocka_unit_test(test_pulse_socket),
 	    cmocka_unit_test(test_config_json),
 	};
 

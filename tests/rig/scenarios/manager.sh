@@ -6,7 +6,8 @@
 # (-v L1_DIR:/mnt/host): inspect shows its tag, the guest mounts it by hand (the busybox guest has
 # no cloud-init) and reads L1's file, L1 reads the guest's. The VMMs run in phyllome-jail (the
 # manager's default): vm1's VMM is checked to be in a user and a mount namespace other than L1's,
-# and its guest writes its --disk, a file of L1's handed into the jail.
+# and its guest writes its --disk, a file of L1's handed into the jail by descriptor (the VMM's
+# fd 3; no mount in the jail names it).
 # rig-tools: curl
 # shellcheck shell=sh
 
@@ -123,6 +124,10 @@ done
 JAIL_IDS=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$VPID/status" | tr -s '\t ' '  ')
 JAIL_CAPS=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$VPID/status")
 [ "$JAIL_CAPS" = 0000000000000000 ] || fail "the jailed VMM has capabilities: CapEff $JAIL_CAPS"
+# the raw --disk is handed in by descriptor (fd 3), not bound: no mount names it
+[ "$(readlink "/proc/$VPID/fd/3")" = "$(readlink -f "$RIG_WORK/d1.img")" ] ||
+	fail "the VMM's fd 3 is '$(readlink "/proc/$VPID/fd/3")', not d1.img"
+grep -q d1.img "/proc/$VPID/mountinfo" && fail "d1.img is mounted in the jail: $(grep d1.img "/proc/$VPID/mountinfo")"
 # shellcheck disable=SC2016 # the guest's shell expands it
 printf 'printf "JAIL-DISK-%%s\\n" $((40 + 2)) | dd of=/dev/vda conv=fsync 2>/dev/null && echo DISK-$((40 + 2))-OK\n' >&8
 file_wait "$RIG_WORK/con.out" '^DISK-42-OK' "$T_CMD" || fail "the guest could not write its disk: $(tail -c 300 "$RIG_WORK/con.out")"
@@ -213,4 +218,4 @@ ph rm vm1
 [ -d "$D1" ] && fail "rm left $D1"
 ph ps -a
 [ "$(echo "$PH_OUT" | wc -l)" = 1 ] || fail "ps -a after rm: $PH_OUT"
-rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, -v shared folder (tag from inspect, mounted in the guest, files both ways), jailed VMM (own user+mnt namespaces, Uid $JAIL_IDS, CapEff 0, guest wrote its --disk), pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, screenshot (PNG ${PNGW} wide; refused without a display), kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"
+rig_ok "$M" "run -d -> guest ready in ${T_READY}s; ps, logs, console command + Ctrl-] detach, -v shared folder (tag from inspect, mounted in the guest, files both ways), jailed VMM (own user+mnt namespaces, Uid $JAIL_IDS, CapEff 0, guest wrote its --disk, handed in as fd 3, not mounted), pause/resume (no output while paused), curl vm.info/400, duplicate name/bad size/bad name 125 and unknown VM 1 with nothing changed, two VMs at once, screenshot (PNG ${PNGW} wide; refused without a display), kill -> Exited (137), stop by power button -> guest poweroff in ${T_STOP}s, Exited (0), rm"
