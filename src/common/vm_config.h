@@ -59,6 +59,7 @@ struct fs_config {
 	/* The VMM's end of the socket to the folder's file server, which main forks before
 	 * anything else runs (it lives across reboots); -1 until then. */
 	int server_fd;
+	uint8_t *shm; /* the request and reply buffer shared with it (fs_server.h) */
 };
 
 /* --display: DISPLAY_OFF has no display device at all; NONE has the device with no front end

@@ -248,7 +248,7 @@ static int start_fs_servers(struct vm_config *cfg)
 		char err[512];
 		pid_t pid;
 		int fd = fs_server_spawn(cfg->fs[i].path, cfg->fs[i].readonly, cfg->seccomp, &pid,
-					 err, sizeof(err));
+					 &cfg->fs[i].shm, err, sizeof(err));
 
 		if (fd < 0) {
 			pr_err("%s", err);
