@@ -175,8 +175,10 @@ static void raise_nofile(void)
 	}
 }
 
-static int server_main(const char *path, bool readonly, enum seccomp_mode mode, uint8_t *shm)
+static int server_main(const struct fs_config *cfg, enum seccomp_mode mode, uint8_t *shm)
 {
+	const char *path = cfg->path;
+	bool readonly = cfg->readonly;
 	bool root = geteuid() == 0;
 	struct fs_srv *s;
 	int rc, fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -214,12 +216,13 @@ static int server_main(const char *path, bool readonly, enum seccomp_mode mode, 
 		pr_err("shared folder '%s': %s", path, strerror(-rc));
 		return 1;
 	}
+	fs_srv_set_direct_io(s, cfg->cache_none);
 	rc = fs_srv_serve(s, FD_SOCK, shm);
 	fs_srv_close(s);
 	return rc < 0 ? 1 : 0;
 }
 
-static void child(int root, int sock, pid_t parent, const char *path, bool readonly,
+static void child(int root, int sock, pid_t parent, const struct fs_config *cfg,
 		  enum seccomp_mode mode, uint8_t *shm)
 {
 	/* The server ends with the VMM, whatever ends it. */
@@ -235,12 +238,13 @@ static void child(int root, int sock, pid_t parent, const char *path, bool reado
 	if (syscall(SYS_close_range, FD_SOCK + 1, ~0u, 0) < 0)
 		for (int fd = FD_SOCK + 1; fd < 1024; fd++)
 			close(fd);
-	_exit(server_main(path, readonly, mode, shm));
+	_exit(server_main(cfg, mode, shm));
 }
 
-int fs_server_spawn(const char *path, bool readonly, enum seccomp_mode mode, pid_t *pid,
-		    uint8_t **shm, char *err, size_t errlen)
+int fs_server_spawn(const struct fs_config *cfg, enum seccomp_mode mode, pid_t *pid, uint8_t **shm,
+		    char *err, size_t errlen)
 {
+	const char *path = cfg->path;
 	int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), sv[2] = {-1, -1}, rc;
 	pid_t parent = getpid();
 	const char *what = "open";
@@ -257,7 +261,7 @@ int fs_server_spawn(const char *path, bool readonly, enum seccomp_mode mode, pid
 		what = "socketpair";
 	*pid = sv[0] >= 0 ? fork() : -1;
 	if (*pid == 0)
-		child(root, sv[1], parent, path, readonly, mode, m);
+		child(root, sv[1], parent, cfg, mode, m);
 	if (sv[0] >= 0 && *pid < 0)
 		what = "fork";
 	rc = *pid < 0 ? -errno : sv[0];

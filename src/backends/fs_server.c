@@ -281,6 +281,11 @@ int fs_srv_open(struct fs_srv **out, int root_fd, int proc_fd, bool readonly, bo
 	return 0;
 }
 
+void fs_srv_set_direct_io(struct fs_srv *s, bool on)
+{
+	s->direct_io = on;
+}
+
 void fs_srv_close(struct fs_srv *s)
 {
 	if (!s)

@@ -36,6 +36,8 @@ struct fs_srv;
  * Returns 0 or -errno. */
 int fs_srv_open(struct fs_srv **s, int root_fd, int proc_fd, bool readonly, bool chown_new);
 void fs_srv_close(struct fs_srv *s);
+/* cache=none: every file opened from now on is FOPEN_DIRECT_IO (no page cache in the guest). */
+void fs_srv_set_direct_io(struct fs_srv *s, bool on);
 /* Answers one request of len bytes into out (outcap >= 16 bytes); returns the reply's length,
  * 0 when there is none to send. */
 size_t fs_srv_handle(struct fs_srv *s, const uint8_t *req, size_t len, uint8_t *out, size_t outcap);
@@ -53,10 +55,10 @@ int fs_srv_serve(struct fs_srv *s, int fd, uint8_t *shm);
  * (-EPIPE: closed). */
 long fs_call(int fd, size_t len, size_t reply_max);
 
-/* Forks the server for the folder at path (before the VMM's own filter goes on, while it has
- * one thread): it opens the folder, enters its own namespaces with the folder as its root when
- * it can, drops what it does not need, installs its seccomp filter and serves. Returns the
- * VMM's end of the socket pair, or -errno with one line in err; *pid is the server's, *shm the
- * buffer shared with it (FS_SHM_SIZE bytes; it lives as long as the VMM). */
-int fs_server_spawn(const char *path, bool readonly, enum seccomp_mode mode, pid_t *pid,
-		    uint8_t **shm, char *err, size_t errlen);
+/* Forks the server for the folder cfg->path (readonly, cache_none as cfg says; before the VMM's own
+ * filter goes on, while it has one thread): it opens the folder, enters its own namespaces with the
+ * folder as its root when it can, drops what it does not need, installs its seccomp filter and
+ * serves. Returns the VMM's end of the socket pair, or -errno with one line in err; *pid is the
+ * server's, *shm the buffer shared with it (FS_SHM_SIZE bytes; it lives as long as the VMM). */
+int fs_server_spawn(const struct fs_config *cfg, enum seccomp_mode mode, pid_t *pid, uint8_t **shm,
+		    char *err, size_t errlen);

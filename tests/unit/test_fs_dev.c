@@ -48,8 +48,9 @@ static int fx_setup(void **state)
 	f->drv = s;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/phyllome-fsdev-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
+	strcpy(f->cfg.path, f->dir);
 	f->cfg.server_fd =
-	    fs_server_spawn(f->dir, false, FILTERS, &f->pid, &f->cfg.shm, err, sizeof(err));
+	    fs_server_spawn(&f->cfg, FILTERS, &f->pid, &f->cfg.shm, err, sizeof(err));
 	assert_true(f->cfg.server_fd >= 0);
 	strcpy(f->cfg.tag, "myshare");
 	f->d.gm = &f->drv->gm;

@@ -326,6 +326,7 @@ static void test_spawned_server(void **state)
 	struct fuse_init_in init = {.major = 7, .minor = 31};
 	struct fuse_create_in cr = {.flags = O_WRONLY, .mode = 0644};
 	uint8_t out[4096], body[64];
+	struct fs_config cfg = {.server_fd = -1};
 	struct fuse_entry_out e;
 	char err[256], buf[16];
 	size_t len;
@@ -333,7 +334,8 @@ static void test_spawned_server(void **state)
 	int fd, status;
 
 	fsh_put(h, "share/hello", "hi");
-	fd = fs_server_spawn(h->share, false, FILTERS, &pid, &shm, err, sizeof(err));
+	snprintf(cfg.path, sizeof(cfg.path), "%s", h->share);
+	fd = fs_server_spawn(&cfg, FILTERS, &pid, &shm, err, sizeof(err));
 	assert_true(fd >= 0);
 	assert_int_equal(frame_call(fd, FUSE_INIT, 0, &init, sizeof(init), out, &len), 0);
 	assert_int_equal(len, 16 + 64);
