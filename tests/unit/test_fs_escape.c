@@ -260,6 +260,7 @@ static void every_op(int fd, uint8_t *out)
 				     .mtime = 1000,
 				     .uid = (uint32_t)getuid()};
 	struct fuse_fsync_in fs = {0};
+	struct fuse_flush_in fl = {0};
 	struct fuse_fallocate_in fa = {.length = 4096};
 	struct fuse_lseek_in ls = {.whence = 3 /* SEEK_DATA */};
 	struct fuse_access_in ac = {.mask = 4};
@@ -279,7 +280,8 @@ static void every_op(int fd, uint8_t *out)
 	assert_int_equal(frame_call(fd, FUSE_FSYNC, c.e.nodeid, &fs, sizeof(fs), out, &len), 0);
 	assert_int_equal(frame_call(fd, FUSE_FALLOCATE, c.e.nodeid, &fa, sizeof(fa), out, &len), 0);
 	assert_int_equal(frame_call(fd, FUSE_LSEEK, c.e.nodeid, &ls, sizeof(ls), out, &len), 0);
-	assert_int_equal(frame_call(fd, FUSE_FLUSH, c.e.nodeid, &fs, 24, out, &len), 0);
+	fl.fh = c.o.fh;
+	assert_int_equal(frame_call(fd, FUSE_FLUSH, c.e.nodeid, &fl, sizeof(fl), out, &len), 0);
 	rl.fh = c.o.fh;
 	assert_int_equal(frame_call(fd, FUSE_RELEASE, c.e.nodeid, &rl, sizeof(rl), out, &len), 0);
 	assert_int_equal(frame_call(fd, FUSE_SETATTR, c.e.nodeid, &sa, sizeof(sa), out, &len), 0);
