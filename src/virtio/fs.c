@@ -17,9 +17,9 @@
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
 
-/* Room for the guest's readahead and writes in flight; a 1 MiB READ or WRITE is a chain of
- * about 260 descriptors (one a page), in an indirect table, and no chain is longer than the
- * queue (virtio 1.2, 2.7.5.3.1). */
+/* Linux's virtiofs driver splits a request at the queue size less 4 pages: a 1 MiB READ or
+ * WRITE (about 260 descriptors, one a page, in an indirect table) needs more than 128 entries,
+ * and no chain may be longer than the queue (virtio 1.2, 2.7.5.3.1). */
 #define FS_QUEUE_SIZE 1024
 #define FS_NUM_QUEUES 2 /* hiprio (FORGET), then the one request queue */
 #define FS_CFG_SIZE   (VM_FS_TAG_MAX + 4)
