@@ -63,6 +63,7 @@ NAMES = {
     "phyllome-raw-ext4": "phyllome-vmm raw file direct=on (ext4)",
     "qemu-raw-ext4": "QEMU raw file cache=none,aio=io_uring (ext4)",
     "phyllome-fs": "phyllome-vmm virtio-fs",
+    "phyllome-fs-nocache": "phyllome-vmm virtio-fs cache=none",
     "qemu-9p": "QEMU 9p (virtio-9p-pci)",
 }
 

@@ -47,6 +47,8 @@
 #                        qemu-raw-ext4: the overlay against QEMU's, and each against raw)
 #                        phyllome-fs    phyllome-vmm --fs tag=share,path=/tmp/iob-fsI: a tmpfs of
 #                                       L1's, no disk, no NIC (the guest runs fs-bench)
+#                        phyllome-fs-nocache  the same with cache=none (no page cache in the
+#                                       guest for file data, as 9p's default cache=none)
 #                        qemu-9p        QEMU -fsdev local,path=/tmp/iob-fsI,security_model=none
 #                                       -device virtio-9p-pci,mount_tag=share (the same)
 #   IOB_TEST (io-bench)  the guest's test: io-bench (bench/l2/io-bench.sh) or fs-bench
@@ -151,7 +153,7 @@ while [ $i -lt "$NVM" ]; do
 	_cfg=
 	eval "_cfg=\${$((i + 1))}"
 	case $_cfg in
-	*-fs | *-9p)
+	*-fs | *-fs-* | *-9p)
 		# The shared folder: a tmpfs of its own (the big file and the small ones fit)
 		mkdir -p /tmp/iob-fs$i
 		mount -t tmpfs -o size=$((IOB_SEQ_MIB + 256))m tmpfs /tmp/iob-fs$i
@@ -281,9 +283,11 @@ i=0
 for cfg in "$@"; do
 	gargs=
 	case $cfg in
-	phyllome-fs)
+	phyllome-fs | phyllome-fs-nocache)
 		RIG_L2_VMM=phyllome
-		RIG_VMM_EXTRA="--fs tag=share,path=/tmp/iob-fs$i $IOB_PHYLLOME_EXTRA"
+		_c=
+		[ "$cfg" = phyllome-fs-nocache ] && _c=,cache=none
+		RIG_VMM_EXTRA="--fs tag=share,path=/tmp/iob-fs$i$_c $IOB_PHYLLOME_EXTRA"
 		gargs=iob.fstype=virtiofs
 		;;
 	qemu-9p)

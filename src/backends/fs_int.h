@@ -40,6 +40,7 @@ struct fs_srv {
 	int root_fd, proc_fd;
 	dev_t root_dev;
 	bool readonly, chown_new;
+	bool direct_io;		 /* cache=none: every open file FOPEN_DIRECT_IO */
 	struct fs_inode *inodes; /* node id = index + 1; index 0 is the root */
 	uint32_t ninodes, cap_inodes;
 	int32_t free_inodes; /* the first free slot below ninodes; -1: none */

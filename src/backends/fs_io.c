@@ -22,6 +22,7 @@ static int op_open(struct fs_srv *s, struct fs_inode *in, const struct fuse_msg 
 	if (fd < 0)
 		return fd;
 	rc = fs_handle_add(s, fd, false, &o.fh);
+	o.open_flags = s->direct_io ? FOPEN_DIRECT_IO : 0;
 	return rc < 0 ? rc : fs_reply_put(r, &o, sizeof(o));
 }
 
@@ -59,6 +60,7 @@ static int op_create(struct fs_srv *s, struct fs_inode *dir, const struct fuse_m
 		if (rc == 0 && (flags & O_TRUNC) && ftruncate(fd, 0) < 0)
 			rc = -errno;
 	}
+	out.o.open_flags = s->direct_io ? FOPEN_DIRECT_IO : 0;
 	if (rc == 0)
 		rc = fs_handle_add(s, fd, false, &out.o.fh); /* closes fd when it fails */
 	else if (fd >= 0)

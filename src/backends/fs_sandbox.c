@@ -3,7 +3,8 @@
  * socket; enters new mount, network and IPC namespaces (and a user namespace when not root)
  * in which the folder, bound nosuid/nodev/noexec (and read-only for readonly=on), is all of
  * "/"; keeps only the capabilities a file server needs; and serves under its own seccomp
- * filter. Guest memory is never mapped in it. */
+ * filter. Guest memory is never mapped in it: the only memory it shares with the VMM is the
+ * request and reply buffer (fs_server.h), mapped shared before the fork. */
 #include "backends/fs_server.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -173,8 +175,10 @@ static void raise_nofile(void)
 	}
 }
 
-static int server_main(const char *path, bool readonly, enum seccomp_mode mode)
+static int server_main(const struct fs_config *cfg, enum seccomp_mode mode, uint8_t *shm)
 {
+	const char *path = cfg->path;
+	bool readonly = cfg->readonly;
 	bool root = geteuid() == 0;
 	struct fs_srv *s;
 	int rc, fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -212,13 +216,14 @@ static int server_main(const char *path, bool readonly, enum seccomp_mode mode)
 		pr_err("shared folder '%s': %s", path, strerror(-rc));
 		return 1;
 	}
-	rc = fs_srv_serve(s, FD_SOCK);
+	fs_srv_set_direct_io(s, cfg->cache_none);
+	rc = fs_srv_serve(s, FD_SOCK, shm);
 	fs_srv_close(s);
 	return rc < 0 ? 1 : 0;
 }
 
-static void child(int root, int sock, pid_t parent, const char *path, bool readonly,
-		  enum seccomp_mode mode)
+static void child(int root, int sock, pid_t parent, const struct fs_config *cfg,
+		  enum seccomp_mode mode, uint8_t *shm)
 {
 	/* The server ends with the VMM, whatever ends it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -233,35 +238,45 @@ static void child(int root, int sock, pid_t parent, const char *path, bool reado
 	if (syscall(SYS_close_range, FD_SOCK + 1, ~0u, 0) < 0)
 		for (int fd = FD_SOCK + 1; fd < 1024; fd++)
 			close(fd);
-	_exit(server_main(path, readonly, mode));
+	_exit(server_main(cfg, mode, shm));
 }
 
-int fs_server_spawn(const char *path, bool readonly, enum seccomp_mode mode, pid_t *pid, char *err,
-		    size_t errlen)
+int fs_server_spawn(const struct fs_config *cfg, enum seccomp_mode mode, pid_t *pid, uint8_t **shm,
+		    char *err, size_t errlen)
 {
-	int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), sv[2], rc;
+	const char *path = cfg->path;
+	int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), sv[2] = {-1, -1}, rc;
 	pid_t parent = getpid();
+	const char *what = "open";
+	void *m = MAP_FAILED;
 
-	if (root < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "--fs path=%s: %s", path, strerror(errno));
-		return rc;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "--fs path=%s: socketpair: %s", path, strerror(errno));
-		close(root);
-		return rc;
-	}
-	*pid = fork();
+	/* Shared memory of its own, not a file: both processes keep it across the fork, and the
+	 * server's own fork into its PID namespace. */
+	if (root >= 0)
+		m = mmap(NULL, FS_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+			 0);
+	if (root >= 0 && m == MAP_FAILED)
+		what = "mmap";
+	if (m != MAP_FAILED && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		what = "socketpair";
+	*pid = sv[0] >= 0 ? fork() : -1;
 	if (*pid == 0)
-		child(root, sv[1], parent, path, readonly, mode);
+		child(root, sv[1], parent, cfg, mode, m);
+	if (sv[0] >= 0 && *pid < 0)
+		what = "fork";
 	rc = *pid < 0 ? -errno : sv[0];
 	if (*pid < 0) {
-		snprintf(err, errlen, "--fs path=%s: fork: %s", path, strerror(errno));
-		close(sv[0]);
+		snprintf(err, errlen, "--fs path=%s: %s: %s", path, what, strerror(errno));
+		if (sv[0] >= 0)
+			close(sv[0]);
+		if (m != MAP_FAILED)
+			munmap(m, FS_SHM_SIZE);
+	} else {
+		*shm = m;
 	}
-	close(sv[1]);
-	close(root);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (root >= 0)
+		close(root);
 	return rc;
 }

@@ -281,6 +281,11 @@ int fs_srv_open(struct fs_srv **out, int root_fd, int proc_fd, bool readonly, bo
 	return 0;
 }
 
+void fs_srv_set_direct_io(struct fs_srv *s, bool on)
+{
+	s->direct_io = on;
+}
+
 void fs_srv_close(struct fs_srv *s)
 {
 	if (!s)
@@ -406,42 +411,41 @@ static int full_io(int fd, void *buf, size_t len, bool wr)
 	return 0;
 }
 
-int fs_frame_write(int fd, const struct fs_frame *hdr, const void *body, size_t len)
+int fs_srv_frame(struct fs_srv *s, const struct fs_frame *in, uint8_t *shm, struct fs_frame *out)
 {
-	int rc = full_io(fd, (void *)(uintptr_t)hdr, sizeof(*hdr), true);
+	size_t room = in->reply_max < FS_MAX_REPLY ? in->reply_max : FS_MAX_REPLY;
 
-	return rc == 0 && len ? full_io(fd, (void *)(uintptr_t)body, len, true) : rc;
-}
-
-int fs_frame_read(int fd, struct fs_frame *hdr, void *body, size_t cap)
-{
-	int rc = full_io(fd, hdr, sizeof(*hdr), false);
-
-	if (rc < 0)
-		return rc;
-	if (hdr->len > cap)
+	if (in->len > FS_MAX_REQ)
 		return -EPROTO;
-	return hdr->len ? full_io(fd, body, hdr->len, false) : 0;
+	*out = (struct fs_frame){
+	    .len = (uint32_t)fs_srv_handle(s, shm, in->len, shm + FS_SHM_REPLY, room)};
+	return 0;
 }
 
-int fs_srv_serve(struct fs_srv *s, int fd)
+int fs_srv_serve(struct fs_srv *s, int fd, uint8_t *shm)
 {
-	uint8_t *req = malloc(FS_MAX_REQ), *out = malloc(FS_MAX_REPLY);
-	int rc = req && out ? 0 : -ENOMEM;
+	int rc = 0;
 
 	while (rc == 0) {
-		struct fs_frame f;
-		size_t n;
+		struct fs_frame in, out;
 
-		rc = fs_frame_read(fd, &f, req, FS_MAX_REQ);
-		if (rc < 0)
-			break;
-		n = fs_srv_handle(s, req, f.len, out,
-				  f.reply_max < FS_MAX_REPLY ? f.reply_max : FS_MAX_REPLY);
-		f = (struct fs_frame){.len = (uint32_t)n};
-		rc = fs_frame_write(fd, &f, out, n);
+		rc = full_io(fd, &in, sizeof(in), false);
+		if (rc == 0)
+			rc = fs_srv_frame(s, &in, shm, &out);
+		if (rc == 0)
+			rc = full_io(fd, &out, sizeof(out), true);
 	}
-	free(req);
-	free(out);
 	return rc == -EPIPE ? 0 : rc;
+}
+
+long fs_call(int fd, size_t len, size_t reply_max)
+{
+	struct fs_frame f = {.len = (uint32_t)len, .reply_max = (uint32_t)reply_max};
+	int rc = len <= FS_MAX_REQ ? full_io(fd, &f, sizeof(f), true) : -EINVAL;
+
+	if (rc == 0)
+		rc = full_io(fd, &f, sizeof(f), false);
+	if (rc < 0)
+		return rc;
+	return f.len > reply_max || f.len > FS_MAX_REPLY ? -EPROTO : (long)f.len;
 }

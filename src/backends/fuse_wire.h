@@ -44,6 +44,9 @@ enum fuse_opcode {
 };
 
 /* INIT flags. */
+/* fuse_open_out.open_flags */
+#define FOPEN_DIRECT_IO (1u << 0) /* the guest keeps no page cache for the file */
+
 #define FUSE_ASYNC_READ	      (1u << 0)
 #define FUSE_ATOMIC_O_TRUNC   (1u << 3)
 #define FUSE_BIG_WRITES	      (1u << 5)

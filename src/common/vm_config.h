@@ -56,9 +56,11 @@ struct fs_config {
 	char tag[VM_FS_TAG_MAX + 1];
 	char path[VM_PATH_MAX];
 	bool readonly;
+	bool cache_none; /* cache=none: no guest page cache for file data (FOPEN_DIRECT_IO) */
 	/* The VMM's end of the socket to the folder's file server, which main forks before
 	 * anything else runs (it lives across reboots); -1 until then. */
 	int server_fd;
+	uint8_t *shm; /* the request and reply buffer shared with it (fs_server.h) */
 };
 
 /* --display: DISPLAY_OFF has no display device at all; NONE has the device with no front end

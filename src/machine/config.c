@@ -61,7 +61,7 @@ static const struct opt_def vmm_opts[] = {
     {"net", 0, "tap=IF|passt=SOCK[,mac=MAC][,model=virtio|e1000e]",
      "a NIC (up to 4): virtio-net, or an Intel 82574L (e1000e)", OPT_NET},
     {"rng", 0, NULL, "virtio-rng entropy device (host getrandom)", OPT_RNG},
-    {"fs", 0, "tag=TAG,path=DIR[,readonly=on]",
+    {"fs", 0, "tag=TAG,path=DIR[,readonly=on][,cache=none]",
      "share a host folder (up to 4) over virtio-fs; the guest mounts it with "
      "`mount -t virtiofs TAG DIR` (docs/shared-folders.md)",
      OPT_FS},
@@ -109,7 +109,7 @@ void config_usage(FILE *f)
 	    "                    [--cpus boot=N[,hyperv=on]] [--memory size=SIZE] [--serial MODE]\n"
 	    "                    [--disk path=FILE]... [--net tap=IF|passt=SOCK]... [--rng]\n"
 	    "                    [--cdrom PATH] [--usb] [--tpm socket=PATH] [--sound SPEC]\n"
-	    "                    [--fs tag=TAG,path=DIR[,readonly=on]]...\n"
+	    "                    [--fs tag=TAG,path=DIR[,readonly=on][,cache=none]]...\n"
 	    "                    [--console MODE] [--api-socket PATH] [--display SPEC]\n\n"
 	    "Runs one virtual machine on KVM: a Linux kernel, or UEFI firmware (which, given\n"
 	    "--kernel too, boots that kernel). The guest powering off ends the process\n"
@@ -320,8 +320,13 @@ static int fs_kv(struct vm_config *cfg, const char *k, const char *v, char *err,
 		f->readonly = !strcmp(v, "on");
 		return 0;
 	}
+	if (!strcmp(k, "cache") && v && (!strcmp(v, "auto") || !strcmp(v, "none"))) {
+		f->cache_none = !strcmp(v, "none");
+		return 0;
+	}
 	snprintf(err, errlen,
-		 "--fs: bad parameter '%s' (tag=TAG of 1 to %d bytes, path=DIR, readonly=on|off)",
+		 "--fs: bad parameter '%s' (tag=TAG of 1 to %d bytes, path=DIR, readonly=on|off, "
+		 "cache=auto|none)",
 		 k, VM_FS_TAG_MAX);
 	return -EINVAL;
 }

@@ -247,16 +247,17 @@ static int start_fs_servers(struct vm_config *cfg)
 	for (unsigned i = 0; i < cfg->nfs; i++) {
 		char err[512];
 		pid_t pid;
-		int fd = fs_server_spawn(cfg->fs[i].path, cfg->fs[i].readonly, cfg->seccomp, &pid,
-					 err, sizeof(err));
+		int fd = fs_server_spawn(&cfg->fs[i], cfg->seccomp, &pid, &cfg->fs[i].shm, err,
+					 sizeof(err));
 
 		if (fd < 0) {
 			pr_err("%s", err);
 			return fd;
 		}
 		cfg->fs[i].server_fd = fd;
-		pr_info("shared folder '%s' (%s%s): file server pid %d", cfg->fs[i].tag,
-			cfg->fs[i].path, cfg->fs[i].readonly ? ", read-only" : "", (int)pid);
+		pr_info("shared folder '%s' (%s%s%s): file server pid %d", cfg->fs[i].tag,
+			cfg->fs[i].path, cfg->fs[i].readonly ? ", read-only" : "",
+			cfg->fs[i].cache_none ? ", cache=none" : "", (int)pid);
 	}
 	return 0;
 }

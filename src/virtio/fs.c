@@ -1,9 +1,10 @@
 /* virtio-fs (virtio 1.2, 5.11; --fs, docs/shared-folders.md): a hiprio queue and one request
  * queue carrying FUSE requests. The device copies each request out of the chain's readable
- * segments (checked by the virtqueue walker), sends it in a frame to the folder's file server
- * (backends/fs_server.h: a process of its own that never sees guest memory), and copies the
- * reply into the chain's writable segments, never more than they hold. One request at a time
- * per device, on its I/O thread. No DAX window. */
+ * segments (checked by the virtqueue walker) into the buffer it shares with the folder's file
+ * server (backends/fs_server.h: a process of its own that never sees guest memory), sends the
+ * server a frame saying so, and copies the reply from that buffer into the chain's writable
+ * segments, never more than they hold. One request at a time per device, on its I/O thread.
+ * No DAX window. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +17,19 @@
 #include "virtio/devices.h"
 #include "virtio/virtio_pci.h"
 
-#define FS_QUEUE_SIZE 128
+/* Linux's virtiofs driver splits a request at the queue size less 4 pages: a 1 MiB READ or
+ * WRITE (about 260 descriptors, one a page, in an indirect table) needs more than 128 entries,
+ * and no chain may be longer than the queue (virtio 1.2, 2.7.5.3.1). */
+#define FS_QUEUE_SIZE 1024
 #define FS_NUM_QUEUES 2 /* hiprio (FORGET), then the one request queue */
 #define FS_CFG_SIZE   (VM_FS_TAG_MAX + 4)
 
 struct vfs {
-	int sock; /* the server's socket: main's, not closed here */
+	int sock;     /* the server's socket: main's, not closed here */
+	uint8_t *shm; /* the buffer shared with the server (FS_SHM_SIZE): main's too */
 	bool dead;
 	uint8_t config[FS_CFG_SIZE];
 	struct virtq_chain chain;
-	uint8_t req[FS_MAX_REQ];
-	uint8_t reply[FS_MAX_REPLY];
 };
 
 static uint64_t fs_features(struct virtio_dev *d)
@@ -62,49 +65,36 @@ static void fs_reset(struct virtio_dev *d)
 	(void)d; /* requests are answered as they are taken: nothing is in flight */
 }
 
-/* A reply the device makes itself (a request too large to forward): an error for its unique. */
-static size_t local_error(struct vfs *f, int err)
+/* A reply the device makes itself (a request it cannot forward, or a reply longer than the
+ * guest's buffers): an error for the request's unique, or nothing when even that does not fit. */
+static long local_error(const struct virtq_chain *c, const struct fuse_in_header *h, int err)
 {
-	struct fuse_in_header h;
-	struct fuse_out_header o = {.len = sizeof(o), .error = -err};
+	struct fuse_out_header o = {.len = sizeof(o), .error = -err, .unique = h->unique};
 
-	memcpy(&h, f->req, sizeof(h));
-	o.unique = h.unique;
-	memcpy(f->reply, &o, sizeof(o));
-	return sizeof(o);
-}
-
-/* One round trip to the server; returns the reply's length (0: none), or -errno when the
- * server is gone. */
-static long forward(struct vfs *f, size_t len, size_t reply_max)
-{
-	struct fs_frame fr = {.len = (uint32_t)len, .reply_max = (uint32_t)reply_max};
-	int rc = fs_frame_write(f->sock, &fr, f->req, len);
-
-	if (rc == 0)
-		rc = fs_frame_read(f->sock, &fr, f->reply, sizeof(f->reply));
-	return rc < 0 ? rc : (long)fr.len;
+	if (c->in_len < sizeof(o))
+		return 0;
+	return (long)iov_from_buf(c->in, c->nin, 0, &o, sizeof(o));
 }
 
 /* Answers one chain; returns the bytes written into it, or -errno when the server is gone. */
 static long fs_handle_chain(struct vfs *f, const struct virtq_chain *c)
 {
 	size_t reply_max = c->in_len < FS_MAX_REPLY ? (size_t)c->in_len : FS_MAX_REPLY;
+	struct fuse_in_header h;
 	long n;
 
-	if (c->out_len < sizeof(struct fuse_in_header))
+	if (c->out_len < sizeof(h))
 		return 0; /* nothing to answer */
-	iov_to_buf(c->out, c->nout, 0, f->req,
-		   c->out_len < FS_MAX_REQ ? (size_t)c->out_len : FS_MAX_REQ);
+	iov_to_buf(c->out, c->nout, 0, &h, sizeof(h));
 	if (c->out_len > FS_MAX_REQ)
-		n = reply_max >= sizeof(struct fuse_out_header) ? (long)local_error(f, EINVAL) : 0;
-	else
-		n = forward(f, (size_t)c->out_len, reply_max);
+		return local_error(c, &h, EINVAL);
+	iov_to_buf(c->out, c->nout, 0, f->shm, (size_t)c->out_len);
+	n = fs_call(f->sock, (size_t)c->out_len, reply_max);
+	if (n == -EPROTO) /* the server said more than the guest holds: its reply is not given */
+		return local_error(c, &h, EIO);
 	if (n <= 0)
 		return n;
-	if ((size_t)n > reply_max)
-		n = reply_max >= sizeof(struct fuse_out_header) ? (long)local_error(f, EIO) : 0;
-	return (long)iov_from_buf(c->in, c->nin, 0, f->reply, (size_t)n);
+	return (long)iov_from_buf(c->in, c->nin, 0, f->shm + FS_SHM_REPLY, (size_t)n);
 }
 
 static void fs_queue_notify(struct virtio_dev *d, unsigned q)
@@ -161,7 +151,7 @@ int virtio_fs_init(struct virtio_dev *d, const struct fs_config *cfg, char *err,
 {
 	struct vfs *f;
 
-	if (cfg->server_fd < 0) {
+	if (cfg->server_fd < 0 || !cfg->shm) {
 		snprintf(err, errlen, "virtio-fs '%s': no file server", cfg->tag);
 		return -EINVAL;
 	}
@@ -171,6 +161,7 @@ int virtio_fs_init(struct virtio_dev *d, const struct fs_config *cfg, char *err,
 		return -ENOMEM;
 	}
 	f->sock = cfg->server_fd;
+	f->shm = cfg->shm;
 	/* tag: UTF-8, NUL-padded, not terminated when all 36 bytes are used. */
 	memcpy(f->config, cfg->tag, strnlen(cfg->tag, VM_FS_TAG_MAX));
 	f->config[VM_FS_TAG_MAX] = 1; /* num_request_queues, le32 */

@@ -429,6 +429,39 @@ static void test_readonly(void **state)
 	assert_string_equal(fsh_get(h, "share/r", buf, sizeof(buf)), "read me");
 }
 
+/* cache=none: OPEN and CREATE tell the guest to keep no page cache for the file
+ * (FOPEN_DIRECT_IO); by default they do not. */
+static void test_direct_io(void **state)
+{
+	struct fsh *h = *state;
+	struct fuse_open_out o;
+	const uint8_t *p;
+	uint64_t n, fh;
+	size_t len;
+	int err;
+
+	fsh_put(h, "share/f", "text");
+	n = fsh_lookup(h, FUSE_ROOT_ID, "f", NULL);
+	fsh_open(h, n, O_RDONLY, false, &err);
+	memcpy(&o, fsh_payload(h, &len), sizeof(o));
+	assert_int_equal(o.open_flags, 0);
+	fs_srv_set_direct_io(h->srv, true);
+	fh = fsh_open(h, n, O_RDWR, false, &err);
+	assert_true(fh != 0);
+	memcpy(&o, fsh_payload(h, &len), sizeof(o));
+	assert_int_equal(o.open_flags, FOPEN_DIRECT_IO);
+	fsh_create(h, FUSE_ROOT_ID, "g", O_WRONLY, &fh, &err);
+	assert_true(fh != 0);
+	p = fsh_payload(h, &len);
+	assert_int_equal(len, sizeof(struct fuse_entry_out) + sizeof(o));
+	memcpy(&o, p + sizeof(struct fuse_entry_out), sizeof(o));
+	assert_int_equal(o.open_flags, FOPEN_DIRECT_IO);
+	fs_srv_set_direct_io(h->srv, false);
+	fsh_open(h, n, O_RDONLY, false, &err);
+	memcpy(&o, fsh_payload(h, &len), sizeof(o));
+	assert_int_equal(o.open_flags, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +475,7 @@ int main(void)
 	    cmocka_unit_test(test_readdir_while_deleting),
 	    cmocka_unit_test_setup_teardown(test_forget, setup_rw, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly, setup_ro, teardown),
+	    cmocka_unit_test_setup_teardown(test_direct_io, setup_rw, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

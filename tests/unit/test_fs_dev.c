@@ -1,8 +1,10 @@
 /* The virtio-fs device (src/virtio/fs.c) on its queues, with the real file server forked on a
  * temporary folder: requests copied out of guest memory, replies copied back bounded by the
- * guest's writable buffers, requests too large, the hiprio queue's FORGET, and a server that is
- * gone. */
+ * guest's writable buffers, requests too large, a 1 MiB WRITE and READ through the buffer
+ * shared with the server, the frames' length checks on both sides, the hiprio queue's FORGET,
+ * and a server that is gone. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -44,7 +48,9 @@ static int fx_setup(void **state)
 	f->drv = s;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/phyllome-fsdev-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	f->cfg.server_fd = fs_server_spawn(f->dir, false, FILTERS, &f->pid, err, sizeof(err));
+	strcpy(f->cfg.path, f->dir);
+	f->cfg.server_fd =
+	    fs_server_spawn(&f->cfg, FILTERS, &f->pid, &f->cfg.shm, err, sizeof(err));
 	assert_true(f->cfg.server_fd >= 0);
 	strcpy(f->cfg.tag, "myshare");
 	f->d.gm = &f->drv->gm;
@@ -65,6 +71,7 @@ static int fx_teardown(void **state)
 
 	f->d.ops->destroy(&f->d);
 	close(f->cfg.server_fd);
+	munmap(f->cfg.shm, FS_SHM_SIZE);
 	if (f->pid > 0)
 		waitpid(f->pid, NULL, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
@@ -183,6 +190,136 @@ static void test_oversized(void **state)
 	assert_int_equal(reply_header(f).error, -EINVAL);
 }
 
+#define BIG	    FS_MAX_WRITE
+#define BIG_PAGES   (BIG / 4096u)
+#define BIG_IN_GPA  (DATA_GPA + 0x400000) /* the WRITE's block */
+#define BIG_OUT_GPA (DATA_GPA + 0x600000) /* the READ's */
+
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7u + (i >> 12));
+}
+
+/* Offers a chain in an indirect table: head bytes readable at REQ_GPA; for a WRITE, BIG_PAGES
+ * readable pages at pages_gpa, then a writable reply buffer of reply bytes at REPLY_GPA; for a
+ * READ (out), the reply buffer, then BIG_PAGES writable pages. Returns what the device says it
+ * wrote. */
+static uint32_t run_paged(struct fx *f, uint32_t head, uint64_t pages_gpa, bool out, uint32_t reply)
+{
+	struct drv *drv = f->drv;
+	const unsigned last = BIG_PAGES + 1;
+	unsigned n = 0;
+	uint16_t idx;
+
+	put_desc(drv, IND_GPA, n++, REQ_GPA, head, F_NEXT, 1);
+	if (out)
+		put_desc(drv, IND_GPA, n++, REPLY_GPA, reply, F_WRITE | F_NEXT, 2);
+	for (unsigned i = 0; i < BIG_PAGES; i++, n++)
+		put_desc(drv, IND_GPA, n, pages_gpa + 4096ull * i, 4096,
+			 (out ? F_WRITE : 0) | (n < last ? F_NEXT : 0), (uint16_t)(n + 1));
+	if (!out)
+		put_desc(drv, IND_GPA, n++, REPLY_GPA, reply, F_WRITE, 0);
+	put_desc(drv, DESC_GPA, 0, IND_GPA, n * 16u, F_IND, 0);
+	offer(drv, 0);
+	f->d.ops->queue_notify(&f->d, 1);
+	idx = rd16(drv, USED_GPA + 2);
+	return rd32(drv, USED_GPA + 4 + 8u * ((idx - 1u) & (drv->vq.size - 1u)) + 4);
+}
+
+/* The guest is offered 1 MiB requests, and a 1 MiB WRITE in 256 pages and the READ of it into
+ * 256 pages cross whole through the shared buffer: the host file and the guest's pages hold
+ * what was written. */
+static void test_big_io(void **state)
+{
+	struct fx *f = *state;
+	struct fuse_init_in in = {.major = 7, .minor = 38, .max_readahead = 1u << 20};
+	struct fuse_create_in cr = {.flags = O_RDWR | O_CREAT, .mode = 0644};
+	struct fuse_init_out io;
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct fuse_write_in w = {.size = BIG};
+	struct fuse_read_in r = {.size = BIG};
+	struct fuse_write_out wo;
+	uint8_t buf[128], *host = malloc(BIG + 1);
+	char path[96];
+	size_t n;
+	FILE *fp;
+
+	assert_int_equal(
+	    run_req(f, 1, buf, (uint32_t)make(buf, FUSE_INIT, 0, 1, &in, sizeof(in)), 4096),
+	    16 + 64);
+	memcpy(&io, f->drv->mem + REPLY_GPA + 16, sizeof(io));
+	assert_int_equal(io.max_write, BIG);
+	assert_int_equal(io.max_pages, BIG_PAGES);
+	memcpy(buf, &cr, sizeof(cr));
+	memcpy(buf + sizeof(cr), "big", 4);
+	n = make(buf + 64, FUSE_CREATE, 1, 2, buf, sizeof(cr) + 4);
+	assert_int_equal(run_req(f, 1, buf + 64, (uint32_t)n, 4096), 16 + sizeof(e) + sizeof(o));
+	memcpy(&e, f->drv->mem + REPLY_GPA + 16, sizeof(e));
+	memcpy(&o, f->drv->mem + REPLY_GPA + 16 + sizeof(e), sizeof(o));
+	w.fh = r.fh = o.fh;
+
+	for (size_t i = 0; i < BIG; i++)
+		f->drv->mem[BIG_IN_GPA + i] = pattern(i);
+	/* The WRITE's header and fuse_write_in in one segment, its block in 256 more. */
+	n = make(f->drv->mem + REQ_GPA, FUSE_WRITE, e.nodeid, 3, &w, sizeof(w));
+	{
+		struct fuse_in_header h;
+
+		memcpy(&h, f->drv->mem + REQ_GPA, sizeof(h));
+		h.len += BIG;
+		memcpy(f->drv->mem + REQ_GPA, &h, sizeof(h));
+	}
+	assert_int_equal(run_paged(f, (uint32_t)n, BIG_IN_GPA, false, 4096), 16 + sizeof(wo));
+	assert_int_equal(reply_header(f).error, 0);
+	memcpy(&wo, f->drv->mem + REPLY_GPA + 16, sizeof(wo));
+	assert_int_equal(wo.size, BIG);
+	snprintf(path, sizeof(path), "%s/big", f->dir);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fread(host, 1, BIG + 1, fp), BIG);
+	fclose(fp);
+	assert_memory_equal(host, f->drv->mem + BIG_IN_GPA, BIG);
+
+	/* The READ: its header in 16 bytes, the block in 256 pages. */
+	memset(f->drv->mem + BIG_OUT_GPA, 0, BIG);
+	n = make(f->drv->mem + REQ_GPA, FUSE_READ, e.nodeid, 4, &r, sizeof(r));
+	assert_int_equal(run_paged(f, (uint32_t)n, BIG_OUT_GPA, true, 16), 16 + BIG);
+	assert_int_equal(reply_header(f).error, 0);
+	assert_int_equal(reply_header(f).len, 16 + BIG);
+	assert_memory_equal(f->drv->mem + BIG_OUT_GPA, host, BIG);
+	free(host);
+}
+
+/* The frames' lengths are checked on both sides: a request longer than the buffer's request
+ * area is refused by the server, a reply longer than the guest holds (or than the reply area)
+ * by the device. */
+static void test_frame_checks(void **state)
+{
+	struct fx *f = *state;
+	struct fs_frame in = {.len = FS_MAX_REQ + 1, .reply_max = 4096}, out = {0};
+	int sv[2];
+
+	assert_int_equal(fs_call(f->cfg.server_fd, FS_MAX_REQ + 1, 4096), -EINVAL);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* A peer that answers 4097 bytes to a request with room for 4096, then 4096. */
+	out.len = 4097;
+	assert_int_equal(write(sv[1], &out, sizeof(out)), sizeof(out));
+	assert_int_equal(fs_call(sv[0], 16, 4096), -EPROTO);
+	assert_int_equal(read(sv[1], &in, sizeof(in)), sizeof(in));
+	assert_int_equal(in.len, 16);
+	assert_int_equal(in.reply_max, 4096);
+	out.len = 4096;
+	assert_int_equal(write(sv[1], &out, sizeof(out)), sizeof(out));
+	assert_int_equal(fs_call(sv[0], 16, 4096), 4096);
+	out.len = FS_MAX_REPLY + 1;
+	assert_int_equal(write(sv[1], &out, sizeof(out)), sizeof(out));
+	assert_int_equal(fs_call(sv[0], 16, UINT32_MAX), -EPROTO);
+	close(sv[1]);
+	assert_int_equal(fs_call(sv[0], 16, 4096), -EPIPE);
+	close(sv[0]);
+}
+
 /* FORGET on the hiprio queue has no reply; the chain still comes back. */
 static void test_hiprio_forget(void **state)
 {
@@ -222,6 +359,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bounded_replies, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_big_io, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_frame_checks, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_hiprio_forget, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_server_gone, fx_setup, fx_teardown),
 	};

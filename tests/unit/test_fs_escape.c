@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -222,23 +223,24 @@ static void test_device_nodes(void **state)
 
 /* ---- the server as the VMM runs it ---- */
 
+static uint8_t *shm; /* the buffer shared with the spawned server */
+
 static int frame_call(int fd, uint32_t op, uint64_t node, const void *body, size_t len,
 		      uint8_t *out, size_t *outlen)
 {
-	uint8_t req[512];
 	struct fuse_in_header ih = {
 	    .len = (uint32_t)(sizeof(ih) + len), .opcode = op, .nodeid = node, .unique = 1};
-	struct fs_frame f = {.len = ih.len, .reply_max = 4096};
 	struct fuse_out_header oh;
+	long n;
 
-	memcpy(req, &ih, sizeof(ih));
+	memcpy(shm, &ih, sizeof(ih));
 	if (len)
-		memcpy(req + sizeof(ih), body, len);
-	assert_int_equal(fs_frame_write(fd, &f, req, ih.len), 0);
-	assert_int_equal(fs_frame_read(fd, &f, out, 4096), 0);
-	assert_true(f.len >= sizeof(oh));
+		memcpy(shm + sizeof(ih), body, len);
+	n = fs_call(fd, ih.len, 4096);
+	assert_true(n >= (long)sizeof(oh));
+	memcpy(out, shm + FS_SHM_REPLY, (size_t)n);
 	memcpy(&oh, out, sizeof(oh));
-	*outlen = f.len;
+	*outlen = (size_t)n;
 	return oh.error;
 }
 
@@ -258,6 +260,7 @@ static void every_op(int fd, uint8_t *out)
 				     .mtime = 1000,
 				     .uid = (uint32_t)getuid()};
 	struct fuse_fsync_in fs = {0};
+	struct fuse_flush_in fl = {0};
 	struct fuse_fallocate_in fa = {.length = 4096};
 	struct fuse_lseek_in ls = {.whence = 3 /* SEEK_DATA */};
 	struct fuse_access_in ac = {.mask = 4};
@@ -277,7 +280,8 @@ static void every_op(int fd, uint8_t *out)
 	assert_int_equal(frame_call(fd, FUSE_FSYNC, c.e.nodeid, &fs, sizeof(fs), out, &len), 0);
 	assert_int_equal(frame_call(fd, FUSE_FALLOCATE, c.e.nodeid, &fa, sizeof(fa), out, &len), 0);
 	assert_int_equal(frame_call(fd, FUSE_LSEEK, c.e.nodeid, &ls, sizeof(ls), out, &len), 0);
-	assert_int_equal(frame_call(fd, FUSE_FLUSH, c.e.nodeid, &fs, 24, out, &len), 0);
+	fl.fh = c.o.fh;
+	assert_int_equal(frame_call(fd, FUSE_FLUSH, c.e.nodeid, &fl, sizeof(fl), out, &len), 0);
 	rl.fh = c.o.fh;
 	assert_int_equal(frame_call(fd, FUSE_RELEASE, c.e.nodeid, &rl, sizeof(rl), out, &len), 0);
 	assert_int_equal(frame_call(fd, FUSE_SETATTR, c.e.nodeid, &sa, sizeof(sa), out, &len), 0);
@@ -324,6 +328,7 @@ static void test_spawned_server(void **state)
 	struct fuse_init_in init = {.major = 7, .minor = 31};
 	struct fuse_create_in cr = {.flags = O_WRONLY, .mode = 0644};
 	uint8_t out[4096], body[64];
+	struct fs_config cfg = {.server_fd = -1};
 	struct fuse_entry_out e;
 	char err[256], buf[16];
 	size_t len;
@@ -331,7 +336,8 @@ static void test_spawned_server(void **state)
 	int fd, status;
 
 	fsh_put(h, "share/hello", "hi");
-	fd = fs_server_spawn(h->share, false, FILTERS, &pid, err, sizeof(err));
+	snprintf(cfg.path, sizeof(cfg.path), "%s", h->share);
+	fd = fs_server_spawn(&cfg, FILTERS, &pid, &shm, err, sizeof(err));
 	assert_true(fd >= 0);
 	assert_int_equal(frame_call(fd, FUSE_INIT, 0, &init, sizeof(init), out, &len), 0);
 	assert_int_equal(len, 16 + 64);
@@ -360,6 +366,7 @@ static void test_spawned_server(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+	munmap(shm, FS_SHM_SIZE);
 	assert_string_equal(fsh_get(h, "share/made", buf, sizeof(buf)), "hel");
 	snprintf(err, sizeof(err), "%s/made", h->share);
 	assert_int_equal(access(err, F_OK), 0);

@@ -433,8 +433,8 @@ static void test_tpm(void **state)
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--tpm", longpath, NULL), 0);
 }
 
-/* --fs tag=TAG,path=DIR[,readonly=on]: repeatable, tags of 1 to 36 bytes and unique, no server
- * until main forks one. */
+/* --fs tag=TAG,path=DIR[,readonly=on][,cache=none]: repeatable, tags of 1 to 36 bytes and unique,
+ * no server until main forks one. */
 static void test_fs(void **state)
 {
 	static const char *const bad[] = {"tag=a",
@@ -442,6 +442,7 @@ static void test_fs(void **state)
 					  "tag=,path=/d",
 					  "tag=a,path=",
 					  "tag=a,path=/d,readonly=yes",
+					  "tag=a,path=/d,cache=never",
 					  "tag=a,path=/d,x=1",
 					  ""};
 	char tag[64];
@@ -451,13 +452,15 @@ static void test_fs(void **state)
 	assert_int_equal(run(&cfg, "--kernel", "/k", NULL), 0);
 	assert_int_equal(cfg.nfs, 0);
 	assert_int_equal(run(&cfg, "--kernel", "/k", "--fs", "tag=work,path=/home/w", "--fs",
-			     "tag=ro,path=/srv,readonly=on", NULL),
+			     "tag=ro,path=/srv,readonly=on,cache=none", NULL),
 			 0);
 	assert_int_equal(cfg.nfs, 2);
 	assert_string_equal(cfg.fs[0].tag, "work");
 	assert_string_equal(cfg.fs[0].path, "/home/w");
 	assert_false(cfg.fs[0].readonly);
 	assert_true(cfg.fs[1].readonly);
+	assert_false(cfg.fs[0].cache_none);
+	assert_true(cfg.fs[1].cache_none);
 	assert_int_equal(cfg.fs[1].server_fd, -1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (run(&cfg, "--kernel", "/k", "--fs", bad[i], NULL) >= 0)
