@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { until as waitUntil } from './wait.mjs';
 
 const [loginUrl, phyllome, chromePath, shots] = process.argv.slice(2);
 const base = loginUrl.replace(/\/login\?.*/, '');
@@ -22,12 +23,7 @@ let n = 0;
 const ok = (msg) => console.log(`ok ${++n} - ${msg}`);
 const fail = (msg) => { console.log(`not ok ${++n} - ${msg}`); process.exitCode = 1; };
 const check = (cond, msg, why) => (cond ? ok(msg) : fail(`${msg}: ${why}`));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const until = async (cond, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) { if (await cond()) return true; await sleep(150); }
-  throw new Error(`timed out (${ms / 1000} s) waiting for ${what}`);
-};
+const until = (cond, ms, what) => waitUntil(cond, ms, what, 150);
 const ps = () => execFileSync(phyllome, ['ps', '-a', '--format', 'json']).toString()
   .split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const stateOf = (name) => (ps().find((v) => v.Name === name) || { State: 'gone' }).State;
