@@ -57,11 +57,13 @@ bool ui_secret_eq(const char *a, const char *b)
 	return diff == 0;
 }
 
-bool ui_origin_ok(const char *origin, const char *host)
+bool ui_origin_ok(const char *origin, const char *host, bool tls)
 {
-	if (!origin || !host || !*host || strncasecmp(origin, "http://", 7))
+	size_t n = tls ? 8 : 7;
+
+	if (!origin || !host || !*host || strncasecmp(origin, tls ? "https://" : "http://", n))
 		return false;
-	return !strcasecmp(origin + 7, host);
+	return !strcasecmp(origin + n, host);
 }
 
 static bool word_char(char c)

@@ -16,9 +16,10 @@ struct ui_folders;
 bool ui_cookie_get(const char *header, const char *name, char *out, size_t len);
 /* a == b, in time that depends only on their lengths. False if either is NULL or empty. */
 bool ui_secret_eq(const char *a, const char *b);
-/* A browser's Origin names this server: "http://" + Host, exactly (case-insensitive). A missing
- * Origin or Host is refused: every state change comes from the page, which sends both. */
-bool ui_origin_ok(const char *origin, const char *host);
+/* A browser's Origin names this server: "http://" + Host, exactly (case-insensitive), or
+ * "https://" + Host when it serves HTTPS (tls). A missing Origin or Host is refused: every state
+ * change comes from the page, which sends both. */
+bool ui_origin_ok(const char *origin, const char *host, bool tls);
 
 /* /api/vms/VM[/ACTION]: VM (a name or id: [A-Za-z0-9_.-], at most 63) and ACTION (lower case
  * letters, at most 15; "" when absent). -EINVAL for any other path. */

@@ -10,7 +10,7 @@
 // appearing in the page, axe-core's serious violations, and the screenshots for docs/ui.md.
 //   node ui.mjs LOGIN-URL PHYLLOME CHROMIUM [SHOT-DIR]
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -258,6 +258,36 @@ try {
   const edShares = (ed.shares || []).map((x) => `${x.guest}:${x.readonly ? 'ro' : 'rw'}`).join(' ');
   check(edShares === '/srv/work:ro', 'Edit: one shared folder removed, the other made read-only (update -v)', edShares);
   execFileSync(phyllome, ['rm', '-f', 'from-iso']);
+
+  // HTTPS (`phyllome ui --tls`: run-ui-test.sh's second server, on the same state folder): its
+  // self-signed certificate (ignored here), a Secure cookie, web's card, a pause and a resume
+  // from the page (its https:// Origin), the console over wss; the key kept 0600.
+  const tlsUrl = process.env.PHYLLOME_UI_TLS_URL;
+  if (!tlsUrl) {
+    console.log(`ok ${++n} # SKIP no HTTPS server (PHYLLOME_UI_TLS_URL)`);
+  } else if (tlsUrl === 'none') {
+    fail('phyllome ui --tls printed no link (its stderr is below)');
+  } else {
+    const tctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
+    const tp = await tctx.newPage();
+    await tp.goto(tlsUrl);
+    const ck = (await tctx.cookies()).find((c) => c.name === 'phyllome_ui');
+    const tcard = tp.locator('li.card', { hasText: 'web' });
+    const tpress = (label) => tcard.getByRole('button', { name: `${label} web`, exact: true }).click();
+    await until(async () => (await tcard.count()) && (await tcard.locator('.state').textContent()) === 'running', 20000, 'web running in the HTTPS page');
+    await tpress('Pause');
+    await until(() => stateOf('web') === 'paused', 20000, 'ps -a to say paused (HTTPS)');
+    await tpress('Resume');
+    await until(() => stateOf('web') === 'running', 20000, 'ps -a to say running (HTTPS)');
+    await tpress('Console');
+    await until(async () => (await tp.textContent('#console-status')) === 'connected', 30000, 'the console over wss');
+    const proto = await tp.evaluate(() => location.protocol);
+    const keyMode = (statSync(`${process.env.PHYLLOME_STATE}/ui-tls/key.pem`).mode & 0o777).toString(8);
+    check(proto === 'https:' && ck && ck.secure && keyMode === '600',
+      'HTTPS (ui --tls): signed in with a Secure cookie; pause and resume from the page (its https:// Origin) in ps -a; the console connected over wss; the key 0600',
+      `protocol ${proto}, cookie ${JSON.stringify(ck)}, key mode ${keyMode}`);
+    await tctx.close();
+  }
 
   // Stop, start and delete from the page.
   await press('Stop');

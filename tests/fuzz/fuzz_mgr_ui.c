@@ -106,8 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: {
 		const char *host = s + strlen(s) + 1 <= s + n ? s + strlen(s) + 1 : "";
 
-		if (ui_origin_ok(s, host))
+		if (ui_origin_ok(s, host, false))
 			check(strlen(s) == strlen(host) + 7);
+		if (ui_origin_ok(s, host, true))
+			check(strlen(s) == strlen(host) + 8);
 		check(ui_secret_eq(s, s) == (s[0] != 0));
 		break;
 	}

@@ -155,6 +155,22 @@ for b in bin1 bin2; do
 	[ -n "$link" ] && [ "$(cat "$W/opened" 2>/dev/null)" = "$want" ] && ok "--open runs $([ $b = bin1 ] && echo 'chromium --app=LINK' || echo 'xdg-open LINK (no chromium)')" ||
 		nok "--open ($b)" "opened: $(cat "$W/opened" 2>/dev/null)" "printed: $(cat "$W/open.out")"
 done
+# HTTPS: --tls-cert without --tls-key is a usage error; --tls makes STATE/ui-tls/ (key 0600)
+# and serves the app only over TLS.
+"$PH" ui --tls-cert "$W/nope.pem" >/dev/null 2>&1
+[ $? = 125 ] && ok "ui --tls-cert without --tls-key: usage (125)" || nok "ui --tls-cert alone" "status $?"
+"$PH" ui --tls --listen 127.0.0.1:0 >"$W/tls.out" 2>&1 &
+T=$!
+for _ in $(seq 50); do grep -q 'token=' "$W/tls.out" && break; sleep 0.1; done
+tlink=$(sed -n 's/.*open \(https:[^ ]*token=[0-9a-f]*\).*/\1/p' "$W/tls.out")
+tbase=${tlink%%/login*}
+tcook=$(curl -sk -D - -o /dev/null "$tlink" | tr -d '\r' | sed -n 's/^Set-Cookie: //p')
+tplain=$(curl -s -o /dev/null -w '%{http_code}' "http${tbase#https}/api/vms")
+[ -n "$tlink" ] && echo "$tcook" | grep -q '; Secure$' && [ "$tplain" = 000 ] &&
+	[ "$(stat -c %a "$W/ui-tls/key.pem")" = 600 ] && [ "$(stat -c %a "$W/ui-tls")" = 700 ] &&
+	ok "ui --tls: an https link, a Secure cookie, plain HTTP on its port gets nothing, ui-tls/key.pem 0600" ||
+	nok "ui --tls" "link $tlink cookie $tcook plain $tplain $(ls -la "$W/ui-tls" 2>&1)"
+kill "$T"; wait "$T" 2>/dev/null
 kill "$UI"
 for _ in $(seq 50); do kill -0 "$UI" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$UI" 2>/dev/null; then nok "SIGTERM ends phyllome ui within 5 s"

@@ -43,15 +43,19 @@ static void test_secret_eq(void **state)
 static void test_origin(void **state)
 {
 	(void)state;
-	assert_true(ui_origin_ok("http://127.0.0.1:7380", "127.0.0.1:7380"));
-	assert_true(ui_origin_ok("HTTP://LOCALHOST:7380", "localhost:7380"));
-	assert_false(ui_origin_ok("http://evil.example", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("http://127.0.0.1:7381", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("https://127.0.0.1:7380", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("null", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok(NULL, "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("http://", ""));
-	assert_false(ui_origin_ok("http://a", NULL));
+	assert_true(ui_origin_ok("http://127.0.0.1:7380", "127.0.0.1:7380", false));
+	assert_true(ui_origin_ok("HTTP://LOCALHOST:7380", "localhost:7380", false));
+	assert_false(ui_origin_ok("http://evil.example", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("http://127.0.0.1:7381", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("https://127.0.0.1:7380", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("null", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok(NULL, "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("http://", "", false));
+	assert_false(ui_origin_ok("http://a", NULL, false));
+	/* served over HTTPS: only its https:// Origin */
+	assert_true(ui_origin_ok("https://127.0.0.1:7380", "127.0.0.1:7380", true));
+	assert_false(ui_origin_ok("http://127.0.0.1:7380", "127.0.0.1:7380", true));
+	assert_false(ui_origin_ok("https://evil.example", "127.0.0.1:7380", true));
 }
 
 static void test_vm_path(void **state)
