@@ -2,6 +2,8 @@
 // the new-VM dialog, the serial log and the console (Debian's noVNC, served under /novnc/).
 // Everything goes through the ui server's JSON API, which runs the CLI's own verbs.
 
+import { shareList } from '/shares.js';
+
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 2000;
 const THUMB_MS = 3000;
@@ -259,10 +261,33 @@ async function showLog(vm) {
   d.showModal();
 }
 
-// ---- the Edit dialog (a stopped VM's CPUs and memory: `phyllome update`) ----
+// ---- the Edit dialog (a stopped VM's CPUs, memory, display, sound, disk, shared folders:
+// `phyllome update`) ----
 let editVm = null;
-function openEdit(vm) {
+let editSharesChanged = false;
+const editShareHint = $('edit-share-hint').textContent;
+const editShares = shareList($('edit-shares'), $('edit-share-add'), () => { editSharesChanged = true; });
+async function openEdit(vm) {
   editVm = vm;
+  editSharesChanged = false;
+  // Its shared folders, each as the number of its folder in the settings; one that is not a
+  // folder of the settings is named in the hint, and goes if the list is changed.
+  let shares = [], others = [];
+  try {
+    await loadFolders();
+    const cfg = (await (await api(`/api/vms/${encodeURIComponent(vm.ID)}/inspect`)).json())[0].Config;
+    for (const s of cfg.shares || []) {
+      const i = folders.indexOf(s.host);
+      if (i < 0) others.push(`${s.host} at ${s.guest}`);
+      else shares.push({ folder: i, guest: s.guest, readonly: !!s.readonly });
+    }
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  editShares.reset(folders, shares);
+  $('edit-share-hint').textContent = editShareHint
+    + (others.length ? ` Also shared, not a folder of the settings (removed if this list is changed): ${others.join(', ')}.` : '');
   $('edit-title').textContent = `Edit ${vm.Name}`;
   $('edit-cpus').value = vm.CPUs;
   $('edit-memory').value = Math.round(vm.Memory / 1048576);
@@ -282,6 +307,7 @@ async function saveEdit(ev) {
   if ($('edit-display').value !== (hasScreen(editVm) ? 'vnc' : 'none')) body.display = $('edit-display').value;
   if ($('edit-sound').value !== (editVm.Sound ? 'pulse' : 'none')) body.sound = $('edit-sound').value;
   if ($('edit-disk').value) body.disk_gib = Number($('edit-disk').value);
+  if (editSharesChanged) body.shares = editShares.value();
   try {
     await api(`/api/vms/${encodeURIComponent(editVm.ID)}/update`, { method: 'POST', body });
     $('edit-dialog').close();
@@ -377,6 +403,7 @@ function showSource() {
 }
 for (const r of document.querySelectorAll('input[name="source"]')) r.addEventListener('change', showSource);
 
+const newShares = shareList($('new-shares'), $('new-share-add'));
 async function openNew() {
   const sel = $('new-image');
   $('new-error').hidden = true;
@@ -387,9 +414,7 @@ async function openNew() {
   } catch (e) {
     showNewError(e.message);
   }
-  const share = $('new-share');
-  share.replaceChildren(new Option('None', ''));
-  folders.forEach((f, i) => share.append(new Option(f, String(i))));
+  newShares.reset(folders);
   showSource();
   try {
     const data = await (await api('/api/images')).json();
@@ -456,10 +481,8 @@ async function runNew(ev) {
     body[src === 'iso' ? 'iso' : 'disk_file'] = $('new-file').value;
     body.os = $('new-os').value;
   }
-  if ($('new-share').value !== '') {
-    body.share = { folder: Number($('new-share').value), guest: $('new-share-guest').value,
-                   readonly: $('new-share-ro').checked };
-  }
+  const shares = newShares.value();
+  if (shares.length) body.shares = shares;
   const run = $('new-run');
   run.disabled = true;
   run.textContent = 'Creating…';

@@ -1,5 +1,5 @@
-/* update: changes a stopped VM's CPUs, memory, display, sound, disk size and jail (Docker's
- * `update`), for the CLI and the desktop app's Edit dialog alike. */
+/* update: changes a stopped VM's CPUs, memory, display, sound, disk size, shared folders and jail
+ * (Docker's `update`), for the CLI and the desktop app's Edit dialog alike. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +9,22 @@
 
 #include "manager/args.h"
 #include "manager/cmds.h"
+#include "manager/shares.h"
 #include "manager/util.h"
 
 #define UPDATE_USAGE                                                                               \
 	"update: usage: phyllome update [--cpus N] [--memory SIZE] [--display MODE]\n"             \
 	"                       [--sound MODE | --no-sound] [--disk-size SIZE]\n"                  \
-	"                       [--jail | --no-jail] VM"
+	"                       [-v DIR:/PATH[:ro]]... [--no-shares] [--jail | --no-jail] VM"
 
 struct update {
 	unsigned cpus;
 	uint64_t memory, disk_size;
 	const char *display, *sound, *ref;
-	int jail; /* 1: --jail, -1: --no-jail, 0: unchanged */
+	const char *shares[VMDEF_MAX_SHARES]; /* -v: the VM's shared folders become these */
+	unsigned nshares;
+	bool set_shares; /* -v or --no-shares */
+	int jail;	 /* 1: --jail, -1: --no-jail, 0: unchanged */
 };
 
 /* Reads the options; u->ref is the VM. EXIT_OK or EXIT_USAGE (printed). */
@@ -42,6 +46,11 @@ static int update_args(int argc, char **argv, struct update *u)
 			u->sound = argv[++i];
 		else if (!strcmp(a, "--no-sound"))
 			u->sound = "none";
+		else if ((!strcmp(a, "-v") || !strcmp(a, "--volume")) && v &&
+			 u->nshares < VMDEF_MAX_SHARES)
+			u->shares[u->nshares++] = argv[++i], u->set_shares = true;
+		else if (!strcmp(a, "--no-shares"))
+			u->set_shares = true;
 		else if (!strcmp(a, "--jail") || !strcmp(a, "--no-jail"))
 			u->jail = a[2] == 'n' ? -1 : 1;
 		else if (!strcmp(a, "--disk-size") && v) {
@@ -57,7 +66,7 @@ static int update_args(int argc, char **argv, struct update *u)
 		}
 	}
 	if (rc == 0 && (!u->ref || (!u->cpus && !u->memory && !u->display && !u->sound &&
-				    !u->disk_size && !u->jail)))
+				    !u->disk_size && !u->jail && !u->set_shares)))
 		rc = -EINVAL;
 	if (rc < 0)
 		mgr_error("%s", err);
@@ -119,7 +128,17 @@ static int apply(struct vm_entry *e, const struct update *u, char *err, size_t e
 {
 	int rc = 0;
 
-	if (u->display && !strcmp(u->display, "vnc")) { /* the app's choice: VNC on a free port */
+	if (u->set_shares) { /* checked first: a grown disk is not undone */
+		e->def.nshares = 0;
+		for (unsigned i = 0; rc == 0 && i < u->nshares; i++)
+			rc = shares_parse(&e->def, u->shares[i], err, errlen);
+		if (rc == 0 && mgr_shares_resolve(&e->def) < 0) {
+			err[0] = 0; /* said: its line is the error's */
+			rc = -EINVAL;
+		}
+	}
+	/* the app's choice: VNC on a free port */
+	if (rc == 0 && u->display && !strcmp(u->display, "vnc")) {
 		int port = mgr_free_port();
 
 		if (port < 0) {
@@ -127,7 +146,7 @@ static int apply(struct vm_entry *e, const struct update *u, char *err, size_t e
 			return -EADDRINUSE;
 		}
 		snprintf(e->def.display, sizeof(e->def.display), "vnc=127.0.0.1:%d", port);
-	} else if (u->display) {
+	} else if (rc == 0 && u->display) {
 		rc = args_display(&e->def, u->display, err, errlen);
 	}
 	if (rc == 0 && u->sound)
@@ -148,7 +167,7 @@ int cmd_update(int argc, char **argv)
 	struct vm_entry *e = malloc(sizeof(*e));
 	struct update u = {0};
 	struct store s;
-	char err[1536];
+	char err[1536] = "";
 	int rc;
 
 	if (!e)
@@ -165,7 +184,8 @@ int cmd_update(int argc, char **argv)
 	} else if (mgr_running(e)) {
 		mgr_error("cannot update %s: it is running (stop it first)", u.ref);
 	} else if (apply(e, &u, err, sizeof(err)) < 0) {
-		mgr_error("cannot update %s: %s", u.ref, err);
+		if (err[0])
+			mgr_error("cannot update %s: %s", u.ref, err);
 	} else if (store_save_def(e) < 0) {
 		mgr_error("cannot update %s: cannot write its config.json", u.ref);
 	} else {

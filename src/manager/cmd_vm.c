@@ -70,6 +70,23 @@ static bool is_qcow2(const char *path)
 	return q;
 }
 
+int mgr_shares_resolve(struct vm_def *d)
+{
+	for (unsigned i = 0; i < d->nshares; i++) {
+		struct vmdef_share *sh = &d->shares[i];
+		struct stat st;
+
+		if (resolve_file("-v", sh->host, sizeof(sh->host), true))
+			return -1;
+		if (stat(sh->host, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			mgr_error("-v %s: not a folder (a shared folder is a whole folder)",
+				  sh->host);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int resolve_paths(struct run_opts *ro)
 {
 	struct vm_def *d = &ro->def;
@@ -88,18 +105,8 @@ static int resolve_paths(struct run_opts *ro)
 			  ro->vars_template, strerror(errno));
 		return -1;
 	}
-	for (unsigned i = 0; i < d->nshares; i++) {
-		struct vmdef_share *sh = &d->shares[i];
-		struct stat st;
-
-		if (resolve_file("-v", sh->host, sizeof(sh->host), true))
-			return -1;
-		if (stat(sh->host, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			mgr_error("-v %s: not a folder (a shared folder is a whole folder)",
-				  sh->host);
-			return -1;
-		}
-	}
+	if (mgr_shares_resolve(d) < 0)
+		return -1;
 	for (unsigned i = 0; i < ro->ndisk_specs; i++) {
 		struct vmdef_disk *k = &d->disks[d->ndisks++];
 

@@ -19,6 +19,9 @@ void mgr_progress_clear(void);
 
 /* For verbs that take only VMs: a word starting with '-' is an unknown flag (printed). */
 bool mgr_no_flags(const char *verb, int argc, char **argv);
+/* The shared folders of d (`-v`, run's and update's) made absolute, each an existing folder
+ * without commas; 0, or -1 (printed). */
+int mgr_shares_resolve(struct vm_def *d);
 /* Opens the store or prints why not. */
 int mgr_store(struct store *s);
 /* Resolves ref (refreshing its state) or prints why not. */

@@ -162,7 +162,7 @@ static void usage(FILE *f)
 	    "                          change a stopped VM's CPUs, memory, display, sound; grow "
 	    "its disk\n"
 	    "  ssh VM [COMMAND...]     ssh into an image's VM through its forwarded port\n"
-	    "  ui [--listen HOST:PORT|unix:PATH] [--open]\n"
+	    "  ui [--listen HOST:PORT|unix:PATH] [--open] [--tls]\n"
 	    "                          the desktop app in a browser (127.0.0.1:7380)\n"
 	    "  ui --folders | --add-folder DIR | --remove-folder DIR\n"
 	    "                          the folders whose ISOs and images the app offers\n"

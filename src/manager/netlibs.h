@@ -10,6 +10,7 @@
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "common/lazylib.h"
@@ -36,11 +37,33 @@
 	X(MHD_create_response_for_upgrade)                                                         \
 	X(MHD_add_response_header)                                                                 \
 	X(MHD_destroy_response)                                                                    \
-	X(MHD_upgrade_action)
+	X(MHD_upgrade_action)                                                                      \
+	X(MHD_is_feature_supported)
 #define MGR_TLS_FUNCS(X)                                                                           \
 	X(gnutls_hash_get_len)                                                                     \
 	X(gnutls_hash_init)                                                                        \
 	X(gnutls_hash)                                                                             \
+	X(gnutls_rnd)                                                                              \
+	X(gnutls_strerror)                                                                         \
+	X(gnutls_x509_crt_deinit)                                                                  \
+	X(gnutls_x509_crt_export2)                                                                 \
+	X(gnutls_x509_crt_init)                                                                    \
+	X(gnutls_x509_crt_set_activation_time)                                                     \
+	X(gnutls_x509_crt_set_basic_constraints)                                                   \
+	X(gnutls_x509_crt_set_dn_by_oid)                                                           \
+	X(gnutls_x509_crt_set_expiration_time)                                                     \
+	X(gnutls_x509_crt_set_key)                                                                 \
+	X(gnutls_x509_crt_set_key_purpose_oid)                                                     \
+	X(gnutls_x509_crt_set_key_usage)                                                           \
+	X(gnutls_x509_crt_set_serial)                                                              \
+	X(gnutls_x509_crt_set_subject_alt_name)                                                    \
+	X(gnutls_x509_crt_set_version)                                                             \
+	X(gnutls_x509_crt_sign2)                                                                   \
+	X(gnutls_x509_privkey_deinit)                                                              \
+	X(gnutls_x509_privkey_export2)                                                             \
+	X(gnutls_x509_privkey_generate)                                                            \
+	X(gnutls_x509_privkey_init)                                                                \
+	X(gnutls_free)                                                                             \
 	X(gnutls_hash_deinit)                                                                      \
 	X(gnutls_hash_fast)
 

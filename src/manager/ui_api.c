@@ -416,23 +416,29 @@ void ui_api_post(const char *vm, const char *action, struct ui_reply *r)
 	ui_reply_error(r, 404, "no such action on a VM: %s", action);
 }
 
+static int load_folders(struct ui_folders *f, struct ui_reply *r);
+
 void ui_api_update(const char *vm, const char *body, size_t len, const char *vnc_dir,
 		   struct ui_reply *r)
 {
-	char err[256] = "", store[512], sock[128];
-	char *words[12];
-	int n;
+	char err[256] = "", store[(VMDEF_MAX_SHARES + 1) * UI_FILE_MAX], sock[128];
+	char *words[24];
+	struct ui_folders *f = malloc(sizeof(*f));
+	int n = -1;
 
 	/* A display shown in the app: a socket of the app's folder, named as a new VM's is. */
-	if (snprintf(sock, sizeof(sock), "%s/%.12s.sock", vnc_dir, vm) >= (int)sizeof(sock)) {
+	if (snprintf(sock, sizeof(sock), "%s/%.12s.sock", vnc_dir, vm) >= (int)sizeof(sock))
 		ui_reply_error(r, 500, "the display's socket path is too long: %s", vnc_dir);
-		return;
-	}
-	n = ui_update_args(body, len, vm, sock, words, 11, store, sizeof(store), err, sizeof(err));
-	if (n < 0) {
+	else if (!f)
+		ui_reply_error(r, 500, "out of memory");
+	else if (load_folders(f, r) == 0)
+		n = ui_update_args(body, len, vm, sock, f, words, 23, store, sizeof(store), err,
+				   sizeof(err));
+	free(f);
+	if (n < 0 && err[0])
 		ui_reply_error(r, 400, "%s", err);
+	if (n < 0)
 		return;
-	}
 	words[n] = NULL;
 	verb(cmd_update, n, words, OUT_LOG, "text/plain", r);
 	if (r->status == 200)
@@ -528,8 +534,9 @@ void ui_api_files(struct ui_reply *r)
 
 void ui_api_create(const char *body, size_t len, const char *vnc_dir, struct ui_reply *r)
 {
-	char err[256] = "", store[2 * UI_FILE_MAX + 1024], sock[128], id[MGR_ID_LEN + 1];
-	char *words[32];
+	char err[256] = "", store[(VMDEF_MAX_SHARES + 2) * UI_FILE_MAX], sock[128],
+	     id[MGR_ID_LEN + 1];
+	char *words[40];
 	struct ui_folders *f = malloc(sizeof(*f));
 	int n;
 
@@ -545,7 +552,7 @@ void ui_api_create(const char *body, size_t len, const char *vnc_dir, struct ui_
 		free(f);
 		return;
 	}
-	n = ui_new_vm_args(body, len, sock, f, words, 31, store, sizeof(store), err, sizeof(err));
+	n = ui_new_vm_args(body, len, sock, f, words, 39, store, sizeof(store), err, sizeof(err));
 	free(f);
 	if (n < 0) {
 		ui_reply_error(r, 400, "%s", err);

@@ -1,5 +1,6 @@
-/* `phyllome ui [--listen 127.0.0.1:PORT|HOST:PORT|unix:PATH] [--open]`: the desktop app's
- * server (docs/ui.md). Runs until Ctrl-C (SIGINT) or SIGTERM. */
+/* `phyllome ui [--listen 127.0.0.1:PORT|HOST:PORT|unix:PATH] [--open] [--tls | --tls-cert FILE
+ * --tls-key FILE]`: the desktop app's server (docs/ui.md). Runs until Ctrl-C (SIGINT) or
+ * SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "manager/netlibs.h"
 #include "manager/ui_files.h"
 #include "manager/ui_server.h"
+#include "manager/ui_tls.h"
 #include "manager/util.h"
 
 #define UI_PORT "7380"
@@ -247,7 +249,9 @@ int cmd_ui(int argc, char **argv)
 	static struct ui_server s = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	const char *where = "127.0.0.1:" UI_PORT;
 	char shown[300], url[512], err[512];
-	bool open = false;
+	const char *cert = NULL, *key = NULL;
+	char tls_cert[PATH_MAX], tls_key[PATH_MAX];
+	bool open = false, tls = false, bad = false;
 	struct store st;
 	sigset_t sigs;
 	int fd, sig = 0;
@@ -262,12 +266,22 @@ int cmd_ui(int argc, char **argv)
 			open = true;
 		} else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
 			where = argv[++i];
+		} else if (!strcmp(argv[i], "--tls")) {
+			tls = true;
+		} else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) {
+			cert = argv[++i];
+		} else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) {
+			key = argv[++i];
 		} else {
-			mgr_error(
-			    "ui: usage: phyllome ui [--listen HOST:PORT|unix:PATH] [--open], or "
-			    "phyllome ui --folders|--add-folder DIR|--remove-folder DIR");
-			return EXIT_USAGE;
+			bad = true;
+			break;
 		}
+	}
+	if (bad || !cert != !key || (tls && cert)) {
+		mgr_error("ui: usage: phyllome ui [--listen HOST:PORT|unix:PATH] [--open] [--tls | "
+			  "--tls-cert FILE --tls-key FILE], or "
+			  "phyllome ui --folders|--add-folder DIR|--remove-folder DIR");
+		return EXIT_USAGE;
 	}
 	if (mgr_store(&st) < 0)
 		return EXIT_FAIL;
@@ -276,6 +290,17 @@ int cmd_ui(int argc, char **argv)
 	snprintf(s.vnc_dir, sizeof(s.vnc_dir), "%s/ui-displays", st.root);
 	if (mkdir(s.vnc_dir, 0700) < 0 && errno != EEXIST) {
 		mgr_error("ui: cannot make %s: %s", s.vnc_dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (tls && !cert && ui_tls_selfsigned(st.root, tls_cert, tls_key, err, sizeof(err)) < 0) {
+		mgr_error("ui: --tls: %s", err);
+		return EXIT_FAIL;
+	}
+	if (tls && !cert)
+		cert = tls_cert, key = tls_key;
+	if (cert && (ui_tls_read(cert, &s.tls_cert, err, sizeof(err)) < 0 ||
+		     ui_tls_read(key, &s.tls_key, err, sizeof(err)) < 0)) {
+		mgr_error("ui: %s", err);
 		return EXIT_FAIL;
 	}
 	find_dirs(&s);
@@ -306,7 +331,7 @@ int cmd_ui(int argc, char **argv)
 		close(fd);
 		return EXIT_FAIL;
 	}
-	snprintf(url, sizeof(url), "http://%s/login?token=%s", shown, s.token);
+	snprintf(url, sizeof(url), "http%s://%s/login?token=%s", cert ? "s" : "", shown, s.token);
 	printf("phyllome ui: open %s%s\n", url,
 	       strncmp(where, "unix:", 5) ? "" : " (through the Unix socket)");
 	printf("phyllome ui: the link works once; Ctrl-C stops the app (the VMs keep running)\n");
@@ -319,5 +344,7 @@ int cmd_ui(int argc, char **argv)
 	if (!strncmp(where, "unix:", 5))
 		unlink(where + 5);
 	store_close(&st);
+	free(s.tls_cert);
+	free(s.tls_key);
 	return EXIT_OK;
 }

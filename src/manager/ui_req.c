@@ -57,11 +57,13 @@ bool ui_secret_eq(const char *a, const char *b)
 	return diff == 0;
 }
 
-bool ui_origin_ok(const char *origin, const char *host)
+bool ui_origin_ok(const char *origin, const char *host, bool tls)
 {
-	if (!origin || !host || !*host || strncasecmp(origin, "http://", 7))
+	size_t n = tls ? 8 : 7;
+
+	if (!origin || !host || !*host || strncasecmp(origin, tls ? "https://" : "http://", n))
 		return false;
-	return !strcasecmp(origin + 7, host);
+	return !strcasecmp(origin + n, host);
 }
 
 static bool word_char(char c)
@@ -199,20 +201,73 @@ static int new_vm_values(json_t *o, const char **image, const char **name, char 
 	return 0;
 }
 
+/* "shares": [{"folder": N, "guest": "/PATH", "readonly": bool}, ...], at most VMDEF_MAX_SHARES,
+ * each the folder number N of the settings as `-v DIR:/PATH[:ro]`; none: "--no-shares" when
+ * none_word (update's), else nothing. Appends their words; 0, or -EINVAL with err set. */
+static int share_words(json_t *shares, const struct ui_folders *folders, bool none_word,
+		       char **words, int *n, int max, char *store, size_t storelen, size_t *used,
+		       char *err, size_t errlen)
+{
+	char path[UI_FILE_MAX], spec[UI_FILE_MAX + VMDEF_GUEST_PATH + 8];
+	size_t i;
+	json_t *sh;
+
+	if (!json_is_array(shares) || json_array_size(shares) > VMDEF_MAX_SHARES) {
+		snprintf(err, errlen, "the shared folders are a list of at most %d",
+			 VMDEF_MAX_SHARES);
+		return -EINVAL;
+	}
+	if (json_array_size(shares) == 0 && none_word)
+		return add_word(words, n, max, store, storelen, used, "--no-shares");
+	json_array_foreach(shares, i, sh)
+	{
+		json_t *ro = json_object_get(sh, "readonly");
+		json_int_t idx = json_integer_value(json_object_get(sh, "folder"));
+		const char *guest = json_string_value(json_object_get(sh, "guest"));
+
+		if (!json_is_object(sh) || !json_is_integer(json_object_get(sh, "folder")) ||
+		    !guest || (ro && !json_is_boolean(ro))) {
+			snprintf(err, errlen,
+				 "a shared folder is {\"folder\": N, \"guest\": \"/PATH\", "
+				 "\"readonly\": true|false}");
+			return -EINVAL;
+		}
+		if (ui_folder_resolve(folders, (long long)idx, path, sizeof(path), err, errlen) < 0)
+			return -EINVAL;
+		if (!shares_guest_ok(guest)) {
+			snprintf(
+			    err, errlen,
+			    "the shared folder's path in the guest: absolute, not /, of letters, "
+			    "digits and ._+@~- (e.g. /mnt/host)");
+			return -EINVAL;
+		}
+		snprintf(spec, sizeof(spec), "%s:%s%s", path, guest, json_is_true(ro) ? ":ro" : "");
+		int rc = add_word(words, n, max, store, storelen, used, "-v");
+
+		if (rc == 0)
+			rc = add_word(words, n, max, store, storelen, used, spec);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* The dialog's files: "iso" (the CD, with an empty disk of disk_gib, 20 GiB unless given) or
  * "disk_file" (the VM's disk), each an id of a file under the settings' folders, and "os" (the
- * --os preset) for them; "share" {"folder": N, "guest": "/PATH", "readonly": bool} as `-v`.
- * Appends their words. */
+ * --os preset) for them; "shares" as share_words. Appends their words. */
 static int new_vm_files(json_t *o, const char *image, const char *disk,
 			const struct ui_folders *folders, char **words, int *n, int max,
 			char *store, size_t storelen, size_t *used, char *err, size_t errlen)
 {
 	const char *iso = str_member(o, "iso", NULL), *file = str_member(o, "disk_file", NULL);
 	const char *os = str_member(o, "os", "linux");
-	json_t *share = json_object_get(o, "share");
-	char path[UI_FILE_MAX];
+	json_t *shares = json_object_get(o, "shares");
 	int rc = 0;
 
+	if (json_object_get(o, "share")) { /* the one folder of old: now a list */
+		snprintf(err, errlen, "\"shares\" is a list of shared folders (not \"share\")");
+		return -EINVAL;
+	}
 	if (!image && (!iso == !file || !(iso ? iso : file)[0])) {
 		snprintf(err, errlen, "pick one of a catalogue entry, an ISO or a disk image");
 		return -EINVAL;
@@ -232,6 +287,8 @@ static int new_vm_files(json_t *o, const char *image, const char *disk,
 		return -EINVAL;
 	}
 	if (!image) {
+		char path[UI_FILE_MAX];
+
 		if (ui_file_resolve(folders, iso ? iso : file, iso ? UI_FILE_ISO : UI_FILE_DISK,
 				    path, sizeof(path), err, errlen) < 0)
 			return -EINVAL;
@@ -244,33 +301,9 @@ static int new_vm_files(json_t *o, const char *image, const char *disk,
 		if (rc == 0 && iso && !disk[0])
 			rc = add_word(words, n, max, store, storelen, used, "20G");
 	}
-	if (rc == 0 && share) {
-		json_t *ro = json_object_get(share, "readonly");
-		json_int_t idx = json_integer_value(json_object_get(share, "folder"));
-		const char *guest = json_string_value(json_object_get(share, "guest"));
-		char spec[UI_FILE_MAX + VMDEF_GUEST_PATH + 8];
-
-		if (!json_is_object(share) || !json_is_integer(json_object_get(share, "folder")) ||
-		    !guest || (ro && !json_is_boolean(ro))) {
-			snprintf(err, errlen,
-				 "a shared folder is {\"folder\": N, \"guest\": \"/PATH\", "
-				 "\"readonly\": true|false}");
-			return -EINVAL;
-		}
-		if (ui_folder_resolve(folders, (long long)idx, path, sizeof(path), err, errlen) < 0)
-			return -EINVAL;
-		if (!shares_guest_ok(guest)) {
-			snprintf(
-			    err, errlen,
-			    "the shared folder's path in the guest: absolute, not /, of letters, "
-			    "digits and ._+@~- (e.g. /mnt/host)");
-			return -EINVAL;
-		}
-		snprintf(spec, sizeof(spec), "%s:%s%s", path, guest, json_is_true(ro) ? ":ro" : "");
-		rc = add_word(words, n, max, store, storelen, used, "-v");
-		if (rc == 0)
-			rc = add_word(words, n, max, store, storelen, used, spec);
-	}
+	if (rc == 0 && shares)
+		rc = share_words(shares, folders, false, words, n, max, store, storelen, used, err,
+				 errlen);
 	return rc;
 }
 
@@ -341,13 +374,14 @@ static int pick(json_t *o, const char *key, const char *const *names, size_t n)
 	return -2;
 }
 
-int ui_update_args(const char *json, size_t len, const char *vm, const char *vnc_sock, char **words,
-		   int max, char *store, size_t storelen, char *err, size_t errlen)
+int ui_update_args(const char *json, size_t len, const char *vm, const char *vnc_sock,
+		   const struct ui_folders *folders, char **words, int max, char *store,
+		   size_t storelen, char *err, size_t errlen)
 {
 	static const char *const displays[] = {"none", "vnc"}, *const sounds[] = {"none", "pulse"};
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	bool has_c = json_object_get(o, "cpus"), has_m = json_object_get(o, "memory_mib"),
-	     has_d = json_object_get(o, "disk_gib");
+	     has_d = json_object_get(o, "disk_gib"), has_s = json_object_get(o, "shares");
 	int disp = pick(o, "display", displays, 2), snd = pick(o, "sound", sounds, 2);
 	int64_t c = 0, m = 0, d = 0;
 	char cpus[8], memory[24], disk[24], display[160];
@@ -355,8 +389,9 @@ int ui_update_args(const char *json, size_t len, const char *vm, const char *vnc
 	int n = 0, rc = -EINVAL;
 
 	err[0] = 0;
-	if (!json_is_object(o) || (!has_c && !has_m && !has_d && disp == -1 && snd == -1))
-		snprintf(err, errlen, "give the VM's CPUs, memory, disk size, display or sound");
+	if (!json_is_object(o) || (!has_c && !has_m && !has_d && !has_s && disp == -1 && snd == -1))
+		snprintf(err, errlen,
+			 "give the VM's CPUs, memory, disk size, display, sound or shared folders");
 	else if (has_c && mgr_json_int(o, "cpus", 1, MGR_MAX_CPUS, &c) < 0)
 		snprintf(err, errlen, "CPUs: a whole number from 1 to %d", MGR_MAX_CPUS);
 	else if (has_m && mgr_json_int(o, "memory_mib", (int64_t)(MGR_MIN_MEM >> 20),
@@ -389,6 +424,9 @@ int ui_update_args(const char *json, size_t len, const char *vm, const char *vnc
 		if (rc == 0)
 			rc = add_word(words, &n, max, store, storelen, &used, w[i][1]);
 	}
+	if (rc == 0 && has_s)
+		rc = share_words(json_object_get(o, "shares"), folders, true, words, &n, max, store,
+				 storelen, &used, err, errlen);
 	if (rc == 0)
 		rc = add_word(words, &n, max, store, storelen, &used, vm);
 	if (rc < 0 && !err[0])

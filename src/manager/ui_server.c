@@ -146,7 +146,8 @@ static enum MHD_Result login(struct ui_server *s, struct MHD_Connection *c)
 				  "this sign-in link is wrong or was used already: run phyllome "
 				  "ui again for a new one");
 	snprintf(cookie, sizeof(cookie),
-		 UI_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000", s->secret);
+		 UI_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000%s", s->secret,
+		 s->tls_cert ? "; Secure" : "");
 	resp = mgr_mhd.MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
@@ -264,7 +265,7 @@ static const char *change_refused(const struct ui_server *s, struct MHD_Connecti
 {
 	const char *t = header(c, "X-Phyllome-CSRF");
 
-	if (!ui_origin_ok(header(c, "Origin"), header(c, "Host")))
+	if (!ui_origin_ok(header(c, "Origin"), header(c, "Host"), s->tls_cert != NULL))
 		return "refused: the request does not come from this app's page (Origin)";
 	if (csrf && !ui_secret_eq(t, s->csrf))
 		return "refused: the request lacks this app's CSRF token: reload the page";
@@ -410,16 +411,28 @@ static void done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 int ui_server_start(struct ui_server *s, int fd, char *err, size_t errlen)
 {
+	/* HTTPS: libmicrohttpd's own TLS (its GnuTLS), with the PEM texts; an upgraded connection
+	 * (the console's WebSocket) reaches ui_ws.c decrypted, through its socket pair. */
+	struct MHD_OptionItem tls[] = {
+	    {s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+	    {MHD_OPTION_END, 0, NULL}};
+
 	if (mgr_libs_load(MGR_LIB_MHD, err, errlen) < 0)
 		return -1;
+	if (s->tls_cert && mgr_mhd.MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen, "this libmicrohttpd has no TLS: no HTTPS");
+		return -1;
+	}
 	s->mhd = mgr_mhd.MHD_start_daemon(
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE |
-		MHD_USE_POLL,
+		MHD_USE_POLL | (s->tls_cert ? MHD_USE_TLS : 0),
 	    0, NULL, NULL, handler, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
 	    done, NULL, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-	    MHD_OPTION_END);
+	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(err, errlen, "cannot start the HTTP server (libmicrohttpd)");
+		snprintf(err, errlen, "cannot start the HTTP%s server (libmicrohttpd)",
+			 s->tls_cert ? "S" : "");
 		return -1;
 	}
 	return 0;

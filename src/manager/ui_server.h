@@ -16,6 +16,7 @@ struct ui_server {
 	char ui_dir[PATH_MAX];		/* the page's files (data/ui) */
 	char novnc_dir[PATH_MAX];	/* Debian's novnc */
 	char vnc_dir[PATH_MAX];		/* where the displays of VMs made in the page listen */
+	char *tls_cert, *tls_key;	/* HTTPS: the PEM texts (NULL: plain HTTP) */
 	struct MHD_Daemon *mhd;
 };
 

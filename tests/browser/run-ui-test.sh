@@ -23,6 +23,7 @@ export FAKEVM_TONE=1000
 ph() { "$build/phyllome" "$@"; }
 cleanup() {
 	[ -n "$ui" ] && kill "$ui" 2>/dev/null
+	[ -n "$uitls" ] && kill "$uitls" 2>/dev/null
 	[ -n "$www" ] && kill "$www" 2>/dev/null
 	for p in $(cat "$PHYLLOME_STATE"/vms/*/state.json 2>/dev/null |
 		sed -n 's/.*"\(vmm\|supervisor\)_pid": \([0-9]*\).*/\2/p'); do
@@ -70,7 +71,15 @@ if [ -z "$url" ]; then
 	echo "1..1"
 	exit 1
 fi
+# The same app over HTTPS (--tls: a self-signed certificate made in the state folder), for the
+# part of ui.mjs that signs in there.
+ph ui --tls --listen 127.0.0.1:0 >"$work/uitls.out" 2>"$work/uitls.err" &
+uitls=$!
+for _ in $(seq 50); do grep -q 'login?token=' "$work/uitls.out" 2>/dev/null && break; sleep 0.1; done
+PHYLLOME_UI_TLS_URL=$(sed -n 's/.*open \(https[^ ]*login?token=[0-9a-f]*\).*/\1/p' "$work/uitls.out")
+export PHYLLOME_UI_TLS_URL=${PHYLLOME_UI_TLS_URL:-none}
 node "$here/ui.mjs" "$url" "$build/phyllome" "$chrome" $shots
 rc=$?
 [ -s "$work/ui.err" ] && sed 's/^/# ui: /' "$work/ui.err"
+[ -s "$work/uitls.err" ] && sed 's/^/# ui --tls: /' "$work/uitls.err"
 exit $rc

@@ -9,15 +9,10 @@
 //   node ui-guest.mjs LOGIN-URL CHROMIUM [SHOT-DIR]
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { sleep, until } from './wait.mjs';
 
 const [loginUrl, chromePath, shots] = process.argv.slice(2);
 const base = loginUrl.replace(/\/login\?.*/, '');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const until = async (cond, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) { if (await cond()) return true; await sleep(250); }
-  throw new Error(`timed out (${ms / 1000} s) waiting for ${what}`);
-};
 const seen = [];
 let browser;
 try {

@@ -10,11 +10,12 @@
 // appearing in the page, axe-core's serious violations, and the screenshots for docs/ui.md.
 //   node ui.mjs LOGIN-URL PHYLLOME CHROMIUM [SHOT-DIR]
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { until as waitUntil } from './wait.mjs';
 
 const [loginUrl, phyllome, chromePath, shots] = process.argv.slice(2);
 const base = loginUrl.replace(/\/login\?.*/, '');
@@ -22,12 +23,7 @@ let n = 0;
 const ok = (msg) => console.log(`ok ${++n} - ${msg}`);
 const fail = (msg) => { console.log(`not ok ${++n} - ${msg}`); process.exitCode = 1; };
 const check = (cond, msg, why) => (cond ? ok(msg) : fail(`${msg}: ${why}`));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const until = async (cond, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) { if (await cond()) return true; await sleep(150); }
-  throw new Error(`timed out (${ms / 1000} s) waiting for ${what}`);
-};
+const until = (cond, ms, what) => waitUntil(cond, ms, what, 150);
 const ps = () => execFileSync(phyllome, ['ps', '-a', '--format', 'json']).toString()
   .split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const stateOf = (name) => (ps().find((v) => v.Name === name) || { State: 'gone' }).State;
@@ -206,33 +202,40 @@ try {
   await page.fill('#new-memory', '256');
   await page.fill('#new-disk', '4');
   await page.selectOption('#new-net', 'none');
-  await page.selectOption('#new-share', { label: folder });
-  await page.fill('#new-share-guest', '/mnt/isos');
-  await page.check('#new-share-ro');
+  // Two shared folders (the settings' one, twice: read-only at /mnt/isos, writable at /srv/work).
+  const shareRows = page.locator('#new-shares li');
+  await page.click('#new-share-add');
+  await page.click('#new-share-add');
+  await until(async () => (await shareRows.count()) === 2, 4000, 'two shared-folder rows');
+  await shareRows.nth(0).locator('.share-folder').selectOption({ label: folder });
+  await shareRows.nth(0).locator('.share-guest').fill('/mnt/isos');
+  await shareRows.nth(0).locator('.share-ro').check();
+  await shareRows.nth(1).locator('.share-guest').fill('/srv/work');
   if (shots) await page.screenshot({ path: join(shots, 'ui-new-iso.png') });
   await page.click('#new-run');
   await until(() => stateOf('from-iso') === 'running', 30000, `ps to show from-iso running (${await page.textContent('#new-error')})`);
   const fromIso = JSON.parse(cli('inspect', 'from-iso'))[0].Config;
-  const sh = (fromIso.shares || [])[0] || {};
+  const shs = (fromIso.shares || []).map((x) => `${x.host === folder ? 'F' : x.host}:${x.guest}:${x.readonly ? 'ro' : 'rw'}:${x.tag}`).join(' ');
   check(fromIso.cdrom === `${folder}/sub/installer.iso` && fromIso.disks[0].size === 4 * 2 ** 30 &&
-    sh.host === folder && sh.guest === '/mnt/isos' && sh.readonly === true && sh.tag === 'mnt-isos',
-    'a VM from the folder\'s ISO: inspect shows the ISO as its CD, a new 4 GiB disk, and the shared folder read-only at /mnt/isos (as run -v)',
-    JSON.stringify(fromIso).slice(0, 600));
+    shs === 'F:/mnt/isos:ro:mnt-isos F:/srv/work:rw:srv-work',
+    'a VM from the folder\'s ISO: inspect shows the ISO as its CD, a new 4 GiB disk, and two shared folders, read-only at /mnt/isos and writable at /srv/work (as run -v twice)',
+    `${shs}; ${JSON.stringify(fromIso).slice(0, 600)}`);
   // Paths outside the folders, or typed instead of picked, are refused with one line.
   const post = (path, b) => fetch(`${base}${path}`, { method: 'POST', headers: { cookie, 'X-Phyllome-CSRF': csrf, Origin: base }, body: JSON.stringify(b) });
   for (const [b, what] of [[{ iso: '/etc/passwd' }, 'a typed path'],
                            [{ iso: '0:../outside/secret.iso' }, 'a path out of the folder'],
                            [{ iso: '0:escape.iso' }, 'a link leaving the folder'],
                            [{ disk_file: '0:sub/installer.iso' }, 'an ISO as a disk image'],
-                           [{ image: 'tiny:1', share: { folder: '/etc', guest: '/mnt' } }, 'a shared folder by path'],
-                           [{ image: 'tiny:1', share: { folder: 3, guest: '/mnt' } }, 'a folder not in the settings']]) {
+                           [{ image: 'tiny:1', shares: [{ folder: '/etc', guest: '/mnt' }] }, 'a shared folder by path'],
+                           [{ image: 'tiny:1', shares: [{ folder: 0, guest: '/a' }, { folder: 3, guest: '/mnt' }] }, 'a folder not in the settings'],
+                           [{ image: 'tiny:1', shares: [1, 2, 3, 4, 5].map((i) => ({ folder: 0, guest: `/m${i}` })) }, 'five shared folders']]) {
     r = await post('/api/vms', b);
     const e = (await r.json()).error || '';
     check(r.status === 400 && e && !e.includes('\n') && /folder|not a disk image/.test(e), `${what} is refused with one line (${e})`, `status ${r.status}`);
   }
   r = await fetch(`${base}/api/settings`, { method: 'POST', headers: { cookie, Origin: base }, body: '{"folders":["/"]}' });
   check(r.status === 403 && cli('ui', '--folders').trim() === folder, 'settings without the CSRF token are refused (403)', `status ${r.status}`);
-  // Editing the stopped VM: its disk grows, its display goes.
+  // Editing the stopped VM: its disk grows, its display goes, its shared folders become one.
   const isoCard = page.locator('li.card', { hasText: 'from-iso' });
   await isoCard.getByRole('button', { name: 'Stop from-iso', exact: true }).click();
   await until(() => stateOf('from-iso') === 'exited', 40000, 'from-iso to stop');
@@ -241,12 +244,50 @@ try {
   await page.fill('#edit-cpus', '2');
   await page.fill('#edit-disk', '6');
   await page.selectOption('#edit-display', 'none');
+  const editRows = page.locator('#edit-shares li');
+  await until(async () => (await editRows.count()) === 2, 8000, 'the VM\'s two shared folders in Edit');
+  const shown = await editRows.evaluateAll((lis) => lis.map((li) => `${li.querySelector('.share-guest').value}:${li.querySelector('.share-ro').checked}`).join(' '));
+  check(shown === '/mnt/isos:true /srv/work:false', 'Edit shows the VM\'s two shared folders', shown);
+  await editRows.nth(0).getByRole('button', { name: 'Remove' }).click();
+  await editRows.nth(0).locator('.share-ro').check();
   await page.click('#edit-save');
   await until(() => { const c = JSON.parse(cli('inspect', 'from-iso'))[0].Config; return c.cpus === 2 && c.disks[0].size === 6 * 2 ** 30; },
     10000, `inspect to show 2 CPUs and a 6 GiB disk (${await page.textContent('#edit-error')})`);
   const ed = JSON.parse(cli('inspect', 'from-iso'))[0].Config;
   check(!ed.display || ed.display === 'none', `Edit (stopped): 2 CPUs, the disk grown to 6 GiB, display ${ed.display || 'none'}`, JSON.stringify(ed).slice(0, 300));
+  const edShares = (ed.shares || []).map((x) => `${x.guest}:${x.readonly ? 'ro' : 'rw'}`).join(' ');
+  check(edShares === '/srv/work:ro', 'Edit: one shared folder removed, the other made read-only (update -v)', edShares);
   execFileSync(phyllome, ['rm', '-f', 'from-iso']);
+
+  // HTTPS (`phyllome ui --tls`: run-ui-test.sh's second server, on the same state folder): its
+  // self-signed certificate (ignored here), a Secure cookie, web's card, a pause and a resume
+  // from the page (its https:// Origin), the console over wss; the key kept 0600.
+  const tlsUrl = process.env.PHYLLOME_UI_TLS_URL;
+  if (!tlsUrl) {
+    console.log(`ok ${++n} # SKIP no HTTPS server (PHYLLOME_UI_TLS_URL)`);
+  } else if (tlsUrl === 'none') {
+    fail('phyllome ui --tls printed no link (its stderr is below)');
+  } else {
+    const tctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
+    const tp = await tctx.newPage();
+    await tp.goto(tlsUrl);
+    const ck = (await tctx.cookies()).find((c) => c.name === 'phyllome_ui');
+    const tcard = tp.locator('li.card', { hasText: 'web' });
+    const tpress = (label) => tcard.getByRole('button', { name: `${label} web`, exact: true }).click();
+    await until(async () => (await tcard.count()) && (await tcard.locator('.state').textContent()) === 'running', 20000, 'web running in the HTTPS page');
+    await tpress('Pause');
+    await until(() => stateOf('web') === 'paused', 20000, 'ps -a to say paused (HTTPS)');
+    await tpress('Resume');
+    await until(() => stateOf('web') === 'running', 20000, 'ps -a to say running (HTTPS)');
+    await tpress('Console');
+    await until(async () => (await tp.textContent('#console-status')) === 'connected', 30000, 'the console over wss');
+    const proto = await tp.evaluate(() => location.protocol);
+    const keyMode = (statSync(`${process.env.PHYLLOME_STATE}/ui-tls/key.pem`).mode & 0o777).toString(8);
+    check(proto === 'https:' && ck && ck.secure && keyMode === '600',
+      'HTTPS (ui --tls): signed in with a Secure cookie; pause and resume from the page (its https:// Origin) in ps -a; the console connected over wss; the key 0600',
+      `protocol ${proto}, cookie ${JSON.stringify(ck)}, key mode ${keyMode}`);
+    await tctx.close();
+  }
 
   // Stop, start and delete from the page.
   await press('Stop');

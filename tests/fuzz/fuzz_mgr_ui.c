@@ -15,6 +15,7 @@
 
 #include "manager/ui_files.h"
 #include "manager/ui_req.h"
+#include "manager/vmdef.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,8 +37,8 @@ static const struct ui_folders root = {.n = 1, .path = {"/"}};
 
 static void fuzz_new_vm(const char *s, size_t n)
 {
-	char *w[32], store[2 * UI_FILE_MAX + 1024], err[256] = "";
-	int k = ui_new_vm_args(s, n, "/state/ui-displays/x.sock", &root, w, 32, store,
+	char *w[40], store[(VMDEF_MAX_SHARES + 2) * UI_FILE_MAX], err[256] = "";
+	int k = ui_new_vm_args(s, n, "/state/ui-displays/x.sock", &root, w, 40, store,
 			       sizeof(store), err, sizeof(err));
 	bool image;
 
@@ -45,7 +46,7 @@ static void fuzz_new_vm(const char *s, size_t n)
 		check(k == -EINVAL && err[0] && !strchr(err, '\n'));
 		return;
 	}
-	check(k >= 9 && k <= 32 && !strcmp(w[0], "-d"));
+	check(k >= 9 && k <= 40 && !strcmp(w[0], "-d"));
 	image = k == 9 || w[k - 2][0] != '-' || !strcmp(w[k - 2], "-d");
 	for (int i = 1; i < k; i++) {
 		check(w[i][0] != 0);
@@ -84,7 +85,8 @@ static void fuzz_folders(const char *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s, vm[64], action[16], v[UI_SECRET_HEX + 2], *w[12], store[256], err[256];
+	char *s, vm[64], action[16], v[UI_SECRET_HEX + 2], *w[24], err[256];
+	static char store[(VMDEF_MAX_SHARES + 1) * UI_FILE_MAX];
 	struct ui_vnc_target t;
 	size_t n;
 
@@ -104,8 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: {
 		const char *host = s + strlen(s) + 1 <= s + n ? s + strlen(s) + 1 : "";
 
-		if (ui_origin_ok(s, host))
+		if (ui_origin_ok(s, host, false))
 			check(strlen(s) == strlen(host) + 7);
+		if (ui_origin_ok(s, host, true))
+			check(strlen(s) == strlen(host) + 8);
 		check(ui_secret_eq(s, s) == (s[0] != 0));
 		break;
 	}
@@ -124,11 +128,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		fuzz_new_vm(s, n);
-		if (ui_update_args(s, n, "web", "/r/web.sock", w, 12, store, sizeof(store), err,
-				   sizeof(err)) > 0)
+		if (ui_update_args(s, n, "web", "/r/web.sock", &root, w, 24, store, sizeof(store),
+				   err, sizeof(err)) > 0)
 			check(!strcmp(w[0], "--cpus") || !strcmp(w[0], "--memory") ||
 			      !strcmp(w[0], "--disk-size") || !strcmp(w[0], "--display") ||
-			      !strcmp(w[0], "--sound"));
+			      !strcmp(w[0], "--sound") || !strcmp(w[0], "-v") ||
+			      !strcmp(w[0], "--no-shares"));
 		break;
 	case 5:
 		fuzz_folders(s, n);

@@ -107,11 +107,27 @@ req "a relative folder is refused" 400 'full path' -- "${C[@]}" "${P[@]}" -d '{"
 req "an ISO by path is refused" 400 '^\{"error":"not a file of the folders in the settings: pick one from the list"\}$' -- "${C[@]}" "${P[@]}" -d "{\"iso\":\"$W/out/other.iso\"}" "$B/api/vms"
 req "an ISO through a link leaving the folder is refused" 400 'not a file of the folders' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:leave.iso"}' "$B/api/vms"
 req "an ISO by ../ is refused" 400 'not a file of the folders' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:../out/other.iso"}' "$B/api/vms"
-req "a VM from the folder's ISO, sharing the folder" 200 '"id":"[0-9a-f]{16}"' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:inst.iso","name":"inst","net":"none","disk_gib":2,"share":{"folder":0,"guest":"/mnt/iso","readonly":true}}' "$B/api/vms"
+req "a VM from the folder's ISO, sharing the folder twice" 200 '"id":"[0-9a-f]{16}"' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:inst.iso","name":"inst","net":"none","disk_gib":2,"shares":[{"folder":0,"guest":"/mnt/iso","readonly":true},{"folder":0,"guest":"/srv/w"}]}' "$B/api/vms"
+# shares_of VM: its shared folders as "GUEST:ro|rw" words (inspect's Config.shares).
+SHARES_PY='import json, sys
+c = json.load(sys.stdin)[0]["Config"]
+print(" ".join(s["guest"] + (":ro" if s["readonly"] else ":rw") for s in c.get("shares") or []))'
+shares_of() { "$PH" inspect "$1" | python3 -c "$SHARES_PY"; }
 CFG=$("$PH" inspect inst)
 echo "$CFG" | grep -q "\"cdrom\": \"$W/isos/inst.iso\"" && echo "$CFG" | grep -q "\"host\": \"$W/isos\"" &&
-	echo "$CFG" | grep -q '"guest": "/mnt/iso"' && echo "$CFG" | grep -q '"readonly": true' &&
-	ok "inspect: the ISO as the CD, the folder shared read-only at /mnt/iso" || nok "inspect after a VM from an ISO" "$CFG"
+	[ "$(shares_of inst)" = "/mnt/iso:ro /srv/w:rw" ] &&
+	ok "inspect: the ISO as the CD, the folder shared read-only at /mnt/iso and writable at /srv/w" || nok "inspect after a VM from an ISO" "$CFG"
+req "a share by path is refused" 400 'folder' -- "${C[@]}" "${P[@]}" -d '{"image":"x","shares":[{"folder":"/etc","guest":"/m"}]}' "$B/api/vms"
+"$PH" kill inst >/dev/null
+req "update: the stopped VM's shared folders become one" 200 '' -- "${C[@]}" "${P[@]}" -d '{"shares":[{"folder":0,"guest":"/data"}]}' "$B/api/vms/inst/update"
+[ "$(shares_of inst)" = "/data:rw" ] && ok "inspect: one shared folder, /data" || nok "shares after update" "$(shares_of inst)"
+req "update: an empty list removes them (update --no-shares)" 200 '' -- "${C[@]}" "${P[@]}" -d '{"shares":[]}' "$B/api/vms/inst/update"
+[ -z "$(shares_of inst)" ] && ok "inspect: no shared folder" || nok "shares after update []" "$(shares_of inst)"
+"$PH" update -v "$W/isos:/a:ro" -v "$W/out:/b" inst >/dev/null && [ "$(shares_of inst)" = "/a:ro /b:rw" ] &&
+	ok "the CLI's update -v twice" || nok "update -v" "$(shares_of inst)"
+"$PH" update -v "$W/nonexistent:/a" inst >"$W/upd.err" 2>&1
+[ $? = 1 ] && grep -q 'nonexistent' "$W/upd.err" && [ "$(shares_of inst)" = "/a:ro /b:rw" ] &&
+	ok "update -v of a missing folder fails, the shares unchanged" || nok "update -v missing" "$(cat "$W/upd.err")"
 "$PH" rm -f inst >/dev/null
 "$PH" ui --remove-folder "$W/isos" >/dev/null
 req "a folder removed (ui --remove-folder): its files are refused" 400 'not a file of the folders' -- "${C[@]}" "${P[@]}" -d '{"iso":"0:inst.iso"}' "$B/api/vms"
@@ -139,6 +155,22 @@ for b in bin1 bin2; do
 	[ -n "$link" ] && [ "$(cat "$W/opened" 2>/dev/null)" = "$want" ] && ok "--open runs $([ $b = bin1 ] && echo 'chromium --app=LINK' || echo 'xdg-open LINK (no chromium)')" ||
 		nok "--open ($b)" "opened: $(cat "$W/opened" 2>/dev/null)" "printed: $(cat "$W/open.out")"
 done
+# HTTPS: --tls-cert without --tls-key is a usage error; --tls makes STATE/ui-tls/ (key 0600)
+# and serves the app only over TLS.
+"$PH" ui --tls-cert "$W/nope.pem" >/dev/null 2>&1
+[ $? = 125 ] && ok "ui --tls-cert without --tls-key: usage (125)" || nok "ui --tls-cert alone" "status $?"
+"$PH" ui --tls --listen 127.0.0.1:0 >"$W/tls.out" 2>&1 &
+T=$!
+for _ in $(seq 50); do grep -q 'token=' "$W/tls.out" && break; sleep 0.1; done
+tlink=$(sed -n 's/.*open \(https:[^ ]*token=[0-9a-f]*\).*/\1/p' "$W/tls.out")
+tbase=${tlink%%/login*}
+tcook=$(curl -sk -D - -o /dev/null "$tlink" | tr -d '\r' | sed -n 's/^Set-Cookie: //p')
+tplain=$(curl -s -o /dev/null -w '%{http_code}' "http${tbase#https}/api/vms")
+[ -n "$tlink" ] && echo "$tcook" | grep -q '; Secure$' && [ "$tplain" = 000 ] &&
+	[ "$(stat -c %a "$W/ui-tls/key.pem")" = 600 ] && [ "$(stat -c %a "$W/ui-tls")" = 700 ] &&
+	ok "ui --tls: an https link, a Secure cookie, plain HTTP on its port gets nothing, ui-tls/key.pem 0600" ||
+	nok "ui --tls" "link $tlink cookie $tcook plain $tplain $(ls -la "$W/ui-tls" 2>&1)"
+kill "$T"; wait "$T" 2>/dev/null
 kill "$UI"
 for _ in $(seq 50); do kill -0 "$UI" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$UI" 2>/dev/null; then nok "SIGTERM ends phyllome ui within 5 s"

@@ -2,7 +2,8 @@
 # Builds the outer QEMU that the rig needs for firmware guests (OVMF in L2): Debian's QEMU 10.0.2
 # source (bookworm-backports) with the fix for the TCG SVM bug that OVMF triggers (FACTS.md: a CR8
 # write under V_INTR_MASKING raises or clears an interrupt without the big QEMU lock, and the
-# outer QEMU aborts on an assertion), x86_64-softmmu only, no optional features.
+# outer QEMU aborts on an assertion), x86_64-softmmu only, no optional features but user-mode
+# networking (libslirp: L1's network card for the host steps, e.g. ui-installer's Chromium).
 #
 #   tests/rig/build-qemu.sh          prints the path of the patched qemu-system-x86_64
 #
@@ -20,7 +21,8 @@ export DEBIAN_FRONTEND=noninteractive
 VERSION=10.0.2
 FIX_ID=cr8-bql-1 # bump when the patch below changes
 CACHE=${PHYLLOME_CACHE:-$HOME/.cache/phyllome}/qemu-fw
-OUT=$CACHE/qemu-$VERSION-$FIX_ID
+FEATURES=slirp # the optional features enabled below (a new name: a new build)
+OUT=$CACHE/qemu-$VERSION-$FIX_ID-$FEATURES
 BIN=$OUT/bin/qemu-system-x86_64
 
 if [ -x "$BIN" ] && [ -e "$OUT/share/qemu-firmware" ]; then
@@ -47,7 +49,7 @@ if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.
 fi
 
 PACKAGES=(build-essential ninja-build pkg-config python3-venv dpkg-dev xz-utils seabios
-	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev)
+	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev libslirp-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
@@ -118,7 +120,7 @@ say "building QEMU $VERSION (x86_64-softmmu, patched) in $WORK; log: $LOG"
 cd "$QSRC"
 mkdir build && cd build
 ../configure --target-list=x86_64-softmmu --without-default-features --disable-download \
-	--disable-install-blobs --disable-docs --disable-werror --prefix="$OUT" >>"$LOG" 2>&1 ||
+	--disable-install-blobs --disable-docs --disable-werror --enable-slirp --prefix="$OUT" >>"$LOG" 2>&1 ||
 	{ say "configure failed (see $LOG)"; tail -20 "$LOG" >&2; exit 1; }
 nice ninja qemu-system-x86_64 >>"$LOG" 2>&1 || { say "build failed (see $LOG)"; tail -20 "$LOG" >&2; exit 1; }
 

@@ -39,6 +39,9 @@ L1_DISKS = {
                          "debian-cloud-vmlinuz", "debian-cloud-initrd.img", "debian-cloud.qcow2.md5",
                          "debian-cloud.SHA256SUMS", "debian-cloud.SHA256SUMS.sig",
                          "debian-cloud.keyring.gpg")}),
+    # tests/guests/build-installer-iso.sh: Debian 12's text installer in an EFI-bootable ISO
+    # (grub-mkrescue), which the scenario ui-installer copies into a settings folder of the app.
+    "installer": (GUESTS_DIR / "build-installer-iso.sh", "installer.iso", {}),
 }
 DISK_RE = re.compile(r"^#\s*rig-disk:(.*)$", re.M)
 

@@ -116,6 +116,8 @@ HOST_STEPS = {
     "browser-console": [5900],
     # tests/browser/ui-guest.mjs: headless Chromium opens `phyllome ui` on L1's port 7380.
     "browser-ui": [7380],
+    # tests/browser/ui-install.mjs: the same page makes a VM from an installer ISO (ui-installer).
+    "browser-ui-install": [7380],
     # tests/browser/sound-guest.mjs: the console page on L1's port 5900 decodes the guest's sound.
     "browser-sound": [5900],
     # The README's demo (--demo --demo-guest desktop, l1/demo.sh): `phyllome ui` on L1's 7380,
@@ -576,18 +578,28 @@ def host_browser_sound(args, ports, words):
                         words[0], None)
 
 
-def host_browser_ui(args, ports, words):
-    """Host step browser-ui /login?token=T: tests/browser/ui-guest.mjs drives `phyllome ui` on
-    L1's port 7380 in headless Chromium (screenshots into $PHYLLOME_UI_SHOTS when set)."""
+def ui_step(script, step, ports, words):
+    """Host step STEP /login?token=T: tests/browser/SCRIPT drives `phyllome ui` on L1's port
+    7380 in headless Chromium (screenshots into $PHYLLOME_UI_SHOTS when set)."""
     if len(words) != 1 or not re.fullmatch(r"/login\?token=[0-9a-f]+", words[0]):
-        return "fail", f"browser-ui: expected '/login?token=HEX', got {' '.join(words)!r}"
+        return "fail", f"{step}: expected '/login?token=HEX', got {' '.join(words)!r}"
     shots = [os.environ["PHYLLOME_UI_SHOTS"]] if os.environ.get("PHYLLOME_UI_SHOTS") else []
-    return browser_node("ui-guest.mjs", f"http://127.0.0.1:{ports[7380]}{words[0]}", None, *shots,
+    return browser_node(script, f"http://127.0.0.1:{ports[7380]}{words[0]}", None, *shots,
                         timeout=1000)
 
 
+def host_browser_ui(args, ports, words):
+    """Host step browser-ui: tests/browser/ui-guest.mjs (the scenario ui-browser)."""
+    return ui_step("ui-guest.mjs", "browser-ui", ports, words)
+
+
+def host_browser_ui_install(args, ports, words):
+    """Host step browser-ui-install: tests/browser/ui-install.mjs (the scenario ui-installer)."""
+    return ui_step("ui-install.mjs", "browser-ui-install", ports, words)
+
+
 HOST_STEP_RUN = {"browser-console": host_browser_console, "browser-ui": host_browser_ui,
-                 "browser-sound": host_browser_sound}
+                 "browser-ui-install": host_browser_ui_install, "browser-sound": host_browser_sound}
 
 
 def run_host_step(args, ports, line, reply):

@@ -43,15 +43,19 @@ static void test_secret_eq(void **state)
 static void test_origin(void **state)
 {
 	(void)state;
-	assert_true(ui_origin_ok("http://127.0.0.1:7380", "127.0.0.1:7380"));
-	assert_true(ui_origin_ok("HTTP://LOCALHOST:7380", "localhost:7380"));
-	assert_false(ui_origin_ok("http://evil.example", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("http://127.0.0.1:7381", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("https://127.0.0.1:7380", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("null", "127.0.0.1:7380"));
-	assert_false(ui_origin_ok(NULL, "127.0.0.1:7380"));
-	assert_false(ui_origin_ok("http://", ""));
-	assert_false(ui_origin_ok("http://a", NULL));
+	assert_true(ui_origin_ok("http://127.0.0.1:7380", "127.0.0.1:7380", false));
+	assert_true(ui_origin_ok("HTTP://LOCALHOST:7380", "localhost:7380", false));
+	assert_false(ui_origin_ok("http://evil.example", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("http://127.0.0.1:7381", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("https://127.0.0.1:7380", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("null", "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok(NULL, "127.0.0.1:7380", false));
+	assert_false(ui_origin_ok("http://", "", false));
+	assert_false(ui_origin_ok("http://a", NULL, false));
+	/* served over HTTPS: only its https:// Origin */
+	assert_true(ui_origin_ok("https://127.0.0.1:7380", "127.0.0.1:7380", true));
+	assert_false(ui_origin_ok("http://127.0.0.1:7380", "127.0.0.1:7380", true));
+	assert_false(ui_origin_ok("https://evil.example", "127.0.0.1:7380", true));
 }
 
 static void test_vm_path(void **state)
@@ -163,6 +167,7 @@ static void test_new_vm(void **state)
 
 static void test_update(void **state)
 {
+	static const struct ui_folders no_folders;
 	char *w[12], store[256], err[256];
 	static const char *const bad[] = {"{}",
 					  "[]",
@@ -178,7 +183,7 @@ static void test_update(void **state)
 
 	(void)state;
 	assert_int_equal(ui_update_args("{\"cpus\":2,\"memory_mib\":1024}", 28, "web",
-					"/r/web.sock", w, 8, store, sizeof(store), err,
+					"/r/web.sock", &no_folders, w, 8, store, sizeof(store), err,
 					sizeof(err)),
 			 5);
 	assert_string_equal(w[0], "--cpus");
@@ -186,15 +191,15 @@ static void test_update(void **state)
 	assert_string_equal(w[2], "--memory");
 	assert_string_equal(w[3], "1024M");
 	assert_string_equal(w[4], "web");
-	assert_int_equal(ui_update_args("{\"memory_mib\":64}", 17, "web", "/r/web.sock", w, 8,
-					store, sizeof(store), err, sizeof(err)),
+	assert_int_equal(ui_update_args("{\"memory_mib\":64}", 17, "web", "/r/web.sock",
+					&no_folders, w, 8, store, sizeof(store), err, sizeof(err)),
 			 3);
 	assert_string_equal(w[1], "64M");
 	{
 		static const char j[] = "{\"disk_gib\":20,\"display\":\"vnc\",\"sound\":\"pulse\"}";
 
-		assert_int_equal(ui_update_args(j, strlen(j), "web", "/r/web.sock", w, 12, store,
-						sizeof(store), err, sizeof(err)),
+		assert_int_equal(ui_update_args(j, strlen(j), "web", "/r/web.sock", &no_folders, w,
+						12, store, sizeof(store), err, sizeof(err)),
 				 7);
 		assert_string_equal(w[0], "--disk-size");
 		assert_string_equal(w[1], "20G");
@@ -207,16 +212,28 @@ static void test_update(void **state)
 	{
 		static const char j[] = "{\"display\":\"none\",\"sound\":\"none\"}";
 
-		assert_int_equal(ui_update_args(j, strlen(j), "web", "/r/web.sock", w, 12, store,
-						sizeof(store), err, sizeof(err)),
+		assert_int_equal(ui_update_args(j, strlen(j), "web", "/r/web.sock", &no_folders, w,
+						12, store, sizeof(store), err, sizeof(err)),
 				 5);
 	}
 	assert_string_equal(w[1], "none");
 	assert_string_equal(w[3], "none");
+	/* an empty list of shared folders removes them all; a folder not in the settings: refused
+	 */
+	assert_int_equal(ui_update_args("{\"shares\":[]}", 13, "web", "/r/web.sock", &no_folders, w,
+					8, store, sizeof(store), err, sizeof(err)),
+			 2);
+	assert_string_equal(w[0], "--no-shares");
+	assert_string_equal(w[1], "web");
+	assert_int_equal(ui_update_args("{\"shares\":[{\"folder\":0,\"guest\":\"/m\"}]}", 38, "web",
+					"/r/web.sock", &no_folders, w, 8, store, sizeof(store), err,
+					sizeof(err)),
+			 -EINVAL);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		assert_int_equal(ui_update_args(bad[i], strlen(bad[i]), "web", "/r/web.sock", w, 8,
-						store, sizeof(store), err, sizeof(err)),
+		assert_int_equal(ui_update_args(bad[i], strlen(bad[i]), "web", "/r/web.sock",
+						&no_folders, w, 8, store, sizeof(store), err,
+						sizeof(err)),
 				 -EINVAL);
 		assert_true(err[0] != 0);
 	}

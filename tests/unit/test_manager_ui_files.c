@@ -17,6 +17,7 @@
 
 #include "manager/ui_files.h"
 #include "manager/ui_req.h"
+#include "manager/vmdef.h"
 
 static char tmp[256];
 
@@ -244,15 +245,16 @@ static void test_list(void **state)
 static void test_new_vm_files(void **state)
 {
 	struct ui_folders f;
-	char *w[32], store[4096], err[256] = "", p[PATH_MAX];
+	char *w[40], store[(VMDEF_MAX_SHARES + 2) * UI_FILE_MAX], err[256] = "", p[PATH_MAX];
 	int n;
 
 	(void)state;
 	folders(&f);
-#define ARGS(j) ui_new_vm_args(j, strlen(j), "/s/v.sock", &f, w, 31, store, sizeof(store), err, 256)
-	n = ARGS("{\"iso\":\"0:debian 12.iso\",\"os\":\"linux\",\"share\":{\"folder\":0,"
-		 "\"guest\":\"/mnt/host\",\"readonly\":true}}");
-	assert_int_equal(n, 17);
+#define ARGS(j) ui_new_vm_args(j, strlen(j), "/s/v.sock", &f, w, 39, store, sizeof(store), err, 256)
+	n = ARGS(
+	    "{\"iso\":\"0:debian 12.iso\",\"os\":\"linux\",\"shares\":[{\"folder\":0,"
+	    "\"guest\":\"/mnt/host\",\"readonly\":true},{\"folder\":0,\"guest\":\"/srv/b\"}]}");
+	assert_int_equal(n, 19);
 	assert_string_equal(w[9], "--os");
 	assert_string_equal(w[10], "linux");
 	assert_string_equal(w[11], "--cdrom");
@@ -264,6 +266,10 @@ static void test_new_vm_files(void **state)
 	at("isos", p);
 	strcat(p, ":/mnt/host:ro");
 	assert_string_equal(w[16], p);
+	assert_string_equal(w[17], "-v");
+	at("isos", p);
+	strcat(p, ":/srv/b");
+	assert_string_equal(w[18], p);
 	n = ARGS("{\"iso\":\"0:debian 12.iso\",\"disk_gib\":8,\"os\":\"windows\"}");
 	assert_int_equal(n, 15);
 	assert_string_equal(w[10], "8G");
@@ -273,7 +279,7 @@ static void test_new_vm_files(void **state)
 	assert_string_equal(w[11], "--disk");
 	at("isos/sub/disk.qcow2", p);
 	assert_string_equal(w[12], p);
-	n = ARGS("{\"image\":\"debian:12\",\"share\":{\"folder\":0,\"guest\":\"/srv\"}}");
+	n = ARGS("{\"image\":\"debian:12\",\"shares\":[{\"folder\":0,\"guest\":\"/srv\"}]}");
 	assert_int_equal(n, 12);
 	at("isos", p);
 	strcat(p, ":/srv");
@@ -288,12 +294,19 @@ static void test_new_vm_files(void **state)
 	    "{\"disk_file\":\"0:inner.img\",\"disk_gib\":3}",
 	    "{\"iso\":\"0:debian 12.iso\",\"os\":\"plan9\"}",
 	    "{\"iso\":\"\"}",
-	    "{\"image\":\"a\",\"share\":{\"folder\":1,\"guest\":\"/mnt\"}}",
-	    "{\"image\":\"a\",\"share\":{\"folder\":\"/etc\",\"guest\":\"/mnt\"}}",
-	    "{\"image\":\"a\",\"share\":{\"folder\":0,\"guest\":\"/\"}}",
-	    "{\"image\":\"a\",\"share\":{\"folder\":0,\"guest\":\"/a/../b\"}}",
-	    "{\"image\":\"a\",\"share\":{\"folder\":0,\"guest\":\"/m\",\"readonly\":1}}",
-	    "{\"image\":\"a\",\"share\":\"/etc:/mnt\"}",
+	    "{\"image\":\"a\",\"shares\":[{\"folder\":1,\"guest\":\"/mnt\"}]}",
+	    "{\"image\":\"a\",\"shares\":[{\"folder\":\"/etc\",\"guest\":\"/mnt\"}]}",
+	    "{\"image\":\"a\",\"shares\":[{\"folder\":0,\"guest\":\"/\"}]}",
+	    "{\"image\":\"a\",\"shares\":[{\"folder\":0,\"guest\":\"/a/../b\"}]}",
+	    "{\"image\":\"a\",\"shares\":[{\"folder\":0,\"guest\":\"/m\",\"readonly\":1}]}",
+	    "{\"image\":\"a\",\"shares\":[{\"folder\":0,\"guest\":\"/m\"},\"/etc:/mnt\"]}",
+	    "{\"image\":\"a\",\"shares\":{\"folder\":0,\"guest\":\"/m\"}}",
+	    "{\"image\":\"a\",\"share\":{\"folder\":0,\"guest\":\"/m\"}}",
+	    "{\"image\":\"a\",\"shares\":\"/etc:/mnt\"}",
+	    "{\"image\":\"a\",\"shares\":[{\"folder\":0,\"guest\":\"/"
+	    "a\"},{\"folder\":0,\"guest\":\"/b\"},"
+	    "{\"folder\":0,\"guest\":\"/c\"},{\"folder\":0,\"guest\":\"/"
+	    "d\"},{\"folder\":0,\"guest\":\"/e\"}]}",
 	    "{\"image\":\"a\",\"os\":\"linux\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -302,6 +315,18 @@ static void test_new_vm_files(void **state)
 		assert_true(err[0] && !strchr(err, '\n'));
 	}
 #undef ARGS
+	/* Edit: the VM's shared folders become the list's */
+	static const char upd[] = "{\"shares\":[{\"folder\":0,\"guest\":\"/m\",\"readonly\":true},"
+				  "{\"folder\":0,\"guest\":\"/n\"}]}";
+	n = ui_update_args(upd, strlen(upd), "web", "/s/v.sock", &f, w, 39, store, sizeof(store),
+			   err, 256);
+	assert_int_equal(n, 5);
+	assert_string_equal(w[0], "-v");
+	at("isos", p);
+	strcat(p, ":/m:ro");
+	assert_string_equal(w[1], p);
+	assert_string_equal(w[2], "-v");
+	assert_string_equal(w[4], "web");
 }
 
 int main(void)

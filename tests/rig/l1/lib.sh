@@ -730,7 +730,35 @@ rig_host() {
 	return 1
 }
 
+# ui_start NAME: `phyllome ui --listen 0.0.0.0:7380` in the background (its output in
+# $RIG_WORK/ui.out, .err), reached from the host through the forwarded port; UI_PID is its
+# process, UI_URL the path of the one-time link it printed (/login?token=...). Fails NAME (and
+# stops it) when it prints no link in 10 s.
+ui_start() {
+	/rig/bin/phyllome ui --listen 0.0.0.0:7380 >"$RIG_WORK/ui.out" 2>"$RIG_WORK/ui.err" &
+	UI_PID=$!
+	UI_URL=
+	for _ in $(seq 50); do
+		UI_URL=$(sed -n 's/.*open http:\/\/[^/]*\(\/login?token=[0-9a-f]*\).*/\1/p' "$RIG_WORK/ui.out")
+		[ -n "$UI_URL" ] && return 0
+		sleep 0.2
+	done
+	rig_fail "$1" "phyllome ui printed no link: $(cat "$RIG_WORK/ui.err")"
+	kill "$UI_PID"
+	return 1
+}
+
 # --- the display ------------------------------------------------------------------------------
+# api_frame SOCK FILE: the screen of the VMM whose API is on SOCK as a PPM in FILE (the API's
+# vm.screenshot, as the manager's screenshot asks it; curl on the "# rig-tools:" line); prints
+# how many of its bytes are not black.
+api_frame() {
+	"$TOOLS/curl" -sS --max-time 30 --unix-socket "$1" -o "$2" \
+		'http://localhost/api/v1/vm.screenshot?format=ppm' 2>>"$RIG_WORK/curl.err" || return 1
+	_h=$(head -n 3 "$2" | wc -c)
+	tail -c +$((_h + 1)) "$2" | tr -d '\000' | wc -c
+}
+
 # ppm_pixel FILE X Y: the RGB of a pixel of a binary PPM (header "P6\nW H\n255\n") as 6 hex digits.
 ppm_pixel() {
 	_hdr=$(head -c 20 "$1" | head -n 3 | wc -c)

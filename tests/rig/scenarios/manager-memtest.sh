@@ -30,14 +30,8 @@ fail() {
 	exit 0
 }
 
-# frame FILE: the VM's screen as a PPM (the VMM's API, as the manager's screenshot asks it);
-# prints how many bytes of it are not black.
-frame() {
-	"$TOOLS/curl" -sS --max-time 30 --unix-socket "$D/api.sock" -o "$1" \
-		'http://localhost/api/v1/vm.screenshot?format=ppm' 2>>"$W/curl.err" || return 1
-	_h=$(head -n 3 "$1" | wc -c)
-	tail -c +$((_h + 1)) "$1" | tr -d '\000' | wc -c
-}
+# frame FILE: the VM's screen as a PPM; prints how many bytes of it are not black.
+frame() { api_frame "$D/api.sock" "$1"; }
 
 if [ ! -f /guest/OVMF.fd ]; then
 	rig_skip "$M" "no firmware in L1 (run the rig with --firmware)"

@@ -24,18 +24,8 @@ ui_scenario() {
 		--cmdline "$L2_BASE_CMDLINE phyllome.test=display phyllome.acpid=1" \
 		--display "vnc=unix:$RIG_WORK/web.vnc" >"$RIG_WORK/run.out" 2>&1 ||
 		{ rig_fail "$M" "run -d: $(cat "$RIG_WORK/run.out")"; return; }
-	"$PH" ui --listen 0.0.0.0:7380 >"$RIG_WORK/ui.out" 2>"$RIG_WORK/ui.err" &
-	_ui=$!
-	_url=
-	for _ in $(seq 50); do
-		_url=$(sed -n 's/.*open http:\/\/[^/]*\(\/login?token=[0-9a-f]*\).*/\1/p' "$RIG_WORK/ui.out")
-		[ -n "$_url" ] && break
-		sleep 0.2
-	done
-	if [ -z "$_url" ]; then
-		rig_fail "$M" "phyllome ui printed no link: $(cat "$RIG_WORK/ui.err")"
-		kill "$_ui"; "$PH" rm -f web >/dev/null 2>&1; return
-	fi
+	ui_start "$M" || { "$PH" rm -f web >/dev/null 2>&1; return; }
+	_ui=$UI_PID _url=$UI_URL
 	"$PH" inspect web >"$RIG_WORK/inspect.json"
 	_vm=$(sed -n 's/.*"Path": "\(.*\)",/\1/p' "$RIG_WORK/inspect.json" | head -n 1)
 	_end=$(($(now_cs) + T_BOOT * 100))
