@@ -25,3 +25,21 @@ int lazylib_load(void **handle, const char *soname, const char *what, const char
 	*handle = lib;
 	return 0;
 }
+
+int lazylib_load_mask(struct lazy_set *set, const lazy_loader *load, unsigned n, unsigned mask,
+		      char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if ((__atomic_load_n(&set->loaded, __ATOMIC_ACQUIRE) & mask) == mask)
+		return 0;
+	pthread_mutex_lock(&set->lock);
+	for (unsigned i = 0; i < n && rc == 0; i++)
+		if ((mask & (1u << i)) && !(set->loaded & (1u << i))) {
+			rc = load[i](err, errlen);
+			if (rc == 0)
+				__atomic_or_fetch(&set->loaded, 1u << i, __ATOMIC_RELEASE);
+		}
+	pthread_mutex_unlock(&set->lock);
+	return rc;
+}

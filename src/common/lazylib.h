@@ -3,6 +3,7 @@
  * (docs/benchmarks.md, start-up and memory). A library's functions are a struct of pointers
  * named as the library names them; an X-macro list of the names fills both. */
 #pragma once
+#include <pthread.h>
 #include <stddef.h>
 
 /* --sound pulse's libraries (also made visible in phyllome-jail). */
@@ -25,3 +26,18 @@ struct lazy_sym {
  * pkg (the Debian package that has the library) and the missing library or symbol. */
 int lazylib_load(void **handle, const char *soname, const char *what, const char *pkg,
 		 const struct lazy_sym *syms, char *err, size_t errlen);
+
+/* A set of libraries named by bits: load[i] loads the one of bit 1 << i (with lazylib_load).
+ * lazylib_load_mask loads those of mask not loaded yet, once each, safe from several threads
+ * (a mask already loaded costs one atomic read). 0, or the first failing load's error. */
+struct lazy_set {
+	pthread_mutex_t lock;
+	unsigned loaded; /* bits, under lock (read without it only once set) */
+};
+#define LAZY_SET_INIT                                                                              \
+	{                                                                                          \
+		PTHREAD_MUTEX_INITIALIZER, 0                                                       \
+	}
+typedef int (*lazy_loader)(char *err, size_t errlen);
+int lazylib_load_mask(struct lazy_set *set, const lazy_loader *load, unsigned n, unsigned mask,
+		      char *err, size_t errlen);

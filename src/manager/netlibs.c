@@ -1,15 +1,13 @@
 #include "manager/netlibs.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 
 struct mgr_curl_lib mgr_curl;
 struct mgr_mhd_lib mgr_mhd;
 struct mgr_tls_lib mgr_tls;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned loaded; /* MGR_LIB_* bits, under lock (read without it only once set) */
+static struct lazy_set set = LAZY_SET_INIT; /* MGR_LIB_* bits */
 static void *handles[3];
 
 static int load_curl(char *err, size_t errlen)
@@ -47,18 +45,7 @@ static int load_tls(char *err, size_t errlen)
 
 int mgr_libs_load(unsigned mask, char *err, size_t errlen)
 {
-	static int (*const load[3])(char *, size_t) = {load_curl, load_mhd, load_tls};
-	int rc = 0;
+	static const lazy_loader load[3] = {load_curl, load_mhd, load_tls};
 
-	if ((__atomic_load_n(&loaded, __ATOMIC_ACQUIRE) & mask) == mask)
-		return 0;
-	pthread_mutex_lock(&lock);
-	for (unsigned i = 0; i < 3 && rc == 0; i++)
-		if ((mask & (1u << i)) && !(loaded & (1u << i))) {
-			rc = load[i](err, errlen);
-			if (rc == 0)
-				__atomic_or_fetch(&loaded, 1u << i, __ATOMIC_RELEASE);
-		}
-	pthread_mutex_unlock(&lock);
-	return rc;
+	return lazylib_load_mask(&set, load, 3, mask, err, errlen);
 }

@@ -1,6 +1,5 @@
 #include "ui/uilibs.h"
 
-#include <pthread.h>
 #include <stdio.h>
 
 #include "ui/uilib_names.h"
@@ -9,8 +8,7 @@ struct ui_vnc_lib ui_vnc;
 struct ui_tls_lib ui_tls;
 struct ui_png_lib ui_png;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned loaded; /* UI_LIB_* bits, under lock (read without it only once set) */
+static struct lazy_set set = LAZY_SET_INIT; /* UI_LIB_* bits */
 static void *handles[3];
 
 unsigned ui_libs_for(const struct display_config *cfg)
@@ -57,18 +55,7 @@ static int load_png(char *err, size_t errlen)
 
 int ui_libs_load(unsigned mask, char *err, size_t errlen)
 {
-	static int (*const load[3])(char *, size_t) = {load_vnc, load_tls, load_png};
-	int rc = 0;
+	static const lazy_loader load[3] = {load_vnc, load_tls, load_png};
 
-	if ((__atomic_load_n(&loaded, __ATOMIC_ACQUIRE) & mask) == mask)
-		return 0;
-	pthread_mutex_lock(&lock);
-	for (unsigned i = 0; i < 3 && rc == 0; i++)
-		if ((mask & (1u << i)) && !(loaded & (1u << i))) {
-			rc = load[i](err, errlen);
-			if (rc == 0)
-				__atomic_or_fetch(&loaded, 1u << i, __ATOMIC_RELEASE);
-		}
-	pthread_mutex_unlock(&lock);
-	return rc;
+	return lazylib_load_mask(&set, load, 3, mask, err, errlen);
 }
