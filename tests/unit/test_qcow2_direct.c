@@ -254,6 +254,22 @@ static void test_direct_bypasses_cache(void **state)
 	free(buf);
 }
 
+/* A raw file of SIZE bytes whose first mib MiB hold q2t_fill's pattern, seed0 + the MiB's
+ * index each (buf: a MiB of room); the rest reads as zeroes. */
+static void new_patterned(const char *raw, uint8_t *buf, unsigned mib, uint32_t seed0)
+{
+	int fd;
+
+	assert_int_equal(q2t_sh("rm -f '%s' && truncate -s %llu '%s'", raw, SIZE, raw), 0);
+	fd = open(raw, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	for (unsigned i = 0; i < mib; i++) {
+		q2t_fill(buf, MIB, seed0 + i);
+		assert_int_equal(pwrite(fd, buf, MIB, (off_t)(i * MIB)), (ssize_t)MIB);
+	}
+	close(fd);
+}
+
 /* An overlay on a compressed base: unaligned and aligned partial writes copy the rest of
  * their clusters from the base (compressed bytes are read buffered); the base is unchanged. */
 static void test_direct_backing(void **state)
@@ -262,19 +278,11 @@ static void test_direct_backing(void **state)
 		   *raw = q2t_dpath("bk.raw");
 	uint8_t *buf = aligned_alloc(4096, MIB);
 	struct block b;
-	int fd;
 
 	(void)state;
 	need_tools();
 	assert_non_null(buf);
-	assert_int_equal(q2t_sh("rm -f '%s' && truncate -s %llu '%s'", raw, SIZE, raw), 0);
-	fd = open(raw, O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	for (uint64_t off = 0; off < 8 * MIB; off += MIB) {
-		q2t_fill(buf, MIB, (uint32_t)(off >> 20) + 50);
-		assert_int_equal(pwrite(fd, buf, MIB, (off_t)off), (ssize_t)MIB);
-	}
-	close(fd);
+	new_patterned(raw, buf, 8, 50);
 	assert_int_equal(q2t_sh("qemu-img convert -q -c -f raw -O qcow2 '%s' '%s'", raw, base), 0);
 	assert_int_equal(q2t_sh("cp '%s' '%s.orig'", base, base), 0);
 	assert_int_equal(
@@ -329,21 +337,13 @@ static void test_direct_backing_uncached(void **state)
 	uint8_t *buf = aligned_alloc(4096, 2 * MIB), *want = malloc(MIB);
 	uint64_t host[16];
 	struct block b;
-	int fd;
 
 	(void)state;
 	need_tools();
 	assert_true(buf && want);
 	/* The raw base: a pattern per MiB; the middle qcow2 (64 KiB clusters, uncompressed)
 	 * holds its own data at 8 to 12 MiB, the rest falls through to the raw base. */
-	assert_int_equal(q2t_sh("rm -f '%s' && truncate -s %llu '%s'", raw, SIZE, raw), 0);
-	fd = open(raw, O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	for (uint64_t off = 0; off < 16 * MIB; off += MIB) {
-		q2t_fill(buf, MIB, (uint32_t)(off >> 20) + 300);
-		assert_int_equal(pwrite(fd, buf, MIB, (off_t)off), (ssize_t)MIB);
-	}
-	close(fd);
+	new_patterned(raw, buf, 16, 300);
 	assert_int_equal(q2t_sh("qemu-img create -q -f qcow2 -o cluster_size=65536 -b '%s' -F raw "
 				"'%s' && qemu-io -f qcow2 -c 'write -P 0x5a 8M 4M' '%s' >/dev/null",
 				raw, mid, mid),
